@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Builds the local sandbox's binaries from Go modules (the only place we may
+# download from) and caches them outside the clone, keyed by version, so a
+# second run takes seconds. Prints nothing but progress; idempotent.
+set -euo pipefail
+
+K8S_VERSION=${K8S_VERSION:-1.37.2}
+ETCD_VERSION=${ETCD_VERSION:-3.6.16}
+KWOK_VERSION=${KWOK_VERSION:-0.8.0}
+HELM_VERSION=${HELM_VERSION:-3.22.0}
+
+CACHE=${STORE_WEAVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/store-weaver}
+BIN="$CACHE/bin"
+export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
+mkdir -p "$BIN"
+
+log() { printf '[build-tools] %s\n' "$*" >&2; }
+
+# A marker file per component and version: present only after a complete build.
+have() { [ -f "$BIN/.$1-$2" ]; }
+done_mark() { touch "$BIN/.$1-$2"; }
+
+build_k8s() {
+  have k8s "$K8S_VERSION" && return 0
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl v$K8S_VERSION (cold: tens of minutes)"
+  local dir="$CACHE/src/k8s-$K8S_VERSION" staging="v0.${K8S_VERSION#1.}"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  go mod init local/k8s >/dev/null 2>&1
+  go mod download k8s.io/kubernetes@"v$K8S_VERSION"
+  local mod
+  mod="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v$K8S_VERSION.mod"
+  # Every k8s.io/* module that k8s.io/kubernetes requires at v0.0.0 is a
+  # staging module that its own go.mod replaces with a local path.
+  local m
+  for m in $(awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$mod" | sort -u); do
+    go mod edit -replace="$m=$m@$staging"
+  done
+  # The go directive must be at least the one kubernetes asks for.
+  local gov
+  gov=$(awk '$1 == "go" {print $2; exit}' "$mod")
+  go mod edit -go="$gov"
+  go get k8s.io/kubernetes@"v$K8S_VERSION"
+  local V=k8s.io/component-base/version minor
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  go build -trimpath -o "$BIN/" \
+    -ldflags "-s -w -X $V.gitVersion=v$K8S_VERSION -X $V.gitMajor=1 -X $V.gitMinor=$minor -X $V.gitTreeState=clean" \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl
+  done_mark k8s "$K8S_VERSION"
+  done_mark kubectl "$K8S_VERSION"
+}
+
+# kubectl for the sandbox scripts and for operators; built from the same
+# module tree as the server binaries, so it reuses their compiled packages.
+build_kubectl() {
+  have kubectl "$K8S_VERSION" && return 0
+  build_k8s
+  have kubectl "$K8S_VERSION" && return 0
+  log "building kubectl v$K8S_VERSION"
+  cd "$CACHE/src/k8s-$K8S_VERSION"
+  go build -trimpath -o "$BIN/" -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION" \
+    k8s.io/kubernetes/cmd/kubectl
+  done_mark kubectl "$K8S_VERSION"
+}
+
+build_etcd() {
+  have etcd "$ETCD_VERSION" && return 0
+  log "building etcd v$ETCD_VERSION"
+  local dir="$CACHE/src/etcd-$ETCD_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  go mod init local/etcd >/dev/null 2>&1
+  # The etcd server's main lives in etcdmain; its own go.mod replaces the
+  # sibling modules with local paths, so we wrap it in a module of our own.
+  cat > main.go <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  go get go.etcd.io/etcd/server/v3@"v$ETCD_VERSION"
+  go mod tidy
+  go build -trimpath -ldflags "-s -w" -o "$BIN/etcd" .
+  done_mark etcd "$ETCD_VERSION"
+}
+
+build_kwok() {
+  have kwok "$KWOK_VERSION" && return 0
+  log "building kwok v$KWOK_VERSION"
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@"v$KWOK_VERSION"
+  done_mark kwok "$KWOK_VERSION"
+}
+
+build_helm() {
+  have helm "$HELM_VERSION" && return 0
+  log "building helm v$HELM_VERSION"
+  GOBIN="$BIN" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
+    helm.sh/helm/v3/cmd/helm@"v$HELM_VERSION"
+  done_mark helm "$HELM_VERSION"
+}
+
+what=${1:-all}
+case "$what" in
+  all) build_helm; build_kwok; build_etcd; build_k8s; build_kubectl ;;
+  k8s|kubectl|etcd|kwok|helm) "build_$what" ;;
+  *) echo "usage: $0 [all|k8s|kubectl|etcd|kwok|helm]" >&2; exit 2 ;;
+esac
+log "binaries in $BIN"
