@@ -1,0 +1,238 @@
+#!/bin/sh
+# Init step 2 of the WordPress pod, run in the pinned `wordpress:cli` image
+# (POSIX sh: that image's /bin/sh is busybox). Sets up one WooCommerce store
+# with no human step. The WordPress container starts only after this exits 0,
+# so the pod reports Ready only once the store is set up; a failed step exits
+# non-zero and the kubelet runs the whole script again (with back-off).
+#
+# Every step looks before it acts, so running it again (every pod start) only
+# reads. Two kinds of steps:
+#   * the platform's invariants, checked on every start: WordPress installed,
+#     its database schema current, the URL and title the engine gave, and
+#     WooCommerce installed and active;
+#   * the store's first-run defaults (theme, pages, cash on delivery, shipping,
+#     "coming soon" off, sample products, permalinks): applied until they have
+#     all succeeded once, then recorded in the option `store_weaver_defaults`
+#     and never re-applied, so a merchant who later changes them keeps the
+#     change across restarts.
+# Secrets arrive as environment variables from the store's Secret; the admin
+# password goes to wp-cli on stdin, never on a command line.
+set -eu
+
+: "${WP_PATH:=/var/www/html}"
+: "${STORE_URL:?STORE_URL is required}"
+: "${STORE_TITLE:?STORE_TITLE is required}"
+: "${ADMIN_USER:=admin}"
+: "${ADMIN_EMAIL:?ADMIN_EMAIL is required}"
+: "${ADMIN_PASSWORD:?ADMIN_PASSWORD is required (key admin-password of the store Secret)}"
+: "${DB_WAIT_SECONDS:=300}"
+: "${DB_WAIT_INTERVAL:=3}"
+: "${WOOCOMMERCE_VERSION:=}"
+: "${STORE_THEME:=storefront}"
+: "${STORE_THEME_VERSION:=}"
+: "${STORE_CURRENCY:=}"
+: "${STORE_COUNTRY:=}"
+: "${ENABLE_COD:=true}"
+: "${ENABLE_FREE_SHIPPING:=true}"
+: "${PRODUCTS_FILE:=}"
+: "${PERMALINK_STRUCTURE:=/%postname%/}"
+: "${WP_CLI_EXPORT_DIR:=}"
+# Bump when a chart version adds a first-run default that existing stores
+# should receive once.
+DEFAULTS_VERSION=1
+
+log() { printf '[setup-store] %s\n' "$*"; }
+ok() { log "ok: $*"; }
+doing() { log "doing: $*"; }
+
+# An option's value; empty when it does not exist.
+opt() { wp option get "$1" 2>/dev/null || true; }
+
+ensure_option() { # name value
+  if [ "$(opt "$1")" = "$2" ]; then
+    ok "option $1 = $2"
+  else
+    doing "option $1 = $2"
+    wp option update "$1" "$2"
+  fi
+}
+
+db_reachable() {
+  # Plain PHP (mysqli) rather than `wp db check`: the latter needs the mysql
+  # client's TLS settings to match the server's, and `wp core is-installed`
+  # cannot tell "no database yet" from "not installed".
+  # shellcheck disable=SC2016 # PHP code, not shell
+  php -r '
+    mysqli_report(MYSQLI_REPORT_OFF);
+    $host = getenv("WORDPRESS_DB_HOST") ?: "localhost";
+    $port = 3306;
+    if (preg_match("/^(.+):([0-9]+)\$/", $host, $m)) { $host = $m[1]; $port = (int) $m[2]; }
+    $db = @mysqli_connect($host, getenv("WORDPRESS_DB_USER") ?: "", getenv("WORDPRESS_DB_PASSWORD") ?: "", getenv("WORDPRESS_DB_NAME") ?: "", $port);
+    exit($db ? 0 : 1);
+  ' >/dev/null 2>&1
+}
+
+wait_for_db() {
+  waited=0
+  step_secs=$DB_WAIT_INTERVAL
+  [ "$step_secs" -gt 0 ] || step_secs=1
+  until db_reachable; do
+    if [ "$waited" -ge "$DB_WAIT_SECONDS" ]; then
+      log "error: the database at ${WORDPRESS_DB_HOST:-?} did not answer within ${DB_WAIT_SECONDS}s"
+      exit 1
+    fi
+    log "waiting for the database at ${WORDPRESS_DB_HOST:-?} (${waited}s)"
+    sleep "$DB_WAIT_INTERVAL"
+    waited=$((waited + step_secs))
+  done
+  ok "database reachable"
+}
+
+pages_ok() {
+  for page in shop cart checkout myaccount; do
+    id=$(opt "woocommerce_${page}_page_id")
+    case "$id" in '' | 0) return 1 ;; esac
+    [ "$(wp post get "$id" --field=post_status 2>/dev/null || true)" = publish ] || return 1
+  done
+}
+
+# ------------------------------------------------------------------ invariants
+cd "$WP_PATH"
+
+if [ -n "$WP_CLI_EXPORT_DIR" ]; then
+  # Leaves wp-cli where the WordPress container can run it
+  # (`php /opt/wp-cli/wp ...` with `kubectl exec`).
+  if [ -s "$WP_CLI_EXPORT_DIR/wp" ]; then
+    ok "wp-cli already in $WP_CLI_EXPORT_DIR"
+  else
+    cp "$(command -v wp)" "$WP_CLI_EXPORT_DIR/wp"
+    chmod 0755 "$WP_CLI_EXPORT_DIR/wp"
+  fi
+fi
+
+wait_for_db
+
+if wp core is-installed >/dev/null 2>&1; then
+  ok "WordPress installed"
+else
+  doing "wp core install at $STORE_URL"
+  printf '%s\n' "$ADMIN_PASSWORD" | wp core install \
+    --url="$STORE_URL" --title="$STORE_TITLE" \
+    --admin_user="$ADMIN_USER" --admin_email="$ADMIN_EMAIL" \
+    --skip-email --prompt=admin_password
+fi
+
+# Core comes from the image tag: after a tag bump the schema may lag behind.
+have_db=$(opt db_version)
+# shellcheck disable=SC2016 # PHP code, not shell
+want_db=$(wp eval 'echo $GLOBALS["wp_db_version"];' 2>/dev/null || true)
+if [ -z "$want_db" ] || [ "$have_db" = "$want_db" ]; then
+  ok "database schema current (${have_db:-?})"
+else
+  doing "wp core update-db ($have_db -> $want_db)"
+  wp core update-db
+fi
+
+# The engine owns the store's address and display name.
+ensure_option home "$STORE_URL"
+ensure_option siteurl "$STORE_URL"
+ensure_option blogname "$STORE_TITLE"
+
+if wp plugin is-installed woocommerce; then
+  ok "WooCommerce installed"
+else
+  doing "wp plugin install woocommerce ${WOOCOMMERCE_VERSION:-(latest)}"
+  wp plugin install woocommerce ${WOOCOMMERCE_VERSION:+"--version=$WOOCOMMERCE_VERSION"}
+fi
+if wp plugin is-active woocommerce; then
+  ok "WooCommerce active"
+else
+  doing "wp plugin activate woocommerce"
+  wp plugin activate woocommerce
+fi
+
+# ------------------------------------------------------------ first-run defaults
+if [ "$(opt store_weaver_defaults)" = "$DEFAULTS_VERSION" ]; then
+  ok "first-run defaults applied earlier (store_weaver_defaults=$DEFAULTS_VERSION): leaving the merchant's settings alone"
+else
+  if wp theme is-installed "$STORE_THEME"; then
+    ok "theme $STORE_THEME installed"
+  else
+    doing "wp theme install $STORE_THEME ${STORE_THEME_VERSION:-(latest)}"
+    wp theme install "$STORE_THEME" ${STORE_THEME_VERSION:+"--version=$STORE_THEME_VERSION"}
+  fi
+  if [ "$(opt stylesheet)" = "$STORE_THEME" ]; then
+    ok "theme $STORE_THEME active"
+  else
+    doing "wp theme activate $STORE_THEME"
+    wp theme activate "$STORE_THEME"
+  fi
+
+  if pages_ok; then
+    ok "shop, cart, checkout and my-account pages exist"
+  else
+    doing "create the WooCommerce pages"
+    wp wc tool run install_pages --user="$ADMIN_USER"
+  fi
+
+  # The storefront is public at once: no "coming soon" gate (WooCommerce 9.1+
+  # turns it on for new stores), no setup wizard, no usage tracking prompt.
+  ensure_option woocommerce_coming_soon no
+  ensure_option woocommerce_allow_tracking no
+  if wp option get woocommerce_onboarding_profile >/dev/null 2>&1; then
+    ok "onboarding profile present"
+  else
+    doing "skip the onboarding wizard"
+    wp option update woocommerce_onboarding_profile '{"skipped":true}' --format=json
+  fi
+  [ -z "$STORE_CURRENCY" ] || ensure_option woocommerce_currency "$STORE_CURRENCY"
+  [ -z "$STORE_COUNTRY" ] || ensure_option woocommerce_default_country "$STORE_COUNTRY"
+
+  if [ "$ENABLE_COD" = true ]; then
+    if [ "$(wp option pluck woocommerce_cod_settings enabled 2>/dev/null || true)" = yes ]; then
+      ok "cash on delivery enabled"
+    else
+      doing "enable cash on delivery"
+      wp wc payment_gateway update cod --enabled=true --user="$ADMIN_USER"
+    fi
+  fi
+
+  if [ "$ENABLE_FREE_SHIPPING" = true ]; then
+    # Zone 0 is "Locations not covered by your other zones": without a method
+    # there, a cart with a physical product cannot be checked out.
+    if wp wc shipping_zone_method list 0 --field=method_id --user="$ADMIN_USER" 2>/dev/null | grep -qx free_shipping; then
+      ok "free shipping offered everywhere"
+    else
+      doing "offer free shipping everywhere"
+      wp wc shipping_zone_method create 0 --method_id=free_shipping --user="$ADMIN_USER"
+    fi
+  fi
+
+  if [ -n "$PRODUCTS_FILE" ] && [ -s "$PRODUCTS_FILE" ]; then
+    # One product a line: sku|price|name|description
+    while IFS='|' read -r sku price name description || [ -n "$sku" ]; do
+      case "$sku" in '' | '#'*) continue ;; esac
+      found=$(wp wc product list --sku="$sku" --field=id --user="$ADMIN_USER" </dev/null 2>/dev/null || true)
+      if [ -n "$found" ]; then
+        ok "product $sku exists"
+      else
+        doing "create product $sku ($name, $price)"
+        wp wc product create --sku="$sku" --name="$name" --regular_price="$price" \
+          --description="$description" --status=publish --user="$ADMIN_USER" </dev/null
+      fi
+    done <"$PRODUCTS_FILE"
+  fi
+
+  if [ "$(opt permalink_structure)" = "$PERMALINK_STRUCTURE" ]; then
+    ok "permalinks $PERMALINK_STRUCTURE"
+  else
+    doing "permalinks $PERMALINK_STRUCTURE"
+    wp rewrite structure "$PERMALINK_STRUCTURE"
+  fi
+
+  wp option update store_weaver_defaults "$DEFAULTS_VERSION"
+  log "first-run defaults applied"
+fi
+
+wp plugin is-active woocommerce
+log "store ready at $STORE_URL"
