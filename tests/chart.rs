@@ -1,0 +1,647 @@
+//! The store chart (`charts/woocommerce`) against real tools and a real API
+//! server: `helm lint`, the schema's refusals, a server-side dry run of the
+//! rendered manifests, and a full install into a fresh namespace of the
+//! sandbox cluster (kwok nodes mark pods Running/Ready; a supplier gives
+//! claims volumes), then uninstall.
+//!
+//! Needs `helm` and `kubectl` (on PATH, or built by scripts/build-tools.sh in
+//! ~/.cache/store-weaver/bin) and a cluster (KUBECONFIG, or the sandbox's
+//! kubeconfig): `scripts/sandbox up && source ~/.local/state/store-weaver/sandbox/env`.
+//! When one is missing every test that needs it FAILS with a message saying
+//! which; none is skipped.
+//!
+//! Run: `cargo test --test chart`.
+
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const CHART: &str = "charts/woocommerce";
+const RELEASE: &str = "store";
+const SECRET: &str = "store-credentials";
+const SECRET_KEYS: [&str; 11] = [
+    "db-root-password",
+    "db-password",
+    "admin-password",
+    "wp-auth-key",
+    "wp-secure-auth-key",
+    "wp-logged-in-key",
+    "wp-nonce-key",
+    "wp-auth-salt",
+    "wp-secure-auth-salt",
+    "wp-logged-in-salt",
+    "wp-nonce-salt",
+];
+const STORE_ID_LABEL: &str = "store-weaver.io/store-id";
+const WAIT: Duration = Duration::from_secs(120);
+
+// ------------------------------------------------------------------ tools
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chart() -> String {
+    repo().join(CHART).display().to_string()
+}
+
+fn values_file(env: &str) -> String {
+    repo().join(CHART).join(format!("values-{env}.yaml")).display().to_string()
+}
+
+fn home() -> PathBuf {
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+}
+
+/// Where scripts/build-tools.sh leaves helm and kubectl.
+fn tools_cache() -> PathBuf {
+    if let Some(c) = std::env::var_os("STORE_WEAVER_CACHE") {
+        return PathBuf::from(c).join("bin");
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| home().join(".cache"));
+    cache.join("store-weaver").join("bin")
+}
+
+/// `$HELM_BIN`/`$KUBECTL_BIN`, else the project's pinned build in the tools
+/// cache, else PATH.
+fn find_tool(name: &str) -> PathBuf {
+    let var = format!("{}_BIN", name.to_uppercase());
+    if let Some(p) = std::env::var_os(&var).filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "{var}={} is not a file", p.display());
+        return p;
+    }
+    let cached = tools_cache().join(name);
+    if cached.is_file() {
+        return cached;
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!(
+        "`{name}` is needed by the chart tests but is neither at {} nor on PATH (nor set in {var}): \
+         build it with scripts/build-tools.sh (or scripts/sandbox up), then \
+         `source ~/.local/state/store-weaver/sandbox/env`",
+        cached.display()
+    );
+}
+
+fn helm_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| find_tool("helm"))
+}
+
+fn kubectl_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| find_tool("kubectl"))
+}
+
+/// KUBECONFIG, else the sandbox's; and the API server must answer.
+fn kubeconfig() -> &'static Path {
+    static KC: OnceLock<PathBuf> = OnceLock::new();
+    KC.get_or_init(|| {
+        let from_env = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let sandbox = std::env::var_os("STORE_WEAVER_SANDBOX")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home().join(".local/state/store-weaver/sandbox"))
+            .join("kubeconfig");
+        let kc = match from_env {
+            Some(kc) => kc,
+            None if sandbox.is_file() => sandbox,
+            None => panic!(
+                "no cluster for the chart tests: KUBECONFIG is not set and there is no sandbox \
+                 kubeconfig at {}: run `scripts/sandbox up` and \
+                 `source ~/.local/state/store-weaver/sandbox/env`",
+                sandbox.display()
+            ),
+        };
+        let out = run(
+            Command::new(kubectl_bin()).env("KUBECONFIG", &kc).args(["get", "--raw", "/readyz", "--request-timeout=10s"]),
+            None,
+            Duration::from_secs(20),
+        );
+        assert!(
+            out.status.success(),
+            "the API server of KUBECONFIG={} does not answer /readyz (is the sandbox up? `scripts/sandbox status`): {}",
+            kc.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        kc
+    })
+}
+
+/// Runs a command to completion (killing it after `timeout`), feeding `stdin`.
+fn run(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+    let shown = format!("{cmd:?}");
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let feeder = stdin.map(|bytes| {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        let bytes = bytes.to_vec();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
+    });
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out_t = drain(Box::new(child.stdout.take().expect("stdout pipe")));
+    let err_t = drain(Box::new(child.stderr.take().expect("stderr pipe")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{shown} did not finish within {}s", timeout.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn helm(args: &[&str]) -> Output {
+    run(Command::new(helm_bin()).args(args), None, Duration::from_secs(180))
+}
+
+fn helm_cluster(args: &[&str]) -> Output {
+    run(Command::new(helm_bin()).env("KUBECONFIG", kubeconfig()).args(args), None, Duration::from_secs(180))
+}
+
+fn kubectl(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    run(Command::new(kubectl_bin()).env("KUBECONFIG", kubeconfig()).args(args), stdin, Duration::from_secs(120))
+}
+
+fn must(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+fn kubectl_json(args: &[&str]) -> Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["-o", "json"]);
+    let out = must(kubectl(&all, None), &format!("kubectl {}", args.join(" ")));
+    serde_json::from_slice(&out.stdout).expect("kubectl printed JSON")
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .expect("read /dev/urandom");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_uuid() -> String {
+    let h = random_hex(16);
+    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+}
+
+/// The values the engine passes for one store.
+fn store_sets(id: &str, host: &str) -> Vec<String> {
+    [
+        format!("store.id={id}"),
+        "store.name=Chart Test Store".to_string(),
+        format!("store.host={host}"),
+        format!("store.adminEmail=owner@{host}"),
+        format!("existingSecret={SECRET}"),
+    ]
+    .into_iter()
+    .flat_map(|kv| ["--set-string".to_string(), kv])
+    .collect()
+}
+
+fn server_version() -> String {
+    let v = kubectl_json(&["version"]);
+    let git = v["serverVersion"]["gitVersion"].as_str().expect("serverVersion.gitVersion").to_string();
+    git.trim_start_matches('v').split(['-', '+']).next().unwrap_or("1.35.0").to_string()
+}
+
+/// A namespace made like the engine makes one, deleted when dropped (also
+/// when a test fails halfway).
+struct Namespace {
+    name: String,
+}
+
+impl Namespace {
+    fn create(prefix: &str, store_id: &str) -> Namespace {
+        let name = format!("{prefix}-{}", random_hex(4));
+        let manifest = json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    STORE_ID_LABEL: store_id,
+                    "app.kubernetes.io/part-of": "store-weaver",
+                    "app.kubernetes.io/managed-by": "chart-tests",
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/audit": "restricted",
+                }
+            }
+        });
+        must(kubectl(&["apply", "-f", "-"], Some(manifest.to_string().as_bytes())), "creating the test namespace");
+        Namespace { name }
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = kubectl(&["delete", "namespace", &self.name, "--ignore-not-found", "--wait=false"], None);
+    }
+}
+
+fn labels_of(obj: &Value) -> &Value {
+    &obj["metadata"]["labels"]
+}
+
+fn describe(obj: &Value) -> String {
+    format!("{} {}", obj["kind"].as_str().unwrap_or("?"), obj["metadata"]["name"].as_str().unwrap_or("?"))
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn setup_script_shell_test_passes() {
+    let script = repo().join(CHART).join("tests/setup-script-test.sh");
+    let out = run(Command::new("bash").arg(&script), None, Duration::from_secs(300));
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bash {} failed:\n{}\n{}",
+        script.display(),
+        stdout,
+        text(&out.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "the shell test did not report its count:\n{stdout}");
+}
+
+#[test]
+fn helm_lint_strict_passes_with_each_values_file() {
+    let sets = store_sets(&random_uuid(), "lint.localhost");
+    for env in [None, Some("local"), Some("prod")] {
+        let mut args: Vec<String> = vec!["lint".into(), "--strict".into(), chart()];
+        if let Some(env) = env {
+            args.extend(["-f".into(), values_file(env)]);
+        }
+        args.extend(sets.iter().cloned());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = must(helm(&argv), &format!("helm lint --strict with values-{}", env.unwrap_or("(defaults)")));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("0 chart(s) failed"), "helm lint output:\n{stdout}");
+        assert!(!stdout.contains("[WARNING]") && !stdout.contains("[ERROR]"), "helm lint output:\n{stdout}");
+    }
+}
+
+#[test]
+fn wrong_values_are_refused_naming_the_key() {
+    let id = random_uuid();
+    let good = store_sets(&id, "bad.localhost");
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--set".into(), "database.persistence.size=banana".into()], "/database/persistence/size"),
+        (vec!["--set".into(), "wordpress.persistence.size=10".into()], "/wordpress/persistence/size"),
+        (vec!["--set".into(), "wordpress.replicas=-1".into()], "/wordpress/replicas"),
+        (vec!["--set-string".into(), "store.host=Not_A_Host".into()], "/store/host"),
+        (vec!["--set".into(), "quota.enabeld=false".into()], "enabeld"),
+        (vec!["--set".into(), "wordpress.resources.limits.memory=lots".into()], "/wordpress/resources/limits/memory"),
+    ];
+    for (extra, key) in cases {
+        let mut args: Vec<String> = vec!["template".into(), RELEASE.into(), chart(), "--kube-version".into(), "1.35.0".into()];
+        args.extend(good.iter().cloned());
+        args.extend(extra.iter().cloned());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = helm(&argv);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "helm template accepted {extra:?}");
+        assert!(stderr.contains(key), "refusing {extra:?}, helm did not name {key}:\n{stderr}");
+    }
+
+    // Required values: the schema names them; without the schema the
+    // templates' own `required` does.
+    for (missing, schema_key, template_msg) in [
+        ("store.id", "/store/id", "store.id is required"),
+        ("store.host", "/store/host", "store.host is required"),
+        ("existingSecret", "/existingSecret", "existingSecret is required"),
+    ] {
+        let kept: Vec<String> = good
+            .chunks(2)
+            .filter(|kv| !kv[1].starts_with(&format!("{missing}=")))
+            .flat_map(|kv| kv.iter().cloned())
+            .collect();
+        for skip_schema in [false, true] {
+            let mut args: Vec<String> = vec!["template".into(), RELEASE.into(), chart(), "--kube-version".into(), "1.35.0".into()];
+            if skip_schema {
+                args.push("--skip-schema-validation".into());
+            }
+            args.extend(kept.iter().cloned());
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = helm(&argv);
+            let stderr = text(&out.stderr);
+            let want = if skip_schema { template_msg } else { schema_key };
+            assert!(!out.status.success(), "helm template without {missing} succeeded (skip schema: {skip_schema})");
+            assert!(stderr.contains(want), "without {missing} (skip schema: {skip_schema}) helm did not say {want:?}:\n{stderr}");
+        }
+    }
+}
+
+/// Renders the chart for `env` and applies it with --dry-run=server in a
+/// throwaway namespace; returns the objects as the API server defaulted them.
+fn server_dry_run(env: &str) -> (Vec<Value>, String) {
+    let id = random_uuid();
+    let ns = Namespace::create("chart-dry", &id);
+    let host = format!("{}.localhost", ns.name);
+    let kube_version = server_version();
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        RELEASE.into(),
+        chart(),
+        "-n".into(),
+        ns.name.clone(),
+        "-f".into(),
+        values_file(env),
+        "--kube-version".into(),
+        kube_version,
+    ];
+    args.extend(store_sets(&id, &host));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let rendered = must(helm(&argv), &format!("helm template with values-{env}.yaml")).stdout;
+    let out = must(
+        kubectl(&["apply", "--dry-run=server", "-n", &ns.name, "-o", "json", "-f", "-"], Some(&rendered)),
+        &format!("kubectl apply --dry-run=server of the values-{env}.yaml rendering"),
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("PodSecurity"),
+        "values-{env}.yaml: pods would violate the restricted Pod Security profile:\n{stderr}"
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("kubectl printed JSON");
+    let items = match list["kind"].as_str() {
+        Some("List") => list["items"].as_array().cloned().unwrap_or_default(),
+        _ => vec![list],
+    };
+    (items, id)
+}
+
+fn check_rendered_objects(env: &str, items: &[Value], id: &str) {
+    let kinds: Vec<&str> = items.iter().filter_map(|o| o["kind"].as_str()).collect();
+    for kind in [
+        "Deployment",
+        "StatefulSet",
+        "Service",
+        "Ingress",
+        "ConfigMap",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+        "ServiceAccount",
+    ] {
+        assert!(kinds.contains(&kind), "values-{env}.yaml renders no {kind}: {kinds:?}");
+    }
+    assert!(!kinds.contains(&"Secret"), "the chart must never render a Secret (values-{env}.yaml)");
+    assert_eq!(kinds.iter().filter(|k| **k == "NetworkPolicy").count(), 4, "network policies: {kinds:?}");
+
+    for obj in items {
+        let labels = labels_of(obj);
+        assert_eq!(labels[STORE_ID_LABEL], id, "{} lacks {STORE_ID_LABEL}={id}: {labels}", describe(obj));
+        assert_eq!(labels["app.kubernetes.io/part-of"], "store-weaver", "{}: {labels}", describe(obj));
+        for key in ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component"] {
+            assert!(labels[key].is_string(), "{} lacks {key}: {labels}", describe(obj));
+        }
+        let Some(pod) = obj["spec"]["template"].as_object() else { continue };
+        let what = describe(obj);
+        let pod_labels = &pod["metadata"]["labels"];
+        assert_eq!(pod_labels[STORE_ID_LABEL], id, "{what}: pod template lacks {STORE_ID_LABEL}");
+        assert_eq!(pod_labels["app.kubernetes.io/part-of"], "store-weaver", "{what}: pod template");
+        let spec = &pod["spec"];
+        assert_eq!(spec["automountServiceAccountToken"], false, "{what}: automountServiceAccountToken");
+        assert_eq!(spec["securityContext"]["runAsNonRoot"], true, "{what}: runAsNonRoot");
+        assert_eq!(spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault", "{what}: seccomp");
+        let containers = spec["containers"].as_array().into_iter().flatten();
+        let inits = spec["initContainers"].as_array().into_iter().flatten();
+        for c in containers.chain(inits) {
+            let cname = format!("{what} container {}", c["name"]);
+            for side in ["requests", "limits"] {
+                for res in ["cpu", "memory"] {
+                    assert!(c["resources"][side][res].is_string(), "{cname}: no {side}.{res}");
+                }
+            }
+            assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false, "{cname}");
+            assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]), "{cname}");
+            assert!(c["securityContext"]["capabilities"]["add"].is_null(), "{cname} adds capabilities");
+        }
+        for vct in obj["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+            assert_eq!(vct["metadata"]["labels"][STORE_ID_LABEL], id, "{what}: volumeClaimTemplate labels");
+        }
+    }
+}
+
+#[test]
+fn local_values_pass_a_server_side_dry_run() {
+    let (items, id) = server_dry_run("local");
+    check_rendered_objects("local", &items, &id);
+    let ingress = items.iter().find(|o| o["kind"] == "Ingress").expect("an Ingress");
+    assert_eq!(ingress["spec"]["ingressClassName"], "traefik");
+    assert!(ingress["spec"]["tls"].is_null(), "local stores are served over plain http");
+}
+
+#[test]
+fn prod_values_pass_a_server_side_dry_run() {
+    let (items, id) = server_dry_run("prod");
+    check_rendered_objects("prod", &items, &id);
+    let ingress = items.iter().find(|o| o["kind"] == "Ingress").expect("an Ingress");
+    assert_eq!(ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"], "letsencrypt-prod");
+    let host = ingress["spec"]["rules"][0]["host"].as_str().expect("a host").to_string();
+    assert_eq!(ingress["spec"]["tls"][0]["hosts"], json!([host]));
+    assert_eq!(ingress["spec"]["tls"][0]["secretName"], format!("{}-tls", host.replace('.', "-")));
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe() {
+            Ok(v) => return v,
+            Err(why) if Instant::now() > deadline => panic!("{what} not within {}s: {why}", timeout.as_secs()),
+            Err(_) => std::thread::sleep(Duration::from_secs(2)),
+        }
+    }
+}
+
+fn pod_ready(pod: &Value) -> bool {
+    pod["status"]["phase"] == "Running"
+        && pod["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
+#[test]
+fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
+    let id = random_uuid();
+    let ns = Namespace::create("chart-test", &id);
+    let n = ns.name.as_str();
+    let host = format!("{n}.localhost");
+
+    // What the engine does before helm: the Secret with every key, random values.
+    let data: serde_json::Map<String, Value> =
+        SECRET_KEYS.iter().map(|k| (k.to_string(), Value::String(random_hex(24)))).collect();
+    let secret = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": SECRET, "namespace": n, "labels": {STORE_ID_LABEL: id}},
+        "type": "Opaque",
+        "stringData": data,
+    });
+    must(kubectl(&["apply", "-f", "-"], Some(secret.to_string().as_bytes())), "creating the store Secret");
+
+    // The engine's command: no --wait.
+    let mut args: Vec<String> = vec![
+        "upgrade".into(),
+        "--install".into(),
+        RELEASE.into(),
+        chart(),
+        "-n".into(),
+        n.into(),
+        "-f".into(),
+        values_file("local"),
+    ];
+    args.extend(store_sets(&id, &host));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    must(helm_cluster(&argv), "helm upgrade --install");
+
+    // Every object of the release, as it is in the cluster.
+    let manifest = must(helm_cluster(&["get", "manifest", RELEASE, "-n", n]), "helm get manifest").stdout;
+    let live = must(kubectl(&["get", "-n", n, "-o", "json", "-f", "-"], Some(&manifest)), "kubectl get -f <manifest>");
+    let live: Value = serde_json::from_slice(&live.stdout).expect("JSON");
+    let objects = live["items"].as_array().cloned().unwrap_or_else(|| vec![live.clone()]);
+    let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
+    for kind in [
+        "Deployment",
+        "StatefulSet",
+        "Service",
+        "Ingress",
+        "ConfigMap",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "PersistentVolumeClaim",
+    ] {
+        assert!(kinds.contains(&kind), "the installed release has no {kind}: {kinds:?}");
+    }
+    assert_eq!(kinds.iter().filter(|k| **k == "Service").count(), 2, "services: {kinds:?}");
+    for obj in &objects {
+        assert_eq!(labels_of(obj)[STORE_ID_LABEL], id, "{} lacks {STORE_ID_LABEL}", describe(obj));
+    }
+    // The platform's watches select on the label: they find the workloads.
+    let selected = kubectl_json(&["get", "deployments,statefulsets", "-n", n, "-l", &format!("{STORE_ID_LABEL}={id}")]);
+    assert_eq!(selected["items"].as_array().map(Vec::len), Some(2), "label selector finds: {selected}");
+
+    // Pods (kwok marks them Running/Ready) and claims (the supplier binds them).
+    let pods = wait_for("both store pods Running and Ready", WAIT, || {
+        let pods = kubectl_json(&["get", "pods", "-n", n]);
+        let items = pods["items"].as_array().cloned().unwrap_or_default();
+        let ready: Vec<&Value> = items.iter().filter(|p| pod_ready(p)).collect();
+        let components: Vec<&str> =
+            ready.iter().filter_map(|p| p["metadata"]["labels"]["app.kubernetes.io/component"].as_str()).collect();
+        if components.contains(&"wordpress") && components.contains(&"database") {
+            Ok(items)
+        } else {
+            let states: Vec<String> = items
+                .iter()
+                .map(|p| format!("{}={}", p["metadata"]["name"], p["status"]["phase"]))
+                .collect();
+            let events = text(&kubectl(&["get", "events", "-n", n, "--sort-by=.lastTimestamp"], None).stdout);
+            Err(format!("pods: {states:?}\nevents:\n{events}"))
+        }
+    });
+    let pvcs = wait_for("both claims Bound", WAIT, || {
+        let pvcs = kubectl_json(&["get", "pvc", "-n", n]);
+        let items = pvcs["items"].as_array().cloned().unwrap_or_default();
+        if items.len() == 2 && items.iter().all(|c| c["status"]["phase"] == "Bound") {
+            Ok(items)
+        } else {
+            Err(format!("claims: {:?}", items.iter().map(|c| (c["metadata"]["name"].clone(), c["status"]["phase"].clone())).collect::<Vec<_>>()))
+        }
+    });
+    // What controllers made from the chart's templates carries the label too.
+    let replica_sets = kubectl_json(&["get", "replicasets", "-n", n]);
+    for obj in pods.iter().chain(pvcs.iter()).chain(replica_sets["items"].as_array().into_iter().flatten()) {
+        assert_eq!(labels_of(obj)[STORE_ID_LABEL], id, "{} lacks {STORE_ID_LABEL}", describe(obj));
+    }
+    for pod in &pods {
+        let inits = pod["spec"]["initContainers"].as_array().map(Vec::len).unwrap_or(0);
+        if pod["metadata"]["labels"]["app.kubernetes.io/component"] == "wordpress" {
+            assert_eq!(inits, 2, "the WordPress pod runs copy-wordpress and setup-store first");
+        }
+    }
+    let sts = kubectl_json(&["get", "statefulset", "-n", n, &format!("{RELEASE}-mariadb")]);
+    let deploy = wait_for("the Deployment to report 1 ready replica", WAIT, || {
+        let d = kubectl_json(&["get", "deployment", "-n", n, &format!("{RELEASE}-wordpress")]);
+        if d["status"]["readyReplicas"] == 1 { Ok(d) } else { Err(format!("status: {}", d["status"])) }
+    });
+    assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "1Gi");
+    let quota = kubectl_json(&["get", "resourcequota", "-n", n, &format!("{RELEASE}-quota")]);
+    assert_eq!(quota["status"]["used"]["persistentvolumeclaims"], "2", "quota usage: {}", quota["status"]);
+
+    // Uninstall, then the namespace: nothing of the store remains.
+    must(helm_cluster(&["uninstall", RELEASE, "-n", n, "--wait", "--timeout", "120s"]), "helm uninstall");
+    let status = helm_cluster(&["status", RELEASE, "-n", n]);
+    assert!(!status.status.success(), "the release still exists after uninstall: {}", text(&status.stdout));
+    let listed = must(helm_cluster(&["list", "-n", n, "-a", "-q"]), "helm list");
+    assert!(text(&listed.stdout).trim().is_empty(), "releases left: {}", text(&listed.stdout));
+    must(kubectl(&["delete", "namespace", n, "--wait=false"], None), "deleting the namespace");
+    wait_for("the namespace to disappear", WAIT, || {
+        let out = kubectl(&["get", "namespace", n, "-o", "name"], None);
+        if !out.status.success() && text(&out.stderr).contains("NotFound") {
+            Ok(())
+        } else {
+            let left = text(&kubectl(&["get", "all,pvc", "-n", n], None).stdout);
+            Err(format!("still there: {}\n{left}", text(&out.stdout)))
+        }
+    });
+}
+
+#[test]
+fn e2e_order_script_passes_against_a_mock_store() {
+    // scripts/e2e-order.sh needs a real cluster; this runs it against a local
+    // mock of the Store API / REST API and a fake kubectl (see the script).
+    let script = repo().join(CHART).join("tests/e2e-order-mock-test.sh");
+    let out = run(Command::new("bash").arg(&script), None, Duration::from_secs(120));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "bash {} failed:\n{}\n{}", script.display(), stdout, text(&out.stderr));
+    assert!(stdout.contains(" passed, 0 failed"), "the mock test did not report its count:\n{stdout}");
+}
