@@ -1,1 +1,47 @@
-fn main() {}
+use clap::Parser;
+use color_eyre::eyre::Result;
+use std::process::ExitCode;
+use store_weaver::cli::Cli;
+use store_weaver::config::{Layers, Settings};
+use store_weaver::{commands, logging};
+
+fn main() -> ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("error: {e}");
+    }
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:?}");
+            ExitCode::from(commands::exit::ERROR)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let layers = Layers::gather(cli.config.as_deref(), cli.settings.layer())?;
+    let settings = Settings::resolve(&layers)?;
+    match cli.command {
+        Some(command) => {
+            let _guard = logging::init(&settings, logging::Target::Stderr)?;
+            commands::run(command, settings).await
+        }
+        None if cli.serve => {
+            let _guard = logging::init(&settings, logging::Target::Stderr)?;
+            Err(color_eyre::eyre::eyre!("--serve is not built yet"))
+        }
+        None => {
+            let _guard = logging::init(&settings, logging::Target::File)?;
+            let _ = cli.read_only;
+            Err(color_eyre::eyre::eyre!("the console is not built yet"))
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! A store's health derived from its workloads and pods. Pure: the watches
+//! feed it, tests feed it hand-made objects.
+
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthState {
+    /// No workload of the store is known to the cluster.
+    Missing,
+    Progressing,
+    Ready,
+    Degraded,
+}
+
+impl HealthState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Missing => "missing",
+            HealthState::Progressing => "progressing",
+            HealthState::Ready => "ready",
+            HealthState::Degraded => "degraded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    pub state: HealthState,
+    /// What a person needs to know, e.g. "deployment/wordpress 0/1 ready;
+    /// pod wordpress-x: ImagePullBackOff".
+    pub summary: String,
+    pub ready_workloads: usize,
+    pub workloads: usize,
+}
+
+/// Waiting reasons that will not fix themselves.
+const BAD_WAITING: &[&str] = &[
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+pub struct Objects<'a> {
+    pub deployments: &'a [&'a Deployment],
+    pub statefulsets: &'a [&'a StatefulSet],
+    pub jobs: &'a [&'a Job],
+    pub pods: &'a [&'a Pod],
+}
+
+/// `expected`: workload names ("deployment/x") that must exist before the
+/// store can be ready; empty means "whatever exists".
+pub fn derive(o: &Objects<'_>, expected: &[String]) -> Health {
+    let mut lines: Vec<String> = Vec::new();
+    let mut ready = 0usize;
+    let mut total = 0usize;
+    let mut seen: Vec<String> = Vec::new();
+
+    for d in o.deployments {
+        let name = format!("deployment/{}", d.metadata.name.as_deref().unwrap_or("?"));
+        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let st = d.status.as_ref();
+        let have = st.and_then(|s| s.ready_replicas).unwrap_or(0);
+        let updated = st.and_then(|s| s.updated_replicas).unwrap_or(0);
+        let observed = st.and_then(|s| s.observed_generation).unwrap_or(0);
+        let current = observed >= d.metadata.generation.unwrap_or(0);
+        total += 1;
+        if have >= want && updated >= want && current {
+            ready += 1;
+        } else {
+            lines.push(format!("{name} {have}/{want} ready"));
+        }
+        seen.push(name);
+    }
+    for s in o.statefulsets {
+        let name = format!("statefulset/{}", s.metadata.name.as_deref().unwrap_or("?"));
+        let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let st = s.status.as_ref();
+        let have = st.and_then(|s| s.ready_replicas).unwrap_or(0);
+        let observed = st.and_then(|s| s.observed_generation).unwrap_or(0);
+        let current = observed >= s.metadata.generation.unwrap_or(0);
+        total += 1;
+        if have >= want && current {
+            ready += 1;
+        } else {
+            lines.push(format!("{name} {have}/{want} ready"));
+        }
+        seen.push(name);
+    }
+
+    let mut degraded: Vec<String> = Vec::new();
+    for j in o.jobs {
+        let name = j.metadata.name.as_deref().unwrap_or("?");
+        let failed = j
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Failed" && c.status == "True"));
+        if failed {
+            degraded.push(format!("job/{name} failed"));
+        }
+    }
+    for p in o.pods {
+        let name = p.metadata.name.as_deref().unwrap_or("?");
+        let Some(status) = &p.status else { continue };
+        let statuses = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten());
+        for cs in statuses {
+            if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+                let reason = w.reason.as_deref().unwrap_or("");
+                if BAD_WAITING.contains(&reason) {
+                    let msg = w.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
+                    degraded.push(format!("pod {name}: {reason}{msg}"));
+                }
+            }
+        }
+        if status.phase.as_deref() == Some("Failed") {
+            let reason = status.reason.as_deref().unwrap_or("Failed");
+            degraded.push(format!("pod {name}: {reason}"));
+        } else if status.phase.as_deref() == Some("Pending") {
+            let unschedulable = status.conditions.iter().flatten().find(|c| {
+                c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable")
+            });
+            if let Some(c) = unschedulable {
+                lines.push(format!(
+                    "pod {name}: unschedulable ({})",
+                    c.message.as_deref().unwrap_or("no node fits")
+                ));
+            }
+        }
+    }
+
+    let missing: Vec<&String> = expected.iter().filter(|e| !seen.contains(e)).collect();
+    for m in &missing {
+        lines.push(format!("{m} not created yet"));
+    }
+
+    let state = if !degraded.is_empty() {
+        HealthState::Degraded
+    } else if total == 0 {
+        HealthState::Missing
+    } else if ready == total && missing.is_empty() {
+        HealthState::Ready
+    } else {
+        HealthState::Progressing
+    };
+    degraded.extend(lines);
+    let summary = match state {
+        HealthState::Ready => format!("{ready}/{total} workloads ready"),
+        HealthState::Missing if degraded.is_empty() => "no workloads found".to_string(),
+        _ => degraded.join("; "),
+    };
+    Health {
+        state,
+        summary,
+        ready_workloads: ready,
+        workloads: total,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus, StatefulSetSpec, StatefulSetStatus};
+    use k8s_openapi::api::core::v1::{ContainerState, ContainerStateWaiting, ContainerStatus, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn meta(name: &str) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.into()),
+            generation: Some(1),
+            ..Default::default()
+        }
+    }
+
+    fn deploy(name: &str, want: i32, ready: i32) -> Deployment {
+        Deployment {
+            metadata: meta(name),
+            spec: Some(DeploymentSpec {
+                replicas: Some(want),
+                ..Default::default()
+            }),
+            status: Some(DeploymentStatus {
+                ready_replicas: Some(ready),
+                updated_replicas: Some(ready),
+                observed_generation: Some(1),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn sts(name: &str, want: i32, ready: i32) -> StatefulSet {
+        StatefulSet {
+            metadata: meta(name),
+            spec: Some(StatefulSetSpec {
+                replicas: Some(want),
+                ..Default::default()
+            }),
+            status: Some(StatefulSetStatus {
+                ready_replicas: Some(ready),
+                observed_generation: Some(1),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn waiting_pod(name: &str, reason: &str) -> Pod {
+        Pod {
+            metadata: meta(name),
+            spec: None,
+            status: Some(PodStatus {
+                phase: Some("Pending".into()),
+                container_statuses: Some(vec![ContainerStatus {
+                    name: "wordpress".into(),
+                    state: Some(ContainerState {
+                        waiting: Some(ContainerStateWaiting {
+                            reason: Some(reason.into()),
+                            message: None,
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn health(d: &[Deployment], s: &[StatefulSet], p: &[Pod], expected: &[&str]) -> Health {
+        let d: Vec<&Deployment> = d.iter().collect();
+        let s: Vec<&StatefulSet> = s.iter().collect();
+        let p: Vec<&Pod> = p.iter().collect();
+        let expected: Vec<String> = expected.iter().map(|e| e.to_string()).collect();
+        derive(
+            &Objects {
+                deployments: &d,
+                statefulsets: &s,
+                jobs: &[],
+                pods: &p,
+            },
+            &expected,
+        )
+    }
+
+    #[test]
+    fn all_workloads_ready_is_ready() {
+        let h = health(&[deploy("wordpress", 1, 1)], &[sts("db", 1, 1)], &[], &[]);
+        assert_eq!(h.state, HealthState::Ready);
+        assert_eq!(h.summary, "2/2 workloads ready");
+    }
+
+    #[test]
+    fn a_workload_short_of_replicas_is_progressing_and_named() {
+        let h = health(&[deploy("wordpress", 1, 0)], &[sts("db", 1, 1)], &[], &[]);
+        assert_eq!(h.state, HealthState::Progressing);
+        assert_eq!(h.summary, "deployment/wordpress 0/1 ready");
+    }
+
+    #[test]
+    fn a_bad_pod_makes_the_store_degraded_with_the_reason() {
+        let h = health(
+            &[deploy("wordpress", 1, 0)],
+            &[],
+            &[waiting_pod("wordpress-abc", "ImagePullBackOff")],
+            &[],
+        );
+        assert_eq!(h.state, HealthState::Degraded);
+        assert!(h.summary.starts_with("pod wordpress-abc: ImagePullBackOff"), "{}", h.summary);
+        assert!(h.summary.contains("deployment/wordpress 0/1 ready"), "{}", h.summary);
+    }
+
+    #[test]
+    fn an_expected_workload_not_yet_seen_blocks_ready() {
+        let h = health(&[], &[sts("db", 1, 1)], &[], &["deployment/wordpress", "statefulset/db"]);
+        assert_eq!(h.state, HealthState::Progressing);
+        assert!(h.summary.contains("deployment/wordpress not created yet"));
+    }
+
+    #[test]
+    fn nothing_is_missing() {
+        assert_eq!(health(&[], &[], &[], &[]).state, HealthState::Missing);
+    }
+
+    #[test]
+    fn a_stale_generation_is_not_ready() {
+        let mut d = deploy("wordpress", 1, 1);
+        d.metadata.generation = Some(2);
+        assert_eq!(health(&[d], &[], &[], &[]).state, HealthState::Progressing);
+    }
+}

@@ -1,0 +1,214 @@
+//! The objects Store Weaver itself creates for a store: its namespace and its
+//! credentials Secret. Each call is idempotent.
+
+use super::{CREDENTIALS_SECRET, MANAGED_BY, MANAGED_BY_LABEL, OWNER_ANNOTATION, OWNER_LABEL, STORE_ID_LABEL, label_value};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Client;
+use kube::api::{Api, DeleteParams, PostParams};
+use rand::Rng;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NamespaceError {
+    #[error("namespace {ns} already exists and does not belong to this store (store-id label {found:?}); refusing to reuse it")]
+    Foreign { ns: String, found: Option<String> },
+    #[error("namespace {ns} is still terminating from an earlier attempt")]
+    Terminating { ns: String },
+    #[error("Kubernetes API: {action} {what}: {source}")]
+    Api {
+        action: &'static str,
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+fn api_err(action: &'static str, what: impl Into<String>) -> impl FnOnce(kube::Error) -> NamespaceError {
+    let what = what.into();
+    move |source| NamespaceError::Api { action, what, source }
+}
+
+pub fn namespace_labels(store_id: Uuid, owner: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
+        (STORE_ID_LABEL.to_string(), store_id.to_string()),
+        (OWNER_LABEL.to_string(), label_value(owner)),
+        // WordPress's Apache binds port 80 as root before dropping to www-data,
+        // which "restricted" refuses; enforce baseline, warn on restricted.
+        ("pod-security.kubernetes.io/enforce".to_string(), "baseline".to_string()),
+        ("pod-security.kubernetes.io/warn".to_string(), "restricted".to_string()),
+        ("pod-security.kubernetes.io/audit".to_string(), "restricted".to_string()),
+    ])
+}
+
+/// Creates the namespace, or accepts it if it is already this store's.
+pub async fn ensure_namespace(client: &Client, ns: &str, store_id: Uuid, owner: &str) -> Result<(), NamespaceError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    if let Some(existing) = api.get_opt(ns).await.map_err(api_err("get", format!("namespace {ns}")))? {
+        let found = existing
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(STORE_ID_LABEL))
+            .cloned();
+        if found.as_deref() != Some(store_id.to_string().as_str()) {
+            return Err(NamespaceError::Foreign { ns: ns.to_string(), found });
+        }
+        if existing.metadata.deletion_timestamp.is_some() {
+            return Err(NamespaceError::Terminating { ns: ns.to_string() });
+        }
+        return Ok(());
+    }
+    let obj = Namespace {
+        metadata: ObjectMeta {
+            name: Some(ns.to_string()),
+            labels: Some(namespace_labels(store_id, owner)),
+            annotations: Some(BTreeMap::from([(OWNER_ANNOTATION.to_string(), owner.to_string())])),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match api.create(&PostParams::default(), &obj).await {
+        Ok(_) => Ok(()),
+        // Another worker (an earlier delivery of this operation) won the race.
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(api_err("create", format!("namespace {ns}"))(e)),
+    }
+}
+
+/// The credential keys the chart expects in the Secret.
+pub const CREDENTIAL_KEYS: &[&str] = &[
+    "db-root-password",
+    "db-password",
+    "admin-password",
+    "wp-auth-key",
+    "wp-secure-auth-key",
+    "wp-logged-in-key",
+    "wp-nonce-key",
+    "wp-auth-salt",
+    "wp-secure-auth-salt",
+    "wp-logged-in-salt",
+    "wp-nonce-salt",
+];
+
+fn generate_secret_value(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Creates the store's credentials once, with fresh random values; an
+/// existing Secret is kept (a retry must not change the database password
+/// under a database that already has it).
+pub async fn ensure_credentials(client: &Client, ns: &str, store_id: Uuid) -> Result<bool, NamespaceError> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    if api
+        .get_opt(CREDENTIALS_SECRET)
+        .await
+        .map_err(api_err("get", format!("secret {ns}/{CREDENTIALS_SECRET}")))?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let data: BTreeMap<String, String> = CREDENTIAL_KEYS
+        .iter()
+        .map(|k| {
+            let len = if k.starts_with("wp-") { 64 } else { 32 };
+            (k.to_string(), generate_secret_value(len))
+        })
+        .collect();
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some(CREDENTIALS_SECRET.to_string()),
+            labels: Some(BTreeMap::from([
+                (STORE_ID_LABEL.to_string(), store_id.to_string()),
+                (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
+            ])),
+            ..Default::default()
+        },
+        string_data: Some(data),
+        type_: Some("Opaque".to_string()),
+        ..Default::default()
+    };
+    match api.create(&PostParams::default(), &secret).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+        Err(e) => Err(api_err("create", format!("secret {ns}/{CREDENTIALS_SECRET}"))(e)),
+    }
+}
+
+/// Reads the WordPress admin credentials (user name comes from the chart's
+/// default; the password from the Secret).
+pub async fn admin_password(client: &Client, ns: &str) -> Result<Option<String>, NamespaceError> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let secret = api
+        .get_opt(CREDENTIALS_SECRET)
+        .await
+        .map_err(api_err("get", format!("secret {ns}/{CREDENTIALS_SECRET}")))?;
+    Ok(secret
+        .and_then(|s| s.data)
+        .and_then(|d| d.get("admin-password").map(|b| String::from_utf8_lossy(&b.0).into_owned())))
+}
+
+/// Starts deleting the namespace; one that does not exist is fine.
+pub async fn delete_namespace(client: &Client, ns: &str) -> Result<(), NamespaceError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    match api.delete(ns, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(api_err("delete", format!("namespace {ns}"))(e)),
+    }
+}
+
+/// The namespace as the API server has it now (None: gone).
+pub async fn get_namespace(client: &Client, ns: &str) -> Result<Option<Namespace>, NamespaceError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    api.get_opt(ns).await.map_err(api_err("get", format!("namespace {ns}")))
+}
+
+/// Why a namespace is still terminating, from its conditions.
+pub fn terminating_reason(ns: &Namespace) -> String {
+    let conditions: Vec<String> = ns
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .map(|cs| {
+            cs.iter()
+                .filter(|c| c.status == "True")
+                .map(|c| format!("{}: {}", c.type_, c.message.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if conditions.is_empty() {
+        "no condition reported".to_string()
+    } else {
+        conditions.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_values_are_long_and_distinct() {
+        let a = generate_secret_value(32);
+        let b = generate_secret_value(32);
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn namespace_labels_mark_the_store() {
+        let id = Uuid::nil();
+        let l = namespace_labels(id, "ann@example.com");
+        assert_eq!(l.get(STORE_ID_LABEL).map(String::as_str), Some("00000000-0000-0000-0000-000000000000"));
+        assert_eq!(l.get("pod-security.kubernetes.io/enforce").map(String::as_str), Some("baseline"));
+        assert_eq!(l.get(OWNER_LABEL).map(String::as_str), Some("ann_example.com"));
+    }
+}

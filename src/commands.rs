@@ -1,0 +1,260 @@
+//! The non-interactive faces: `config`, `migrate`, `worker`, `store ...` and
+//! `audit`. Output is a table or `--json`; exit codes say what happened.
+
+use crate::cli::{Command, StoreCommand};
+use crate::config::Settings;
+use crate::db::{self, audit, stores};
+use crate::engine::{self, CreateRequest, EngineError};
+use crate::runtime::{self, Runtime};
+use crate::store::{Status, Store, Via};
+use color_eyre::eyre::{Result, eyre};
+use sqlx::PgPool;
+use std::process::ExitCode;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Exit codes scripts can rely on.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const INVALID: u8 = 2;
+    pub const LIMIT: u8 = 3;
+    pub const NOT_FOUND: u8 = 4;
+    pub const FAILED: u8 = 5;
+    pub const CONFLICT: u8 = 6;
+    pub const UNAVAILABLE: u8 = 7;
+}
+
+fn engine_exit(e: &EngineError) -> u8 {
+    match e {
+        EngineError::Invalid { .. } => exit::INVALID,
+        EngineError::Limit { .. } => exit::LIMIT,
+        EngineError::NotFound { .. } => exit::NOT_FOUND,
+        EngineError::NameTaken { .. } | EngineError::NotAllowed { .. } => exit::CONFLICT,
+        EngineError::Database(_) => exit::UNAVAILABLE,
+    }
+}
+
+pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
+    match command {
+        Command::Config => {
+            print!("{}", settings.describe());
+            if let Some(p) = crate::config::default_config_file() {
+                println!("\n(config file searched at {})", p.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let pool = db::connect(settings.database_url()?).await?;
+            db::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker => {
+            let rt = Runtime::start(settings, true).await?;
+            tracing::info!(workers = rt.settings.workers, "workers running; SIGINT or SIGTERM to stop");
+            wait_for_signal().await;
+            tracing::info!("stopping: handing running operations back");
+            rt.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(cmd) => store_command(cmd, settings).await,
+        Command::Audit { store, limit, json } => {
+            let pool = db::connect(settings.database_url()?).await?;
+            db::migrate(&pool).await?;
+            let id = match store {
+                Some(key) => match resolve(&pool, &key).await {
+                    Ok(s) => Some(s.id),
+                    Err(code) => return Ok(ExitCode::from(code)),
+                },
+                None => None,
+            };
+            let entries = audit::list(&pool, id, limit.clamp(1, 10_000)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries {
+                    println!(
+                        "{}  {:<22} {:<8} {:<20} {:<24} {:<9} {}",
+                        e.at.format("%Y-%m-%d %H:%M:%S"),
+                        e.actor,
+                        e.via,
+                        e.action,
+                        e.store_name.unwrap_or_default(),
+                        e.outcome,
+                        e.detail.unwrap_or_default()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Finds one live store by id, id prefix, namespace or name.
+async fn resolve(pool: &PgPool, key: &str) -> Result<Store, u8> {
+    match stores::find(pool, key).await {
+        Ok(mut found) if found.len() == 1 => Ok(found.remove(0)),
+        Ok(found) if found.is_empty() => {
+            eprintln!("error: no store matches \"{key}\" (give its id, namespace or name)");
+            Err(exit::NOT_FOUND)
+        }
+        Ok(found) => {
+            eprintln!("error: \"{key}\" matches {} stores; give the id or namespace:", found.len());
+            for s in found {
+                eprintln!("  {}  {}  {}", s.id, s.namespace, s.owner);
+            }
+            Err(exit::CONFLICT)
+        }
+        Err(e) => {
+            eprintln!("error: database: {e}");
+            Err(exit::UNAVAILABLE)
+        }
+    }
+}
+
+fn print_store(s: &Store, json: bool) {
+    if json {
+        match serde_json::to_string_pretty(s) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("error: cannot encode the store: {e}"),
+        }
+        return;
+    }
+    println!("id:        {}", s.id);
+    println!("name:      {}", s.name);
+    println!("namespace: {}", s.namespace);
+    println!("owner:     {}", s.owner);
+    println!("engine:    {}", s.engine);
+    println!("status:    {} ({})", s.status, s.phase);
+    println!("url:       {}", s.url);
+    println!("attempts:  {}", s.attempts);
+    println!("created:   {}", s.created_at.format("%Y-%m-%d %H:%M:%S UTC"));
+    if let Some(d) = s.provision_duration() {
+        println!("took:      {}s", d.num_seconds());
+    }
+    if let Some(e) = &s.error_message {
+        println!("error:     {e}");
+    }
+}
+
+/// Runs workers in this process while waiting for the store to settle, so
+/// `--wait` works even when no other Store Weaver process is running.
+async fn settle(settings: Settings, id: Uuid, json: bool, want: Status) -> Result<ExitCode> {
+    let timeout = settings.provision_timeout.max(settings.delete_timeout) + Duration::from_secs(120);
+    let rt = Runtime::start(settings, true).await?;
+    let res = runtime::wait_for_store(&rt.pool, id, timeout, |s| !s.status.is_busy()).await;
+    rt.shutdown().await;
+    let store = res?;
+    print_store(&store, json);
+    Ok(if store.status == want {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::FAILED)
+    })
+}
+
+async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode> {
+    let pool = db::connect(settings.database_url()?).await?;
+    db::migrate(&pool).await?;
+    let report = |e: EngineError, json: bool| -> ExitCode {
+        if json {
+            println!("{}", serde_json::json!({"error": e.to_string(), "code": e.code()}));
+        }
+        eprintln!("error: {e}");
+        ExitCode::from(engine_exit(&e))
+    };
+    match cmd {
+        StoreCommand::List { owner, json } => {
+            let list = stores::list(&pool, owner.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("{:<36}  {:<24} {:<13} {:<18} {:<26} URL", "ID", "NAME", "STATUS", "PHASE", "OWNER");
+                for s in &list {
+                    println!(
+                        "{:<36}  {:<24} {:<13} {:<18} {:<26} {}",
+                        s.id, s.name, s.status.as_str(), s.phase, s.owner, s.url
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        StoreCommand::Show { store, json } => match resolve(&pool, &store).await {
+            Ok(s) => {
+                print_store(&s, json);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(code) => Ok(ExitCode::from(code)),
+        },
+        StoreCommand::Create { name, owner, engine, idempotency_key, wait, json, actor } => {
+            let actor = runtime::actor(actor, Via::Cli);
+            let req = CreateRequest { name, owner, engine, idempotency_key };
+            match engine::create(&pool, runtime::limits(&settings), &runtime::urls(&settings), &actor, &req).await {
+                Ok((store, _)) if wait => settle(settings, store.id, json, Status::Ready).await,
+                Ok((store, _)) => {
+                    print_store(&store, json);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(report(e, json)),
+            }
+        }
+        StoreCommand::Retry { store, wait, json, actor } => {
+            let s = match resolve(&pool, &store).await {
+                Ok(s) => s,
+                Err(code) => return Ok(ExitCode::from(code)),
+            };
+            let actor = runtime::actor(actor, Via::Cli);
+            match engine::retry(&pool, &actor, s.id, None).await {
+                Ok(store) if wait => settle(settings, store.id, json, Status::Ready).await,
+                Ok(store) => {
+                    print_store(&store, json);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(report(e, json)),
+            }
+        }
+        StoreCommand::Delete { store, wait, json, actor } => {
+            let s = match resolve(&pool, &store).await {
+                Ok(s) => s,
+                Err(code) => return Ok(ExitCode::from(code)),
+            };
+            let actor = runtime::actor(actor, Via::Cli);
+            match engine::delete(&pool, &actor, s.id, None).await {
+                Ok(store) if wait => settle(settings, store.id, json, Status::Deleted).await,
+                Ok(store) => {
+                    print_store(&store, json);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Ok(report(e, json)),
+            }
+        }
+    }
+}
+
+/// For tests and callers that want an error instead of an exit code.
+pub fn not_found(key: &str) -> color_eyre::eyre::Report {
+    eyre!("no store matches \"{key}\"")
+}

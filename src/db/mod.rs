@@ -1,0 +1,70 @@
+//! PostgreSQL access: the pool, embedded migrations, and one module per table.
+
+pub mod audit;
+pub mod operations;
+pub mod stores;
+
+use color_eyre::eyre::{Result, WrapErr};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, migrate::Migrator};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The channel on which every change to a store is announced, so consoles and
+/// API replicas in other processes learn about it without polling.
+pub const STORE_CHANNEL: &str = "store_weaver_stores";
+/// The channel that wakes workers when an operation is queued.
+pub const OPERATION_CHANNEL: &str = "store_weaver_operations";
+
+/// Connects with short timeouts: when the database is gone, callers get an
+/// error quickly instead of hanging.
+pub async fn connect(url: &str) -> Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)
+        .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
+        .application_name("store-weaver");
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts)
+        .await
+        .wrap_err_with(|| {
+            format!(
+                "cannot connect to PostgreSQL at {}; is it running? (scripts/sandbox up starts a local one)",
+                crate::config::mask_url_password(url)
+            )
+        })
+}
+
+/// A pool that connects on first use, for the console: it must start and
+/// show what is wrong even when the database is down.
+pub fn connect_lazy(url: &str) -> Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)
+        .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
+        .application_name("store-weaver");
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy_with(opts))
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .wrap_err("applying database migrations failed")
+}
+
+/// Announces a store change to every listening process.
+pub async fn notify_store<'e, E>(exec: E, store_id: uuid::Uuid) -> Result<(), sqlx::Error>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(STORE_CHANNEL)
+        .bind(store_id.to_string())
+        .execute(exec)
+        .await
+        .map(|_| ())
+}

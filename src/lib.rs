@@ -1,0 +1,16 @@
+//! Store Weaver: provisions WordPress + WooCommerce stores on Kubernetes.
+//! The console (`tui`), the HTTP API (`serve`) and the command line
+//! (`commands`) are faces over one engine (`engine`) and one live cluster
+//! view (`cluster::view`).
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod engine;
+pub mod helm;
+pub mod logging;
+pub mod metrics;
+pub mod runtime;
+pub mod store;

@@ -1,0 +1,119 @@
+//! Start-up shared by every long-running face: settings, database (with
+//! migrations), Kubernetes client, the cluster view and the workers.
+
+use crate::cluster::{self, view::ClusterView};
+use crate::config::Settings;
+use crate::db;
+use crate::engine::{self, WorkerPool, WorkerPoolConfig};
+use crate::store::{Actor, Store};
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct Runtime {
+    pub settings: Arc<Settings>,
+    pub pool: PgPool,
+    pub client: kube::Client,
+    pub view: ClusterView,
+    pub workers: Option<WorkerPool>,
+}
+
+impl Runtime {
+    /// Connects to both sides and starts `settings.workers` workers (none
+    /// when `with_workers` is false).
+    pub async fn start(settings: Settings, with_workers: bool) -> Result<Runtime> {
+        let settings = Arc::new(settings);
+        let pool = db::connect(settings.database_url()?).await?;
+        db::migrate(&pool).await?;
+        let client = cluster::client(&settings).await?;
+        let view = ClusterView::start(client.clone());
+        let workers = (with_workers && settings.workers > 0).then(|| {
+            WorkerPool::start(WorkerPoolConfig {
+                workers: settings.workers,
+                settings: settings.clone(),
+                pool: pool.clone(),
+                client: client.clone(),
+                view: view.clone(),
+            })
+        });
+        Ok(Runtime {
+            settings,
+            pool,
+            client,
+            view,
+            workers,
+        })
+    }
+
+    pub fn limits(&self) -> engine::Limits {
+        limits(&self.settings)
+    }
+
+    pub fn urls(&self) -> engine::requests::UrlScheme {
+        urls(&self.settings)
+    }
+
+    pub async fn shutdown(self) {
+        if let Some(w) = self.workers {
+            w.shutdown().await;
+        }
+    }
+}
+
+pub fn limits(s: &Settings) -> engine::Limits {
+    engine::Limits {
+        max_stores: s.max_stores,
+        max_stores_per_user: s.max_stores_per_user,
+    }
+}
+
+pub fn urls(s: &Settings) -> engine::requests::UrlScheme {
+    engine::requests::UrlScheme {
+        suffix: s.ingress_suffix.clone(),
+        tls: s.tls,
+    }
+}
+
+/// Who is at the keyboard, for the audit log.
+pub fn local_user() -> String {
+    std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "operator".to_string())
+}
+
+pub fn actor(explicit: Option<String>, via: crate::store::Via) -> Actor {
+    Actor::new(explicit.unwrap_or_else(local_user), via)
+}
+
+/// Waits, on store notifications, until `done(store)` holds; returns the
+/// store. Re-reads once per notification and at least every few seconds.
+pub async fn wait_for_store(
+    pool: &PgPool,
+    id: Uuid,
+    timeout: Duration,
+    done: impl Fn(&Store) -> bool,
+) -> Result<Store> {
+    let mut listener = PgListener::connect_with(pool)
+        .await
+        .wrap_err("cannot listen for store changes")?;
+    listener.listen(db::STORE_CHANNEL).await?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let store = db::stores::get(pool, id)
+            .await?
+            .ok_or_else(|| eyre!("store {id} disappeared"))?;
+        if done(&store) {
+            return Ok(store);
+        }
+        tokio::select! {
+            _ = listener.recv() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(eyre!("gave up waiting after {}s; the store is {} ({})", timeout.as_secs(), store.status, store.phase));
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The domain: what a store is, its lifecycle states and its naming rules.
+//! Pure: no I/O, so every rule here is unit-tested without a cluster.
+
+mod naming;
+
+pub use naming::{NameError, namespace_for, slugify, validate_name, validate_owner, with_suffix};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// The four states of the original design, plus `Deleted`: the record is kept
+/// (finalised) after deletion so the history of what happened is not lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub enum Status {
+    Provisioning,
+    Ready,
+    Failed,
+    Deleting,
+    Deleted,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Provisioning,
+        Status::Ready,
+        Status::Failed,
+        Status::Deleting,
+        Status::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Provisioning => "Provisioning",
+            Status::Ready => "Ready",
+            Status::Failed => "Failed",
+            Status::Deleting => "Deleting",
+            Status::Deleted => "Deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether work is still under way for a store in this state.
+    pub fn is_busy(self) -> bool {
+        matches!(self, Status::Provisioning | Status::Deleting)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The finer step shown next to the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Queued,
+    Namespace,
+    Secrets,
+    Installing,
+    WaitingForReady,
+    CleaningUp,
+    Uninstalling,
+    RemovingNamespace,
+    Done,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Queued => "queued",
+            Phase::Namespace => "namespace",
+            Phase::Secrets => "secrets",
+            Phase::Installing => "installing",
+            Phase::WaitingForReady => "waiting-for-ready",
+            Phase::CleaningUp => "cleaning-up",
+            Phase::Uninstalling => "uninstalling",
+            Phase::RemovingNamespace => "removing-namespace",
+            Phase::Done => "done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Phase> {
+        [
+            Phase::Queued,
+            Phase::Namespace,
+            Phase::Secrets,
+            Phase::Installing,
+            Phase::WaitingForReady,
+            Phase::CleaningUp,
+            Phase::Uninstalling,
+            Phase::RemovingNamespace,
+            Phase::Done,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which kind of store software is installed. Each engine is a chart under
+/// `charts/` plus a small adapter in the engine module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Woocommerce,
+    Medusa,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Woocommerce => "woocommerce",
+            EngineKind::Medusa => "medusa",
+        }
+    }
+
+    /// Parses an engine name and refuses the ones that exist only as a plan.
+    pub fn parse_available(s: &str) -> Result<EngineKind, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "woocommerce" => Ok(EngineKind::Woocommerce),
+            "medusa" | "medusajs" => Err(
+                "engine `medusa` is not available yet; use `woocommerce`".to_string(),
+            ),
+            other => Err(format!(
+                "unknown engine `{other}`; available engines: woocommerce"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who asked for a change, and through which face of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    Console,
+    Api,
+    Cli,
+    Worker,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Console => "console",
+            Via::Api => "api",
+            Via::Cli => "cli",
+            Via::Worker => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub via: Via,
+}
+
+impl Actor {
+    pub fn new(user: impl Into<String>, via: Via) -> Actor {
+        Actor {
+            user: user.into(),
+            via,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Store {
+    pub id: Uuid,
+    pub name: String,
+    pub namespace: String,
+    pub owner: String,
+    pub engine: String,
+    pub status: Status,
+    pub phase: String,
+    pub url: String,
+    pub error_message: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub provision_started_at: Option<DateTime<Utc>>,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// How long the last provisioning took, once the store became ready.
+    pub fn provision_duration(&self) -> Option<chrono::Duration> {
+        match (self.provision_started_at, self.ready_at) {
+            (Some(start), Some(end)) if end >= start => Some(end - start),
+            _ => None,
+        }
+    }
+
+    pub fn can_retry(&self) -> bool {
+        self.status == Status::Failed
+    }
+
+    pub fn can_delete(&self) -> bool {
+        !matches!(self.status, Status::Deleting | Status::Deleted)
+    }
+}
+
+/// The store's public URL for a namespace slug and an ingress suffix such as
+/// `.localhost` or `.shops.example.com`.
+pub fn store_url(namespace: &str, suffix: &str, tls: bool) -> String {
+    let host = store_host(namespace, suffix);
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+pub fn store_host(namespace: &str, suffix: &str) -> String {
+    let slug = namespace.strip_prefix(naming::NAMESPACE_PREFIX).unwrap_or(namespace);
+    let suffix = suffix.trim_start_matches('.');
+    format!("{slug}.{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_and_parses_case_insensitively() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("ready"), Some(Status::Ready));
+        assert_eq!(Status::parse("nope"), None);
+    }
+
+    #[test]
+    fn engines_other_than_woocommerce_are_refused_with_a_reason() {
+        assert_eq!(EngineKind::parse_available("WooCommerce"), Ok(EngineKind::Woocommerce));
+        assert_eq!(EngineKind::parse_available(""), Ok(EngineKind::Woocommerce));
+        let err = EngineKind::parse_available("medusa").unwrap_err();
+        assert!(err.contains("not available yet"), "{err}");
+        let err = EngineKind::parse_available("shopify").unwrap_err();
+        assert!(err.contains("unknown engine `shopify`"), "{err}");
+    }
+
+    #[test]
+    fn url_uses_the_slug_not_the_namespace_prefix() {
+        assert_eq!(store_url("store-acme", ".localhost", false), "http://acme.localhost");
+        assert_eq!(
+            store_url("store-acme-1f2e", "shops.example.com", true),
+            "https://acme-1f2e.shops.example.com"
+        );
+    }
+
+    #[test]
+    fn phases_round_trip() {
+        for p in [Phase::Queued, Phase::WaitingForReady, Phase::RemovingNamespace] {
+            assert_eq!(Phase::parse(p.as_str()), Some(p));
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Store names, slugs and namespaces. A namespace is `store-<slug>`, a valid
+//! DNS-1123 label (at most 63 characters); a collision gets a short suffix.
+
+use std::fmt;
+
+pub const NAMESPACE_PREFIX: &str = "store-";
+pub const MAX_NAME_CHARS: usize = 60;
+/// Room left for `-xxxx` so a suffixed namespace still fits in 63 characters.
+const MAX_SLUG_CHARS: usize = 63 - NAMESPACE_PREFIX.len() - 5;
+const MIN_SLUG_CHARS: usize = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameError {
+    Empty,
+    TooLong { chars: usize, max: usize },
+    ControlCharacter,
+    NoUsableCharacters,
+    TooShortSlug { slug: String },
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => write!(f, "the store name is empty; give it a name such as \"Acme Shoes\""),
+            NameError::TooLong { chars, max } => write!(
+                f,
+                "the store name is {chars} characters long; use at most {max}"
+            ),
+            NameError::ControlCharacter => write!(
+                f,
+                "the store name contains a control character (tab, newline...); use plain text"
+            ),
+            NameError::NoUsableCharacters => write!(
+                f,
+                "the store name has no letters or digits (a-z, 0-9) to build its address from; include some"
+            ),
+            NameError::TooShortSlug { slug } => write!(
+                f,
+                "the store name gives the address \"{slug}\", which is too short; use at least {MIN_SLUG_CHARS} letters or digits"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NameError {}
+
+/// Checks a display name and returns it trimmed. The same rules serve the
+/// console form (as you type), the API and the command line.
+pub fn validate_name(raw: &str) -> Result<String, NameError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.chars().any(char::is_control) {
+        return Err(NameError::ControlCharacter);
+    }
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(NameError::TooLong {
+            chars,
+            max: MAX_NAME_CHARS,
+        });
+    }
+    let slug = slugify(name);
+    if slug.is_empty() {
+        return Err(NameError::NoUsableCharacters);
+    }
+    if slug.len() < MIN_SLUG_CHARS {
+        return Err(NameError::TooShortSlug { slug });
+    }
+    Ok(name.to_string())
+}
+
+/// Lower-case ASCII letters and digits, runs of anything else folded into a
+/// single `-`, common accented letters mapped to their base letter.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut pending_dash = false;
+    for c in name.chars() {
+        let mapped = fold_accent(c.to_ascii_lowercase());
+        match mapped {
+            Some(m) if m.is_ascii_alphanumeric() => {
+                if pending_dash && !out.is_empty() {
+                    out.push('-');
+                }
+                pending_dash = false;
+                out.push(m);
+            }
+            _ => pending_dash = true,
+        }
+        if out.len() >= MAX_SLUG_CHARS {
+            break;
+        }
+    }
+    out.truncate(MAX_SLUG_CHARS);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+fn fold_accent(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return Some(c);
+    }
+    let base = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'a',
+        'ç' | 'Ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => 'i',
+        'ñ' | 'Ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
+        'ý' | 'ÿ' | 'Ý' => 'y',
+        'ß' => 's',
+        _ => return None,
+    };
+    Some(base)
+}
+
+/// The namespace for a (validated) store name.
+pub fn namespace_for(name: &str) -> String {
+    format!("{NAMESPACE_PREFIX}{}", slugify(name))
+}
+
+/// The namespace with a collision suffix (4 lower-case hex characters).
+pub fn with_suffix(namespace: &str, suffix: u16) -> String {
+    format!("{namespace}-{suffix:04x}")
+}
+
+/// Owners are user ids or emails: printable, no spaces, bounded.
+pub fn validate_owner(raw: &str) -> Result<String, String> {
+    let owner = raw.trim();
+    if owner.is_empty() {
+        return Err("the owner is empty; give a user id or an email address".into());
+    }
+    if owner.chars().count() > 254 {
+        return Err("the owner is longer than 254 characters".into());
+    }
+    if owner.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("the owner contains spaces or control characters; use a user id or an email address".into());
+    }
+    Ok(owner.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_dns1123_label(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+    }
+
+    #[test]
+    fn slugs_fold_case_spaces_punctuation_and_accents() {
+        assert_eq!(slugify("Acme Shoes"), "acme-shoes");
+        assert_eq!(slugify("  --Café   Crème!! "), "cafe-creme");
+        assert_eq!(slugify("Über_Store 2"), "uber-store-2");
+        assert_eq!(slugify("店"), "");
+    }
+
+    #[test]
+    fn validation_messages_say_what_is_wrong() {
+        assert_eq!(validate_name("   "), Err(NameError::Empty));
+        assert!(matches!(validate_name(&"a".repeat(61)), Err(NameError::TooLong { chars: 61, max: 60 })));
+        assert_eq!(validate_name("!!!"), Err(NameError::NoUsableCharacters));
+        assert_eq!(validate_name("店舗"), Err(NameError::NoUsableCharacters));
+        assert!(matches!(validate_name("a!"), Err(NameError::TooShortSlug { .. })));
+        assert_eq!(validate_name("a\nb"), Err(NameError::ControlCharacter));
+        assert_eq!(validate_name("  Acme  "), Ok("Acme".to_string()));
+        assert!(NameError::Empty.to_string().contains("empty"));
+    }
+
+    #[test]
+    fn every_valid_name_gives_a_dns_label_even_with_a_suffix() {
+        let long = "x".repeat(60);
+        let names = ["Acme", "a b c d e f", long.as_str(), "Ünïcødé Shop 99", "9lives"];
+        for name in names {
+            validate_name(name).unwrap();
+            let ns = namespace_for(name);
+            assert!(is_dns1123_label(&ns), "{ns}");
+            let suffixed = with_suffix(&ns, 0xbeef);
+            assert!(is_dns1123_label(&suffixed), "{suffixed}");
+        }
+    }
+
+    #[test]
+    fn owners_are_normalised_and_checked() {
+        assert_eq!(validate_owner(" Ann@Example.com "), Ok("ann@example.com".into()));
+        assert!(validate_owner("").is_err());
+        assert!(validate_owner("a b").is_err());
+    }
+}
