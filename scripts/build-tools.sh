@@ -91,10 +91,26 @@ GO
 }
 
 build_kwok() {
-  have kwok "$KWOK_VERSION" && return 0
-  log "building kwok v$KWOK_VERSION"
-  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@"v$KWOK_VERSION"
-  done_mark kwok "$KWOK_VERSION"
+  if ! have kwok "$KWOK_VERSION"; then
+    log "building kwok v$KWOK_VERSION"
+    GOBIN="$BIN" go install -trimpath -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok@"v$KWOK_VERSION"
+    done_mark kwok "$KWOK_VERSION"
+  fi
+  # kwok's own stage definitions (node heartbeat, pod readiness, volume
+  # provisioning) ship in its module; keep the ones the sandbox uses.
+  local stages="$CACHE/kwok-stages-$KWOK_VERSION"
+  [ -f "$stages/.done" ] && return 0
+  local src
+  src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage"
+  [ -d "$src" ] || go mod download -x sigs.k8s.io/kwok@"v$KWOK_VERSION" >/dev/null 2>&1 || true
+  [ -d "$src" ] || { log "kwok's stage files are missing from $src"; return 1; }
+  rm -rf "$stages"; mkdir -p "$stages"
+  cp "$src"/node/fast/node-initialize.yaml "$src"/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+     "$src"/pod/fast/pod-ready.yaml "$src"/pod/fast/pod-complete.yaml "$src"/pod/fast/pod-delete.yaml \
+     "$src"/volume/fast/pv-bind.yaml "$src"/volume/fast/pv-delete.yaml "$src"/volume/fast/pvc-provision.yaml \
+     "$src"/volume/fast/pvc-delete.yaml "$stages"/
+  chmod 644 "$stages"/*.yaml
+  touch "$stages/.done"
 }
 
 build_helm() {
