@@ -13,4 +13,6 @@ pub mod helm;
 pub mod logging;
 pub mod metrics;
 pub mod runtime;
+pub mod serve;
 pub mod store;
+pub mod tui;

@@ -36,12 +36,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         None if cli.serve => {
             let _guard = logging::init(&settings, logging::Target::Stderr)?;
-            Err(color_eyre::eyre::eyre!("--serve is not built yet"))
+            store_weaver::serve::run(settings).await
         }
         None => {
             let _guard = logging::init(&settings, logging::Target::File)?;
-            let _ = cli.read_only;
-            Err(color_eyre::eyre::eyre!("the console is not built yet"))
+            store_weaver::tui::run(settings, cli.read_only).await
         }
     }
 }
