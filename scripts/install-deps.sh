@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages the sandbox and the tests use, installed when missing.
+# (The Rust, Go and Node toolchains come with the machine.)
+set -euo pipefail
+need=()
+command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
+command -v tmux >/dev/null || need+=(tmux)
+command -v pg_ctlcluster >/dev/null || need+=(postgresql)
+[ -d /usr/lib/postgresql ] || need+=(postgresql)
+if [ -d "$(dirname "$0")/../dashboard" ] && [ -f "$(dirname "$0")/../dashboard/package.json" ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+fi
+fc-list 2>/dev/null | grep -qi "DejaVu Sans Mono" || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "[install-deps] installing: ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+for tool in cargo go; do
+  command -v "$tool" >/dev/null || { echo "[install-deps] $tool is missing: install the $tool toolchain" >&2; exit 1; }
+done

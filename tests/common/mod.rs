@@ -1,0 +1,138 @@
+//! Shared test harness: the real sandbox services (PostgreSQL, the API
+//! server, helm) from the environment that `scripts/test` exports, a fresh
+//! database per test, and settings built without reading this process's
+//! environment.
+#![allow(dead_code)]
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use store_weaver::config::{Layers, Settings};
+
+pub fn require_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: these tests need the local sandbox; run them with scripts/test (or `source <(scripts/sandbox env)` after `scripts/sandbox up`)")
+    })
+}
+
+pub fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A database of its own, dropped when the test is done with it.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+    admin_url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let admin_url = require_env("DATABASE_URL");
+        let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin_url)
+            .await
+            .expect("connect to the sandbox PostgreSQL (DATABASE_URL)");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create the test database");
+        admin.close().await;
+        let url = replace_db(&admin_url, &name);
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .connect(&url)
+            .await
+            .expect("connect to the test database");
+        store_weaver::db::migrate(&pool).await.expect("migrations apply");
+        TestDb {
+            name,
+            url,
+            pool,
+            admin_url,
+        }
+    }
+
+    pub async fn drop_db(self) {
+        self.pool.close().await;
+        if let Ok(admin) = PgPoolOptions::new().max_connections(1).connect(&self.admin_url).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&admin)
+            .await;
+        }
+    }
+}
+
+pub fn replace_db(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let cut = base.rfind('/').expect("DATABASE_URL has a database path");
+    let mut out = format!("{}/{db}", &base[..cut]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Settings for a test: the sandbox's kubeconfig, this test's database, the
+/// given chart directory, plus overrides (config key -> value).
+pub fn settings(db_url: &str, charts_dir: &str, overrides: &[(&'static str, &str)]) -> Settings {
+    let mut flags: BTreeMap<&'static str, String> = BTreeMap::new();
+    flags.insert("database_url", db_url.to_string());
+    flags.insert("kubeconfig", require_env("KUBECONFIG"));
+    flags.insert("charts_dir", repo(charts_dir).display().to_string());
+    flags.insert(
+        "values_file",
+        repo(charts_dir).join("woocommerce/values.yaml").display().to_string(),
+    );
+    flags.insert("lease_secs", "5".into());
+    flags.insert("provision_timeout_secs", "120".into());
+    flags.insert("delete_timeout_secs", "120".into());
+    for (k, v) in overrides {
+        flags.insert(k, v.to_string());
+    }
+    Settings::resolve(&Layers {
+        file: None,
+        env: BTreeMap::new(),
+        flags,
+    })
+    .expect("test settings are valid")
+}
+
+pub async fn kube() -> kube::Client {
+    let s = settings("postgres://unused:unused@127.0.0.1/unused", "tests/fixtures/charts", &[]);
+    store_weaver::cluster::client(&s).await.expect("kube client")
+}
+
+/// Polls `f` until it returns Some, or panics after `timeout` with `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix} {}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
