@@ -52,7 +52,10 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
         }
         Command::Worker => {
             let rt = Runtime::start(settings, true).await?;
-            tracing::info!(workers = rt.settings.workers, "workers running; SIGINT or SIGTERM to stop");
+            tracing::info!(
+                workers = rt.settings.workers,
+                "workers running; SIGINT or SIGTERM to stop"
+            );
             wait_for_signal().await;
             tracing::info!("stopping: handing running operations back");
             rt.shutdown().await;
@@ -122,7 +125,10 @@ async fn resolve(pool: &PgPool, key: &str) -> Result<Store, u8> {
             Err(exit::NOT_FOUND)
         }
         Ok(found) => {
-            eprintln!("error: \"{key}\" matches {} stores; give the id or namespace:", found.len());
+            eprintln!(
+                "error: \"{key}\" matches {} stores; give the id or namespace:",
+                found.len()
+            );
             for s in found {
                 eprintln!("  {}  {}  {}", s.id, s.namespace, s.owner);
             }
@@ -151,7 +157,10 @@ fn print_store(s: &Store, json: bool) {
     println!("status:    {} ({})", s.status, s.phase);
     println!("url:       {}", s.url);
     println!("attempts:  {}", s.attempts);
-    println!("created:   {}", s.created_at.format("%Y-%m-%d %H:%M:%S UTC"));
+    println!(
+        "created:   {}",
+        s.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
     if let Some(d) = s.provision_duration() {
         println!("took:      {}s", d.num_seconds());
     }
@@ -163,7 +172,8 @@ fn print_store(s: &Store, json: bool) {
 /// Runs workers in this process while waiting for the store to settle, so
 /// `--wait` works even when no other Store Weaver process is running.
 async fn settle(settings: Settings, id: Uuid, json: bool, want: Status) -> Result<ExitCode> {
-    let timeout = settings.provision_timeout.max(settings.delete_timeout) + Duration::from_secs(120);
+    let timeout =
+        settings.provision_timeout.max(settings.delete_timeout) + Duration::from_secs(120);
     let rt = Runtime::start(settings, true).await?;
     let res = runtime::wait_for_store(&rt.pool, id, timeout, |s| !s.status.is_busy()).await;
     rt.shutdown().await;
@@ -181,7 +191,10 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
     db::migrate(&pool).await?;
     let report = |e: EngineError, json: bool| -> ExitCode {
         if json {
-            println!("{}", serde_json::json!({"error": e.to_string(), "code": e.code()}));
+            println!(
+                "{}",
+                serde_json::json!({"error": e.to_string(), "code": e.code()})
+            );
         }
         eprintln!("error: {e}");
         ExitCode::from(engine_exit(&e))
@@ -192,11 +205,19 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                println!("{:<36}  {:<24} {:<13} {:<18} {:<26} URL", "ID", "NAME", "STATUS", "PHASE", "OWNER");
+                println!(
+                    "{:<36}  {:<24} {:<13} {:<18} {:<26} URL",
+                    "ID", "NAME", "STATUS", "PHASE", "OWNER"
+                );
                 for s in &list {
                     println!(
                         "{:<36}  {:<24} {:<13} {:<18} {:<26} {}",
-                        s.id, s.name, s.status.as_str(), s.phase, s.owner, s.url
+                        s.id,
+                        s.name,
+                        s.status.as_str(),
+                        s.phase,
+                        s.owner,
+                        s.url
                     );
                 }
             }
@@ -209,10 +230,31 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             }
             Err(code) => Ok(ExitCode::from(code)),
         },
-        StoreCommand::Create { name, owner, engine, idempotency_key, wait, json, actor } => {
+        StoreCommand::Create {
+            name,
+            owner,
+            engine,
+            idempotency_key,
+            wait,
+            json,
+            actor,
+        } => {
             let actor = runtime::actor(actor, Via::Cli);
-            let req = CreateRequest { name, owner, engine, idempotency_key };
-            match engine::create(&pool, runtime::limits(&settings), &runtime::urls(&settings), &actor, &req).await {
+            let req = CreateRequest {
+                name,
+                owner,
+                engine,
+                idempotency_key,
+            };
+            match engine::create(
+                &pool,
+                runtime::limits(&settings),
+                &runtime::urls(&settings),
+                &actor,
+                &req,
+            )
+            .await
+            {
                 Ok((store, _)) if wait => settle(settings, store.id, json, Status::Ready).await,
                 Ok((store, _)) => {
                     print_store(&store, json);
@@ -221,7 +263,12 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
                 Err(e) => Ok(report(e, json)),
             }
         }
-        StoreCommand::Retry { store, wait, json, actor } => {
+        StoreCommand::Retry {
+            store,
+            wait,
+            json,
+            actor,
+        } => {
             let s = match resolve(&pool, &store).await {
                 Ok(s) => s,
                 Err(code) => return Ok(ExitCode::from(code)),
@@ -236,7 +283,12 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
                 Err(e) => Ok(report(e, json)),
             }
         }
-        StoreCommand::Delete { store, wait, json, actor } => {
+        StoreCommand::Delete {
+            store,
+            wait,
+            json,
+            actor,
+        } => {
             let s = match resolve(&pool, &store).await {
                 Ok(s) => s,
                 Err(code) => return Ok(ExitCode::from(code)),

@@ -47,7 +47,9 @@ pub enum ConfigError {
     Read { path: PathBuf, reason: String },
     #[error("config file {path} is not valid TOML: {reason}")]
     Syntax { path: PathBuf, reason: String },
-    #[error("`{key}` is required but not set; set it in the config file, with {env}, or with {flag}")]
+    #[error(
+        "`{key}` is required but not set; set it in the config file, with {env}, or with {flag}"
+    )]
     Missing {
         key: &'static str,
         env: &'static str,
@@ -152,53 +154,199 @@ const LOG_FORMATS: &[&str] = &["text", "json"];
 const KEYS: &[Key] = &[
     Key {
         secret: true,
-        ..key("database_url", "DATABASE_URL", "--database-url", Kind::PostgresUrl, None,
-            "PostgreSQL connection URL")
+        ..key(
+            "database_url",
+            "DATABASE_URL",
+            "--database-url",
+            Kind::PostgresUrl,
+            None,
+            "PostgreSQL connection URL",
+        )
     },
-    key("kubeconfig", "KUBECONFIG", "--kubeconfig", Kind::Path, None,
-        "kubeconfig file; unset: in-cluster config or ~/.kube/config"),
-    key("kube_context", "STORE_WEAVER_KUBE_CONTEXT", "--context", Kind::Text, None,
-        "kubeconfig context to use; unset: the current context"),
-    key("environment", "STORE_WEAVER_ENVIRONMENT", "--environment", Kind::OneOf(ENVIRONMENTS), Some("local"),
-        "local or production: picks the chart values file and the URL scheme"),
-    key("ingress_suffix", "INGRESS_SUFFIX", "--ingress-suffix", Kind::Suffix, Some(".localhost"),
-        "stores are served at <slug><suffix>"),
-    key("tls", "STORE_WEAVER_TLS", "--tls", Kind::Bool, Some("false"),
-        "store URLs use https (production with cert-manager)"),
-    key("charts_dir", "STORE_WEAVER_CHARTS_DIR", "--charts-dir", Kind::Path, Some("charts"),
-        "directory that holds one chart per engine"),
-    key("values_file", "STORE_WEAVER_VALUES_FILE", "--values-file", Kind::Path, None,
-        "values file for the store chart; unset: charts/<engine>/values-<environment>.yaml"),
-    key("helm_bin", "HELM_BIN", "--helm", Kind::Path, Some("helm"), "helm executable"),
-    key("max_stores", "MAX_STORES", "--max-stores", Kind::Count { min: 1 }, Some("100"),
-        "stores in total (all users)"),
-    key("max_stores_per_user", "MAX_STORES_PER_USER", "--max-stores-per-user", Kind::Count { min: 1 }, Some("5"),
-        "stores per owner"),
-    key("max_concurrent_provisions", "MAX_CONCURRENT_PROVISIONS", "--max-concurrent-provisions",
-        Kind::Count { min: 1 }, Some("3"), "provisions running at once, across every process"),
-    key("provision_timeout_secs", "PROVISION_TIMEOUT_SECS", "--provision-timeout", Kind::Seconds { min: 1 }, Some("600"),
-        "a provision that is not ready after this fails and is cleaned up"),
-    key("delete_timeout_secs", "DELETE_TIMEOUT_SECS", "--delete-timeout", Kind::Seconds { min: 1 }, Some("300"),
-        "how long to wait for a store's namespace to disappear"),
-    key("lease_secs", "STORE_WEAVER_LEASE_SECS", "--lease", Kind::Seconds { min: 2 }, Some("30"),
-        "a worker that stops renewing its lease for this long loses the operation to another worker"),
-    key("workers", "STORE_WEAVER_WORKERS", "--workers", Kind::Count { min: 0 }, Some("4"),
-        "operation workers in this process (0: none)"),
-    key("listen", "STORE_WEAVER_LISTEN", "--listen", Kind::SocketAddr, Some("127.0.0.1:8080"),
-        "address for --serve"),
-    key("auth_mode", "STORE_WEAVER_AUTH", "--auth", Kind::OneOf(AUTH_MODES), Some("password"),
-        "--serve sign-in: password (users in Postgres), proxy (trusted header), demo (anyone is anyone; never in production)"),
-    key("proxy_user_header", "STORE_WEAVER_PROXY_USER_HEADER", "--proxy-user-header", Kind::Text, Some("x-forwarded-user"),
-        "header that carries the user when auth = proxy"),
-    key("cors_origins", "STORE_WEAVER_CORS_ORIGINS", "--cors-origins", Kind::Text, Some(""),
-        "comma-separated origins allowed to call the API from a browser"),
-    key("create_rate_per_minute", "STORE_WEAVER_CREATE_RATE", "--create-rate", Kind::Count { min: 1 }, Some("10"),
-        "creates per minute allowed per user and per client address"),
-    key("log_level", "STORE_WEAVER_LOG", "--log-level", Kind::OneOf(LOG_LEVELS), Some("info"), "log level"),
-    key("log_format", "STORE_WEAVER_LOG_FORMAT", "--log-format", Kind::OneOf(LOG_FORMATS), Some("text"),
-        "text or json"),
-    key("log_dir", "STORE_WEAVER_LOG_DIR", "--log-dir", Kind::Path, None,
-        "directory for the console's log files; unset: the XDG state dir"),
+    key(
+        "kubeconfig",
+        "KUBECONFIG",
+        "--kubeconfig",
+        Kind::Path,
+        None,
+        "kubeconfig file; unset: in-cluster config or ~/.kube/config",
+    ),
+    key(
+        "kube_context",
+        "STORE_WEAVER_KUBE_CONTEXT",
+        "--context",
+        Kind::Text,
+        None,
+        "kubeconfig context to use; unset: the current context",
+    ),
+    key(
+        "environment",
+        "STORE_WEAVER_ENVIRONMENT",
+        "--environment",
+        Kind::OneOf(ENVIRONMENTS),
+        Some("local"),
+        "local or production: picks the chart values file and the URL scheme",
+    ),
+    key(
+        "ingress_suffix",
+        "INGRESS_SUFFIX",
+        "--ingress-suffix",
+        Kind::Suffix,
+        Some(".localhost"),
+        "stores are served at <slug><suffix>",
+    ),
+    key(
+        "tls",
+        "STORE_WEAVER_TLS",
+        "--tls",
+        Kind::Bool,
+        Some("false"),
+        "store URLs use https (production with cert-manager)",
+    ),
+    key(
+        "charts_dir",
+        "STORE_WEAVER_CHARTS_DIR",
+        "--charts-dir",
+        Kind::Path,
+        Some("charts"),
+        "directory that holds one chart per engine",
+    ),
+    key(
+        "values_file",
+        "STORE_WEAVER_VALUES_FILE",
+        "--values-file",
+        Kind::Path,
+        None,
+        "values file for the store chart; unset: charts/<engine>/values-<environment>.yaml",
+    ),
+    key(
+        "helm_bin",
+        "HELM_BIN",
+        "--helm",
+        Kind::Path,
+        Some("helm"),
+        "helm executable",
+    ),
+    key(
+        "max_stores",
+        "MAX_STORES",
+        "--max-stores",
+        Kind::Count { min: 1 },
+        Some("100"),
+        "stores in total (all users)",
+    ),
+    key(
+        "max_stores_per_user",
+        "MAX_STORES_PER_USER",
+        "--max-stores-per-user",
+        Kind::Count { min: 1 },
+        Some("5"),
+        "stores per owner",
+    ),
+    key(
+        "max_concurrent_provisions",
+        "MAX_CONCURRENT_PROVISIONS",
+        "--max-concurrent-provisions",
+        Kind::Count { min: 1 },
+        Some("3"),
+        "provisions running at once, across every process",
+    ),
+    key(
+        "provision_timeout_secs",
+        "PROVISION_TIMEOUT_SECS",
+        "--provision-timeout",
+        Kind::Seconds { min: 1 },
+        Some("600"),
+        "a provision that is not ready after this fails and is cleaned up",
+    ),
+    key(
+        "delete_timeout_secs",
+        "DELETE_TIMEOUT_SECS",
+        "--delete-timeout",
+        Kind::Seconds { min: 1 },
+        Some("300"),
+        "how long to wait for a store's namespace to disappear",
+    ),
+    key(
+        "lease_secs",
+        "STORE_WEAVER_LEASE_SECS",
+        "--lease",
+        Kind::Seconds { min: 2 },
+        Some("30"),
+        "a worker that stops renewing its lease for this long loses the operation to another worker",
+    ),
+    key(
+        "workers",
+        "STORE_WEAVER_WORKERS",
+        "--workers",
+        Kind::Count { min: 0 },
+        Some("4"),
+        "operation workers in this process (0: none)",
+    ),
+    key(
+        "listen",
+        "STORE_WEAVER_LISTEN",
+        "--listen",
+        Kind::SocketAddr,
+        Some("127.0.0.1:8080"),
+        "address for --serve",
+    ),
+    key(
+        "auth_mode",
+        "STORE_WEAVER_AUTH",
+        "--auth",
+        Kind::OneOf(AUTH_MODES),
+        Some("password"),
+        "--serve sign-in: password (users in Postgres), proxy (trusted header), demo (anyone is anyone; never in production)",
+    ),
+    key(
+        "proxy_user_header",
+        "STORE_WEAVER_PROXY_USER_HEADER",
+        "--proxy-user-header",
+        Kind::Text,
+        Some("x-forwarded-user"),
+        "header that carries the user when auth = proxy",
+    ),
+    key(
+        "cors_origins",
+        "STORE_WEAVER_CORS_ORIGINS",
+        "--cors-origins",
+        Kind::Text,
+        Some(""),
+        "comma-separated origins allowed to call the API from a browser",
+    ),
+    key(
+        "create_rate_per_minute",
+        "STORE_WEAVER_CREATE_RATE",
+        "--create-rate",
+        Kind::Count { min: 1 },
+        Some("10"),
+        "creates per minute allowed per user and per client address",
+    ),
+    key(
+        "log_level",
+        "STORE_WEAVER_LOG",
+        "--log-level",
+        Kind::OneOf(LOG_LEVELS),
+        Some("info"),
+        "log level",
+    ),
+    key(
+        "log_format",
+        "STORE_WEAVER_LOG_FORMAT",
+        "--log-format",
+        Kind::OneOf(LOG_FORMATS),
+        Some("text"),
+        "text or json",
+    ),
+    key(
+        "log_dir",
+        "STORE_WEAVER_LOG_DIR",
+        "--log-dir",
+        Kind::Path,
+        None,
+        "directory for the console's log files; unset: the XDG state dir",
+    ),
 ];
 
 /// Raw layers as read, before parsing.
@@ -253,10 +401,12 @@ fn read_file(path: &Path) -> Result<(PathBuf, BTreeMap<String, String>), ConfigE
 }
 
 pub fn parse_file(path: &Path, text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        reason: e.to_string().trim().to_string(),
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            reason: e.to_string().trim().to_string(),
+        })?;
     let mut out = BTreeMap::new();
     for (k, v) in table {
         if !KEYS.iter().any(|key| key.name == k) {
@@ -358,7 +508,11 @@ impl Settings {
             } else if let Some(v) = layers.env.get(k.name) {
                 (Some(v.clone()), Source::Env(k.env))
             } else if let Some(v) = layers.file.as_ref().and_then(|(_, m)| m.get(k.name)) {
-                let path = layers.file.as_ref().map(|(p, _)| p.clone()).unwrap_or_default();
+                let path = layers
+                    .file
+                    .as_ref()
+                    .map(|(p, _)| p.clone())
+                    .unwrap_or_default();
                 (Some(v.clone()), Source::File(path))
             } else {
                 (k.default.map(str::to_string), Source::Default)
@@ -374,7 +528,11 @@ impl Settings {
                     key: k.name,
                     origin: source,
                     expected,
-                    got: if k.secret { mask_url_password(v) } else { v.clone() },
+                    got: if k.secret {
+                        mask_url_password(v)
+                    } else {
+                        v.clone()
+                    },
                 });
             }
             effective.push(Effective {
@@ -516,7 +674,9 @@ mod tests {
         Layers {
             file: Some((
                 PathBuf::from("/etc/sw.toml"),
-                file.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                file.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
             )),
             env: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
             flags: flags.iter().map(|(k, v)| (*k, v.to_string())).collect(),
@@ -526,7 +686,11 @@ mod tests {
     #[test]
     fn flag_beats_env_beats_file_beats_default() {
         let s = Settings::resolve(&layers(
-            &[("max_stores", "10"), ("max_stores_per_user", "2"), ("max_concurrent_provisions", "7")],
+            &[
+                ("max_stores", "10"),
+                ("max_stores_per_user", "2"),
+                ("max_concurrent_provisions", "7"),
+            ],
             &[("max_stores", "20"), ("max_stores_per_user", "3")],
             &[("max_stores", "30")],
         ))
@@ -535,10 +699,23 @@ mod tests {
         assert_eq!(s.max_stores_per_user, 3);
         assert_eq!(s.max_concurrent_provisions, 7);
         assert_eq!(s.lease, Duration::from_secs(30));
-        let origin = |k: &str| s.effective.iter().find(|e| e.key == k).unwrap().source.clone();
+        let origin = |k: &str| {
+            s.effective
+                .iter()
+                .find(|e| e.key == k)
+                .unwrap()
+                .source
+                .clone()
+        };
         assert_eq!(origin("max_stores"), Source::Flag("--max-stores"));
-        assert_eq!(origin("max_stores_per_user"), Source::Env("MAX_STORES_PER_USER"));
-        assert_eq!(origin("max_concurrent_provisions"), Source::File(PathBuf::from("/etc/sw.toml")));
+        assert_eq!(
+            origin("max_stores_per_user"),
+            Source::Env("MAX_STORES_PER_USER")
+        );
+        assert_eq!(
+            origin("max_concurrent_provisions"),
+            Source::File(PathBuf::from("/etc/sw.toml"))
+        );
         assert_eq!(origin("lease_secs"), Source::Default);
     }
 
@@ -552,8 +729,12 @@ mod tests {
         assert!(msg.contains("\"lots\""), "{msg}");
 
         let err = Settings::resolve(&layers(&[("environment", "staging")], &[], &[])).unwrap_err();
-        assert!(err.to_string().contains("one of: local, production"), "{err}");
-        let err = Settings::resolve(&layers(&[], &[], &[("ingress_suffix", "Bad Suffix")])).unwrap_err();
+        assert!(
+            err.to_string().contains("one of: local, production"),
+            "{err}"
+        );
+        let err =
+            Settings::resolve(&layers(&[], &[], &[("ingress_suffix", "Bad Suffix")])).unwrap_err();
         assert!(err.to_string().contains("flag --ingress-suffix"), "{err}");
     }
 
@@ -561,7 +742,10 @@ mod tests {
     fn file_errors_name_the_file_and_the_key() {
         let p = Path::new("/x/config.toml");
         let err = parse_file(p, "max_storez = 3").unwrap_err().to_string();
-        assert!(err.contains("unknown key `max_storez`") && err.contains("/x/config.toml"), "{err}");
+        assert!(
+            err.contains("unknown key `max_storez`") && err.contains("/x/config.toml"),
+            "{err}"
+        );
         let err = parse_file(p, "max_stores = ").unwrap_err().to_string();
         assert!(err.contains("not valid TOML"), "{err}");
         let ok = parse_file(p, "max_stores = 4\ntls = true\n").unwrap();
@@ -583,7 +767,8 @@ mod tests {
         .unwrap();
         assert!(!s.describe().contains("s3cret"));
         assert!(s.describe().contains("postgres://sw:****@localhost/sw"));
-        let err = Settings::resolve(&layers(&[], &[("database_url", "mysql://a:s3cret@x")], &[])).unwrap_err();
+        let err = Settings::resolve(&layers(&[], &[("database_url", "mysql://a:s3cret@x")], &[]))
+            .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 

@@ -58,7 +58,9 @@ pub fn recovery_for(history: &[Revision]) -> Recovery {
     }
     match history
         .iter()
-        .filter(|r| r.revision < last.revision && (r.status == "deployed" || r.status == "superseded"))
+        .filter(|r| {
+            r.revision < last.revision && (r.status == "deployed" || r.status == "superseded")
+        })
         .max_by_key(|r| r.revision)
     {
         Some(good) => Recovery::RollbackTo(good.revision),
@@ -80,7 +82,12 @@ impl Helm {
         }
     }
 
-    async fn run(&self, action: &str, args: &[&str], timeout: Duration) -> Result<Output, HelmError> {
+    async fn run(
+        &self,
+        action: &str,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<Output, HelmError> {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args)
             .stdin(Stdio::null())
@@ -130,7 +137,11 @@ impl Helm {
     pub async fn history(&self, release: &str, ns: &str) -> Result<Vec<Revision>, HelmError> {
         let action = "history";
         match self
-            .run(action, &["history", release, "-n", ns, "-o", "json", "--max", "20"], Duration::from_secs(60))
+            .run(
+                action,
+                &["history", release, "-n", ns, "-o", "json", "--max", "20"],
+                Duration::from_secs(60),
+            )
             .await
         {
             Ok(out) => serde_json::from_str(&out.stdout).map_err(|e| HelmError::Parse {
@@ -159,26 +170,55 @@ impl Helm {
         let timeout_arg = format!("{}s", timeout.as_secs().max(1));
         let chart = chart.display().to_string();
         let file_path = file.path().display().to_string();
-        let vf: Vec<String> = values_files.iter().map(|p| p.display().to_string()).collect();
-        let mut args: Vec<&str> = vec!["upgrade", "--install", release, &chart, "-n", ns, "--timeout", &timeout_arg];
+        let vf: Vec<String> = values_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let mut args: Vec<&str> = vec![
+            "upgrade",
+            "--install",
+            release,
+            &chart,
+            "-n",
+            ns,
+            "--timeout",
+            &timeout_arg,
+        ];
         for f in &vf {
             args.extend(["-f", f.as_str()]);
         }
         args.extend(["-f", file_path.as_str()]);
         let out = self
-            .run("upgrade --install", &args, timeout + Duration::from_secs(30))
+            .run(
+                "upgrade --install",
+                &args,
+                timeout + Duration::from_secs(30),
+            )
             .await?;
         Ok(out.took)
     }
 
     /// Removes a release; a release that does not exist is not an error.
-    pub async fn uninstall(&self, release: &str, ns: &str, timeout: Duration) -> Result<Duration, HelmError> {
+    pub async fn uninstall(
+        &self,
+        release: &str,
+        ns: &str,
+        timeout: Duration,
+    ) -> Result<Duration, HelmError> {
         let timeout_arg = format!("{}s", timeout.as_secs().max(1));
         let started = Instant::now();
         match self
             .run(
                 "uninstall",
-                &["uninstall", release, "-n", ns, "--ignore-not-found", "--timeout", &timeout_arg],
+                &[
+                    "uninstall",
+                    release,
+                    "-n",
+                    ns,
+                    "--ignore-not-found",
+                    "--timeout",
+                    &timeout_arg,
+                ],
                 timeout + Duration::from_secs(30),
             )
             .await
@@ -193,16 +233,30 @@ impl Helm {
         }
     }
 
-    pub async fn rollback(&self, release: &str, ns: &str, revision: u32) -> Result<Duration, HelmError> {
+    pub async fn rollback(
+        &self,
+        release: &str,
+        ns: &str,
+        revision: u32,
+    ) -> Result<Duration, HelmError> {
         let rev = revision.to_string();
-        self.run("rollback", &["rollback", release, &rev, "-n", ns], Duration::from_secs(300))
-            .await
-            .map(|o| o.took)
+        self.run(
+            "rollback",
+            &["rollback", release, &rev, "-n", ns],
+            Duration::from_secs(300),
+        )
+        .await
+        .map(|o| o.took)
     }
 
     /// Puts a release left pending by an interrupted run back into a state
     /// from which `upgrade --install` can proceed.
-    pub async fn recover_pending(&self, release: &str, ns: &str, timeout: Duration) -> Result<Recovery, HelmError> {
+    pub async fn recover_pending(
+        &self,
+        release: &str,
+        ns: &str,
+        timeout: Duration,
+    ) -> Result<Recovery, HelmError> {
         let history = self.history(release, ns).await?;
         let plan = recovery_for(&history);
         match plan {
@@ -226,7 +280,8 @@ impl Helm {
 
 fn tempfile_with(contents: String) -> std::io::Result<TempFile> {
     use std::io::Write;
-    let path = std::env::temp_dir().join(format!("store-weaver-values-{}.yaml", uuid::Uuid::new_v4()));
+    let path =
+        std::env::temp_dir().join(format!("store-weaver-values-{}.yaml", uuid::Uuid::new_v4()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -267,12 +322,19 @@ mod tests {
 
     #[test]
     fn a_pending_first_install_is_uninstalled() {
-        assert_eq!(recovery_for(&[rev(1, "pending-install")]), Recovery::Uninstall);
+        assert_eq!(
+            recovery_for(&[rev(1, "pending-install")]),
+            Recovery::Uninstall
+        );
     }
 
     #[test]
     fn a_pending_upgrade_rolls_back_to_the_last_good_revision() {
-        let h = [rev(1, "superseded"), rev(2, "deployed"), rev(3, "pending-upgrade")];
+        let h = [
+            rev(1, "superseded"),
+            rev(2, "deployed"),
+            rev(3, "pending-upgrade"),
+        ];
         assert_eq!(recovery_for(&h), Recovery::RollbackTo(2));
     }
 

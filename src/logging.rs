@@ -18,8 +18,12 @@ pub fn init(settings: &Settings, target: Target) -> Result<Option<WorkerGuard>> 
     let json = settings.log_format == "json";
     match target {
         Target::File => {
-            std::fs::create_dir_all(&settings.log_dir)
-                .wrap_err_with(|| format!("cannot create the log directory {}", settings.log_dir.display()))?;
+            std::fs::create_dir_all(&settings.log_dir).wrap_err_with(|| {
+                format!(
+                    "cannot create the log directory {}",
+                    settings.log_dir.display()
+                )
+            })?;
             let appender = tracing_appender::rolling::Builder::new()
                 .rotation(tracing_appender::rolling::Rotation::DAILY)
                 .filename_prefix("store-weaver")
@@ -28,14 +32,27 @@ pub fn init(settings: &Settings, target: Target) -> Result<Option<WorkerGuard>> 
                 .build(&settings.log_dir)
                 .wrap_err("cannot open the log file")?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false);
-            let res = if json { builder.json().try_init() } else { builder.try_init() };
+            let builder = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(writer)
+                .with_ansi(false);
+            let res = if json {
+                builder.json().try_init()
+            } else {
+                builder.try_init()
+            };
             res.map_err(|e| color_eyre::eyre::eyre!("cannot start logging: {e}"))?;
             Ok(Some(guard))
         }
         Target::Stderr => {
-            let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-            let res = if json { builder.json().try_init() } else { builder.try_init() };
+            let builder = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr);
+            let res = if json {
+                builder.json().try_init()
+            } else {
+                builder.try_init()
+            };
             res.map_err(|e| color_eyre::eyre::eyre!("cannot start logging: {e}"))?;
             Ok(None)
         }

@@ -6,7 +6,9 @@ use crate::db::operations::Operation;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds (seconds) of the provisioning duration histogram.
-pub const BUCKETS: [f64; 10] = [5.0, 10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0];
+pub const BUCKETS: [f64; 10] = [
+    5.0, 10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0,
+];
 
 pub struct Metrics {
     pub provisions_succeeded: AtomicU64,
@@ -47,7 +49,8 @@ pub fn observe(secs: f64) {
         }
     }
     m.count.fetch_add(1, Ordering::Relaxed);
-    m.sum_millis.fetch_add((secs * 1000.0) as u64, Ordering::Relaxed);
+    m.sum_millis
+        .fetch_add((secs * 1000.0) as u64, Ordering::Relaxed);
 }
 
 /// The histogram in Prometheus text format.
@@ -62,10 +65,14 @@ pub fn render_histogram(out: &mut String) {
         ));
     }
     let count = m.count.load(Ordering::Relaxed);
-    out.push_str(&format!("store_weaver_provision_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n"));
+    out.push_str(&format!(
+        "store_weaver_provision_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n"
+    ));
     out.push_str(&format!(
         "store_weaver_provision_duration_seconds_sum {}\n",
         m.sum_millis.load(Ordering::Relaxed) as f64 / 1000.0
     ));
-    out.push_str(&format!("store_weaver_provision_duration_seconds_count {count}\n"));
+    out.push_str(&format!(
+        "store_weaver_provision_duration_seconds_count {count}\n"
+    ));
 }

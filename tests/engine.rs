@@ -45,14 +45,28 @@ fn tester() -> Actor {
     Actor::new("tester", Via::Cli)
 }
 
-async fn create(db: &TestDb, s: &Settings, name: &str, owner: &str) -> Result<(Store, bool), EngineError> {
-    engine::create(&db.pool, runtime::limits(s), &runtime::urls(s), &tester(), &req(name, owner)).await
+async fn create(
+    db: &TestDb,
+    s: &Settings,
+    name: &str,
+    owner: &str,
+) -> Result<(Store, bool), EngineError> {
+    engine::create(
+        &db.pool,
+        runtime::limits(s),
+        &runtime::urls(s),
+        &tester(),
+        &req(name, owner),
+    )
+    .await
 }
 
 async fn settle(db: &TestDb, id: Uuid, secs: u64) -> Store {
-    runtime::wait_for_store(&db.pool, id, Duration::from_secs(secs), |s| !s.status.is_busy())
-        .await
-        .expect("the store settles")
+    runtime::wait_for_store(&db.pool, id, Duration::from_secs(secs), |s| {
+        !s.status.is_busy()
+    })
+    .await
+    .expect("the store settles")
 }
 
 fn helm_history_len(ns: &str) -> usize {
@@ -72,11 +86,15 @@ fn helm_history_len(ns: &str) -> usize {
 async fn namespace_gone(ns: &str) {
     let api: Api<Namespace> = Api::all(kube().await);
     let ns = ns.to_string();
-    eventually(Duration::from_secs(90), &format!("namespace {ns} gone"), || {
-        let api = api.clone();
-        let ns = ns.clone();
-        async move { api.get_opt(&ns).await.unwrap().is_none().then_some(()) }
-    })
+    eventually(
+        Duration::from_secs(90),
+        &format!("namespace {ns} gone"),
+        || {
+            let api = api.clone();
+            let ns = ns.clone();
+            async move { api.get_opt(&ns).await.unwrap().is_none().then_some(()) }
+        },
+    )
     .await;
 }
 
@@ -86,21 +104,49 @@ async fn create_becomes_ready_and_delete_removes_everything_with_an_audit_trail(
     let s = settings(&db.url, "tests/fixtures/charts", &[]);
     let pool = workers(&s, &db, 2).await;
 
-    let (store, created) = create(&db, &s, &unique("Acme Shoes"), "ann@example.com").await.unwrap();
+    let (store, created) = create(&db, &s, &unique("Acme Shoes"), "ann@example.com")
+        .await
+        .unwrap();
     assert!(created);
     assert_eq!(store.status, Status::Provisioning);
-    assert!(store.namespace.starts_with("store-acme-shoes-"), "{}", store.namespace);
-    assert_eq!(store.url, format!("http://{}.localhost", store.namespace.trim_start_matches("store-")));
+    assert!(
+        store.namespace.starts_with("store-acme-shoes-"),
+        "{}",
+        store.namespace
+    );
+    assert_eq!(
+        store.url,
+        format!(
+            "http://{}.localhost",
+            store.namespace.trim_start_matches("store-")
+        )
+    );
 
     let ready = settle(&db, store.id, 120).await;
-    assert_eq!(ready.status, Status::Ready, "error: {:?}", ready.error_message);
+    assert_eq!(
+        ready.status,
+        Status::Ready,
+        "error: {:?}",
+        ready.error_message
+    );
     assert!(ready.ready_at.is_some() && ready.provision_duration().is_some());
 
     let client = kube().await;
-    let ns = Api::<Namespace>::all(client.clone()).get(&store.namespace).await.unwrap();
+    let ns = Api::<Namespace>::all(client.clone())
+        .get(&store.namespace)
+        .await
+        .unwrap();
     let labels = ns.metadata.labels.unwrap();
-    assert_eq!(labels.get("store-weaver.io/store-id"), Some(&store.id.to_string()));
-    assert_eq!(labels.get("pod-security.kubernetes.io/enforce").map(String::as_str), Some("baseline"));
+    assert_eq!(
+        labels.get("store-weaver.io/store-id"),
+        Some(&store.id.to_string())
+    );
+    assert_eq!(
+        labels
+            .get("pod-security.kubernetes.io/enforce")
+            .map(String::as_str),
+        Some("baseline")
+    );
     let secret = Api::<Secret>::namespaced(client.clone(), &store.namespace)
         .get("store-credentials")
         .await
@@ -109,13 +155,33 @@ async fn create_becomes_ready_and_delete_removes_everything_with_an_audit_trail(
     assert!(data.get("db-password").is_some_and(|v| v.0.len() >= 32));
     assert_eq!(helm_history_len(&store.namespace), 1, "one helm revision");
 
-    let deleting = engine::delete(&db.pool, &tester(), store.id, None).await.unwrap();
+    let deleting = engine::delete(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap();
     assert_eq!(deleting.status, Status::Deleting);
     let gone = settle(&db, store.id, 150).await;
-    assert_eq!(gone.status, Status::Deleted, "error: {:?}", gone.error_message);
-    assert!(Api::<Namespace>::all(client).get_opt(&store.namespace).await.unwrap().is_none());
+    assert_eq!(
+        gone.status,
+        Status::Deleted,
+        "error: {:?}",
+        gone.error_message
+    );
+    assert!(
+        Api::<Namespace>::all(client)
+            .get_opt(&store.namespace)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(helm_history_len(&store.namespace), 0, "no release left");
-    assert!(stores::list(&db.pool, None).await.unwrap().iter().all(|s| s.id != store.id), "hidden from lists");
+    assert!(
+        stores::list(&db.pool, None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.id != store.id),
+        "hidden from lists"
+    );
 
     let actions: Vec<String> = audit::list(&db.pool, Some(store.id), 50)
         .await
@@ -124,7 +190,15 @@ async fn create_becomes_ready_and_delete_removes_everything_with_an_audit_trail(
         .rev()
         .map(|e| e.action)
         .collect();
-    assert_eq!(actions, ["store.create", "store.ready", "store.delete", "store.deleted"]);
+    assert_eq!(
+        actions,
+        [
+            "store.create",
+            "store.ready",
+            "store.delete",
+            "store.deleted"
+        ]
+    );
     pool.shutdown().await;
     db.drop_db().await;
 }
@@ -134,12 +208,17 @@ async fn a_failing_chart_is_cleaned_up_and_a_retry_makes_the_same_store_ready() 
     let db = TestDb::new().await;
     let broken = settings(&db.url, "tests/fixtures/charts-broken", &[]);
     let pool = workers(&broken, &db, 1).await;
-    let (store, _) = create(&db, &broken, &unique("Broken"), "bob@example.com").await.unwrap();
+    let (store, _) = create(&db, &broken, &unique("Broken"), "bob@example.com")
+        .await
+        .unwrap();
     let failed = settle(&db, store.id, 90).await;
     assert_eq!(failed.status, Status::Failed);
     let msg = failed.error_message.clone().unwrap();
     assert!(msg.contains("step installing"), "{msg}");
-    assert!(msg.contains("simulated broken chart"), "helm's own words reach the user: {msg}");
+    assert!(
+        msg.contains("simulated broken chart"),
+        "helm's own words reach the user: {msg}"
+    );
     assert!(msg.len() <= 1000);
     namespace_gone(&store.namespace).await;
     assert_eq!(helm_history_len(&store.namespace), 0);
@@ -148,16 +227,33 @@ async fn a_failing_chart_is_cleaned_up_and_a_retry_makes_the_same_store_ready() 
     // Retry only works on Failed stores; a Ready one is refused.
     let good = settings(&db.url, "tests/fixtures/charts", &[]);
     let pool = workers(&good, &db, 1).await;
-    let retried = engine::retry(&db.pool, &tester(), store.id, None).await.unwrap();
-    assert_eq!((retried.id, retried.status, retried.attempts), (store.id, Status::Provisioning, 2));
+    let retried = engine::retry(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (retried.id, retried.status, retried.attempts),
+        (store.id, Status::Provisioning, 2)
+    );
     let ready = settle(&db, store.id, 120).await;
-    assert_eq!(ready.status, Status::Ready, "error: {:?}", ready.error_message);
+    assert_eq!(
+        ready.status,
+        Status::Ready,
+        "error: {:?}",
+        ready.error_message
+    );
     assert_eq!(ready.error_message, None);
-    let err = engine::retry(&db.pool, &tester(), store.id, None).await.unwrap_err();
+    let err = engine::retry(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, EngineError::NotAllowed { .. }), "{err}");
-    assert!(err.to_string().contains("only Failed stores can be retried"));
+    assert!(
+        err.to_string()
+            .contains("only Failed stores can be retried")
+    );
 
-    engine::delete(&db.pool, &tester(), store.id, None).await.unwrap();
+    engine::delete(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap();
     assert_eq!(settle(&db, store.id, 150).await.status, Status::Deleted);
     pool.shutdown().await;
     db.drop_db().await;
@@ -170,10 +266,15 @@ async fn a_provision_that_never_gets_ready_times_out_with_a_message_naming_the_o
     let s = settings(
         &db.url,
         "tests/fixtures/charts",
-        &[("provision_timeout_secs", "8"), ("values_file", values.to_str().unwrap())],
+        &[
+            ("provision_timeout_secs", "8"),
+            ("values_file", values.to_str().unwrap()),
+        ],
     );
     let pool = workers(&s, &db, 1).await;
-    let (store, _) = create(&db, &s, &unique("Slow"), "cy@example.com").await.unwrap();
+    let (store, _) = create(&db, &s, &unique("Slow"), "cy@example.com")
+        .await
+        .unwrap();
     let failed = settle(&db, store.id, 90).await;
     assert_eq!(failed.status, Status::Failed);
     let msg = failed.error_message.unwrap();
@@ -191,7 +292,11 @@ async fn limits_are_exact_under_fifty_concurrent_creates() {
     let s = settings(
         &db.url,
         "tests/fixtures/charts",
-        &[("max_stores", "12"), ("max_stores_per_user", "4"), ("workers", "0")],
+        &[
+            ("max_stores", "12"),
+            ("max_stores_per_user", "4"),
+            ("workers", "0"),
+        ],
     );
     let owners = ["u1@x.io", "u2@x.io", "u3@x.io", "u4@x.io", "u5@x.io"];
     // The same names for every owner: namespaces must still never collide.
@@ -210,7 +315,11 @@ async fn limits_are_exact_under_fifty_concurrent_creates() {
         match r {
             Ok((store, true)) => {
                 *per_owner.entry(owner).or_default() += 1;
-                assert!(namespaces.insert(store.namespace.clone()), "duplicate namespace {}", store.namespace);
+                assert!(
+                    namespaces.insert(store.namespace.clone()),
+                    "duplicate namespace {}",
+                    store.namespace
+                );
             }
             Ok((_, false)) => panic!("no idempotency key was given"),
             Err(EngineError::Limit { limit, .. }) => {
@@ -228,10 +337,11 @@ async fn limits_are_exact_under_fifty_concurrent_creates() {
     assert_eq!(refusals, 38);
     let live = stores::list(&db.pool, None).await.unwrap();
     assert_eq!(live.len(), 12);
-    let refused: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE outcome = 'refused'")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let refused: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE outcome = 'refused'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(refused, 38, "every refusal is audited");
     db.drop_db().await;
 }
@@ -243,20 +353,36 @@ async fn the_same_idempotency_key_makes_one_store_and_names_are_validated() {
     let mut r = req("Keyed Shop", "dee@example.com");
     r.idempotency_key = Some("key-123".into());
     let (urls, actor) = (runtime::urls(&s), tester());
-    let attempts = (0..10).map(|_| engine::create(&db.pool, runtime::limits(&s), &urls, &actor, &r));
+    let attempts =
+        (0..10).map(|_| engine::create(&db.pool, runtime::limits(&s), &urls, &actor, &r));
     let results = join_all(attempts).await;
     let ids: HashSet<Uuid> = results.iter().map(|r| r.as_ref().unwrap().0.id).collect();
     assert_eq!(ids.len(), 1, "one store for one key");
-    assert_eq!(results.iter().filter(|r| r.as_ref().unwrap().1).count(), 1, "created once");
+    assert_eq!(
+        results.iter().filter(|r| r.as_ref().unwrap().1).count(),
+        1,
+        "created once"
+    );
 
     // Same name again without a key: a clash, said plainly.
-    let err = create(&db, &s, "keyed shop", "dee@example.com").await.unwrap_err();
+    let err = create(&db, &s, "keyed shop", "dee@example.com")
+        .await
+        .unwrap_err();
     assert!(matches!(err, EngineError::NameTaken { .. }), "{err}");
     // Another owner may use the name: it gets a suffixed namespace.
-    let (other, _) = create(&db, &s, "Keyed Shop", "eve@example.com").await.unwrap();
-    assert!(other.namespace.starts_with("store-keyed-shop-") && other.namespace.len() == "store-keyed-shop-".len() + 4);
+    let (other, _) = create(&db, &s, "Keyed Shop", "eve@example.com")
+        .await
+        .unwrap();
+    assert!(
+        other.namespace.starts_with("store-keyed-shop-")
+            && other.namespace.len() == "store-keyed-shop-".len() + 4
+    );
 
-    for (bad, field) in [("", "name"), ("!!!", "name"), ("x".repeat(61).as_str(), "name")] {
+    for (bad, field) in [
+        ("", "name"),
+        ("!!!", "name"),
+        ("x".repeat(61).as_str(), "name"),
+    ] {
         match create(&db, &s, bad, "dee@example.com").await {
             Err(EngineError::Invalid { field: f, message }) => {
                 assert_eq!(f, field);
@@ -284,11 +410,21 @@ async fn the_same_idempotency_key_makes_one_store_and_names_are_validated() {
 #[tokio::test]
 async fn provisions_beyond_the_concurrency_cap_wait_their_turn() {
     let db = TestDb::new().await;
-    let s = settings(&db.url, "tests/fixtures/charts", &[("max_concurrent_provisions", "2")]);
+    let s = settings(
+        &db.url,
+        "tests/fixtures/charts",
+        &[("max_concurrent_provisions", "2")],
+    );
     let pool = workers(&s, &db, 4).await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(create(&db, &s, &unique(&format!("Cap {i}")), "fay@example.com").await.unwrap().0.id);
+        ids.push(
+            create(&db, &s, &unique(&format!("Cap {i}")), "fay@example.com")
+                .await
+                .unwrap()
+                .0
+                .id,
+        );
     }
     // Sample the running provisions until all settle: never more than 2.
     let mut max_running = 0i64;
@@ -307,25 +443,34 @@ async fn provisions_beyond_the_concurrency_cap_wait_their_turn() {
             .unwrap();
         max_running = max_running.max(running);
         saw_queued_while_busy |= running == 2 && queued > 0;
-        let busy: i64 = sqlx::query_scalar("SELECT count(*) FROM stores WHERE status = 'Provisioning'")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let busy: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM stores WHERE status = 'Provisioning'")
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
         if busy == 0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "provisions did not finish");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "provisions did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(max_running <= 2, "ran {max_running} provisions at once");
-    assert!(saw_queued_while_busy, "extra provisions were visible as queued");
+    assert!(
+        saw_queued_while_busy,
+        "extra provisions were visible as queued"
+    );
     for id in &ids {
         let st = stores::get(&db.pool, *id).await.unwrap().unwrap();
         assert_eq!(st.status, Status::Ready, "{:?}", st.error_message);
         let ops = operations::for_store(&db.pool, *id).await.unwrap();
         assert_eq!(ops.len(), 1);
         assert_eq!(ops[0].claims, 1, "claimed once");
-        engine::delete(&db.pool, &tester(), *id, None).await.unwrap();
+        engine::delete(&db.pool, &tester(), *id, None)
+            .await
+            .unwrap();
     }
     for id in &ids {
         assert_eq!(settle(&db, *id, 180).await.status, Status::Deleted);

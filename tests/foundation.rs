@@ -30,19 +30,34 @@ async fn migrations_apply_to_an_empty_database_and_a_second_run_is_a_no_op() {
     .await
     .unwrap();
     for t in ["audit_log", "operations", "stores"] {
-        assert!(tables.iter().any(|x| x == t), "table {t} missing: {tables:?}");
+        assert!(
+            tables.iter().any(|x| x == t),
+            "table {t} missing: {tables:?}"
+        );
     }
-    store_weaver::db::migrate(&db.pool).await.expect("second run succeeds");
-    assert_eq!(count(&db.pool).await, first, "second run applied nothing new");
+    store_weaver::db::migrate(&db.pool)
+        .await
+        .expect("second run succeeds");
+    assert_eq!(
+        count(&db.pool).await,
+        first,
+        "second run applied nothing new"
+    );
     db.drop_db().await;
 }
 
 #[tokio::test]
 async fn the_client_reaches_the_api_server_over_tls_and_lists_ready_nodes() {
     let kubeconfig = std::fs::read_to_string(require_env("KUBECONFIG")).unwrap();
-    assert!(kubeconfig.contains("server: https://127.0.0.1:"), "the sandbox API is served over TLS on loopback");
+    assert!(
+        kubeconfig.contains("server: https://127.0.0.1:"),
+        "the sandbox API is served over TLS on loopback"
+    );
     let client = kube().await;
-    let nodes = Api::<Node>::all(client.clone()).list(&ListParams::default()).await.unwrap();
+    let nodes = Api::<Node>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
     assert!(!nodes.items.is_empty(), "kwok registered nodes");
     let ready = nodes.items.iter().filter(|n| {
         n.status
@@ -53,14 +68,21 @@ async fn the_client_reaches_the_api_server_over_tls_and_lists_ready_nodes() {
     assert!(ready.count() >= 1, "at least one node is Ready");
     let version = client.apiserver_version().await.unwrap();
     assert_eq!(version.major, "1");
-    assert!(version.git_version.starts_with("v1.37"), "{}", version.git_version);
+    assert!(
+        version.git_version.starts_with("v1.37"),
+        "{}",
+        version.git_version
+    );
 }
 
 #[tokio::test]
 async fn a_deleted_namespace_really_disappears() {
     let client = kube().await;
     let api: Api<Namespace> = Api::all(client);
-    let name = format!("sw-foundation-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = format!(
+        "sw-foundation-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let ns = Namespace {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -82,15 +104,34 @@ async fn a_deleted_namespace_really_disappears() {
 #[tokio::test]
 async fn a_deployment_installed_with_helm_becomes_ready_under_kwok() {
     let client = kube().await;
-    let ns = format!("sw-helm-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let ns = format!(
+        "sw-helm-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let chart = repo("tests/fixtures/charts/woocommerce");
     let out = Command::new("helm")
-        .args(["install", "tiny", chart.to_str().unwrap(), "-n", &ns, "--create-namespace"])
-        .args(["--set", "store.id=foundation-test", "--set", "existingSecret=none"])
+        .args([
+            "install",
+            "tiny",
+            chart.to_str().unwrap(),
+            "-n",
+            &ns,
+            "--create-namespace",
+        ])
+        .args([
+            "--set",
+            "store.id=foundation-test",
+            "--set",
+            "existingSecret=none",
+        ])
         .env("KUBECONFIG", require_env("KUBECONFIG"))
         .output()
         .expect("run helm (scripts/sandbox builds it; PATH comes from scripts/sandbox env)");
-    assert!(out.status.success(), "helm install: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "helm install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
     let ready = eventually(Duration::from_secs(60), "deployment/web ready", || {
         let d = deployments.clone();
@@ -106,13 +147,21 @@ async fn a_deployment_installed_with_helm_becomes_ready_under_kwok() {
         .args(["uninstall", "tiny", "-n", &ns])
         .env("KUBECONFIG", require_env("KUBECONFIG"))
         .output();
-    let _ = Api::<Namespace>::all(client).delete(&ns, &DeleteParams::default()).await;
+    let _ = Api::<Namespace>::all(client)
+        .delete(&ns, &DeleteParams::default())
+        .await;
 }
 
 fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_store-weaver"));
     // Only what each test sets: nothing from the developer's environment.
-    for var in ["DATABASE_URL", "KUBECONFIG", "MAX_STORES", "MAX_STORES_PER_USER", "MAX_CONCURRENT_PROVISIONS"] {
+    for var in [
+        "DATABASE_URL",
+        "KUBECONFIG",
+        "MAX_STORES",
+        "MAX_STORES_PER_USER",
+        "MAX_CONCURRENT_PROVISIONS",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"));
@@ -125,19 +174,57 @@ fn config_precedence_is_file_then_env_then_flag_and_says_where_each_came_from() 
     let file = dir.path().join("config.toml");
     std::fs::write(&file, "max_stores = 10\nmax_stores_per_user = 2\ndatabase_url = \"postgres://sw:hunter2@db:5432/sw\"\n").unwrap();
 
-    let out = binary().arg("--config").arg(&file).arg("config").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = binary()
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = |key: &str| text.lines().find(|l| l.starts_with(&format!("{key} "))).unwrap_or("").to_string();
-    assert!(line("max_stores").contains("10") && line("max_stores").contains("file "), "{text}");
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        line("max_stores").contains("10") && line("max_stores").contains("file "),
+        "{text}"
+    );
     assert!(!text.contains("hunter2"), "the password is masked: {text}");
-    assert!(line("database_url").contains("postgres://sw:****@db:5432/sw"), "{text}");
+    assert!(
+        line("database_url").contains("postgres://sw:****@db:5432/sw"),
+        "{text}"
+    );
 
-    let out = binary().arg("--config").arg(&file).arg("config").env("MAX_STORES", "20").output().unwrap();
+    let out = binary()
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .env("MAX_STORES", "20")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = |key: &str| text.lines().find(|l| l.starts_with(&format!("{key} "))).unwrap_or("").to_string();
-    assert!(line("max_stores").contains("20") && line("max_stores").contains("environment variable MAX_STORES"), "{text}");
-    assert!(line("max_stores_per_user").contains("2"), "file value still used for other keys: {text}");
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        line("max_stores").contains("20")
+            && line("max_stores").contains("environment variable MAX_STORES"),
+        "{text}"
+    );
+    assert!(
+        line("max_stores_per_user").contains("2"),
+        "file value still used for other keys: {text}"
+    );
 
     let out = binary()
         .arg("--config")
@@ -147,27 +234,55 @@ fn config_precedence_is_file_then_env_then_flag_and_says_where_each_came_from() 
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = |key: &str| text.lines().find(|l| l.starts_with(&format!("{key} "))).unwrap_or("").to_string();
-    assert!(line("max_stores").contains("30") && line("max_stores").contains("flag --max-stores"), "{text}");
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(
+        line("max_stores").contains("30") && line("max_stores").contains("flag --max-stores"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_malformed_value_fails_naming_the_key_the_source_and_what_is_expected() {
-    let out = binary().arg("config").env("MAX_STORES", "lots").output().unwrap();
+    let out = binary()
+        .arg("config")
+        .env("MAX_STORES", "lots")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`max_stores`") && err.contains("environment variable MAX_STORES"), "{err}");
+    assert!(
+        err.contains("`max_stores`") && err.contains("environment variable MAX_STORES"),
+        "{err}"
+    );
     assert!(err.contains("whole number"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("config.toml");
     std::fs::write(&file, "max_stores = \"many\"\n").unwrap();
-    let out = binary().arg("--config").arg(&file).arg("config").output().unwrap();
+    let out = binary()
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("`max_stores`") && err.contains(&file.display().to_string()), "{err}");
+    assert!(
+        err.contains("`max_stores`") && err.contains(&file.display().to_string()),
+        "{err}"
+    );
 
     std::fs::write(&file, "max_stores = [\n").unwrap();
-    let out = binary().arg("--config").arg(&file).arg("config").output().unwrap();
+    let out = binary()
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid TOML"));
 }

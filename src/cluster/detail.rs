@@ -60,25 +60,41 @@ pub async fn resources(client: &Client, ns: &str) -> Result<Vec<Resource>, kube:
     let mut out = Vec::new();
     for d in &deps.items {
         let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let have = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+        let have = d
+            .status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0);
         out.push(Resource {
             kind: "Deployment",
             name: d.name_any(),
             ready: format!("{have}/{want}"),
             ok: have >= want,
-            status: if have >= want { "Available".into() } else { "Progressing".into() },
+            status: if have >= want {
+                "Available".into()
+            } else {
+                "Progressing".into()
+            },
             created: created(d),
         });
     }
     for s in &stss.items {
         let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let have = s.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+        let have = s
+            .status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0);
         out.push(Resource {
             kind: "StatefulSet",
             name: s.name_any(),
             ready: format!("{have}/{want}"),
             ok: have >= want,
-            status: if have >= want { "Ready".into() } else { "Progressing".into() },
+            status: if have >= want {
+                "Ready".into()
+            } else {
+                "Progressing".into()
+            },
             created: created(s),
         });
     }
@@ -87,7 +103,9 @@ pub async fn resources(client: &Client, ns: &str) -> Result<Vec<Resource>, kube:
     }
     for s in &svcs.items {
         let spec = s.spec.as_ref();
-        let ty = spec.and_then(|s| s.type_.clone()).unwrap_or_else(|| "ClusterIP".into());
+        let ty = spec
+            .and_then(|s| s.type_.clone())
+            .unwrap_or_else(|| "ClusterIP".into());
         let ports: Vec<String> = spec
             .and_then(|s| s.ports.as_ref())
             .map(|ps| ps.iter().map(|p| p.port.to_string()).collect())
@@ -102,7 +120,11 @@ pub async fn resources(client: &Client, ns: &str) -> Result<Vec<Resource>, kube:
         });
     }
     for c in &pvcs.items {
-        let phase = c.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into());
+        let phase = c
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Pending".into());
         let size = c
             .spec
             .as_ref()
@@ -145,7 +167,13 @@ pub async fn resources(client: &Client, ns: &str) -> Result<Vec<Resource>, kube:
             name: j.name_any(),
             ready: format!("{succeeded}/1"),
             ok: succeeded > 0,
-            status: if failed > 0 { format!("{failed} failed") } else if succeeded > 0 { "Complete".into() } else { "Running".into() },
+            status: if failed > 0 {
+                format!("{failed} failed")
+            } else if succeeded > 0 {
+                "Complete".into()
+            } else {
+                "Running".into()
+            },
             created: created(j),
         });
     }
@@ -153,13 +181,28 @@ pub async fn resources(client: &Client, ns: &str) -> Result<Vec<Resource>, kube:
 }
 
 pub fn pod_resource(p: &Pod) -> Resource {
-    let statuses = p.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default();
-    let total = p.spec.as_ref().map(|s| s.containers.len()).unwrap_or(statuses.len());
+    let statuses = p
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.clone())
+        .unwrap_or_default();
+    let total = p
+        .spec
+        .as_ref()
+        .map(|s| s.containers.len())
+        .unwrap_or(statuses.len());
     let ready = statuses.iter().filter(|c| c.ready).count();
-    let waiting = statuses
-        .iter()
-        .find_map(|c| c.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.clone()));
-    let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Pending".into());
+    let waiting = statuses.iter().find_map(|c| {
+        c.state
+            .as_ref()
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.clone())
+    });
+    let phase = p
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Pending".into());
     Resource {
         kind: "Pod",
         name: p.name_any(),
@@ -175,7 +218,11 @@ pub fn event_line(e: &Event) -> EventLine {
         .last_timestamp
         .as_ref()
         .and_then(to_chrono)
-        .or_else(|| e.event_time.as_ref().and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0)))
+        .or_else(|| {
+            e.event_time
+                .as_ref()
+                .and_then(|t| DateTime::from_timestamp(t.0.as_second(), 0))
+        })
         .or_else(|| e.first_timestamp.as_ref().and_then(to_chrono))
         .or_else(|| e.metadata.creation_timestamp.as_ref().and_then(to_chrono));
     let obj = &e.involved_object;
@@ -195,7 +242,9 @@ pub fn event_line(e: &Event) -> EventLine {
 
 /// The namespace's events, newest first.
 pub async fn events(client: &Client, ns: &str) -> Result<Vec<EventLine>, kube::Error> {
-    let list = Api::<Event>::namespaced(client.clone(), ns).list(&ListParams::default()).await?;
+    let list = Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await?;
     let mut lines: Vec<EventLine> = list.items.iter().map(event_line).collect();
     sort_newest_first(&mut lines);
     Ok(lines)

@@ -119,7 +119,11 @@ pub fn derive(o: &Objects<'_>, expected: &[String]) -> Health {
             if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
                 let reason = w.reason.as_deref().unwrap_or("");
                 if BAD_WAITING.contains(&reason) {
-                    let msg = w.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
+                    let msg = w
+                        .message
+                        .as_deref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default();
                     degraded.push(format!("pod {name}: {reason}{msg}"));
                 }
             }
@@ -129,7 +133,9 @@ pub fn derive(o: &Objects<'_>, expected: &[String]) -> Health {
             degraded.push(format!("pod {name}: {reason}"));
         } else if status.phase.as_deref() == Some("Pending") {
             let unschedulable = status.conditions.iter().flatten().find(|c| {
-                c.type_ == "PodScheduled" && c.status == "False" && c.reason.as_deref() == Some("Unschedulable")
+                c.type_ == "PodScheduled"
+                    && c.status == "False"
+                    && c.reason.as_deref() == Some("Unschedulable")
             });
             if let Some(c) = unschedulable {
                 lines.push(format!(
@@ -171,8 +177,12 @@ pub fn derive(o: &Objects<'_>, expected: &[String]) -> Health {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus, StatefulSetSpec, StatefulSetStatus};
-    use k8s_openapi::api::core::v1::{ContainerState, ContainerStateWaiting, ContainerStatus, PodStatus};
+    use k8s_openapi::api::apps::v1::{
+        DeploymentSpec, DeploymentStatus, StatefulSetSpec, StatefulSetStatus,
+    };
+    use k8s_openapi::api::core::v1::{
+        ContainerState, ContainerStateWaiting, ContainerStatus, PodStatus,
+    };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
     fn meta(name: &str) -> ObjectMeta {
@@ -275,13 +285,26 @@ mod tests {
             &[],
         );
         assert_eq!(h.state, HealthState::Degraded);
-        assert!(h.summary.starts_with("pod wordpress-abc: ImagePullBackOff"), "{}", h.summary);
-        assert!(h.summary.contains("deployment/wordpress 0/1 ready"), "{}", h.summary);
+        assert!(
+            h.summary.starts_with("pod wordpress-abc: ImagePullBackOff"),
+            "{}",
+            h.summary
+        );
+        assert!(
+            h.summary.contains("deployment/wordpress 0/1 ready"),
+            "{}",
+            h.summary
+        );
     }
 
     #[test]
     fn an_expected_workload_not_yet_seen_blocks_ready() {
-        let h = health(&[], &[sts("db", 1, 1)], &[], &["deployment/wordpress", "statefulset/db"]);
+        let h = health(
+            &[],
+            &[sts("db", 1, 1)],
+            &[],
+            &["deployment/wordpress", "statefulset/db"],
+        );
         assert_eq!(h.state, HealthState::Progressing);
         assert!(h.summary.contains("deployment/wordpress not created yet"));
     }

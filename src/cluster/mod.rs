@@ -71,7 +71,13 @@ pub fn to_chrono(t: &Time) -> Option<DateTime<Utc>> {
 pub fn label_value(raw: &str) -> String {
     let mut v: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(63)
         .collect();
     while v.ends_with(|c: char| !c.is_ascii_alphanumeric()) {

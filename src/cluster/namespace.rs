@@ -1,7 +1,10 @@
 //! The objects Store Weaver itself creates for a store: its namespace and its
 //! credentials Secret. Each call is idempotent.
 
-use super::{CREDENTIALS_SECRET, MANAGED_BY, MANAGED_BY_LABEL, OWNER_ANNOTATION, OWNER_LABEL, STORE_ID_LABEL, label_value};
+use super::{
+    CREDENTIALS_SECRET, MANAGED_BY, MANAGED_BY_LABEL, OWNER_ANNOTATION, OWNER_LABEL,
+    STORE_ID_LABEL, label_value,
+};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
@@ -12,7 +15,9 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NamespaceError {
-    #[error("namespace {ns} already exists and does not belong to this store (store-id label {found:?}); refusing to reuse it")]
+    #[error(
+        "namespace {ns} already exists and does not belong to this store (store-id label {found:?}); refusing to reuse it"
+    )]
     Foreign { ns: String, found: Option<String> },
     #[error("namespace {ns} is still terminating from an earlier attempt")]
     Terminating { ns: String },
@@ -25,9 +30,16 @@ pub enum NamespaceError {
     },
 }
 
-fn api_err(action: &'static str, what: impl Into<String>) -> impl FnOnce(kube::Error) -> NamespaceError {
+fn api_err(
+    action: &'static str,
+    what: impl Into<String>,
+) -> impl FnOnce(kube::Error) -> NamespaceError {
     let what = what.into();
-    move |source| NamespaceError::Api { action, what, source }
+    move |source| NamespaceError::Api {
+        action,
+        what,
+        source,
+    }
 }
 
 pub fn namespace_labels(store_id: Uuid, owner: &str) -> BTreeMap<String, String> {
@@ -37,16 +49,34 @@ pub fn namespace_labels(store_id: Uuid, owner: &str) -> BTreeMap<String, String>
         (OWNER_LABEL.to_string(), label_value(owner)),
         // WordPress's Apache binds port 80 as root before dropping to www-data,
         // which "restricted" refuses; enforce baseline, warn on restricted.
-        ("pod-security.kubernetes.io/enforce".to_string(), "baseline".to_string()),
-        ("pod-security.kubernetes.io/warn".to_string(), "restricted".to_string()),
-        ("pod-security.kubernetes.io/audit".to_string(), "restricted".to_string()),
+        (
+            "pod-security.kubernetes.io/enforce".to_string(),
+            "baseline".to_string(),
+        ),
+        (
+            "pod-security.kubernetes.io/warn".to_string(),
+            "restricted".to_string(),
+        ),
+        (
+            "pod-security.kubernetes.io/audit".to_string(),
+            "restricted".to_string(),
+        ),
     ])
 }
 
 /// Creates the namespace, or accepts it if it is already this store's.
-pub async fn ensure_namespace(client: &Client, ns: &str, store_id: Uuid, owner: &str) -> Result<(), NamespaceError> {
+pub async fn ensure_namespace(
+    client: &Client,
+    ns: &str,
+    store_id: Uuid,
+    owner: &str,
+) -> Result<(), NamespaceError> {
     let api: Api<Namespace> = Api::all(client.clone());
-    if let Some(existing) = api.get_opt(ns).await.map_err(api_err("get", format!("namespace {ns}")))? {
+    if let Some(existing) = api
+        .get_opt(ns)
+        .await
+        .map_err(api_err("get", format!("namespace {ns}")))?
+    {
         let found = existing
             .metadata
             .labels
@@ -54,7 +84,10 @@ pub async fn ensure_namespace(client: &Client, ns: &str, store_id: Uuid, owner: 
             .and_then(|l| l.get(STORE_ID_LABEL))
             .cloned();
         if found.as_deref() != Some(store_id.to_string().as_str()) {
-            return Err(NamespaceError::Foreign { ns: ns.to_string(), found });
+            return Err(NamespaceError::Foreign {
+                ns: ns.to_string(),
+                found,
+            });
         }
         if existing.metadata.deletion_timestamp.is_some() {
             return Err(NamespaceError::Terminating { ns: ns.to_string() });
@@ -65,7 +98,10 @@ pub async fn ensure_namespace(client: &Client, ns: &str, store_id: Uuid, owner: 
         metadata: ObjectMeta {
             name: Some(ns.to_string()),
             labels: Some(namespace_labels(store_id, owner)),
-            annotations: Some(BTreeMap::from([(OWNER_ANNOTATION.to_string(), owner.to_string())])),
+            annotations: Some(BTreeMap::from([(
+                OWNER_ANNOTATION.to_string(),
+                owner.to_string(),
+            )])),
             ..Default::default()
         },
         ..Default::default()
@@ -104,7 +140,11 @@ fn generate_secret_value(len: usize) -> String {
 /// Creates the store's credentials once, with fresh random values; an
 /// existing Secret is kept (a retry must not change the database password
 /// under a database that already has it).
-pub async fn ensure_credentials(client: &Client, ns: &str, store_id: Uuid) -> Result<bool, NamespaceError> {
+pub async fn ensure_credentials(
+    client: &Client,
+    ns: &str,
+    store_id: Uuid,
+) -> Result<bool, NamespaceError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
     if api
         .get_opt(CREDENTIALS_SECRET)
@@ -137,7 +177,10 @@ pub async fn ensure_credentials(client: &Client, ns: &str, store_id: Uuid) -> Re
     match api.create(&PostParams::default(), &secret).await {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
-        Err(e) => Err(api_err("create", format!("secret {ns}/{CREDENTIALS_SECRET}"))(e)),
+        Err(e) => Err(api_err(
+            "create",
+            format!("secret {ns}/{CREDENTIALS_SECRET}"),
+        )(e)),
     }
 }
 
@@ -149,9 +192,10 @@ pub async fn admin_password(client: &Client, ns: &str) -> Result<Option<String>,
         .get_opt(CREDENTIALS_SECRET)
         .await
         .map_err(api_err("get", format!("secret {ns}/{CREDENTIALS_SECRET}")))?;
-    Ok(secret
-        .and_then(|s| s.data)
-        .and_then(|d| d.get("admin-password").map(|b| String::from_utf8_lossy(&b.0).into_owned())))
+    Ok(secret.and_then(|s| s.data).and_then(|d| {
+        d.get("admin-password")
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+    }))
 }
 
 /// Starts deleting the namespace; one that does not exist is fine.
@@ -167,7 +211,9 @@ pub async fn delete_namespace(client: &Client, ns: &str) -> Result<(), Namespace
 /// The namespace as the API server has it now (None: gone).
 pub async fn get_namespace(client: &Client, ns: &str) -> Result<Option<Namespace>, NamespaceError> {
     let api: Api<Namespace> = Api::all(client.clone());
-    api.get_opt(ns).await.map_err(api_err("get", format!("namespace {ns}")))
+    api.get_opt(ns)
+        .await
+        .map_err(api_err("get", format!("namespace {ns}")))
 }
 
 /// Why a namespace is still terminating, from its conditions.
@@ -207,8 +253,18 @@ mod tests {
     fn namespace_labels_mark_the_store() {
         let id = Uuid::nil();
         let l = namespace_labels(id, "ann@example.com");
-        assert_eq!(l.get(STORE_ID_LABEL).map(String::as_str), Some("00000000-0000-0000-0000-000000000000"));
-        assert_eq!(l.get("pod-security.kubernetes.io/enforce").map(String::as_str), Some("baseline"));
-        assert_eq!(l.get(OWNER_LABEL).map(String::as_str), Some("ann_example.com"));
+        assert_eq!(
+            l.get(STORE_ID_LABEL).map(String::as_str),
+            Some("00000000-0000-0000-0000-000000000000")
+        );
+        assert_eq!(
+            l.get("pod-security.kubernetes.io/enforce")
+                .map(String::as_str),
+            Some("baseline")
+        );
+        assert_eq!(
+            l.get(OWNER_LABEL).map(String::as_str),
+            Some("ann_example.com")
+        );
     }
 }

@@ -90,13 +90,38 @@ impl ClusterView {
             jobs,
             changes,
             connection,
-            kinds: Mutex::new(KINDS.iter().map(|k| (*k, Err("connecting".to_string()))).collect()),
+            kinds: Mutex::new(
+                KINDS
+                    .iter()
+                    .map(|k| (*k, Err("connecting".to_string())))
+                    .collect(),
+            ),
         });
         let tasks = vec![
-            spawn_watch(Api::<Namespace>::all(client.clone()), "namespaces", ns_w, inner.clone()),
-            spawn_watch(Api::<Pod>::all(client.clone()), "pods", pod_w, inner.clone()),
-            spawn_watch(Api::<Deployment>::all(client.clone()), "deployments", dep_w, inner.clone()),
-            spawn_watch(Api::<StatefulSet>::all(client.clone()), "statefulsets", sts_w, inner.clone()),
+            spawn_watch(
+                Api::<Namespace>::all(client.clone()),
+                "namespaces",
+                ns_w,
+                inner.clone(),
+            ),
+            spawn_watch(
+                Api::<Pod>::all(client.clone()),
+                "pods",
+                pod_w,
+                inner.clone(),
+            ),
+            spawn_watch(
+                Api::<Deployment>::all(client.clone()),
+                "deployments",
+                dep_w,
+                inner.clone(),
+            ),
+            spawn_watch(
+                Api::<StatefulSet>::all(client.clone()),
+                "statefulsets",
+                sts_w,
+                inner.clone(),
+            ),
             spawn_watch(Api::<Job>::all(client), "jobs", job_w, inner.clone()),
         ];
         ClusterView {
@@ -144,28 +169,47 @@ impl ClusterView {
     pub fn health_all(&self) -> HashMap<Uuid, Health> {
         let mut ids: Vec<Uuid> = Vec::new();
         let mut collect = |labels: &BTreeMap<String, String>| {
-            if let Some(id) = labels.get(STORE_ID_LABEL).and_then(|v| Uuid::parse_str(v).ok())
+            if let Some(id) = labels
+                .get(STORE_ID_LABEL)
+                .and_then(|v| Uuid::parse_str(v).ok())
                 && !ids.contains(&id)
             {
                 ids.push(id);
             }
         };
-        self.inner.deployments.state().iter().for_each(|o| collect(o.labels()));
-        self.inner.statefulsets.state().iter().for_each(|o| collect(o.labels()));
-        self.inner.namespaces.state().iter().for_each(|o| collect(o.labels()));
-        ids.into_iter().map(|id| (id, self.health(id, &[]))).collect()
+        self.inner
+            .deployments
+            .state()
+            .iter()
+            .for_each(|o| collect(o.labels()));
+        self.inner
+            .statefulsets
+            .state()
+            .iter()
+            .for_each(|o| collect(o.labels()));
+        self.inner
+            .namespaces
+            .state()
+            .iter()
+            .for_each(|o| collect(o.labels()));
+        ids.into_iter()
+            .map(|id| (id, self.health(id, &[])))
+            .collect()
     }
 
     /// Whether the store's namespace exists, per the watch cache.
     pub fn namespace_cached(&self, ns: &str) -> Option<Arc<Namespace>> {
-        self.inner
-            .namespaces
-            .get(&reflector::ObjectRef::new(ns))
+        self.inner.namespaces.get(&reflector::ObjectRef::new(ns))
     }
 
     /// Waits until the store is ready or `deadline` passes, waking on every
     /// change the watches report for it. Err carries the last health seen.
-    pub async fn wait_ready(&self, id: Uuid, expected: &[String], deadline: Instant) -> Result<Health, Health> {
+    pub async fn wait_ready(
+        &self,
+        id: Uuid,
+        expected: &[String],
+        deadline: Instant,
+    ) -> Result<Health, Health> {
         let mut rx = self.subscribe();
         loop {
             let h = self.health(id, expected);
@@ -219,7 +263,11 @@ where
             match event {
                 Ok(watcher::Event::Apply(obj)) | Ok(watcher::Event::Delete(obj)) => {
                     set_kind(&inner, kind, Ok(()));
-                    if let Some(id) = obj.labels().get(STORE_ID_LABEL).and_then(|v| Uuid::parse_str(v).ok()) {
+                    if let Some(id) = obj
+                        .labels()
+                        .get(STORE_ID_LABEL)
+                        .and_then(|v| Uuid::parse_str(v).ok())
+                    {
                         let _ = inner.changes.send(Change::Store(id));
                     }
                 }

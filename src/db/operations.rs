@@ -48,7 +48,11 @@ pub struct Operation {
 
 impl Operation {
     pub fn kind(&self) -> Kind {
-        if self.kind == "delete" { Kind::Delete } else { Kind::Provision }
+        if self.kind == "delete" {
+            Kind::Delete
+        } else {
+            Kind::Provision
+        }
     }
 }
 
@@ -91,24 +95,43 @@ pub async fn active_for<'e>(
     store_id: Uuid,
 ) -> Result<Option<Operation>, sqlx::Error> {
     let sql: &str = concat!(
-        "SELECT ", operation_columns!(), " FROM operations WHERE store_id = $1 AND state IN ('queued', 'running')"
+        "SELECT ",
+        operation_columns!(),
+        " FROM operations WHERE store_id = $1 AND state IN ('queued', 'running')"
     );
-    sqlx::query_as(sql).bind(store_id).fetch_optional(exec).await
+    sqlx::query_as(sql)
+        .bind(store_id)
+        .fetch_optional(exec)
+        .await
 }
 
 pub async fn get<'e>(exec: impl PgExecutor<'e>, id: i64) -> Result<Option<Operation>, sqlx::Error> {
-    let sql: &str = concat!("SELECT ", operation_columns!(), " FROM operations WHERE id = $1");
+    let sql: &str = concat!(
+        "SELECT ",
+        operation_columns!(),
+        " FROM operations WHERE id = $1"
+    );
     sqlx::query_as(sql).bind(id).fetch_optional(exec).await
 }
 
-pub async fn for_store<'e>(exec: impl PgExecutor<'e>, store_id: Uuid) -> Result<Vec<Operation>, sqlx::Error> {
-    let sql: &str = concat!("SELECT ", operation_columns!(), " FROM operations WHERE store_id = $1 ORDER BY id");
+pub async fn for_store<'e>(
+    exec: impl PgExecutor<'e>,
+    store_id: Uuid,
+) -> Result<Vec<Operation>, sqlx::Error> {
+    let sql: &str = concat!(
+        "SELECT ",
+        operation_columns!(),
+        " FROM operations WHERE store_id = $1 ORDER BY id"
+    );
     sqlx::query_as(sql).bind(store_id).fetch_all(exec).await
 }
 
 /// Marks a store's unfinished operation as superseded (a delete replaces a
 /// provision); the worker running it notices at its next lease renewal.
-pub async fn supersede_active<'e>(exec: impl PgExecutor<'e>, store_id: Uuid) -> Result<u64, sqlx::Error> {
+pub async fn supersede_active<'e>(
+    exec: impl PgExecutor<'e>,
+    store_id: Uuid,
+) -> Result<u64, sqlx::Error> {
     sqlx::query(
         "UPDATE operations SET state = 'superseded', finished_at = now(), lease_owner = NULL \
          WHERE store_id = $1 AND state IN ('queued', 'running')",
@@ -137,7 +160,9 @@ pub async fn claim(
         "WITH running AS ( \
              SELECT count(*) AS n FROM operations \
              WHERE kind = 'provision' AND state = 'running' AND lease_expires_at > now()) \
-         SELECT ", operation_columns!(), " FROM operations o \
+         SELECT ",
+        operation_columns!(),
+        " FROM operations o \
          WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
            AND (o.kind = 'delete' OR (SELECT n FROM running) < $1) \
          ORDER BY (o.kind = 'delete') DESC, o.id \
@@ -154,7 +179,9 @@ pub async fn claim(
     let sql: &str = concat!(
         "UPDATE operations SET state = 'running', lease_owner = $2, \
          lease_expires_at = now() + make_interval(secs => $3), claims = claims + 1, \
-         started_at = coalesce(started_at, now()) WHERE id = $1 RETURNING ", operation_columns!(), ""
+         started_at = coalesce(started_at, now()) WHERE id = $1 RETURNING ",
+        operation_columns!(),
+        ""
     );
     let claimed: Operation = sqlx::query_as(sql)
         .bind(op.id)
@@ -168,7 +195,12 @@ pub async fn claim(
 
 /// Extends the lease; false when the operation is no longer this worker's
 /// (lease lost to another worker, or superseded by a delete).
-pub async fn renew(pool: &PgPool, id: i64, worker: &str, lease: Duration) -> Result<bool, sqlx::Error> {
+pub async fn renew(
+    pool: &PgPool,
+    id: i64,
+    worker: &str,
+    lease: Duration,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "UPDATE operations SET lease_expires_at = now() + make_interval(secs => $3) \
          WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
@@ -182,7 +214,12 @@ pub async fn renew(pool: &PgPool, id: i64, worker: &str, lease: Duration) -> Res
     Ok(n == 1)
 }
 
-pub async fn set_step(pool: &PgPool, id: i64, worker: &str, step: &str) -> Result<bool, sqlx::Error> {
+pub async fn set_step(
+    pool: &PgPool,
+    id: i64,
+    worker: &str,
+    step: &str,
+) -> Result<bool, sqlx::Error> {
     let n = sqlx::query(
         "UPDATE operations SET step = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
     )

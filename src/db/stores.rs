@@ -60,7 +60,9 @@ pub async fn list<'e>(
     owner: Option<&str>,
 ) -> Result<Vec<Store>, sqlx::Error> {
     let sql: &str = concat!(
-        "SELECT ", store_columns!(), " FROM stores WHERE status <> 'Deleted' AND ($1::text IS NULL OR owner = $1) \
+        "SELECT ",
+        store_columns!(),
+        " FROM stores WHERE status <> 'Deleted' AND ($1::text IS NULL OR owner = $1) \
          ORDER BY created_at DESC, id"
     );
     let rows: Vec<Row> = sqlx::query_as(sql).bind(owner).fetch_all(exec).await?;
@@ -77,7 +79,9 @@ pub async fn get<'e>(exec: impl PgExecutor<'e>, id: Uuid) -> Result<Option<Store
 /// for the command line. Live stores only.
 pub async fn find<'e>(exec: impl PgExecutor<'e>, key: &str) -> Result<Vec<Store>, sqlx::Error> {
     let sql: &str = concat!(
-        "SELECT ", store_columns!(), " FROM stores WHERE status <> 'Deleted' AND \
+        "SELECT ",
+        store_columns!(),
+        " FROM stores WHERE status <> 'Deleted' AND \
          (id::text = $1 OR (length($1) >= 4 AND id::text LIKE $1 || '%') OR namespace = $1 OR lower(name) = lower($1)) \
          ORDER BY created_at"
     );
@@ -90,7 +94,11 @@ pub async fn by_idempotency_key<'e>(
     owner: &str,
     key: &str,
 ) -> Result<Option<Store>, sqlx::Error> {
-    let sql: &str = concat!("SELECT ", store_columns!(), " FROM stores WHERE owner = $1 AND idempotency_key = $2");
+    let sql: &str = concat!(
+        "SELECT ",
+        store_columns!(),
+        " FROM stores WHERE owner = $1 AND idempotency_key = $2"
+    );
     let row: Option<Row> = sqlx::query_as(sql)
         .bind(owner)
         .bind(key)
@@ -127,10 +135,12 @@ pub async fn insert<'e>(exec: impl PgExecutor<'e>, s: &NewStore<'_>) -> Result<(
 }
 
 pub async fn namespace_taken<'e>(exec: impl PgExecutor<'e>, ns: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stores WHERE namespace = $1 AND status <> 'Deleted')")
-        .bind(ns)
-        .fetch_one(exec)
-        .await
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM stores WHERE namespace = $1 AND status <> 'Deleted')",
+    )
+    .bind(ns)
+    .fetch_one(exec)
+    .await
 }
 
 pub async fn name_taken<'e>(
@@ -158,13 +168,19 @@ pub async fn counts<'e>(exec: impl PgExecutor<'e>, owner: &str) -> Result<(i64, 
 }
 
 /// Counts of live stores per status, for metrics and the console header.
-pub async fn count_by_status<'e>(exec: impl PgExecutor<'e>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn count_by_status<'e>(
+    exec: impl PgExecutor<'e>,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as("SELECT status, count(*) FROM stores GROUP BY status ORDER BY status")
         .fetch_all(exec)
         .await
 }
 
-pub async fn set_phase<'e>(exec: impl PgExecutor<'e>, id: Uuid, phase: &str) -> Result<(), sqlx::Error> {
+pub async fn set_phase<'e>(
+    exec: impl PgExecutor<'e>,
+    id: Uuid,
+    phase: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE stores SET phase = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(phase)

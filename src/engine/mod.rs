@@ -16,7 +16,10 @@ use crate::store::Status;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("limit reached: {limit} is {max}; {detail}")]
     Limit {
         limit: &'static str,

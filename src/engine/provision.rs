@@ -8,7 +8,11 @@ use crate::cluster::namespace::{self as ns_ops, NamespaceError};
 use crate::cluster::view::ClusterView;
 use crate::cluster::{self, STORE_ID_LABEL};
 use crate::config::Settings;
-use crate::db::{self, audit, operations::{self, Operation}, stores};
+use crate::db::{
+    self, audit,
+    operations::{self, Operation},
+    stores,
+};
 use crate::helm::Helm;
 use crate::store::{self, Actor, Phase, Store, Via};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -157,7 +161,11 @@ impl Context {
             .helm
             .recover_pending(&release, ns, remaining)
             .await
-            .map_err(|e| StepError(format!("step installing (recovering a pending release): {e}")))?;
+            .map_err(|e| {
+                StepError(format!(
+                    "step installing (recovering a pending release): {e}"
+                ))
+            })?;
         if recovery != crate::helm::Recovery::Nothing {
             tracing::info!(store = %store.id, ?recovery, "recovered a release left pending by an interrupted run");
         }
@@ -221,10 +229,22 @@ impl Context {
     /// "ready" cannot be declared before the watch has seen all of them.
     async fn expected_workloads(&self, ns: &str) -> Result<Vec<String>, StepError> {
         let lp = ListParams::default().labels(STORE_ID_LABEL);
-        let deps = Api::<Deployment>::namespaced(self.client.clone(), ns).list(&lp).await?;
-        let stss = Api::<StatefulSet>::namespaced(self.client.clone(), ns).list(&lp).await?;
-        let mut out: Vec<String> = deps.items.iter().map(|d| format!("deployment/{}", d.name_any())).collect();
-        out.extend(stss.items.iter().map(|s| format!("statefulset/{}", s.name_any())));
+        let deps = Api::<Deployment>::namespaced(self.client.clone(), ns)
+            .list(&lp)
+            .await?;
+        let stss = Api::<StatefulSet>::namespaced(self.client.clone(), ns)
+            .list(&lp)
+            .await?;
+        let mut out: Vec<String> = deps
+            .items
+            .iter()
+            .map(|d| format!("deployment/{}", d.name_any()))
+            .collect();
+        out.extend(
+            stss.items
+                .iter()
+                .map(|s| format!("statefulset/{}", s.name_any())),
+        );
         if out.is_empty() {
             return Err(StepError(format!(
                 "step installing: the chart created no Deployment or StatefulSet labelled {STORE_ID_LABEL} in {ns}"
@@ -233,9 +253,24 @@ impl Context {
         Ok(out)
     }
 
-    async fn succeed_provision(&self, op: &Operation, store: &Store, timing: &Timing) -> Result<(), sqlx::Error> {
+    async fn succeed_provision(
+        &self,
+        op: &Operation,
+        store: &Store,
+        timing: &Timing,
+    ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        if !operations::finish(&mut *tx, op.id, &self.worker_id, true, None, timing.helm, timing.wait).await? {
+        if !operations::finish(
+            &mut *tx,
+            op.id,
+            &self.worker_id,
+            true,
+            None,
+            timing.helm,
+            timing.wait,
+        )
+        .await?
+        {
             return Ok(()); // lease lost or superseded: not ours to finish
         }
         sqlx::query(
@@ -267,7 +302,11 @@ impl Context {
         let ns = store.namespace.as_str();
         let t = Instant::now();
         let mut problems = Vec::new();
-        if let Err(e) = self.helm.uninstall(&Self::release_name(store), ns, Duration::from_secs(120)).await {
+        if let Err(e) = self
+            .helm
+            .uninstall(&Self::release_name(store), ns, Duration::from_secs(120))
+            .await
+        {
             problems.push(format!("helm uninstall: {e}"));
         }
         timing.helm += t.elapsed();
@@ -292,7 +331,17 @@ impl Context {
         }
         let message = bound_message(&message, MAX_ERROR_CHARS);
         let mut tx = self.pool.begin().await?;
-        if !operations::finish(&mut *tx, op.id, &self.worker_id, false, Some(&message), timing.helm, timing.wait).await? {
+        if !operations::finish(
+            &mut *tx,
+            op.id,
+            &self.worker_id,
+            false,
+            Some(&message),
+            timing.helm,
+            timing.wait,
+        )
+        .await?
+        {
             return Ok(());
         }
         sqlx::query(
@@ -358,9 +407,25 @@ impl Context {
         let mut tx = self.pool.begin().await?;
         let (ok, message) = match &result {
             Ok(()) => (true, None),
-            Err(m) => (false, Some(bound_message(&format!("delete failed: {m}"), MAX_ERROR_CHARS))),
+            Err(m) => (
+                false,
+                Some(bound_message(
+                    &format!("delete failed: {m}"),
+                    MAX_ERROR_CHARS,
+                )),
+            ),
         };
-        if !operations::finish(&mut *tx, op.id, &self.worker_id, ok, message.as_deref(), timing.helm, timing.wait).await? {
+        if !operations::finish(
+            &mut *tx,
+            op.id,
+            &self.worker_id,
+            ok,
+            message.as_deref(),
+            timing.helm,
+            timing.wait,
+        )
+        .await?
+        {
             return Ok(());
         }
         if ok {
@@ -381,7 +446,11 @@ impl Context {
             &mut *tx,
             &audit::Record {
                 actor: &Actor::new(op.requested_by.clone(), Via::Worker),
-                action: if ok { "store.deleted" } else { "store.delete-failed" },
+                action: if ok {
+                    "store.deleted"
+                } else {
+                    "store.delete-failed"
+                },
                 store_id: Some(store.id),
                 store_name: Some(&store.name),
                 outcome: if ok { "ok" } else { "failed" },

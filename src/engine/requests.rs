@@ -45,10 +45,11 @@ pub fn validate(req: &CreateRequest) -> Result<(String, String, EngineKind), Eng
         field: "owner",
         message,
     })?;
-    let engine = EngineKind::parse_available(&req.engine).map_err(|message| EngineError::Invalid {
-        field: "engine",
-        message,
-    })?;
+    let engine =
+        EngineKind::parse_available(&req.engine).map_err(|message| EngineError::Invalid {
+            field: "engine",
+            message,
+        })?;
     if let Some(key) = &req.idempotency_key
         && (key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || key.chars().any(char::is_control))
     {
@@ -142,7 +143,9 @@ async fn create_tx(
         if tries > 20 {
             return Err(EngineError::Invalid {
                 field: "name",
-                message: format!("could not find a free namespace for \"{name}\"; choose another name"),
+                message: format!(
+                    "could not find a free namespace for \"{name}\"; choose another name"
+                ),
             });
         }
         namespace = store::with_suffix(&base, rand::rng().random());
@@ -163,7 +166,14 @@ async fn create_tx(
         },
     )
     .await?;
-    operations::enqueue(&mut *tx, id, operations::Kind::Provision, &actor.user, actor.via.as_str()).await?;
+    operations::enqueue(
+        &mut *tx,
+        id,
+        operations::Kind::Provision,
+        &actor.user,
+        actor.via.as_str(),
+    )
+    .await?;
     audit::record(
         &mut *tx,
         &audit::Record {
@@ -172,18 +182,31 @@ async fn create_tx(
             store_id: Some(id),
             store_name: Some(name),
             outcome: "accepted",
-            detail: Some(&format!("namespace {namespace}, owner {owner}, engine {engine}")),
+            detail: Some(&format!(
+                "namespace {namespace}, owner {owner}, engine {engine}"
+            )),
         },
     )
     .await?;
     db::notify_store(&mut *tx, id).await?;
     operations::wake_workers(&mut *tx).await?;
-    let store = stores::get(&mut *tx, id).await?.ok_or_else(|| EngineError::NotFound { key: id.to_string() })?;
+    let store = stores::get(&mut *tx, id)
+        .await?
+        .ok_or_else(|| EngineError::NotFound {
+            key: id.to_string(),
+        })?;
     tx.commit().await?;
     Ok((store, true))
 }
 
-async fn refused(pool: &PgPool, actor: &Actor, action: &str, id: Option<Uuid>, name: Option<&str>, e: &EngineError) {
+async fn refused(
+    pool: &PgPool,
+    actor: &Actor,
+    action: &str,
+    id: Option<Uuid>,
+    name: Option<&str>,
+    e: &EngineError,
+) {
     let detail = e.to_string();
     let r = audit::Record {
         actor,
@@ -211,12 +234,19 @@ async fn load_for_update(
         .await?;
     match stores::get(&mut *tx, id).await? {
         Some(s) if s.status != Status::Deleted && owner.is_none_or(|o| o == s.owner) => Ok(s),
-        _ => Err(EngineError::NotFound { key: id.to_string() }),
+        _ => Err(EngineError::NotFound {
+            key: id.to_string(),
+        }),
     }
 }
 
 /// Retries a failed store: same record, back to Provisioning.
-pub async fn retry(pool: &PgPool, actor: &Actor, id: Uuid, owner: Option<&str>) -> Result<Store, EngineError> {
+pub async fn retry(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    owner: Option<&str>,
+) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, owner).await?;
     if store.status != Status::Failed {
@@ -237,7 +267,14 @@ pub async fn retry(pool: &PgPool, actor: &Actor, id: Uuid, owner: Option<&str>) 
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    operations::enqueue(&mut *tx, id, operations::Kind::Provision, &actor.user, actor.via.as_str()).await?;
+    operations::enqueue(
+        &mut *tx,
+        id,
+        operations::Kind::Provision,
+        &actor.user,
+        actor.via.as_str(),
+    )
+    .await?;
     audit::record(
         &mut *tx,
         &audit::Record {
@@ -252,14 +289,23 @@ pub async fn retry(pool: &PgPool, actor: &Actor, id: Uuid, owner: Option<&str>) 
     .await?;
     db::notify_store(&mut *tx, id).await?;
     operations::wake_workers(&mut *tx).await?;
-    let store = stores::get(&mut *tx, id).await?.ok_or_else(|| EngineError::NotFound { key: id.to_string() })?;
+    let store = stores::get(&mut *tx, id)
+        .await?
+        .ok_or_else(|| EngineError::NotFound {
+            key: id.to_string(),
+        })?;
     tx.commit().await?;
     Ok(store)
 }
 
 /// Deletes a store: status Deleting, any provision in flight superseded, a
 /// delete operation queued.
-pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid, owner: Option<&str>) -> Result<Store, EngineError> {
+pub async fn delete(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    owner: Option<&str>,
+) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, owner).await?;
     if store.status == Status::Deleting {
@@ -274,11 +320,20 @@ pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid, owner: Option<&str>)
         return Err(e);
     }
     let superseded = operations::supersede_active(&mut *tx, id).await?;
-    sqlx::query("UPDATE stores SET status = 'Deleting', phase = 'queued', updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    operations::enqueue(&mut *tx, id, operations::Kind::Delete, &actor.user, actor.via.as_str()).await?;
+    sqlx::query(
+        "UPDATE stores SET status = 'Deleting', phase = 'queued', updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    operations::enqueue(
+        &mut *tx,
+        id,
+        operations::Kind::Delete,
+        &actor.user,
+        actor.via.as_str(),
+    )
+    .await?;
     let detail = if superseded > 0 {
         format!("was {}; its provisioning was stopped", store.status)
     } else {
@@ -298,7 +353,11 @@ pub async fn delete(pool: &PgPool, actor: &Actor, id: Uuid, owner: Option<&str>)
     .await?;
     db::notify_store(&mut *tx, id).await?;
     operations::wake_workers(&mut *tx).await?;
-    let store = stores::get(&mut *tx, id).await?.ok_or_else(|| EngineError::NotFound { key: id.to_string() })?;
+    let store = stores::get(&mut *tx, id)
+        .await?
+        .ok_or_else(|| EngineError::NotFound {
+            key: id.to_string(),
+        })?;
     tx.commit().await?;
     Ok(store)
 }

@@ -37,7 +37,11 @@ impl WorkerPool {
         let busy = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
         if cfg.workers > 0 {
-            tasks.spawn(listen_for_work(cfg.pool.clone(), wake.clone(), shutdown.clone()));
+            tasks.spawn(listen_for_work(
+                cfg.pool.clone(),
+                wake.clone(),
+                shutdown.clone(),
+            ));
         }
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         let helm = Helm::new(
@@ -56,7 +60,11 @@ impl WorkerPool {
             };
             tasks.spawn(work_loop(ctx, wake.clone(), shutdown.clone(), busy.clone()));
         }
-        WorkerPool { shutdown, tasks, busy }
+        WorkerPool {
+            shutdown,
+            tasks,
+            busy,
+        }
     }
 
     /// Operations this process is carrying out right now.
@@ -100,13 +108,24 @@ async fn listen_for_work(pool: PgPool, wake: Arc<Notify>, shutdown: Cancellation
     }
 }
 
-async fn work_loop(ctx: Context, wake: Arc<Notify>, shutdown: CancellationToken, busy: Arc<AtomicUsize>) {
+async fn work_loop(
+    ctx: Context,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+    busy: Arc<AtomicUsize>,
+) {
     let lease = ctx.settings.lease;
     // Expired leases are found by looking; notifications cover new work.
     let idle = (lease / 2).clamp(Duration::from_millis(500), Duration::from_secs(5));
     while !shutdown.is_cancelled() {
         let notified = wake.notified();
-        let claimed = operations::claim(&ctx.pool, &ctx.worker_id, lease, ctx.settings.max_concurrent_provisions).await;
+        let claimed = operations::claim(
+            &ctx.pool,
+            &ctx.worker_id,
+            lease,
+            ctx.settings.max_concurrent_provisions,
+        )
+        .await;
         match claimed {
             Ok(Some(op)) => {
                 busy.fetch_add(1, Ordering::Relaxed);
@@ -156,7 +175,9 @@ async fn run_one(ctx: &Context, op: operations::Operation, shutdown: &Cancellati
                     }
                     // The database is unreachable: keep trying until the
                     // lease would have run out, then give the work up.
-                    Err(e) => tracing::warn!(error = %e, "cannot renew the lease of operation {id}"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot renew the lease of operation {id}")
+                    }
                 }
             }
         })

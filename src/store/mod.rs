@@ -41,7 +41,9 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Whether work is still under way for a store in this state.
@@ -130,9 +132,9 @@ impl EngineKind {
     pub fn parse_available(s: &str) -> Result<EngineKind, String> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "woocommerce" => Ok(EngineKind::Woocommerce),
-            "medusa" | "medusajs" => Err(
-                "engine `medusa` is not available yet; use `woocommerce`".to_string(),
-            ),
+            "medusa" | "medusajs" => {
+                Err("engine `medusa` is not available yet; use `woocommerce`".to_string())
+            }
             other => Err(format!(
                 "unknown engine `{other}`; available engines: woocommerce"
             )),
@@ -228,7 +230,9 @@ pub fn store_url(namespace: &str, suffix: &str, tls: bool) -> String {
 }
 
 pub fn store_host(namespace: &str, suffix: &str) -> String {
-    let slug = namespace.strip_prefix(naming::NAMESPACE_PREFIX).unwrap_or(namespace);
+    let slug = namespace
+        .strip_prefix(naming::NAMESPACE_PREFIX)
+        .unwrap_or(namespace);
     let suffix = suffix.trim_start_matches('.');
     format!("{slug}.{suffix}")
 }
@@ -248,7 +252,10 @@ mod tests {
 
     #[test]
     fn engines_other_than_woocommerce_are_refused_with_a_reason() {
-        assert_eq!(EngineKind::parse_available("WooCommerce"), Ok(EngineKind::Woocommerce));
+        assert_eq!(
+            EngineKind::parse_available("WooCommerce"),
+            Ok(EngineKind::Woocommerce)
+        );
         assert_eq!(EngineKind::parse_available(""), Ok(EngineKind::Woocommerce));
         let err = EngineKind::parse_available("medusa").unwrap_err();
         assert!(err.contains("not available yet"), "{err}");
@@ -258,7 +265,10 @@ mod tests {
 
     #[test]
     fn url_uses_the_slug_not_the_namespace_prefix() {
-        assert_eq!(store_url("store-acme", ".localhost", false), "http://acme.localhost");
+        assert_eq!(
+            store_url("store-acme", ".localhost", false),
+            "http://acme.localhost"
+        );
         assert_eq!(
             store_url("store-acme-1f2e", "shops.example.com", true),
             "https://acme-1f2e.shops.example.com"
@@ -267,7 +277,11 @@ mod tests {
 
     #[test]
     fn phases_round_trip() {
-        for p in [Phase::Queued, Phase::WaitingForReady, Phase::RemovingNamespace] {
+        for p in [
+            Phase::Queued,
+            Phase::WaitingForReady,
+            Phase::RemovingNamespace,
+        ] {
             assert_eq!(Phase::parse(p.as_str()), Some(p));
         }
     }

@@ -21,7 +21,10 @@ pub enum NameError {
 impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NameError::Empty => write!(f, "the store name is empty; give it a name such as \"Acme Shoes\""),
+            NameError::Empty => write!(
+                f,
+                "the store name is empty; give it a name such as \"Acme Shoes\""
+            ),
             NameError::TooLong { chars, max } => write!(
                 f,
                 "the store name is {chars} characters long; use at most {max}"
@@ -138,7 +141,10 @@ pub fn validate_owner(raw: &str) -> Result<String, String> {
         return Err("the owner is longer than 254 characters".into());
     }
     if owner.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err("the owner contains spaces or control characters; use a user id or an email address".into());
+        return Err(
+            "the owner contains spaces or control characters; use a user id or an email address"
+                .into(),
+        );
     }
     Ok(owner.to_lowercase())
 }
@@ -150,7 +156,8 @@ mod tests {
     fn is_dns1123_label(s: &str) -> bool {
         !s.is_empty()
             && s.len() <= 63
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
     }
@@ -166,10 +173,16 @@ mod tests {
     #[test]
     fn validation_messages_say_what_is_wrong() {
         assert_eq!(validate_name("   "), Err(NameError::Empty));
-        assert!(matches!(validate_name(&"a".repeat(61)), Err(NameError::TooLong { chars: 61, max: 60 })));
+        assert!(matches!(
+            validate_name(&"a".repeat(61)),
+            Err(NameError::TooLong { chars: 61, max: 60 })
+        ));
         assert_eq!(validate_name("!!!"), Err(NameError::NoUsableCharacters));
         assert_eq!(validate_name("店舗"), Err(NameError::NoUsableCharacters));
-        assert!(matches!(validate_name("a!"), Err(NameError::TooShortSlug { .. })));
+        assert!(matches!(
+            validate_name("a!"),
+            Err(NameError::TooShortSlug { .. })
+        ));
         assert_eq!(validate_name("a\nb"), Err(NameError::ControlCharacter));
         assert_eq!(validate_name("  Acme  "), Ok("Acme".to_string()));
         assert!(NameError::Empty.to_string().contains("empty"));
@@ -178,7 +191,13 @@ mod tests {
     #[test]
     fn every_valid_name_gives_a_dns_label_even_with_a_suffix() {
         let long = "x".repeat(60);
-        let names = ["Acme", "a b c d e f", long.as_str(), "Ünïcødé Shop 99", "9lives"];
+        let names = [
+            "Acme",
+            "a b c d e f",
+            long.as_str(),
+            "Ünïcødé Shop 99",
+            "9lives",
+        ];
         for name in names {
             validate_name(name).unwrap();
             let ns = namespace_for(name);
@@ -190,7 +209,10 @@ mod tests {
 
     #[test]
     fn owners_are_normalised_and_checked() {
-        assert_eq!(validate_owner(" Ann@Example.com "), Ok("ann@example.com".into()));
+        assert_eq!(
+            validate_owner(" Ann@Example.com "),
+            Ok("ann@example.com".into())
+        );
         assert!(validate_owner("").is_err());
         assert!(validate_owner("a b").is_err());
     }

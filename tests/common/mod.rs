@@ -49,7 +49,9 @@ impl TestDb {
             .connect(&url)
             .await
             .expect("connect to the test database");
-        store_weaver::db::migrate(&pool).await.expect("migrations apply");
+        store_weaver::db::migrate(&pool)
+            .await
+            .expect("migrations apply");
         TestDb {
             name,
             url,
@@ -60,7 +62,11 @@ impl TestDb {
 
     pub async fn drop_db(self) {
         self.pool.close().await;
-        if let Ok(admin) = PgPoolOptions::new().max_connections(1).connect(&self.admin_url).await {
+        if let Ok(admin) = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.admin_url)
+            .await
+        {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -94,7 +100,10 @@ pub fn settings(db_url: &str, charts_dir: &str, overrides: &[(&'static str, &str
     flags.insert("charts_dir", repo(charts_dir).display().to_string());
     flags.insert(
         "values_file",
-        repo(charts_dir).join("woocommerce/values.yaml").display().to_string(),
+        repo(charts_dir)
+            .join("woocommerce/values.yaml")
+            .display()
+            .to_string(),
     );
     flags.insert("lease_secs", "5".into());
     flags.insert("provision_timeout_secs", "120".into());
@@ -111,8 +120,14 @@ pub fn settings(db_url: &str, charts_dir: &str, overrides: &[(&'static str, &str
 }
 
 pub async fn kube() -> kube::Client {
-    let s = settings("postgres://unused:unused@127.0.0.1/unused", "tests/fixtures/charts", &[]);
-    store_weaver::cluster::client(&s).await.expect("kube client")
+    let s = settings(
+        "postgres://unused:unused@127.0.0.1/unused",
+        "tests/fixtures/charts",
+        &[],
+    );
+    store_weaver::cluster::client(&s)
+        .await
+        .expect("kube client")
 }
 
 /// Polls `f` until it returns Some, or panics after `timeout` with `what`.
@@ -134,5 +149,8 @@ where
 }
 
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix} {}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    format!(
+        "{prefix} {}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
