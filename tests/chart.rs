@@ -581,10 +581,21 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
         } else {
             let states: Vec<String> = items
                 .iter()
-                .map(|p| format!("{}={}", p["metadata"]["name"], p["status"]["phase"]))
+                .map(|p| {
+                    let conds: Vec<String> = p["status"]["conditions"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|c| format!("{}={}", c["type"].as_str().unwrap_or("?"), c["status"].as_str().unwrap_or("?")))
+                        .collect();
+                    format!("{} {} [{}]", p["metadata"]["name"], p["status"]["phase"], conds.join(" "))
+                })
                 .collect();
+            // A sandbox whose kwok nodes miss heartbeats shows NodeNotReady
+            // here: the node controller then marks pods NotReady, not the chart.
             let events = text(&kubectl(&["get", "events", "-n", n, "--sort-by=.lastTimestamp"], None).stdout);
-            Err(format!("pods: {states:?}\nevents:\n{events}"))
+            let nodes = text(&kubectl(&["get", "nodes"], None).stdout);
+            Err(format!("pods: {states:#?}\nevents:\n{events}\nnodes:\n{nodes}"))
         }
     });
     let pvcs = wait_for("both claims Bound", WAIT, || {
