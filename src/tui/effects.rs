@@ -1,0 +1,244 @@
+//! Commands become tokio tasks that report back as messages. Every database
+//! and cluster call has a timeout, so a slow side shows up as an error in
+//! the console, never as a frozen screen.
+
+use super::msg::{Action, Command, Msg};
+use crate::cluster::detail::{self, EventLine};
+use crate::db::{audit, operations, stores};
+use crate::engine::{self, Limits, requests::UrlScheme};
+use crate::store::Actor;
+use chrono::Utc;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Event;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::AbortHandle;
+use uuid::Uuid;
+
+const DB_TIMEOUT: Duration = Duration::from_secs(10);
+const CLUSTER_TIMEOUT: Duration = Duration::from_secs(15);
+const AUDIT_LIMIT: i64 = 200;
+/// The events tail keeps the newest this many.
+const EVENTS_KEPT: usize = 300;
+
+pub struct Effects {
+    pub tx: UnboundedSender<Msg>,
+    pub pool: PgPool,
+    pub client: Option<kube::Client>,
+    pub actor: Actor,
+    pub limits: Limits,
+    pub urls: UrlScheme,
+    events: Option<AbortHandle>,
+}
+
+async fn timed<T, E: std::fmt::Display>(
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(crate::engine::bound_message(&e.to_string(), 300)),
+        Err(_) => Err(format!("{what}: no answer after {}s", limit.as_secs())),
+    }
+}
+
+impl Effects {
+    pub fn new(
+        tx: UnboundedSender<Msg>,
+        pool: PgPool,
+        client: Option<kube::Client>,
+        actor: Actor,
+        limits: Limits,
+        urls: UrlScheme,
+    ) -> Effects {
+        Effects {
+            tx,
+            pool,
+            client,
+            actor,
+            limits,
+            urls,
+            events: None,
+        }
+    }
+
+    fn spawn(&self, fut: impl Future<Output = Msg> + Send + 'static) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+    }
+
+    pub fn run(&mut self, cmd: Command) {
+        let pool = self.pool.clone();
+        match cmd {
+            Command::LoadStores => self.spawn(async move {
+                let result = timed(DB_TIMEOUT, "database", stores::list(&pool, None)).await;
+                Msg::StoresLoaded {
+                    at: Utc::now(),
+                    result,
+                }
+            }),
+            Command::LoadStore { id, origin } => self.spawn(async move {
+                let result = timed(DB_TIMEOUT, "database", stores::get(&pool, id)).await;
+                Msg::StoreLoaded { id, result, origin }
+            }),
+            Command::LoadAudit(id) => self.spawn(async move {
+                let result = timed(DB_TIMEOUT, "database", async {
+                    let entries = audit::list(&pool, Some(id), AUDIT_LIMIT).await?;
+                    let op = operations::active_for(&pool, id).await?;
+                    Ok::<_, sqlx::Error>((entries, op))
+                })
+                .await;
+                Msg::Audit { id, result }
+            }),
+            Command::LoadResources { id, namespace } => {
+                let client = self.client.clone();
+                self.spawn(async move {
+                    let result = match client {
+                        Some(c) => {
+                            timed(
+                                CLUSTER_TIMEOUT,
+                                "cluster",
+                                detail::resources(&c, &namespace),
+                            )
+                            .await
+                        }
+                        None => Err("no cluster connection".to_string()),
+                    };
+                    Msg::Resources { id, result }
+                })
+            }
+            Command::WatchEvents(target) => {
+                if let Some(h) = self.events.take() {
+                    h.abort();
+                }
+                if let (Some((id, ns)), Some(client)) = (target, self.client.clone()) {
+                    let tx = self.tx.clone();
+                    self.events =
+                        Some(tokio::spawn(watch_events(client, id, ns, tx)).abort_handle());
+                }
+            }
+            Command::Create(req) => {
+                let (actor, limits, urls) = (self.actor.clone(), self.limits, self.urls.clone());
+                self.spawn(async move {
+                    let res = tokio::time::timeout(
+                        DB_TIMEOUT,
+                        engine::create(&pool, limits, &urls, &actor, &req),
+                    )
+                    .await;
+                    Msg::Created(match res {
+                        Ok(Ok((store, _new))) => Ok(store),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err(format!(
+                            "no answer from the database after {}s; submitting again is safe (the request carries an idempotency key)",
+                            DB_TIMEOUT.as_secs()
+                        )),
+                    })
+                })
+            }
+            Command::Retry { id, name } => {
+                let actor = self.actor.clone();
+                self.spawn(async move {
+                    let result = timed(
+                        DB_TIMEOUT,
+                        "database",
+                        engine::retry(&pool, &actor, id, None),
+                    )
+                    .await;
+                    Msg::Acted {
+                        action: Action::Retry,
+                        id,
+                        name,
+                        result,
+                    }
+                })
+            }
+            Command::Delete { id, name } => {
+                let actor = self.actor.clone();
+                self.spawn(async move {
+                    let result = timed(
+                        DB_TIMEOUT,
+                        "database",
+                        engine::delete(&pool, &actor, id, None),
+                    )
+                    .await;
+                    Msg::Acted {
+                        action: Action::Delete,
+                        id,
+                        name,
+                        result,
+                    }
+                })
+            }
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(h) = self.events.take() {
+            h.abort();
+        }
+    }
+}
+
+/// Follows one namespace's events with a watch (no polling): every change
+/// sends the whole tail, newest first.
+async fn watch_events(client: kube::Client, id: Uuid, ns: String, tx: UnboundedSender<Msg>) {
+    let api: Api<Event> = Api::namespaced(client, &ns);
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    let mut current: BTreeMap<String, EventLine> = BTreeMap::new();
+    let mut listing: BTreeMap<String, EventLine> = BTreeMap::new();
+    let send = |map: &BTreeMap<String, EventLine>| {
+        let mut lines: Vec<EventLine> = map.values().cloned().collect();
+        detail::sort_newest_first(&mut lines);
+        lines.truncate(EVENTS_KEPT);
+        tx.send(Msg::Events {
+            id,
+            result: Ok(lines),
+        })
+        .is_ok()
+    };
+    while let Some(ev) = stream.next().await {
+        let alive = match ev {
+            Ok(watcher::Event::Init) => {
+                listing.clear();
+                true
+            }
+            Ok(watcher::Event::InitApply(e)) => {
+                listing.insert(e.name_any(), detail::event_line(&e));
+                true
+            }
+            Ok(watcher::Event::InitDone) => {
+                current = std::mem::take(&mut listing);
+                send(&current)
+            }
+            Ok(watcher::Event::Apply(e)) => {
+                current.insert(e.name_any(), detail::event_line(&e));
+                send(&current)
+            }
+            Ok(watcher::Event::Delete(e)) => {
+                current.remove(&e.name_any());
+                send(&current)
+            }
+            Err(e) => tx
+                .send(Msg::Events {
+                    id,
+                    result: Err(format!(
+                        "events watch: {}",
+                        crate::engine::bound_message(&e.to_string(), 200)
+                    )),
+                })
+                .is_ok(),
+        };
+        if !alive {
+            return;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The create form's checks, as you type: the engine's own validation rules,
+//! plus what the console already knows about names in use and limits, with
+//! the engine's own wording, so nothing surprises on submit.
+
+use super::state::{CreateForm, FIELD_ENGINE, FIELD_NAME, FIELD_OWNER, State};
+use crate::engine::{CreateRequest, EngineError, requests};
+use crate::store::{self, EngineKind, Status};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FormCheck {
+    /// Per field: what is wrong with it.
+    pub fields: [Option<String>; 3],
+    /// A limit the request would exceed.
+    pub limit: Option<String>,
+    /// Not a refusal: e.g. "the provision will queue".
+    pub note: Option<String>,
+    /// Where the store would live: namespace and URL.
+    pub preview: Option<(String, String)>,
+}
+
+impl FormCheck {
+    pub fn ok(&self) -> bool {
+        self.fields.iter().all(Option::is_none) && self.limit.is_none()
+    }
+
+    /// The first problem, for the submit refusal.
+    pub fn first_problem(&self) -> Option<&str> {
+        self.fields
+            .iter()
+            .flatten()
+            .next()
+            .or(self.limit.as_ref())
+            .map(String::as_str)
+    }
+}
+
+pub fn request(form: &CreateForm) -> CreateRequest {
+    CreateRequest {
+        name: form.value(FIELD_NAME).to_string(),
+        owner: form.value(FIELD_OWNER).to_string(),
+        engine: form.value(FIELD_ENGINE).to_string(),
+        idempotency_key: Some(form.idempotency_key.clone()),
+    }
+}
+
+pub fn check(state: &State, form: &CreateForm) -> FormCheck {
+    let mut out = FormCheck::default();
+    let name = store::validate_name(form.value(FIELD_NAME));
+    let owner = store::validate_owner(form.value(FIELD_OWNER));
+    let engine = EngineKind::parse_available(form.value(FIELD_ENGINE));
+    if let Err(e) = &name {
+        out.fields[FIELD_NAME] = Some(e.to_string());
+    }
+    if let Err(e) = &owner {
+        out.fields[FIELD_OWNER] = Some(e.clone());
+    }
+    if let Err(e) = &engine {
+        out.fields[FIELD_ENGINE] = Some(e.clone());
+    }
+    // The engine's validation is the gate: same rules, same words.
+    if let Err(EngineError::Invalid { field, message }) = requests::validate(&request(form)) {
+        let i = match field {
+            "name" => FIELD_NAME,
+            "owner" => FIELD_OWNER,
+            _ => FIELD_ENGINE,
+        };
+        out.fields[i].get_or_insert(message);
+    }
+    if let Ok(name) = &name {
+        let ns = store::namespace_for(name);
+        let url = store::store_url(&ns, &state.info.ingress_suffix, state.info.tls);
+        out.preview = Some((ns, url));
+    }
+    if let (Ok(name), Ok(owner)) = (&name, &owner)
+        && state
+            .stores
+            .iter()
+            .any(|s| s.owner == *owner && s.name.to_lowercase() == name.to_lowercase())
+    {
+        out.fields[FIELD_NAME] = Some(
+            EngineError::NameTaken {
+                name: name.clone(),
+                owner: owner.clone(),
+            }
+            .to_string(),
+        );
+    }
+    if state.loaded {
+        let total = state.stores.len();
+        if total >= state.info.max_stores as usize {
+            out.limit = Some(
+                EngineError::Limit {
+                    limit: "MAX_STORES",
+                    max: state.info.max_stores,
+                    detail: format!("{total} stores exist in total; delete one or raise the limit"),
+                }
+                .to_string(),
+            );
+        } else if let Ok(owner) = &owner {
+            let mine = state.owner_count(owner);
+            if mine >= state.info.max_stores_per_user as usize {
+                out.limit = Some(
+                    EngineError::Limit {
+                        limit: "MAX_STORES_PER_USER",
+                        max: state.info.max_stores_per_user,
+                        detail: format!("{owner} already has {mine} stores; delete one first"),
+                    }
+                    .to_string(),
+                );
+            } else {
+                out.note = Some(format!(
+                    "{owner} has {mine} of {} stores (MAX_STORES_PER_USER); {total} of {} in total (MAX_STORES)",
+                    state.info.max_stores_per_user, state.info.max_stores
+                ));
+            }
+        }
+        let provisioning = state.count(Status::Provisioning);
+        if out.limit.is_none() && provisioning >= state.info.max_concurrent as usize {
+            out.note = Some(format!(
+                "{provisioning} provisions are running (MAX_CONCURRENT_PROVISIONS is {}): this one will wait its turn",
+                state.info.max_concurrent
+            ));
+        }
+    }
+    out
+}

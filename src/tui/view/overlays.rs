@@ -1,0 +1,343 @@
+//! Pop-ups over the current screen: help, the create form, confirmations,
+//! the full error message. (The `:` command line lives in the footer.)
+
+use super::super::form;
+use super::super::keys;
+use super::super::state::{CreateForm, FIELD_LABELS, Overlay, State};
+use super::super::theme::{self, Theme};
+use super::super::update;
+use super::{centered, wrap};
+use crate::store::Status;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use tui_input::Input;
+
+pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect) {
+    match o {
+        Overlay::Help { scroll } => help(state, *scroll, theme, f, area),
+        Overlay::Create(form) => create(state, form, theme, f, area),
+        Overlay::ConfirmRetry { name, .. } => {
+            let err = state.current_store().and_then(|s| s.error_message.clone());
+            let mut text = vec![format!("Retry store \"{name}\"?"), String::new()];
+            if let Some(e) = err {
+                text.push(format!("It failed with: {e}"));
+                text.push(String::new());
+            }
+            text.push(
+                "Provisioning starts again on the same record (same namespace and URL).".into(),
+            );
+            confirm(
+                " Retry ",
+                text,
+                None,
+                "<y/enter> retry   <n/esc> cancel",
+                theme,
+                f,
+                area,
+            );
+        }
+        Overlay::ConfirmDelete {
+            name,
+            input,
+            mismatch,
+            ..
+        } => {
+            let ns = state
+                .current_store()
+                .map(|s| s.namespace.clone())
+                .unwrap_or_default();
+            let text = vec![
+                format!("Delete store \"{name}\"?"),
+                String::new(),
+                format!(
+                    "This uninstalls it and deletes namespace {ns} with everything in it (database, uploads). It cannot be undone."
+                ),
+                String::new(),
+                "Type the store's name to confirm:".into(),
+            ];
+            let bottom = if *mismatch {
+                "✗ that is not the store's name; type it exactly (esc cancels)"
+            } else {
+                "<enter> delete   <esc> cancel"
+            };
+            confirm(
+                " Delete ",
+                text,
+                Some((input, *mismatch)),
+                bottom,
+                theme,
+                f,
+                area,
+            );
+        }
+        Overlay::ConfirmQuit { running } => {
+            let text = vec![
+                format!(
+                    "{running} operation{} started here {} still running.",
+                    if *running == 1 { "" } else { "s" },
+                    if *running == 1 { "is" } else { "are" }
+                ),
+                String::new(),
+                "Quitting does not stop it: operations are kept in the database and another worker picks them up.".into(),
+                String::new(),
+                "Quit anyway?".into(),
+            ];
+            confirm(
+                " Quit ",
+                text,
+                None,
+                "<y/q/enter> quit   <n/esc> stay",
+                theme,
+                f,
+                area,
+            );
+        }
+        Overlay::Error { scroll } => {
+            let msg = state
+                .current_store()
+                .and_then(|s| s.error_message.clone())
+                .unwrap_or_default();
+            let w = area.width.saturating_sub(4).min(100);
+            let lines = wrap(&msg, w.saturating_sub(4) as usize);
+            let h = (lines.len() as u16 + 4).min(area.height);
+            let r = centered(area, w, h);
+            let body: Vec<Line> = lines
+                .into_iter()
+                .skip(*scroll)
+                .map(|l| Line::styled(l, theme.error()))
+                .collect();
+            f.render_widget(Clear, r);
+            f.render_widget(
+                Paragraph::new(body).block(
+                    Block::bordered()
+                        .border_style(theme.focus_border())
+                        .title(Span::styled(" Error ", theme.title()))
+                        .title_bottom(Line::styled(" <j/k> scroll  <esc/x> close ", theme.dim())),
+                ),
+                r,
+            );
+        }
+        // Drawn in the footer.
+        Overlay::Command { .. } => {}
+    }
+}
+
+fn confirm(
+    title: &str,
+    text: Vec<String>,
+    input: Option<(&Input, bool)>,
+    bottom: &str,
+    theme: Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
+    let w = area.width.saturating_sub(4).min(76);
+    let inner_w = w.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for t in &text {
+        for l in wrap(t, inner_w) {
+            lines.push(Line::from(l));
+        }
+    }
+    let input_row = input.map(|_| lines.len());
+    if input.is_some() {
+        lines.push(Line::from(""));
+    }
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let r = centered(area, w, h);
+    if let (Some((input, mismatch)), Some(row)) = (input, input_row) {
+        let style = if mismatch {
+            theme.error()
+        } else {
+            theme.input()
+        };
+        lines[row] = Line::from(vec![
+            Span::raw("> "),
+            Span::styled(input.value().to_string(), style),
+        ]);
+        let y = r.y + 2 + row as u16;
+        let x = r.x + 4 + input.visual_cursor() as u16;
+        if y < r.bottom() {
+            f.set_cursor_position((x.min(r.right().saturating_sub(2)), y));
+        }
+    }
+    let bottom_style = if bottom.starts_with('✗') {
+        theme.error()
+    } else {
+        theme.dim()
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(theme.focus_border())
+                .title(Span::styled(title.to_string(), theme.title()))
+                .title_bottom(Line::styled(format!(" {bottom} "), bottom_style))
+                .padding(ratatui::widgets::Padding::new(1, 1, 1, 0)),
+        ),
+        r,
+    );
+}
+
+fn help(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
+    let ctx = update::help_context(state);
+    let mut lines: Vec<Line> = Vec::new();
+    let section = |lines: &mut Vec<Line>, name: &str, ctx: keys::Context| {
+        lines.push(Line::styled(name.to_string(), theme.title()));
+        for h in keys::hints(ctx, state.info.read_only) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<14}", h.keys), theme.key()),
+                Span::raw(h.action),
+            ]));
+        }
+        lines.push(Line::from(""));
+    };
+    match ctx {
+        keys::Context::Detail => {
+            section(&mut lines, "Store detail", keys::Context::Detail);
+            section(&mut lines, "Stores", keys::Context::Stores);
+        }
+        _ => {
+            section(&mut lines, "Stores", keys::Context::Stores);
+            section(&mut lines, "Filter (after /)", keys::Context::Filter);
+            section(&mut lines, "Store detail", keys::Context::Detail);
+        }
+    }
+    if !state.info.read_only {
+        section(&mut lines, "Create form", keys::Context::Create);
+    }
+    lines.push(Line::styled("Status", theme.title()));
+    let mut legend = vec![Span::raw("  ")];
+    for s in Status::ALL {
+        legend.push(Span::styled(
+            format!("{} {}  ", theme::status_glyph(s), s.as_str()),
+            theme.status(s),
+        ));
+    }
+    lines.push(Line::from(legend));
+    if state.info.read_only {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            "Read-only mode: create, retry and delete are off.",
+            theme.warning(),
+        ));
+    }
+    let w = area.width.saturating_sub(4).min(72);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    let max_scroll = (lines.len() + 2).saturating_sub(h as usize);
+    let lines: Vec<Line> = lines.into_iter().skip(scroll.min(max_scroll)).collect();
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(theme.focus_border())
+                .title(Span::styled(" Help ", theme.title()))
+                .title_bottom(Line::styled(" <j/k> scroll  <esc/?> close ", theme.dim())),
+        ),
+        r,
+    );
+}
+
+fn create(state: &State, form: &CreateForm, theme: Theme, f: &mut Frame, area: Rect) {
+    let check = form::check(state, form);
+    let w = area.width.saturating_sub(4).min(80);
+    let inner_w = w.saturating_sub(4) as usize;
+    let label_w = 8usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut cursor = None;
+    for (i, label) in FIELD_LABELS.iter().enumerate() {
+        let focused = form.focus == i;
+        let marker = if focused { "›" } else { " " };
+        let input = &form.fields[i];
+        let field_w = inner_w.saturating_sub(label_w + 2).max(4);
+        let scroll = input.visual_scroll(field_w);
+        let visible: String = input.value().chars().skip(scroll).take(field_w).collect();
+        let pad = field_w.saturating_sub(visible.chars().count());
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{marker}{label:<w$} ", w = label_w),
+                if focused { theme.key() } else { theme.dim() },
+            ),
+            Span::styled(format!("{visible}{}", " ".repeat(pad)), theme.input()),
+        ]));
+        if focused {
+            cursor = Some((
+                lines.len() - 1,
+                label_w + 2 + input.visual_cursor().saturating_sub(scroll),
+            ));
+        }
+        match &check.fields[i] {
+            Some(e) => {
+                for (j, l) in wrap(e, inner_w.saturating_sub(label_w + 3))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let glyph = if j == 0 { "✗ " } else { "  " };
+                    lines.push(Line::styled(
+                        format!("{:w$}{glyph}{l}", "", w = label_w + 1),
+                        theme.error(),
+                    ));
+                }
+            }
+            None => lines.push(Line::styled(
+                format!("{:w$}✓ ok", "", w = label_w + 1),
+                theme.good(),
+            )),
+        }
+    }
+    lines.push(Line::from(""));
+    if let Some((ns, url)) = &check.preview {
+        lines.push(Line::from(vec![
+            Span::styled("address  ", theme.dim()),
+            Span::raw(format!(
+                "{url}  (namespace {ns}; a short suffix is added if taken)"
+            )),
+        ]));
+    }
+    if let Some(l) = &check.limit {
+        for t in wrap(&format!("✗ {l}"), inner_w) {
+            lines.push(Line::styled(t, theme.error()));
+        }
+    } else if let Some(n) = &check.note {
+        for t in wrap(n, inner_w) {
+            lines.push(Line::styled(t, theme.dim()));
+        }
+    }
+    if let Some(e) = &form.error {
+        for t in wrap(&format!("✗ {e}"), inner_w) {
+            lines.push(Line::styled(t, theme.error()));
+        }
+    }
+    if form.submitting {
+        lines.push(Line::styled("creating…", theme.warning()));
+    }
+    let h = (lines.len() as u16 + 4).min(area.height);
+    let r = centered(area, w, h);
+    let bottom = if check.ok() {
+        " <enter> next/create  <ctrl-s> create  <esc> cancel "
+    } else {
+        " fix the fields marked ✗   <esc> cancel "
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(theme.focus_border())
+                .title(Span::styled(" Create store ", theme.title()))
+                .title_bottom(Line::styled(bottom, theme.dim()))
+                .padding(ratatui::widgets::Padding::new(1, 1, 1, 0)),
+        ),
+        r,
+    );
+    if let Some((row, col)) = cursor
+        && !form.submitting
+    {
+        let y = r.y + 2 + row as u16;
+        if y < r.bottom().saturating_sub(1) {
+            f.set_cursor_position(((r.x + 2 + col as u16).min(r.right().saturating_sub(2)), y));
+        }
+    }
+}
