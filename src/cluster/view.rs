@@ -1,6 +1,8 @@
 //! The live view of every store's objects: one watch per kind across all
 //! namespaces, selected by the store-id label, cached in reflector stores.
 //! Changes are pushed on a channel; the engine waits on it instead of polling.
+//! A reconnect re-lists (after a backoff), so an API server restart shows in
+//! `connection()` and nothing that changed meanwhile is missed.
 
 use super::STORE_ID_LABEL;
 use super::health::{self, Health, HealthState};
@@ -10,7 +12,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
@@ -249,41 +251,59 @@ impl ClusterView {
 fn spawn_watch<K>(
     api: Api<K>,
     kind: &'static str,
-    writer: reflector::store::Writer<K>,
+    mut writer: reflector::store::Writer<K>,
     inner: Arc<Inner>,
 ) -> tokio::task::AbortHandle
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let cfg = watcher::Config::default().labels(STORE_ID_LABEL);
-    let stream = watcher(api, cfg).default_backoff().reflect(writer);
     tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(event) = stream.next().await {
-            match event {
-                Ok(watcher::Event::Apply(obj)) | Ok(watcher::Event::Delete(obj)) => {
-                    set_kind(&inner, kind, Ok(()));
-                    if let Some(id) = obj
-                        .labels()
-                        .get(STORE_ID_LABEL)
-                        .and_then(|v| Uuid::parse_str(v).ok())
-                    {
-                        let _ = inner.changes.send(Change::Store(id));
+        let mut failures: u32 = 0;
+        loop {
+            // Every (re)connection starts with a full list, so a restart is
+            // visible (InitDone) and whatever changed meanwhile is caught up.
+            let mut stream = std::pin::pin!(watcher(api.clone(), cfg.clone()));
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(event) => {
+                        writer.apply_watcher_event(&event);
+                        match &event {
+                            watcher::Event::Apply(obj) | watcher::Event::Delete(obj) => {
+                                if let Some(id) = obj
+                                    .labels()
+                                    .get(STORE_ID_LABEL)
+                                    .and_then(|v| Uuid::parse_str(v).ok())
+                                {
+                                    let _ = inner.changes.send(Change::Store(id));
+                                }
+                            }
+                            watcher::Event::InitDone => {
+                                failures = 0;
+                                set_kind(&inner, kind, Ok(()));
+                                let _ = inner.changes.send(Change::Resync);
+                            }
+                            _ => {}
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(kind, error = %e, "watch failed; reconnecting with backoff");
+                        set_kind(&inner, kind, Err(short_error(&e)));
+                        break;
                     }
                 }
-                Ok(watcher::Event::InitDone) => {
-                    set_kind(&inner, kind, Ok(()));
-                    let _ = inner.changes.send(Change::Resync);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(kind, error = %e, "watch failed; retrying with backoff");
-                    set_kind(&inner, kind, Err(short_error(&e)));
-                }
             }
+            failures = failures.saturating_add(1);
+            tokio::time::sleep(backoff(failures)).await;
         }
     })
     .abort_handle()
+}
+
+/// 0.5 s, 1 s, 2 s ... capped at 30 s.
+fn backoff(failures: u32) -> std::time::Duration {
+    let ms = 500u64.saturating_mul(1u64 << failures.saturating_sub(1).min(6));
+    std::time::Duration::from_millis(ms.min(30_000))
 }
 
 fn short_error(e: &watcher::Error) -> String {
@@ -313,4 +333,18 @@ fn set_kind(inner: &Inner, kind: &'static str, state: Result<(), String>) {
         c.error = first_error;
         true
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_millis(500));
+        assert_eq!(backoff(2), Duration::from_secs(1));
+        assert_eq!(backoff(4), Duration::from_secs(4));
+        assert_eq!(backoff(50), Duration::from_secs(30));
+    }
 }
