@@ -781,3 +781,27 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod example_file {
+    use super::*;
+
+    /// The commented example in `config/` parses and names every key.
+    #[test]
+    fn the_example_file_parses_and_mentions_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/store-weaver.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parsed = parse_file(&path, &text).unwrap();
+        Settings::resolve(&Layers {
+            file: Some((path.clone(), parsed)),
+            ..Default::default()
+        })
+        .unwrap();
+        for key in key_names() {
+            assert!(
+                text.contains(key),
+                "config/store-weaver.example.toml does not mention `{key}`"
+            );
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `store-weaver store ...` and `audit`: the scripting face, with --json
+//! output and exit codes that say what happened.
+
+mod common;
+
+use common::*;
+use std::process::{Command, Output};
+
+fn sw(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .args(args)
+        .args([
+            "--database-url",
+            db_url,
+            "--kubeconfig",
+            &require_env("KUBECONFIG"),
+        ])
+        .args([
+            "--charts-dir",
+            repo("tests/fixtures/charts").to_str().unwrap(),
+        ])
+        .args([
+            "--values-file",
+            repo("tests/fixtures/charts/woocommerce/values.yaml")
+                .to_str()
+                .unwrap(),
+        ])
+        .args(["--max-stores-per-user", "1", "--lease", "5"])
+        .env_remove("DATABASE_URL")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .output()
+        .expect("run store-weaver")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test]
+async fn the_store_commands_drive_the_whole_lifecycle_with_meaningful_exit_codes() {
+    let db = TestDb::new().await;
+    let name = unique("Cli Shop");
+
+    let out = sw(
+        &db.url,
+        &[
+            "store",
+            "create",
+            &name,
+            "--owner",
+            "cli@example.com",
+            "--wait",
+            "--json",
+            "--as",
+            "runbook",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created = json(&out);
+    assert_eq!(created["status"], "Ready");
+    let id = created["id"].as_str().unwrap().to_string();
+    let ns = created["namespace"].as_str().unwrap().to_string();
+
+    // Limit reached: exit 3, and the message names the limit.
+    let out = sw(
+        &db.url,
+        &[
+            "store",
+            "create",
+            "Second Shop",
+            "--owner",
+            "cli@example.com",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(json(&out)["code"], "limit");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MAX_STORES_PER_USER"));
+
+    // Invalid name: exit 2.
+    let out = sw(
+        &db.url,
+        &["store", "create", "  ", "--owner", "other@example.com"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+
+    // Retry of a Ready store: not allowed, exit 6.
+    let out = sw(&db.url, &["store", "retry", &ns]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Show by namespace, list as JSON.
+    let out = sw(&db.url, &["store", "show", &ns, "--json"]);
+    assert_eq!(json(&out)["id"], id.as_str());
+    let out = sw(&db.url, &["store", "list", "--json"]);
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+
+    // Unknown store: exit 4.
+    let out = sw(&db.url, &["store", "show", "no-such-store"]);
+    assert_eq!(out.status.code(), Some(4));
+
+    let out = sw(
+        &db.url,
+        &[
+            "store", "delete", &id, "--wait", "--json", "--as", "runbook",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["status"], "Deleted");
+
+    // The audit log outlives the store and says who and through what.
+    let out = sw(&db.url, &["audit", "--json"]);
+    let entries = json(&out);
+    let entries = entries.as_array().unwrap();
+    let mine: Vec<_> = entries
+        .iter()
+        .filter(|e| e["store_id"] == id.as_str())
+        .collect();
+    let actions: Vec<&str> = mine
+        .iter()
+        .rev()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "store.create",
+            "store.ready",
+            "store.retry",
+            "store.delete",
+            "store.deleted"
+        ]
+    );
+    assert!(
+        mine.iter()
+            .any(|e| e["actor"] == "runbook" && e["via"] == "cli")
+    );
+    assert!(
+        mine.iter()
+            .any(|e| e["action"] == "store.retry" && e["outcome"] == "refused")
+    );
+    db.drop_db().await;
+}
