@@ -162,7 +162,7 @@ fn print_store(s: &Store, json: bool) {
         s.created_at.format("%Y-%m-%d %H:%M:%S UTC")
     );
     if let Some(d) = s.provision_duration() {
-        println!("took:      {}s", d.num_seconds());
+        println!("took:      {:.1}s", d.num_milliseconds() as f64 / 1000.0);
     }
     if let Some(e) = &s.error_message {
         println!("error:     {e}");

@@ -478,3 +478,73 @@ async fn provisions_beyond_the_concurrency_cap_wait_their_turn() {
     pool.shutdown().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn the_real_store_chart_becomes_ready_and_leaves_nothing_behind() {
+    let db = TestDb::new().await;
+    let values = repo("charts/woocommerce/values-local.yaml");
+    let s = settings(
+        &db.url,
+        "charts",
+        &[("values_file", values.to_str().unwrap())],
+    );
+    let pool = workers(&s, &db, 1).await;
+    let (store, _) = create(&db, &s, &unique("Real Woo"), "gil@example.com")
+        .await
+        .unwrap();
+    let ready = settle(&db, store.id, 180).await;
+    assert_eq!(
+        ready.status,
+        Status::Ready,
+        "error: {:?}",
+        ready.error_message
+    );
+
+    // Every object the chart made carries the store's label.
+    let client = kube().await;
+    let lp =
+        kube::api::ListParams::default().labels(&format!("store-weaver.io/store-id={}", store.id));
+    let deployments =
+        Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), &store.namespace)
+            .list(&lp)
+            .await
+            .unwrap();
+    let statefulsets = Api::<k8s_openapi::api::apps::v1::StatefulSet>::namespaced(
+        client.clone(),
+        &store.namespace,
+    )
+    .list(&lp)
+    .await
+    .unwrap();
+    assert_eq!((deployments.items.len(), statefulsets.items.len()), (1, 1));
+    let detail = store_weaver::cluster::detail::resources(&client, &store.namespace)
+        .await
+        .unwrap();
+    assert!(
+        detail
+            .iter()
+            .any(|r| r.kind == "PersistentVolumeClaim" && r.ok),
+        "{detail:?}"
+    );
+    assert!(
+        detail
+            .iter()
+            .any(|r| r.kind == "Ingress" && r.status.contains(".localhost")),
+        "{detail:?}"
+    );
+
+    engine::delete(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap();
+    assert_eq!(settle(&db, store.id, 180).await.status, Status::Deleted);
+    assert!(
+        Api::<Namespace>::all(client)
+            .get_opt(&store.namespace)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(helm_history_len(&store.namespace), 0);
+    pool.shutdown().await;
+    db.drop_db().await;
+}
