@@ -20,8 +20,8 @@ pub enum Context {
 pub struct Hint {
     pub keys: &'static str,
     pub action: &'static str,
-    /// Shown in the one-line footer (the rest only in `?` help).
-    pub footer: bool,
+    /// Shown in the one-line footer as (keys, label); the rest only in `?` help.
+    pub footer: Option<(&'static str, &'static str)>,
     /// Creates, retries or deletes: hidden in read-only mode.
     pub writes: bool,
 }
@@ -30,18 +30,33 @@ const fn h(keys: &'static str, action: &'static str, footer: bool, writes: bool)
     Hint {
         keys,
         action,
-        footer,
+        footer: if footer { Some((keys, action)) } else { None },
+        writes,
+    }
+}
+
+/// A hint whose footer entry is shorter than its help line.
+const fn f(
+    keys: &'static str,
+    action: &'static str,
+    short: (&'static str, &'static str),
+    writes: bool,
+) -> Hint {
+    Hint {
+        keys,
+        action,
+        footer: Some(short),
         writes,
     }
 }
 
 const STORES: &[Hint] = &[
-    h("enter d", "detail", true, false),
+    f("enter d", "detail", ("enter", "detail"), false),
     h("c", "create", true, true),
     h("r", "retry", true, true),
     h("ctrl-d", "delete", true, true),
     h("/", "filter", true, false),
-    h("s", "sort", true, false),
+    h("s", "sort", false, false),
     h("S", "reverse sort", false, false),
     h("esc", "clear filter", false, false),
     h("j k ↑ ↓", "move", false, false),
@@ -78,13 +93,13 @@ const FILTER: &[Hint] = &[
 
 const DETAIL: &[Hint] = &[
     h("esc", "back", true, false),
-    h("tab", "next pane", true, false),
+    f("tab", "next pane", ("tab", "pane"), false),
     h("shift-tab", "previous pane", false, false),
     h("1 2 3", "resources / events / timeline", false, false),
     h("e", "events", true, false),
     h("j k ↑ ↓", "scroll", false, false),
     h("pgup pgdn g G", "page / top / bottom", false, false),
-    h("x", "full error message", true, false),
+    f("x", "full error message", ("x", "error"), false),
     h("r", "retry", true, true),
     h("ctrl-d", "delete", true, true),
     h("ctrl-r", "refresh", false, false),
@@ -94,10 +109,10 @@ const DETAIL: &[Hint] = &[
 ];
 
 const CREATE: &[Hint] = &[
-    h("tab ↓", "next field", true, false),
+    f("tab ↓", "next field", ("tab", "next"), false),
     h("shift-tab ↑", "previous field", false, false),
-    h("enter", "next / create", true, false),
-    h("ctrl-s", "create", true, false),
+    f("enter", "next / create", ("enter", "next/create"), false),
+    f("ctrl-s", "create", ("ctrl-s", "create"), false),
     h("esc", "cancel", true, false),
     h("ctrl-u ctrl-w", "clear field / word", false, false),
 ];
@@ -154,5 +169,5 @@ pub fn hints(ctx: Context, read_only: bool) -> impl Iterator<Item = &'static Hin
 }
 
 pub fn footer(ctx: Context, read_only: bool) -> impl Iterator<Item = &'static Hint> {
-    hints(ctx, read_only).filter(|h| h.footer)
+    hints(ctx, read_only).filter(|h| h.footer.is_some())
 }

@@ -1,1 +1,517 @@
+//! Every view drawn on a `TestBackend` at 80x24 and 120x40, compared with
+//! the accepted snapshots in `src/tui/snapshots/` (review changes with
+//! `cargo insta review`, or `INSTA_UPDATE=always` and read the diff).
 
+use super::msg::Msg;
+use super::state::{Info, Overlay, State};
+use super::update::update;
+use super::update_tests::{
+    loaded, new_state, sample_audit, sample_events, sample_resources, sample_stores, store, t0,
+};
+use super::view::draw;
+use crate::cluster::health::{Health, HealthState};
+use crate::cluster::view::Connection;
+use crate::store::Status;
+use chrono::Duration;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use uuid::Uuid;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn render(state: &State, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(state, f)).unwrap();
+    t
+}
+
+/// Snapshots `build(size)` at both sizes.
+fn snap(name: &str, build: impl Fn((u16, u16)) -> State) {
+    for (w, h) in SIZES {
+        let state = build((w, h));
+        let t = render(&state, w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.backend());
+    }
+}
+
+fn key(s: &mut State, code: KeyCode) {
+    update(s, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn ctrl(s: &mut State, c: char) {
+    update(
+        s,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    );
+}
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        key(s, KeyCode::Char(c));
+    }
+}
+
+fn connected(s: &mut State) {
+    update(
+        s,
+        Msg::Cluster(Connection {
+            connected: true,
+            since: t0(),
+            error: None,
+        }),
+    );
+}
+
+fn with_health(s: &mut State) {
+    let h = |state, ready, total| Health {
+        state,
+        summary: String::new(),
+        ready_workloads: ready,
+        workloads: total,
+    };
+    let mut all = std::collections::HashMap::new();
+    all.insert(Uuid::from_u128(1), h(HealthState::Ready, 2, 2));
+    all.insert(Uuid::from_u128(2), h(HealthState::Progressing, 0, 2));
+    all.insert(Uuid::from_u128(3), h(HealthState::Degraded, 1, 2));
+    all.insert(Uuid::from_u128(5), h(HealthState::Ready, 2, 2));
+    update(s, Msg::HealthAll(all));
+}
+
+fn stores_at(size: (u16, u16)) -> State {
+    let mut s = loaded(sample_stores());
+    s.size = size;
+    connected(&mut s);
+    with_health(&mut s);
+    s
+}
+
+fn detail_at(size: (u16, u16)) -> State {
+    let mut s = stores_at(size);
+    typed(&mut s, "/cora");
+    key(&mut s, KeyCode::Enter);
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Enter);
+    let id = Uuid::from_u128(3);
+    update(
+        &mut s,
+        Msg::Resources {
+            id,
+            result: Ok(sample_resources()),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Events {
+            id,
+            result: Ok(sample_events()),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Audit {
+            id,
+            result: Ok((sample_audit(id), None)),
+        },
+    );
+    s
+}
+
+#[test]
+fn stores_view() {
+    snap("stores", stores_at);
+}
+
+#[test]
+fn stores_view_many_rows_scrolled() {
+    snap("stores_many", |size| {
+        let stores = (0..300)
+            .map(|i| {
+                store(
+                    100 + i,
+                    &format!("Shop {i:03}"),
+                    &format!("user{}@example.com", i % 7),
+                    Status::ALL[(i % 4) as usize],
+                    i as i64 * 97,
+                )
+            })
+            .collect();
+        let mut s = loaded(stores);
+        s.size = size;
+        connected(&mut s);
+        key(&mut s, KeyCode::PageDown);
+        key(&mut s, KeyCode::PageDown);
+        key(&mut s, KeyCode::Down);
+        s
+    });
+}
+
+#[test]
+fn empty_state() {
+    snap("empty", |size| {
+        let mut s = loaded(Vec::new());
+        s.size = size;
+        connected(&mut s);
+        s
+    });
+}
+
+#[test]
+fn loading_state() {
+    snap("loading", |size| new_state(Info::example(), size));
+}
+
+#[test]
+fn database_unreachable_at_start() {
+    snap("db_unreachable", |size| {
+        let mut s = new_state(Info::example(), size);
+        connected(&mut s);
+        update(
+            &mut s,
+            Msg::DbDown {
+                at: t0() - Duration::seconds(75),
+                error: "error communicating with database: Connection refused (os error 111)"
+                    .into(),
+            },
+        );
+        s
+    });
+}
+
+#[test]
+fn database_lost_keeps_the_last_list() {
+    snap("db_lost_with_stores", |size| {
+        let mut s = stores_at(size);
+        update(
+            &mut s,
+            Msg::DbDown {
+                at: t0() - Duration::seconds(12),
+                error: "the connection to the database was lost".into(),
+            },
+        );
+        s
+    });
+}
+
+#[test]
+fn watch_disconnected() {
+    snap("watch_disconnected", |size| {
+        let mut s = stores_at(size);
+        update(&mut s, Msg::Cluster(Connection {
+            connected: false,
+            since: t0() - Duration::seconds(40),
+            error: Some("pods: failed to perform initial object list: ServiceError: client error (Connect)".into()),
+        }));
+        s
+    });
+}
+
+#[test]
+fn no_cluster_at_all() {
+    snap("no_cluster", |size| {
+        let mut s = loaded(sample_stores());
+        s.size = size;
+        update(
+            &mut s,
+            Msg::ClusterUnavailable(
+                "cannot read kubeconfig /nope: No such file or directory (os error 2)".into(),
+            ),
+        );
+        s
+    });
+}
+
+#[test]
+fn filter_active() {
+    snap("filter", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "/ann");
+        s
+    });
+    snap("filter_no_match", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "/zzz");
+        key(&mut s, KeyCode::Enter);
+        s
+    });
+}
+
+#[test]
+fn read_only_mode() {
+    snap("read_only", |size| {
+        let mut info = Info::example();
+        info.read_only = true;
+        info.workers = 0;
+        let mut s = new_state(info, size);
+        update(
+            &mut s,
+            Msg::StoresLoaded {
+                at: t0(),
+                result: Ok(sample_stores()),
+            },
+        );
+        update(&mut s, Msg::DbUp(t0()));
+        connected(&mut s);
+        s
+    });
+    snap("read_only_help", |size| {
+        let mut info = Info::example();
+        info.read_only = true;
+        let mut s = new_state(info, size);
+        update(
+            &mut s,
+            Msg::StoresLoaded {
+                at: t0(),
+                result: Ok(sample_stores()),
+            },
+        );
+        typed(&mut s, "?");
+        s
+    });
+}
+
+#[test]
+fn detail_view() {
+    snap("detail", detail_at);
+    snap("detail_events", |size| {
+        let mut s = detail_at(size);
+        typed(&mut s, "e");
+        s
+    });
+    snap("detail_timeline", |size| {
+        let mut s = detail_at(size);
+        typed(&mut s, "3");
+        s
+    });
+}
+
+#[test]
+fn detail_loading_and_errors() {
+    snap("detail_loading", |size| {
+        let mut s = stores_at(size);
+        key(&mut s, KeyCode::Enter);
+        s
+    });
+    snap("detail_cluster_error", |size| {
+        let mut s = stores_at(size);
+        key(&mut s, KeyCode::Enter);
+        let id = s.detail().unwrap().id;
+        update(
+            &mut s,
+            Msg::Resources {
+                id,
+                result: Err("cluster: no answer after 15s".into()),
+            },
+        );
+        update(
+            &mut s,
+            Msg::Events {
+                id,
+                result: Ok(Vec::new()),
+            },
+        );
+        s
+    });
+}
+
+#[test]
+fn full_error_overlay() {
+    snap("error_overlay", |size| {
+        let mut s = detail_at(size);
+        if let super::state::Screen::Detail(d) = &mut s.screen {
+            d.store.error_message = Some(format!(
+                "{} {}",
+                "helm upgrade --install failed:",
+                "Error: context deadline exceeded; ".repeat(12)
+            ));
+        }
+        let id = Uuid::from_u128(3);
+        let mut failed = s.store(id).unwrap().clone();
+        failed.error_message = s.detail().unwrap().store.error_message.clone();
+        update(
+            &mut s,
+            Msg::StoreLoaded {
+                id,
+                result: Ok(Some(failed)),
+                origin: None,
+            },
+        );
+        typed(&mut s, "x");
+        s
+    });
+}
+
+#[test]
+fn help_overlay() {
+    snap("help", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "?");
+        s
+    });
+    snap("help_detail", |size| {
+        let mut s = detail_at(size);
+        typed(&mut s, "?");
+        s
+    });
+}
+
+#[test]
+fn create_form() {
+    snap("create_empty", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "c");
+        s
+    });
+    snap("create_invalid", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "c!");
+        key(&mut s, KeyCode::Tab);
+        ctrl(&mut s, 'u');
+        typed(&mut s, "ann example");
+        key(&mut s, KeyCode::Tab);
+        ctrl(&mut s, 'u');
+        typed(&mut s, "medusa");
+        key(&mut s, KeyCode::Enter);
+        s
+    });
+    snap("create_limit", |size| {
+        let mut s = stores_at(size);
+        s.info.max_stores_per_user = 2;
+        typed(&mut s, "cFresh Shop");
+        key(&mut s, KeyCode::Tab);
+        ctrl(&mut s, 'u');
+        typed(&mut s, "ann@example.com");
+        s
+    });
+    snap("create_valid", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "cFresh Shop");
+        s
+    });
+    snap("create_refused_by_engine", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "cFresh Shop");
+        ctrl(&mut s, 's');
+        update(&mut s, Msg::Created(Err("database error: pool timed out while waiting for an open connection; check that PostgreSQL is reachable".into())));
+        s
+    });
+}
+
+#[test]
+fn confirmations() {
+    snap("confirm_delete", |size| {
+        let mut s = stores_at(size);
+        ctrl(&mut s, 'd');
+        typed(&mut s, "Bolt");
+        s
+    });
+    snap("confirm_delete_mismatch", |size| {
+        let mut s = stores_at(size);
+        ctrl(&mut s, 'd');
+        typed(&mut s, "bolt bikes");
+        key(&mut s, KeyCode::Enter);
+        s
+    });
+    snap("confirm_retry", |size| {
+        let mut s = detail_at(size);
+        typed(&mut s, "r");
+        s
+    });
+    snap("confirm_quit", |size| {
+        let mut s = stores_at(size);
+        update(
+            &mut s,
+            Msg::Created(Ok(store(
+                9,
+                "Fresh Shop",
+                "operator",
+                Status::Provisioning,
+                0,
+            ))),
+        );
+        s.flash = None;
+        typed(&mut s, "q");
+        s
+    });
+}
+
+#[test]
+fn command_line_and_flash() {
+    snap("command", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, ":sort na");
+        s
+    });
+    snap("flash_error", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "r");
+        s
+    });
+}
+
+#[test]
+fn no_color_keeps_every_cell_uncoloured() {
+    for color in [true, false] {
+        let mut s = stores_at((120, 40));
+        s.info.theme.color = color;
+        update(
+            &mut s,
+            Msg::DbDown {
+                at: t0(),
+                error: "down".into(),
+            },
+        );
+        let t = render(&s, 120, 40);
+        let buf = t.backend().buffer();
+        let coloured = buf
+            .content()
+            .iter()
+            .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+            .count();
+        if color {
+            assert!(
+                coloured > 100,
+                "colour is used when allowed ({coloured} cells)"
+            );
+        } else {
+            assert_eq!(coloured, 0, "NO_COLOR: no cell has a colour");
+        }
+        // Either way the status is spelled out with a glyph.
+        let text = t.backend().to_string();
+        assert!(
+            text.contains("✗ Failed")
+                && text.contains("● Ready")
+                && text.contains("◐ Provisioning")
+        );
+    }
+}
+
+#[test]
+fn the_cursor_sits_in_the_field_being_typed() {
+    let mut s = stores_at((80, 24));
+    typed(&mut s, "cAb");
+    let mut t = render(&s, 80, 24);
+    let pos = t.get_cursor_position().unwrap();
+    let line: String = (0..80)
+        .map(|x| t.backend().buffer()[(x, pos.y)].symbol().to_string())
+        .collect();
+    assert!(line.contains("›Name     Ab"), "{line}");
+    assert_eq!(t.backend().buffer()[(pos.x - 1, pos.y)].symbol(), "b");
+    assert!(matches!(s.overlay, Some(Overlay::Create(_))));
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    for (w, h) in [(1, 1), (10, 5), (40, 10), (80, 3), (300, 100)] {
+        for build in [stores_at as fn((u16, u16)) -> State, detail_at] {
+            let mut s = build((w, h));
+            render(&s, w, h);
+            for keys in ["?", "c", ":x"] {
+                typed(&mut s, keys);
+                render(&s, w, h);
+                key(&mut s, KeyCode::Esc);
+            }
+        }
+    }
+}

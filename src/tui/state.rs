@@ -435,10 +435,27 @@ impl State {
 
     /// Rows of the stores table that fit on screen (see `view::layout`).
     pub fn list_page(&self) -> usize {
-        let banners = self.banners().len() as u16;
+        let banners = self.banner_lines().len() as u16;
         // header 2, banners, table border 2, table header 1, footer 1, filter line.
         let filter = u16::from(self.list.filtering || !self.list.filter.value().is_empty());
         usize::from(self.size.1.saturating_sub(6 + banners + filter)).max(1)
+    }
+
+    /// The banners as screen lines: each wrapped to the width, at most two
+    /// lines each (the log file has the whole error).
+    pub fn banner_lines(&self) -> Vec<String> {
+        let width = usize::from(self.size.0).saturating_sub(4).max(10);
+        let mut out = Vec::new();
+        for b in self.banners() {
+            let lines = crate::tui::view::wrap(&b, width);
+            let n = lines.len();
+            for (i, l) in lines.into_iter().take(2).enumerate() {
+                let glyph = if i == 0 { "⚠" } else { " " };
+                let cut = if i == 1 && n > 2 { "…" } else { "" };
+                out.push(format!(" {glyph} {l}{cut}"));
+            }
+        }
+        out
     }
 
     /// Problems shown under the header, worst first.

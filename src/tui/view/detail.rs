@@ -331,10 +331,11 @@ fn draw_pane(state: &State, d: &DetailView, pane: Pane, theme: Theme, f: &mut Fr
             if items.is_empty() {
                 return empty(f, "No audit entries.");
             }
+            let old = items.iter().any(|a| (state.now - a.at).num_hours() >= 24);
             let rows = items.iter().skip(skip).map(|a| {
                 let ok = !matches!(a.outcome.as_str(), "failed" | "refused" | "error");
                 Row::new(vec![
-                    Cell::from(if (state.now - a.at).num_hours() >= 24 {
+                    Cell::from(if old {
                         a.at.with_timezone(&state.tz)
                             .format("%m-%d %H:%M")
                             .to_string()
@@ -355,7 +356,7 @@ fn draw_pane(state: &State, d: &DetailView, pane: Pane, theme: Theme, f: &mut Fr
             let t = Table::new(
                 rows,
                 [
-                    Constraint::Length(11),
+                    Constraint::Length(if old { 11 } else { 8 }),
                     Constraint::Length(10),
                     Constraint::Length(8),
                     Constraint::Fill(1),

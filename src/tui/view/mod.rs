@@ -18,7 +18,7 @@ use ratatui::widgets::Paragraph;
 pub fn draw(state: &State, f: &mut Frame) {
     let area = f.area();
     let theme = state.info.theme;
-    let banners = state.banners();
+    let banners = state.banner_lines();
     let [header, banner_area, body, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(banners.len() as u16),
@@ -34,7 +34,7 @@ pub fn draw(state: &State, f: &mut Frame) {
             ..banner_area
         };
         f.render_widget(
-            Paragraph::new(Line::from(format!(" ⚠ {b}"))).style(theme.banner_error()),
+            Paragraph::new(Line::from(b.clone())).style(theme.banner_error()),
             r,
         );
     }
@@ -219,8 +219,10 @@ fn draw_footer(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
             .is_some()
     });
     for h in keys::footer(ctx, state.info.read_only).filter(|h| h.keys != "x" || has_error) {
-        spans.push(Span::styled(format!(" <{}>", h.keys), theme.key()));
-        spans.push(Span::raw(format!(" {}", h.action)));
+        let (k, label) = h.footer.unwrap_or((h.keys, h.action));
+        let lead = if spans.is_empty() { "" } else { " " };
+        spans.push(Span::styled(format!("{lead}<{k}>"), theme.key()));
+        spans.push(Span::raw(format!(" {label}")));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -290,12 +290,10 @@ fn create(state: &State, form: &CreateForm, theme: Theme, f: &mut Frame, area: R
     }
     lines.push(Line::from(""));
     if let Some((ns, url)) = &check.preview {
-        lines.push(Line::from(vec![
-            Span::styled("address  ", theme.dim()),
-            Span::raw(format!(
-                "{url}  (namespace {ns}; a short suffix is added if taken)"
-            )),
-        ]));
+        let text = format!("address {url}  (namespace {ns}; a short suffix is added if taken)");
+        for l in wrap(&text, inner_w) {
+            lines.push(Line::raw(l));
+        }
     }
     if let Some(l) = &check.limit {
         for t in wrap(&format!("✗ {l}"), inner_w) {
@@ -319,7 +317,7 @@ fn create(state: &State, form: &CreateForm, theme: Theme, f: &mut Frame, area: R
     let bottom = if check.ok() {
         " <enter> next/create  <ctrl-s> create  <esc> cancel "
     } else {
-        " fix the fields marked ✗   <esc> cancel "
+        " fix what is marked ✗   <esc> cancel "
     };
     f.render_widget(Clear, r);
     f.render_widget(

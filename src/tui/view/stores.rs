@@ -54,13 +54,13 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
         return;
     }
 
-    let wide = inner.width >= 110;
+    let wide = inner.width >= 140;
     let medium = inner.width >= 96;
     let mut header = vec!["STATUS", "NAME", "OWNER", "PHASE"];
     let mut widths = vec![
         Constraint::Length(14),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
         Constraint::Length(17),
     ];
     if medium {
@@ -69,7 +69,7 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
     }
     if wide {
         header.push("URL");
-        widths.push(Constraint::Fill(3));
+        widths.push(Constraint::Fill(1));
     }
     header.extend(["AGE", "TOOK"]);
     widths.extend([Constraint::Length(4), Constraint::Length(7)]);
@@ -183,7 +183,8 @@ fn row<'a>(state: &'a State, s: &'a Store, theme: Theme, medium: bool, wide: boo
         });
     }
     if wide {
-        cells.push(Cell::from(s.url.as_str()));
+        let host = s.url.split_once("://").map_or(s.url.as_str(), |(_, h)| h);
+        cells.push(Cell::from(host));
     }
     cells.push(Cell::from(fmt::age(state.now, s.created_at)));
     cells.push(Cell::from(took(state, s, theme)));
