@@ -1,0 +1,254 @@
+//! Measures, against the running sandbox, (1) the latency from the last pod
+//! of a store becoming Ready in the cluster to the store being recorded
+//! `Ready`, and (2) Store Weaver's own overhead per provision (total minus
+//! time inside helm and waiting for Kubernetes).
+//!
+//!   source "$(scripts/sandbox env-file)"
+//!   cargo run --example provision_latency -- [STORES]   (default 20)
+//!
+//! Two independent observers in this process share one clock: a raw watch
+//! on pods and a LISTEN on the store channel.
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::watcher;
+use kube::{Api, ResourceExt};
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use store_weaver::cluster::view::ClusterView;
+use store_weaver::config::{Layers, Settings};
+use store_weaver::engine::{self, CreateRequest, WorkerPool, WorkerPoolConfig};
+use store_weaver::store::{Actor, Status, Via};
+use uuid::Uuid;
+
+#[tokio::main]
+async fn main() -> color_eyre::Result<()> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
+    let admin_url = std::env::var("DATABASE_URL")?;
+    let db_name = format!("sw_bench_{}", Uuid::new_v4().simple());
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin_url)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+        .execute(&admin)
+        .await?;
+    let url = format!(
+        "{}/{db_name}",
+        &admin_url[..admin_url.rfind('/').unwrap_or(admin_url.len())]
+    );
+
+    let flags: BTreeMap<&'static str, String> = BTreeMap::from([
+        ("database_url", url.clone()),
+        ("kubeconfig", std::env::var("KUBECONFIG")?),
+        ("max_stores", "1000".into()),
+        ("max_stores_per_user", "1000".into()),
+        ("max_concurrent_provisions", "4".into()),
+        ("lease_secs", "10".into()),
+    ]);
+    let settings = Settings::resolve(&Layers {
+        file: None,
+        env: Default::default(),
+        flags,
+    })?;
+    let pool = store_weaver::db::connect(&url).await?;
+    store_weaver::db::migrate(&pool).await?;
+    let client = store_weaver::cluster::client(&settings).await?;
+
+    // Observer 1: pods. Instant at which every pod of a store is Ready.
+    let pods_ready: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
+    {
+        let pods_ready = pods_ready.clone();
+        let api: Api<Pod> = Api::all(client.clone());
+        let cfg = watcher::Config::default().labels("store-weaver.io/store-id");
+        tokio::spawn(async move {
+            let mut pods: HashMap<String, (Uuid, bool)> = HashMap::new();
+            let mut stream = std::pin::pin!(watcher(api, cfg));
+            while let Some(Ok(ev)) = stream.next().await {
+                if let watcher::Event::Apply(p) | watcher::Event::InitApply(p) = ev {
+                    let Some(id) = p
+                        .labels()
+                        .get("store-weaver.io/store-id")
+                        .and_then(|v| Uuid::parse_str(v).ok())
+                    else {
+                        continue;
+                    };
+                    let ready = p
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|cs| {
+                            cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")
+                        });
+                    pods.insert(
+                        p.name_any() + &p.namespace().unwrap_or_default(),
+                        (id, ready),
+                    );
+                    let mine: Vec<bool> = pods
+                        .values()
+                        .filter(|(i, _)| *i == id)
+                        .map(|(_, r)| *r)
+                        .collect();
+                    if mine.len() >= 2 && mine.iter().all(|r| *r) {
+                        pods_ready
+                            .lock()
+                            .unwrap()
+                            .entry(id)
+                            .or_insert_with(Instant::now);
+                    }
+                }
+            }
+        });
+    }
+    // Observer 2: the store records.
+    let stores_ready: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
+    {
+        let stores_ready = stores_ready.clone();
+        let pool = pool.clone();
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(store_weaver::db::STORE_CHANNEL).await?;
+        tokio::spawn(async move {
+            while let Ok(n) = listener.recv().await {
+                let Ok(id) = Uuid::parse_str(n.payload()) else {
+                    continue;
+                };
+                if let Ok(Some(s)) = store_weaver::db::stores::get(&pool, id).await
+                    && s.status == Status::Ready
+                {
+                    stores_ready
+                        .lock()
+                        .unwrap()
+                        .entry(id)
+                        .or_insert_with(Instant::now);
+                }
+            }
+        });
+    }
+
+    let view = ClusterView::start(client.clone());
+    let workers = WorkerPool::start(WorkerPoolConfig {
+        workers: 4,
+        settings: Arc::new(settings.clone()),
+        pool: pool.clone(),
+        client,
+        view,
+    });
+    let actor = Actor::new("bench", Via::Cli);
+    let urls = store_weaver::runtime::urls(&settings);
+    let mut ids = Vec::new();
+    let started = Instant::now();
+    for i in 0..n {
+        let req = CreateRequest {
+            name: format!("Latency {i} {}", &Uuid::new_v4().simple().to_string()[..6]),
+            owner: "bench@example.com".into(),
+            engine: "woocommerce".into(),
+            idempotency_key: None,
+        };
+        ids.push(
+            engine::create(
+                &pool,
+                store_weaver::runtime::limits(&settings),
+                &urls,
+                &actor,
+                &req,
+            )
+            .await?
+            .0
+            .id,
+        );
+    }
+    for id in &ids {
+        store_weaver::runtime::wait_for_store(&pool, *id, Duration::from_secs(600), |s| {
+            !s.status.is_busy()
+        })
+        .await?;
+    }
+    let all_ready = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut lat: Vec<f64> = Vec::new();
+    {
+        let p = pods_ready.lock().unwrap();
+        let s = stores_ready.lock().unwrap();
+        for id in &ids {
+            if let (Some(a), Some(b)) = (p.get(id), s.get(id)) {
+                lat.push(b.saturating_duration_since(*a).as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let overhead: Vec<f64> = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM finished_at - started_at) * 1000 - helm_ms - wait_ms)::float8 \
+         FROM operations WHERE kind = 'provision' AND state = 'succeeded'",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let totals: Vec<f64> = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM finished_at - started_at) * 1000)::float8 FROM operations WHERE kind = 'provision' AND state = 'succeeded'",
+    )
+    .fetch_all(&pool)
+    .await?;
+    let helm: Vec<f64> = sqlx::query_scalar(
+        "SELECT helm_ms::float8 FROM operations WHERE kind = 'provision' AND state = 'succeeded'",
+    )
+    .fetch_all(&pool)
+    .await?;
+
+    println!(
+        "stores provisioned: {} of {n} in {:.1}s (max 4 at once)",
+        totals.len(),
+        all_ready.as_secs_f64()
+    );
+    println!(
+        "pod Ready -> store Ready: median {:.1} ms, p95 {:.1} ms (n={})",
+        pct(&lat, 50.0),
+        pct(&lat, 95.0),
+        lat.len()
+    );
+    println!(
+        "provision total:          median {:.0} ms, p95 {:.0} ms",
+        pct(&totals, 50.0),
+        pct(&totals, 95.0)
+    );
+    println!(
+        "  of which helm:          median {:.0} ms",
+        pct(&helm, 50.0)
+    );
+    println!(
+        "Store Weaver overhead:    median {:.0} ms, p95 {:.0} ms (total - helm - waiting for Kubernetes)",
+        pct(&overhead, 50.0),
+        pct(&overhead, 95.0)
+    );
+
+    for id in &ids {
+        engine::delete(&pool, &actor, *id, None).await?;
+    }
+    for id in &ids {
+        store_weaver::runtime::wait_for_store(&pool, *id, Duration::from_secs(600), |s| {
+            s.status == Status::Deleted
+        })
+        .await?;
+    }
+    workers.shutdown().await;
+    pool.close().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {db_name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await?;
+    Ok(())
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    let idx = ((p / 100.0) * (s.len() - 1) as f64).round() as usize;
+    s[idx.min(s.len() - 1)]
+}
