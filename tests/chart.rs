@@ -628,6 +628,25 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
     let quota = kubectl_json(&["get", "resourcequota", "-n", n, &format!("{RELEASE}-quota")]);
     assert_eq!(quota["status"]["used"]["persistentvolumeclaims"], "2", "quota usage: {}", quota["status"]);
 
+    // The engine re-runs its command (retries, renames): upgrades apply
+    // cleanly, the StatefulSet's immutable claim template included.
+    must(helm_cluster(&argv), "helm upgrade --install again with the same values");
+    let mut renamed = args.clone();
+    let at = renamed.iter().position(|a| a == "store.name=Chart Test Store").expect("store.name set");
+    renamed[at] = "store.name=Renamed Store".into();
+    let argv: Vec<&str> = renamed.iter().map(String::as_str).collect();
+    must(helm_cluster(&argv), "helm upgrade --install with a new store.name");
+    let deploy = kubectl_json(&["get", "deployment", "-n", n, &format!("{RELEASE}-wordpress")]);
+    let setup = deploy["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == "setup-store"))
+        .expect("a setup-store init container");
+    let title = setup["env"].as_array().and_then(|e| e.iter().find(|v| v["name"] == "STORE_TITLE")).expect("STORE_TITLE");
+    assert_eq!(title["value"], "Renamed Store");
+    let history = must(helm_cluster(&["history", RELEASE, "-n", n, "-o", "json"]), "helm history");
+    let history: Value = serde_json::from_slice(&history.stdout).expect("JSON");
+    assert_eq!(history.as_array().map(Vec::len), Some(3), "revisions: {history}");
+
     // Uninstall, then the namespace: nothing of the store remains.
     must(helm_cluster(&["uninstall", RELEASE, "-n", n, "--wait", "--timeout", "120s"]), "helm uninstall");
     let status = helm_cluster(&["status", RELEASE, "-n", n]);
