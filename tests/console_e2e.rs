@@ -1,0 +1,503 @@
+//! The console end to end: the real binary in a real terminal (tmux), against
+//! the local sandbox (PostgreSQL + the kwok cluster). Needs `DATABASE_URL`
+//! and `KUBECONFIG` in the environment (`source
+//! ~/.local/state/store-weaver/sandbox/env`), and `tmux`. Each test gets a
+//! database of its own and a tmux server of its own.
+
+use sqlx::postgres::PgPoolOptions;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_store-weaver");
+
+fn require_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the console end-to-end tests need the local sandbox; \
+             run `source ~/.local/state/store-weaver/sandbox/env` (after `scripts/sandbox up`) first"
+        )
+    })
+}
+
+fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The small test chart, or the real one while the fixture is missing.
+fn charts_dir() -> PathBuf {
+    let fixture = repo("tests/fixtures/charts");
+    if fixture.join("woocommerce/Chart.yaml").exists() {
+        fixture
+    } else {
+        repo("charts")
+    }
+}
+
+fn short_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+fn replace_db(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let cut = base.rfind('/').expect("DATABASE_URL has a database path");
+    let mut out = format!("{}/{db}", &base[..cut]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    async fn new() -> TestDb {
+        let admin = require_env("DATABASE_URL");
+        let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin)
+            .await
+            .expect("connect to the sandbox PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .expect("create the test database");
+        pool.close().await;
+        let url = replace_db(&admin, &name);
+        TestDb { admin, name, url }
+    }
+
+    async fn pool(&self) -> sqlx::PgPool {
+        PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+
+    async fn drop_db(self) {
+        if let Ok(pool) = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.admin)
+            .await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&pool)
+            .await;
+        }
+    }
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A tmux server of our own (its own socket), with one session.
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    /// Runs `command` in a new `w`x`h` session; after it ends, the shell
+    /// prints its exit code and the terminal modes, and waits.
+    fn start(w: u16, h: u16, command: &str) -> Tmux {
+        let t = Tmux {
+            socket: format!("sw-e2e-{}", short_id()),
+            session: "console".into(),
+        };
+        let script = format!(
+            "{command}; echo \"EXIT=$?\"; echo \"MODES: $(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' ')\"; exec sleep 600"
+        );
+        let out = t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux is installed (apt-get install -y tmux)")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", &self.session, k]);
+            std::thread::sleep(Duration::from_millis(120));
+        }
+    }
+
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", &self.session, "-l", text]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn display(&self, format: &str) -> String {
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["display-message", "-p", "-t", &self.session, format])
+                .stdout,
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// The console's own pid: the child of the pane's shell.
+    fn console_pid(&self) -> Option<u32> {
+        let shell = self.display("#{pane_pid}");
+        std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .ok()
+            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok()))
+    }
+
+    /// Polls the screen until `pred` holds; panics with the screen otherwise.
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() >= deadline {
+                panic!("timed out after {timeout:?} waiting for {what}; the screen was:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn assert_restored(&self) {
+        let s = self.wait_for("the console to exit", Duration::from_secs(30), |s| {
+            s.contains("MODES:")
+        });
+        assert!(s.contains("EXIT=0"), "the console exits with 0:\n{s}");
+        assert_eq!(
+            self.display("#{alternate_on}"),
+            "0",
+            "the alternate screen is left:\n{s}"
+        );
+        let modes = s
+            .lines()
+            .find(|l| l.starts_with("MODES:"))
+            .unwrap_or_default();
+        assert!(
+            modes.contains(" icanon")
+                && modes.contains(" echo")
+                && !modes.contains("-icanon")
+                && !modes.contains("-echo"),
+            "raw mode is off again (line editing and echo back): {modes}\n{s}"
+        );
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn console_command(db_url: &str, log_dir: &std::path::Path, extra: &str) -> String {
+    let charts = charts_dir();
+    let env = [
+        ("DATABASE_URL", db_url.to_string()),
+        ("KUBECONFIG", require_env("KUBECONFIG")),
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("STORE_WEAVER_LOG_DIR", log_dir.display().to_string()),
+        ("STORE_WEAVER_LOG", "debug".to_string()),
+        ("TERM", "xterm-256color".to_string()),
+    ];
+    let env: Vec<String> = env
+        .iter()
+        .map(|(k, v)| format!("{k}={}", sh_quote(v)))
+        .collect();
+    format!(
+        "env {} {} --charts-dir {} --values-file {} --workers 2 --lease 5 {extra}",
+        env.join(" "),
+        sh_quote(BIN),
+        sh_quote(&charts.display().to_string()),
+        sh_quote(&charts.join("woocommerce/values.yaml").display().to_string()),
+    )
+}
+
+/// The row of the stores table that shows `name`.
+fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|l| l.contains(name) && l.starts_with('│'))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_watch_ready_open_events_delete_and_quit() {
+    let db = TestDb::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let t = Tmux::start(120, 40, &console_command(&db.url, logs.path(), ""));
+    t.wait_for("the first frame", Duration::from_secs(20), |s| {
+        s.contains("Store Weaver")
+    });
+    eprintln!(
+        "first frame seen after {:?} (process start to tmux capture)",
+        started.elapsed()
+    );
+    t.wait_for(
+        "the empty list from the fresh database",
+        Duration::from_secs(30),
+        |s| {
+            s.contains("No stores yet.") && s.contains("db ● up") && s.contains("watch ● connected")
+        },
+    );
+
+    // Create a store with the keyboard.
+    let name = format!("E2E {}", short_id());
+    t.keys(&["c"]);
+    t.wait_for("the create form", Duration::from_secs(5), |s| {
+        s.contains("Create store")
+    });
+    t.text(&name);
+    t.keys(&["Tab", "C-u"]);
+    t.text("e2e@example.com");
+    let form = t.wait_for("the form to validate", Duration::from_secs(5), |s| {
+        s.contains("address http://e2e-")
+    });
+    assert_eq!(
+        form.matches("✓ ok").count(),
+        3,
+        "a valid form marks every field ok:\n{form}"
+    );
+    t.keys(&["Tab", "Enter"]);
+    let s = t.wait_for("the new store in the list", Duration::from_secs(15), |s| {
+        row(s, &name).is_some()
+    });
+    assert!(
+        s.contains("created: provisioning queued")
+            || row(&s, &name).is_some_and(|r| r.contains("Provisioning") || r.contains("Ready")),
+        "{s}"
+    );
+
+    // It becomes Ready without a key press (notifications + watches).
+    let s = t.wait_for("the store to become Ready", Duration::from_secs(90), |s| {
+        row(s, &name).is_some_and(|r| r.contains("● Ready"))
+    });
+    eprintln!("store Ready on screen after {:?}", started.elapsed());
+    assert!(s.contains("● Ready 1"), "the header counts it:\n{s}");
+
+    // Its detail and its events.
+    t.keys(&["Enter"]);
+    t.wait_for("the detail view", Duration::from_secs(10), |s| {
+        s.contains("namespace store-e2e-") && s.contains("Resources")
+    });
+    t.keys(&["e"]);
+    let s = t.wait_for("the namespace events", Duration::from_secs(30), |s| {
+        s.contains("live, newest first")
+            && (s.contains("Scheduled")
+                || s.contains("SuccessfulCreate")
+                || s.contains("ScalingReplicaSet"))
+    });
+    assert!(s.contains("REASON") && s.contains("MESSAGE"), "{s}");
+    t.keys(&["3"]);
+    t.wait_for(
+        "the audit timeline entry of the create",
+        Duration::from_secs(10),
+        |s| s.contains("accepted") && s.contains("e2e@example.com"),
+    );
+
+    // Delete it: the confirmation needs the exact name.
+    t.keys(&["C-d"]);
+    t.wait_for("the delete confirmation", Duration::from_secs(5), |s| {
+        s.contains("Type the store's name to confirm")
+    });
+    t.text("wrong name");
+    t.keys(&["Enter"]);
+    t.wait_for("the refusal of a wrong name", Duration::from_secs(5), |s| {
+        s.contains("that is not the store's name")
+    });
+    t.keys(&["C-u"]);
+    t.text(&name);
+    t.keys(&["Enter"]);
+    t.wait_for("the delete to be accepted", Duration::from_secs(15), |s| {
+        s.contains("Deleting") || s.contains("deleted")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for(
+        "the store to be gone from the list",
+        Duration::from_secs(120),
+        |s| s.contains("No stores yet."),
+    );
+
+    // Quit: nothing started here is running any more, so no question.
+    t.keys(&["q"]);
+    t.assert_restored();
+
+    // The database agrees, and the audit log says it was the console.
+    let pool = db.pool().await;
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM stores WHERE name = $1")
+        .bind(&name)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "Deleted");
+    let via: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, via FROM audit_log WHERE store_name = $1 AND via = 'console' ORDER BY id",
+    )
+    .bind(&name)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = via.iter().map(|(a, _)| a.as_str()).collect();
+    assert!(
+        actions.contains(&"store.create") && actions.contains(&"store.delete"),
+        "{actions:?}"
+    );
+    pool.close().await;
+    report_latency(logs.path());
+    drop(t);
+    db.drop_db().await;
+}
+
+/// Prints the first-frame time and the notification-to-screen latencies the
+/// console logged (for the figures in docs/console.md).
+fn report_latency(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut first = Vec::new();
+    let mut lat: Vec<f64> = Vec::new();
+    for e in entries.flatten() {
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        for l in text.lines() {
+            let ms = l
+                .split("ms=")
+                .nth(1)
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<f64>().ok());
+            match ms {
+                Some(v) if l.contains("first frame drawn") => first.push(v),
+                Some(v) if l.contains("change on screen") => lat.push(v),
+                _ => {}
+            }
+        }
+    }
+    lat.sort_by(f64::total_cmp);
+    if !lat.is_empty() {
+        eprintln!(
+            "first frame {first:?} ms; change-to-screen latency over {} redraws: median {:.1} ms, max {:.1} ms",
+            lat.len(),
+            lat[lat.len() / 2],
+            lat[lat.len() - 1]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn starts_and_explains_when_the_database_is_down() {
+    let logs = tempfile::tempdir().unwrap();
+    // Nothing listens on port 9: connection refused at once.
+    let url = "postgres://nobody:secret@127.0.0.1:9/nothing";
+    let t = Tmux::start(80, 24, &console_command(url, logs.path(), ""));
+    let s = t.wait_for("the database banner", Duration::from_secs(20), |s| {
+        s.contains("database unreachable since")
+    });
+    assert!(s.contains("db ✗ down"), "{s}");
+    assert!(
+        s.contains("Cannot load the stores: the database is unreachable."),
+        "{s}"
+    );
+    assert!(!s.contains("secret"), "the password is never shown:\n{s}");
+    // Still responsive: help opens and closes, then q quits.
+    t.keys(&["?"]);
+    t.wait_for("the help", Duration::from_secs(5), |s| s.contains("Help"));
+    t.keys(&["Escape"]);
+    t.wait_for("the help to close", Duration::from_secs(5), |s| {
+        !s.contains("┌ Help")
+    });
+    t.keys(&["q"]);
+    t.assert_restored();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_restores_the_terminal() {
+    let db = TestDb::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let t = Tmux::start(
+        80,
+        24,
+        &console_command(&db.url, logs.path(), "--read-only"),
+    );
+    t.wait_for("the console", Duration::from_secs(20), |s| {
+        s.contains("READ-ONLY") && s.contains("No stores yet.")
+    });
+    let pid = t.console_pid().expect("the console's pid");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    t.assert_restored();
+    drop(t);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_when_the_terminal_goes_away_ends_the_process() {
+    let db = TestDb::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let t = Tmux::start(80, 24, &console_command(&db.url, logs.path(), ""));
+    t.wait_for("the console", Duration::from_secs(20), |s| {
+        s.contains("No stores yet.")
+    });
+    let pid = t.console_pid().expect("the console's pid");
+    // Closing the pane hangs up its terminal, as a dropped SSH session does.
+    t.tmux(&["kill-pane", "-t", &t.session]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let zombie =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+        if zombie {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the console is still running 20s after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(t);
+    db.drop_db().await;
+}
