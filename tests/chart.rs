@@ -49,7 +49,11 @@ fn chart() -> String {
 }
 
 fn values_file(env: &str) -> String {
-    repo().join(CHART).join(format!("values-{env}.yaml")).display().to_string()
+    repo()
+        .join(CHART)
+        .join(format!("values-{env}.yaml"))
+        .display()
+        .to_string()
 }
 
 fn home() -> PathBuf {
@@ -61,7 +65,9 @@ fn tools_cache() -> PathBuf {
     if let Some(c) = std::env::var_os("STORE_WEAVER_CACHE") {
         return PathBuf::from(c).join("bin");
     }
-    let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| home().join(".cache"));
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cache"));
     cache.join("store-weaver").join("bin")
 }
 
@@ -141,10 +147,16 @@ fn kubeconfig() -> &'static Path {
 /// Runs a command to completion (killing it after `timeout`), feeding `stdin`.
 fn run(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
     let shown = format!("{cmd:?}");
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
     let feeder = stdin.map(|bytes| {
         let mut pipe = child.stdin.take().expect("stdin pipe");
         let bytes = bytes.to_vec();
@@ -188,15 +200,31 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn helm(args: &[&str]) -> Output {
-    run(Command::new(helm_bin()).args(args), None, Duration::from_secs(180))
+    run(
+        Command::new(helm_bin()).args(args),
+        None,
+        Duration::from_secs(180),
+    )
 }
 
 fn helm_cluster(args: &[&str]) -> Output {
-    run(Command::new(helm_bin()).env("KUBECONFIG", kubeconfig()).args(args), None, Duration::from_secs(180))
+    run(
+        Command::new(helm_bin())
+            .env("KUBECONFIG", kubeconfig())
+            .args(args),
+        None,
+        Duration::from_secs(180),
+    )
 }
 
 fn kubectl(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    run(Command::new(kubectl_bin()).env("KUBECONFIG", kubeconfig()).args(args), stdin, Duration::from_secs(120))
+    run(
+        Command::new(kubectl_bin())
+            .env("KUBECONFIG", kubeconfig())
+            .args(args),
+        stdin,
+        Duration::from_secs(120),
+    )
 }
 
 fn must(out: Output, what: &str) -> Output {
@@ -227,7 +255,14 @@ fn random_hex(bytes: usize) -> String {
 
 fn random_uuid() -> String {
     let h = random_hex(16);
-    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 /// The values the engine passes for one store.
@@ -246,8 +281,15 @@ fn store_sets(id: &str, host: &str) -> Vec<String> {
 
 fn server_version() -> String {
     let v = kubectl_json(&["version"]);
-    let git = v["serverVersion"]["gitVersion"].as_str().expect("serverVersion.gitVersion").to_string();
-    git.trim_start_matches('v').split(['-', '+']).next().unwrap_or("1.35.0").to_string()
+    let git = v["serverVersion"]["gitVersion"]
+        .as_str()
+        .expect("serverVersion.gitVersion")
+        .to_string();
+    git.trim_start_matches('v')
+        .split(['-', '+'])
+        .next()
+        .unwrap_or("1.35.0")
+        .to_string()
 }
 
 /// A namespace made like the engine makes one, deleted when dropped (also
@@ -274,14 +316,26 @@ impl Namespace {
                 }
             }
         });
-        must(kubectl(&["apply", "-f", "-"], Some(manifest.to_string().as_bytes())), "creating the test namespace");
+        must(
+            kubectl(&["apply", "-f", "-"], Some(manifest.to_string().as_bytes())),
+            "creating the test namespace",
+        );
         Namespace { name }
     }
 }
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = kubectl(&["delete", "namespace", &self.name, "--ignore-not-found", "--wait=false"], None);
+        let _ = kubectl(
+            &[
+                "delete",
+                "namespace",
+                &self.name,
+                "--ignore-not-found",
+                "--wait=false",
+            ],
+            None,
+        );
     }
 }
 
@@ -290,7 +344,11 @@ fn labels_of(obj: &Value) -> &Value {
 }
 
 fn describe(obj: &Value) -> String {
-    format!("{} {}", obj["kind"].as_str().unwrap_or("?"), obj["metadata"]["name"].as_str().unwrap_or("?"))
+    format!(
+        "{} {}",
+        obj["kind"].as_str().unwrap_or("?"),
+        obj["metadata"]["name"].as_str().unwrap_or("?")
+    )
 }
 
 // ------------------------------------------------------------------ tests
@@ -298,7 +356,11 @@ fn describe(obj: &Value) -> String {
 #[test]
 fn setup_script_shell_test_passes() {
     let script = repo().join(CHART).join("tests/setup-script-test.sh");
-    let out = run(Command::new("bash").arg(&script), None, Duration::from_secs(300));
+    let out = run(
+        Command::new("bash").arg(&script),
+        None,
+        Duration::from_secs(300),
+    );
     let stdout = text(&out.stdout);
     assert!(
         out.status.success(),
@@ -307,7 +369,10 @@ fn setup_script_shell_test_passes() {
         stdout,
         text(&out.stderr)
     );
-    assert!(stdout.contains(" passed, 0 failed"), "the shell test did not report its count:\n{stdout}");
+    assert!(
+        stdout.contains(" passed, 0 failed"),
+        "the shell test did not report its count:\n{stdout}"
+    );
 }
 
 #[test]
@@ -320,10 +385,22 @@ fn helm_lint_strict_passes_with_each_values_file() {
         }
         args.extend(sets.iter().cloned());
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = must(helm(&argv), &format!("helm lint --strict with values-{}", env.unwrap_or("(defaults)")));
+        let out = must(
+            helm(&argv),
+            &format!(
+                "helm lint --strict with values-{}",
+                env.unwrap_or("(defaults)")
+            ),
+        );
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("0 chart(s) failed"), "helm lint output:\n{stdout}");
-        assert!(!stdout.contains("[WARNING]") && !stdout.contains("[ERROR]"), "helm lint output:\n{stdout}");
+        assert!(
+            stdout.contains("0 chart(s) failed"),
+            "helm lint output:\n{stdout}"
+        );
+        assert!(
+            !stdout.contains("[WARNING]") && !stdout.contains("[ERROR]"),
+            "helm lint output:\n{stdout}"
+        );
     }
 }
 
@@ -332,22 +409,52 @@ fn wrong_values_are_refused_naming_the_key() {
     let id = random_uuid();
     let good = store_sets(&id, "bad.localhost");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--set".into(), "database.persistence.size=banana".into()], "/database/persistence/size"),
-        (vec!["--set".into(), "wordpress.persistence.size=10".into()], "/wordpress/persistence/size"),
-        (vec!["--set".into(), "wordpress.replicas=-1".into()], "/wordpress/replicas"),
-        (vec!["--set-string".into(), "store.host=Not_A_Host".into()], "/store/host"),
-        (vec!["--set".into(), "quota.enabeld=false".into()], "enabeld"),
-        (vec!["--set".into(), "wordpress.resources.limits.memory=lots".into()], "/wordpress/resources/limits/memory"),
+        (
+            vec!["--set".into(), "database.persistence.size=banana".into()],
+            "/database/persistence/size",
+        ),
+        (
+            vec!["--set".into(), "wordpress.persistence.size=10".into()],
+            "/wordpress/persistence/size",
+        ),
+        (
+            vec!["--set".into(), "wordpress.replicas=-1".into()],
+            "/wordpress/replicas",
+        ),
+        (
+            vec!["--set-string".into(), "store.host=Not_A_Host".into()],
+            "/store/host",
+        ),
+        (
+            vec!["--set".into(), "quota.enabeld=false".into()],
+            "enabeld",
+        ),
+        (
+            vec![
+                "--set".into(),
+                "wordpress.resources.limits.memory=lots".into(),
+            ],
+            "/wordpress/resources/limits/memory",
+        ),
     ];
     for (extra, key) in cases {
-        let mut args: Vec<String> = vec!["template".into(), RELEASE.into(), chart(), "--kube-version".into(), "1.35.0".into()];
+        let mut args: Vec<String> = vec![
+            "template".into(),
+            RELEASE.into(),
+            chart(),
+            "--kube-version".into(),
+            "1.35.0".into(),
+        ];
         args.extend(good.iter().cloned());
         args.extend(extra.iter().cloned());
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = helm(&argv);
         let stderr = text(&out.stderr);
         assert!(!out.status.success(), "helm template accepted {extra:?}");
-        assert!(stderr.contains(key), "refusing {extra:?}, helm did not name {key}:\n{stderr}");
+        assert!(
+            stderr.contains(key),
+            "refusing {extra:?}, helm did not name {key}:\n{stderr}"
+        );
     }
 
     // Required values: the schema names them; without the schema the
@@ -355,7 +462,11 @@ fn wrong_values_are_refused_naming_the_key() {
     for (missing, schema_key, template_msg) in [
         ("store.id", "/store/id", "store.id is required"),
         ("store.host", "/store/host", "store.host is required"),
-        ("existingSecret", "/existingSecret", "existingSecret is required"),
+        (
+            "existingSecret",
+            "/existingSecret",
+            "existingSecret is required",
+        ),
     ] {
         let kept: Vec<String> = good
             .chunks(2)
@@ -363,7 +474,13 @@ fn wrong_values_are_refused_naming_the_key() {
             .flat_map(|kv| kv.iter().cloned())
             .collect();
         for skip_schema in [false, true] {
-            let mut args: Vec<String> = vec!["template".into(), RELEASE.into(), chart(), "--kube-version".into(), "1.35.0".into()];
+            let mut args: Vec<String> = vec![
+                "template".into(),
+                RELEASE.into(),
+                chart(),
+                "--kube-version".into(),
+                "1.35.0".into(),
+            ];
             if skip_schema {
                 args.push("--skip-schema-validation".into());
             }
@@ -371,9 +488,19 @@ fn wrong_values_are_refused_naming_the_key() {
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let out = helm(&argv);
             let stderr = text(&out.stderr);
-            let want = if skip_schema { template_msg } else { schema_key };
-            assert!(!out.status.success(), "helm template without {missing} succeeded (skip schema: {skip_schema})");
-            assert!(stderr.contains(want), "without {missing} (skip schema: {skip_schema}) helm did not say {want:?}:\n{stderr}");
+            let want = if skip_schema {
+                template_msg
+            } else {
+                schema_key
+            };
+            assert!(
+                !out.status.success(),
+                "helm template without {missing} succeeded (skip schema: {skip_schema})"
+            );
+            assert!(
+                stderr.contains(want),
+                "without {missing} (skip schema: {skip_schema}) helm did not say {want:?}:\n{stderr}"
+            );
         }
     }
 }
@@ -398,9 +525,25 @@ fn server_dry_run(env: &str) -> (Vec<Value>, String) {
     ];
     args.extend(store_sets(&id, &host));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let rendered = must(helm(&argv), &format!("helm template with values-{env}.yaml")).stdout;
+    let rendered = must(
+        helm(&argv),
+        &format!("helm template with values-{env}.yaml"),
+    )
+    .stdout;
     let out = must(
-        kubectl(&["apply", "--dry-run=server", "-n", &ns.name, "-o", "json", "-f", "-"], Some(&rendered)),
+        kubectl(
+            &[
+                "apply",
+                "--dry-run=server",
+                "-n",
+                &ns.name,
+                "-o",
+                "json",
+                "-f",
+                "-",
+            ],
+            Some(&rendered),
+        ),
         &format!("kubectl apply --dry-run=server of the values-{env}.yaml rendering"),
     );
     let stderr = text(&out.stderr);
@@ -430,42 +573,107 @@ fn check_rendered_objects(env: &str, items: &[Value], id: &str) {
         "PersistentVolumeClaim",
         "ServiceAccount",
     ] {
-        assert!(kinds.contains(&kind), "values-{env}.yaml renders no {kind}: {kinds:?}");
+        assert!(
+            kinds.contains(&kind),
+            "values-{env}.yaml renders no {kind}: {kinds:?}"
+        );
     }
-    assert!(!kinds.contains(&"Secret"), "the chart must never render a Secret (values-{env}.yaml)");
-    assert_eq!(kinds.iter().filter(|k| **k == "NetworkPolicy").count(), 4, "network policies: {kinds:?}");
+    assert!(
+        !kinds.contains(&"Secret"),
+        "the chart must never render a Secret (values-{env}.yaml)"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "NetworkPolicy").count(),
+        4,
+        "network policies: {kinds:?}"
+    );
 
     for obj in items {
         let labels = labels_of(obj);
-        assert_eq!(labels[STORE_ID_LABEL], id, "{} lacks {STORE_ID_LABEL}={id}: {labels}", describe(obj));
-        assert_eq!(labels["app.kubernetes.io/part-of"], "store-weaver", "{}: {labels}", describe(obj));
-        for key in ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component"] {
-            assert!(labels[key].is_string(), "{} lacks {key}: {labels}", describe(obj));
+        assert_eq!(
+            labels[STORE_ID_LABEL],
+            id,
+            "{} lacks {STORE_ID_LABEL}={id}: {labels}",
+            describe(obj)
+        );
+        assert_eq!(
+            labels["app.kubernetes.io/part-of"],
+            "store-weaver",
+            "{}: {labels}",
+            describe(obj)
+        );
+        for key in [
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/component",
+        ] {
+            assert!(
+                labels[key].is_string(),
+                "{} lacks {key}: {labels}",
+                describe(obj)
+            );
         }
-        let Some(pod) = obj["spec"]["template"].as_object() else { continue };
+        let Some(pod) = obj["spec"]["template"].as_object() else {
+            continue;
+        };
         let what = describe(obj);
         let pod_labels = &pod["metadata"]["labels"];
-        assert_eq!(pod_labels[STORE_ID_LABEL], id, "{what}: pod template lacks {STORE_ID_LABEL}");
-        assert_eq!(pod_labels["app.kubernetes.io/part-of"], "store-weaver", "{what}: pod template");
+        assert_eq!(
+            pod_labels[STORE_ID_LABEL], id,
+            "{what}: pod template lacks {STORE_ID_LABEL}"
+        );
+        assert_eq!(
+            pod_labels["app.kubernetes.io/part-of"], "store-weaver",
+            "{what}: pod template"
+        );
         let spec = &pod["spec"];
-        assert_eq!(spec["automountServiceAccountToken"], false, "{what}: automountServiceAccountToken");
-        assert_eq!(spec["securityContext"]["runAsNonRoot"], true, "{what}: runAsNonRoot");
-        assert_eq!(spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault", "{what}: seccomp");
+        assert_eq!(
+            spec["automountServiceAccountToken"], false,
+            "{what}: automountServiceAccountToken"
+        );
+        assert_eq!(
+            spec["securityContext"]["runAsNonRoot"], true,
+            "{what}: runAsNonRoot"
+        );
+        assert_eq!(
+            spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+            "{what}: seccomp"
+        );
         let containers = spec["containers"].as_array().into_iter().flatten();
         let inits = spec["initContainers"].as_array().into_iter().flatten();
         for c in containers.chain(inits) {
             let cname = format!("{what} container {}", c["name"]);
             for side in ["requests", "limits"] {
                 for res in ["cpu", "memory"] {
-                    assert!(c["resources"][side][res].is_string(), "{cname}: no {side}.{res}");
+                    assert!(
+                        c["resources"][side][res].is_string(),
+                        "{cname}: no {side}.{res}"
+                    );
                 }
             }
-            assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false, "{cname}");
-            assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]), "{cname}");
-            assert!(c["securityContext"]["capabilities"]["add"].is_null(), "{cname} adds capabilities");
+            assert_eq!(
+                c["securityContext"]["allowPrivilegeEscalation"], false,
+                "{cname}"
+            );
+            assert_eq!(
+                c["securityContext"]["capabilities"]["drop"],
+                json!(["ALL"]),
+                "{cname}"
+            );
+            assert!(
+                c["securityContext"]["capabilities"]["add"].is_null(),
+                "{cname} adds capabilities"
+            );
         }
-        for vct in obj["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
-            assert_eq!(vct["metadata"]["labels"][STORE_ID_LABEL], id, "{what}: volumeClaimTemplate labels");
+        for vct in obj["spec"]["volumeClaimTemplates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(
+                vct["metadata"]["labels"][STORE_ID_LABEL], id,
+                "{what}: volumeClaimTemplate labels"
+            );
         }
     }
 }
@@ -474,20 +682,38 @@ fn check_rendered_objects(env: &str, items: &[Value], id: &str) {
 fn local_values_pass_a_server_side_dry_run() {
     let (items, id) = server_dry_run("local");
     check_rendered_objects("local", &items, &id);
-    let ingress = items.iter().find(|o| o["kind"] == "Ingress").expect("an Ingress");
+    let ingress = items
+        .iter()
+        .find(|o| o["kind"] == "Ingress")
+        .expect("an Ingress");
     assert_eq!(ingress["spec"]["ingressClassName"], "traefik");
-    assert!(ingress["spec"]["tls"].is_null(), "local stores are served over plain http");
+    assert!(
+        ingress["spec"]["tls"].is_null(),
+        "local stores are served over plain http"
+    );
 }
 
 #[test]
 fn prod_values_pass_a_server_side_dry_run() {
     let (items, id) = server_dry_run("prod");
     check_rendered_objects("prod", &items, &id);
-    let ingress = items.iter().find(|o| o["kind"] == "Ingress").expect("an Ingress");
-    assert_eq!(ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"], "letsencrypt-prod");
-    let host = ingress["spec"]["rules"][0]["host"].as_str().expect("a host").to_string();
+    let ingress = items
+        .iter()
+        .find(|o| o["kind"] == "Ingress")
+        .expect("an Ingress");
+    assert_eq!(
+        ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+        "letsencrypt-prod"
+    );
+    let host = ingress["spec"]["rules"][0]["host"]
+        .as_str()
+        .expect("a host")
+        .to_string();
     assert_eq!(ingress["spec"]["tls"][0]["hosts"], json!([host]));
-    assert_eq!(ingress["spec"]["tls"][0]["secretName"], format!("{}-tls", host.replace('.', "-")));
+    assert_eq!(
+        ingress["spec"]["tls"][0]["secretName"],
+        format!("{}-tls", host.replace('.', "-"))
+    );
 }
 
 fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Result<T, String>) -> T {
@@ -495,7 +721,9 @@ fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Result<
     loop {
         match probe() {
             Ok(v) => return v,
-            Err(why) if Instant::now() > deadline => panic!("{what} not within {}s: {why}", timeout.as_secs()),
+            Err(why) if Instant::now() > deadline => {
+                panic!("{what} not within {}s: {why}", timeout.as_secs())
+            }
             Err(_) => std::thread::sleep(Duration::from_secs(2)),
         }
     }
@@ -503,9 +731,10 @@ fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Result<
 
 fn pod_ready(pod: &Value) -> bool {
     pod["status"]["phase"] == "Running"
-        && pod["status"]["conditions"]
-            .as_array()
-            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        && pod["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
 }
 
 #[test]
@@ -516,8 +745,10 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
     let host = format!("{n}.localhost");
 
     // What the engine does before helm: the Secret with every key, random values.
-    let data: serde_json::Map<String, Value> =
-        SECRET_KEYS.iter().map(|k| (k.to_string(), Value::String(random_hex(24)))).collect();
+    let data: serde_json::Map<String, Value> = SECRET_KEYS
+        .iter()
+        .map(|k| (k.to_string(), Value::String(random_hex(24))))
+        .collect();
     let secret = json!({
         "apiVersion": "v1",
         "kind": "Secret",
@@ -525,7 +756,10 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
         "type": "Opaque",
         "stringData": data,
     });
-    must(kubectl(&["apply", "-f", "-"], Some(secret.to_string().as_bytes())), "creating the store Secret");
+    must(
+        kubectl(&["apply", "-f", "-"], Some(secret.to_string().as_bytes())),
+        "creating the store Secret",
+    );
 
     // The engine's command: no --wait.
     let mut args: Vec<String> = vec![
@@ -543,10 +777,20 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
     must(helm_cluster(&argv), "helm upgrade --install");
 
     // Every object of the release, as it is in the cluster.
-    let manifest = must(helm_cluster(&["get", "manifest", RELEASE, "-n", n]), "helm get manifest").stdout;
-    let live = must(kubectl(&["get", "-n", n, "-o", "json", "-f", "-"], Some(&manifest)), "kubectl get -f <manifest>");
+    let manifest = must(
+        helm_cluster(&["get", "manifest", RELEASE, "-n", n]),
+        "helm get manifest",
+    )
+    .stdout;
+    let live = must(
+        kubectl(&["get", "-n", n, "-o", "json", "-f", "-"], Some(&manifest)),
+        "kubectl get -f <manifest>",
+    );
     let live: Value = serde_json::from_slice(&live.stdout).expect("JSON");
-    let objects = live["items"].as_array().cloned().unwrap_or_else(|| vec![live.clone()]);
+    let objects = live["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![live.clone()]);
     let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
     for kind in [
         "Deployment",
@@ -559,23 +803,48 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
         "NetworkPolicy",
         "PersistentVolumeClaim",
     ] {
-        assert!(kinds.contains(&kind), "the installed release has no {kind}: {kinds:?}");
+        assert!(
+            kinds.contains(&kind),
+            "the installed release has no {kind}: {kinds:?}"
+        );
     }
-    assert_eq!(kinds.iter().filter(|k| **k == "Service").count(), 2, "services: {kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "Service").count(),
+        2,
+        "services: {kinds:?}"
+    );
     for obj in &objects {
-        assert_eq!(labels_of(obj)[STORE_ID_LABEL], id, "{} lacks {STORE_ID_LABEL}", describe(obj));
+        assert_eq!(
+            labels_of(obj)[STORE_ID_LABEL],
+            id,
+            "{} lacks {STORE_ID_LABEL}",
+            describe(obj)
+        );
     }
     // The platform's watches select on the label: they find the workloads.
-    let selected = kubectl_json(&["get", "deployments,statefulsets", "-n", n, "-l", &format!("{STORE_ID_LABEL}={id}")]);
-    assert_eq!(selected["items"].as_array().map(Vec::len), Some(2), "label selector finds: {selected}");
+    let selected = kubectl_json(&[
+        "get",
+        "deployments,statefulsets",
+        "-n",
+        n,
+        "-l",
+        &format!("{STORE_ID_LABEL}={id}"),
+    ]);
+    assert_eq!(
+        selected["items"].as_array().map(Vec::len),
+        Some(2),
+        "label selector finds: {selected}"
+    );
 
     // Pods (kwok marks them Running/Ready) and claims (the supplier binds them).
     let pods = wait_for("both store pods Running and Ready", WAIT, || {
         let pods = kubectl_json(&["get", "pods", "-n", n]);
         let items = pods["items"].as_array().cloned().unwrap_or_default();
         let ready: Vec<&Value> = items.iter().filter(|p| pod_ready(p)).collect();
-        let components: Vec<&str> =
-            ready.iter().filter_map(|p| p["metadata"]["labels"]["app.kubernetes.io/component"].as_str()).collect();
+        let components: Vec<&str> = ready
+            .iter()
+            .filter_map(|p| p["metadata"]["labels"]["app.kubernetes.io/component"].as_str())
+            .collect();
         if components.contains(&"wordpress") && components.contains(&"database") {
             Ok(items)
         } else {
@@ -586,16 +855,35 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .map(|c| format!("{}={}", c["type"].as_str().unwrap_or("?"), c["status"].as_str().unwrap_or("?")))
+                        .map(|c| {
+                            format!(
+                                "{}={}",
+                                c["type"].as_str().unwrap_or("?"),
+                                c["status"].as_str().unwrap_or("?")
+                            )
+                        })
                         .collect();
-                    format!("{} {} [{}]", p["metadata"]["name"], p["status"]["phase"], conds.join(" "))
+                    format!(
+                        "{} {} [{}]",
+                        p["metadata"]["name"],
+                        p["status"]["phase"],
+                        conds.join(" ")
+                    )
                 })
                 .collect();
             // A sandbox whose kwok nodes miss heartbeats shows NodeNotReady
             // here: the node controller then marks pods NotReady, not the chart.
-            let events = text(&kubectl(&["get", "events", "-n", n, "--sort-by=.lastTimestamp"], None).stdout);
+            let events = text(
+                &kubectl(
+                    &["get", "events", "-n", n, "--sort-by=.lastTimestamp"],
+                    None,
+                )
+                .stdout,
+            );
             let nodes = text(&kubectl(&["get", "nodes"], None).stdout);
-            Err(format!("pods: {states:#?}\nevents:\n{events}\nnodes:\n{nodes}"))
+            Err(format!(
+                "pods: {states:#?}\nevents:\n{events}\nnodes:\n{nodes}"
+            ))
         }
     });
     let pvcs = wait_for("both claims Bound", WAIT, || {
@@ -604,56 +892,133 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
         if items.len() == 2 && items.iter().all(|c| c["status"]["phase"] == "Bound") {
             Ok(items)
         } else {
-            Err(format!("claims: {:?}", items.iter().map(|c| (c["metadata"]["name"].clone(), c["status"]["phase"].clone())).collect::<Vec<_>>()))
+            Err(format!(
+                "claims: {:?}",
+                items
+                    .iter()
+                    .map(|c| (c["metadata"]["name"].clone(), c["status"]["phase"].clone()))
+                    .collect::<Vec<_>>()
+            ))
         }
     });
     // What controllers made from the chart's templates carries the label too.
     let replica_sets = kubectl_json(&["get", "replicasets", "-n", n]);
-    for obj in pods.iter().chain(pvcs.iter()).chain(replica_sets["items"].as_array().into_iter().flatten()) {
-        assert_eq!(labels_of(obj)[STORE_ID_LABEL], id, "{} lacks {STORE_ID_LABEL}", describe(obj));
+    for obj in pods
+        .iter()
+        .chain(pvcs.iter())
+        .chain(replica_sets["items"].as_array().into_iter().flatten())
+    {
+        assert_eq!(
+            labels_of(obj)[STORE_ID_LABEL],
+            id,
+            "{} lacks {STORE_ID_LABEL}",
+            describe(obj)
+        );
     }
     for pod in &pods {
-        let inits = pod["spec"]["initContainers"].as_array().map(Vec::len).unwrap_or(0);
+        let inits = pod["spec"]["initContainers"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0);
         if pod["metadata"]["labels"]["app.kubernetes.io/component"] == "wordpress" {
-            assert_eq!(inits, 2, "the WordPress pod runs copy-wordpress and setup-store first");
+            assert_eq!(
+                inits, 2,
+                "the WordPress pod runs copy-wordpress and setup-store first"
+            );
         }
     }
     let sts = kubectl_json(&["get", "statefulset", "-n", n, &format!("{RELEASE}-mariadb")]);
     let deploy = wait_for("the Deployment to report 1 ready replica", WAIT, || {
-        let d = kubectl_json(&["get", "deployment", "-n", n, &format!("{RELEASE}-wordpress")]);
-        if d["status"]["readyReplicas"] == 1 { Ok(d) } else { Err(format!("status: {}", d["status"])) }
+        let d = kubectl_json(&[
+            "get",
+            "deployment",
+            "-n",
+            n,
+            &format!("{RELEASE}-wordpress"),
+        ]);
+        if d["status"]["readyReplicas"] == 1 {
+            Ok(d)
+        } else {
+            Err(format!("status: {}", d["status"]))
+        }
     });
     assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
-    assert_eq!(sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "1Gi");
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "1Gi"
+    );
     let quota = kubectl_json(&["get", "resourcequota", "-n", n, &format!("{RELEASE}-quota")]);
-    assert_eq!(quota["status"]["used"]["persistentvolumeclaims"], "2", "quota usage: {}", quota["status"]);
+    assert_eq!(
+        quota["status"]["used"]["persistentvolumeclaims"], "2",
+        "quota usage: {}",
+        quota["status"]
+    );
 
     // The engine re-runs its command (retries, renames): upgrades apply
     // cleanly, the StatefulSet's immutable claim template included.
-    must(helm_cluster(&argv), "helm upgrade --install again with the same values");
+    must(
+        helm_cluster(&argv),
+        "helm upgrade --install again with the same values",
+    );
     let mut renamed = args.clone();
-    let at = renamed.iter().position(|a| a == "store.name=Chart Test Store").expect("store.name set");
+    let at = renamed
+        .iter()
+        .position(|a| a == "store.name=Chart Test Store")
+        .expect("store.name set");
     renamed[at] = "store.name=Renamed Store".into();
     let argv: Vec<&str> = renamed.iter().map(String::as_str).collect();
-    must(helm_cluster(&argv), "helm upgrade --install with a new store.name");
-    let deploy = kubectl_json(&["get", "deployment", "-n", n, &format!("{RELEASE}-wordpress")]);
+    must(
+        helm_cluster(&argv),
+        "helm upgrade --install with a new store.name",
+    );
+    let deploy = kubectl_json(&[
+        "get",
+        "deployment",
+        "-n",
+        n,
+        &format!("{RELEASE}-wordpress"),
+    ]);
     let setup = deploy["spec"]["template"]["spec"]["initContainers"]
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["name"] == "setup-store"))
         .expect("a setup-store init container");
-    let title = setup["env"].as_array().and_then(|e| e.iter().find(|v| v["name"] == "STORE_TITLE")).expect("STORE_TITLE");
+    let title = setup["env"]
+        .as_array()
+        .and_then(|e| e.iter().find(|v| v["name"] == "STORE_TITLE"))
+        .expect("STORE_TITLE");
     assert_eq!(title["value"], "Renamed Store");
-    let history = must(helm_cluster(&["history", RELEASE, "-n", n, "-o", "json"]), "helm history");
+    let history = must(
+        helm_cluster(&["history", RELEASE, "-n", n, "-o", "json"]),
+        "helm history",
+    );
     let history: Value = serde_json::from_slice(&history.stdout).expect("JSON");
-    assert_eq!(history.as_array().map(Vec::len), Some(3), "revisions: {history}");
+    assert_eq!(
+        history.as_array().map(Vec::len),
+        Some(3),
+        "revisions: {history}"
+    );
 
     // Uninstall, then the namespace: nothing of the store remains.
-    must(helm_cluster(&["uninstall", RELEASE, "-n", n, "--wait", "--timeout", "120s"]), "helm uninstall");
+    must(
+        helm_cluster(&["uninstall", RELEASE, "-n", n, "--wait", "--timeout", "120s"]),
+        "helm uninstall",
+    );
     let status = helm_cluster(&["status", RELEASE, "-n", n]);
-    assert!(!status.status.success(), "the release still exists after uninstall: {}", text(&status.stdout));
+    assert!(
+        !status.status.success(),
+        "the release still exists after uninstall: {}",
+        text(&status.stdout)
+    );
     let listed = must(helm_cluster(&["list", "-n", n, "-a", "-q"]), "helm list");
-    assert!(text(&listed.stdout).trim().is_empty(), "releases left: {}", text(&listed.stdout));
-    must(kubectl(&["delete", "namespace", n, "--wait=false"], None), "deleting the namespace");
+    assert!(
+        text(&listed.stdout).trim().is_empty(),
+        "releases left: {}",
+        text(&listed.stdout)
+    );
+    must(
+        kubectl(&["delete", "namespace", n, "--wait=false"], None),
+        "deleting the namespace",
+    );
     wait_for("the namespace to disappear", WAIT, || {
         let out = kubectl(&["get", "namespace", n, "-o", "name"], None);
         if !out.status.success() && text(&out.stderr).contains("NotFound") {
@@ -670,8 +1035,21 @@ fn e2e_order_script_passes_against_a_mock_store() {
     // scripts/e2e-order.sh needs a real cluster; this runs it against a local
     // mock of the Store API / REST API and a fake kubectl (see the script).
     let script = repo().join(CHART).join("tests/e2e-order-mock-test.sh");
-    let out = run(Command::new("bash").arg(&script), None, Duration::from_secs(120));
+    let out = run(
+        Command::new("bash").arg(&script),
+        None,
+        Duration::from_secs(120),
+    );
     let stdout = text(&out.stdout);
-    assert!(out.status.success(), "bash {} failed:\n{}\n{}", script.display(), stdout, text(&out.stderr));
-    assert!(stdout.contains(" passed, 0 failed"), "the mock test did not report its count:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "bash {} failed:\n{}\n{}",
+        script.display(),
+        stdout,
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains(" passed, 0 failed"),
+        "the mock test did not report its count:\n{stdout}"
+    );
 }
