@@ -48,6 +48,10 @@ pub struct SettingFlags {
     pub values_file: Option<String>,
     #[arg(long, value_name = "FILE", global = true)]
     pub helm: Option<String>,
+    #[arg(long, value_name = "CLUSTERROLE", global = true)]
+    pub store_cluster_role: Option<String>,
+    #[arg(long, value_name = "NAMESPACE/NAME", global = true)]
+    pub service_account: Option<String>,
     #[arg(long, value_name = "N", global = true)]
     pub max_stores: Option<String>,
     #[arg(long, value_name = "N", global = true)]
@@ -83,7 +87,7 @@ pub struct SettingFlags {
 impl SettingFlags {
     /// The flag layer, keyed by config key.
     pub fn layer(&self) -> BTreeMap<&'static str, String> {
-        let pairs: [(&'static str, &Option<String>); 24] = [
+        let pairs: [(&'static str, &Option<String>); 26] = [
             ("database_url", &self.database_url),
             ("kubeconfig", &self.kubeconfig),
             ("kube_context", &self.context),
@@ -93,6 +97,8 @@ impl SettingFlags {
             ("charts_dir", &self.charts_dir),
             ("values_file", &self.values_file),
             ("helm_bin", &self.helm),
+            ("store_cluster_role", &self.store_cluster_role),
+            ("service_account", &self.service_account),
             ("max_stores", &self.max_stores),
             ("max_stores_per_user", &self.max_stores_per_user),
             ("max_concurrent_provisions", &self.max_concurrent_provisions),

@@ -62,12 +62,18 @@ enum Kind {
     Text,
     Path,
     PostgresUrl,
-    Count { min: u64 },
-    Seconds { min: u64 },
+    Count {
+        min: u64,
+    },
+    Seconds {
+        min: u64,
+    },
     Bool,
     OneOf(&'static [&'static str]),
     Suffix,
     SocketAddr,
+    /// Empty, or `namespace/name`.
+    ServiceAccount,
 }
 
 impl Kind {
@@ -83,6 +89,7 @@ impl Kind {
             Kind::OneOf(_) => "one of the listed choices",
             Kind::Suffix => "a domain suffix such as .localhost or .shops.example.com",
             Kind::SocketAddr => "an address and port such as 127.0.0.1:8080",
+            Kind::ServiceAccount => "namespace/name, e.g. store-weaver-system/store-weaver",
         }
     }
 
@@ -112,6 +119,13 @@ impl Kind {
                     })
             }
             Kind::SocketAddr => v.trim().parse::<std::net::SocketAddr>().is_ok(),
+            Kind::ServiceAccount => {
+                let v = v.trim();
+                v.is_empty()
+                    || v.split_once('/').is_some_and(|(ns, name)| {
+                        !ns.is_empty() && !name.is_empty() && !name.contains('/')
+                    })
+            }
         }
     }
 }
@@ -226,6 +240,22 @@ const KEYS: &[Key] = &[
         Kind::Path,
         Some("helm"),
         "helm executable",
+    ),
+    key(
+        "store_cluster_role",
+        "STORE_WEAVER_STORE_CLUSTER_ROLE",
+        "--store-cluster-role",
+        Kind::Text,
+        Some(""),
+        "ClusterRole bound to the platform's service account inside each store namespace (least privilege); empty: none",
+    ),
+    key(
+        "service_account",
+        "STORE_WEAVER_SERVICE_ACCOUNT",
+        "--service-account",
+        Kind::ServiceAccount,
+        Some(""),
+        "the platform's service account as namespace/name, the subject of that binding",
     ),
     key(
         "max_stores",
@@ -480,6 +510,8 @@ pub struct Settings {
     pub charts_dir: PathBuf,
     pub values_file: Option<PathBuf>,
     pub helm_bin: PathBuf,
+    pub store_cluster_role: Option<String>,
+    pub service_account: Option<(String, String)>,
     pub max_stores: u32,
     pub max_stores_per_user: u32,
     pub max_concurrent_provisions: u32,
@@ -566,6 +598,11 @@ impl Settings {
             charts_dir: PathBuf::from(get("charts_dir").unwrap_or_else(|| "charts".into())),
             values_file: get("values_file").map(PathBuf::from),
             helm_bin: PathBuf::from(get("helm_bin").unwrap_or_else(|| "helm".into())),
+            store_cluster_role: get("store_cluster_role").filter(|s| !s.is_empty()),
+            service_account: get("service_account").and_then(|s| {
+                s.split_once('/')
+                    .map(|(ns, name)| (ns.to_string(), name.to_string()))
+            }),
             max_stores: num("max_stores", 100) as u32,
             max_stores_per_user: num("max_stores_per_user", 5) as u32,
             max_concurrent_provisions: num("max_concurrent_provisions", 3) as u32,

@@ -268,3 +268,75 @@ mod tests {
         );
     }
 }
+
+/// Binds `cluster_role` to the platform's service account inside the store
+/// namespace, so the platform's write rights stay within store namespaces
+/// (least privilege; see config/rbac.yaml). Waits until the API server's
+/// authorizer has seen the binding, so the next step is not refused.
+pub async fn ensure_role_binding(
+    client: &Client,
+    ns: &str,
+    store_id: Uuid,
+    cluster_role: &str,
+    subject: &(String, String),
+) -> Result<(), NamespaceError> {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+    let api: Api<RoleBinding> = Api::namespaced(client.clone(), ns);
+    let binding = RoleBinding {
+        metadata: ObjectMeta {
+            name: Some("store-weaver".to_string()),
+            labels: Some(BTreeMap::from([
+                (STORE_ID_LABEL.to_string(), store_id.to_string()),
+                (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
+            ])),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".to_string(),
+            kind: "ClusterRole".to_string(),
+            name: cluster_role.to_string(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".to_string(),
+            name: subject.1.clone(),
+            namespace: Some(subject.0.clone()),
+            ..Default::default()
+        }]),
+    };
+    match api.create(&PostParams::default(), &binding).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => return Ok(()),
+        Err(e) => {
+            return Err(api_err("create", format!("rolebinding {ns}/store-weaver"))(
+                e,
+            ));
+        }
+    }
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(ns.to_string()),
+                verb: Some("create".to_string()),
+                resource: Some("secrets".to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    for _ in 0..50 {
+        let answer = reviews
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(api_err("create", "selfsubjectaccessreview"))?;
+        if answer.status.is_some_and(|s| s.allowed) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

@@ -143,6 +143,10 @@ impl Context {
             Ok(()) => {}
         }
 
+        self.ensure_binding(store)
+            .await
+            .map_err(|e| StepError(format!("step namespace: {e}")))?;
+
         self.phase(op, store, Phase::Secrets).await;
         ns_ops::ensure_credentials(&self.client, ns, store.id)
             .await
@@ -203,6 +207,21 @@ impl Context {
                 }
                 Err(StepError(msg))
             }
+        }
+    }
+
+    /// With a store ClusterRole configured, the platform's rights inside the
+    /// namespace come from a binding it makes there (see config/rbac.yaml).
+    async fn ensure_binding(&self, store: &Store) -> Result<(), NamespaceError> {
+        match (
+            &self.settings.store_cluster_role,
+            &self.settings.service_account,
+        ) {
+            (Some(role), Some(sa)) => {
+                ns_ops::ensure_role_binding(&self.client, &store.namespace, store.id, role, sa)
+                    .await
+            }
+            _ => Ok(()),
         }
     }
 
@@ -376,6 +395,13 @@ impl Context {
         let ns = store.namespace.as_str();
         let result: Result<(), String> = async {
             self.phase(op, store, Phase::Uninstalling).await;
+            // A namespace left without its binding (an interrupted first
+            // step) would refuse the uninstall.
+            if matches!(ns_ops::get_namespace(&self.client, ns).await, Ok(Some(_))) {
+                self.ensure_binding(store)
+                    .await
+                    .map_err(|e| format!("step uninstalling: {e}"))?;
+            }
             let t = Instant::now();
             self.helm
                 .uninstall(&Self::release_name(store), ns, Duration::from_secs(180))

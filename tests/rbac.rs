@@ -1,0 +1,270 @@
+//! Least privilege, proven against the real API server: the engine runs with
+//! the platform service account's own token (not the admin kubeconfig) and
+//! provisions and deletes a store; access reviews show what that account
+//! cannot do.
+
+mod common;
+
+use common::*;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
+};
+use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, PostParams};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+use store_weaver::cluster::view::ClusterView;
+use store_weaver::engine::{self, CreateRequest, WorkerPool, WorkerPoolConfig};
+use store_weaver::runtime;
+use store_weaver::store::{Actor, Status, Via};
+
+const SA: &str = "system:serviceaccount:store-weaver-system:store-weaver";
+
+fn kubectl(args: &[&str], stdin_file: Option<&str>) -> String {
+    let mut cmd = Command::new("kubectl");
+    cmd.args(args).env("KUBECONFIG", require_env("KUBECONFIG"));
+    if let Some(f) = stdin_file {
+        cmd.args(["-f", f]);
+    }
+    let out = cmd
+        .output()
+        .expect("run kubectl (PATH from scripts/sandbox env)");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A kubeconfig that authenticates as the platform's service account.
+fn service_account_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
+    let token = kubectl(
+        &[
+            "create",
+            "token",
+            "store-weaver",
+            "-n",
+            "store-weaver-system",
+            "--duration",
+            "1h",
+        ],
+        None,
+    );
+    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
+    let cluster = admin.clusters[0].cluster.clone().unwrap();
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: store-weaver\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: sandbox, user: store-weaver}}\ncurrent-context: sa\n",
+        cluster.server.unwrap(),
+        cluster.certificate_authority_data.unwrap(),
+        token.trim()
+    );
+    let path = dir.join("sa-kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn allowed(
+    client: &kube::Client,
+    verb: &str,
+    resource: &str,
+    group: &str,
+    ns: Option<&str>,
+    name: Option<&str>,
+) -> bool {
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(SA.into()),
+            groups: Some(vec![
+                "system:serviceaccounts".into(),
+                "system:serviceaccounts:store-weaver-system".into(),
+                "system:authenticated".into(),
+            ]),
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(verb.into()),
+                resource: Some(resource.into()),
+                group: Some(group.into()),
+                namespace: ns.map(str::to_string),
+                name: name.map(str::to_string),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let answer = Api::<SubjectAccessReview>::all(client.clone())
+        .create(&PostParams::default(), &review)
+        .await
+        .unwrap();
+    answer.status.is_some_and(|s| s.allowed)
+}
+
+#[tokio::test]
+async fn the_engine_works_with_the_platform_account_and_that_account_can_do_little_else() {
+    kubectl(&["apply"], Some(repo("config/rbac.yaml").to_str().unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let sa_kubeconfig = service_account_kubeconfig(dir.path());
+    let db = TestDb::new().await;
+    let s = settings(
+        &db.url,
+        "charts",
+        &[
+            ("kubeconfig", sa_kubeconfig.to_str().unwrap()),
+            (
+                "values_file",
+                repo("charts/woocommerce/values-local.yaml")
+                    .to_str()
+                    .unwrap(),
+            ),
+            ("store_cluster_role", "store-weaver-store"),
+            ("service_account", "store-weaver-system/store-weaver"),
+        ],
+    );
+    let sa_client = store_weaver::cluster::client(&s).await.unwrap();
+    let view = ClusterView::start(sa_client.clone());
+    let workers = WorkerPool::start(WorkerPoolConfig {
+        workers: 1,
+        settings: Arc::new(s.clone()),
+        pool: db.pool.clone(),
+        client: sa_client.clone(),
+        view,
+    });
+    let actor = Actor::new("tester", Via::Cli);
+    let (store, _) = engine::create(
+        &db.pool,
+        runtime::limits(&s),
+        &runtime::urls(&s),
+        &actor,
+        &CreateRequest {
+            name: unique("Least Privilege"),
+            owner: "rbac@example.com".into(),
+            engine: "woocommerce".into(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    let ready = runtime::wait_for_store(&db.pool, store.id, Duration::from_secs(180), |s| {
+        !s.status.is_busy()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        ready.status,
+        Status::Ready,
+        "as the service account: {:?}",
+        ready.error_message
+    );
+
+    let admin = kube().await;
+    let ns = store.namespace.as_str();
+    // Inside its store namespace the account has what provisioning needs...
+    assert!(allowed(&admin, "create", "secrets", "", Some(ns), None).await);
+    assert!(allowed(&admin, "delete", "namespaces", "", Some(ns), Some(ns)).await);
+    assert!(allowed(&admin, "create", "namespaces", "", None, None).await);
+    assert!(allowed(&admin, "watch", "pods", "", None, None).await);
+    // ...and outside it, nothing that matters.
+    assert!(
+        !allowed(&admin, "get", "secrets", "", Some("kube-system"), None).await,
+        "read secrets in kube-system"
+    );
+    assert!(
+        !allowed(&admin, "list", "secrets", "", None, None).await,
+        "list secrets cluster-wide"
+    );
+    assert!(
+        !allowed(
+            &admin,
+            "delete",
+            "namespaces",
+            "",
+            Some("default"),
+            Some("default")
+        )
+        .await,
+        "delete a namespace that is not a store's"
+    );
+    assert!(
+        !allowed(
+            &admin,
+            "create",
+            "clusterroles",
+            "rbac.authorization.k8s.io",
+            None,
+            None
+        )
+        .await,
+        "create cluster roles"
+    );
+    assert!(
+        !allowed(
+            &admin,
+            "create",
+            "clusterrolebindings",
+            "rbac.authorization.k8s.io",
+            None,
+            None
+        )
+        .await
+    );
+    assert!(
+        !allowed(
+            &admin,
+            "bind",
+            "clusterroles",
+            "rbac.authorization.k8s.io",
+            None,
+            Some("cluster-admin")
+        )
+        .await
+    );
+    assert!(!allowed(&admin, "create", "pods", "", Some("kube-system"), None).await);
+    assert!(!allowed(&admin, "delete", "nodes", "", None, None).await);
+
+    // Escalation attempt with the account's own token: binding cluster-admin
+    // inside its own namespace is refused by the API server.
+    let escalate = RoleBinding {
+        metadata: ObjectMeta {
+            name: Some("escalate".into()),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: "cluster-admin".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "store-weaver".into(),
+            namespace: Some("store-weaver-system".into()),
+            ..Default::default()
+        }]),
+    };
+    let refused = Api::<RoleBinding>::namespaced(sa_client.clone(), ns)
+        .create(&PostParams::default(), &escalate)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, kube::Error::Api(ref s) if s.code == 403),
+        "{refused}"
+    );
+
+    engine::delete(&db.pool, &actor, store.id, None)
+        .await
+        .unwrap();
+    let gone = runtime::wait_for_store(&db.pool, store.id, Duration::from_secs(180), |s| {
+        !s.status.is_busy()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        gone.status,
+        Status::Deleted,
+        "as the service account: {:?}",
+        gone.error_message
+    );
+    workers.shutdown().await;
+    db.drop_db().await;
+}
