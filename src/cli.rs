@@ -133,6 +133,9 @@ pub enum Command {
     /// Manage stores from scripts.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Manage the users who sign in to the HTTP API with a password.
+    #[command(subcommand)]
+    User(crate::serve::users_cmd::UserCommand),
     /// Show the audit log (newest first).
     Audit {
         /// Only this store (id, id prefix, namespace or name).

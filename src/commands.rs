@@ -62,6 +62,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Store(cmd) => store_command(cmd, settings).await,
+        Command::User(cmd) => crate::serve::users_cmd::run(cmd, settings).await,
         Command::Audit { store, limit, json } => {
             let pool = db::connect(settings.database_url()?).await?;
             db::migrate(&pool).await?;

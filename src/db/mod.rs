@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod operations;
+pub mod sessions;
 pub mod stores;
+pub mod users;
 
 use color_eyre::eyre::{Result, WrapErr};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,9 +1,422 @@
-//! The headless HTTP API and dashboard (`--serve`). See issue 6.
+//! The headless HTTP API and dashboard (`--serve`). See issue 6 and
+//! `docs/api.md`.
+//!
+//! Stateless: every replica runs the same engine and cluster view against one
+//! database. Limits (stores, concurrent provisions, create and sign-in rates)
+//! are kept in Postgres, and store changes reach every replica's live streams
+//! through Postgres notifications.
 
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod ops;
+pub mod openapi;
+pub mod stores;
+pub mod stream;
+pub mod users_cmd;
+
+use crate::cluster::view::ClusterView;
 use crate::config::Settings;
-use color_eyre::eyre::{Result, eyre};
+use crate::runtime::Runtime;
+use auth::AuthMode;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::handler::Handler;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use error::ApiError;
+use sqlx::PgPool;
+use std::net::SocketAddr;
+use std::ops::Deref;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
-pub async fn run(_settings: Settings) -> Result<ExitCode> {
-    Err(eyre!("--serve is not built yet"))
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// A request that takes longer than this gets 503 (the live stream excepted).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a shutdown waits for responses in flight.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// JSON request bodies, with every rejection in the API's error shape.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// Path parameters, with every rejection in the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// Query strings, with every rejection in the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+pub struct Shared {
+    pub settings: Arc<Settings>,
+    pub pool: PgPool,
+    pub client: kube::Client,
+    pub view: ClusterView,
+    pub auth: AuthMode,
+    pub hub: broadcast::Sender<stream::HubEvent>,
+    /// Cancelled on shutdown: live streams end, new operations are refused.
+    pub shutdown: CancellationToken,
+    pub draining: AtomicBool,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(rt: &Runtime, auth: AuthMode) -> AppState {
+        let (hub, _) = broadcast::channel(1024);
+        AppState(Arc::new(Shared {
+            settings: rt.settings.clone(),
+            pool: rt.pool.clone(),
+            client: rt.client.clone(),
+            view: rt.view.clone(),
+            auth,
+            hub,
+            shutdown: CancellationToken::new(),
+            draining: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+}
+
+/// The router plus the list of (method, path) it serves, so the OpenAPI
+/// document can be checked against it.
+pub struct Routes {
+    router: Router<AppState>,
+    pub list: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn new() -> Routes {
+        Routes {
+            router: Router::new(),
+            list: Vec::new(),
+        }
+    }
+
+    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Routes
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = axum::routing::MethodFilter::try_from(method.clone()).unwrap_or(axum::routing::MethodFilter::GET);
+        self.router = self.router.route(path, axum::routing::on(filter, handler));
+        self.list.push((method, path));
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
+        self.add(Method::GET, path, h)
+    }
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
+        self.add(Method::POST, path, h)
+    }
+    fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
+        self.add(Method::DELETE, path, h)
+    }
+}
+
+/// Every route of the server. `openapi.rs` documents exactly these.
+pub fn routes() -> Routes {
+    Routes::new()
+        .get("/healthz", ops::healthz)
+        .get("/readyz", ops::readyz)
+        .get("/metrics", ops::metrics)
+        .get("/api/openapi.json", openapi::serve)
+        .post("/api/session", auth::sign_in)
+        .delete("/api/session", auth::sign_out)
+        .get("/api/me", auth::me)
+        .get("/api/stores", stores::list)
+        .post("/api/stores", stores::create)
+        .get("/api/stores/{id}", stores::get)
+        .delete("/api/stores/{id}", stores::delete)
+        .get("/api/stores/{id}/status", stores::status)
+        .get("/api/stores/{id}/detail", stores::detail)
+        .get("/api/stores/{id}/timeline", stores::timeline)
+        .post("/api/stores/{id}/retry", stores::retry)
+        .post("/api/stores/{id}/credentials", stores::credentials)
+        .get("/api/stream", stream::stream)
+        .get("/api/audit", stores::audit)
+}
+
+/// The whole application: routes, the dashboard fallback and the layers.
+pub fn app(state: AppState) -> Router {
+    let demo = matches!(state.auth, AuthMode::Demo);
+    let mut router = routes()
+        .router
+        .fallback(dashboard::fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(limit_time))
+        .layer(middleware::from_fn_with_state(state.clone(), refuse_when_draining))
+        .layer(middleware::from_fn(api_headers))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
+    if demo {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(auth::DEMO_MARK_HEADER),
+            HeaderValue::from_static("demo-insecure"),
+        ));
+    }
+    if let Some(cors) = cors(&state.settings.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .map(|s| crate::engine::bound_message(s, 64))
+                        .unwrap_or_default();
+                    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %crate::engine::bound_message(req.uri().path(), 200))
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    let status = res.status().as_u16();
+                    let ms = latency.as_secs_f64() * 1000.0;
+                    if status >= 500 {
+                        tracing::warn!(status, ms, "response");
+                    } else {
+                        tracing::info!(status, ms, "response");
+                    }
+                })
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "ignoring a CORS origin that is not a valid header value");
+                None
+            }
+        })
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                header::LOCATION,
+                header::RETRY_AFTER,
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("idempotent-replayed"),
+            ])
+            .allow_credentials(true)
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take that method; see /api/openapi.json",
+    )
+}
+
+/// API responses are never cached: they are per-user and change.
+async fn api_headers(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut res = next.run(req).await;
+    if api {
+        res.headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Bounds the time of every request but the live stream.
+async fn limit_time(req: Request, next: Next) -> Response {
+    if req.uri().path() == "/api/stream" {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => ApiError::unavailable(
+            "timeout",
+            format!("the request took longer than {}s; try again", REQUEST_TIMEOUT.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+/// After SIGTERM: requests that would start new operations are refused
+/// (another replica takes them); reads are still answered while draining.
+async fn refuse_when_draining(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.is_draining() && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return ApiError::unavailable("shutting_down", "this server is shutting down; retry (another replica will answer)")
+            .retry_after(Duration::from_secs(1))
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// A running server: its address, and what to stop on shutdown.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    serve: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+    runtime: Runtime,
+}
+
+impl Server {
+    /// Connects to the database and the cluster, starts the workers, the
+    /// change hub and the HTTP server on `listener`.
+    pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server> {
+        let auth = AuthMode::from_settings(&settings.auth_mode, &settings.proxy_user_header).map_err(|e| eyre!(e))?;
+        let runtime = Runtime::start(settings, true).await?;
+        match &auth {
+            AuthMode::Demo => {
+                for line in [
+                    "!!! DEMO AUTH MODE: the X-User-Id header is trusted from ANY client. !!!",
+                    "!!! Anyone who can reach this server can act as any user.           !!!",
+                    "!!! Never expose it beyond a laptop; use --auth password or proxy.  !!!",
+                ] {
+                    tracing::warn!("{line}");
+                    eprintln!("{line}");
+                }
+            }
+            AuthMode::Proxy { header } => tracing::warn!(
+                header = %header,
+                "proxy auth mode: the {header} header is trusted; make sure only the authenticating proxy can reach this server and that it strips the header from client requests"
+            ),
+            AuthMode::Password => {}
+        }
+        let state = AppState::new(&runtime, auth);
+        let background = vec![stream::spawn_hub(state.clone()), spawn_pruner(state.clone())];
+        let addr = listener.local_addr().wrap_err("cannot read the listening address")?;
+        let app = app(state.clone());
+        let token = state.shutdown.clone();
+        let serve = tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await
+        });
+        Ok(Server {
+            addr,
+            state,
+            serve,
+            background,
+            runtime,
+        })
+    }
+
+    /// Graceful shutdown: refuse new operations, end live streams, finish the
+    /// responses in flight (at most `drain`), hand running operations back.
+    pub async fn shutdown(self, drain: Duration) {
+        self.state.draining.store(true, Ordering::Relaxed);
+        self.state.shutdown.cancel();
+        let mut serve = self.serve;
+        let http = async {
+            match tokio::time::timeout(drain, &mut serve).await {
+                Ok(Ok(Ok(()))) => tracing::info!("all responses finished"),
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server task failed"),
+                Err(_) => {
+                    tracing::warn!(secs = drain.as_secs(), "responses still running after the drain time; closing them");
+                    serve.abort();
+                }
+            }
+        };
+        tokio::join!(http, self.runtime.shutdown());
+        for t in self.background {
+            t.abort();
+        }
+    }
+}
+
+/// Removes expired sessions and old rate-limit rows now and then.
+fn spawn_pruner(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = crate::db::sessions::delete_expired(&state.pool).await {
+                tracing::debug!(error = %e, "cannot prune expired sessions");
+            }
+            if let Err(e) = crate::db::sessions::prune_rate_events(&state.pool, Duration::from_secs(3600)).await {
+                tracing::debug!(error = %e, "cannot prune rate-limit rows");
+            }
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            }
+        }
+    })
+}
+
+pub async fn run(settings: Settings) -> Result<ExitCode> {
+    let listen = settings.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .wrap_err_with(|| format!("cannot listen on {listen}; is another server using it? (set --listen)"))?;
+    let server = Server::start(settings, listener).await?;
+    tracing::info!(
+        auth = server.state.auth.name(),
+        workers = server.state.settings.workers,
+        "listening on http://{}",
+        server.addr
+    );
+    crate::commands::wait_for_signal().await;
+    tracing::info!("shutting down: refusing new operations, finishing responses, handing leases back");
+    server.shutdown(DRAIN_TIMEOUT).await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
 }

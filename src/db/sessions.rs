@@ -1,0 +1,145 @@
+//! The `sessions` table and the `rate_limit_events` table behind the API's
+//! sign-in sessions and rate limits.
+//!
+//! Session tokens are 256 random bits; only their SHA-256 (computed by
+//! PostgreSQL's `sha256()`) is stored. A fast hash is right here: the token
+//! cannot be guessed, so there is nothing for a slow hash to protect.
+
+use super::users::{Role, User};
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgExecutor, PgPool};
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(FromRow)]
+struct SessionUser {
+    id: Uuid,
+    email: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    last_login_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a new session for `user_id`; the token itself is not stored.
+pub async fn create<'e>(
+    exec: impl PgExecutor<'e>,
+    token: &str,
+    user_id: Uuid,
+    ttl: Duration,
+    user_agent: Option<&str>,
+    client_addr: Option<&str>,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO sessions (token_hash, user_id, expires_at, user_agent, client_addr) \
+         VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + make_interval(secs => $3), $4, $5) \
+         RETURNING expires_at",
+    )
+    .bind(token)
+    .bind(user_id)
+    .bind(ttl.as_secs_f64())
+    .bind(user_agent)
+    .bind(client_addr)
+    .fetch_one(exec)
+    .await
+}
+
+/// The enabled user a live session token belongs to.
+pub async fn user_for_token<'e>(exec: impl PgExecutor<'e>, token: &str) -> Result<Option<User>, sqlx::Error> {
+    let row: Option<SessionUser> = sqlx::query_as(
+        "SELECT u.id, u.email, u.role, u.created_at, u.last_login_at FROM sessions s \
+         JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = sha256(convert_to($1, 'UTF8')) AND s.expires_at > now() AND u.disabled_at IS NULL",
+    )
+    .bind(token)
+    .fetch_optional(exec)
+    .await?;
+    Ok(row.map(|r| User {
+        id: r.id,
+        email: r.email,
+        password_hash: String::new(),
+        role: Role::parse(&r.role).unwrap_or(Role::User),
+        created_at: r.created_at,
+        disabled_at: None,
+        last_login_at: r.last_login_at,
+    }))
+}
+
+/// Ends a session; Ok(false) when there was none.
+pub async fn delete<'e>(exec: impl PgExecutor<'e>, token: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = sha256(convert_to($1, 'UTF8'))")
+        .bind(token)
+        .execute(exec)
+        .await
+        .map(|r| r.rows_affected() > 0)
+}
+
+pub async fn delete_expired<'e>(exec: impl PgExecutor<'e>) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= now()")
+        .execute(exec)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+/// A rate limit that was hit: which bucket, and when a slot frees up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exceeded {
+    pub index: usize,
+    pub retry_after: Duration,
+}
+
+/// Counts one event in each bucket if every bucket has fewer than its limit
+/// in the last `window`; otherwise counts nothing and says which bucket is
+/// full. Exact across processes: each bucket is locked for the transaction.
+pub async fn take(pool: &PgPool, buckets: &[(&str, u32)], window: Duration) -> Result<Result<(), Exceeded>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // Lock in a fixed order so two requests never wait on each other in a cycle.
+    let mut order: Vec<usize> = (0..buckets.len()).collect();
+    order.sort_by_key(|&i| buckets[i].0);
+    for &i in &order {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+            .bind(buckets[i].0)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let secs = window.as_secs_f64();
+    for (index, (bucket, limit)) in buckets.iter().enumerate() {
+        let (count, oldest): (i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), extract(epoch FROM min(at) + make_interval(secs => $2) - now())::float8 \
+             FROM rate_limit_events WHERE bucket = $1 AND at > now() - make_interval(secs => $2)",
+        )
+        .bind(*bucket)
+        .bind(secs)
+        .fetch_one(&mut *tx)
+        .await?;
+        if count >= i64::from(*limit) {
+            let wait = oldest.unwrap_or(secs).clamp(1.0, secs.max(1.0));
+            return Ok(Err(Exceeded {
+                index,
+                retry_after: Duration::from_secs_f64(wait.ceil()),
+            }));
+        }
+    }
+    for (bucket, _) in buckets {
+        sqlx::query("INSERT INTO rate_limit_events (bucket) VALUES ($1)")
+            .bind(*bucket)
+            .execute(&mut *tx)
+            .await?;
+        // Keep each bucket short: older rows can no longer count.
+        sqlx::query("DELETE FROM rate_limit_events WHERE bucket = $1 AND at < now() - make_interval(secs => $2)")
+            .bind(*bucket)
+            .bind(secs)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Removes rate-limit rows older than `older_than` in every bucket.
+pub async fn prune_rate_events<'e>(exec: impl PgExecutor<'e>, older_than: Duration) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM rate_limit_events WHERE at < now() - make_interval(secs => $1)")
+        .bind(older_than.as_secs_f64())
+        .execute(exec)
+        .await
+        .map(|r| r.rows_affected())
+}

@@ -1,0 +1,161 @@
+//! For the platform: `/healthz` (the process answers), `/readyz` (database
+//! reachable and the cluster watches connected; 503 otherwise, and while
+//! shutting down) and `/metrics` (Prometheus text format).
+
+use super::AppState;
+use crate::db::{operations, stores};
+use crate::metrics::METRICS;
+use crate::store::Status;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// GET /healthz
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn database_ok(state: &AppState) -> Result<(), String> {
+    let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {}s", CHECK_TIMEOUT.as_secs())),
+    }
+}
+
+/// GET /readyz
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let db = database_ok(&state).await;
+    let watch = state.view.connection().borrow().clone();
+    let draining = state.is_draining();
+    let mut problems = Vec::new();
+    if let Err(e) = &db {
+        problems.push(format!("database: {e}"));
+    }
+    if !watch.connected {
+        problems.push(format!(
+            "cluster watch: {}",
+            watch.error.clone().unwrap_or_else(|| "not connected".into())
+        ));
+    }
+    if draining {
+        problems.push("shutting down".to_string());
+    }
+    let ready = problems.is_empty();
+    let mut body = json!({
+        "ready": ready,
+        "database": { "ok": db.is_ok(), "error": db.err() },
+        "watch": { "connected": watch.connected, "since": watch.since, "error": watch.error },
+        "draining": draining,
+    });
+    if !ready {
+        body["error"] = json!(format!("not ready: {}", problems.join("; ")));
+        body["code"] = json!("not_ready");
+    }
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+fn line(out: &mut String, name: &str, help: &str, kind: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// GET /metrics
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::with_capacity(4096);
+    // From the database: the same on every replica (aggregate with max, not sum).
+    let by_status = stores::count_by_status(&state.pool).await;
+    let queued = operations::queued_count(&state.pool).await;
+    let totals: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE started_at IS NOT NULL), count(*) FILTER (WHERE state = 'failed') \
+         FROM operations WHERE kind = 'provision'",
+    )
+    .fetch_one(&state.pool)
+    .await;
+    let db_up = by_status.is_ok() && queued.is_ok() && totals.is_ok();
+    line(
+        &mut out,
+        "store_weaver_database_up",
+        "Whether the last scrape could read the database.",
+        "gauge",
+        u8::from(db_up),
+    );
+    if let Ok(rows) = by_status {
+        let _ = writeln!(out, "# HELP store_weaver_stores Stores by status (whole deployment, from the database).");
+        let _ = writeln!(out, "# TYPE store_weaver_stores gauge");
+        for st in Status::ALL {
+            let n = rows.iter().find(|(s, _)| s == st.as_str()).map(|(_, n)| *n).unwrap_or(0);
+            let _ = writeln!(out, "store_weaver_stores{{status=\"{}\"}} {n}", st.as_str());
+        }
+    }
+    if let Ok(n) = queued {
+        line(
+            &mut out,
+            "store_weaver_operations_queued",
+            "Operations waiting for a worker (whole deployment).",
+            "gauge",
+            n,
+        );
+    }
+    if let Ok((started, failed)) = totals {
+        line(
+            &mut out,
+            "store_weaver_provisions_started_total",
+            "Provisions a worker has started (whole deployment, from the database).",
+            "counter",
+            started,
+        );
+        line(
+            &mut out,
+            "store_weaver_provisions_failed_total",
+            "Provisions that ended Failed (whole deployment, from the database).",
+            "counter",
+            failed,
+        );
+    }
+    line(
+        &mut out,
+        "store_weaver_watch_connected",
+        "Whether every cluster watch of this process is connected.",
+        "gauge",
+        u8::from(state.view.is_connected()),
+    );
+    line(
+        &mut out,
+        "store_weaver_process_provisions_succeeded_total",
+        "Provisions this process's workers finished Ready.",
+        "counter",
+        METRICS.provisions_succeeded.load(Ordering::Relaxed),
+    );
+    line(
+        &mut out,
+        "store_weaver_process_provisions_failed_total",
+        "Provisions this process's workers finished Failed.",
+        "counter",
+        METRICS.provisions_failed.load(Ordering::Relaxed),
+    );
+    line(
+        &mut out,
+        "store_weaver_process_creates_accepted_total",
+        "Stores created through this process's API.",
+        "counter",
+        METRICS.creates_accepted.load(Ordering::Relaxed),
+    );
+    crate::metrics::render_histogram(&mut out);
+    let mut res = (StatusCode::OK, out).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}

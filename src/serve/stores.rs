@@ -1,0 +1,463 @@
+//! The store endpoints: list, create, get, status, detail, timeline, retry,
+//! delete, and the audited reveal of a store's WordPress admin credentials.
+//! A user sees and acts on their own stores only; someone else's store is
+//! "not found". Admins see every store.
+
+use super::auth::{AuthMethod, Principal, client_addr, peer};
+use super::error::{ApiError, ApiResult};
+use super::{ApiJson, ApiPath, ApiQuery, AppState};
+use crate::cluster::{detail, health::Health, namespace};
+use crate::db::{audit, sessions, stores as db_stores};
+use crate::engine::{self, CreateRequest};
+use crate::metrics::METRICS;
+use crate::runtime;
+use crate::store::{Status, Store};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use uuid::Uuid;
+
+const CLUSTER_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_EVENTS: usize = 200;
+const MAX_TIMELINE: i64 = 500;
+
+/// A store as the API shows it: the record plus what can be done with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreOut {
+    #[serde(flatten)]
+    pub store: Store,
+    pub can_retry: bool,
+    pub can_delete: bool,
+}
+
+impl From<Store> for StoreOut {
+    fn from(store: Store) -> StoreOut {
+        StoreOut {
+            can_retry: store.can_retry(),
+            can_delete: store.can_delete(),
+            store,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StoreList {
+    pub stores: Vec<StoreOut>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    /// Admins only: one owner's stores.
+    pub owner: Option<String>,
+}
+
+/// The stores a principal may see, optionally filtered.
+pub async fn visible_stores(
+    state: &AppState,
+    principal: &Principal,
+    owner: Option<&str>,
+    status: Option<Status>,
+) -> ApiResult<Vec<Store>> {
+    let scope = match (principal.scope(), owner) {
+        (Some(me), _) => Some(me.to_string()),
+        (None, Some(o)) => Some(o.trim().to_lowercase()),
+        (None, None) => None,
+    };
+    let list = db_stores::list(&state.pool, scope.as_deref()).await?;
+    Ok(list
+        .into_iter()
+        .filter(|s| status.is_none_or(|st| s.status == st))
+        .collect())
+}
+
+/// GET /api/stores
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<StoreList>> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("unknown status {s:?}; use Provisioning, Ready, Failed or Deleting"),
+            )
+            .field("status")
+        })?),
+    };
+    if let Some(o) = q.owner.as_deref()
+        && !principal.is_admin()
+        && o.trim().to_lowercase() != principal.user
+    {
+        return Err(ApiError::forbidden("only admins can list other users' stores").field("owner"));
+    }
+    let stores = visible_stores(&state, &principal, q.owner.as_deref(), status).await?;
+    Ok(Json(StoreList {
+        stores: stores.into_iter().map(StoreOut::from).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    pub name: String,
+    #[serde(default)]
+    pub engine: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+fn store_response(status: StatusCode, store: Store, replayed: bool) -> Response {
+    let location = HeaderValue::from_str(&format!("/api/stores/{}", store.id)).ok();
+    let mut res = (status, Json(StoreOut::from(store))).into_response();
+    if let Some(l) = location {
+        res.headers_mut().insert(header::LOCATION, l);
+    }
+    if replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    res
+}
+
+/// POST /api/stores: creates a store and queues its provisioning.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    request: axum::http::Extensions,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<Response> {
+    let header_key = match headers.get("idempotency-key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::invalid("idempotency_key", "the Idempotency-Key header is not printable text"))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let idempotency_key = match (header_key, body.idempotency_key) {
+        (Some(h), Some(b)) if h != b => {
+            return Err(ApiError::invalid(
+                "idempotency_key",
+                "the Idempotency-Key header and the idempotency_key field differ; send one",
+            ));
+        }
+        (h, b) => h.or(b),
+    };
+    let req = CreateRequest {
+        name: body.name,
+        owner: principal.user.clone(),
+        engine: body.engine.unwrap_or_default(),
+        idempotency_key,
+    };
+    engine::requests::validate(&req)?;
+    // A repeated request is answered before it counts against the rate.
+    if let Some(key) = &req.idempotency_key
+        && let Some(existing) = db_stores::by_idempotency_key(&state.pool, &principal.user, key).await?
+    {
+        return Ok(store_response(StatusCode::OK, existing, true));
+    }
+    let addr = client_addr(&state, &headers, peer(&request));
+    let per_user = format!("create:user:{}", principal.user);
+    let per_addr = format!("create:addr:{addr}");
+    let rate = state.settings.create_rate_per_minute;
+    if let Err(hit) = sessions::take(
+        &state.pool,
+        &[(per_user.as_str(), rate), (per_addr.as_str(), rate)],
+        Duration::from_secs(60),
+    )
+    .await?
+    {
+        let (limit, whom) = if hit.index == 0 {
+            ("create_rate_per_user", format!("user {}", principal.user))
+        } else {
+            ("create_rate_per_address", format!("address {addr}"))
+        };
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "rate limit: at most {rate} creates per minute for {whom}; try again in {}s",
+                hit.retry_after.as_secs()
+            ),
+        )
+        .limit(limit)
+        .retry_after(hit.retry_after));
+    }
+    let (store, created) = engine::create(
+        &state.pool,
+        runtime::limits(&state.settings),
+        &runtime::urls(&state.settings),
+        &principal.actor(),
+        &req,
+    )
+    .await?;
+    if created {
+        METRICS.creates_accepted.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(store = %store.id, namespace = %store.namespace, owner = %store.owner, "store created");
+        Ok(store_response(StatusCode::CREATED, store, false))
+    } else {
+        Ok(store_response(StatusCode::OK, store, true))
+    }
+}
+
+/// The store if the principal may see it; 404 otherwise.
+pub async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<Store> {
+    match db_stores::get(&state.pool, id).await? {
+        Some(s) if principal.can_see(&s.owner) => Ok(s),
+        _ => Err(ApiError::store_not_found()),
+    }
+}
+
+/// GET /api/stores/{id}
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<StoreOut>> {
+    Ok(Json(visible(&state, &principal, id).await?.into()))
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusOut {
+    pub id: Uuid,
+    pub status: Status,
+    pub phase: String,
+    pub error_message: Option<String>,
+    pub attempts: i32,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub ready_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Seconds the last provisioning took, once Ready.
+    pub provision_seconds: Option<i64>,
+    /// What the cluster shows right now (from the watches).
+    pub health: Health,
+    pub watch_connected: bool,
+}
+
+/// GET /api/stores/{id}/status
+pub async fn status(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<StatusOut>> {
+    let s = visible(&state, &principal, id).await?;
+    Ok(Json(StatusOut {
+        id: s.id,
+        status: s.status,
+        health: state.view.health(s.id, &[]),
+        watch_connected: state.view.is_connected(),
+        provision_seconds: s.provision_duration().map(|d| d.num_seconds()),
+        phase: s.phase,
+        error_message: s.error_message,
+        attempts: s.attempts,
+        updated_at: s.updated_at,
+        ready_at: s.ready_at,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct DetailOut {
+    pub store: StoreOut,
+    pub health: Health,
+    pub resources: Vec<detail::Resource>,
+    /// Namespace events, newest first (at most 200).
+    pub events: Vec<detail::EventLine>,
+}
+
+fn cluster_error(e: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %e, "Kubernetes API error");
+    ApiError::unavailable(
+        "cluster_unavailable",
+        format!("the Kubernetes API did not answer: {}", crate::engine::bound_message(&e.to_string(), 300)),
+    )
+    .retry_after(Duration::from_secs(5))
+}
+
+/// GET /api/stores/{id}/detail: resources with readiness, and events.
+pub async fn detail(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<DetailOut>> {
+    let s = visible(&state, &principal, id).await?;
+    let (resources, mut events) = if s.status == Status::Deleted {
+        (Vec::new(), Vec::new())
+    } else {
+        let both = async {
+            tokio::try_join!(
+                detail::resources(&state.client, &s.namespace),
+                detail::events(&state.client, &s.namespace)
+            )
+        };
+        match tokio::time::timeout(CLUSTER_TIMEOUT, both).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return Err(cluster_error(e)),
+            Err(_) => return Err(cluster_error(format!("no answer within {}s", CLUSTER_TIMEOUT.as_secs()))),
+        }
+    };
+    events.truncate(MAX_EVENTS);
+    Ok(Json(DetailOut {
+        health: state.view.health(s.id, &[]),
+        store: s.into(),
+        resources,
+        events,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Timeline {
+    /// The store's audit entries, oldest first.
+    pub entries: Vec<audit::Entry>,
+}
+
+/// GET /api/stores/{id}/timeline: who did what to the store, and how it ended.
+pub async fn timeline(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Timeline>> {
+    let s = visible(&state, &principal, id).await?;
+    let mut entries = audit::list(&state.pool, Some(s.id), MAX_TIMELINE).await?;
+    entries.reverse();
+    Ok(Json(Timeline { entries }))
+}
+
+/// POST /api/stores/{id}/retry: a Failed store goes back to Provisioning.
+pub async fn retry(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let store = engine::retry(&state.pool, &principal.actor(), id, principal.scope()).await?;
+    tracing::info!(store = %store.id, user = %principal.user, "store retry queued");
+    Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
+}
+
+/// DELETE /api/stores/{id}: the store goes to Deleting; the delete runs in
+/// the background.
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let store = engine::delete(&state.pool, &principal.actor(), id, principal.scope()).await?;
+    tracing::info!(store = %store.id, user = %principal.user, "store delete queued");
+    Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
+}
+
+#[derive(Debug, Serialize)]
+pub struct Credentials {
+    pub username: &'static str,
+    pub password: String,
+    pub login_url: String,
+}
+
+/// The chart's default WordPress admin user (`store.adminUser`).
+pub const WORDPRESS_ADMIN_USER: &str = "admin";
+
+/// POST /api/stores/{id}/credentials: the WordPress admin password, for the
+/// store's owner only, recorded in the audit log.
+pub async fn credentials(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let s = visible(&state, &principal, id).await?;
+    let actor = principal.actor();
+    let record = |outcome: &'static str, detail: String| {
+        let pool = state.pool.clone();
+        let actor = actor.clone();
+        let name = s.name.clone();
+        async move {
+            let r = audit::Record {
+                actor: &actor,
+                action: "store.credentials.reveal",
+                store_id: Some(id),
+                store_name: Some(&name),
+                outcome,
+                detail: Some(&detail),
+            };
+            if let Err(e) = audit::record(&pool, &r).await {
+                tracing::warn!(error = %e, "cannot write the audit entry for a credentials reveal");
+                return Err(ApiError::database(&e));
+            }
+            Ok(())
+        }
+    };
+    if s.owner != principal.user {
+        record("refused", "not the store's owner".into()).await?;
+        return Err(ApiError::forbidden("only the store's owner can reveal its credentials"));
+    }
+    if matches!(s.status, Status::Deleting | Status::Deleted) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_allowed",
+            format!("the store is {}; its credentials are gone", s.status),
+        ));
+    }
+    let found = tokio::time::timeout(CLUSTER_TIMEOUT, namespace::admin_password(&state.client, &s.namespace)).await;
+    let password = match found {
+        Ok(Ok(Some(p))) => p,
+        Ok(Ok(None)) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_available",
+                format!("the store's credentials do not exist yet (it is {}, {})", s.status, s.phase),
+            ));
+        }
+        Ok(Err(e)) => return Err(cluster_error(e)),
+        Err(_) => return Err(cluster_error("no answer in time")),
+    };
+    let via = match principal.method {
+        AuthMethod::Cookie | AuthMethod::Bearer => "session",
+        AuthMethod::Proxy => "proxy",
+        AuthMethod::Demo => "demo",
+    };
+    record("accepted", format!("WordPress admin credentials revealed (auth: {via})")).await?;
+    tracing::info!(store = %s.id, user = %principal.user, "credentials revealed");
+    let login_url = format!("{}/wp-admin/", s.url.trim_end_matches('/'));
+    Ok(Json(Credentials {
+        username: WORDPRESS_ADMIN_USER,
+        password,
+        login_url,
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditOut {
+    /// Newest first.
+    pub entries: Vec<audit::Entry>,
+}
+
+/// GET /api/audit: the whole audit log (admins only).
+pub async fn audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<AuditOut>> {
+    if !principal.is_admin() {
+        return Err(ApiError::forbidden("the audit log is for admins"));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be 1 to 1000").field("limit"));
+    }
+    Ok(Json(AuditOut {
+        entries: audit::list(&state.pool, None, limit).await?,
+    }))
+}
