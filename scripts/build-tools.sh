@@ -114,12 +114,18 @@ build_kwok() {
 }
 
 build_helm() {
-  have helm "$HELM_VERSION" && return 0
+  # The "-b2" marks a build with the Kubernetes version stamped in, as helm's
+  # own Makefile does: without it offline `helm template`/`lint` assume v1.20
+  # and refuse charts that declare a kubeVersion.
+  have helm "$HELM_VERSION-b2" && return 0
   log "building helm v$HELM_VERSION"
+  local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
   GOBIN="$BIN" go install -trimpath \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION \
+      -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor \
+      -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" \
     helm.sh/helm/v3/cmd/helm@"v$HELM_VERSION"
-  done_mark helm "$HELM_VERSION"
+  done_mark helm "$HELM_VERSION-b2"
 }
 
 what=${1:-all}
