@@ -236,39 +236,6 @@ pub fn terminating_reason(ns: &Namespace) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_values_are_long_and_distinct() {
-        let a = generate_secret_value(32);
-        let b = generate_secret_value(32);
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-    }
-
-    #[test]
-    fn namespace_labels_mark_the_store() {
-        let id = Uuid::nil();
-        let l = namespace_labels(id, "ann@example.com");
-        assert_eq!(
-            l.get(STORE_ID_LABEL).map(String::as_str),
-            Some("00000000-0000-0000-0000-000000000000")
-        );
-        assert_eq!(
-            l.get("pod-security.kubernetes.io/enforce")
-                .map(String::as_str),
-            Some("baseline")
-        );
-        assert_eq!(
-            l.get(OWNER_LABEL).map(String::as_str),
-            Some("ann_example.com")
-        );
-    }
-}
-
 /// Binds `cluster_role` to the platform's service account inside the store
 /// namespace, so the platform's write rights stay within store namespaces
 /// (least privilege; see config/rbac.yaml). Waits until the API server's
@@ -339,4 +306,37 @@ pub async fn ensure_role_binding(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_values_are_long_and_distinct() {
+        let a = generate_secret_value(32);
+        let b = generate_secret_value(32);
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn namespace_labels_mark_the_store() {
+        let id = Uuid::nil();
+        let l = namespace_labels(id, "ann@example.com");
+        assert_eq!(
+            l.get(STORE_ID_LABEL).map(String::as_str),
+            Some("00000000-0000-0000-0000-000000000000")
+        );
+        assert_eq!(
+            l.get("pod-security.kubernetes.io/enforce")
+                .map(String::as_str),
+            Some("baseline")
+        );
+        assert_eq!(
+            l.get(OWNER_LABEL).map(String::as_str),
+            Some("ann_example.com")
+        );
+    }
 }
