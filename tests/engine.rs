@@ -548,3 +548,90 @@ async fn the_real_store_chart_becomes_ready_and_leaves_nothing_behind() {
     pool.shutdown().await;
     db.drop_db().await;
 }
+
+fn helm_statuses(ns: &str) -> Vec<String> {
+    let out = Command::new("helm")
+        .args(["history", ns, "-n", ns, "-o", "json"])
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .output()
+        .expect("run helm");
+    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_release_left_pending_by_an_interrupted_helm_is_recovered() {
+    let db = TestDb::new().await;
+    let s = settings(&db.url, "tests/fixtures/charts", &[("workers", "0")]);
+    let (store, _) = create(&db, &s, &unique("Pending Release"), "hal@example.com")
+        .await
+        .unwrap();
+    let client = kube().await;
+    let ns = store.namespace.clone();
+    store_weaver::cluster::namespace::ensure_namespace(&client, &ns, store.id, &store.owner)
+        .await
+        .unwrap();
+    store_weaver::cluster::namespace::ensure_credentials(&client, &ns, store.id)
+        .await
+        .unwrap();
+    // An install that waits forever, killed mid-way: the release stays
+    // pending-install, which blocks every later install unless recovered.
+    let mut helm = Command::new("helm")
+        .args([
+            "install",
+            &ns,
+            repo("tests/fixtures/charts/woocommerce").to_str().unwrap(),
+            "-n",
+            &ns,
+        ])
+        .args([
+            "-f",
+            repo("tests/fixtures/values-unschedulable.yaml")
+                .to_str()
+                .unwrap(),
+        ])
+        .args([
+            "--set",
+            &format!("store.id={}", store.id),
+            "--set",
+            "existingSecret=store-credentials",
+        ])
+        .args(["--wait", "--timeout", "10m"])
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ns2 = ns.clone();
+    eventually(Duration::from_secs(30), "release pending-install", || {
+        let ns = ns2.clone();
+        async move { (helm_statuses(&ns) == ["pending-install"]).then_some(()) }
+    })
+    .await;
+    helm.kill().unwrap();
+    helm.wait().unwrap();
+    assert_eq!(helm_statuses(&ns), ["pending-install"]);
+
+    let s = settings(&db.url, "tests/fixtures/charts", &[]);
+    let pool = workers(&s, &db, 1).await;
+    let ready = settle(&db, store.id, 120).await;
+    assert_eq!(
+        ready.status,
+        Status::Ready,
+        "error: {:?}",
+        ready.error_message
+    );
+    assert_eq!(
+        helm_statuses(&ns).last().map(String::as_str),
+        Some("deployed")
+    );
+    engine::delete(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap();
+    assert_eq!(settle(&db, store.id, 150).await.status, Status::Deleted);
+    pool.shutdown().await;
+    db.drop_db().await;
+}
