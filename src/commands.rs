@@ -7,7 +7,7 @@ use crate::db::{self, audit, stores};
 use crate::engine::{self, CreateRequest, EngineError};
 use crate::runtime::{self, Runtime};
 use crate::store::{Status, Store, Via};
-use color_eyre::eyre::{Result, eyre};
+use color_eyre::eyre::Result;
 use sqlx::PgPool;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -190,16 +190,6 @@ async fn settle(settings: Settings, id: Uuid, json: bool, want: Status) -> Resul
 async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode> {
     let pool = db::connect(settings.database_url()?).await?;
     db::migrate(&pool).await?;
-    let report = |e: EngineError, json: bool| -> ExitCode {
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({"error": e.to_string(), "code": e.code()})
-            );
-        }
-        eprintln!("error: {e}");
-        ExitCode::from(engine_exit(&e))
-    };
     match cmd {
         StoreCommand::List { owner, json } => {
             let list = stores::list(&pool, owner.as_deref()).await?;
@@ -269,45 +259,60 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             wait,
             json,
             actor,
-        } => {
-            let s = match resolve(&pool, &store).await {
-                Ok(s) => s,
-                Err(code) => return Ok(ExitCode::from(code)),
-            };
-            let actor = runtime::actor(actor, Via::Cli);
-            match engine::retry(&pool, &actor, s.id, None).await {
-                Ok(store) if wait => settle(settings, store.id, json, Status::Ready).await,
-                Ok(store) => {
-                    print_store(&store, json);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(report(e, json)),
-            }
-        }
+        } => act(settings, &pool, &store, actor, wait, json, Action::Retry).await,
         StoreCommand::Delete {
             store,
             wait,
             json,
             actor,
-        } => {
-            let s = match resolve(&pool, &store).await {
-                Ok(s) => s,
-                Err(code) => return Ok(ExitCode::from(code)),
-            };
-            let actor = runtime::actor(actor, Via::Cli);
-            match engine::delete(&pool, &actor, s.id, None).await {
-                Ok(store) if wait => settle(settings, store.id, json, Status::Deleted).await,
-                Ok(store) => {
-                    print_store(&store, json);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(report(e, json)),
-            }
-        }
+        } => act(settings, &pool, &store, actor, wait, json, Action::Delete).await,
     }
 }
 
-/// For tests and callers that want an error instead of an exit code.
-pub fn not_found(key: &str) -> color_eyre::eyre::Report {
-    eyre!("no store matches \"{key}\"")
+enum Action {
+    Retry,
+    Delete,
+}
+
+/// Retry or delete one store, then print it (or wait until it settles).
+async fn act(
+    settings: Settings,
+    pool: &PgPool,
+    key: &str,
+    actor: Option<String>,
+    wait: bool,
+    json: bool,
+    action: Action,
+) -> Result<ExitCode> {
+    let s = match resolve(pool, key).await {
+        Ok(s) => s,
+        Err(code) => return Ok(ExitCode::from(code)),
+    };
+    let actor = runtime::actor(actor, Via::Cli);
+    let (result, want) = match action {
+        Action::Retry => (engine::retry(pool, &actor, s.id, None).await, Status::Ready),
+        Action::Delete => (
+            engine::delete(pool, &actor, s.id, None).await,
+            Status::Deleted,
+        ),
+    };
+    match result {
+        Ok(store) if wait => settle(settings, store.id, json, want).await,
+        Ok(store) => {
+            print_store(&store, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(report(e, json)),
+    }
+}
+
+fn report(e: EngineError, json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"error": e.to_string(), "code": e.code()})
+        );
+    }
+    eprintln!("error: {e}");
+    ExitCode::from(engine_exit(&e))
 }

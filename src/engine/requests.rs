@@ -166,36 +166,17 @@ async fn create_tx(
         },
     )
     .await?;
-    operations::enqueue(
-        &mut *tx,
+    let detail = format!("namespace {namespace}, owner {owner}, engine {engine}");
+    let store = queue_and_commit(
+        tx,
+        actor,
         id,
         operations::Kind::Provision,
-        &actor.user,
-        actor.via.as_str(),
+        "store.create",
+        name,
+        &detail,
     )
     .await?;
-    audit::record(
-        &mut *tx,
-        &audit::Record {
-            actor,
-            action: "store.create",
-            store_id: Some(id),
-            store_name: Some(name),
-            outcome: "accepted",
-            detail: Some(&format!(
-                "namespace {namespace}, owner {owner}, engine {engine}"
-            )),
-        },
-    )
-    .await?;
-    db::notify_store(&mut *tx, id).await?;
-    operations::wake_workers(&mut *tx).await?;
-    let store = stores::get(&mut *tx, id)
-        .await?
-        .ok_or_else(|| EngineError::NotFound {
-            key: id.to_string(),
-        })?;
-    tx.commit().await?;
     Ok((store, true))
 }
 
@@ -219,6 +200,41 @@ async fn refused(
     if let Err(err) = audit::record(pool, &r).await {
         tracing::warn!(error = %err, "could not write the audit entry for a refused request");
     }
+}
+
+/// The common end of every accepted request: queue the operation, audit,
+/// announce the change, wake the workers, commit, and return the store.
+async fn queue_and_commit(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    actor: &Actor,
+    id: Uuid,
+    kind: operations::Kind,
+    action: &str,
+    name: &str,
+    detail: &str,
+) -> Result<Store, EngineError> {
+    operations::enqueue(&mut *tx, id, kind, &actor.user, actor.via.as_str()).await?;
+    audit::record(
+        &mut *tx,
+        &audit::Record {
+            actor,
+            action,
+            store_id: Some(id),
+            store_name: Some(name),
+            outcome: "accepted",
+            detail: Some(detail),
+        },
+    )
+    .await?;
+    db::notify_store(&mut *tx, id).await?;
+    operations::wake_workers(&mut *tx).await?;
+    let store = stores::get(&mut *tx, id)
+        .await?
+        .ok_or_else(|| EngineError::NotFound {
+            key: id.to_string(),
+        })?;
+    tx.commit().await?;
+    Ok(store)
 }
 
 /// Loads a store for an action, locked, and scoped to `owner` when given
@@ -267,34 +283,17 @@ pub async fn retry(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    operations::enqueue(
-        &mut *tx,
+    let detail = format!("attempt {}", store.attempts + 1);
+    let store = queue_and_commit(
+        tx,
+        actor,
         id,
         operations::Kind::Provision,
-        &actor.user,
-        actor.via.as_str(),
+        "store.retry",
+        &store.name,
+        &detail,
     )
     .await?;
-    audit::record(
-        &mut *tx,
-        &audit::Record {
-            actor,
-            action: "store.retry",
-            store_id: Some(id),
-            store_name: Some(&store.name),
-            outcome: "accepted",
-            detail: Some(&format!("attempt {}", store.attempts + 1)),
-        },
-    )
-    .await?;
-    db::notify_store(&mut *tx, id).await?;
-    operations::wake_workers(&mut *tx).await?;
-    let store = stores::get(&mut *tx, id)
-        .await?
-        .ok_or_else(|| EngineError::NotFound {
-            key: id.to_string(),
-        })?;
-    tx.commit().await?;
     Ok(store)
 }
 
@@ -326,39 +325,21 @@ pub async fn delete(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    operations::enqueue(
-        &mut *tx,
-        id,
-        operations::Kind::Delete,
-        &actor.user,
-        actor.via.as_str(),
-    )
-    .await?;
     let detail = if superseded > 0 {
         format!("was {}; its provisioning was stopped", store.status)
     } else {
         format!("was {}", store.status)
     };
-    audit::record(
-        &mut *tx,
-        &audit::Record {
-            actor,
-            action: "store.delete",
-            store_id: Some(id),
-            store_name: Some(&store.name),
-            outcome: "accepted",
-            detail: Some(&detail),
-        },
+    let store = queue_and_commit(
+        tx,
+        actor,
+        id,
+        operations::Kind::Delete,
+        "store.delete",
+        &store.name,
+        &detail,
     )
     .await?;
-    db::notify_store(&mut *tx, id).await?;
-    operations::wake_workers(&mut *tx).await?;
-    let store = stores::get(&mut *tx, id)
-        .await?
-        .ok_or_else(|| EngineError::NotFound {
-            key: id.to_string(),
-        })?;
-    tx.commit().await?;
     Ok(store)
 }
 
