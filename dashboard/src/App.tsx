@@ -1,0 +1,298 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Api, ApiError, explain } from './api';
+import { ConfirmDialog } from './components/ConfirmDialog';
+import { CreateStore } from './components/CreateStore';
+import { Link } from './components/Link';
+import { SignIn } from './components/SignIn';
+import { StoreDetail } from './components/StoreDetail';
+import { StoreList, type StoreActions } from './components/StoreList';
+import { useLiveStores, type LiveOptions } from './live';
+import { hrefFor, navigate, useRoute } from './router';
+import type { Me, Store } from './types';
+
+type Auth =
+  | { state: 'checking' }
+  | { state: 'signedOut'; mode: 'password' | 'demo'; notice?: string | null }
+  | { state: 'signedIn'; me: Me };
+
+export interface AppProps {
+  api?: Api;
+  live?: LiveOptions;
+}
+
+export function App({ api: given, live }: AppProps) {
+  const api = useMemo(() => given ?? new Api(), [given]);
+  const [auth, setAuth] = useState<Auth>({ state: 'checking' });
+  const [error, setError] = useState<string | null>(null);
+
+  const signedOut = useCallback(
+    (notice?: string | null) => setAuth({ state: 'signedOut', mode: api.demoMode ? 'demo' : 'password', notice }),
+    [api],
+  );
+
+  useEffect(() => {
+    let done = false;
+    api
+      .me()
+      .then((me) => !done && setAuth({ state: 'signedIn', me }))
+      .catch((e) => {
+        if (done) return;
+        if (e instanceof ApiError && e.unauthenticated) signedOut();
+        else setError(explain(e));
+      });
+    return () => {
+      done = true;
+    };
+  }, [api, signedOut]);
+
+  useEffect(() => {
+    api.onUnauthorized = () =>
+      setAuth((a) =>
+        a.state === 'signedIn'
+          ? { state: 'signedOut', mode: api.demoMode ? 'demo' : 'password', notice: 'Your session has ended. Sign in again.' }
+          : a,
+      );
+    return () => {
+      api.onUnauthorized = null;
+    };
+  }, [api]);
+
+  if (auth.state === 'checking') {
+    return (
+      <main id="main" className="signin">
+        {error ? (
+          <div className="card">
+            <h1>Store Weaver</h1>
+            <p className="error" role="alert">
+              {error}
+            </p>
+            <button type="button" onClick={() => window.location.reload()}>
+              Try again
+            </button>
+          </div>
+        ) : (
+          <p aria-busy="true">Loading…</p>
+        )}
+      </main>
+    );
+  }
+  if (auth.state === 'signedOut') {
+    return (
+      <SignIn
+        api={api}
+        mode={auth.mode}
+        notice={auth.notice}
+        onSignedIn={(me) => {
+          setAuth({ state: 'signedIn', me });
+          navigate(window.location.pathname, true);
+        }}
+      />
+    );
+  }
+  return (
+    <Shell
+      api={api}
+      me={auth.me}
+      live={live}
+      onSignOut={async () => {
+        try {
+          await api.signOut();
+        } catch {
+          /* the session is gone either way */
+        }
+        signedOut('You have signed out.');
+      }}
+    />
+  );
+}
+
+function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?: LiveOptions; onSignOut: () => void }) {
+  const route = useRoute();
+  const live = useLiveStores(api, liveOpts);
+  const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
+  const [confirming, setConfirming] = useState<Store | null>(null);
+  const [confirmError, setConfirmError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<{ text: string; kind: 'ok' | 'error' } | null>(null);
+  const [announce, setAnnounce] = useState('');
+  const [now, setNow] = useState(Date.now());
+  const mainRef = useRef<HTMLElement>(null);
+
+  // Time moves: "2 min ago", "1 min 10 s so far".
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+
+  // Focus the page heading on navigation, for screen readers and keyboards.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const h = mainRef.current?.querySelector<HTMLElement>('h1');
+    h?.focus();
+  }, [route.name, route.name === 'store' ? route.id : '']);
+
+  // Say status changes out loud (a polite live region).
+  const seen = useRef<Map<string, string>>(new Map());
+  useEffect(() => {
+    if (!live.stores) return;
+    const changes: string[] = [];
+    for (const s of live.stores) {
+      const before = seen.current.get(s.id);
+      if (before && before !== s.status) changes.push(`${s.name} is now ${s.status}.`);
+      seen.current.set(s.id, s.status);
+    }
+    if (changes.length) setAnnounce(changes.join(' '));
+  }, [live.stores]);
+
+  const setBusy = (id: string, on: boolean) =>
+    setPending((p) => {
+      const n = new Set(p);
+      if (on) n.add(id);
+      else n.delete(id);
+      return n;
+    });
+
+  const actions: StoreActions = {
+    pending,
+    retry: async (s) => {
+      setBusy(s.id, true);
+      setNotice(null);
+      try {
+        const out = await api.retry(s.id);
+        live.upsert(out);
+        setNotice({ text: `Retrying “${s.name}”: provisioning again.`, kind: 'ok' });
+      } catch (e) {
+        setNotice({ text: `Cannot retry “${s.name}”: ${explain(e)}`, kind: 'error' });
+      } finally {
+        setBusy(s.id, false);
+      }
+    },
+    askDelete: (s) => {
+      setConfirmError(null);
+      setConfirming(s);
+    },
+  };
+
+  const doDelete = async () => {
+    const s = confirming;
+    if (!s) return;
+    setBusy(s.id, true);
+    setConfirmError(null);
+    try {
+      const out = await api.deleteStore(s.id);
+      live.upsert(out);
+      setConfirming(null);
+      setNotice({ text: `Deleting “${s.name}”: uninstalling it and removing its namespace.`, kind: 'ok' });
+      if (route.name === 'store') navigate(hrefFor({ name: 'list' }));
+    } catch (e) {
+      setConfirmError(explain(e));
+    } finally {
+      setBusy(s.id, false);
+    }
+  };
+
+  let page: React.ReactNode;
+  switch (route.name) {
+    case 'list':
+      page = <StoreList me={me} stores={live.stores} mode={live.mode} error={live.error} actions={actions} now={now} />;
+      break;
+    case 'new':
+      page = (
+        <CreateStore
+          api={api}
+          onCreated={(s) => {
+            live.upsert(s);
+            setNotice({ text: `Store “${s.name}” created. Provisioning has started; it usually takes a few minutes.`, kind: 'ok' });
+            navigate(hrefFor({ name: 'list' }));
+          }}
+        />
+      );
+      break;
+    case 'store':
+      page = (
+        <StoreDetail
+          api={api}
+          me={me}
+          id={route.id}
+          live={live.stores?.find((s) => s.id === route.id)}
+          actions={actions}
+        />
+      );
+      break;
+    default:
+      page = (
+        <>
+          <h1 tabIndex={-1}>Page not found</h1>
+          <p>
+            Nothing lives at <code>{route.path}</code>. <Link href="/">Go to the stores</Link>.
+          </p>
+        </>
+      );
+  }
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <Link href="/" className="brand">
+          <img src="/favicon.svg" alt="" width="24" height="24" /> Store Weaver
+        </Link>
+        <nav aria-label="Main">
+          <Link href="/" aria-current={route.name === 'list' ? 'page' : undefined}>
+            Stores
+          </Link>
+          <Link href={hrefFor({ name: 'new' })} aria-current={route.name === 'new' ? 'page' : undefined}>
+            New store
+          </Link>
+        </nav>
+        <div className="who">
+          <span className="user" title={`Signed in as ${me.user}`}>
+            <span className="visually-hidden">Signed in as </span>
+            {me.user}
+          </span>
+          {me.role === 'admin' ? <span className="badge badge-admin">admin</span> : null}
+          {me.auth_mode === 'demo' ? <span className="badge badge-warning">demo mode</span> : null}
+          {me.auth_mode !== 'proxy' ? (
+            <button type="button" onClick={onSignOut}>
+              Sign out
+            </button>
+          ) : null}
+        </div>
+      </header>
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        {notice ? (
+          <div className={notice.kind === 'ok' ? 'notice' : 'error'} role={notice.kind === 'ok' ? 'status' : 'alert'}>
+            <span>{notice.text}</span>
+            <button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss message">
+              ✕
+            </button>
+          </div>
+        ) : null}
+        {page}
+      </main>
+      <div className="visually-hidden" aria-live="polite" role="log">
+        {announce}
+      </div>
+      {confirming ? (
+        <ConfirmDialog
+          title={`Delete “${confirming.name}”?`}
+          confirmLabel="Delete store"
+          busy={pending.has(confirming.id)}
+          error={confirmError}
+          onCancel={() => setConfirming(null)}
+          onConfirm={() => void doDelete()}
+        >
+          <p>
+            This uninstalls the store, deletes its namespace <code>{confirming.namespace}</code> and all of its data
+            (products, orders, database). It cannot be undone.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+    </>
+  );
+}

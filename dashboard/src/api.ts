@@ -1,0 +1,236 @@
+// The API client: one function per endpoint of `store-weaver --serve`, every
+// failure turned into an ApiError carrying the server's error shape.
+
+import type {
+  Credentials,
+  Detail,
+  ErrorBody,
+  Me,
+  SessionOut,
+  Store,
+  StoreList,
+  Timeline,
+} from './types';
+
+/** Set on every response of a server running in demo auth mode. */
+export const DEMO_MARK_HEADER = 'x-store-weaver-auth';
+/** The header demo mode trusts (from anyone: demo only). */
+export const DEMO_USER_HEADER = 'X-User-Id';
+const DEMO_STORAGE_KEY = 'store-weaver.demo-user';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly field?: string;
+  readonly limit?: string;
+  /** Seconds, from the Retry-After header. */
+  readonly retryAfter?: number;
+
+  constructor(status: number, body: ErrorBody, retryAfter?: number) {
+    super(body.error);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = body.code;
+    this.field = body.field;
+    this.limit = body.limit;
+    this.retryAfter = retryAfter;
+  }
+
+  get unauthenticated(): boolean {
+    return this.status === 401;
+  }
+}
+
+/** A sentence for a person, saying what went wrong and what to do. */
+export function explain(err: unknown): string {
+  if (!(err instanceof ApiError)) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  const wait = err.retryAfter ? ` Try again in ${err.retryAfter} s.` : '';
+  if (err.status === 429) {
+    switch (err.limit) {
+      case 'MAX_STORES_PER_USER':
+        return `You have reached your store limit: ${err.message}. Delete a store you no longer need, or ask an operator to raise your limit.`;
+      case 'MAX_STORES':
+        return `The platform is full: ${err.message}. Nothing can be created until stores are deleted; ask an operator.`;
+      case 'create_rate_per_user':
+      case 'create_rate_per_address':
+        return `Slow down: ${err.message}.${err.message.includes('try again') ? '' : wait}`;
+      case 'sign_in_rate':
+        return `Too many sign-in attempts.${wait || ' Wait a minute and try again.'}`;
+      default:
+        return `${err.message}.${wait}`.replace(/\.\./g, '.');
+    }
+  }
+  if (err.status === 0) return err.message;
+  if (err.status >= 500) return `The server could not do it: ${err.message}`;
+  return err.message;
+}
+
+export interface ApiOptions {
+  /** Prefix of every path (default: same origin). */
+  base?: string;
+  fetch?: typeof fetch;
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
+}
+
+function browserStorage(): ApiOptions['storage'] {
+  try {
+    return typeof sessionStorage === 'undefined' ? null : sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+export class Api {
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly storage: ApiOptions['storage'];
+  /** The user sent as X-User-Id when the server runs in demo mode. */
+  demoUser: string | null;
+  /** Whether a response said the server runs in demo auth mode. */
+  demoMode = false;
+  /** Called on any 401, so the app can show the sign-in screen. */
+  onUnauthorized: (() => void) | null = null;
+
+  constructor(opts: ApiOptions = {}) {
+    this.base = (opts.base ?? '').replace(/\/$/, '');
+    this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));
+    this.storage = opts.storage === undefined ? browserStorage() : opts.storage;
+    this.demoUser = this.storage?.getItem(DEMO_STORAGE_KEY) ?? null;
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.demoUser) headers[DEMO_USER_HEADER] = this.demoUser;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.base + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+    } catch (e) {
+      throw new ApiError(0, {
+        error: `Cannot reach the Store Weaver server (${e instanceof Error ? e.message : String(e)}). Check your connection and try again.`,
+        code: 'network',
+      });
+    }
+    if (res.headers.get(DEMO_MARK_HEADER)) this.demoMode = true;
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: unknown = undefined;
+    if (text) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    if (!res.ok) {
+      const retry = Number(res.headers.get('Retry-After'));
+      const shape =
+        json && typeof json === 'object' && typeof (json as ErrorBody).error === 'string'
+          ? (json as ErrorBody)
+          : { error: `${res.status} ${res.statusText || 'error'}`.trim(), code: 'http_' + res.status };
+      const err = new ApiError(res.status, shape, Number.isFinite(retry) && retry > 0 ? retry : undefined);
+      if (err.unauthenticated && this.onUnauthorized) this.onUnauthorized();
+      throw err;
+    }
+    if (json === undefined) {
+      throw new ApiError(res.status, {
+        error: `The server sent an answer that is not JSON (${res.status}).`,
+        code: 'bad_response',
+      });
+    }
+    return json as T;
+  }
+
+  // ---- who is asking ----
+
+  me(): Promise<Me> {
+    return this.request<Me>('GET', '/api/me');
+  }
+
+  async signIn(email: string, password: string): Promise<SessionOut> {
+    // The session comes back as an HttpOnly cookie; the token in the body is
+    // not kept (scripts could read it), the cookie is enough for a browser.
+    const out = await this.request<SessionOut>('POST', '/api/session', { email, password });
+    return { ...out, token: '' };
+  }
+
+  /** Demo mode: no password; the server trusts the X-User-Id header. */
+  useDemoUser(email: string | null): void {
+    this.demoUser = email;
+    if (email) this.storage?.setItem(DEMO_STORAGE_KEY, email);
+    else this.storage?.removeItem(DEMO_STORAGE_KEY);
+  }
+
+  async signOut(): Promise<void> {
+    try {
+      if (!this.demoUser) await this.request<void>('DELETE', '/api/session');
+    } finally {
+      this.useDemoUser(null);
+    }
+  }
+
+  // ---- stores ----
+
+  async listStores(owner?: string): Promise<Store[]> {
+    const q = owner ? `?owner=${encodeURIComponent(owner)}` : '';
+    return (await this.request<StoreList>('GET', `/api/stores${q}`)).stores;
+  }
+
+  createStore(name: string, idempotencyKey?: string): Promise<Store> {
+    const headers: Record<string, string> = {};
+    if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+    return this.request<Store>('POST', '/api/stores', { name }, headers);
+  }
+
+  getStore(id: string): Promise<Store> {
+    return this.request<Store>('GET', `/api/stores/${encodeURIComponent(id)}`);
+  }
+
+  detail(id: string): Promise<Detail> {
+    return this.request<Detail>('GET', `/api/stores/${encodeURIComponent(id)}/detail`);
+  }
+
+  timeline(id: string): Promise<Timeline> {
+    return this.request<Timeline>('GET', `/api/stores/${encodeURIComponent(id)}/timeline`);
+  }
+
+  retry(id: string): Promise<Store> {
+    return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/retry`);
+  }
+
+  deleteStore(id: string): Promise<Store> {
+    return this.request<Store>('DELETE', `/api/stores/${encodeURIComponent(id)}`);
+  }
+
+  credentials(id: string): Promise<Credentials> {
+    return this.request<Credentials>('POST', `/api/stores/${encodeURIComponent(id)}/credentials`);
+  }
+
+  /** The Server-Sent Events stream; EventSource sends the session cookie. */
+  streamUrl(): string {
+    return `${this.base}/api/stream`;
+  }
+
+  /** EventSource cannot send the demo header, so demo mode polls instead. */
+  canStream(): boolean {
+    return !this.demoUser;
+  }
+}
+
+export function newIdempotencyKey(): string {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === 'function') return c.randomUUID();
+  return `k-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}

@@ -1,0 +1,80 @@
+// Times and durations for people.
+
+import type { Store, StoreStatus } from './types';
+
+export function parseTime(t: string | null | undefined): Date | null {
+  if (!t) return null;
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** "2025-11-25 19:05" in the viewer's time zone. */
+export function formatTime(t: string | null | undefined): string {
+  const d = parseTime(t);
+  if (!d) return '—';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+}
+
+/** "just now", "5 min ago", "2 h ago", else the date. */
+export function formatAgo(t: string | null | undefined, now: number = Date.now()): string {
+  const d = parseTime(t);
+  if (!d) return '—';
+  const diff = now - d.getTime();
+  if (diff < 45_000) return 'just now';
+  if (diff < 3_600_000) return `${Math.round(diff / 60_000)} min ago`;
+  if (diff < 86_400_000) return `${Math.round(diff / 3_600_000)} h ago`;
+  return formatTime(t);
+}
+
+/** How long provisioning took (Ready), or has been going on (Provisioning). */
+export function provisionTime(s: Store, now: number = Date.now()): { text: string; running: boolean } | null {
+  const start = parseTime(s.provision_started_at);
+  if (!start) return null;
+  const end = parseTime(s.ready_at);
+  if (end && s.status !== 'Provisioning') {
+    return { text: formatDuration(end.getTime() - start.getTime()), running: false };
+  }
+  if (s.status === 'Provisioning') {
+    return { text: formatDuration(now - start.getTime()), running: true };
+  }
+  return null;
+}
+
+export function isBusy(status: StoreStatus): boolean {
+  return status === 'Provisioning' || status === 'Deleting';
+}
+
+const PHASES: Record<string, string> = {
+  queued: 'queued',
+  namespace: 'creating namespace',
+  secrets: 'creating secrets',
+  installing: 'installing',
+  'waiting-for-ready': 'waiting for pods',
+  'cleaning-up': 'cleaning up',
+  uninstalling: 'uninstalling',
+  'removing-namespace': 'removing namespace',
+  done: 'done',
+};
+
+export function phaseLabel(phase: string): string {
+  return PHASES[phase] ?? phase;
+}
+
+/** "store.create" -> "create", "store.credentials.reveal" -> "credentials reveal". */
+export function actionLabel(action: string): string {
+  return action.replace(/^store\./, '').replace(/[._]/g, ' ');
+}
