@@ -24,7 +24,10 @@ async fn operations_endpoints_answer_without_signing_in() {
     let anon = srv.client();
     let r = anon.get("/healthz").await.expect(200);
     assert_eq!(r.body["status"], "ok");
-    assert!(r.header("x-request-id").is_some(), "every response carries a request id");
+    assert!(
+        r.header("x-request-id").is_some(),
+        "every response carries a request id"
+    );
 
     // The watches list everything shortly after start.
     let r = common::eventually(Duration::from_secs(30), "/readyz to say ready", || {
@@ -57,7 +60,11 @@ async fn operations_endpoints_answer_without_signing_in() {
     assert!(r.body["paths"]["/api/stores"]["post"].is_object());
 
     // A client-chosen request id comes back.
-    let r = Api::send(anon.request(Method::GET, "/healthz").header("x-request-id", "trace-me-42")).await;
+    let r = Api::send(
+        anon.request(Method::GET, "/healthz")
+            .header("x-request-id", "trace-me-42"),
+    )
+    .await;
     assert_eq!(r.header("x-request-id").as_deref(), Some("trace-me-42"));
 
     // The dashboard (or its placeholder) at / with SPA fallback; API 404s stay JSON.
@@ -85,25 +92,43 @@ async fn sessions_sign_in_and_out_with_the_right_statuses() {
 
     // Wrong password, unknown user: the same 401.
     let r = anon
-        .post("/api/session", json!({"email": "ann@example.com", "password": "wrong password!"}))
+        .post(
+            "/api/session",
+            json!({"email": "ann@example.com", "password": "wrong password!"}),
+        )
         .await
         .expect(401);
     assert_eq!(r.body["error"], "wrong email or password");
-    anon.post("/api/session", json!({"email": "nobody@example.com", "password": "whatever123"}))
-        .await
-        .expect(401);
+    anon.post(
+        "/api/session",
+        json!({"email": "nobody@example.com", "password": "whatever123"}),
+    )
+    .await
+    .expect(401);
     // Bad input.
-    let r = anon.post("/api/session", json!({"email": "not-an-email", "password": "x"})).await.expect(422);
+    let r = anon
+        .post(
+            "/api/session",
+            json!({"email": "not-an-email", "password": "x"}),
+        )
+        .await
+        .expect(422);
     assert_eq!(r.body["field"], "email");
     let r = anon
-        .post("/api/session", json!({"email": "ann@example.com", "password": PASSWORD, "remember": true}))
+        .post(
+            "/api/session",
+            json!({"email": "ann@example.com", "password": PASSWORD, "remember": true}),
+        )
         .await
         .expect(422);
     assert_eq!(r.body["field"], "remember");
 
     // Sign in: a cookie and a token; both work.
     let r = anon
-        .post("/api/session", json!({"email": " Ann@Example.COM ", "password": PASSWORD}))
+        .post(
+            "/api/session",
+            json!({"email": " Ann@Example.COM ", "password": PASSWORD}),
+        )
         .await
         .expect(201);
     let cookie = r.header("set-cookie").expect("a session cookie");
@@ -115,7 +140,9 @@ async fn sessions_sign_in_and_out_with_the_right_statuses() {
     assert!(cookie.contains(&token));
     assert_eq!(r.body["user"], "ann@example.com");
 
-    let by_cookie = srv.client().with_header("cookie", &format!("sw_session={token}"));
+    let by_cookie = srv
+        .client()
+        .with_header("cookie", &format!("sw_session={token}"));
     let r = by_cookie.get("/api/me").await.expect(200);
     assert_eq!(r.body["user"], "ann@example.com");
     assert_eq!(r.body["method"], "cookie");
@@ -149,7 +176,11 @@ async fn sessions_sign_in_and_out_with_the_right_statuses() {
         .unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].len(), 32);
-    assert!(!stored[0].windows(8).any(|w| token.as_bytes().windows(8).any(|t| t == w)));
+    assert!(
+        !stored[0]
+            .windows(8)
+            .any(|w| token.as_bytes().windows(8).any(|t| t == w))
+    );
 
     // Garbage tokens.
     let mut bad = srv.client();
@@ -178,7 +209,10 @@ async fn sessions_sign_in_and_out_with_the_right_statuses() {
     again.get("/api/me").await.expect(401);
     let r = srv
         .client()
-        .post("/api/session", json!({"email": "ann@example.com", "password": PASSWORD}))
+        .post(
+            "/api/session",
+            json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
         .await
         .expect(403);
     assert!(r.body["error"].as_str().unwrap().contains("disabled"));
@@ -193,7 +227,10 @@ async fn sign_in_attempts_are_rate_limited() {
     let mut statuses = Vec::new();
     for _ in 0..11 {
         let r = anon
-            .post("/api/session", json!({"email": "ann@example.com", "password": "wrong password"}))
+            .post(
+                "/api/session",
+                json!({"email": "ann@example.com", "password": "wrong password"}),
+            )
             .await;
         statuses.push(r.status.as_u16());
         if r.status == 429 {
@@ -205,15 +242,22 @@ async fn sign_in_attempts_are_rate_limited() {
     assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
     assert_eq!(statuses[10], 429, "{statuses:?}");
     // Now even the right password waits.
-    anon.post("/api/session", json!({"email": "ann@example.com", "password": PASSWORD}))
-        .await
-        .expect(429);
+    anon.post(
+        "/api/session",
+        json!({"email": "ann@example.com", "password": PASSWORD}),
+    )
+    .await
+    .expect(429);
     srv.stop().await;
 }
 
 #[tokio::test]
 async fn store_endpoints_and_their_errors() {
-    let srv = TestServer::start(&[("max_stores_per_user", "3"), ("create_rate_per_minute", "50")]).await;
+    let srv = TestServer::start(&[
+        ("max_stores_per_user", "3"),
+        ("create_rate_per_minute", "50"),
+    ])
+    .await;
     let ann = srv.user("ann@example.com", Role::User).await;
 
     // Create.
@@ -236,7 +280,10 @@ async fn store_endpoints_and_their_errors() {
     .await
     .expect(201);
     let r2 = ann
-        .post("/api/stores", json!({"name": "Ann Hats", "idempotency_key": "order-123"}))
+        .post(
+            "/api/stores",
+            json!({"name": "Ann Hats", "idempotency_key": "order-123"}),
+        )
         .await
         .expect(200);
     assert_eq!(id_of(&r1), id_of(&r2));
@@ -256,7 +303,13 @@ async fn store_endpoints_and_their_errors() {
     assert_eq!(r.body["field"], "name");
     let r = ann.create("   ").await.expect(422);
     assert_eq!(r.body["field"], "name");
-    let r = ann.post("/api/stores", json!({"name": "Ann Medusa", "engine": "medusa"})).await.expect(422);
+    let r = ann
+        .post(
+            "/api/stores",
+            json!({"name": "Ann Medusa", "engine": "medusa"}),
+        )
+        .await
+        .expect(422);
     assert_eq!(r.body["field"], "engine");
 
     // The per-user limit is a 429 that names it.
@@ -276,15 +329,24 @@ async fn store_endpoints_and_their_errors() {
 
     let r = ann.get(&format!("/api/stores/{id}")).await.expect(200);
     assert_eq!(r.body["name"], "Ann's Shoes");
-    let r = ann.get(&format!("/api/stores/{id}/status")).await.expect(200);
+    let r = ann
+        .get(&format!("/api/stores/{id}/status"))
+        .await
+        .expect(200);
     assert_eq!(r.body["status"], "Provisioning");
     assert_eq!(r.body["phase"], "queued");
     assert_eq!(r.body["health"]["state"], "missing");
     assert_eq!(r.body["watch_connected"], true);
-    let r = ann.get(&format!("/api/stores/{id}/detail")).await.expect(200);
+    let r = ann
+        .get(&format!("/api/stores/{id}/detail"))
+        .await
+        .expect(200);
     assert_eq!(r.body["store"]["id"], id.as_str());
     assert!(r.body["resources"].is_array() && r.body["events"].is_array());
-    let r = ann.get(&format!("/api/stores/{id}/timeline")).await.expect(200);
+    let r = ann
+        .get(&format!("/api/stores/{id}/timeline"))
+        .await
+        .expect(200);
     let entries = r.body["entries"].as_array().unwrap();
     assert_eq!(entries[0]["action"], "store.create");
     assert_eq!(entries[0]["actor"], "ann@example.com");
@@ -292,32 +354,51 @@ async fn store_endpoints_and_their_errors() {
 
     // 404 for ids that do not exist; 400 for ids that are not ids.
     for path in ["", "/status", "/detail", "/timeline"] {
-        ann.get(&format!("/api/stores/{NIL}{path}")).await.expect(404);
+        ann.get(&format!("/api/stores/{NIL}{path}"))
+            .await
+            .expect(404);
     }
-    ann.post_empty(&format!("/api/stores/{NIL}/retry")).await.expect(404);
-    ann.post_empty(&format!("/api/stores/{NIL}/credentials")).await.expect(404);
+    ann.post_empty(&format!("/api/stores/{NIL}/retry"))
+        .await
+        .expect(404);
+    ann.post_empty(&format!("/api/stores/{NIL}/credentials"))
+        .await
+        .expect(404);
     ann.delete(&format!("/api/stores/{NIL}")).await.expect(404);
     let r = ann.get("/api/stores/12345").await.expect(400);
     assert_eq!(r.body["field"], "id");
 
     // Retry: only Failed stores (409 otherwise).
-    let r = ann.post_empty(&format!("/api/stores/{id}/retry")).await.expect(409);
+    let r = ann
+        .post_empty(&format!("/api/stores/{id}/retry"))
+        .await
+        .expect(409);
     assert_eq!(r.code(), "not_allowed");
     // As a worker would leave it after a failed provision.
     for sql in [
         "UPDATE operations SET state = 'failed', finished_at = now() WHERE store_id = $1::uuid",
         "UPDATE stores SET status = 'Failed', error_message = 'boom' WHERE id = $1::uuid",
     ] {
-        sqlx::query(sql).bind(&id).execute(&srv.db.pool).await.unwrap();
+        sqlx::query(sql)
+            .bind(&id)
+            .execute(&srv.db.pool)
+            .await
+            .unwrap();
     }
     let r = ann.get(&format!("/api/stores/{id}")).await.expect(200);
     assert_eq!(r.body["can_retry"], true);
-    let r = ann.post_empty(&format!("/api/stores/{id}/retry")).await.expect(202);
+    let r = ann
+        .post_empty(&format!("/api/stores/{id}/retry"))
+        .await
+        .expect(202);
     assert_eq!(r.body["status"], "Provisioning");
     assert_eq!(r.body["attempts"], 2);
 
     // Credentials before the store has any: 409 (no cluster objects without workers).
-    let r = ann.post_empty(&format!("/api/stores/{id}/credentials")).await.expect(409);
+    let r = ann
+        .post_empty(&format!("/api/stores/{id}/credentials"))
+        .await
+        .expect(409);
     assert_eq!(r.code(), "not_available");
 
     // Delete: 202 Deleting; again: 409; the record stays readable.
@@ -325,8 +406,13 @@ async fn store_endpoints_and_their_errors() {
     assert_eq!(r.body["status"], "Deleting");
     let r = ann.delete(&format!("/api/stores/{id}")).await.expect(409);
     assert_eq!(r.code(), "not_allowed");
-    ann.post_empty(&format!("/api/stores/{id}/credentials")).await.expect(409);
-    let r = ann.get(&format!("/api/stores/{id}/timeline")).await.expect(200);
+    ann.post_empty(&format!("/api/stores/{id}/credentials"))
+        .await
+        .expect(409);
+    let r = ann
+        .get(&format!("/api/stores/{id}/timeline"))
+        .await
+        .expect(200);
     let actions: Vec<&str> = r.body["entries"]
         .as_array()
         .unwrap()
@@ -334,7 +420,10 @@ async fn store_endpoints_and_their_errors() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions.first(), Some(&"store.create"));
-    assert!(actions.contains(&"store.retry") && actions.contains(&"store.delete"), "{actions:?}");
+    assert!(
+        actions.contains(&"store.retry") && actions.contains(&"store.delete"),
+        "{actions:?}"
+    );
 
     // The audit log is for admins.
     ann.get("/api/audit").await.expect(403);
@@ -344,9 +433,13 @@ async fn store_endpoints_and_their_errors() {
     admin.get("/api/audit?limit=0").await.expect(400);
 
     // Wrong methods.
-    let r = Api::send(ann.request(Method::PUT, "/api/stores")).await.expect(405);
+    let r = Api::send(ann.request(Method::PUT, "/api/stores"))
+        .await
+        .expect(405);
     assert_eq!(r.code(), "method_not_allowed");
-    Api::send(ann.request(Method::PATCH, &format!("/api/stores/{id}"))).await.expect(405);
+    Api::send(ann.request(Method::PATCH, &format!("/api/stores/{id}")))
+        .await
+        .expect(405);
     srv.stop().await;
 }
 
@@ -364,56 +457,102 @@ async fn users_neither_see_nor_touch_each_others_stores() {
     assert_ne!(b2.body["namespace"], "store-ann-shop");
 
     let names = |r: &Resp| -> Vec<String> {
-        r.body["stores"].as_array().unwrap().iter().map(|s| s["owner"].as_str().unwrap().to_string()).collect()
+        r.body["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["owner"].as_str().unwrap().to_string())
+            .collect()
     };
     let r = ann.get("/api/stores").await.expect(200);
     assert_eq!(names(&r), vec!["ann@example.com"]);
     let r = bob.get("/api/stores").await.expect(200);
     assert!(names(&r).iter().all(|o| o == "bob@example.com") && names(&r).len() == 2);
-    ann.get("/api/stores?owner=bob@example.com").await.expect(403);
+    ann.get("/api/stores?owner=bob@example.com")
+        .await
+        .expect(403);
 
     // Everything about Ann's store is "not found" for Bob, and nothing changes.
     for path in ["", "/status", "/detail", "/timeline"] {
         let r = bob.get(&format!("/api/stores/{a}{path}")).await.expect(404);
         assert_eq!(r.code(), "not_found");
     }
-    bob.post_empty(&format!("/api/stores/{a}/retry")).await.expect(404);
-    bob.post_empty(&format!("/api/stores/{a}/credentials")).await.expect(404);
+    bob.post_empty(&format!("/api/stores/{a}/retry"))
+        .await
+        .expect(404);
+    bob.post_empty(&format!("/api/stores/{a}/credentials"))
+        .await
+        .expect(404);
     bob.delete(&format!("/api/stores/{a}")).await.expect(404);
     let r = ann.get(&format!("/api/stores/{a}")).await.expect(200);
     assert_eq!(r.body["status"], "Provisioning", "Bob's delete did nothing");
     // Idempotency keys are per user: Bob's key does not return Ann's store.
-    let ka = Api::send(ann.request(Method::POST, "/api/stores").header("idempotency-key", "k").json(&json!({"name": "Ann Keyed"})))
-        .await
-        .expect(201);
-    let kb = Api::send(bob.request(Method::POST, "/api/stores").header("idempotency-key", "k").json(&json!({"name": "Bob Keyed"})))
-        .await
-        .expect(201);
+    let ka = Api::send(
+        ann.request(Method::POST, "/api/stores")
+            .header("idempotency-key", "k")
+            .json(&json!({"name": "Ann Keyed"})),
+    )
+    .await
+    .expect(201);
+    let kb = Api::send(
+        bob.request(Method::POST, "/api/stores")
+            .header("idempotency-key", "k")
+            .json(&json!({"name": "Bob Keyed"})),
+    )
+    .await
+    .expect(201);
     assert_ne!(id_of(&ka), id_of(&kb));
 
     // Admins see and act on everyone's stores, but only owners see credentials.
     let r = admin.get("/api/stores").await.expect(200);
     assert_eq!(r.body["stores"].as_array().unwrap().len(), 5);
-    let r = admin.get("/api/stores?owner=bob@example.com").await.expect(200);
+    let r = admin
+        .get("/api/stores?owner=bob@example.com")
+        .await
+        .expect(200);
     assert_eq!(r.body["stores"].as_array().unwrap().len(), 3);
-    admin.get(&format!("/api/stores/{a}/timeline")).await.expect(200);
-    let r = admin.post_empty(&format!("/api/stores/{a}/credentials")).await.expect(403);
+    admin
+        .get(&format!("/api/stores/{a}/timeline"))
+        .await
+        .expect(200);
+    let r = admin
+        .post_empty(&format!("/api/stores/{a}/credentials"))
+        .await
+        .expect(403);
     assert_eq!(r.code(), "forbidden");
     let r = admin.delete(&format!("/api/stores/{b}")).await.expect(202);
     assert_eq!(r.body["status"], "Deleting");
-    let r = bob.get(&format!("/api/stores/{b}/timeline")).await.expect(200);
-    let last = r.body["entries"].as_array().unwrap().last().unwrap().clone();
+    let r = bob
+        .get(&format!("/api/stores/{b}/timeline"))
+        .await
+        .expect(200);
+    let last = r.body["entries"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["action"], "store.delete");
     assert_eq!(last["actor"], "root@example.com");
     // The refused reveal is in the audit log.
     let r = admin.get("/api/audit").await.expect(200);
-    assert!(r.body["entries"].as_array().unwrap().iter().any(|e| e["action"] == "store.credentials.reveal" && e["outcome"] == "refused"));
+    assert!(
+        r.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "store.credentials.reveal" && e["outcome"] == "refused")
+    );
     srv.stop().await;
 }
 
 #[tokio::test]
 async fn creates_are_rate_limited_per_user_and_per_address() {
-    let srv = TestServer::start(&[("create_rate_per_minute", "3"), ("max_stores_per_user", "20")]).await;
+    let srv = TestServer::start(&[
+        ("create_rate_per_minute", "3"),
+        ("max_stores_per_user", "20"),
+    ])
+    .await;
     let ann = srv.user("ann@example.com", Role::User).await;
     let bob = srv.user("bob@example.com", Role::User).await;
     for i in 0..3 {
@@ -436,25 +575,51 @@ async fn creates_are_rate_limited_per_user_and_per_address() {
 
 #[tokio::test]
 async fn hostile_and_malformed_input_gets_4xx_never_5xx() {
-    let srv = TestServer::start(&[("create_rate_per_minute", "100"), ("max_stores_per_user", "100")]).await;
+    let srv = TestServer::start(&[
+        ("create_rate_per_minute", "100"),
+        ("max_stores_per_user", "100"),
+    ])
+    .await;
     let ann = srv.user("ann@example.com", Role::User).await;
     let raw = |body: Vec<u8>, ct: &str| {
-        Api::send(ann.request(Method::POST, "/api/stores").header("content-type", ct).body(body))
+        Api::send(
+            ann.request(Method::POST, "/api/stores")
+                .header("content-type", ct)
+                .body(body),
+        )
     };
 
     // Bodies.
     let r = raw(vec![b'{'; 1], "application/json").await.expect(400);
     assert_eq!(r.code(), "malformed_json");
-    raw(b"{\"name\": \"a\",}".to_vec(), "application/json").await.expect(400);
-    raw(b"\xff\xfe\x00garbage".to_vec(), "application/json").await.expect(400);
+    raw(b"{\"name\": \"a\",}".to_vec(), "application/json")
+        .await
+        .expect(400);
+    raw(b"\xff\xfe\x00garbage".to_vec(), "application/json")
+        .await
+        .expect(400);
     raw(b"".to_vec(), "application/json").await.expect(400);
-    raw(b"{\"name\":\"x\"}".to_vec(), "text/plain").await.expect(415);
-    raw(b"{\"name\":\"x\"}".to_vec(), "application/x-www-form-urlencoded").await.expect(415);
-    Api::send(ann.request(Method::POST, "/api/stores").body("{\"name\":\"x\"}")).await.expect(415);
+    raw(b"{\"name\":\"x\"}".to_vec(), "text/plain")
+        .await
+        .expect(415);
+    raw(
+        b"{\"name\":\"x\"}".to_vec(),
+        "application/x-www-form-urlencoded",
+    )
+    .await
+    .expect(415);
+    Api::send(
+        ann.request(Method::POST, "/api/stores")
+            .body("{\"name\":\"x\"}"),
+    )
+    .await
+    .expect(415);
     let big = format!("{{\"name\": \"{}\"}}", "a".repeat(100_000));
     let r = raw(big.into_bytes(), "application/json").await.expect(413);
     assert_eq!(r.code(), "too_large");
-    let r = raw(vec![b'['; 20_000], "application/json").await.expect(413);
+    let r = raw(vec![b'['; 20_000], "application/json")
+        .await
+        .expect(413);
     assert_eq!(r.code(), "too_large");
     let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
     let r = raw(deep.into_bytes(), "application/json").await;
@@ -470,9 +635,18 @@ async fn hostile_and_malformed_input_gets_4xx_never_5xx() {
         (json!({"name": ["a"]}), Some("name")),
         (json!({"name": {"$gt": ""}}), Some("name")),
         (json!({"name": "ok name", "engine": 7}), Some("engine")),
-        (json!({"name": "ok name", "owner": "bob@example.com"}), Some("owner")),
-        (json!({"name": "ok name", "idempotency_key": ""}), Some("idempotency_key")),
-        (json!({"name": "ok name", "idempotency_key": "k".repeat(201)}), Some("idempotency_key")),
+        (
+            json!({"name": "ok name", "owner": "bob@example.com"}),
+            Some("owner"),
+        ),
+        (
+            json!({"name": "ok name", "idempotency_key": ""}),
+            Some("idempotency_key"),
+        ),
+        (
+            json!({"name": "ok name", "idempotency_key": "k".repeat(201)}),
+            Some("idempotency_key"),
+        ),
         (json!([]), None),
         (json!("name"), None),
         (json!(null), None),
@@ -491,7 +665,14 @@ async fn hostile_and_malformed_input_gets_4xx_never_5xx() {
     let r = ann.create("Café Crème").await.expect(201);
     assert_eq!(r.body["namespace"], "store-cafe-creme");
     assert_eq!(r.body["name"], "Café Crème");
-    for bad in ["🛒🛒🛒", "店舗", "a\u{0}b", "line\nbreak", "\u{202e}\u{200b}", &"é".repeat(61)] {
+    for bad in [
+        "🛒🛒🛒",
+        "店舗",
+        "a\u{0}b",
+        "line\nbreak",
+        "\u{202e}\u{200b}",
+        &"é".repeat(61),
+    ] {
         let r = ann.create(bad).await.expect(422);
         assert_eq!(r.body["field"], "name", "{bad:?}");
     }
@@ -519,14 +700,26 @@ async fn hostile_and_malformed_input_gets_4xx_never_5xx() {
     let r = client.get(&long).bearer_auth(&token).send().await.unwrap();
     assert!(r.status().is_client_error(), "long path: {}", r.status());
     // Dot segments sent as-is (reqwest would normalise them): a raw request.
-    for raw_path in ["/../../etc/passwd", "/assets/../../Cargo.toml", "/api/../Cargo.toml", "/%2e%2e/%2e%2e/Cargo.toml"] {
+    for raw_path in [
+        "/../../etc/passwd",
+        "/assets/../../Cargo.toml",
+        "/api/../Cargo.toml",
+        "/%2e%2e/%2e%2e/Cargo.toml",
+    ] {
         let (status, body) = raw_get(&srv.base, raw_path).await;
-        assert!(status == 404 || status == 400 || (status == 200 && body.contains("<title>Store Weaver")), "{raw_path}: {status} {body}");
+        assert!(
+            status == 404
+                || status == 400
+                || (status == 200 && body.contains("<title>Store Weaver")),
+            "{raw_path}: {status} {body}"
+        );
         assert!(!body.contains("[package]"), "{raw_path} leaked a file");
     }
 
     // Query strings.
-    ann.get("/api/stores?status=Ready&status=Failed").await.expect(400);
+    ann.get("/api/stores?status=Ready&status=Failed")
+        .await
+        .expect(400);
     assert!(ann.get("/api/stores?%ff=1").await.status.is_client_error());
     let r = ann.get("/api/stores?x=1").await.expect(400);
     assert_eq!(r.code(), "invalid_query");
@@ -549,13 +742,19 @@ async fn raw_get(base: &str, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = base.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, text)
 }
 
@@ -564,9 +763,15 @@ async fn demo_mode_trusts_x_user_id_and_says_so_on_every_response() {
     let srv = TestServer::start(&[("auth_mode", "demo")]).await;
     let anon = srv.client();
     let r = anon.get("/healthz").await.expect(200);
-    assert_eq!(r.header("x-store-weaver-auth").as_deref(), Some("demo-insecure"));
+    assert_eq!(
+        r.header("x-store-weaver-auth").as_deref(),
+        Some("demo-insecure")
+    );
     let r = anon.get("/api/stores").await.expect(401);
-    assert_eq!(r.header("x-store-weaver-auth").as_deref(), Some("demo-insecure"));
+    assert_eq!(
+        r.header("x-store-weaver-auth").as_deref(),
+        Some("demo-insecure")
+    );
 
     let ann = srv.client().with_header("x-user-id", "Ann@Example.com");
     let r = ann.get("/api/me").await.expect(200);
@@ -575,10 +780,17 @@ async fn demo_mode_trusts_x_user_id_and_says_so_on_every_response() {
     let id = id_of(&ann.create("Demo Shop").await.expect(201));
     let bob = srv.client().with_header("x-user-id", "bob");
     bob.get(&format!("/api/stores/{id}")).await.expect(404);
-    srv.client().with_header("x-user-id", "two words").get("/api/me").await.expect(401);
+    srv.client()
+        .with_header("x-user-id", "two words")
+        .get("/api/me")
+        .await
+        .expect(401);
     // No password sign-in in this mode.
     let r = anon
-        .post("/api/session", json!({"email": "ann@example.com", "password": PASSWORD}))
+        .post(
+            "/api/session",
+            json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
         .await
         .expect(400);
     assert_eq!(r.code(), "not_supported");
@@ -587,7 +799,11 @@ async fn demo_mode_trusts_x_user_id_and_says_so_on_every_response() {
 
 #[tokio::test]
 async fn proxy_mode_trusts_the_configured_header_and_takes_roles_from_users() {
-    let srv = TestServer::start(&[("auth_mode", "proxy"), ("proxy_user_header", "X-Auth-Request-Email")]).await;
+    let srv = TestServer::start(&[
+        ("auth_mode", "proxy"),
+        ("proxy_user_header", "X-Auth-Request-Email"),
+    ])
+    .await;
     srv.add_user("root@example.com", Role::Admin).await;
     srv.add_user("gone@example.com", Role::User).await;
     store_weaver::db::users::set_disabled(&srv.db.pool, "gone@example.com", true)
@@ -595,23 +811,38 @@ async fn proxy_mode_trusts_the_configured_header_and_takes_roles_from_users() {
         .unwrap();
 
     let anon = srv.client();
-    assert!(anon.get("/healthz").await.header("x-store-weaver-auth").is_none());
+    assert!(
+        anon.get("/healthz")
+            .await
+            .header("x-store-weaver-auth")
+            .is_none()
+    );
     anon.get("/api/stores").await.expect(401);
     // The demo header means nothing here.
-    srv.client().with_header("x-user-id", "ann@example.com").get("/api/me").await.expect(401);
+    srv.client()
+        .with_header("x-user-id", "ann@example.com")
+        .get("/api/me")
+        .await
+        .expect(401);
 
-    let ann = srv.client().with_header("x-auth-request-email", "ann@example.com");
+    let ann = srv
+        .client()
+        .with_header("x-auth-request-email", "ann@example.com");
     let r = ann.get("/api/me").await.expect(200);
     assert_eq!(r.body["role"], "user");
     assert_eq!(r.body["method"], "proxy");
     let id = id_of(&ann.create("Proxied Shop").await.expect(201));
 
-    let root = srv.client().with_header("x-auth-request-email", "root@example.com");
+    let root = srv
+        .client()
+        .with_header("x-auth-request-email", "root@example.com");
     let r = root.get("/api/me").await.expect(200);
     assert_eq!(r.body["role"], "admin");
     root.get(&format!("/api/stores/{id}")).await.expect(200);
 
-    let gone = srv.client().with_header("x-auth-request-email", "gone@example.com");
+    let gone = srv
+        .client()
+        .with_header("x-auth-request-email", "gone@example.com");
     let r = gone.get("/api/stores").await.expect(403);
     assert!(r.body["error"].as_str().unwrap().contains("disabled"));
     srv.stop().await;
@@ -626,16 +857,23 @@ async fn cors_only_for_configured_origins() {
             .request(Method::OPTIONS, format!("{}/api/stores", srv.base))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,authorization")
+            .header(
+                "access-control-request-headers",
+                "content-type,authorization",
+            )
             .send()
     };
     let r = preflight("https://dash.example.com").await.unwrap();
     assert_eq!(
-        r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        r.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
         Some("https://dash.example.com")
     );
     assert_eq!(
-        r.headers().get("access-control-allow-credentials").and_then(|v| v.to_str().ok()),
+        r.headers()
+            .get("access-control-allow-credentials")
+            .and_then(|v| v.to_str().ok()),
         Some("true")
     );
     let r = preflight("https://evil.example.com").await.unwrap();
@@ -674,12 +912,16 @@ async fn the_stream_delivers_a_real_status_change_and_credentials_are_revealed_t
     let ns = r.body["namespace"].as_str().unwrap().to_string();
     let same = |d: &Value| d["id"] == id.as_str();
     ann_stream
-        .until(Duration::from_secs(30), "a Provisioning event", |e, d| e == "store" && same(d) && d["status"] == "Provisioning")
+        .until(Duration::from_secs(30), "a Provisioning event", |e, d| {
+            e == "store" && same(d) && d["status"] == "Provisioning"
+        })
         .await;
     let ready = ann_stream
-        .until(Duration::from_secs(150), "the store turning Ready", |e, d| {
-            e == "store" && same(d) && (d["status"] == "Ready" || d["status"] == "Failed")
-        })
+        .until(
+            Duration::from_secs(150),
+            "the store turning Ready",
+            |e, d| e == "store" && same(d) && (d["status"] == "Ready" || d["status"] == "Failed"),
+        )
         .await;
     assert_eq!(ready["status"], "Ready", "{ready}");
     assert_eq!(ready["phase"], "done");
@@ -687,32 +929,61 @@ async fn the_stream_delivers_a_real_status_change_and_credentials_are_revealed_t
     // Bob's stream saw none of it: the next thing he gets is his own store.
     let bob_id = id_of(&bob.create(&common::unique("Bob Side")).await.expect(201));
     let seen = bob_stream
-        .until(Duration::from_secs(30), "Bob's own store", |e, _| e == "store")
+        .until(Duration::from_secs(30), "Bob's own store", |e, _| {
+            e == "store"
+        })
         .await;
-    assert_eq!(seen["id"], bob_id.as_str(), "Bob only sees his own stores: {seen}");
+    assert_eq!(
+        seen["id"],
+        bob_id.as_str(),
+        "Bob only sees his own stores: {seen}"
+    );
 
     // Status and detail show the real objects.
-    let r = ann.get(&format!("/api/stores/{id}/status")).await.expect(200);
+    let r = ann
+        .get(&format!("/api/stores/{id}/status"))
+        .await
+        .expect(200);
     assert_eq!(r.body["status"], "Ready");
     assert!(r.body["provision_seconds"].is_i64());
-    let r = ann.get(&format!("/api/stores/{id}/detail")).await.expect(200);
+    let r = ann
+        .get(&format!("/api/stores/{id}/detail"))
+        .await
+        .expect(200);
     let kinds: Vec<String> = r.body["resources"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| format!("{}/{}", x["kind"].as_str().unwrap(), x["name"].as_str().unwrap()))
+        .map(|x| {
+            format!(
+                "{}/{}",
+                x["kind"].as_str().unwrap(),
+                x["name"].as_str().unwrap()
+            )
+        })
         .collect();
     assert!(kinds.contains(&"Deployment/web".to_string()), "{kinds:?}");
     assert!(kinds.contains(&"StatefulSet/db".to_string()), "{kinds:?}");
 
     // The owner gets the credentials; the audit log records it.
-    let r = ann.post_empty(&format!("/api/stores/{id}/credentials")).await.expect(200);
+    let r = ann
+        .post_empty(&format!("/api/stores/{id}/credentials"))
+        .await
+        .expect(200);
     assert_eq!(r.body["username"], "admin");
     let pw = r.body["password"].as_str().unwrap();
     assert_eq!(pw.len(), 32);
-    assert!(r.body["login_url"].as_str().unwrap().ends_with("/wp-admin/"));
+    assert!(
+        r.body["login_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/wp-admin/")
+    );
     assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
-    let r = ann.get(&format!("/api/stores/{id}/timeline")).await.expect(200);
+    let r = ann
+        .get(&format!("/api/stores/{id}/timeline"))
+        .await
+        .expect(200);
     let reveal = r.body["entries"]
         .as_array()
         .unwrap()
@@ -727,33 +998,58 @@ async fn the_stream_delivers_a_real_status_change_and_credentials_are_revealed_t
     // Delete: the stream follows it to Deleted.
     ann.delete(&format!("/api/stores/{id}")).await.expect(202);
     ann_stream
-        .until(Duration::from_secs(150), "the store Deleted", |e, d| e == "store" && same(d) && d["status"] == "Deleted")
+        .until(Duration::from_secs(150), "the store Deleted", |e, d| {
+            e == "store" && same(d) && d["status"] == "Deleted"
+        })
         .await;
-    bob.delete(&format!("/api/stores/{bob_id}")).await.expect(202);
+    bob.delete(&format!("/api/stores/{bob_id}"))
+        .await
+        .expect(202);
     let kube = common::kube().await;
     let nss: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(kube);
-    common::eventually(Duration::from_secs(120), "Ann's namespace to be gone", || {
-        let nss = nss.clone();
-        let ns = ns.clone();
-        async move { nss.get_opt(&ns).await.ok().flatten().is_none().then_some(()) }
-    })
+    common::eventually(
+        Duration::from_secs(120),
+        "Ann's namespace to be gone",
+        || {
+            let nss = nss.clone();
+            let ns = ns.clone();
+            async move {
+                nss.get_opt(&ns)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_none()
+                    .then_some(())
+            }
+        },
+    )
     .await;
     let bob_store = bob.get(&format!("/api/stores/{bob_id}")).await.expect(200);
     let bob_ns = bob_store.body["namespace"].as_str().unwrap().to_string();
     let db_pool = srv.db.pool.clone();
-    common::eventually(Duration::from_secs(150), "Bob's store to be Deleted", || {
-        let pool = db_pool.clone();
-        let id = bob_id.clone();
-        async move {
-            let st: String = sqlx::query_scalar("SELECT status FROM stores WHERE id = $1::uuid")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .ok()?;
-            (st == "Deleted").then_some(())
-        }
-    })
+    common::eventually(
+        Duration::from_secs(150),
+        "Bob's store to be Deleted",
+        || {
+            let pool = db_pool.clone();
+            let id = bob_id.clone();
+            async move {
+                let st: String =
+                    sqlx::query_scalar("SELECT status FROM stores WHERE id = $1::uuid")
+                        .bind(id)
+                        .fetch_one(&pool)
+                        .await
+                        .ok()?;
+                (st == "Deleted").then_some(())
+            }
+        },
+    )
     .await;
-    assert!(nss.get_opt(&bob_ns).await.unwrap().is_none_or(|n| n.metadata.deletion_timestamp.is_some()));
+    assert!(
+        nss.get_opt(&bob_ns)
+            .await
+            .unwrap()
+            .is_none_or(|n| n.metadata.deletion_timestamp.is_some())
+    );
     srv.stop().await;
 }

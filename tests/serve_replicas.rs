@@ -36,7 +36,14 @@ async fn two_replicas_share_sessions_changes_and_the_global_store_limit() {
         add_user(&db.pool, u, Role::User).await;
     }
     let common_args = [
-        "--workers", "0", "--max-stores", "4", "--max-stores-per-user", "10", "--create-rate", "100",
+        "--workers",
+        "0",
+        "--max-stores",
+        "4",
+        "--max-stores-per-user",
+        "10",
+        "--create-rate",
+        "100",
     ];
     let a = Process::spawn(&db.url, &common_args);
     let b = Process::spawn(&db.url, &common_args);
@@ -53,9 +60,11 @@ async fn two_replicas_share_sessions_changes_and_the_global_store_limit() {
     assert_eq!(stream_b.next().await.unwrap().0, "snapshot");
     let first = on_a.create("Replica One").await.expect(201);
     let seen = stream_b
-        .until(Duration::from_secs(20), "the store created through A", |e, d| {
-            e == "store" && d["id"] == first.body["id"]
-        })
+        .until(
+            Duration::from_secs(20),
+            "the store created through A",
+            |e, d| e == "store" && d["id"] == first.body["id"],
+        )
         .await;
     assert_eq!(seen["status"], "Provisioning");
 
@@ -68,13 +77,28 @@ async fn two_replicas_share_sessions_changes_and_the_global_store_limit() {
     let mut jobs = Vec::new();
     for i in 0..12usize {
         let mut api = clients[i % 4].clone();
-        api.base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
-        jobs.push(async move { api.post("/api/stores", json!({ "name": format!("Flood {i}") })).await });
+        api.base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        jobs.push(async move {
+            api.post("/api/stores", json!({ "name": format!("Flood {i}") }))
+                .await
+        });
     }
     let results = join_all(jobs).await;
     let created = results.iter().filter(|r| r.status == 201).count();
     let limited: Vec<&Resp> = results.iter().filter(|r| r.status == 429).collect();
-    assert_eq!(created, 3, "{:?}", results.iter().map(|r| (r.status, r.text.clone())).collect::<Vec<_>>());
+    assert_eq!(
+        created,
+        3,
+        "{:?}",
+        results
+            .iter()
+            .map(|r| (r.status, r.text.clone()))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(limited.len(), 9);
     for r in limited {
         assert_eq!(r.body["limit"], "MAX_STORES", "{}", r.text);
@@ -94,7 +118,14 @@ async fn two_replicas_share_sessions_changes_and_the_global_store_limit() {
 async fn the_create_rate_limit_holds_across_replicas() {
     let db = TestDb::new().await;
     add_user(&db.pool, "ann@example.com", Role::User).await;
-    let args = ["--workers", "0", "--create-rate", "2", "--max-stores-per-user", "10"];
+    let args = [
+        "--workers",
+        "0",
+        "--create-rate",
+        "2",
+        "--max-stores-per-user",
+        "10",
+    ];
     let a = Process::spawn(&db.url, &args);
     let b = Process::spawn(&db.url, &args);
     let on_a = signed_in(&a.base, "ann@example.com").await;
@@ -121,24 +152,40 @@ async fn sigterm_ends_streams_hands_leases_back_and_exits_cleanly() {
     // A provision that never gets ready keeps a worker (and its lease) busy.
     let mut a = Process::spawn(
         &db.url,
-        &["--workers", "1", "--charts-dir", &charts, "--values-file", &stuck, "--lease", "30", "--provision-timeout", "600"],
+        &[
+            "--workers",
+            "1",
+            "--charts-dir",
+            &charts,
+            "--values-file",
+            &stuck,
+            "--lease",
+            "30",
+            "--provision-timeout",
+            "600",
+        ],
     );
     let ann = signed_in(&a.base, "ann@example.com").await;
     let created = ann.create(&unique("Sigterm Shop")).await.expect(201);
     let id = created.body["id"].as_str().unwrap().to_string();
     let pool = db.pool.clone();
-    eventually(Duration::from_secs(60), "the provision to wait for readiness", || {
-        let pool = pool.clone();
-        let id = id.clone();
-        async move {
-            let phase: String = sqlx::query_scalar("SELECT phase FROM stores WHERE id = $1::uuid")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .ok()?;
-            (phase == "waiting-for-ready").then_some(())
-        }
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the provision to wait for readiness",
+        || {
+            let pool = pool.clone();
+            let id = id.clone();
+            async move {
+                let phase: String =
+                    sqlx::query_scalar("SELECT phase FROM stores WHERE id = $1::uuid")
+                        .bind(id)
+                        .fetch_one(&pool)
+                        .await
+                        .ok()?;
+                (phase == "waiting-for-ready").then_some(())
+            }
+        },
+    )
     .await;
     let mut stream = EventStream::open(&ann).await;
     assert_eq!(stream.next().await.unwrap().0, "snapshot");
@@ -158,7 +205,11 @@ async fn sigterm_ends_streams_hands_leases_back_and_exits_cleanly() {
     .await
     .unwrap();
     assert!(status.0.success(), "exit status {:?}", status.0);
-    assert!(started.elapsed() < Duration::from_secs(30), "shut down in {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "shut down in {:?}",
+        started.elapsed()
+    );
     // The running provision was handed back: its lease is over now, not in 30 s.
     let (state, handed_back): (String, bool) = sqlx::query_as(
         "SELECT state, lease_expires_at IS NULL OR lease_expires_at <= now() FROM operations \
@@ -172,22 +223,37 @@ async fn sigterm_ends_streams_hands_leases_back_and_exits_cleanly() {
     assert!(handed_back, "the lease was handed back");
 
     // Another replica takes over: deleting the store cleans the cluster up.
-    let b = Process::spawn(&db.url, &["--workers", "1", "--charts-dir", &charts, "--values-file", &stuck]);
+    let b = Process::spawn(
+        &db.url,
+        &[
+            "--workers",
+            "1",
+            "--charts-dir",
+            &charts,
+            "--values-file",
+            &stuck,
+        ],
+    );
     let ann_b = signed_in(&b.base, "ann@example.com").await;
     ann_b.delete(&format!("/api/stores/{id}")).await.expect(202);
     let pool = db.pool.clone();
-    eventually(Duration::from_secs(150), "the store to be Deleted by the other replica", || {
-        let pool = pool.clone();
-        let id = id.clone();
-        async move {
-            let st: String = sqlx::query_scalar("SELECT status FROM stores WHERE id = $1::uuid")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .ok()?;
-            (st == "Deleted").then_some(())
-        }
-    })
+    eventually(
+        Duration::from_secs(150),
+        "the store to be Deleted by the other replica",
+        || {
+            let pool = pool.clone();
+            let id = id.clone();
+            async move {
+                let st: String =
+                    sqlx::query_scalar("SELECT status FROM stores WHERE id = $1::uuid")
+                        .bind(id)
+                        .fetch_one(&pool)
+                        .await
+                        .ok()?;
+                (st == "Deleted").then_some(())
+            }
+        },
+    )
     .await;
     drop(b);
     db.drop_db().await;

@@ -44,7 +44,10 @@ pub async fn create<'e>(
 }
 
 /// The enabled user a live session token belongs to.
-pub async fn user_for_token<'e>(exec: impl PgExecutor<'e>, token: &str) -> Result<Option<User>, sqlx::Error> {
+pub async fn user_for_token<'e>(
+    exec: impl PgExecutor<'e>,
+    token: &str,
+) -> Result<Option<User>, sqlx::Error> {
     let row: Option<SessionUser> = sqlx::query_as(
         "SELECT u.id, u.email, u.role, u.created_at, u.last_login_at FROM sessions s \
          JOIN users u ON u.id = s.user_id \
@@ -90,7 +93,11 @@ pub struct Exceeded {
 /// Counts one event in each bucket if every bucket has fewer than its limit
 /// in the last `window`; otherwise counts nothing and says which bucket is
 /// full. Exact across processes: each bucket is locked for the transaction.
-pub async fn take(pool: &PgPool, buckets: &[(&str, u32)], window: Duration) -> Result<Result<(), Exceeded>, sqlx::Error> {
+pub async fn take(
+    pool: &PgPool,
+    buckets: &[(&str, u32)],
+    window: Duration,
+) -> Result<Result<(), Exceeded>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Lock in a fixed order so two requests never wait on each other in a cycle.
     let mut order: Vec<usize> = (0..buckets.len()).collect();
@@ -136,7 +143,10 @@ pub async fn take(pool: &PgPool, buckets: &[(&str, u32)], window: Duration) -> R
 }
 
 /// Removes rate-limit rows older than `older_than` in every bucket.
-pub async fn prune_rate_events<'e>(exec: impl PgExecutor<'e>, older_than: Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune_rate_events<'e>(
+    exec: impl PgExecutor<'e>,
+    older_than: Duration,
+) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM rate_limit_events WHERE at < now() - make_interval(secs => $1)")
         .bind(older_than.as_secs_f64())
         .execute(exec)

@@ -109,7 +109,10 @@ pub async fn insert<'e>(
     Ok(row.map(User::from))
 }
 
-pub async fn by_email<'e>(exec: impl PgExecutor<'e>, email: &str) -> Result<Option<User>, sqlx::Error> {
+pub async fn by_email<'e>(
+    exec: impl PgExecutor<'e>,
+    email: &str,
+) -> Result<Option<User>, sqlx::Error> {
     let sql: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
     let row: Option<Row> = sqlx::query_as(sql).bind(email).fetch_optional(exec).await?;
     Ok(row.map(User::from))
@@ -123,7 +126,11 @@ pub async fn list<'e>(exec: impl PgExecutor<'e>) -> Result<Vec<User>, sqlx::Erro
 
 /// Disables (or re-enables) a user; a disabled user's sessions are removed.
 /// Returns whether the user exists.
-pub async fn set_disabled(pool: &sqlx::PgPool, email: &str, disabled: bool) -> Result<bool, sqlx::Error> {
+pub async fn set_disabled(
+    pool: &sqlx::PgPool,
+    email: &str,
+    disabled: bool,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let id: Option<Uuid> = sqlx::query_scalar(
         "UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) ELSE NULL END, \
@@ -147,14 +154,19 @@ pub async fn set_disabled(pool: &sqlx::PgPool, email: &str, disabled: bool) -> R
 }
 
 /// Replaces a user's password hash and signs them out everywhere.
-pub async fn set_password(pool: &sqlx::PgPool, email: &str, password_hash: &str) -> Result<bool, sqlx::Error> {
+pub async fn set_password(
+    pool: &sqlx::PgPool,
+    email: &str,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let id: Option<Uuid> =
-        sqlx::query_scalar("UPDATE users SET password_hash = $2, updated_at = now() WHERE email = $1 RETURNING id")
-            .bind(email)
-            .bind(password_hash)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE email = $1 RETURNING id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(id) = id else {
         return Ok(false);
     };

@@ -13,8 +13,8 @@
 
 use super::AppState;
 use super::error::{ApiError, ApiResult};
-use crate::db::{sessions, users};
 use crate::db::users::Role;
+use crate::db::{sessions, users};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -52,8 +52,12 @@ impl AuthMode {
             "demo" => Ok(AuthMode::Demo),
             "proxy" => HeaderName::from_bytes(proxy_header.trim().as_bytes())
                 .map(|header| AuthMode::Proxy { header })
-                .map_err(|_| format!("proxy_user_header {proxy_header:?} is not a valid header name")),
-            other => Err(format!("unknown auth mode {other:?}; use password, proxy or demo")),
+                .map_err(|_| {
+                    format!("proxy_user_header {proxy_header:?} is not a valid header name")
+                }),
+            other => Err(format!(
+                "unknown auth mode {other:?}; use password, proxy or demo"
+            )),
         }
     }
 
@@ -127,7 +131,9 @@ fn presented_token(headers: &HeaderMap) -> Option<(String, AuthMethod)> {
 }
 
 fn well_formed_token(t: &str) -> bool {
-    t.len() == 43 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    t.len() == 43
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 pub fn new_token() -> String {
@@ -144,11 +150,16 @@ fn cross_site(parts: &Parts, state: &AppState) -> bool {
     }
     let headers = &parts.headers;
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let Ok(origin) = origin.to_str() else { return true };
+        let Ok(origin) = origin.to_str() else {
+            return true;
+        };
         if state.settings.cors_origins.iter().any(|o| o == origin) {
             return false;
         }
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
         return host.is_empty() || origin_host != host;
     }
@@ -160,27 +171,33 @@ fn cross_site(parts: &Parts, state: &AppState) -> bool {
 
 async fn role_of(state: &AppState, user: &str) -> ApiResult<Role> {
     match users::by_email(&state.pool, user).await? {
-        Some(u) if u.is_disabled() => Err(ApiError::forbidden(format!("the account {user} is disabled"))),
+        Some(u) if u.is_disabled() => Err(ApiError::forbidden(format!(
+            "the account {user} is disabled"
+        ))),
         Some(u) => Ok(u.role),
         None => Ok(Role::User),
     }
 }
 
 fn identity_header(headers: &HeaderMap, name: &HeaderName) -> ApiResult<String> {
-    let raw = headers
-        .get(name)
-        .ok_or_else(|| ApiError::unauthorized(format!("not signed in: the {name} header is missing")))?;
+    let raw = headers.get(name).ok_or_else(|| {
+        ApiError::unauthorized(format!("not signed in: the {name} header is missing"))
+    })?;
     let raw = raw
         .to_str()
         .map_err(|_| ApiError::unauthorized(format!("the {name} header is not printable text")))?;
-    crate::store::validate_owner(raw)
-        .map_err(|m| ApiError::unauthorized(format!("the {name} header is not a usable identity: {m}")))
+    crate::store::validate_owner(raw).map_err(|m| {
+        ApiError::unauthorized(format!("the {name} header is not a usable identity: {m}"))
+    })
 }
 
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Principal, ApiError> {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
@@ -190,11 +207,17 @@ impl FromRequestParts<AppState> for Principal {
                     ApiError::unauthorized("not signed in: sign in with POST /api/session, then send the session cookie or `Authorization: Bearer <token>`")
                 })?;
                 if !well_formed_token(&token) {
-                    return Err(ApiError::unauthorized("the session token is not valid; sign in again"));
+                    return Err(ApiError::unauthorized(
+                        "the session token is not valid; sign in again",
+                    ));
                 }
                 let user = sessions::user_for_token(&state.pool, &token)
                     .await?
-                    .ok_or_else(|| ApiError::unauthorized("the session has expired or was ended; sign in again"))?;
+                    .ok_or_else(|| {
+                        ApiError::unauthorized(
+                            "the session has expired or was ended; sign in again",
+                        )
+                    })?;
                 if method == AuthMethod::Cookie && cross_site(parts, state) {
                     return Err(ApiError::forbidden(
                         "cross-site request refused: this origin may not change stores with the session cookie",
@@ -240,7 +263,8 @@ pub fn client_addr(state: &AppState, headers: &HeaderMap, peer: Option<SocketAdd
     {
         return ip.to_string();
     }
-    peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "unknown".into())
+    peer.map(|p| p.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn peer(parts_ext: &axum::http::Extensions) -> Option<SocketAddr> {
@@ -292,10 +316,14 @@ fn decoy_hash() -> String {
 
 pub fn check_new_password(password: &str) -> Result<(), String> {
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!("the password is longer than {MAX_PASSWORD_BYTES} bytes"));
+        return Err(format!(
+            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
+        ));
     }
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!("the password must have at least {MIN_PASSWORD_CHARS} characters"));
+        return Err(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        ));
     }
     if password.chars().any(char::is_control) {
         return Err("the password contains control characters".into());
@@ -307,7 +335,11 @@ pub fn check_new_password(password: &str) -> Result<(), String> {
 pub fn normalise_email(raw: &str) -> Result<String, String> {
     let email = crate::store::validate_owner(raw)?;
     match email.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => Ok(email),
+        Some((local, domain))
+            if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
+        {
+            Ok(email)
+        }
         _ => Err(format!("{:?} is not an email address", raw.trim())),
     }
 }
@@ -339,7 +371,11 @@ pub struct SessionOut {
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: Duration) -> HeaderValue {
-    let secure = if state.settings.environment == "production" { "; Secure" } else { "" };
+    let secure = if state.settings.environment == "production" {
+        "; Secure"
+    } else {
+        ""
+    };
     let v = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         max_age.as_secs()
@@ -357,7 +393,10 @@ pub async fn sign_in(
     if !matches!(state.auth, AuthMode::Password) {
         return Err(ApiError::bad_request(
             "not_supported",
-            format!("this server signs users in by {} mode; there is no password sign-in", state.auth.name()),
+            format!(
+                "this server signs users in by {} mode; there is no password sign-in",
+                state.auth.name()
+            ),
         ));
     }
     let email = normalise_email(&body.email).map_err(|m| ApiError::invalid("email", m))?;
@@ -384,12 +423,17 @@ pub async fn sign_in(
         .retry_after(hit.retry_after));
     }
     let user = users::by_email(&state.pool, &email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(decoy_hash);
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(decoy_hash);
     let ok = verify_password(body.password, hash).await;
     let user = match user {
         Some(u) if ok && !u.is_disabled() => u,
         Some(u) if ok && u.is_disabled() => {
-            return Err(ApiError::forbidden(format!("the account {email} is disabled")));
+            return Err(ApiError::forbidden(format!(
+                "the account {email} is disabled"
+            )));
         }
         _ => {
             tracing::info!(email = %email, addr = %addr, "sign-in refused: wrong email or password");
@@ -401,7 +445,15 @@ pub async fn sign_in(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|s| crate::engine::bound_message(s, 200));
-    let expires_at = sessions::create(&state.pool, &token, user.id, SESSION_TTL, ua.as_deref(), Some(&addr)).await?;
+    let expires_at = sessions::create(
+        &state.pool,
+        &token,
+        user.id,
+        SESSION_TTL,
+        ua.as_deref(),
+        Some(&addr),
+    )
+    .await?;
     users::touch_login(&state.pool, user.id).await?;
     tracing::info!(user = %user.email, addr = %addr, "signed in");
     let cookie = session_cookie(&state, &token, SESSION_TTL);
@@ -411,11 +463,20 @@ pub async fn sign_in(
         token,
         expires_at,
     };
-    Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie)], axum::Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::SET_COOKIE, cookie)],
+        axum::Json(body),
+    )
+        .into_response())
 }
 
 /// DELETE /api/session: ends the session of this request.
-pub async fn sign_out(State(state): State<AppState>, principal: Principal, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some((token, _)) = presented_token(&headers)
         && well_formed_token(&token)
     {
@@ -452,17 +513,32 @@ mod tests {
     #[test]
     fn the_bearer_header_wins_over_the_cookie() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=b; sw_session=fromcookie; c=d"));
-        assert_eq!(presented_token(&h), Some(("fromcookie".into(), AuthMethod::Cookie)));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer fromheader"));
-        assert_eq!(presented_token(&h), Some(("fromheader".into(), AuthMethod::Bearer)));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; sw_session=fromcookie; c=d"),
+        );
+        assert_eq!(
+            presented_token(&h),
+            Some(("fromcookie".into(), AuthMethod::Cookie))
+        );
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer fromheader"),
+        );
+        assert_eq!(
+            presented_token(&h),
+            Some(("fromheader".into(), AuthMethod::Bearer))
+        );
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(presented_token(&h), None);
     }
 
     #[test]
     fn emails_and_passwords_are_checked() {
-        assert_eq!(normalise_email(" Ann@Example.COM ").as_deref(), Ok("ann@example.com"));
+        assert_eq!(
+            normalise_email(" Ann@Example.COM ").as_deref(),
+            Ok("ann@example.com")
+        );
         assert!(normalise_email("ann").is_err());
         assert!(normalise_email("a@b@c").is_err());
         assert!(normalise_email("@b").is_err());
@@ -473,7 +549,10 @@ mod tests {
 
     #[test]
     fn passwords_hash_and_verify() {
-        let h = argon2().hash_password(b"correct horse").unwrap().to_string();
+        let h = argon2()
+            .hash_password(b"correct horse")
+            .unwrap()
+            .to_string();
         assert!(h.starts_with("$argon2id$"));
         let parsed = PasswordHash::new(&h).unwrap();
         assert!(argon2().verify_password(b"correct horse", &parsed).is_ok());

@@ -57,8 +57,10 @@ fn index() -> Response {
         Some(f) => file_response("index.html", f),
         None => {
             let mut res = (StatusCode::OK, PLACEHOLDER).into_response();
-            res.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             res

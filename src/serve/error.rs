@@ -96,8 +96,11 @@ impl ApiError {
 
     pub fn database(e: &sqlx::Error) -> ApiError {
         tracing::warn!(error = %e, "database error");
-        ApiError::unavailable("unavailable", "the database is unavailable; try again shortly")
-            .retry_after(Duration::from_secs(5))
+        ApiError::unavailable(
+            "unavailable",
+            "the database is unavailable; try again shortly",
+        )
+        .retry_after(Duration::from_secs(5))
     }
 }
 
@@ -119,7 +122,9 @@ impl From<EngineError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "name_taken", msg).field("name")
             }
             EngineError::NotFound { .. } => ApiError::store_not_found(),
-            EngineError::NotAllowed { .. } => ApiError::new(StatusCode::CONFLICT, "not_allowed", msg),
+            EngineError::NotAllowed { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "not_allowed", msg)
+            }
             EngineError::Database(e) => ApiError::database(&e),
         }
     }
@@ -141,7 +146,9 @@ fn serde_field(detail: &str) -> Option<String> {
 }
 
 fn source_text(e: &dyn std::error::Error) -> String {
-    e.source().map(|s| s.to_string()).unwrap_or_else(|| e.to_string())
+    e.source()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| e.to_string())
 }
 
 impl From<JsonRejection> for ApiError {
@@ -170,11 +177,18 @@ impl From<JsonRejection> for ApiError {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     too_large()
                 } else {
-                    ApiError::bad_request("bad_body", format!("cannot read the request body: {}", e.body_text()))
+                    ApiError::bad_request(
+                        "bad_body",
+                        format!("cannot read the request body: {}", e.body_text()),
+                    )
                 }
             }
             other => ApiError::new(
-                if other.status().is_client_error() { other.status() } else { StatusCode::BAD_REQUEST },
+                if other.status().is_client_error() {
+                    other.status()
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
                 "bad_request",
                 other.body_text(),
             ),
@@ -186,17 +200,21 @@ pub fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "too_large",
-        format!("the request body is larger than {} bytes", super::MAX_BODY_BYTES),
+        format!(
+            "the request body is larger than {} bytes",
+            super::MAX_BODY_BYTES
+        ),
     )
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> ApiError {
         match r {
-            PathRejection::FailedToDeserializePathParams(e) => {
-                ApiError::bad_request("invalid_path", format!("{}: a store id is a UUID", e.body_text()))
-                    .field("id")
-            }
+            PathRejection::FailedToDeserializePathParams(e) => ApiError::bad_request(
+                "invalid_path",
+                format!("{}: a store id is a UUID", e.body_text()),
+            )
+            .field("id"),
             other => ApiError::bad_request("invalid_path", other.body_text()),
         }
     }
@@ -205,7 +223,8 @@ impl From<PathRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> ApiError {
         let detail = source_text(&r);
-        let mut e = ApiError::bad_request("invalid_query", format!("invalid query string: {detail}"));
+        let mut e =
+            ApiError::bad_request("invalid_query", format!("invalid query string: {detail}"));
         e.body.field = serde_field(&detail);
         e
     }
@@ -236,12 +255,17 @@ mod tests {
     #[test]
     fn field_names_come_out_of_serde_messages() {
         assert_eq!(
-            serde_field("unknown field `owner`, expected `name` or `engine` at line 1 column 8").as_deref(),
+            serde_field("unknown field `owner`, expected `name` or `engine` at line 1 column 8")
+                .as_deref(),
             Some("owner")
         );
-        assert_eq!(serde_field("missing field `name` at line 1 column 2").as_deref(), Some("name"));
         assert_eq!(
-            serde_field("name: invalid type: integer `5`, expected a string at line 1 column 9").as_deref(),
+            serde_field("missing field `name` at line 1 column 2").as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            serde_field("name: invalid type: integer `5`, expected a string at line 1 column 9")
+                .as_deref(),
             Some("name")
         );
         assert_eq!(serde_field("invalid type: map, expected a string"), None);
@@ -251,17 +275,30 @@ mod tests {
     fn engine_errors_map_to_statuses() {
         let s = |e: EngineError| ApiError::from(e).status;
         assert_eq!(
-            s(EngineError::Invalid { field: "name", message: "x".into() }),
+            s(EngineError::Invalid {
+                field: "name",
+                message: "x".into()
+            }),
             StatusCode::UNPROCESSABLE_ENTITY
         );
         assert_eq!(
-            s(EngineError::Limit { limit: "MAX_STORES", max: 1, detail: String::new() }),
+            s(EngineError::Limit {
+                limit: "MAX_STORES",
+                max: 1,
+                detail: String::new()
+            }),
             StatusCode::TOO_MANY_REQUESTS
         );
         assert_eq!(
-            s(EngineError::NameTaken { name: "a".into(), owner: "b".into() }),
+            s(EngineError::NameTaken {
+                name: "a".into(),
+                owner: "b".into()
+            }),
             StatusCode::CONFLICT
         );
-        assert_eq!(s(EngineError::NotFound { key: "k".into() }), StatusCode::NOT_FOUND);
+        assert_eq!(
+            s(EngineError::NotFound { key: "k".into() }),
+            StatusCode::NOT_FOUND
+        );
     }
 }

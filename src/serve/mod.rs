@@ -9,8 +9,8 @@
 pub mod auth;
 pub mod dashboard;
 pub mod error;
-pub mod ops;
 pub mod openapi;
+pub mod ops;
 pub mod stores;
 pub mod stream;
 pub mod users_cmd;
@@ -19,12 +19,12 @@ use crate::cluster::view::ClusterView;
 use crate::config::Settings;
 use crate::runtime::Runtime;
 use auth::AuthMode;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use error::ApiError;
 use sqlx::PgPool;
@@ -127,7 +127,8 @@ impl Routes {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let filter = axum::routing::MethodFilter::try_from(method.clone()).unwrap_or(axum::routing::MethodFilter::GET);
+        let filter = axum::routing::MethodFilter::try_from(method.clone())
+            .unwrap_or(axum::routing::MethodFilter::GET);
         self.router = self.router.route(path, axum::routing::on(filter, handler));
         self.list.push((method, path));
         self
@@ -176,7 +177,10 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(limit_time))
-        .layer(middleware::from_fn_with_state(state.clone(), refuse_when_draining))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_when_draining,
+        ))
         .layer(middleware::from_fn(api_headers))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -292,7 +296,10 @@ async fn limit_time(req: Request, next: Next) -> Response {
         Ok(res) => res,
         Err(_) => ApiError::unavailable(
             "timeout",
-            format!("the request took longer than {}s; try again", REQUEST_TIMEOUT.as_secs()),
+            format!(
+                "the request took longer than {}s; try again",
+                REQUEST_TIMEOUT.as_secs()
+            ),
         )
         .into_response(),
     }
@@ -301,10 +308,14 @@ async fn limit_time(req: Request, next: Next) -> Response {
 /// After SIGTERM: requests that would start new operations are refused
 /// (another replica takes them); reads are still answered while draining.
 async fn refuse_when_draining(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if state.is_draining() && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return ApiError::unavailable("shutting_down", "this server is shutting down; retry (another replica will answer)")
-            .retry_after(Duration::from_secs(1))
-            .into_response();
+    if state.is_draining() && !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    {
+        return ApiError::unavailable(
+            "shutting_down",
+            "this server is shutting down; retry (another replica will answer)",
+        )
+        .retry_after(Duration::from_secs(1))
+        .into_response();
     }
     next.run(req).await
 }
@@ -322,7 +333,8 @@ impl Server {
     /// Connects to the database and the cluster, starts the workers, the
     /// change hub and the HTTP server on `listener`.
     pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server> {
-        let auth = AuthMode::from_settings(&settings.auth_mode, &settings.proxy_user_header).map_err(|e| eyre!(e))?;
+        let auth = AuthMode::from_settings(&settings.auth_mode, &settings.proxy_user_header)
+            .map_err(|e| eyre!(e))?;
         let runtime = Runtime::start(settings, true).await?;
         match &auth {
             AuthMode::Demo => {
@@ -342,14 +354,22 @@ impl Server {
             AuthMode::Password => {}
         }
         let state = AppState::new(&runtime, auth);
-        let background = vec![stream::spawn_hub(state.clone()), spawn_pruner(state.clone())];
-        let addr = listener.local_addr().wrap_err("cannot read the listening address")?;
+        let background = vec![
+            stream::spawn_hub(state.clone()),
+            spawn_pruner(state.clone()),
+        ];
+        let addr = listener
+            .local_addr()
+            .wrap_err("cannot read the listening address")?;
         let app = app(state.clone());
         let token = state.shutdown.clone();
         let serve = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(token.cancelled_owned())
+            .await
         });
         Ok(Server {
             addr,
@@ -369,10 +389,15 @@ impl Server {
         let http = async {
             match tokio::time::timeout(drain, &mut serve).await {
                 Ok(Ok(Ok(()))) => tracing::info!("all responses finished"),
-                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
+                Ok(Ok(Err(e))) => {
+                    tracing::warn!(error = %e, "the HTTP server stopped with an error")
+                }
                 Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server task failed"),
                 Err(_) => {
-                    tracing::warn!(secs = drain.as_secs(), "responses still running after the drain time; closing them");
+                    tracing::warn!(
+                        secs = drain.as_secs(),
+                        "responses still running after the drain time; closing them"
+                    );
                     serve.abort();
                 }
             }
@@ -391,7 +416,9 @@ fn spawn_pruner(state: AppState) -> JoinHandle<()> {
             if let Err(e) = crate::db::sessions::delete_expired(&state.pool).await {
                 tracing::debug!(error = %e, "cannot prune expired sessions");
             }
-            if let Err(e) = crate::db::sessions::prune_rate_events(&state.pool, Duration::from_secs(3600)).await {
+            if let Err(e) =
+                crate::db::sessions::prune_rate_events(&state.pool, Duration::from_secs(3600)).await
+            {
                 tracing::debug!(error = %e, "cannot prune rate-limit rows");
             }
             tokio::select! {
@@ -404,9 +431,9 @@ fn spawn_pruner(state: AppState) -> JoinHandle<()> {
 
 pub async fn run(settings: Settings) -> Result<ExitCode> {
     let listen = settings.listen;
-    let listener = TcpListener::bind(listen)
-        .await
-        .wrap_err_with(|| format!("cannot listen on {listen}; is another server using it? (set --listen)"))?;
+    let listener = TcpListener::bind(listen).await.wrap_err_with(|| {
+        format!("cannot listen on {listen}; is another server using it? (set --listen)")
+    })?;
     let server = Server::start(settings, listener).await?;
     tracing::info!(
         auth = server.state.auth.name(),
@@ -415,7 +442,9 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
         server.addr
     );
     crate::commands::wait_for_signal().await;
-    tracing::info!("shutting down: refusing new operations, finishing responses, handing leases back");
+    tracing::info!(
+        "shutting down: refusing new operations, finishing responses, handing leases back"
+    );
     server.shutdown(DRAIN_TIMEOUT).await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -24,12 +24,18 @@ fn error(description: &str) -> Value {
 
 /// The error responses most authenticated endpoints share.
 fn common_errors(responses: &mut Map<String, Value>) {
-    responses.insert("401".into(), error("Not signed in, or the session expired."));
+    responses.insert(
+        "401".into(),
+        error("Not signed in, or the session expired."),
+    );
     responses.insert(
         "403".into(),
         error("Signed in but not allowed (a disabled account; a cross-site request with the session cookie)."),
     );
-    responses.insert("503".into(), error("The database or the cluster is unavailable, or the request timed out."));
+    responses.insert(
+        "503".into(),
+        error("The database or the cluster is unavailable, or the request timed out."),
+    );
 }
 
 struct Op {
@@ -126,7 +132,12 @@ fn paths() -> Value {
         op.resp("400", error("Malformed JSON."))
             .resp("413", error("The body is larger than 16 KiB."))
             .resp("415", error("The body is not sent as application/json."))
-            .resp("422", error("A field is missing, unknown, of the wrong type or invalid; `field` names it."))
+            .resp(
+                "422",
+                error(
+                    "A field is missing, unknown, of the wrong type or invalid; `field` names it.",
+                ),
+            )
     };
     json!({
         "/healthz": { "get": Op::new("operations", "The process is alive.").public()
@@ -384,8 +395,14 @@ mod tests {
         }
         let undocumented: Vec<_> = served.difference(&documented).collect();
         let unserved: Vec<_> = documented.difference(&served).collect();
-        assert!(undocumented.is_empty(), "routes missing from openapi.rs: {undocumented:?}");
-        assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+        assert!(
+            undocumented.is_empty(),
+            "routes missing from openapi.rs: {undocumented:?}"
+        );
+        assert!(
+            unserved.is_empty(),
+            "documented but not served: {unserved:?}"
+        );
     }
 
     #[test]
@@ -394,7 +411,10 @@ mod tests {
         let text = doc.to_string();
         let schemas = doc["components"]["schemas"].as_object().unwrap();
         for part in text.split("#/components/schemas/").skip(1) {
-            let name: String = part.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let name: String = part
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             assert!(schemas.contains_key(&name), "dangling $ref to {name}");
         }
     }

@@ -6,10 +6,10 @@ use super::AppState;
 use crate::db::{operations, stores};
 use crate::metrics::METRICS;
 use crate::store::Status;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -43,7 +43,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if !watch.connected {
         problems.push(format!(
             "cluster watch: {}",
-            watch.error.clone().unwrap_or_else(|| "not connected".into())
+            watch
+                .error
+                .clone()
+                .unwrap_or_else(|| "not connected".into())
         ));
     }
     if draining {
@@ -60,7 +63,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         body["error"] = json!(format!("not ready: {}", problems.join("; ")));
         body["code"] = json!("not_ready");
     }
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
@@ -91,10 +98,17 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         u8::from(db_up),
     );
     if let Ok(rows) = by_status {
-        let _ = writeln!(out, "# HELP store_weaver_stores Stores by status (whole deployment, from the database).");
+        let _ = writeln!(
+            out,
+            "# HELP store_weaver_stores Stores by status (whole deployment, from the database)."
+        );
         let _ = writeln!(out, "# TYPE store_weaver_stores gauge");
         for st in Status::ALL {
-            let n = rows.iter().find(|(s, _)| s == st.as_str()).map(|(_, n)| *n).unwrap_or(0);
+            let n = rows
+                .iter()
+                .find(|(s, _)| s == st.as_str())
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
             let _ = writeln!(out, "store_weaver_stores{{status=\"{}\"}} {n}", st.as_str());
         }
     }

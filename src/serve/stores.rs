@@ -12,10 +12,10 @@ use crate::engine::{self, CreateRequest};
 use crate::metrics::METRICS;
 use crate::runtime;
 use crate::store::{Status, Store};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -138,7 +138,12 @@ pub async fn create(
     let header_key = match headers.get("idempotency-key") {
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| ApiError::invalid("idempotency_key", "the Idempotency-Key header is not printable text"))?
+                .map_err(|_| {
+                    ApiError::invalid(
+                        "idempotency_key",
+                        "the Idempotency-Key header is not printable text",
+                    )
+                })?
                 .to_string(),
         ),
         None => None,
@@ -161,7 +166,8 @@ pub async fn create(
     engine::requests::validate(&req)?;
     // A repeated request is answered before it counts against the rate.
     if let Some(key) = &req.idempotency_key
-        && let Some(existing) = db_stores::by_idempotency_key(&state.pool, &principal.user, key).await?
+        && let Some(existing) =
+            db_stores::by_idempotency_key(&state.pool, &principal.user, key).await?
     {
         return Ok(store_response(StatusCode::OK, existing, true));
     }
@@ -276,7 +282,10 @@ fn cluster_error(e: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %e, "Kubernetes API error");
     ApiError::unavailable(
         "cluster_unavailable",
-        format!("the Kubernetes API did not answer: {}", crate::engine::bound_message(&e.to_string(), 300)),
+        format!(
+            "the Kubernetes API did not answer: {}",
+            crate::engine::bound_message(&e.to_string(), 300)
+        ),
     )
     .retry_after(Duration::from_secs(5))
 }
@@ -300,7 +309,12 @@ pub async fn detail(
         match tokio::time::timeout(CLUSTER_TIMEOUT, both).await {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => return Err(cluster_error(e)),
-            Err(_) => return Err(cluster_error(format!("no answer within {}s", CLUSTER_TIMEOUT.as_secs()))),
+            Err(_) => {
+                return Err(cluster_error(format!(
+                    "no answer within {}s",
+                    CLUSTER_TIMEOUT.as_secs()
+                )));
+            }
         }
     };
     events.truncate(MAX_EVENTS);
@@ -394,7 +408,9 @@ pub async fn credentials(
     };
     if s.owner != principal.user {
         record("refused", "not the store's owner".into()).await?;
-        return Err(ApiError::forbidden("only the store's owner can reveal its credentials"));
+        return Err(ApiError::forbidden(
+            "only the store's owner can reveal its credentials",
+        ));
     }
     if matches!(s.status, Status::Deleting | Status::Deleted) {
         return Err(ApiError::new(
@@ -403,14 +419,21 @@ pub async fn credentials(
             format!("the store is {}; its credentials are gone", s.status),
         ));
     }
-    let found = tokio::time::timeout(CLUSTER_TIMEOUT, namespace::admin_password(&state.client, &s.namespace)).await;
+    let found = tokio::time::timeout(
+        CLUSTER_TIMEOUT,
+        namespace::admin_password(&state.client, &s.namespace),
+    )
+    .await;
     let password = match found {
         Ok(Ok(Some(p))) => p,
         Ok(Ok(None)) => {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "not_available",
-                format!("the store's credentials do not exist yet (it is {}, {})", s.status, s.phase),
+                format!(
+                    "the store's credentials do not exist yet (it is {}, {})",
+                    s.status, s.phase
+                ),
             ));
         }
         Ok(Err(e)) => return Err(cluster_error(e)),
@@ -421,7 +444,11 @@ pub async fn credentials(
         AuthMethod::Proxy => "proxy",
         AuthMethod::Demo => "demo",
     };
-    record("accepted", format!("WordPress admin credentials revealed (auth: {via})")).await?;
+    record(
+        "accepted",
+        format!("WordPress admin credentials revealed (auth: {via})"),
+    )
+    .await?;
     tracing::info!(store = %s.id, user = %principal.user, "credentials revealed");
     let login_url = format!("{}/wp-admin/", s.url.trim_end_matches('/'));
     Ok(Json(Credentials {
@@ -455,7 +482,9 @@ pub async fn audit(
     }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit must be 1 to 1000").field("limit"));
+        return Err(
+            ApiError::bad_request("invalid_query", "limit must be 1 to 1000").field("limit"),
+        );
     }
     Ok(Json(AuditOut {
         entries: audit::list(&state.pool, None, limit).await?,

@@ -40,7 +40,9 @@ pub fn spawn_hub(state: AppState) -> JoinHandle<()> {
         loop {
             match listen(&state).await {
                 Ok(()) => return,
-                Err(e) => tracing::warn!(error = %e, "lost the store change notifications; reconnecting"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the store change notifications; reconnecting")
+                }
             }
             let _ = state.hub.send(HubEvent::Resync);
             tokio::select! {
@@ -63,7 +65,9 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
         };
         match msg {
             Some(n) => {
-                let Ok(id) = Uuid::parse_str(n.payload()) else { continue };
+                let Ok(id) = Uuid::parse_str(n.payload()) else {
+                    continue;
+                };
                 if state.hub.receiver_count() == 0 {
                     continue;
                 }

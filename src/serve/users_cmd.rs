@@ -50,7 +50,9 @@ pub async fn run(cmd: UserCommand, settings: Settings) -> Result<ExitCode> {
             };
             let role = Role::parse(&role).ok_or_else(|| eyre!("role must be admin or user"))?;
             if users::by_email(&pool, &email).await?.is_some() {
-                eprintln!("error: a user {email} already exists (use `user password` to change the password)");
+                eprintln!(
+                    "error: a user {email} already exists (use `user password` to change the password)"
+                );
                 return Ok(ExitCode::from(exit::CONFLICT));
             }
             let password = match read_password(&format!("password for {email}: ")) {
@@ -74,13 +76,20 @@ pub async fn run(cmd: UserCommand, settings: Settings) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                println!("{:<40} {:<6} {:<9} {:<20} LAST SIGN-IN", "EMAIL", "ROLE", "STATE", "CREATED");
+                println!(
+                    "{:<40} {:<6} {:<9} {:<20} LAST SIGN-IN",
+                    "EMAIL", "ROLE", "STATE", "CREATED"
+                );
                 for u in &list {
                     println!(
                         "{:<40} {:<6} {:<9} {:<20} {}",
                         u.email,
                         u.role.as_str(),
-                        if u.is_disabled() { "disabled" } else { "active" },
+                        if u.is_disabled() {
+                            "disabled"
+                        } else {
+                            "active"
+                        },
                         u.created_at.format("%Y-%m-%d %H:%M"),
                         u.last_login_at
                             .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -122,7 +131,14 @@ async fn set_disabled(pool: &sqlx::PgPool, raw: &str, disabled: bool) -> Result<
         }
     };
     if users::set_disabled(pool, &email, disabled).await? {
-        println!("{email} {}", if disabled { "disabled; sessions ended" } else { "enabled" });
+        println!(
+            "{email} {}",
+            if disabled {
+                "disabled; sessions ended"
+            } else {
+                "enabled"
+            }
+        );
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("error: no user {email}");

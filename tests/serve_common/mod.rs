@@ -8,10 +8,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use store_weaver::db::users::{self, Role};
 use store_weaver::serve::{Server, auth};
-use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -23,7 +23,9 @@ const MAX_SERVERS: usize = 4;
 
 fn slots() -> Arc<Semaphore> {
     static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
-    SLOTS.get_or_init(|| Arc::new(Semaphore::new(MAX_SERVERS))).clone()
+    SLOTS
+        .get_or_init(|| Arc::new(Semaphore::new(MAX_SERVERS)))
+        .clone()
 }
 
 /// An API server in this process, on its own database.
@@ -37,13 +39,20 @@ pub struct TestServer {
 impl TestServer {
     /// Password auth, no workers, unless `overrides` say otherwise.
     pub async fn start(overrides: &[(&'static str, &str)]) -> TestServer {
-        let slot = slots().acquire_owned().await.expect("the semaphore is never closed");
+        let slot = slots()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         let db = TestDb::new().await;
         let mut all: Vec<(&'static str, &str)> = vec![("workers", "0"), ("auth_mode", "password")];
         all.extend_from_slice(overrides);
         let s = settings(&db.url, "tests/fixtures/charts", &all);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
-        let server = Server::start(s, listener).await.expect("the API server starts");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let server = Server::start(s, listener)
+            .await
+            .expect("the API server starts");
         TestServer {
             base: format!("http://{}", server.addr),
             db,
@@ -78,7 +87,10 @@ impl TestServer {
 
 pub async fn add_user(pool: &sqlx::PgPool, email: &str, role: Role) {
     let hash = auth::hash_password(PASSWORD.to_string()).await.unwrap();
-    users::insert(pool, email, &hash, role).await.unwrap().expect("a new user");
+    users::insert(pool, email, &hash, role)
+        .await
+        .unwrap()
+        .expect("a new user");
 }
 
 /// A response: status, headers and the body as JSON (Null when empty or not JSON).
@@ -92,15 +104,31 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 
     /// Asserts the status and, for errors, the one error shape.
     pub fn expect(self, status: u16) -> Resp {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
         if status >= 400 {
-            assert!(self.body["error"].is_string(), "error shape (error): {}", self.text);
-            assert!(self.body["code"].is_string(), "error shape (code): {}", self.text);
+            assert!(
+                self.body["error"].is_string(),
+                "error shape (error): {}",
+                self.text
+            );
+            assert!(
+                self.body["code"].is_string(),
+                "error shape (code): {}",
+                self.text
+            );
         }
         self
     }
@@ -180,7 +208,10 @@ impl Api {
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Resp {
         let r = self
-            .post("/api/session", json!({ "email": email, "password": password }))
+            .post(
+                "/api/session",
+                json!({ "email": email, "password": password }),
+            )
             .await
             .expect(201);
         self.token = Some(r.body["token"].as_str().expect("a token").to_string());
@@ -201,12 +232,23 @@ pub struct Process {
 impl Process {
     pub fn spawn(db_url: &str, args: &[&str]) -> Process {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_store-weaver"));
-        for var in ["DATABASE_URL", "MAX_STORES", "MAX_STORES_PER_USER", "MAX_CONCURRENT_PROVISIONS", "RUST_LOG"] {
+        for var in [
+            "DATABASE_URL",
+            "MAX_STORES",
+            "MAX_STORES_PER_USER",
+            "MAX_CONCURRENT_PROVISIONS",
+            "RUST_LOG",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
             .args(["--serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .args(["--database-url", db_url, "--kubeconfig", &require_env("KUBECONFIG")])
+            .args([
+                "--database-url",
+                db_url,
+                "--kubeconfig",
+                &require_env("KUBECONFIG"),
+            ])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -220,7 +262,10 @@ impl Process {
                 let Ok(line) = line else { break };
                 if !sent && let Some(i) = line.find("listening on http://") {
                     let rest = &line[i + "listening on ".len()..];
-                    let url: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '"').collect();
+                    let url: String = rest
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"')
+                        .collect();
                     let _ = tx.send(url);
                     sent = true;
                 }
@@ -286,7 +331,10 @@ impl EventStream {
         assert_eq!(res.status(), 200);
         let ct = res.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("text/event-stream"), "{ct}");
-        EventStream { res, buf: String::new() }
+        EventStream {
+            res,
+            buf: String::new(),
+        }
     }
 
     /// The next event, or None when the stream ended.
@@ -306,7 +354,10 @@ impl EventStream {
                 if data.is_empty() {
                     continue; // a keep-alive comment
                 }
-                return Some((event, serde_json::from_str(&data).unwrap_or(Value::String(data))));
+                return Some((
+                    event,
+                    serde_json::from_str(&data).unwrap_or(Value::String(data)),
+                ));
             }
             match self.res.chunk().await {
                 Ok(Some(bytes)) => self.buf.push_str(&String::from_utf8_lossy(&bytes)),
@@ -316,7 +367,12 @@ impl EventStream {
     }
 
     /// Waits for an event that satisfies `f`, up to `timeout`.
-    pub async fn until(&mut self, timeout: Duration, what: &str, f: impl Fn(&str, &Value) -> bool) -> Value {
+    pub async fn until(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        f: impl Fn(&str, &Value) -> bool,
+    ) -> Value {
         let fut = async {
             while let Some((event, data)) = self.next().await {
                 if f(&event, &data) {
@@ -327,6 +383,8 @@ impl EventStream {
         };
         tokio::time::timeout(timeout, fut)
             .await
-            .unwrap_or_else(|_| panic!("timed out after {timeout:?} waiting on the stream for: {what}"))
+            .unwrap_or_else(|_| {
+                panic!("timed out after {timeout:?} waiting on the stream for: {what}")
+            })
     }
 }
