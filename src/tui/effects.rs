@@ -43,7 +43,7 @@ async fn timed<T, E: std::fmt::Display>(
 ) -> Result<T, String> {
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(crate::engine::bound_message(&e.to_string(), 300)),
+        Ok(Err(e)) => Err(crate::engine::bound_message(&format!("{e:#}"), 300)),
         Err(_) => Err(format!("{what}: no answer after {}s", limit.as_secs())),
     }
 }

@@ -448,11 +448,9 @@ fn stores_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         (KeyCode::Home, _) | (_, Some('g')) => move_cursor(state, isize::MIN / 2),
         (KeyCode::End, _) | (_, Some('G')) => move_cursor(state, isize::MAX / 2),
         (KeyCode::Enter, _) | (_, Some('d')) => return open_detail(state),
-        (KeyCode::Esc, _) => {
-            if !state.list.filter.value().is_empty() {
-                state.list.filter.reset();
-                state.refresh_visible();
-            }
+        (KeyCode::Esc, _) if !state.list.filter.value().is_empty() => {
+            state.list.filter.reset();
+            state.refresh_visible();
         }
         (_, Some('/')) => state.list.filtering = true,
         (_, Some('s')) => {
