@@ -219,7 +219,7 @@ pub fn app(state: AppState) -> Router {
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
                     let status = res.status().as_u16();
-                    let ms = latency.as_secs_f64() * 1000.0;
+                    let ms = (latency.as_secs_f64() * 10_000.0).round() / 10.0;
                     if status >= 500 {
                         tracing::warn!(status, ms, "response");
                     } else {
