@@ -258,3 +258,100 @@ async fn sigterm_ends_streams_hands_leases_back_and_exits_cleanly() {
     drop(b);
     db.drop_db().await;
 }
+
+/// `store-weaver user ...` with the password on stdin, as an operator runs it.
+fn user_cmd(db_url: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .env_remove("DATABASE_URL")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .args(["--database-url", db_url, "user"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run store-weaver user");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn operators_manage_users_with_the_user_subcommand() {
+    let db = TestDb::new().await;
+    let pw = format!("{PASSWORD}\n");
+    let (code, out, err) = user_cmd(&db.url, &["add", "Ops@Example.com", "--role", "admin"], &pw);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("created ops@example.com (admin)"), "{out}");
+    assert_eq!(user_cmd(&db.url, &["add", "ann@example.com"], &pw).0, 0);
+    // Taken, bad email, short password, bad role.
+    let (code, _, err) = user_cmd(&db.url, &["add", "ann@example.com"], &pw);
+    assert_eq!(code, 6, "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(user_cmd(&db.url, &["add", "not-an-email"], &pw).0, 2);
+    let (code, _, err) = user_cmd(&db.url, &["add", "cy@example.com"], "short\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("at least 10 characters"), "{err}");
+    assert_ne!(
+        user_cmd(&db.url, &["add", "cy@example.com", "--role", "root"], &pw).0,
+        0
+    );
+
+    let (code, out, _) = user_cmd(&db.url, &["list", "--json"], "");
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let users = list.as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0]["email"], "ann@example.com");
+    assert_eq!(users[0]["role"], "user");
+    assert_eq!(users[1]["role"], "admin");
+    assert!(!out.contains("argon2"), "no password hashes in the listing");
+    let stored: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'ann@example.com'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+
+    // The API: Ann signs in; once disabled she cannot; enabled again she can;
+    // a new password ends her sessions.
+    let server = Process::spawn(&db.url, &["--workers", "0"]);
+    let mut ann = Api::new(&server.base);
+    ann.sign_in("ann@example.com", PASSWORD).await;
+    assert_eq!(user_cmd(&db.url, &["disable", "ann@example.com"], "").0, 0);
+    ann.get("/api/me").await.expect(401);
+    Api::new(&server.base)
+        .post(
+            "/api/session",
+            json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
+        .await
+        .expect(403);
+    assert_eq!(
+        user_cmd(&db.url, &["disable", "nobody@example.com"], "").0,
+        4
+    );
+    assert_eq!(user_cmd(&db.url, &["enable", "ann@example.com"], "").0, 0);
+    ann.sign_in("ann@example.com", PASSWORD).await;
+    let (code, _, err) = user_cmd(
+        &db.url,
+        &["password", "ann@example.com"],
+        "a brand new password\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    ann.get("/api/me").await.expect(401);
+    ann.sign_in("ann@example.com", "a brand new password").await;
+    ann.get("/api/me").await.expect(200);
+    drop(server);
+    db.drop_db().await;
+}
