@@ -74,6 +74,34 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
     let url = settings.database_url()?.to_string();
     let pool = db::connect_lazy(&url)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let user = runtime::local_user();
+    let info = Info {
+        context: cluster::context_name(&settings),
+        database: fmt::database_location(&url),
+        read_only,
+        workers: if read_only { 0 } else { settings.workers },
+        user: user.clone(),
+        max_stores: settings.max_stores,
+        max_stores_per_user: settings.max_stores_per_user,
+        max_concurrent: settings.max_concurrent_provisions,
+        ingress_suffix: settings.ingress_suffix.clone(),
+        tls: settings.tls,
+        theme: theme::Theme::from_env(),
+    };
+
+    // The first frame goes out before anything slow (building the cluster
+    // client, starting the watches and the workers).
+    let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
+    let guard = RestoreOnDrop;
+    let size = terminal.size()?;
+    let tz = Local::now().offset().fix();
+    let mut state = State::new(info, Utc::now(), tz, (size.width, size.height));
+    terminal.draw(|f| view::draw(&state, f))?;
+    state.dirty = false;
+    tracing::info!(
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "first frame drawn"
+    );
 
     let client = match tokio::time::timeout(CLIENT_TIMEOUT, cluster::client(&settings)).await {
         Ok(Ok(c)) => Some(c),
@@ -101,20 +129,7 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         }
         _ => None,
     };
-    let user = runtime::local_user();
-    let info = Info {
-        context: cluster::context_name(&settings),
-        database: fmt::database_location(&url),
-        read_only,
-        workers: workers.as_ref().map_or(0, |_| settings.workers),
-        user: user.clone(),
-        max_stores: settings.max_stores,
-        max_stores_per_user: settings.max_stores_per_user,
-        max_concurrent: settings.max_concurrent_provisions,
-        ingress_suffix: settings.ingress_suffix.clone(),
-        tls: settings.tls,
-        theme: theme::Theme::from_env(),
-    };
+    state.info.workers = workers.as_ref().map_or(0, |_| settings.workers);
     let mut effects = effects::Effects::new(
         tx.clone(),
         pool.clone(),
@@ -126,17 +141,9 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
     let mut tasks = JoinSet::new();
     sources::spawn_all(&mut tasks, &tx, pool.clone(), view.clone());
     drop(tx);
-
-    let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
-    let guard = RestoreOnDrop;
-    let size = terminal.size()?;
-    let tz = Local::now().offset().fix();
-    let mut state = State::new(info, Utc::now(), tz, (size.width, size.height));
-    terminal.draw(|f| view::draw(&state, f))?;
-    state.dirty = false;
-    tracing::info!(
+    tracing::debug!(
         ms = started.elapsed().as_secs_f64() * 1000.0,
-        "first frame drawn"
+        "cluster client, watches and workers started"
     );
 
     let res = event_loop(
