@@ -7,7 +7,7 @@ import { SignIn } from './components/SignIn';
 import { StoreDetail } from './components/StoreDetail';
 import { StoreList, type StoreActions } from './components/StoreList';
 import { useLiveStores, type LiveOptions } from './live';
-import { hrefFor, navigate, useRoute } from './router';
+import { hrefFor, navigate, parseRoute, useRoute } from './router';
 import type { Me, Store } from './types';
 
 type Auth =
@@ -112,7 +112,10 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
   const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
   const [confirming, setConfirming] = useState<Store | null>(null);
   const [confirmError, setConfirmError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<{ text: string; kind: 'ok' | 'error' } | null>(null);
+  // A message about the last action, shown on the page it belongs to only.
+  const [notice, setNoticeState] = useState<{ text: string; kind: 'ok' | 'error'; path: string } | null>(null);
+  const setNotice = (n: { text: string; kind: 'ok' | 'error'; path?: string } | null) =>
+    setNoticeState(n ? { ...n, path: n.path ?? hrefFor(parseRoute(window.location.pathname)) } : null);
   const [announce, setAnnounce] = useState('');
   const [now, setNow] = useState(Date.now());
   const mainRef = useRef<HTMLElement>(null);
@@ -185,7 +188,7 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
       const out = await api.deleteStore(s.id);
       live.upsert(out);
       setConfirming(null);
-      setNotice({ text: `Deleting “${s.name}”: uninstalling it and removing its namespace.`, kind: 'ok' });
+      setNotice({ text: `Deleting “${s.name}”: uninstalling it and removing its namespace.`, kind: 'ok', path: hrefFor({ name: 'list' }) });
       if (route.name === 'store') navigate(hrefFor({ name: 'list' }));
     } catch (e) {
       setConfirmError(explain(e));
@@ -205,7 +208,11 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
           api={api}
           onCreated={(s) => {
             live.upsert(s);
-            setNotice({ text: `Store “${s.name}” created. Provisioning has started; it usually takes a few minutes.`, kind: 'ok' });
+            setNotice({
+              text: `Store “${s.name}” created. Provisioning has started; it usually takes a few minutes.`,
+              kind: 'ok',
+              path: hrefFor({ name: 'list' }),
+            });
             navigate(hrefFor({ name: 'list' }));
           }}
         />
@@ -265,7 +272,7 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
         </div>
       </header>
       <main id="main" ref={mainRef} tabIndex={-1}>
-        {notice ? (
+        {notice && notice.path === hrefFor(route) ? (
           <div className={notice.kind === 'ok' ? 'notice' : 'error'} role={notice.kind === 'ok' ? 'status' : 'alert'}>
             <span>{notice.text}</span>
             <button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss message">

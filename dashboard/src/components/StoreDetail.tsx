@@ -206,7 +206,9 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
               <dd>
                 <span className={`health health-${detail.health.state}`}>{detail.health.state}</span>
                 {detail.health.workloads ? ` · ${detail.health.ready_workloads}/${detail.health.workloads} workloads ready` : ''}
-                {detail.health.summary ? <span className="muted"> · {detail.health.summary}</span> : null}
+                {detail.health.summary && !/^\d+\/\d+ workloads ready$/.test(detail.health.summary) ? (
+                  <span className="muted"> · {detail.health.summary}</span>
+                ) : null}
               </dd>
             </>
           ) : null}

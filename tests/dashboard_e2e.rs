@@ -1,0 +1,352 @@
+//! The web dashboard end to end, in a real headless Chromium: the real
+//! `store-weaver --serve` binary (password sign-in) against the local sandbox
+//! (PostgreSQL + the kwok cluster), driven by `dashboard/e2e/run.mjs`
+//! (playwright-core with Debian's `chromium`). Sign in, create a store (with a
+//! validation error first), see it become Ready over the event stream without
+//! reloading, open its detail, reveal its credentials, delete it, sign out.
+//! The run writes the dashboard screenshots into `screenshots/`.
+//!
+//! Needs `DATABASE_URL` and `KUBECONFIG` (`scripts/test` exports them from the
+//! sandbox), `node` and `chromium` (`scripts/install-deps.sh`). Builds the
+//! dashboard first with `scripts/build-dashboard.sh --no-test` (a no-op when
+//! nothing changed), which also installs playwright-core.
+
+use sqlx::postgres::PgPoolOptions;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+const BIN: &str = env!("CARGO_BIN_EXE_store-weaver");
+const EMAIL: &str = "e2e-dashboard@example.com";
+/// The browser run's own limit (it has its own, shorter, per-step timeouts).
+const NODE_TIMEOUT: Duration = Duration::from_secs(600);
+const SCREENSHOTS: [&str; 6] = [
+    "dashboard-sign-in.png",
+    "dashboard-stores.png",
+    "dashboard-create-validation.png",
+    "dashboard-store-detail.png",
+    "dashboard-delete-confirm.png",
+    "dashboard-phone.png",
+];
+
+fn require_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the dashboard end-to-end test needs the local sandbox \
+             (a real PostgreSQL and Kubernetes API server); run it with scripts/test, or \
+             `scripts/sandbox up && source ~/.local/state/store-weaver/sandbox/env` first"
+        )
+    })
+}
+
+fn repo(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn replace_db(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let cut = base.rfind('/').expect("DATABASE_URL has a database path");
+    let mut out = format!("{}/{db}", &base[..cut]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A database of its own for this test, dropped at the end.
+struct TestDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    async fn new() -> TestDb {
+        let admin = require_env("DATABASE_URL");
+        let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin)
+            .await
+            .expect("connect to the sandbox PostgreSQL (DATABASE_URL)");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .expect("create the test database (the DATABASE_URL role needs CREATEDB)");
+        pool.close().await;
+        let url = replace_db(&admin, &name);
+        TestDb { admin, name, url }
+    }
+
+    async fn drop_db(self) {
+        if let Ok(pool) = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.admin)
+            .await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&pool)
+            .await;
+        }
+    }
+}
+
+/// The `store-weaver --serve` process; stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("find a free port on 127.0.0.1")
+        .port()
+}
+
+/// The status code of a plain `GET path` to 127.0.0.1:port, if it answers.
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).ok()?;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn common_flags(db_url: &str) -> Vec<String> {
+    let charts = repo("tests/fixtures/charts");
+    vec![
+        "--database-url".into(),
+        db_url.into(),
+        "--kubeconfig".into(),
+        require_env("KUBECONFIG"),
+        "--charts-dir".into(),
+        charts.display().to_string(),
+        "--values-file".into(),
+        charts.join("woocommerce/values.yaml").display().to_string(),
+    ]
+}
+
+fn is_png(path: &Path) -> bool {
+    std::fs::read(path)
+        .map(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
+        .unwrap_or(false)
+}
+
+/// Runs `cmd`, killing it after `timeout`; returns (success, combined output).
+fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (bool, String) {
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    let mut child = cmd
+        .stdout(out.reopen().expect("reopen"))
+        .stderr(out.reopen().expect("reopen"))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start the command");
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break Some(st);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let text = std::fs::read_to_string(out.path()).unwrap_or_default();
+    match status {
+        Some(st) => (st.success(), text),
+        None => (false, format!("{text}\n(killed after {timeout:?})")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_sign_in_create_ready_detail_delete_sign_out() {
+    let kubeconfig = require_env("KUBECONFIG");
+    assert!(
+        Path::new(&kubeconfig).exists(),
+        "KUBECONFIG={kubeconfig} does not exist: is the sandbox up (scripts/sandbox up)?"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: the dashboard end-to-end test drives Debian's chromium \
+         (apt-get install chromium; scripts/install-deps.sh does it)"
+    );
+    assert!(
+        Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "node is missing: the dashboard end-to-end test needs Node.js >= 20.19"
+    );
+
+    // The dashboard (dist, and node_modules with playwright-core).
+    let (ok, out) = run_with_timeout(
+        {
+            let mut c = Command::new(repo("scripts/build-dashboard.sh"));
+            c.arg("--no-test");
+            c
+        },
+        Duration::from_secs(600),
+    );
+    assert!(ok, "scripts/build-dashboard.sh --no-test failed:\n{out}");
+
+    let db = TestDb::new().await;
+    let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+
+    // The user, created the way an operator does: password on stdin.
+    let mut add = Command::new(BIN)
+        .args(["user", "add", EMAIL, "--role", "user"])
+        .args(common_flags(&db.url))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run store-weaver user add");
+    add.stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write the password");
+    let added = add.wait_with_output().expect("user add finishes");
+    assert!(
+        added.status.success(),
+        "store-weaver user add failed ({}):\n{}{}",
+        added.status,
+        String::from_utf8_lossy(&added.stdout),
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    // The server.
+    let logs = tempfile::tempdir().expect("temp dir");
+    let log = logs.path().join("serve.log");
+    let log_file = std::fs::File::create(&log).expect("log file");
+    let port = free_port();
+    let child = Command::new(BIN)
+        .arg("--serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(common_flags(&db.url))
+        .args(["--workers", "2", "--auth", "password", "--lease", "5"])
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("log file"))
+        .stderr(log_file)
+        .spawn()
+        .expect("start store-weaver --serve");
+    let mut server = Server { child, log };
+    let started = Instant::now();
+    loop {
+        if http_status(port, "/readyz") == Some(200) {
+            break;
+        }
+        if let Ok(Some(st)) = server.child.try_wait() {
+            panic!(
+                "store-weaver --serve exited ({st}) before it was ready:\n{}",
+                server.log_tail(60)
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "store-weaver --serve was not ready (GET /readyz) within 60s:\n{}",
+            server.log_tail(60)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "store-weaver --serve ready on 127.0.0.1:{port} after {:?}",
+        started.elapsed()
+    );
+
+    // The browser.
+    let shots = repo("screenshots");
+    let run_started = SystemTime::now();
+    let mut node = Command::new("node");
+    node.current_dir(repo("dashboard"))
+        .arg("e2e/run.mjs")
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(EMAIL)
+        .arg(&password)
+        .arg(&shots)
+        .env("CHROMIUM", &chromium);
+    let (ok, out) = run_with_timeout(node, NODE_TIMEOUT);
+    eprintln!("{out}");
+    if !ok {
+        let tail = server.log_tail(80);
+        // Leave nothing behind in the cluster: delete what the run created.
+        let _ = Command::new(BIN)
+            .args(["store", "list", "--json"])
+            .args(common_flags(&db.url))
+            .output()
+            .map(|o| {
+                let list: serde_json::Value =
+                    serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+                for s in list.as_array().into_iter().flatten() {
+                    if let Some(id) = s.get("id").and_then(|v| v.as_str()) {
+                        let _ = Command::new(BIN)
+                            .args(["store", "delete", id, "--wait"])
+                            .args(common_flags(&db.url))
+                            .output();
+                    }
+                }
+            });
+        drop(server);
+        db.drop_db().await;
+        panic!(
+            "the browser end-to-end run failed (see its output above).\nserver log (last lines):\n{tail}"
+        );
+    }
+    drop(server);
+    db.drop_db().await;
+
+    for name in SCREENSHOTS {
+        let path = shots.join(name);
+        assert!(is_png(&path), "{} is missing or not a PNG", path.display());
+        let written = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert!(
+            written >= run_started,
+            "{} was not written by this run",
+            path.display()
+        );
+    }
+}
