@@ -349,6 +349,12 @@ fn help_overlay() {
         typed(&mut s, "?");
         s
     });
+    snap("help_scrolled_to_the_end", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "?");
+        typed(&mut s, &"j".repeat(60));
+        s
+    });
     snap("help_detail", |size| {
         let mut s = detail_at(size);
         typed(&mut s, "?");

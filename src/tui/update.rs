@@ -89,6 +89,8 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
         },
         Msg::StoreLoaded { id, result, .. } => match result {
             Ok(found) => {
+                let at = state.now;
+                state.db.set(LinkState::Up, at, None);
                 let mut cmds = Vec::new();
                 if let Screen::Detail(d) = &mut state.screen
                     && d.id == id
@@ -679,7 +681,10 @@ fn overlay_key(state: &mut State, overlay: Overlay, key: KeyEvent) -> Vec<Comman
         Overlay::Help { scroll } => match (key.code, ch) {
             (KeyCode::Esc, _) | (_, Some('?')) | (_, Some('q')) => {}
             (KeyCode::Down, _) | (_, Some('j')) => {
-                state.overlay = Some(Overlay::Help { scroll: scroll + 1 })
+                let max = super::view::overlays::help_max_scroll(state);
+                state.overlay = Some(Overlay::Help {
+                    scroll: (scroll + 1).min(max),
+                })
             }
             (KeyCode::Up, _) | (_, Some('k')) => {
                 state.overlay = Some(Overlay::Help {

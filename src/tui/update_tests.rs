@@ -1305,6 +1305,16 @@ fn help_overlay_keys() {
         matches!(s.overlay, Some(Overlay::Help { .. })),
         "other keys do nothing"
     );
+    // Scrolling stops at the end: one `k` after many `j` moves up at once.
+    for _ in 0..200 {
+        update(&mut s, c('j'));
+    }
+    let Some(Overlay::Help { scroll: end }) = s.overlay else {
+        panic!()
+    };
+    assert!(end > 0 && end < 60, "{end}");
+    update(&mut s, c('k'));
+    assert!(matches!(s.overlay, Some(Overlay::Help { scroll }) if scroll == end - 1));
     for close in [k(KeyCode::Esc), c('?'), c('q')] {
         update(&mut s, c('?'));
         update(&mut s, close);
@@ -1423,6 +1433,18 @@ fn database_down_and_back() {
         },
     );
     assert_eq!(s.stores.len(), 5);
+    assert_eq!(s.db.state, LinkState::Down);
+    // Any answer from the database shows it is back.
+    let acme = s.store(Uuid::from_u128(1)).cloned();
+    update(
+        &mut s,
+        Msg::StoreLoaded {
+            id: Uuid::from_u128(1),
+            result: Ok(acme),
+            origin: None,
+        },
+    );
+    assert!(s.db.is_up());
 }
 
 #[test]

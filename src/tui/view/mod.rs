@@ -2,7 +2,7 @@
 //! and since when), the current screen, overlays, and a footer with the keys.
 
 mod detail;
-mod overlays;
+pub(crate) mod overlays;
 mod stores;
 
 use super::keys;

@@ -7,6 +7,7 @@ use super::super::state::{CreateForm, FIELD_LABELS, Overlay, State};
 use super::super::theme::{self, Theme};
 use super::super::update;
 use super::{centered, wrap};
+use crate::cluster::health::HealthState;
 use crate::store::Status;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -181,10 +182,21 @@ fn confirm(
     );
 }
 
-fn help(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
+/// How far the help can scroll on this screen (`update` clamps with it).
+pub fn help_max_scroll(state: &State) -> usize {
+    let lines = help_lines(state, state.info.theme).len();
+    let body = state
+        .size
+        .1
+        .saturating_sub(3 + state.banner_lines().len() as u16);
+    let h = (lines as u16 + 2).min(body);
+    (lines + 2).saturating_sub(h as usize)
+}
+
+fn help_lines(state: &State, theme: Theme) -> Vec<Line<'static>> {
     let ctx = update::help_context(state);
-    let mut lines: Vec<Line> = Vec::new();
-    let section = |lines: &mut Vec<Line>, name: &str, ctx: keys::Context| {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let section = |lines: &mut Vec<Line<'static>>, name: &str, ctx: keys::Context| {
         lines.push(Line::styled(name.to_string(), theme.title()));
         for h in keys::hints(ctx, state.info.read_only) {
             lines.push(Line::from(vec![
@@ -217,6 +229,23 @@ fn help(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
         ));
     }
     lines.push(Line::from(legend));
+    lines.push(Line::styled(
+        "Health (the cluster's view: workloads ready/total)",
+        theme.title(),
+    ));
+    let mut legend = vec![Span::raw("  ")];
+    for h in [
+        HealthState::Ready,
+        HealthState::Progressing,
+        HealthState::Degraded,
+        HealthState::Missing,
+    ] {
+        legend.push(Span::styled(
+            format!("{} {}  ", theme::health_glyph(h), h.as_str()),
+            theme.health(h),
+        ));
+    }
+    lines.push(Line::from(legend));
     if state.info.read_only {
         lines.push(Line::from(""));
         lines.push(Line::styled(
@@ -224,6 +253,11 @@ fn help(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
             theme.warning(),
         ));
     }
+    lines
+}
+
+fn help(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
+    let lines = help_lines(state, theme);
     let w = area.width.saturating_sub(4).min(72);
     let h = (lines.len() as u16 + 2).min(area.height);
     let r = centered(area, w, h);

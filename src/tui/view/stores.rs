@@ -63,13 +63,14 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
         Constraint::Fill(1),
         Constraint::Length(17),
     ];
+    // 96+ columns: the cluster's health (compact) and the URL; 140+: the
+    // health spelled out.
     if medium {
-        header.push("HEALTH");
-        widths.push(Constraint::Length(17));
-    }
-    if wide {
-        header.push("URL");
-        widths.push(Constraint::Fill(1));
+        header.extend(["HEALTH", "URL"]);
+        widths.extend([
+            Constraint::Length(if wide { 17 } else { 6 }),
+            Constraint::Fill(1),
+        ]);
     }
     header.extend(["AGE", "TOOK"]);
     widths.extend([Constraint::Length(4), Constraint::Length(7)]);
@@ -169,20 +170,24 @@ fn row<'a>(state: &'a State, s: &'a Store, theme: Theme, medium: bool, wide: boo
     ];
     if medium {
         cells.push(match state.health.get(&s.id) {
-            Some(h) => Cell::from(Span::styled(
-                format!(
-                    "{} {} {}/{}",
-                    theme::health_glyph(h.state),
-                    h.state.as_str(),
-                    h.ready_workloads,
-                    h.workloads
-                ),
-                theme.health(h.state),
-            )),
+            Some(h) => {
+                let word = if wide {
+                    format!(" {}", h.state.as_str())
+                } else {
+                    String::new()
+                };
+                Cell::from(Span::styled(
+                    format!(
+                        "{}{word} {}/{}",
+                        theme::health_glyph(h.state),
+                        h.ready_workloads,
+                        h.workloads
+                    ),
+                    theme.health(h.state),
+                ))
+            }
             None => Cell::from(Span::styled("-", theme.dim())),
         });
-    }
-    if wide {
         let host = s.url.split_once("://").map_or(s.url.as_str(), |(_, h)| h);
         cells.push(Cell::from(host));
     }
