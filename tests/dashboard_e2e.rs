@@ -20,15 +20,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 const BIN: &str = env!("CARGO_BIN_EXE_store-weaver");
 const EMAIL: &str = "e2e-dashboard@example.com";
+const ADMIN_EMAIL: &str = "e2e-operator@example.com";
 /// The browser run's own limit (it has its own, shorter, per-step timeouts).
 const NODE_TIMEOUT: Duration = Duration::from_secs(600);
-const SCREENSHOTS: [&str; 6] = [
+const SCREENSHOTS: [&str; 7] = [
     "dashboard-sign-in.png",
     "dashboard-stores.png",
     "dashboard-create-validation.png",
     "dashboard-store-detail.png",
     "dashboard-delete-confirm.png",
     "dashboard-phone.png",
+    "dashboard-admin.png",
 ];
 
 fn require_env(name: &str) -> String {
@@ -165,6 +167,31 @@ fn common_flags(db_url: &str) -> Vec<String> {
     ]
 }
 
+/// `store-weaver user add EMAIL --role ROLE`, the password on stdin.
+fn add_user(db_url: &str, email: &str, role: &str, password: &str) {
+    let mut add = Command::new(BIN)
+        .args(["user", "add", email, "--role", role])
+        .args(common_flags(db_url))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run store-weaver user add");
+    add.stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("write the password");
+    let added = add.wait_with_output().expect("user add finishes");
+    assert!(
+        added.status.success(),
+        "store-weaver user add {email} failed ({}):\n{}{}",
+        added.status,
+        String::from_utf8_lossy(&added.stdout),
+        String::from_utf8_lossy(&added.stderr)
+    );
+}
+
 fn is_png(path: &Path) -> bool {
     std::fs::read(path)
         .map(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
@@ -234,28 +261,10 @@ async fn dashboard_sign_in_create_ready_detail_delete_sign_out() {
     let db = TestDb::new().await;
     let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
 
-    // The user, created the way an operator does: password on stdin.
-    let mut add = Command::new(BIN)
-        .args(["user", "add", EMAIL, "--role", "user"])
-        .args(common_flags(&db.url))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run store-weaver user add");
-    add.stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{password}\n").as_bytes())
-        .expect("write the password");
-    let added = add.wait_with_output().expect("user add finishes");
-    assert!(
-        added.status.success(),
-        "store-weaver user add failed ({}):\n{}{}",
-        added.status,
-        String::from_utf8_lossy(&added.stdout),
-        String::from_utf8_lossy(&added.stderr)
-    );
+    // The users, created the way an operator does: password on stdin.
+    let admin_password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    add_user(&db.url, EMAIL, "user", &password);
+    add_user(&db.url, ADMIN_EMAIL, "admin", &admin_password);
 
     // The server.
     let logs = tempfile::tempdir().expect("temp dir");
@@ -267,6 +276,8 @@ async fn dashboard_sign_in_create_ready_detail_delete_sign_out() {
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(common_flags(&db.url))
         .args(["--workers", "2", "--auth", "password", "--lease", "5"])
+        // One store per user: the run checks that a second one is refused.
+        .args(["--max-stores-per-user", "1"])
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log file"))
         .stderr(log_file)
@@ -306,7 +317,10 @@ async fn dashboard_sign_in_create_ready_detail_delete_sign_out() {
         .arg(EMAIL)
         .arg(&password)
         .arg(&shots)
-        .env("CHROMIUM", &chromium);
+        .env("CHROMIUM", &chromium)
+        .env("E2E_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("E2E_ADMIN_PASSWORD", &admin_password)
+        .env("E2E_MAX_STORES_PER_USER", "1");
     let (ok, out) = run_with_timeout(node, NODE_TIMEOUT);
     eprintln!("{out}");
     if !ok {

@@ -18,6 +18,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const [base, email, password, shotsArg] = process.argv.slice(2);
+// Optional: an operator (admin role) who must see the user's store and its owner.
+const adminEmail = process.env.E2E_ADMIN_EMAIL;
+const adminPassword = process.env.E2E_ADMIN_PASSWORD;
+// Optional: the server's MAX_STORES_PER_USER is 1, so a second create is refused.
+const perUserLimit = process.env.E2E_MAX_STORES_PER_USER === '1';
 if (!base || !email || !password || !shotsArg) {
   console.error('usage: node e2e/run.mjs <base-url> <email> <password> <screenshots-dir>');
   process.exit(2);
@@ -170,9 +175,43 @@ try {
     check(badge.includes('Ready'), `the badge says ${badge}`);
     const link = row.getByRole('link', { name: /localhost|\./ });
     check((await link.count()) > 0, 'a Ready store shows its address as a link');
-    check(/took \d/.test(await row.innerText()), 'the row says how long provisioning took');
+    check(/took (\d|under)/.test(await row.innerText()), 'the row says how long provisioning took');
     await shot('stores');
   });
+
+  if (perUserLimit) {
+    await step('a second store is refused with the per-user limit explained', async () => {
+      await page.getByRole('link', { name: 'New store' }).first().click();
+      await page.getByLabel('Store name').fill(`${name} two`);
+      await page.getByRole('button', { name: 'Create store' }).click();
+      const alert = page.getByRole('alert').filter({ hasText: 'You have reached your store limit' });
+      await alert.waitFor();
+      log(`  ${(await alert.innerText()).trim()}`);
+      await page.getByRole('link', { name: 'Cancel' }).click();
+      await row.waitFor();
+    });
+  }
+
+  if (adminEmail && adminPassword) {
+    await step('an operator sees the store with its owner', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Email').fill(adminEmail);
+      await page.getByLabel('Password').fill(adminPassword);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'All stores' }).waitFor();
+      await page.getByRole('columnheader', { name: 'Owner' }).waitFor();
+      const owner = await row.locator('td.owner').innerText();
+      check(owner.trim() === email.toLowerCase(), `the operator sees owner ${owner}, not ${email}`);
+      await page.getByText('admin', { exact: true }).first().waitFor();
+      await shot('admin');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Your stores' }).waitFor();
+      await row.waitFor();
+    });
+  }
 
   await step('the store list on a phone-sized screen', async () => {
     await page.setViewportSize({ width: 390, height: 760 });

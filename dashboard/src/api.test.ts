@@ -134,7 +134,7 @@ describe('explain', () => {
 
   it('explains the store limits and the rate limits', () => {
     expect(explain(err(429, { error: 'user ann has 3 stores; the limit is 3', limit: 'MAX_STORES_PER_USER' }))).toMatch(
-      /You have reached your store limit: user ann has 3 stores; the limit is 3\. Delete a store/,
+      /^You have reached your store limit, so no store was created \(user ann has 3 stores; the limit is 3\)\. Delete a store/,
     );
     expect(explain(err(429, { error: 'the platform has 100 stores', limit: 'MAX_STORES' }))).toMatch(/The platform is full/);
     expect(explain(err(429, { error: 'rate limit: at most 5 creates per minute for address 1.2.3.4', limit: 'create_rate_per_address' }, 12))).toBe(

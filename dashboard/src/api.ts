@@ -50,9 +50,9 @@ export function explain(err: unknown): string {
   if (err.status === 429) {
     switch (err.limit) {
       case 'MAX_STORES_PER_USER':
-        return `You have reached your store limit: ${err.message}. Delete a store you no longer need, or ask an operator to raise your limit.`;
+        return `You have reached your store limit, so no store was created (${err.message}). Delete a store you no longer need, or ask an operator to raise the limit.`;
       case 'MAX_STORES':
-        return `The platform is full: ${err.message}. Nothing can be created until stores are deleted; ask an operator.`;
+        return `The platform is full, so no store was created (${err.message}). Stores must be deleted first, or an operator can raise the limit.`;
       case 'create_rate_per_user':
       case 'create_rate_per_address':
         return `Slow down: ${err.message}.${err.message.includes('try again') ? '' : wait}`;

@@ -5,7 +5,8 @@ import { store } from './test-utils';
 
 describe('format', () => {
   it('formats durations', () => {
-    expect(formatDuration(0)).toBe('0 s');
+    expect(formatDuration(0)).toBe('under 1 s');
+    expect(formatDuration(1400)).toBe('1 s');
     expect(formatDuration(45_000)).toBe('45 s');
     expect(formatDuration(124_000)).toBe('2 min 4 s');
     expect(formatDuration(3_600_000 * 2 + 60_000 * 5)).toBe('2 h 5 min');

@@ -19,6 +19,7 @@ export function formatTime(t: string | null | undefined): string {
 /** "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h". */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return 'under 1 s';
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
