@@ -84,18 +84,62 @@ impl TestDb {
     }
 
     async fn drop_db(self) {
-        if let Ok(pool) = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&self.admin)
-            .await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&pool)
-            .await;
-        }
+        drop(self);
+    }
+}
+
+/// Whatever happens to the test (a failed assertion included): stores still
+/// live in its database are deleted from the cluster, then the database is
+/// dropped.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin, name, url) = (self.admin.clone(), self.name.clone(), self.url.clone());
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(&url).await {
+                    let live: Vec<(uuid::Uuid,)> =
+                        sqlx::query_as("SELECT id FROM stores WHERE status <> 'Deleted'")
+                            .fetch_all(&pool)
+                            .await
+                            .unwrap_or_default();
+                    pool.close().await;
+                    let charts = charts_dir();
+                    for (id,) in live {
+                        let _ = Command::new(BIN)
+                            .args([
+                                "store",
+                                "delete",
+                                &id.to_string(),
+                                "--wait",
+                                "--database-url",
+                                &url,
+                            ])
+                            .arg("--charts-dir")
+                            .arg(&charts)
+                            .arg("--values-file")
+                            .arg(charts.join("woocommerce/values.yaml"))
+                            .env("STORE_WEAVER_LOG", "error")
+                            .output();
+                    }
+                }
+                if let Ok(pool) = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&admin)
+                    .await
+                {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
+                }
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 
