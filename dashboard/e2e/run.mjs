@@ -8,7 +8,8 @@
 // the API's validation message next to the field), waits until the store is
 // Ready without reloading the page and without polling (the change must come
 // over the event stream), opens its detail (resources, events, timeline,
-// admin credentials), deletes it after confirming, and signs out. Takes PNG
+// admin credentials), deletes it after confirming, and signs out; then, with
+// the stream refused, checks that the list falls back to polling. Takes PNG
 // screenshots of the main screens into <screenshots-dir>. Exits non-zero with
 // a message saying which step failed, and why.
 
@@ -275,6 +276,36 @@ try {
     await page.getByText('You have signed out.').waitFor();
     const status = await page.evaluate(async () => (await fetch('/api/me')).status);
     check(status === 401, `GET /api/me after signing out answered ${status}, not 401`);
+  });
+
+  await step('without the event stream, the list polls every 5 s while a store is busy', async () => {
+    // The stream is refused from now on (as behind a proxy that buffers it).
+    await page.route('**/api/stream', (r) => r.abort('connectionrefused'));
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[data-live="polling"]').waitFor();
+    const second = `${name} polled`;
+    await page.getByRole('link', { name: 'New store' }).first().click();
+    await page.getByLabel('Store name').fill(second);
+    const since = Date.now();
+    await page.getByRole('button', { name: 'Create store' }).click();
+    const r2 = page.locator(`tr[data-store-name="${second}"]`);
+    await r2.and(page.locator('[data-status="Ready"]')).waitFor({ timeout: READY_TIMEOUT });
+    const polls = apiCalls.filter((c) => c.at > since && c.method === 'GET' && c.path === '/api/stores');
+    check(polls.length >= 1, 'the store turned Ready with neither the stream nor a poll');
+    log(`  Ready after ${polls.length} poll(s) of GET /api/stores`);
+    await r2.getByRole('button', { name: `Delete ${second}` }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete store' }).click();
+    await r2.waitFor({ state: 'detached', timeout: GONE_TIMEOUT });
+    // Nothing busy any more: the polling stops.
+    const before = apiCalls.filter((c) => c.path === '/api/stores').length;
+    await page.waitForTimeout(6000);
+    const after = apiCalls.filter((c) => c.path === '/api/stores').length;
+    check(after === before, `the list kept polling with nothing busy (${after - before} more requests)`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Store Weaver' }).waitFor();
+    await page.unroute('**/api/stream');
   });
 
   await step('no reload happened and no script error occurred', async () => {
