@@ -20,14 +20,16 @@ for a in "$@"; do
     --test) tests=always ;;
     --no-test) tests=never ;;
     --force) force=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "build-dashboard: unknown argument $a (see --help)" >&2; exit 2 ;;
   esac
 done
 say() { echo "[dashboard] $*" >&2; }
 [ -f "$dir/package.json" ] || { say "no dashboard/package.json: nothing to build"; exit 0; }
-command -v node >/dev/null && command -v npm >/dev/null || {
-  say "node and npm are needed to build the dashboard (Node >= 20.19)"; exit 1; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  say "node and npm are needed to build the dashboard (Node >= 20.19)"
+  exit 1
+fi
 cd "$dir"
 log="$(mktemp -t sw-dashboard.XXXXXX)"
 trap 'rm -f "$log"' EXIT
