@@ -215,7 +215,7 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
         </dl>
       </section>
 
-      {owner && store.status !== 'Deleting' && store.status !== 'Deleted' ? (
+      {owner && (store.status === 'Ready' || store.status === 'Provisioning') ? (
         <CredentialsPanel api={api} store={store} />
       ) : null}
 

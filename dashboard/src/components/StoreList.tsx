@@ -133,13 +133,15 @@ function StoreRow({ store: s, admin, actions, now }: { store: Store; admin: bool
         </td>
       ) : null}
       <td data-label="Status">
-        <StatusBadge status={s.status} phase={s.phase} />
-        {s.status === 'Failed' && s.error_message ? (
-          <p className="reason">
-            <span className="visually-hidden">Reason: </span>
-            {s.error_message}
-          </p>
-        ) : null}
+        <div>
+          <StatusBadge status={s.status} phase={s.phase} />
+          {s.status === 'Failed' && s.error_message ? (
+            <p className="reason">
+              <span className="visually-hidden">Reason: </span>
+              {s.error_message}
+            </p>
+          ) : null}
+        </div>
       </td>
       <td data-label="Address">
         {s.url ? (
