@@ -1,11 +1,13 @@
-//! Console figures: one frame of the stores view with 1,000 stores on a
-//! 120x40 `TestBackend`, a filter keystroke's `update()` over 1,000 stores,
-//! and the first frame (empty state, before the database answered).
+//! Console figures at 10,000 stores: one frame of the stores view on a
+//! `TestBackend` (80x24 and 120x40), a filter keystroke's `update()`, a
+//! store notification's upsert, a sort, and the first frame (empty state,
+//! before the database answered). Before the benchmarks it prints the
+//! process's resident memory with 10,000 stores loaded and drawn.
 //!
 //! `cargo bench --bench console_render`
 
 use chrono::{Duration, FixedOffset, TimeZone, Utc};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -72,24 +74,56 @@ fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
+const N: usize = 10_000;
+
+/// Resident memory (VmRSS) and its peak (VmHWM), in MiB, from /proc.
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn memory() {
+    let (before, _) = rss_mib();
+    let mut state = state_with(N, (120, 40));
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| draw(&state, f)).unwrap();
+    for _ in 0..20 {
+        update(&mut state, key(KeyCode::PageDown));
+    }
+    term.draw(|f| draw(&state, f)).unwrap();
+    let (after, peak) = rss_mib();
+    println!(
+        "memory: {N} stores loaded and drawn: RSS {after:.1} MiB (peak {peak:.1} MiB; {before:.1} MiB before loading)"
+    );
+    black_box(&state);
+}
+
 fn render(c: &mut Criterion) {
     let mut g = c.benchmark_group("render");
     for (w, h) in [(120u16, 40u16), (80, 24)] {
-        let state = state_with(1000, (w, h));
+        let state = state_with(N, (w, h));
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        g.bench_function(format!("stores_view_1000_stores_{w}x{h}"), |b| {
+        g.bench_function(format!("stores_view_{N}_stores_{w}x{h}"), |b| {
             b.iter(|| {
                 term.draw(|f| draw(black_box(&state), f)).unwrap();
             })
         });
     }
     // Scrolled to the middle, so the rows shown are not the first ones.
-    let mut state = state_with(1000, (120, 40));
-    for _ in 0..15 {
+    let mut state = state_with(N, (120, 40));
+    for _ in 0..150 {
         update(&mut state, key(KeyCode::PageDown));
     }
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    g.bench_function("stores_view_1000_stores_120x40_scrolled", |b| {
+    g.bench_function("stores_view_10000_stores_120x40_scrolled", |b| {
         b.iter(|| {
             term.draw(|f| draw(black_box(&state), f)).unwrap();
         })
@@ -112,11 +146,11 @@ fn render(c: &mut Criterion) {
 
 fn filter(c: &mut Criterion) {
     let mut g = c.benchmark_group("update");
-    let mut state = state_with(1000, (120, 40));
+    let mut state = state_with(N, (120, 40));
     update(&mut state, key(KeyCode::Char('/')));
     // Each iteration is one keystroke: type "1", then erase it, and so on.
     let mut typed = false;
-    g.bench_function("filter_keystroke_1000_stores", |b| {
+    g.bench_function("filter_keystroke_10000_stores", |b| {
         b.iter(|| {
             let k = if typed {
                 key(KeyCode::Backspace)
@@ -127,16 +161,16 @@ fn filter(c: &mut Criterion) {
             black_box(update(&mut state, k));
         })
     });
-    let mut state = state_with(1000, (120, 40));
-    g.bench_function("cursor_down_1000_stores", |b| {
+    let mut state = state_with(N, (120, 40));
+    g.bench_function("cursor_down_10000_stores", |b| {
         b.iter(|| black_box(update(&mut state, key(KeyCode::Down))))
     });
-    let mut state = state_with(1000, (120, 40));
+    let mut state = state_with(N, (120, 40));
     let mut n = 0u128;
-    let all = stores(1000);
-    g.bench_function("store_notification_upsert_1000_stores", |b| {
+    let all = stores(N);
+    g.bench_function("store_notification_upsert_10000_stores", |b| {
         b.iter(|| {
-            n = (n + 1) % 1000;
+            n = (n + 1) % N as u128;
             let s = all[n as usize].clone();
             black_box(update(
                 &mut state,
@@ -148,8 +182,17 @@ fn filter(c: &mut Criterion) {
             ));
         })
     });
+    let mut state = state_with(N, (120, 40));
+    g.bench_function("sort_by_next_column_10000_stores", |b| {
+        b.iter(|| black_box(update(&mut state, key(KeyCode::Char('s')))))
+    });
     g.finish();
 }
 
 criterion_group!(benches, render, filter);
-criterion_main!(benches);
+
+fn main() {
+    memory();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

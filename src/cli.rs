@@ -1,6 +1,7 @@
 //! Command-line arguments. Flags that are settings feed the top layer of
 //! `config`; everything else picks what to run.
 
+use crate::config;
 use clap::{Args, Parser, Subcommand};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,98 +28,61 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Every flag here is also a config key and an environment variable.
-#[derive(Debug, Args, Default)]
+/// The flag layer of the settings: one `--flag` per key of
+/// `config::KEYS`, generated from it (name, value name, help), so a new
+/// setting gets its flag without being listed here.
+#[derive(Debug, Default, Clone)]
 pub struct SettingFlags {
-    #[arg(long, value_name = "URL", global = true, hide_env_values = true)]
-    pub database_url: Option<String>,
-    #[arg(long, value_name = "FILE", global = true)]
-    pub kubeconfig: Option<String>,
-    #[arg(long, value_name = "NAME", global = true)]
-    pub context: Option<String>,
-    #[arg(long, value_name = "local|production", global = true)]
-    pub environment: Option<String>,
-    #[arg(long, value_name = "SUFFIX", global = true)]
-    pub ingress_suffix: Option<String>,
-    #[arg(long, value_name = "BOOL", global = true)]
-    pub tls: Option<String>,
-    #[arg(long, value_name = "DIR", global = true)]
-    pub charts_dir: Option<String>,
-    #[arg(long, value_name = "FILE", global = true)]
-    pub values_file: Option<String>,
-    #[arg(long, value_name = "FILE", global = true)]
-    pub helm: Option<String>,
-    #[arg(long, value_name = "CLUSTERROLE", global = true)]
-    pub store_cluster_role: Option<String>,
-    #[arg(long, value_name = "NAMESPACE/NAME", global = true)]
-    pub service_account: Option<String>,
-    #[arg(long, value_name = "N", global = true)]
-    pub max_stores: Option<String>,
-    #[arg(long, value_name = "N", global = true)]
-    pub max_stores_per_user: Option<String>,
-    #[arg(long, value_name = "N", global = true)]
-    pub max_concurrent_provisions: Option<String>,
-    #[arg(long, value_name = "SECS", global = true)]
-    pub provision_timeout: Option<String>,
-    #[arg(long, value_name = "SECS", global = true)]
-    pub delete_timeout: Option<String>,
-    #[arg(long, value_name = "SECS", global = true)]
-    pub lease: Option<String>,
-    #[arg(long, value_name = "N", global = true)]
-    pub workers: Option<String>,
-    #[arg(long, value_name = "ADDR", global = true)]
-    pub listen: Option<String>,
-    #[arg(long, value_name = "password|proxy|demo", global = true)]
-    pub auth: Option<String>,
-    #[arg(long, value_name = "HEADER", global = true)]
-    pub proxy_user_header: Option<String>,
-    #[arg(long, value_name = "ORIGINS", global = true)]
-    pub cors_origins: Option<String>,
-    #[arg(long, value_name = "N", global = true)]
-    pub create_rate: Option<String>,
-    #[arg(long, value_name = "LEVEL", global = true)]
-    pub log_level: Option<String>,
-    #[arg(long, value_name = "text|json", global = true)]
-    pub log_format: Option<String>,
-    #[arg(long, value_name = "DIR", global = true)]
-    pub log_dir: Option<String>,
+    values: BTreeMap<&'static str, String>,
 }
 
 impl SettingFlags {
     /// The flag layer, keyed by config key.
     pub fn layer(&self) -> BTreeMap<&'static str, String> {
-        let pairs: [(&'static str, &Option<String>); 26] = [
-            ("database_url", &self.database_url),
-            ("kubeconfig", &self.kubeconfig),
-            ("kube_context", &self.context),
-            ("environment", &self.environment),
-            ("ingress_suffix", &self.ingress_suffix),
-            ("tls", &self.tls),
-            ("charts_dir", &self.charts_dir),
-            ("values_file", &self.values_file),
-            ("helm_bin", &self.helm),
-            ("store_cluster_role", &self.store_cluster_role),
-            ("service_account", &self.service_account),
-            ("max_stores", &self.max_stores),
-            ("max_stores_per_user", &self.max_stores_per_user),
-            ("max_concurrent_provisions", &self.max_concurrent_provisions),
-            ("provision_timeout_secs", &self.provision_timeout),
-            ("delete_timeout_secs", &self.delete_timeout),
-            ("lease_secs", &self.lease),
-            ("workers", &self.workers),
-            ("listen", &self.listen),
-            ("auth_mode", &self.auth),
-            ("proxy_user_header", &self.proxy_user_header),
-            ("cors_origins", &self.cors_origins),
-            ("create_rate_per_minute", &self.create_rate),
-            ("log_level", &self.log_level),
-            ("log_format", &self.log_format),
-            ("log_dir", &self.log_dir),
-        ];
-        pairs
-            .into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-            .collect()
+        self.values.clone()
+    }
+}
+
+impl clap::FromArgMatches for SettingFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = SettingFlags::default();
+        flags.update_from_arg_matches(m)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for k in config::KEYS {
+            let value = m
+                .try_get_one::<String>(k.name)
+                .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, e))?;
+            if let Some(v) = value {
+                self.values.insert(k.name, v.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for SettingFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.args(config::KEYS.iter().map(|k| {
+            let help = match k.default {
+                Some(d) if !d.is_empty() && !k.secret => {
+                    format!("{} [env: {}] [default: {d}]", k.help.trim(), k.env)
+                }
+                _ => format!("{} [env: {}]", k.help.trim(), k.env),
+            };
+            clap::Arg::new(k.name)
+                .long(k.flag)
+                .value_name(k.value_name())
+                .help(help)
+                .global(true)
+                .action(clap::ArgAction::Set)
+        }))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
     }
 }
 

@@ -23,7 +23,7 @@ impl fmt::Display for Source {
             Source::Default => f.write_str("default"),
             Source::File(p) => write!(f, "file {}", p.display()),
             Source::Env(v) => write!(f, "environment variable {v}"),
-            Source::Flag(flag) => write!(f, "flag {flag}"),
+            Source::Flag(flag) => write!(f, "flag --{flag}"),
         }
     }
 }
@@ -34,7 +34,7 @@ pub enum ConfigError {
     Invalid {
         key: &'static str,
         origin: Source,
-        expected: &'static str,
+        expected: String,
         got: String,
     },
     #[error("unknown key `{key}` in {file}; known keys: {known}")]
@@ -48,7 +48,7 @@ pub enum ConfigError {
     #[error("config file {path} is not valid TOML: {reason}")]
     Syntax { path: PathBuf, reason: String },
     #[error(
-        "`{key}` is required but not set; set it in the config file, with {env}, or with {flag}"
+        "`{key}` is required but not set; set it in the config file, with {env}, or with --{flag}"
     )]
     Missing {
         key: &'static str,
@@ -62,11 +62,15 @@ enum Kind {
     Text,
     Path,
     PostgresUrl,
+    /// A whole number in `min..=max`.
     Count {
-        min: u64,
+        min: u32,
+        max: u32,
     },
+    /// Whole seconds in `min..=max`.
     Seconds {
-        min: u64,
+        min: u32,
+        max: u32,
     },
     Bool,
     OneOf(&'static [&'static str]),
@@ -74,36 +78,57 @@ enum Kind {
     SocketAddr,
     /// Empty, or `namespace/name`.
     ServiceAccount,
+    /// Comma-separated words.
+    List,
 }
 
 impl Kind {
-    fn expected(self) -> &'static str {
+    /// What a value must look like, for the error message.
+    fn expected(self) -> String {
         match self {
-            Kind::Text => "text",
-            Kind::Path => "a file path",
-            Kind::PostgresUrl => "a URL such as postgres://user:password@host:5432/db",
-            Kind::Count { min: 0 } => "a whole number (0 or more)",
-            Kind::Count { .. } => "a whole number, 1 or more",
-            Kind::Seconds { .. } => "a number of seconds, 1 or more",
-            Kind::Bool => "true or false",
-            Kind::OneOf(_) => "one of the listed choices",
-            Kind::Suffix => "a domain suffix such as .localhost or .shops.example.com",
-            Kind::SocketAddr => "an address and port such as 127.0.0.1:8080",
-            Kind::ServiceAccount => "namespace/name, e.g. store-weaver-system/store-weaver",
+            Kind::Text | Kind::List => "text".into(),
+            Kind::Path => "a file path".into(),
+            Kind::PostgresUrl => "a URL such as postgres://user:password@host:5432/db".into(),
+            Kind::Count { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::Seconds { min, max } => format!("a number of seconds from {min} to {max}"),
+            Kind::Bool => "true or false".into(),
+            Kind::OneOf(choices) => format!("one of: {}", choices.join(", ")),
+            Kind::Suffix => "a domain suffix such as .localhost or .shops.example.com".into(),
+            Kind::SocketAddr => "an address and port such as 127.0.0.1:8080".into(),
+            Kind::ServiceAccount => "namespace/name, e.g. store-weaver-system/store-weaver".into(),
+        }
+    }
+
+    /// What `--help` shows as the flag's value.
+    fn value_name(self) -> &'static str {
+        match self {
+            Kind::Text | Kind::List => "TEXT",
+            Kind::Path => "PATH",
+            Kind::PostgresUrl => "URL",
+            Kind::Count { .. } => "N",
+            Kind::Seconds { .. } => "SECS",
+            Kind::Bool => "BOOL",
+            Kind::OneOf(_) => "CHOICE",
+            Kind::Suffix => "SUFFIX",
+            Kind::SocketAddr => "ADDR",
+            Kind::ServiceAccount => "NAMESPACE/NAME",
         }
     }
 
     fn check(self, v: &str) -> bool {
         match self {
-            Kind::Text => true,
+            Kind::Text | Kind::List => true,
             Kind::Path => !v.trim().is_empty(),
             Kind::PostgresUrl => {
                 (v.starts_with("postgres://") || v.starts_with("postgresql://")) && v.len() > 13
             }
-            Kind::Count { min } | Kind::Seconds { min } => {
-                v.trim().parse::<u64>().is_ok_and(|n| n >= min)
-            }
-            Kind::Bool => matches!(v.trim(), "true" | "false" | "1" | "0" | "yes" | "no"),
+            // Parsed as u64 first so that 4294967296 is "out of range", not
+            // silently truncated.
+            Kind::Count { min, max } | Kind::Seconds { min, max } => v
+                .trim()
+                .parse::<u64>()
+                .is_ok_and(|n| n >= u64::from(min) && n <= u64::from(max)),
+            Kind::Bool => parse_bool(v).is_some(),
             Kind::OneOf(choices) => choices.contains(&v.trim()),
             Kind::Suffix => {
                 let s = v.trim().trim_start_matches('.');
@@ -130,254 +155,330 @@ impl Kind {
     }
 }
 
-struct Key {
-    name: &'static str,
-    env: &'static str,
-    flag: &'static str,
-    kind: Kind,
-    default: Option<&'static str>,
-    secret: bool,
-    help: &'static str,
-}
-
-const fn key(
-    name: &'static str,
-    env: &'static str,
-    flag: &'static str,
-    kind: Kind,
-    default: Option<&'static str>,
-    help: &'static str,
-) -> Key {
-    Key {
-        name,
-        env,
-        flag,
-        kind,
-        default,
-        secret: false,
-        help,
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
     }
 }
 
-const ENVIRONMENTS: &[&str] = &["local", "production"];
-const AUTH_MODES: &[&str] = &["password", "proxy", "demo"];
-const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
-const LOG_FORMATS: &[&str] = &["text", "json"];
+/// One setting: its config key, environment variable, flag, kind, default
+/// and help. Declared once, in `settings!` below.
+pub struct Key {
+    pub name: &'static str,
+    pub env: &'static str,
+    /// The long flag, without the leading dashes.
+    pub flag: &'static str,
+    kind: Kind,
+    pub default: Option<&'static str>,
+    pub secret: bool,
+    pub help: &'static str,
+}
 
-/// Every key, in the order `config` prints them.
-const KEYS: &[Key] = &[
-    Key {
-        secret: true,
-        ..key(
-            "database_url",
-            "DATABASE_URL",
-            "--database-url",
-            Kind::PostgresUrl,
-            None,
-            "PostgreSQL connection URL",
+impl Key {
+    pub fn value_name(&self) -> &'static str {
+        self.kind.value_name()
+    }
+
+    /// `--flag`, as the messages spell it.
+    pub fn dashed_flag(&self) -> String {
+        format!("--{}", self.flag)
+    }
+}
+
+/// A typed value read from an effective (already checked) setting.
+trait FromSetting: Sized {
+    /// `None` when the value does not convert (cannot happen after `check`;
+    /// reported as invalid rather than panicking all the same).
+    fn from_setting(raw: Option<&str>) -> Option<Self>;
+}
+
+impl FromSetting for String {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        Some(raw.unwrap_or_default().trim().to_string())
+    }
+}
+
+/// Unset and empty are the same: "not configured".
+impl FromSetting for Option<String> {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        Some(
+            raw.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
         )
-    },
-    key(
-        "kubeconfig",
-        "KUBECONFIG",
-        "--kubeconfig",
-        Kind::Path,
-        None,
-        "kubeconfig file; unset: in-cluster config or ~/.kube/config",
-    ),
-    key(
-        "kube_context",
-        "STORE_WEAVER_KUBE_CONTEXT",
-        "--context",
-        Kind::Text,
-        None,
-        "kubeconfig context to use; unset: the current context",
-    ),
-    key(
-        "environment",
-        "STORE_WEAVER_ENVIRONMENT",
-        "--environment",
-        Kind::OneOf(ENVIRONMENTS),
-        Some("local"),
-        "local or production: picks the chart values file and the URL scheme",
-    ),
-    key(
-        "ingress_suffix",
-        "INGRESS_SUFFIX",
-        "--ingress-suffix",
-        Kind::Suffix,
-        Some(".localhost"),
-        "stores are served at <slug><suffix>",
-    ),
-    key(
-        "tls",
-        "STORE_WEAVER_TLS",
-        "--tls",
-        Kind::Bool,
-        Some("false"),
-        "store URLs use https (production with cert-manager)",
-    ),
-    key(
-        "charts_dir",
-        "STORE_WEAVER_CHARTS_DIR",
-        "--charts-dir",
-        Kind::Path,
-        Some("charts"),
-        "directory that holds one chart per engine",
-    ),
-    key(
-        "values_file",
-        "STORE_WEAVER_VALUES_FILE",
-        "--values-file",
-        Kind::Path,
-        None,
-        "values file for the store chart; unset: charts/<engine>/values-<environment>.yaml",
-    ),
-    key(
-        "helm_bin",
-        "HELM_BIN",
-        "--helm",
-        Kind::Path,
-        Some("helm"),
-        "helm executable",
-    ),
-    key(
-        "store_cluster_role",
-        "STORE_WEAVER_STORE_CLUSTER_ROLE",
-        "--store-cluster-role",
-        Kind::Text,
-        Some(""),
-        "ClusterRole bound to the platform's service account inside each store namespace (least privilege); empty: none",
-    ),
-    key(
-        "service_account",
-        "STORE_WEAVER_SERVICE_ACCOUNT",
-        "--service-account",
-        Kind::ServiceAccount,
-        Some(""),
-        "the platform's service account as namespace/name, the subject of that binding",
-    ),
-    key(
-        "max_stores",
-        "MAX_STORES",
-        "--max-stores",
-        Kind::Count { min: 1 },
-        Some("100"),
-        "stores in total (all users)",
-    ),
-    key(
-        "max_stores_per_user",
-        "MAX_STORES_PER_USER",
-        "--max-stores-per-user",
-        Kind::Count { min: 1 },
-        Some("5"),
-        "stores per owner",
-    ),
-    key(
-        "max_concurrent_provisions",
-        "MAX_CONCURRENT_PROVISIONS",
-        "--max-concurrent-provisions",
-        Kind::Count { min: 1 },
-        Some("3"),
-        "provisions running at once, across every process",
-    ),
-    key(
-        "provision_timeout_secs",
-        "PROVISION_TIMEOUT_SECS",
-        "--provision-timeout",
-        Kind::Seconds { min: 1 },
-        Some("600"),
-        "a provision that is not ready after this fails and is cleaned up",
-    ),
-    key(
-        "delete_timeout_secs",
-        "DELETE_TIMEOUT_SECS",
-        "--delete-timeout",
-        Kind::Seconds { min: 1 },
-        Some("300"),
-        "how long to wait for a store's namespace to disappear",
-    ),
-    key(
-        "lease_secs",
-        "STORE_WEAVER_LEASE_SECS",
-        "--lease",
-        Kind::Seconds { min: 2 },
-        Some("30"),
-        "a worker that stops renewing its lease for this long loses the operation to another worker",
-    ),
-    key(
-        "workers",
-        "STORE_WEAVER_WORKERS",
-        "--workers",
-        Kind::Count { min: 0 },
-        Some("4"),
-        "operation workers in this process (0: none)",
-    ),
-    key(
-        "listen",
-        "STORE_WEAVER_LISTEN",
-        "--listen",
-        Kind::SocketAddr,
-        Some("127.0.0.1:8080"),
-        "address for --serve",
-    ),
-    key(
-        "auth_mode",
-        "STORE_WEAVER_AUTH",
-        "--auth",
-        Kind::OneOf(AUTH_MODES),
-        Some("password"),
-        "--serve sign-in: password (users in Postgres), proxy (trusted header), demo (anyone is anyone; never in production)",
-    ),
-    key(
-        "proxy_user_header",
-        "STORE_WEAVER_PROXY_USER_HEADER",
-        "--proxy-user-header",
-        Kind::Text,
-        Some("x-forwarded-user"),
-        "header that carries the user when auth = proxy",
-    ),
-    key(
-        "cors_origins",
-        "STORE_WEAVER_CORS_ORIGINS",
-        "--cors-origins",
-        Kind::Text,
-        Some(""),
-        "comma-separated origins allowed to call the API from a browser",
-    ),
-    key(
-        "create_rate_per_minute",
-        "STORE_WEAVER_CREATE_RATE",
-        "--create-rate",
-        Kind::Count { min: 1 },
-        Some("10"),
-        "creates per minute allowed per user and per client address",
-    ),
-    key(
-        "log_level",
-        "STORE_WEAVER_LOG",
-        "--log-level",
-        Kind::OneOf(LOG_LEVELS),
-        Some("info"),
-        "log level",
-    ),
-    key(
-        "log_format",
-        "STORE_WEAVER_LOG_FORMAT",
-        "--log-format",
-        Kind::OneOf(LOG_FORMATS),
-        Some("text"),
-        "text or json",
-    ),
-    key(
-        "log_dir",
-        "STORE_WEAVER_LOG_DIR",
-        "--log-dir",
-        Kind::Path,
-        None,
-        "directory for the console's log files; unset: the XDG state dir",
-    ),
-];
+    }
+}
+
+impl FromSetting for PathBuf {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        raw.map(|s| PathBuf::from(s.trim()))
+    }
+}
+
+impl FromSetting for Option<PathBuf> {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        Some(
+            raw.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        )
+    }
+}
+
+impl FromSetting for bool {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        parse_bool(raw?)
+    }
+}
+
+impl FromSetting for u32 {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        raw?.trim().parse().ok()
+    }
+}
+
+impl FromSetting for Duration {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        raw?.trim()
+            .parse::<u32>()
+            .ok()
+            .map(|s| Duration::from_secs(s.into()))
+    }
+}
+
+impl FromSetting for std::net::SocketAddr {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        raw?.trim().parse().ok()
+    }
+}
+
+impl FromSetting for Vec<String> {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        Some(
+            raw.unwrap_or_default()
+                .split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        )
+    }
+}
+
+/// `namespace/name`, or nothing.
+impl FromSetting for Option<(String, String)> {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        Some(raw.and_then(|s| {
+            s.trim()
+                .split_once('/')
+                .map(|(ns, name)| (ns.to_string(), name.to_string()))
+        }))
+    }
+}
+
+/// A setting with a fixed set of words: an enum end to end, the words
+/// declared once with it.
+macro_rules! choice {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromSetting for $name {
+            fn from_setting(raw: Option<&str>) -> Option<Self> {
+                match raw?.trim() {
+                    $($word => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+choice!(
+    /// Picks the chart values file and the URL scheme.
+    Environment { Local = "local", Production = "production" }
+);
+choice!(
+    /// How `--serve` knows who is asking.
+    AuthMode { Password = "password", Proxy = "proxy", Demo = "demo" }
+);
+choice!(LogFormat { Text = "text", Json = "json" });
+choice!(LogLevel {
+    Error = "error",
+    Warn = "warn",
+    Info = "info",
+    Debug = "debug",
+    Trace = "trace",
+});
+
+impl Environment {
+    pub fn is_production(self) -> bool {
+        self == Environment::Production
+    }
+}
+
+/// Declares every setting once: the typed field of `Settings`, its config
+/// key, environment variable, flag, kind, default and help. `KEYS` (the
+/// file keys, the environment, the flags of `cli`, `config` output) and the
+/// conversion in `resolve` are generated from it.
+macro_rules! settings {
+    ($(
+        $(#[doc = $doc:literal])+
+        $field:ident: $ty:ty = $key:literal, env $env:literal, flag $flag:literal,
+            $kind:expr, default $default:expr $(, secret $secret:literal)?;
+    )+) => {
+        /// Every key, in the order `config` prints them.
+        pub const KEYS: &[Key] = &[$(Key {
+            name: $key,
+            env: $env,
+            flag: $flag,
+            kind: $kind,
+            default: $default,
+            secret: false $(|| $secret)?,
+            help: concat!($($doc),+),
+        }),+];
+
+        /// The typed settings every part of the program reads.
+        #[derive(Debug, Clone)]
+        pub struct Settings {
+            $($(#[doc = $doc])+ pub $field: $ty,)+
+            /// Every key with its origin, for `store-weaver config`.
+            pub effective: Vec<Effective>,
+        }
+
+        impl Settings {
+            fn from_effective(effective: Vec<Effective>) -> Result<Settings, ConfigError> {
+                Ok(Settings {
+                    $($field: typed::<$ty>(&effective, $key)?,)+
+                    effective,
+                })
+            }
+        }
+    };
+}
+
+/// Limits far above any real use but far below the point where a typo
+/// (an extra digit or two) would mean something absurd.
+const MAX_COUNT: u32 = 1_000_000;
+const MAX_WORKERS: u32 = 256;
+const DAY_SECS: u32 = 86_400;
+
+settings! {
+    /// PostgreSQL connection URL
+    database_url: Option<String> = "database_url", env "DATABASE_URL", flag "database-url",
+        Kind::PostgresUrl, default None, secret true;
+    /// kubeconfig file; unset: in-cluster config or ~/.kube/config
+    kubeconfig: Option<PathBuf> = "kubeconfig", env "KUBECONFIG", flag "kubeconfig",
+        Kind::Path, default None;
+    /// kubeconfig context to use; unset: the current context
+    kube_context: Option<String> = "kube_context", env "STORE_WEAVER_KUBE_CONTEXT", flag "context",
+        Kind::Text, default None;
+    /// local or production: picks the chart values file and the URL scheme
+    environment: Environment = "environment", env "STORE_WEAVER_ENVIRONMENT", flag "environment",
+        Kind::OneOf(Environment::WORDS), default Some("local");
+    /// stores are served at <slug><suffix>
+    ingress_suffix: String = "ingress_suffix", env "INGRESS_SUFFIX", flag "ingress-suffix",
+        Kind::Suffix, default Some(".localhost");
+    /// store URLs use https (production with cert-manager)
+    tls: bool = "tls", env "STORE_WEAVER_TLS", flag "tls", Kind::Bool, default Some("false");
+    /// directory that holds one chart per engine
+    charts_dir: PathBuf = "charts_dir", env "STORE_WEAVER_CHARTS_DIR", flag "charts-dir",
+        Kind::Path, default Some("charts");
+    /// values file for the store chart; unset: charts/<engine>/values-<environment>.yaml
+    values_file: Option<PathBuf> = "values_file", env "STORE_WEAVER_VALUES_FILE", flag "values-file",
+        Kind::Path, default None;
+    /// helm executable
+    helm_bin: PathBuf = "helm_bin", env "HELM_BIN", flag "helm", Kind::Path, default Some("helm");
+    /// ClusterRole bound to the platform's service account inside each store namespace (least privilege); empty: none
+    store_cluster_role: Option<String> = "store_cluster_role", env "STORE_WEAVER_STORE_CLUSTER_ROLE",
+        flag "store-cluster-role", Kind::Text, default Some("");
+    /// the platform's service account as namespace/name, the subject of that binding
+    service_account: Option<(String, String)> = "service_account", env "STORE_WEAVER_SERVICE_ACCOUNT",
+        flag "service-account", Kind::ServiceAccount, default Some("");
+    /// stores in total (all users)
+    max_stores: u32 = "max_stores", env "MAX_STORES", flag "max-stores",
+        Kind::Count { min: 1, max: MAX_COUNT }, default Some("100");
+    /// stores per owner
+    max_stores_per_user: u32 = "max_stores_per_user", env "MAX_STORES_PER_USER",
+        flag "max-stores-per-user", Kind::Count { min: 1, max: MAX_COUNT }, default Some("5");
+    /// provisions running at once, across every process
+    max_concurrent_provisions: u32 = "max_concurrent_provisions", env "MAX_CONCURRENT_PROVISIONS",
+        flag "max-concurrent-provisions", Kind::Count { min: 1, max: 10_000 }, default Some("3");
+    /// a provision that is not ready after this fails and is cleaned up
+    provision_timeout: Duration = "provision_timeout_secs", env "PROVISION_TIMEOUT_SECS",
+        flag "provision-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("600");
+    /// how long to wait for a store's namespace to disappear
+    delete_timeout: Duration = "delete_timeout_secs", env "DELETE_TIMEOUT_SECS",
+        flag "delete-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("300");
+    /// a worker that stops renewing its lease for this long loses the operation to another worker
+    lease: Duration = "lease_secs", env "STORE_WEAVER_LEASE_SECS", flag "lease",
+        Kind::Seconds { min: 2, max: 3_600 }, default Some("30");
+    /// operation workers in this process (0: none)
+    workers: u32 = "workers", env "STORE_WEAVER_WORKERS", flag "workers",
+        Kind::Count { min: 0, max: MAX_WORKERS }, default Some("4");
+    /// address for --serve
+    listen: std::net::SocketAddr = "listen", env "STORE_WEAVER_LISTEN", flag "listen",
+        Kind::SocketAddr, default Some("127.0.0.1:8080");
+    /// --serve sign-in: password (users in Postgres), proxy (trusted header), demo (anyone is anyone; never in production)
+    auth_mode: AuthMode = "auth_mode", env "STORE_WEAVER_AUTH", flag "auth",
+        Kind::OneOf(AuthMode::WORDS), default Some("password");
+    /// header that carries the user when auth = proxy
+    proxy_user_header: String = "proxy_user_header", env "STORE_WEAVER_PROXY_USER_HEADER",
+        flag "proxy-user-header", Kind::Text, default Some("x-forwarded-user");
+    /// comma-separated origins allowed to call the API from a browser
+    cors_origins: Vec<String> = "cors_origins", env "STORE_WEAVER_CORS_ORIGINS", flag "cors-origins",
+        Kind::List, default Some("");
+    /// creates per minute allowed per user and per client address
+    create_rate_per_minute: u32 = "create_rate_per_minute", env "STORE_WEAVER_CREATE_RATE",
+        flag "create-rate", Kind::Count { min: 1, max: MAX_COUNT }, default Some("10");
+    /// log level
+    log_level: LogLevel = "log_level", env "STORE_WEAVER_LOG", flag "log-level",
+        Kind::OneOf(LogLevel::WORDS), default Some("info");
+    /// text or json
+    log_format: LogFormat = "log_format", env "STORE_WEAVER_LOG_FORMAT", flag "log-format",
+        Kind::OneOf(LogFormat::WORDS), default Some("text");
+    /// directory for the console's log files; unset: the XDG state dir
+    log_dir: Option<PathBuf> = "log_dir", env "STORE_WEAVER_LOG_DIR", flag "log-dir",
+        Kind::Path, default None;
+    /// lines of a pod's log the console keeps (the oldest go first)
+    console_log_lines: u32 = "console_log_lines", env "STORE_WEAVER_CONSOLE_LOG_LINES",
+        flag "console-log-lines", Kind::Count { min: 100, max: 1_000_000 }, default Some("5000");
+}
+
+fn key_named(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Converts one effective value to its field's type.
+fn typed<T: FromSetting>(effective: &[Effective], name: &'static str) -> Result<T, ConfigError> {
+    let e = effective.iter().find(|e| e.key == name);
+    let raw = e.and_then(|e| e.value.as_deref());
+    T::from_setting(raw).ok_or_else(|| ConfigError::Invalid {
+        key: name,
+        origin: e.map_or(Source::Default, |e| e.source.clone()),
+        expected: key_named(name).map_or_else(|| "a value".into(), |k| k.kind.expected()),
+        got: match e {
+            Some(e) => e.shown(),
+            None => "(unset)".into(),
+        },
+    })
+}
 
 /// Raw layers as read, before parsing.
 #[derive(Debug, Default, Clone)]
@@ -498,39 +599,6 @@ pub fn mask_url_password(url: &str) -> String {
     url.to_string()
 }
 
-/// The typed settings every part of the program reads.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub database_url: Option<String>,
-    pub kubeconfig: Option<PathBuf>,
-    pub kube_context: Option<String>,
-    pub environment: String,
-    pub ingress_suffix: String,
-    pub tls: bool,
-    pub charts_dir: PathBuf,
-    pub values_file: Option<PathBuf>,
-    pub helm_bin: PathBuf,
-    pub store_cluster_role: Option<String>,
-    pub service_account: Option<(String, String)>,
-    pub max_stores: u32,
-    pub max_stores_per_user: u32,
-    pub max_concurrent_provisions: u32,
-    pub provision_timeout: Duration,
-    pub delete_timeout: Duration,
-    pub lease: Duration,
-    pub workers: u32,
-    pub listen: std::net::SocketAddr,
-    pub auth_mode: String,
-    pub proxy_user_header: String,
-    pub cors_origins: Vec<String>,
-    pub create_rate_per_minute: u32,
-    pub log_level: String,
-    pub log_format: String,
-    pub log_dir: PathBuf,
-    /// Every key with its origin, for `store-weaver config`.
-    pub effective: Vec<Effective>,
-}
-
 impl Settings {
     pub fn resolve(layers: &Layers) -> Result<Settings, ConfigError> {
         let mut effective = Vec::with_capacity(KEYS.len());
@@ -552,14 +620,10 @@ impl Settings {
             if let Some(v) = &value
                 && !k.kind.check(v)
             {
-                let expected = match k.kind {
-                    Kind::OneOf(choices) => leak_choices(choices),
-                    other => other.expected(),
-                };
                 return Err(ConfigError::Invalid {
                     key: k.name,
                     origin: source,
-                    expected,
+                    expected: k.kind.expected(),
                     got: if k.secret {
                         mask_url_password(v)
                     } else {
@@ -575,71 +639,24 @@ impl Settings {
                 help: k.help,
             });
         }
-        let get = |name: &str| -> Option<String> {
-            effective
-                .iter()
-                .find(|e| e.key == name)
-                .and_then(|e| e.value.clone())
-                .map(|v| v.trim().to_string())
-        };
-        // Values were checked above, so these parses cannot fail; fall back to
-        // the defaults rather than panic all the same.
-        let num = |name: &str, fallback: u64| -> u64 {
-            get(name).and_then(|v| v.parse().ok()).unwrap_or(fallback)
-        };
-        let boolean = |name: &str| matches!(get(name).as_deref(), Some("true" | "1" | "yes"));
-        Ok(Settings {
-            database_url: get("database_url"),
-            kubeconfig: get("kubeconfig").map(PathBuf::from),
-            kube_context: get("kube_context").filter(|s| !s.is_empty()),
-            environment: get("environment").unwrap_or_else(|| "local".into()),
-            ingress_suffix: get("ingress_suffix").unwrap_or_else(|| ".localhost".into()),
-            tls: boolean("tls"),
-            charts_dir: PathBuf::from(get("charts_dir").unwrap_or_else(|| "charts".into())),
-            values_file: get("values_file").map(PathBuf::from),
-            helm_bin: PathBuf::from(get("helm_bin").unwrap_or_else(|| "helm".into())),
-            store_cluster_role: get("store_cluster_role").filter(|s| !s.is_empty()),
-            service_account: get("service_account").and_then(|s| {
-                s.split_once('/')
-                    .map(|(ns, name)| (ns.to_string(), name.to_string()))
-            }),
-            max_stores: num("max_stores", 100) as u32,
-            max_stores_per_user: num("max_stores_per_user", 5) as u32,
-            max_concurrent_provisions: num("max_concurrent_provisions", 3) as u32,
-            provision_timeout: Duration::from_secs(num("provision_timeout_secs", 600)),
-            delete_timeout: Duration::from_secs(num("delete_timeout_secs", 300)),
-            lease: Duration::from_secs(num("lease_secs", 30)),
-            workers: num("workers", 4) as u32,
-            listen: get("listen")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
-            auth_mode: get("auth_mode").unwrap_or_else(|| "password".into()),
-            proxy_user_header: get("proxy_user_header")
-                .unwrap_or_else(|| "x-forwarded-user".into())
-                .to_ascii_lowercase(),
-            cors_origins: get("cors_origins")
-                .map(|s| {
-                    s.split(',')
-                        .map(|o| o.trim().to_string())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            create_rate_per_minute: num("create_rate_per_minute", 10) as u32,
-            log_level: get("log_level").unwrap_or_else(|| "info".into()),
-            log_format: get("log_format").unwrap_or_else(|| "text".into()),
-            log_dir: get("log_dir")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| default_state_dir().join("logs")),
-            effective,
-        })
+        Settings::from_effective(effective)
+    }
+
+    /// Where the console writes its log files.
+    pub fn log_dir(&self) -> PathBuf {
+        self.log_dir
+            .clone()
+            .unwrap_or_else(|| default_state_dir().join("logs"))
     }
 
     pub fn database_url(&self) -> Result<&str, ConfigError> {
-        self.database_url.as_deref().ok_or(ConfigError::Missing {
-            key: "database_url",
-            env: "DATABASE_URL",
-            flag: "--database-url",
+        self.database_url.as_deref().ok_or_else(|| {
+            let k = key_named("database_url").unwrap_or(&KEYS[0]);
+            ConfigError::Missing {
+                key: k.name,
+                env: k.env,
+                flag: k.flag,
+            }
         })
     }
 
@@ -647,9 +664,9 @@ impl Settings {
     pub fn values_file_for(&self, engine: &str) -> PathBuf {
         // The chart files follow the original design's names: values-local.yaml
         // and values-prod.yaml.
-        let short = match self.environment.as_str() {
-            "production" => "prod",
-            other => other,
+        let short = match self.environment {
+            Environment::Production => "prod",
+            Environment::Local => "local",
         };
         self.values_file.clone().unwrap_or_else(|| {
             self.charts_dir
@@ -677,21 +694,6 @@ impl Settings {
         }
         out
     }
-}
-
-fn leak_choices(choices: &'static [&'static str]) -> &'static str {
-    // A handful of small constant lists: the joined forms are built once each.
-    use std::sync::OnceLock;
-    static JOINED: OnceLock<std::sync::Mutex<BTreeMap<usize, &'static str>>> = OnceLock::new();
-    let map = JOINED.get_or_init(Default::default);
-    let mut guard = match map.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let id = choices.as_ptr() as usize;
-    guard
-        .entry(id)
-        .or_insert_with(|| Box::leak(format!("one of: {}", choices.join(", ")).into_boxed_str()))
 }
 
 /// The commented example file in `config/` lists every key; this keeps it honest.
@@ -744,7 +746,7 @@ mod tests {
                 .source
                 .clone()
         };
-        assert_eq!(origin("max_stores"), Source::Flag("--max-stores"));
+        assert_eq!(origin("max_stores"), Source::Flag("max-stores"));
         assert_eq!(
             origin("max_stores_per_user"),
             Source::Env("MAX_STORES_PER_USER")
@@ -773,6 +775,77 @@ mod tests {
         let err =
             Settings::resolve(&layers(&[], &[], &[("ingress_suffix", "Bad Suffix")])).unwrap_err();
         assert!(err.to_string().contains("flag --ingress-suffix"), "{err}");
+    }
+
+    #[test]
+    fn integers_out_of_range_are_refused_not_truncated() {
+        // 2^32 would be 0 workers and 2^32+1 one store after an `as u32`.
+        let err = Settings::resolve(&layers(&[], &[], &[("workers", "4294967296")])).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("`workers`") && msg.contains("flag --workers"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("from 0 to 256") && msg.contains("4294967296"),
+            "{msg}"
+        );
+        let err =
+            Settings::resolve(&layers(&[], &[], &[("max_stores", "4294967297")])).unwrap_err();
+        assert!(err.to_string().contains("from 1 to 1000000"), "{err}");
+        let err = Settings::resolve(&layers(&[], &[("lease_secs", "1")], &[])).unwrap_err();
+        assert!(err.to_string().contains("seconds from 2 to 3600"), "{err}");
+        let err = Settings::resolve(&layers(&[], &[], &[("workers", "-1")])).unwrap_err();
+        assert!(err.to_string().contains("whole number"), "{err}");
+        let s = Settings::resolve(&layers(&[], &[], &[("workers", "256")])).unwrap();
+        assert_eq!(s.workers, 256);
+    }
+
+    #[test]
+    fn choices_are_enums_and_defaults_come_from_the_table() {
+        let s = Settings::resolve(&Layers::default()).unwrap();
+        for k in KEYS {
+            let e = s.effective.iter().find(|e| e.key == k.name).unwrap();
+            assert_eq!(e.value.as_deref(), k.default, "{}", k.name);
+            assert_eq!(e.source, Source::Default);
+        }
+        assert_eq!(s.environment, Environment::Local);
+        assert_eq!(s.auth_mode, AuthMode::Password);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert_eq!(s.log_level, LogLevel::Info);
+        assert_eq!(s.workers, 4);
+        assert_eq!(s.lease, Duration::from_secs(30));
+        assert_eq!(s.listen.port(), 8080);
+        assert!(s.cors_origins.is_empty() && s.service_account.is_none());
+        let s = Settings::resolve(&layers(
+            &[("auth_mode", "proxy"), ("log_format", "json")],
+            &[("cors_origins", "https://a, https://b,")],
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(s.auth_mode, AuthMode::Proxy);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.cors_origins, vec!["https://a", "https://b"]);
+        let err = Settings::resolve(&layers(&[("auth_mode", "none")], &[], &[])).unwrap_err();
+        assert!(
+            err.to_string().contains("one of: password, proxy, demo"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_key_has_its_own_env_and_flag() {
+        for (i, a) in KEYS.iter().enumerate() {
+            assert!(!a.help.trim().is_empty(), "{} has no help", a.name);
+            for b in &KEYS[i + 1..] {
+                assert!(
+                    a.name != b.name && a.env != b.env && a.flag != b.flag,
+                    "{} / {}",
+                    a.name,
+                    b.name
+                );
+            }
+        }
     }
 
     #[test]

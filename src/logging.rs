@@ -13,23 +13,22 @@ pub enum Target {
 
 /// Keep the guard alive for the life of the program: dropping it flushes.
 pub fn init(settings: &Settings, target: Target) -> Result<Option<WorkerGuard>> {
-    let filter = EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("store_weaver={},warn", settings.log_level)));
-    let json = settings.log_format == "json";
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!("store_weaver={},warn", settings.log_level.as_str()))
+    });
+    let json = settings.log_format == crate::config::LogFormat::Json;
     match target {
         Target::File => {
-            std::fs::create_dir_all(&settings.log_dir).wrap_err_with(|| {
-                format!(
-                    "cannot create the log directory {}",
-                    settings.log_dir.display()
-                )
+            let log_dir = settings.log_dir();
+            std::fs::create_dir_all(&log_dir).wrap_err_with(|| {
+                format!("cannot create the log directory {}", log_dir.display())
             })?;
             let appender = tracing_appender::rolling::Builder::new()
                 .rotation(tracing_appender::rolling::Rotation::DAILY)
                 .filename_prefix("store-weaver")
                 .filename_suffix("log")
                 .max_log_files(7)
-                .build(&settings.log_dir)
+                .build(&log_dir)
                 .wrap_err("cannot open the log file")?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let builder = tracing_subscriber::fmt()

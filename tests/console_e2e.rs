@@ -346,8 +346,9 @@ async fn create_watch_ready_open_events_delete_and_quit() {
         "a valid form marks every field ok:\n{form}"
     );
     t.keys(&["Tab", "Enter"]);
+    // The form shows the name too (inside the table's border): wait for it to close.
     let s = t.wait_for("the new store in the list", Duration::from_secs(15), |s| {
-        row(s, &name).is_some()
+        row(s, &name).is_some() && !s.contains("Create store")
     });
     assert!(
         s.contains("created: provisioning queued")

@@ -371,7 +371,7 @@ pub struct SessionOut {
 }
 
 fn session_cookie(state: &AppState, token: &str, max_age: Duration) -> HeaderValue {
-    let secure = if state.settings.environment == "production" {
+    let secure = if state.settings.environment.is_production() {
         "; Secure"
     } else {
         ""

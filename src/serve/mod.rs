@@ -333,8 +333,9 @@ impl Server {
     /// Connects to the database and the cluster, starts the workers, the
     /// change hub and the HTTP server on `listener`.
     pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server> {
-        let auth = AuthMode::from_settings(&settings.auth_mode, &settings.proxy_user_header)
-            .map_err(|e| eyre!(e))?;
+        let auth =
+            AuthMode::from_settings(settings.auth_mode.as_str(), &settings.proxy_user_header)
+                .map_err(|e| eyre!(e))?;
         let runtime = Runtime::start(settings, true).await?;
         match &auth {
             AuthMode::Demo => {

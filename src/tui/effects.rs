@@ -3,6 +3,7 @@
 //! the console, never as a frozen screen.
 
 use super::msg::{Action, Command, Msg};
+use super::pods;
 use crate::cluster::detail::{self, EventLine};
 use crate::db::{audit, operations, stores};
 use crate::engine::{self, Limits, requests::UrlScheme};
@@ -34,6 +35,7 @@ pub struct Effects {
     pub limits: Limits,
     pub urls: UrlScheme,
     events: Option<AbortHandle>,
+    logs: Option<AbortHandle>,
 }
 
 async fn timed<T, E: std::fmt::Display>(
@@ -65,6 +67,7 @@ impl Effects {
             limits,
             urls,
             events: None,
+            logs: None,
         }
     }
 
@@ -160,6 +163,60 @@ impl Effects {
                     }
                 })
             }
+            Command::LoadContainers { id, namespace } => {
+                let client = self.client.clone();
+                self.spawn(async move {
+                    let result = match client {
+                        Some(c) => {
+                            timed(CLUSTER_TIMEOUT, "cluster", pods::containers(&c, &namespace))
+                                .await
+                        }
+                        None => Err("no cluster connection".to_string()),
+                    };
+                    Msg::Containers { id, result }
+                })
+            }
+            Command::StreamLogs { stream, request } => {
+                if let Some(h) = self.logs.take() {
+                    h.abort();
+                }
+                let tx = self.tx.clone();
+                match self.client.clone() {
+                    Some(c) => {
+                        self.logs = Some(
+                            tokio::spawn(pods::stream_logs(c, request, stream, tx)).abort_handle(),
+                        )
+                    }
+                    None => {
+                        let _ = tx.send(Msg::LogEnded {
+                            stream,
+                            error: Some("no cluster connection".into()),
+                        });
+                    }
+                }
+            }
+            Command::StopLogs => {
+                if let Some(h) = self.logs.take() {
+                    h.abort();
+                }
+            }
+            Command::Wp {
+                seq,
+                id,
+                namespace,
+                args,
+            } => {
+                let client = self.client.clone();
+                let actor = self.actor.clone();
+                self.spawn(async move {
+                    let result = match client {
+                        Some(c) => pods::wp(&c, &pool, &actor, id, &namespace, args).await,
+                        None => Err("no cluster connection".to_string()),
+                    };
+                    Msg::WpDone { seq, result }
+                })
+            }
+            Command::Doctor => self.spawn(async move { Msg::Doctor(pods::doctor().await) }),
             Command::Delete { id, name } => {
                 let actor = self.actor.clone();
                 self.spawn(async move {
@@ -182,6 +239,9 @@ impl Effects {
 
     pub fn stop(&mut self) {
         if let Some(h) = self.events.take() {
+            h.abort();
+        }
+        if let Some(h) = self.logs.take() {
             h.abort();
         }
     }

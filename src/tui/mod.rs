@@ -15,13 +15,18 @@ pub mod effects;
 pub mod fmt;
 pub mod form;
 pub mod keys;
+pub mod layout;
 pub mod msg;
+pub mod pods;
 pub mod sources;
 pub mod state;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod wp;
 
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]
@@ -87,6 +92,7 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         ingress_suffix: settings.ingress_suffix.clone(),
         tls: settings.tls,
         theme: theme::Theme::from_env(),
+        log_lines: settings.console_log_lines as usize,
     };
 
     // The first frame goes out before anything slow (building the cluster

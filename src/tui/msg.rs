@@ -73,8 +73,84 @@ pub enum Msg {
         result: Result<Store, String>,
     },
     WorkersBusy(usize),
+    /// The containers of a store's pods (init containers included).
+    Containers {
+        id: Uuid,
+        result: Result<Vec<ContainerRef>, String>,
+    },
+    /// New lines of the log stream `stream` (older streams are ignored).
+    LogLines {
+        stream: u64,
+        lines: Vec<String>,
+    },
+    /// The log stream ended (the pod went away, or without `follow`).
+    LogEnded {
+        stream: u64,
+        error: Option<String>,
+    },
+    /// A `wp` command finished.
+    WpDone {
+        seq: u64,
+        result: Result<WpOutput, String>,
+    },
+    Doctor(Result<Vec<DoctorCheck>, String>),
     /// SIGTERM, SIGHUP (the SSH session dropped), SIGINT: leave now.
     Signal(&'static str),
+}
+
+/// One container of one of a store's pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRef {
+    pub pod: String,
+    pub container: String,
+    /// An init container (the store's setup steps run in these).
+    pub init: bool,
+}
+
+impl ContainerRef {
+    pub fn label(&self) -> String {
+        let init = if self.init { " (init)" } else { "" };
+        format!("{}/{}{init}", self.pod, self.container)
+    }
+}
+
+/// What the console asks of a log stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRequest {
+    pub id: Uuid,
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    /// The previous instance of the container (after a crash).
+    pub previous: bool,
+    pub follow: bool,
+    /// Lines from the end to start with.
+    pub tail: u32,
+}
+
+/// The answer of a `wp` command run in the store's WordPress pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WpOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckState {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One line of the doctor's report: what was checked, what was found,
+/// and how to fix it when it is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorCheck {
+    pub name: String,
+    pub state: CheckState,
+    pub detail: String,
+    pub fix: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,4 +191,21 @@ pub enum Command {
         id: Uuid,
         name: String,
     },
+    LoadContainers {
+        id: Uuid,
+        namespace: String,
+    },
+    /// Starts log stream `stream` (stopping any other).
+    StreamLogs {
+        stream: u64,
+        request: LogRequest,
+    },
+    StopLogs,
+    Wp {
+        seq: u64,
+        id: Uuid,
+        namespace: String,
+        args: Vec<String>,
+    },
+    Doctor,
 }

@@ -521,3 +521,228 @@ fn tiny_terminals_do_not_panic() {
         }
     }
 }
+
+// ------------------------------------------------- issue 16: incident tools
+
+fn containers() -> Vec<super::msg::ContainerRef> {
+    let c = |pod: &str, container: &str, init| super::msg::ContainerRef {
+        pod: pod.into(),
+        container: container.into(),
+        init,
+    };
+    vec![
+        c("wordpress-7c9f", "copy-wordpress", true),
+        c("wordpress-7c9f", "setup-store", true),
+        c("wordpress-7c9f", "wordpress", false),
+        c("mariadb-0", "mariadb", false),
+    ]
+}
+
+fn log_lines(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let text = match i % 4 {
+                0 => format!(
+                    "10.42.0.1 - - \"GET /?p={i} HTTP/1.1\" 200 5120 \"-\" \"kube-probe/1.37\""
+                ),
+                1 => "[php:notice] WooCommerce: cron ran action_scheduler_run_queue".to_string(),
+                2 => format!("[core:error] AH00126: Invalid URI in request GET /wp-admin/{i}"),
+                _ => "wp-cli: Success: Updated 'woocommerce_coming_soon' option.".to_string(),
+            };
+            format!(
+                "2026-03-14T11:{:02}:{:02}.123456789Z {text}",
+                (i / 60) % 60,
+                i % 60
+            )
+        })
+        .collect()
+}
+
+/// The detail's logs pane with lines from the wordpress container.
+fn logs_at(size: (u16, u16)) -> State {
+    let mut s = detail_at(size);
+    typed(&mut s, "l");
+    let id = Uuid::from_u128(3);
+    update(
+        &mut s,
+        Msg::Containers {
+            id,
+            result: Ok(containers()),
+        },
+    );
+    let stream = match &s.screen {
+        super::state::Screen::Detail(d) => match &d.mode {
+            super::state::DetailMode::Logs(l) => l.stream,
+            _ => panic!("logs open"),
+        },
+        _ => panic!("detail open"),
+    };
+    update(
+        &mut s,
+        Msg::LogLines {
+            stream,
+            lines: log_lines(120),
+        },
+    );
+    s
+}
+
+#[test]
+fn logs_pane() {
+    snap("logs_following", logs_at);
+    snap("logs_wrapped_with_timestamps_searched", |size| {
+        let mut s = logs_at(size);
+        typed(&mut s, "wt/error");
+        key(&mut s, KeyCode::Enter);
+        s
+    });
+    snap("logs_container_picker", |size| {
+        let mut s = logs_at(size);
+        typed(&mut s, "ck");
+        s
+    });
+    snap("logs_cluster_refused", |size| {
+        let mut s = detail_at(size);
+        typed(&mut s, "l");
+        update(
+            &mut s,
+            Msg::Containers {
+                id: Uuid::from_u128(3),
+                result: Err("store \"Cora Cafe\" does not own namespace store-cora-cafe (no store-id label); refusing to show its pods".into()),
+            },
+        );
+        s
+    });
+}
+
+fn wp_at(size: (u16, u16), read_only: bool) -> State {
+    let mut s = detail_at(size);
+    s.info.read_only = read_only;
+    typed(&mut s, "w");
+    key(&mut s, KeyCode::Tab);
+    key(&mut s, KeyCode::Enter);
+    update(
+        &mut s,
+        Msg::WpDone {
+            seq: 1,
+            result: Ok(super::msg::WpOutput {
+                stdout: "+-------------+--------+-----------+---------+\n| name        | status | update    | version |\n+-------------+--------+-----------+---------+\n| woocommerce | active | none      | 9.8.1   |\n| hello       | inactive | available | 1.7.2 |\n+-------------+--------+-----------+---------+".into(),
+                stderr: String::new(),
+                exit_code: Some(0),
+            }),
+        },
+    );
+    typed(&mut s, "user lis");
+    s
+}
+
+#[test]
+fn wp_prompt() {
+    snap("wp_prompt_with_output", |size| wp_at(size, false));
+    snap("wp_prompt_read_only_refusal", |size| {
+        let mut s = wp_at(size, true);
+        for _ in 0..8 {
+            key(&mut s, KeyCode::Backspace);
+        }
+        typed(&mut s, "cache flush");
+        key(&mut s, KeyCode::Enter);
+        s
+    });
+}
+
+#[test]
+fn marks_and_bulk_actions() {
+    snap("stores_marked", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, " j ");
+        s
+    });
+    snap("bulk_delete_confirmation", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "*");
+        ctrl(&mut s, 'd');
+        typed(&mut s, "4");
+        s
+    });
+    snap("bulk_summary", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "*");
+        ctrl(&mut s, 'd');
+        typed(&mut s, "4");
+        let cmds = update(
+            &mut s,
+            Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        );
+        for (i, c) in cmds.into_iter().enumerate() {
+            if let super::msg::Command::Delete { id, name } = c {
+                let result = if i == 1 {
+                    Err("the store changed meanwhile: it is now Deleting".to_string())
+                } else {
+                    let mut st = s.store(id).cloned().unwrap();
+                    st.status = Status::Deleting;
+                    Ok(st)
+                };
+                update(
+                    &mut s,
+                    Msg::Acted {
+                        action: super::msg::Action::Delete,
+                        id,
+                        name,
+                        result,
+                    },
+                );
+            }
+        }
+        s.flash = None;
+        s
+    });
+}
+
+#[test]
+fn doctor_report() {
+    use super::msg::{CheckState, DoctorCheck};
+    snap("doctor", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, ":doctor");
+        key(&mut s, KeyCode::Enter);
+        let c = |name: &str, state, detail: &str, fix: Option<&str>| DoctorCheck {
+            name: name.into(),
+            state,
+            detail: detail.into(),
+            fix: fix.map(str::to_string),
+        };
+        update(
+            &mut s,
+            Msg::Doctor(Ok(vec![
+                c(
+                    "database",
+                    CheckState::Ok,
+                    "reachable, 3 migrations applied",
+                    None,
+                ),
+                c(
+                    "cluster",
+                    CheckState::Ok,
+                    "v1.37.2 at https://127.0.0.1:6443",
+                    None,
+                ),
+                c(
+                    "permissions",
+                    CheckState::Fail,
+                    "cannot create networkpolicies in store namespaces",
+                    Some("apply config/rbac.yaml (kubectl apply -f config/rbac.yaml)"),
+                ),
+                c("helm", CheckState::Ok, "v3.22.0", None),
+                c(
+                    "storage class",
+                    CheckState::Warn,
+                    "no default StorageClass; volumes stay Pending",
+                    Some(
+                        "mark one default: kubectl annotate storageclass local-path storageclass.kubernetes.io/is-default-class=true",
+                    ),
+                ),
+            ])),
+        );
+        s
+    });
+}

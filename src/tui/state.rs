@@ -1,14 +1,16 @@
 //! Everything the console knows, owned by the event loop alone. `update`
 //! changes it, `view::draw` reads it; nothing else touches it.
 
+use super::msg::{Action, ContainerRef, DoctorCheck, WpOutput};
 use super::theme::Theme;
+use super::{keys, layout};
 use crate::cluster::detail::{EventLine, Resource};
 use crate::cluster::health::Health;
 use crate::db::audit::Entry;
 use crate::db::operations::Operation;
 use crate::store::{Status, Store};
 use chrono::{DateTime, FixedOffset, Utc};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use tui_input::Input;
 use uuid::Uuid;
 
@@ -28,6 +30,8 @@ pub struct Info {
     pub ingress_suffix: String,
     pub tls: bool,
     pub theme: Theme,
+    /// Lines of a pod's log kept in the logs pane.
+    pub log_lines: usize,
 }
 
 impl Info {
@@ -44,6 +48,7 @@ impl Info {
             ingress_suffix: ".localhost".into(),
             tls: false,
             theme: Theme { color: true },
+            log_lines: 5000,
         }
     }
 }
@@ -189,6 +194,8 @@ pub struct ListView {
     pub offset: usize,
     /// The selected store follows its row through re-sorts and reloads.
     pub selected: Option<Uuid>,
+    /// Stores marked for a bulk action (`space`, `*`).
+    pub marked: HashSet<Uuid>,
 }
 
 impl Default for ListView {
@@ -202,6 +209,7 @@ impl Default for ListView {
             cursor: 0,
             offset: 0,
             selected: None,
+            marked: HashSet::new(),
         }
     }
 }
@@ -246,6 +254,189 @@ pub struct DetailView {
     pub operation: Option<Operation>,
     pub focus: Pane,
     pub scroll: [usize; 3],
+    /// The panes, or the logs or the wp prompt over them.
+    pub mode: DetailMode,
+    /// The wp prompt's history, kept while the detail is open.
+    pub wp: Box<WpView>,
+}
+
+#[derive(Debug, Clone)]
+pub enum DetailMode {
+    Panes,
+    Logs(Box<LogsView>),
+    /// The prompt over `DetailView::wp`.
+    Wp,
+}
+
+/// A pod's log: a ring of the last `cap` lines, followed live or scrolled.
+#[derive(Debug, Clone)]
+pub struct LogsView {
+    pub containers: Feed<Vec<ContainerRef>>,
+    /// Index into `containers`.
+    pub selected: usize,
+    /// The container picker is open, its cursor here.
+    pub picking: Option<usize>,
+    pub lines: VecDeque<String>,
+    pub cap: usize,
+    /// Lines dropped off the front of the ring.
+    pub dropped: u64,
+    /// Stick to the newest line.
+    pub follow: bool,
+    /// The previous instance of the container.
+    pub previous: bool,
+    pub wrap: bool,
+    pub timestamps: bool,
+    /// First line shown when not following (index into `lines`).
+    pub top: usize,
+    /// The `/` line has the keyboard.
+    pub searching: bool,
+    pub search: Input,
+    /// The current stream's number; lines of older streams are dropped.
+    pub stream: u64,
+    /// The stream is open.
+    pub live: bool,
+    pub error: Option<String>,
+}
+
+impl LogsView {
+    pub fn new(cap: usize) -> LogsView {
+        LogsView {
+            containers: Feed::loading(),
+            selected: 0,
+            picking: None,
+            lines: VecDeque::new(),
+            cap: cap.max(1),
+            dropped: 0,
+            follow: true,
+            previous: false,
+            wrap: false,
+            timestamps: false,
+            top: 0,
+            searching: false,
+            search: Input::default(),
+            stream: 0,
+            live: false,
+            error: None,
+        }
+    }
+
+    pub fn container(&self) -> Option<&ContainerRef> {
+        self.containers.data.as_ref()?.get(self.selected)
+    }
+
+    /// Appends lines, dropping the oldest beyond the cap; a scrolled view
+    /// stays on the same lines.
+    pub fn push(&mut self, lines: Vec<String>) {
+        for l in lines {
+            if self.lines.len() == self.cap {
+                self.lines.pop_front();
+                self.dropped += 1;
+                self.top = self.top.saturating_sub(1);
+            }
+            self.lines.push_back(l);
+        }
+    }
+
+    /// The search text, when there is one.
+    pub fn query(&self) -> Option<&str> {
+        let q = self.search.value();
+        (!q.is_empty()).then_some(q)
+    }
+}
+
+/// The timestamp kubelet puts in front of each line (RFC 3339, one space).
+pub fn split_timestamp(line: &str) -> (Option<&str>, &str) {
+    match line.split_once(' ') {
+        Some((ts, rest)) if ts.len() >= 20 && ts.as_bytes()[4] == b'-' && ts.contains('T') => {
+            (Some(ts), rest)
+        }
+        _ => (None, line),
+    }
+}
+
+/// The wp-cli prompt and everything it ran.
+#[derive(Debug, Clone)]
+pub struct WpView {
+    pub input: Input,
+    /// Which of the offered commands `tab` put in the prompt.
+    pub suggestion: Option<usize>,
+    pub runs: Vec<WpRun>,
+    /// First output line shown; `None`: the end.
+    pub scroll: Option<usize>,
+    pub next_seq: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct WpRun {
+    pub seq: u64,
+    pub command: String,
+    /// `None` while it runs.
+    pub result: Option<Result<WpOutput, String>>,
+}
+
+impl WpView {
+    pub fn new() -> WpView {
+        WpView {
+            input: Input::default(),
+            suggestion: None,
+            runs: Vec::new(),
+            scroll: None,
+            next_seq: 1,
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.runs.iter().any(|r| r.result.is_none())
+    }
+
+    /// The output pane's lines: each command, then what it printed.
+    pub fn output_lines(&self) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        for r in &self.runs {
+            out.push((format!("$ wp {}", r.command), false));
+            match &r.result {
+                None => out.push(("running…".to_string(), false)),
+                Some(Ok(o)) => {
+                    for l in o.stdout.lines() {
+                        out.push((l.to_string(), false));
+                    }
+                    for l in o.stderr.lines() {
+                        out.push((l.to_string(), true));
+                    }
+                    match o.exit_code {
+                        Some(0) | None => {}
+                        Some(c) => out.push((format!("(exit code {c})"), true)),
+                    }
+                }
+                Some(Err(e)) => out.push((format!("✗ {e}"), true)),
+            }
+            out.push((String::new(), false));
+        }
+        out
+    }
+}
+
+impl Default for WpView {
+    fn default() -> Self {
+        WpView::new()
+    }
+}
+
+/// A bulk retry or delete under way: one request per store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRun {
+    pub action: Action,
+    pub total: usize,
+    pub pending: HashSet<Uuid>,
+    pub accepted: Vec<String>,
+    /// Store name and why it was refused (here or by the engine).
+    pub refused: Vec<(String, String)>,
+}
+
+impl BulkRun {
+    pub fn done(&self) -> bool {
+        self.pending.is_empty()
+    }
 }
 
 impl DetailView {
@@ -260,6 +451,8 @@ impl DetailView {
             operation: None,
             focus: Pane::Resources,
             scroll: [0; 3],
+            mode: DetailMode::Panes,
+            wp: Box::default(),
         }
     }
 }
@@ -334,6 +527,23 @@ pub enum Overlay {
     Error {
         scroll: usize,
     },
+    /// Retry or delete every marked store; a delete needs the count typed.
+    ConfirmBulk {
+        action: Action,
+        targets: Vec<(Uuid, String)>,
+        /// Marked stores the action cannot apply to, and why.
+        skipped: Vec<(String, String)>,
+        input: Input,
+        mismatch: bool,
+    },
+    /// What a bulk action did.
+    BulkSummary {
+        scroll: usize,
+    },
+    Doctor {
+        report: Feed<Vec<DoctorCheck>>,
+        scroll: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,6 +553,7 @@ pub struct Flash {
     pub until: DateTime<Utc>,
 }
 
+#[derive(Clone)]
 pub struct State {
     pub info: Info,
     pub now: DateTime<Utc>,
@@ -354,8 +565,16 @@ pub struct State {
     pub cluster: Link,
     pub busy_workers: usize,
     pub stores: Vec<Store>,
+    /// Position in `stores` by id.
+    pub index: HashMap<Uuid, usize>,
+    /// Stores per status.
+    pub counts: std::collections::BTreeMap<Status, usize>,
     /// The first list has arrived (an empty table means "no stores").
     pub loaded: bool,
+    /// Stores being read after a notification, and those notified again
+    /// meanwhile.
+    pub loading: HashSet<Uuid>,
+    pub load_again: HashSet<Uuid>,
     pub health: HashMap<Uuid, Health>,
     pub list: ListView,
     pub screen: Screen,
@@ -363,6 +582,10 @@ pub struct State {
     /// Stores this console created, retried or deleted.
     pub started_here: HashSet<Uuid>,
     pub flash: Option<Flash>,
+    /// The bulk action under way or last finished.
+    pub bulk: Option<BulkRun>,
+    /// Numbers log streams and wp runs, so that late answers are told apart.
+    pub next_seq: u64,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -379,20 +602,26 @@ impl State {
             cluster: Link::connecting(now),
             busy_workers: 0,
             stores: Vec::new(),
+            index: HashMap::new(),
+            counts: Default::default(),
             loaded: false,
+            loading: HashSet::new(),
+            load_again: HashSet::new(),
             health: HashMap::new(),
             list: ListView::default(),
             screen: Screen::Stores,
             overlay: None,
             started_here: HashSet::new(),
             flash: None,
+            bulk: None,
+            next_seq: 1,
             quit: false,
             dirty: true,
         }
     }
 
     pub fn store(&self, id: Uuid) -> Option<&Store> {
-        self.stores.iter().find(|s| s.id == id)
+        self.index.get(&id).and_then(|&i| self.stores.get(i))
     }
 
     pub fn selected_store(&self) -> Option<&Store> {
@@ -417,8 +646,10 @@ impl State {
         }
     }
 
+    /// Stores with this status, kept up to date by every change (a frame
+    /// does not scan the stores to count them).
     pub fn count(&self, status: Status) -> usize {
-        self.stores.iter().filter(|s| s.status == status).count()
+        self.counts.get(&status).copied().unwrap_or(0)
     }
 
     pub fn owner_count(&self, owner: &str) -> usize {
@@ -433,12 +664,18 @@ impl State {
             .count()
     }
 
-    /// Rows of the stores table that fit on screen (see `view::layout`).
+    /// Rows of the stores table that fit on screen.
     pub fn list_page(&self) -> usize {
-        let banners = self.banner_lines().len() as u16;
-        // header 2, banners, table border 2, table header 1, footer 1, filter line.
-        let filter = u16::from(self.list.filtering || !self.list.filter.value().is_empty());
-        usize::from(self.size.1.saturating_sub(6 + banners + filter)).max(1)
+        layout::list_page(
+            self.size,
+            self.banner_lines().len() as u16,
+            self.show_filter(),
+        )
+    }
+
+    /// The filter line is shown while typing and while a filter applies.
+    pub fn show_filter(&self) -> bool {
+        self.list.filtering || !self.list.filter.value().is_empty()
     }
 
     /// The banners as screen lines: each wrapped to the width, at most two
@@ -447,7 +684,7 @@ impl State {
         let width = usize::from(self.size.0).saturating_sub(4).max(10);
         let mut out = Vec::new();
         for b in self.banners() {
-            let lines = crate::tui::view::wrap(&b, width);
+            let lines = layout::wrap(&b, width);
             let n = lines.len();
             for (i, l) in lines.into_iter().take(2).enumerate() {
                 let glyph = if i == 0 { "⚠" } else { " " };
@@ -456,6 +693,77 @@ impl State {
             }
         }
         out
+    }
+
+    /// Which key table is active: `update` dispatches on it, the footer
+    /// shows it.
+    pub fn key_context(&self) -> keys::Context {
+        match &self.overlay {
+            Some(Overlay::Help { .. }) => keys::Context::Help,
+            Some(Overlay::Create(_)) => keys::Context::Create,
+            Some(Overlay::ConfirmRetry { .. }) => keys::Context::ConfirmRetry,
+            Some(Overlay::ConfirmDelete { .. }) => keys::Context::ConfirmDelete,
+            Some(Overlay::ConfirmQuit { .. }) => keys::Context::ConfirmQuit,
+            Some(Overlay::Command { .. }) => keys::Context::Command,
+            Some(Overlay::Error { .. }) => keys::Context::Error,
+            Some(Overlay::ConfirmBulk {
+                action: Action::Delete,
+                ..
+            }) => keys::Context::ConfirmBulkDelete,
+            Some(Overlay::ConfirmBulk { .. }) => keys::Context::ConfirmRetry,
+            Some(Overlay::BulkSummary { .. }) | Some(Overlay::Doctor { .. }) => {
+                keys::Context::Report
+            }
+            None => match &self.screen {
+                Screen::Stores if self.list.filtering => keys::Context::Filter,
+                Screen::Stores => keys::Context::Stores,
+                Screen::Detail(d) => match &d.mode {
+                    DetailMode::Panes => keys::Context::Detail,
+                    DetailMode::Logs(l) if l.picking.is_some() => keys::Context::PickContainer,
+                    DetailMode::Logs(l) if l.searching => keys::Context::LogSearch,
+                    DetailMode::Logs(_) => keys::Context::Logs,
+                    DetailMode::Wp => keys::Context::Wp,
+                },
+            },
+        }
+    }
+
+    /// The context the help overlay describes: the view under it.
+    pub fn help_context(&self) -> keys::Context {
+        match &self.screen {
+            Screen::Stores => keys::Context::Stores,
+            Screen::Detail(d) => match &d.mode {
+                DetailMode::Panes => keys::Context::Detail,
+                DetailMode::Logs(_) => keys::Context::Logs,
+                DetailMode::Wp => keys::Context::Wp,
+            },
+        }
+    }
+
+    /// The `?` help for the current view.
+    pub fn help_lines(&self) -> Vec<keys::HelpLine> {
+        keys::help(self.help_context(), self.info.read_only)
+    }
+
+    /// The body band of the screen (between the header and the footer).
+    pub fn body(&self) -> ratatui::layout::Rect {
+        layout::bands(layout::screen(self.size), self.banner_lines().len() as u16).body
+    }
+
+    /// How far the full-error pop-up can scroll.
+    pub fn error_max_scroll(&self) -> usize {
+        let msg = self
+            .current_store()
+            .and_then(|s| s.error_message.as_deref())
+            .unwrap_or_default();
+        layout::error_max_scroll(self.body(), msg)
+    }
+
+    /// How far the help can scroll on this screen.
+    pub fn help_max_scroll(&self) -> usize {
+        let lines = self.help_lines().len();
+        let body = layout::bands(layout::screen(self.size), self.banner_lines().len() as u16).body;
+        layout::max_scroll(lines, layout::help_box(body, lines))
     }
 
     /// Problems shown under the header, worst first.
@@ -498,51 +806,64 @@ impl State {
         out
     }
 
-    /// Recomputes the visible rows after the stores, the filter or the sort
-    /// changed, keeping the selected store selected.
-    pub fn refresh_visible(&mut self) {
-        let needle = self.list.filter.value().trim().to_lowercase();
-        let mut visible: Vec<usize> = self
-            .stores
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| needle.is_empty() || matches_filter(s, &needle))
-            .map(|(i, _)| i)
-            .collect();
-        let stores = &self.stores;
-        let key = self.list.sort;
-        visible.sort_by(|&a, &b| {
-            let (a, b) = (&stores[a], &stores[b]);
-            let ord = match key {
-                SortKey::Age => b.created_at.cmp(&a.created_at),
-                SortKey::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
-                SortKey::Owner => a.owner.cmp(&b.owner),
-                SortKey::Status => a.status.cmp(&b.status),
-                SortKey::Took => {
-                    // Stores that never became ready go last.
-                    let ta = a
-                        .provision_duration()
+    /// The table's order: the sort key, then youngest first, then id, so
+    /// that it is total and rows never swap between frames.
+    fn order(&self, a: &Store, b: &Store) -> std::cmp::Ordering {
+        let ord = match self.list.sort {
+            SortKey::Age => b.created_at.cmp(&a.created_at),
+            SortKey::Name => cmp_ci(&a.name, &b.name),
+            SortKey::Owner => a.owner.cmp(&b.owner),
+            SortKey::Status => a.status.cmp(&b.status),
+            SortKey::Took => {
+                // Stores that never became ready go last.
+                let t = |s: &Store| {
+                    s.provision_duration()
                         .map(|d| d.num_milliseconds())
-                        .unwrap_or(i64::MAX);
-                    let tb = b
-                        .provision_duration()
-                        .map(|d| d.num_milliseconds())
-                        .unwrap_or(i64::MAX);
-                    ta.cmp(&tb)
-                }
-            };
-            ord.then_with(|| b.created_at.cmp(&a.created_at))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+                        .unwrap_or(i64::MAX)
+                };
+                t(a).cmp(&t(b))
+            }
+        };
+        let ord = ord
+            .then_with(|| b.created_at.cmp(&a.created_at))
+            .then_with(|| a.id.cmp(&b.id));
         if self.list.reverse {
-            visible.reverse();
+            ord.reverse()
+        } else {
+            ord
         }
+    }
+
+    fn needle(&self) -> String {
+        self.list.filter.value().trim().to_lowercase()
+    }
+
+    /// Recomputes the visible rows after the stores, the filter or the sort
+    /// changed, keeping the selected store selected. One pass to filter
+    /// (and count), one sort.
+    pub fn refresh_visible(&mut self) {
+        let needle = self.needle();
+        self.index.clear();
+        self.counts.clear();
+        let mut visible = Vec::with_capacity(self.stores.len());
+        for (i, s) in self.stores.iter().enumerate() {
+            self.index.insert(s.id, i);
+            *self.counts.entry(s.status).or_default() += 1;
+            if needle.is_empty() || matches_filter(s, &needle) {
+                visible.push(i);
+            }
+        }
+        let stores = &self.stores;
+        visible.sort_unstable_by(|&a, &b| self.order(&stores[a], &stores[b]));
         self.list.visible = visible;
+        self.reselect();
+    }
+
+    /// Puts the cursor back on the selected store (or as near as it can).
+    fn reselect(&mut self) {
         let pos = self.list.selected.and_then(|id| {
-            self.list
-                .visible
-                .iter()
-                .position(|&i| self.stores[i].id == id)
+            let i = *self.index.get(&id)?;
+            self.list.visible.iter().position(|&v| v == i)
         });
         self.list.cursor = match pos {
             Some(p) => p,
@@ -555,21 +876,82 @@ impl State {
         self.keep_cursor_in_view();
     }
 
+    /// Adds or replaces one store, moving only its own row: a notification
+    /// costs a search, not a sort of every store.
+    pub fn upsert_store(&mut self, store: Store) {
+        if store.status == Status::Deleted {
+            self.remove_store(store.id);
+            return;
+        }
+        let i = match self.index.get(&store.id) {
+            Some(&i) => {
+                let old = std::mem::replace(&mut self.stores[i], store);
+                self.count_change(old.status, -1);
+                if let Some(p) = self.list.visible.iter().position(|&v| v == i) {
+                    self.list.visible.remove(p);
+                }
+                i
+            }
+            None => {
+                self.stores.push(store);
+                let i = self.stores.len() - 1;
+                self.index.insert(self.stores[i].id, i);
+                i
+            }
+        };
+        let status = self.stores[i].status;
+        self.count_change(status, 1);
+        let needle = self.needle();
+        if needle.is_empty() || matches_filter(&self.stores[i], &needle) {
+            let s = &self.stores[i];
+            let at = self
+                .list
+                .visible
+                .partition_point(|&v| self.order(&self.stores[v], s) == std::cmp::Ordering::Less);
+            self.list.visible.insert(at, i);
+        }
+        self.reselect();
+    }
+
+    pub fn remove_store(&mut self, id: Uuid) {
+        let Some(i) = self.index.remove(&id) else {
+            return;
+        };
+        let status = self.stores[i].status;
+        self.count_change(status, -1);
+        self.list.visible.retain(|&v| v != i);
+        let last = self.stores.len() - 1;
+        self.stores.swap_remove(i);
+        if i != last {
+            // The last store moved into the hole.
+            self.index.insert(self.stores[i].id, i);
+            for v in self.list.visible.iter_mut() {
+                if *v == last {
+                    *v = i;
+                }
+            }
+        }
+        self.list.marked.remove(&id);
+        self.reselect();
+    }
+
+    fn count_change(&mut self, status: Status, delta: isize) {
+        let c = self.counts.entry(status).or_default();
+        *c = c.saturating_add_signed(delta);
+    }
+
     pub fn keep_cursor_in_view(&mut self) {
-        self.list.offset = scroll_offset(self.list.offset, self.list.cursor, self.list_page());
+        self.list.offset =
+            layout::scroll_offset(self.list.offset, self.list.cursor, self.list_page());
     }
 }
 
-/// The first row to show so that `cursor` is on screen, moving as little as possible.
-pub fn scroll_offset(offset: usize, cursor: usize, page: usize) -> usize {
-    let page = page.max(1);
-    if cursor < offset {
-        cursor
-    } else if cursor >= offset + page {
-        cursor + 1 - page
-    } else {
-        offset
-    }
+/// Case-insensitive order without allocating (ASCII folded; other
+/// characters compare as they are).
+fn cmp_ci(a: &str, b: &str) -> std::cmp::Ordering {
+    a.chars()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.chars().map(|c| c.to_ascii_lowercase()))
 }
 
 fn matches_filter(s: &Store, needle: &str) -> bool {

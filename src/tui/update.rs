@@ -1,14 +1,18 @@
 //! `update`: the one place the console's state changes. Pure: no I/O, no
 //! clock, no terminal; it returns the commands the loop should run.
 
+use super::fmt;
 use super::form;
+use super::keys::{self, Act};
 use super::msg::{Action, Command, Msg};
+use super::msg::{ContainerRef, LogRequest};
 use super::state::{
-    CreateForm, DetailView, FIELD_ENGINE, Flash, LinkState, Overlay, Pane, Screen, SortKey, State,
+    BulkRun, CreateForm, DetailMode, DetailView, FIELD_ENGINE, Feed, Flash, LinkState, LogsView,
+    Overlay, Pane, Screen, SortKey, State, WpRun,
 };
-use super::{fmt, keys};
+use super::{layout, wp};
 use crate::store::Store;
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, KeyEvent, KeyEventKind};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
@@ -30,10 +34,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
-        Msg::StoreNotified { id, origin } => vec![Command::LoadStore {
-            id,
-            origin: Some(origin),
-        }],
+        Msg::StoreNotified { id, origin } => {
+            // Coalesced: one read in flight per store; changes that arrive
+            // meanwhile cost one more read, not one each.
+            if !state.loading.insert(id) {
+                state.load_again.insert(id);
+                return Vec::new();
+            }
+            vec![Command::LoadStore {
+                id,
+                origin: Some(origin),
+            }]
+        }
         Msg::WorkersBusy(n) => {
             if state.busy_workers != n {
                 state.busy_workers = n;
@@ -92,6 +104,11 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
                 let at = state.now;
                 state.db.set(LinkState::Up, at, None);
                 let mut cmds = Vec::new();
+                state.loading.remove(&id);
+                if state.load_again.remove(&id) {
+                    state.loading.insert(id);
+                    cmds.push(Command::LoadStore { id, origin: None });
+                }
                 if let Screen::Detail(d) = &mut state.screen
                     && d.id == id
                 {
@@ -109,6 +126,9 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             Err(error) => {
                 let at = state.now;
                 state.db.set(LinkState::Down, at, Some(error));
+                // The reload after the database comes back catches it up.
+                state.loading.remove(&id);
+                state.load_again.remove(&id);
                 Vec::new()
             }
         },
@@ -222,6 +242,9 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             name,
             result,
         } => {
+            if state.bulk.as_ref().is_some_and(|b| b.pending.contains(&id)) {
+                return bulk_answer(state, id, name, result);
+            }
             match result {
                 Ok(store) => {
                     state.started_here.insert(id);
@@ -246,6 +269,41 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
         }
         Msg::Signal(_) => {
             state.quit = true;
+            Vec::new()
+        }
+        Msg::Containers { id, result } => on_containers(state, id, result),
+        Msg::LogLines { stream, lines } => {
+            if let Some(l) = logs_mut(state)
+                && l.stream == stream
+            {
+                l.live = true;
+                l.error = None;
+                l.push(lines);
+            }
+            Vec::new()
+        }
+        Msg::LogEnded { stream, error } => {
+            if let Some(l) = logs_mut(state)
+                && l.stream == stream
+            {
+                l.live = false;
+                l.error = error;
+            }
+            Vec::new()
+        }
+        Msg::WpDone { seq, result } => {
+            if let Screen::Detail(d) = &mut state.screen
+                && let Some(run) = d.wp.runs.iter_mut().find(|r| r.seq == seq)
+            {
+                run.result = Some(result);
+                d.wp.scroll = None;
+            }
+            Vec::new()
+        }
+        Msg::Doctor(result) => {
+            if let Some(Overlay::Doctor { report, .. }) = &mut state.overlay {
+                report.set(result);
+            }
             Vec::new()
         }
         // Handled in `update`.
@@ -279,23 +337,11 @@ fn reload_resources(state: &mut State) -> Vec<Command> {
 }
 
 fn upsert(state: &mut State, store: Store) {
-    if store.status == crate::store::Status::Deleted {
-        remove(state, store.id);
-        return;
-    }
-    match state.stores.iter_mut().find(|s| s.id == store.id) {
-        Some(slot) => *slot = store,
-        None => state.stores.push(store),
-    }
-    state.refresh_visible();
+    state.upsert_store(store);
 }
 
 fn remove(state: &mut State, id: Uuid) {
-    let before = state.stores.len();
-    state.stores.retain(|s| s.id != id);
-    if state.stores.len() != before {
-        state.refresh_visible();
-    }
+    state.remove_store(id);
 }
 
 fn select(state: &mut State, id: Uuid) {
@@ -353,64 +399,27 @@ pub fn clock_signature(state: &State) -> u64 {
     h.finish()
 }
 
-/// Which key table is active: the help overlay and the footer show it.
-pub fn context(state: &State) -> keys::Context {
-    match &state.overlay {
-        Some(Overlay::Help { .. }) => keys::Context::Help,
-        Some(Overlay::Create(_)) => keys::Context::Create,
-        Some(Overlay::ConfirmRetry { .. }) => keys::Context::ConfirmRetry,
-        Some(Overlay::ConfirmDelete { .. }) => keys::Context::ConfirmDelete,
-        Some(Overlay::ConfirmQuit { .. }) => keys::Context::ConfirmQuit,
-        Some(Overlay::Command { .. }) => keys::Context::Command,
-        Some(Overlay::Error { .. }) => keys::Context::Error,
-        None => match &state.screen {
-            Screen::Stores if state.list.filtering => keys::Context::Filter,
-            Screen::Stores => keys::Context::Stores,
-            Screen::Detail(_) => keys::Context::Detail,
-        },
-    }
-}
-
-/// The context the help overlay describes: the view under it.
-pub fn help_context(state: &State) -> keys::Context {
-    match &state.screen {
-        Screen::Stores => keys::Context::Stores,
-        Screen::Detail(_) => keys::Context::Detail,
-    }
-}
-
-fn ctrl(key: &KeyEvent, c: char) -> bool {
-    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
-}
-
-fn plain(key: &KeyEvent) -> Option<char> {
-    match key.code {
-        KeyCode::Char(c)
-            if !key
-                .modifiers
-                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-        {
-            Some(c)
-        }
-        _ => None,
-    }
-}
-
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
-    if ctrl(&key, 'c') {
+    let ctx = state.key_context();
+    let act = keys::lookup(ctx, &key);
+    if act == Some(Act::QuitNow) {
         state.quit = true;
         return Vec::new();
     }
     if let Some(overlay) = state.overlay.take() {
-        return overlay_key(state, overlay, key);
+        return overlay_key(state, overlay, act, key);
     }
-    match &state.screen {
-        Screen::Stores if state.list.filtering => filter_key(state, key),
-        Screen::Stores => stores_key(state, key),
-        Screen::Detail(_) => detail_key(state, key),
+    match ctx {
+        keys::Context::Filter => filter_key(state, act, key),
+        keys::Context::Detail => act.map_or_else(Vec::new, |a| detail_key(state, a)),
+        keys::Context::Logs => act.map_or_else(Vec::new, |a| logs_key(state, a)),
+        keys::Context::LogSearch => log_search_key(state, act, key),
+        keys::Context::PickContainer => act.map_or_else(Vec::new, |a| pick_key(state, a)),
+        keys::Context::Wp => wp_key(state, act, key),
+        _ => act.map_or_else(Vec::new, |a| stores_key(state, a)),
     }
 }
 
@@ -425,73 +434,95 @@ fn move_cursor(state: &mut State, delta: isize) {
     state.keep_cursor_in_view();
 }
 
-fn stores_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
+fn open_command(state: &mut State) {
+    state.overlay = Some(Overlay::Command {
+        input: Input::default(),
+        error: None,
+    });
+}
+
+fn stores_key(state: &mut State, act: Act) -> Vec<Command> {
     let page = state.list_page() as isize;
-    if ctrl(&key, 'd') {
-        return ask_delete(state);
-    }
-    if ctrl(&key, 'r') {
-        flash(state, "reloading stores from the database".into(), false);
-        return vec![Command::LoadStores];
-    }
-    if ctrl(&key, 'f') {
-        move_cursor(state, page);
-        return Vec::new();
-    }
-    if ctrl(&key, 'b') {
-        move_cursor(state, -page);
-        return Vec::new();
-    }
-    match (key.code, plain(&key)) {
-        (KeyCode::Down, _) | (_, Some('j')) => move_cursor(state, 1),
-        (KeyCode::Up, _) | (_, Some('k')) => move_cursor(state, -1),
-        (KeyCode::PageDown, _) => move_cursor(state, page),
-        (KeyCode::PageUp, _) => move_cursor(state, -page),
-        (KeyCode::Home, _) | (_, Some('g')) => move_cursor(state, isize::MIN / 2),
-        (KeyCode::End, _) | (_, Some('G')) => move_cursor(state, isize::MAX / 2),
-        (KeyCode::Enter, _) | (_, Some('d')) => return open_detail(state),
-        (KeyCode::Esc, _) if !state.list.filter.value().is_empty() => {
-            state.list.filter.reset();
-            state.refresh_visible();
+    let marked = !state.list.marked.is_empty();
+    match act {
+        Act::Delete if marked => ask_bulk(state, Action::Delete),
+        Act::Retry if marked => ask_bulk(state, Action::Retry),
+        Act::Delete => return ask_delete(state),
+        Act::Mark => {
+            if let Some(id) = state.selected_store().map(|s| s.id) {
+                if !state.list.marked.remove(&id) {
+                    state.list.marked.insert(id);
+                }
+                move_cursor(state, 1);
+            }
         }
-        (_, Some('/')) => state.list.filtering = true,
-        (_, Some('s')) => {
+        Act::MarkAll => {
+            let shown: Vec<Uuid> = state
+                .list
+                .visible
+                .iter()
+                .map(|&i| state.stores[i].id)
+                .collect();
+            if shown.iter().all(|id| state.list.marked.contains(id)) {
+                for id in &shown {
+                    state.list.marked.remove(id);
+                }
+            } else {
+                state.list.marked.extend(shown);
+            }
+        }
+        Act::Reload => {
+            flash(state, "reloading stores from the database".into(), false);
+            return vec![Command::LoadStores];
+        }
+        Act::Down => move_cursor(state, 1),
+        Act::Up => move_cursor(state, -1),
+        Act::PageDown => move_cursor(state, page),
+        Act::PageUp => move_cursor(state, -page),
+        Act::First => move_cursor(state, isize::MIN / 2),
+        Act::Last => move_cursor(state, isize::MAX / 2),
+        Act::Open => return open_detail(state),
+        Act::ClearFilter => {
+            if !state.list.filter.value().is_empty() {
+                state.list.filter.reset();
+                state.refresh_visible();
+            } else {
+                state.list.marked.clear();
+            }
+        }
+        Act::Filter => state.list.filtering = true,
+        Act::Sort => {
             state.list.sort = state.list.sort.next();
             state.list.reverse = false;
             state.refresh_visible();
         }
-        (_, Some('S')) => {
+        Act::ReverseSort => {
             state.list.reverse = !state.list.reverse;
             state.refresh_visible();
         }
-        (_, Some('c')) => open_create(state),
-        (_, Some('r')) => ask_retry(state),
-        (_, Some('?')) => state.overlay = Some(Overlay::Help { scroll: 0 }),
-        (_, Some(':')) => {
-            state.overlay = Some(Overlay::Command {
-                input: Input::default(),
-                error: None,
-            })
-        }
-        (_, Some('q')) => quit_or_ask(state),
+        Act::Create => open_create(state),
+        Act::Retry => ask_retry(state),
+        Act::Help => state.overlay = Some(Overlay::Help { scroll: 0 }),
+        Act::Command => open_command(state),
+        Act::Quit => quit_or_ask(state),
         _ => {}
     }
     Vec::new()
 }
 
-fn filter_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
-    match key.code {
-        KeyCode::Esc => {
+fn filter_key(state: &mut State, act: Option<Act>, key: KeyEvent) -> Vec<Command> {
+    match act {
+        Some(Act::ClearFilter) => {
             state.list.filtering = false;
             state.list.filter.reset();
             state.refresh_visible();
         }
-        KeyCode::Enter => {
+        Some(Act::KeepFilter) => {
             state.list.filtering = false;
             state.keep_cursor_in_view();
         }
-        KeyCode::Down => move_cursor(state, 1),
-        KeyCode::Up => move_cursor(state, -1),
+        Some(Act::Down) => move_cursor(state, 1),
+        Some(Act::Up) => move_cursor(state, -1),
         _ => {
             if state.list.filter.handle_event(&Event::Key(key)).is_some() {
                 state.list.cursor = 0;
@@ -613,105 +644,115 @@ fn pane_len(d: &DetailView, pane: Pane) -> usize {
     }
 }
 
-fn detail_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
-    if ctrl(&key, 'd') {
-        return ask_delete(state);
+fn detail_key(state: &mut State, act: Act) -> Vec<Command> {
+    match act {
+        Act::Logs => return open_logs(state),
+        Act::Wp => {
+            if let Screen::Detail(d) = &mut state.screen {
+                d.mode = DetailMode::Wp;
+            }
+            return Vec::new();
+        }
+        Act::Delete => return ask_delete(state),
+        Act::Retry => ask_retry(state),
+        Act::Help => state.overlay = Some(Overlay::Help { scroll: 0 }),
+        Act::Command => open_command(state),
+        Act::Quit => quit_or_ask(state),
+        _ => {}
     }
     let page = state.list_page() / 2;
     let Screen::Detail(d) = &mut state.screen else {
         return Vec::new();
     };
-    if ctrl(&key, 'r') {
-        let mut cmds = vec![
-            Command::LoadStore {
-                id: d.id,
-                origin: None,
-            },
-            Command::LoadAudit(d.id),
-        ];
-        cmds.extend(reload_resources(state));
-        return cmds;
-    }
     let scroll = |d: &mut DetailView, delta: isize| {
         let i = d.focus.index();
         let max = pane_len(d, d.focus).saturating_sub(1) as isize;
         d.scroll[i] = (d.scroll[i] as isize + delta).clamp(0, max.max(0)) as usize;
     };
-    match (key.code, plain(&key)) {
-        (KeyCode::Esc, _) | (KeyCode::Backspace, _) => {
+    match act {
+        Act::Reload => {
+            let mut cmds = vec![
+                Command::LoadStore {
+                    id: d.id,
+                    origin: None,
+                },
+                Command::LoadAudit(d.id),
+            ];
+            cmds.extend(reload_resources(state));
+            return cmds;
+        }
+        Act::Back => {
             state.screen = Screen::Stores;
             state.keep_cursor_in_view();
             return vec![Command::WatchEvents(None)];
         }
-        (KeyCode::Tab, _) => d.focus = Pane::ALL[(d.focus.index() + 1) % 3],
-        (KeyCode::BackTab, _) => d.focus = Pane::ALL[(d.focus.index() + 2) % 3],
-        (_, Some('1')) => d.focus = Pane::Resources,
-        (_, Some('2')) | (_, Some('e')) => d.focus = Pane::Events,
-        (_, Some('3')) | (_, Some('t')) => d.focus = Pane::Timeline,
-        (KeyCode::Down, _) | (_, Some('j')) => scroll(d, 1),
-        (KeyCode::Up, _) | (_, Some('k')) => scroll(d, -1),
-        (KeyCode::PageDown, _) => scroll(d, page as isize),
-        (KeyCode::PageUp, _) => scroll(d, -(page as isize)),
-        (KeyCode::Home, _) | (_, Some('g')) => scroll(d, isize::MIN / 2),
-        (KeyCode::End, _) | (_, Some('G')) => scroll(d, isize::MAX / 2),
-        (_, Some('x')) => {
+        Act::NextPane => d.focus = Pane::ALL[(d.focus.index() + 1) % 3],
+        Act::PrevPane => d.focus = Pane::ALL[(d.focus.index() + 2) % 3],
+        Act::Resources => d.focus = Pane::Resources,
+        Act::Events => d.focus = Pane::Events,
+        Act::Timeline => d.focus = Pane::Timeline,
+        Act::Down => scroll(d, 1),
+        Act::Up => scroll(d, -1),
+        Act::PageDown => scroll(d, page as isize),
+        Act::PageUp => scroll(d, -(page as isize)),
+        Act::First => scroll(d, isize::MIN / 2),
+        Act::Last => scroll(d, isize::MAX / 2),
+        Act::ShowError => {
             if d.store.error_message.is_some() {
                 state.overlay = Some(Overlay::Error { scroll: 0 });
             } else {
                 flash(state, "this store has no error message".into(), false);
             }
         }
-        (_, Some('r')) => ask_retry(state),
-        (_, Some('?')) => state.overlay = Some(Overlay::Help { scroll: 0 }),
-        (_, Some(':')) => {
-            state.overlay = Some(Overlay::Command {
-                input: Input::default(),
-                error: None,
-            })
-        }
-        (_, Some('q')) => quit_or_ask(state),
         _ => {}
     }
     Vec::new()
 }
 
-fn overlay_key(state: &mut State, overlay: Overlay, key: KeyEvent) -> Vec<Command> {
-    let ch = plain(&key);
+fn overlay_key(
+    state: &mut State,
+    overlay: Overlay,
+    act: Option<Act>,
+    key: KeyEvent,
+) -> Vec<Command> {
     match overlay {
-        Overlay::Help { scroll } => match (key.code, ch) {
-            (KeyCode::Esc, _) | (_, Some('?')) | (_, Some('q')) => {}
-            (KeyCode::Down, _) | (_, Some('j')) => {
-                let max = super::view::overlays::help_max_scroll(state);
+        Overlay::Help { scroll } => match act {
+            Some(Act::Close) => {}
+            Some(Act::Down) => {
+                let max = state.help_max_scroll();
                 state.overlay = Some(Overlay::Help {
                     scroll: (scroll + 1).min(max),
                 })
             }
-            (KeyCode::Up, _) | (_, Some('k')) => {
+            Some(Act::Up) => {
                 state.overlay = Some(Overlay::Help {
                     scroll: scroll.saturating_sub(1),
                 })
             }
             _ => state.overlay = Some(Overlay::Help { scroll }),
         },
-        Overlay::Error { scroll } => match (key.code, ch) {
-            (KeyCode::Esc, _) | (_, Some('x')) | (_, Some('q')) => {}
-            (KeyCode::Down, _) | (_, Some('j')) => {
-                state.overlay = Some(Overlay::Error { scroll: scroll + 1 })
+        Overlay::Error { scroll } => match act {
+            Some(Act::Close) => {}
+            Some(Act::Down) => {
+                let max = state.error_max_scroll();
+                state.overlay = Some(Overlay::Error {
+                    scroll: (scroll + 1).min(max),
+                })
             }
-            (KeyCode::Up, _) | (_, Some('k')) => {
+            Some(Act::Up) => {
                 state.overlay = Some(Overlay::Error {
                     scroll: scroll.saturating_sub(1),
                 })
             }
             _ => state.overlay = Some(Overlay::Error { scroll }),
         },
-        Overlay::ConfirmQuit { running } => match (key.code, ch) {
-            (KeyCode::Enter, _) | (_, Some('y')) | (_, Some('q')) => state.quit = true,
-            (KeyCode::Esc, _) | (_, Some('n')) => {}
+        Overlay::ConfirmQuit { running } => match act {
+            Some(Act::Confirm) => state.quit = true,
+            Some(Act::Cancel) => {}
             _ => state.overlay = Some(Overlay::ConfirmQuit { running }),
         },
-        Overlay::ConfirmRetry { id, name } => match (key.code, ch) {
-            (KeyCode::Enter, _) | (_, Some('y')) => {
+        Overlay::ConfirmRetry { id, name } => match act {
+            Some(Act::Confirm) => {
                 flash(
                     state,
                     format!("asking the engine to retry \"{name}\"…"),
@@ -719,7 +760,7 @@ fn overlay_key(state: &mut State, overlay: Overlay, key: KeyEvent) -> Vec<Comman
                 );
                 return vec![Command::Retry { id, name }];
             }
-            (KeyCode::Esc, _) | (_, Some('n')) => {}
+            Some(Act::Cancel) => {}
             _ => state.overlay = Some(Overlay::ConfirmRetry { id, name }),
         },
         Overlay::ConfirmDelete {
@@ -727,9 +768,9 @@ fn overlay_key(state: &mut State, overlay: Overlay, key: KeyEvent) -> Vec<Comman
             name,
             mut input,
             mut mismatch,
-        } => match key.code {
-            KeyCode::Esc => {}
-            KeyCode::Enter => {
+        } => match act {
+            Some(Act::Cancel) => {}
+            Some(Act::Confirm) => {
                 if input.value() == name {
                     flash(
                         state,
@@ -757,17 +798,76 @@ fn overlay_key(state: &mut State, overlay: Overlay, key: KeyEvent) -> Vec<Comman
                 });
             }
         },
-        Overlay::Command { mut input, error } => match key.code {
-            KeyCode::Esc => {}
-            KeyCode::Enter => return run_command(state, input.value().trim().to_string()),
+        Overlay::Command { mut input, error } => match act {
+            Some(Act::Cancel) => {}
+            Some(Act::Confirm) => return run_command(state, input.value().trim().to_string()),
             _ => {
                 let changed = input.handle_event(&Event::Key(key)).is_some();
                 let error = if changed { None } else { error };
                 state.overlay = Some(Overlay::Command { input, error });
             }
         },
+        Overlay::ConfirmBulk {
+            action,
+            targets,
+            skipped,
+            mut input,
+            mut mismatch,
+        } => match act {
+            Some(Act::Cancel) => {}
+            Some(Act::Confirm) => {
+                if action == Action::Retry || input.value().trim() == targets.len().to_string() {
+                    return start_bulk(state, action, targets, skipped);
+                }
+                state.overlay = Some(Overlay::ConfirmBulk {
+                    action,
+                    targets,
+                    skipped,
+                    input,
+                    mismatch: true,
+                });
+            }
+            _ => {
+                if action == Action::Delete && input.handle_event(&Event::Key(key)).is_some() {
+                    mismatch = false;
+                }
+                state.overlay = Some(Overlay::ConfirmBulk {
+                    action,
+                    targets,
+                    skipped,
+                    input,
+                    mismatch,
+                });
+            }
+        },
+        Overlay::BulkSummary { scroll } => match act {
+            Some(Act::Close) => {}
+            Some(Act::Down) => state.overlay = Some(Overlay::BulkSummary { scroll: scroll + 1 }),
+            Some(Act::Up) => {
+                state.overlay = Some(Overlay::BulkSummary {
+                    scroll: scroll.saturating_sub(1),
+                })
+            }
+            _ => state.overlay = Some(Overlay::BulkSummary { scroll }),
+        },
+        Overlay::Doctor { report, scroll } => match act {
+            Some(Act::Close) => {}
+            Some(Act::Down) => {
+                state.overlay = Some(Overlay::Doctor {
+                    report,
+                    scroll: scroll + 1,
+                })
+            }
+            Some(Act::Up) => {
+                state.overlay = Some(Overlay::Doctor {
+                    report,
+                    scroll: scroll.saturating_sub(1),
+                })
+            }
+            _ => state.overlay = Some(Overlay::Doctor { report, scroll }),
+        },
         Overlay::Create(mut form) => {
-            let (close, cmds) = form_key(state, &mut form, key);
+            let (close, cmds) = form_key(state, &mut form, act, key);
             if !close {
                 state.overlay = Some(Overlay::Create(form));
             }
@@ -778,8 +878,13 @@ fn overlay_key(state: &mut State, overlay: Overlay, key: KeyEvent) -> Vec<Comman
 }
 
 /// Keys of the create form: whether it closes, and what to run.
-fn form_key(state: &mut State, form: &mut CreateForm, key: KeyEvent) -> (bool, Vec<Command>) {
-    if key.code == KeyCode::Esc {
+fn form_key(
+    state: &mut State,
+    form: &mut CreateForm,
+    act: Option<Act>,
+    key: KeyEvent,
+) -> (bool, Vec<Command>) {
+    if act == Some(Act::Cancel) {
         if form.submitting {
             flash(
                 state,
@@ -792,7 +897,9 @@ fn form_key(state: &mut State, form: &mut CreateForm, key: KeyEvent) -> (bool, V
     if form.submitting {
         return (false, Vec::new());
     }
-    if ctrl(&key, 's') || (key.code == KeyCode::Enter && form.focus == FIELD_ENGINE) {
+    let submit =
+        act == Some(Act::Submit) || (act == Some(Act::Enter) && form.focus == FIELD_ENGINE);
+    if submit {
         let check = form::check(state, form);
         if let Some(problem) = check.first_problem() {
             form.error = Some(format!("not sent: {problem}"));
@@ -802,9 +909,9 @@ fn form_key(state: &mut State, form: &mut CreateForm, key: KeyEvent) -> (bool, V
         form.error = None;
         return (false, vec![Command::Create(form::request(form))]);
     }
-    match key.code {
-        KeyCode::Tab | KeyCode::Down | KeyCode::Enter => form.focus = (form.focus + 1) % 3,
-        KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + 2) % 3,
+    match act {
+        Some(Act::NextField | Act::Enter) => form.focus = (form.focus + 1) % 3,
+        Some(Act::PrevField) => form.focus = (form.focus + 2) % 3,
         _ => {
             if form.fields[form.focus]
                 .handle_event(&Event::Key(key))
@@ -834,6 +941,13 @@ fn run_command(state: &mut State, line: String) -> Vec<Command> {
             }
         }
         "reload" => return vec![Command::LoadStores],
+        "doctor" => {
+            state.overlay = Some(Overlay::Doctor {
+                report: Feed::loading(),
+                scroll: 0,
+            });
+            return vec![Command::Doctor];
+        }
         "sort" => match SortKey::parse(arg) {
             Some(k) => {
                 state.list.sort = k;
@@ -856,10 +970,479 @@ fn run_command(state: &mut State, line: String) -> Vec<Command> {
         other => flash(
             state,
             format!(
-                "unknown command \":{other}\"; try :create, :sort name, :filter text, :reload, :help, :q"
+                "unknown command \":{other}\"; try :create, :sort name, :filter text, :doctor, :reload, :help, :q"
             ),
             true,
         ),
+    }
+    Vec::new()
+}
+
+// ------------------------------------------------------------------ bulk
+
+/// Opens the confirmation for a bulk action over the marked stores; the
+/// ones it cannot apply to are listed as skipped, with why.
+fn ask_bulk(state: &mut State, action: Action) {
+    if state.info.read_only {
+        flash(
+            state,
+            format!("read-only mode: {} is disabled", action.verb()),
+            true,
+        );
+        return;
+    }
+    let mut targets = Vec::new();
+    let mut skipped = Vec::new();
+    let mut marked: Vec<&Store> = state
+        .stores
+        .iter()
+        .filter(|s| state.list.marked.contains(&s.id))
+        .collect();
+    marked.sort_by(|a, b| a.name.cmp(&b.name));
+    for s in marked {
+        let ok = match action {
+            Action::Retry => s.can_retry(),
+            Action::Delete => s.can_delete(),
+        };
+        if ok {
+            targets.push((s.id, s.name.clone()));
+        } else {
+            let why = match action {
+                Action::Retry => format!("is {}; only Failed stores can be retried", s.status),
+                Action::Delete => format!("is already {}", s.status),
+            };
+            skipped.push((s.name.clone(), why));
+        }
+    }
+    if targets.is_empty() {
+        let text = format!(
+            "none of the {} marked stores can be {}: {}",
+            skipped.len(),
+            past(action),
+            skipped
+                .iter()
+                .map(|(n, why)| format!("\"{n}\" {why}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        flash(state, text, true);
+        return;
+    }
+    state.overlay = Some(Overlay::ConfirmBulk {
+        action,
+        targets,
+        skipped,
+        input: Input::default(),
+        mismatch: false,
+    });
+}
+
+fn past(action: Action) -> &'static str {
+    match action {
+        Action::Retry => "retried",
+        Action::Delete => "deleted",
+    }
+}
+
+fn start_bulk(
+    state: &mut State,
+    action: Action,
+    targets: Vec<(Uuid, String)>,
+    skipped: Vec<(String, String)>,
+) -> Vec<Command> {
+    let n = targets.len();
+    state.bulk = Some(BulkRun {
+        action,
+        total: n + skipped.len(),
+        pending: targets.iter().map(|(id, _)| *id).collect(),
+        accepted: Vec::new(),
+        refused: skipped,
+    });
+    state.list.marked.clear();
+    flash(
+        state,
+        format!(
+            "asking the engine to {} {n} store{}…",
+            action.verb(),
+            if n == 1 { "" } else { "s" }
+        ),
+        false,
+    );
+    targets
+        .into_iter()
+        .map(|(id, name)| match action {
+            Action::Retry => Command::Retry { id, name },
+            Action::Delete => Command::Delete { id, name },
+        })
+        .collect()
+}
+
+/// One answer of a bulk action; the summary opens with the last.
+fn bulk_answer(
+    state: &mut State,
+    id: Uuid,
+    name: String,
+    result: Result<Store, String>,
+) -> Vec<Command> {
+    let ok = result.is_ok();
+    if let Ok(store) = result.as_ref() {
+        state.started_here.insert(id);
+        upsert(state, store.clone());
+    }
+    let Some(b) = state.bulk.as_mut() else {
+        return Vec::new();
+    };
+    b.pending.remove(&id);
+    match result {
+        Ok(_) => b.accepted.push(name),
+        Err(e) => b.refused.push((name, e)),
+    }
+    let _ = ok;
+    if b.done() {
+        let text = format!(
+            "{} of {}: {} accepted, {} refused",
+            b.action.verb(),
+            b.total,
+            b.accepted.len(),
+            b.refused.len()
+        );
+        let refused = !b.refused.is_empty();
+        flash(state, text, refused);
+        if state.overlay.is_none() {
+            state.overlay = Some(Overlay::BulkSummary { scroll: 0 });
+        }
+    }
+    Vec::new()
+}
+
+// ------------------------------------------------------------------ logs
+
+fn logs_mut(state: &mut State) -> Option<&mut LogsView> {
+    match &mut state.screen {
+        Screen::Detail(d) => match &mut d.mode {
+            DetailMode::Logs(l) => Some(l),
+            _ => None,
+        },
+        Screen::Stores => None,
+    }
+}
+
+fn next_seq(state: &mut State) -> u64 {
+    let n = state.next_seq;
+    state.next_seq += 1;
+    n
+}
+
+fn open_logs(state: &mut State) -> Vec<Command> {
+    let cluster_ok = state.cluster.state != LinkState::Unavailable;
+    let cap = state.info.log_lines;
+    let stream = next_seq(state);
+    let Screen::Detail(d) = &mut state.screen else {
+        return Vec::new();
+    };
+    let mut l = LogsView::new(cap);
+    l.stream = stream;
+    let cmds = if cluster_ok {
+        vec![Command::LoadContainers {
+            id: d.id,
+            namespace: d.store.namespace.clone(),
+        }]
+    } else {
+        l.containers.set(Err("no cluster connection".into()));
+        Vec::new()
+    };
+    d.mode = DetailMode::Logs(Box::new(l));
+    cmds
+}
+
+fn on_containers(
+    state: &mut State,
+    id: Uuid,
+    result: Result<Vec<ContainerRef>, String>,
+) -> Vec<Command> {
+    let Screen::Detail(d) = &state.screen else {
+        return Vec::new();
+    };
+    if d.id != id || !matches!(d.mode, DetailMode::Logs(_)) {
+        return Vec::new();
+    }
+    let Some(l) = logs_mut(state) else {
+        return Vec::new();
+    };
+    // The first app container by default: the store itself, not its setup.
+    l.selected = result
+        .as_ref()
+        .ok()
+        .and_then(|cs| cs.iter().position(|c| !c.init))
+        .unwrap_or(0);
+    l.containers.set(result);
+    restart_logs(state)
+}
+
+/// (Re)starts the stream of the selected container with the current
+/// options; the ring starts empty.
+fn restart_logs(state: &mut State) -> Vec<Command> {
+    let stream = next_seq(state);
+    let Screen::Detail(d) = &mut state.screen else {
+        return Vec::new();
+    };
+    let (id, namespace) = (d.id, d.store.namespace.clone());
+    let DetailMode::Logs(l) = &mut d.mode else {
+        return Vec::new();
+    };
+    let Some(c) = l.container().cloned() else {
+        return Vec::new();
+    };
+    l.stream = stream;
+    l.lines.clear();
+    l.dropped = 0;
+    l.top = 0;
+    l.error = None;
+    l.live = false;
+    vec![Command::StreamLogs {
+        stream,
+        request: LogRequest {
+            id,
+            namespace,
+            pod: c.pod,
+            container: c.container,
+            previous: l.previous,
+            // A previous instance has ended: there is nothing to follow.
+            follow: !l.previous,
+            tail: u32::try_from(l.cap).unwrap_or(u32::MAX),
+        },
+    }]
+}
+
+/// Rows of text the logs pane shows.
+pub fn logs_rows(state: &State) -> usize {
+    let body = layout::bands(
+        layout::screen(state.size),
+        state.banner_lines().len() as u16,
+    )
+    .body;
+    layout::pane_rows(body)
+}
+
+/// The first line on screen.
+pub fn logs_top(l: &LogsView, rows: usize) -> usize {
+    if l.follow {
+        l.lines.len().saturating_sub(rows)
+    } else {
+        l.top.min(l.lines.len().saturating_sub(1))
+    }
+}
+
+fn find_match(l: &LogsView, from: usize, forward: bool) -> Option<usize> {
+    let q = l.query()?.to_lowercase();
+    let hit = |i: &usize| l.lines[*i].to_lowercase().contains(&q);
+    let n = l.lines.len();
+    if forward {
+        (from..n).chain(0..from.min(n)).find(hit)
+    } else {
+        (0..=from.min(n.saturating_sub(1)))
+            .rev()
+            .chain((from.min(n)..n).rev())
+            .find(hit)
+    }
+}
+
+fn logs_key(state: &mut State, act: Act) -> Vec<Command> {
+    match act {
+        Act::Help => {
+            state.overlay = Some(Overlay::Help { scroll: 0 });
+            return Vec::new();
+        }
+        Act::Quit => {
+            quit_or_ask(state);
+            return Vec::new();
+        }
+        _ => {}
+    }
+    let rows = logs_rows(state);
+    let Some(l) = logs_mut(state) else {
+        return Vec::new();
+    };
+    let top = logs_top(l, rows);
+    let last = l.lines.len().saturating_sub(1);
+    let scroll_to = |l: &mut LogsView, to: usize| {
+        l.follow = false;
+        l.top = to.min(last);
+    };
+    match act {
+        Act::Back => {
+            if let Screen::Detail(d) = &mut state.screen {
+                d.mode = DetailMode::Panes;
+            }
+            return vec![Command::StopLogs];
+        }
+        Act::PickContainer if l.containers.data.as_ref().is_some_and(|c| !c.is_empty()) => {
+            l.picking = Some(l.selected);
+        }
+        Act::Follow => {
+            if l.follow {
+                scroll_to(l, top);
+            } else {
+                l.follow = true;
+            }
+        }
+        Act::Previous => {
+            l.previous = !l.previous;
+            return restart_logs(state);
+        }
+        Act::Wrap => l.wrap = !l.wrap,
+        Act::Timestamps => l.timestamps = !l.timestamps,
+        Act::Search => l.searching = true,
+        Act::NextMatch | Act::PrevMatch => {
+            let forward = act == Act::NextMatch;
+            let from = if forward {
+                top + 1
+            } else {
+                top.saturating_sub(1)
+            };
+            if let Some(i) = find_match(l, from, forward) {
+                scroll_to(l, i);
+            }
+        }
+        Act::Down => scroll_to(l, top + 1),
+        Act::Up => scroll_to(l, top.saturating_sub(1)),
+        Act::PageDown => scroll_to(l, top + rows),
+        Act::PageUp => scroll_to(l, top.saturating_sub(rows)),
+        Act::First => scroll_to(l, 0),
+        Act::Last => l.follow = true,
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn log_search_key(state: &mut State, act: Option<Act>, key: KeyEvent) -> Vec<Command> {
+    let rows = logs_rows(state);
+    let Some(l) = logs_mut(state) else {
+        return Vec::new();
+    };
+    match act {
+        Some(Act::KeepFilter) => {
+            l.searching = false;
+            let top = logs_top(l, rows);
+            if let Some(i) = find_match(l, top, true) {
+                l.follow = false;
+                l.top = i;
+            }
+        }
+        Some(Act::ClearFilter) => {
+            l.searching = false;
+            l.search.reset();
+        }
+        _ => {
+            l.search.handle_event(&Event::Key(key));
+        }
+    }
+    Vec::new()
+}
+
+fn pick_key(state: &mut State, act: Act) -> Vec<Command> {
+    let Some(l) = logs_mut(state) else {
+        return Vec::new();
+    };
+    let n = l.containers.data.as_ref().map_or(0, Vec::len);
+    let Some(cur) = l.picking else {
+        return Vec::new();
+    };
+    match act {
+        Act::Down => l.picking = Some((cur + 1).min(n.saturating_sub(1))),
+        Act::Up => l.picking = Some(cur.saturating_sub(1)),
+        Act::Cancel => l.picking = None,
+        Act::Confirm => {
+            l.picking = None;
+            l.selected = cur;
+            l.follow = true;
+            return restart_logs(state);
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+// ------------------------------------------------------------------ wp
+
+fn wp_key(state: &mut State, act: Option<Act>, key: KeyEvent) -> Vec<Command> {
+    let read_only = state.info.read_only;
+    let seq = state.next_seq;
+    let Screen::Detail(d) = &mut state.screen else {
+        return Vec::new();
+    };
+    let (id, namespace) = (d.id, d.store.namespace.clone());
+    let w = &mut d.wp;
+    match act {
+        Some(Act::Back) => d.mode = DetailMode::Panes,
+        Some(Act::NextSuggestion | Act::PrevSuggestion) => {
+            let offered = wp::offered(read_only);
+            let n = offered.len();
+            let i = match (w.suggestion, act) {
+                (None, Some(Act::NextSuggestion)) => 0,
+                (None, _) => n - 1,
+                (Some(i), Some(Act::NextSuggestion)) => (i + 1) % n,
+                (Some(i), _) => (i + n - 1) % n,
+            };
+            w.suggestion = Some(i);
+            w.input = Input::new(offered[i].to_string());
+        }
+        Some(Act::PageUp) => {
+            let total = w.output_lines().len();
+            let cur = w.scroll.unwrap_or(total.saturating_sub(1));
+            w.scroll = Some(cur.saturating_sub(10));
+        }
+        Some(Act::PageDown) => {
+            let total = w.output_lines().len();
+            w.scroll = match w.scroll {
+                Some(cur) if cur + 10 < total => Some(cur + 10),
+                _ => None,
+            };
+        }
+        Some(Act::Confirm) => {
+            if w.running() {
+                flash(
+                    state,
+                    "a wp command is still running; wait for its answer".into(),
+                    true,
+                );
+                return Vec::new();
+            }
+            let line = w.input.value().trim().to_string();
+            let checked = wp::check(&line, read_only);
+            let command = wp::split(&line)
+                .map(|ws| ws.join(" "))
+                .unwrap_or_else(|_| line.clone());
+            w.input.reset();
+            w.suggestion = None;
+            w.scroll = None;
+            match checked {
+                Ok(args) => {
+                    state.next_seq += 1;
+                    w.runs.push(WpRun {
+                        seq,
+                        command,
+                        result: None,
+                    });
+                    return vec![Command::Wp {
+                        seq,
+                        id,
+                        namespace,
+                        args,
+                    }];
+                }
+                Err(why) => w.runs.push(WpRun {
+                    seq: 0,
+                    command,
+                    result: Some(Err(why)),
+                }),
+            }
+        }
+        _ => {
+            if w.input.handle_event(&Event::Key(key)).is_some() {
+                w.suggestion = None;
+            }
+        }
     }
     Vec::new()
 }

@@ -1089,7 +1089,26 @@ fn detail_keys_back_error_retry_delete_refresh() {
     update(&mut s, c('x'));
     assert!(matches!(s.overlay, Some(Overlay::Error { scroll: 0 })));
     update(&mut s, c('j'));
+    assert!(
+        matches!(s.overlay, Some(Overlay::Error { scroll: 0 })),
+        "a message that fits does not scroll away"
+    );
+    let long = "helm upgrade --install failed: ".repeat(200);
+    for st in s.stores.iter_mut() {
+        st.error_message = Some(long.clone());
+    }
+    update(&mut s, c('j'));
     assert!(matches!(s.overlay, Some(Overlay::Error { scroll: 1 })));
+    for _ in 0..500 {
+        update(&mut s, c('j'));
+    }
+    let Some(Overlay::Error { scroll: end }) = s.overlay else {
+        panic!()
+    };
+    assert!(end > 1 && end < 200, "stops at the last line: {end}");
+    for _ in 1..end {
+        update(&mut s, c('k'));
+    }
     update(&mut s, c('k'));
     update(&mut s, k(KeyCode::Up));
     assert!(matches!(s.overlay, Some(Overlay::Error { scroll: 0 })));

@@ -4,10 +4,10 @@
 //! they are all shown.
 
 use super::super::fmt;
-use super::super::state::{DetailView, Feed, LinkState, Pane, State};
+use super::super::layout::wrap;
+use super::super::state::{DetailMode, DetailView, Feed, LinkState, Pane, State};
 use super::super::theme::{self, Theme};
 use super::stores::status_cell;
-use super::wrap;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -20,6 +20,11 @@ const ERROR_SHARE: u16 = 3;
 
 pub fn draw(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, area: Rect) {
     let store = state.store(d.id).unwrap_or(&d.store);
+    match &d.mode {
+        DetailMode::Logs(l) => return super::logs::draw(l, &store.name, theme, f, area),
+        DetailMode::Wp => return super::wp::draw(state, &d.wp, &store.name, theme, f, area),
+        DetailMode::Panes => {}
+    }
     let inner_w = area.width.saturating_sub(2) as usize;
 
     let mut lines: Vec<Line> = Vec::new();

@@ -2,16 +2,17 @@
 //! and since when), the current screen, overlays, and a footer with the keys.
 
 mod detail;
+mod logs;
 pub(crate) mod overlays;
 mod stores;
+mod wp;
 
-use super::keys;
 use super::state::{LinkState, Overlay, Screen, State};
 use super::theme::{self, Theme};
-use super::update;
+use super::{keys, layout};
 use crate::store::Status;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -19,13 +20,12 @@ pub fn draw(state: &State, f: &mut Frame) {
     let area = f.area();
     let theme = state.info.theme;
     let banners = state.banner_lines();
-    let [header, banner_area, body, footer] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Length(banners.len() as u16),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let layout::Bands {
+        header,
+        banners: banner_area,
+        body,
+        footer,
+    } = layout::bands(area, banners.len() as u16);
     draw_header(state, theme, f, header);
     for (i, b) in banners.iter().enumerate() {
         let r = Rect {
@@ -209,7 +209,23 @@ fn draw_footer(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
         );
         return;
     }
-    let ctx = update::context(state);
+    if let Some(b) = state.bulk.as_ref().filter(|b| !b.done()) {
+        let answered = b.accepted.len() + b.refused.len();
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                format!(
+                    " ◷ {}: {answered} of {} answered ({} refused so far)",
+                    b.action.verb(),
+                    b.total,
+                    b.refused.len()
+                ),
+                theme.warning(),
+            )),
+            area,
+        );
+        return;
+    }
+    let ctx = state.key_context();
     let mut spans = Vec::new();
     let has_error = state.detail().is_some_and(|d| {
         state
@@ -218,62 +234,15 @@ fn draw_footer(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
             .error_message
             .is_some()
     });
-    for h in keys::footer(ctx, state.info.read_only).filter(|h| h.keys != "x" || has_error) {
-        let (k, label) = h.footer.unwrap_or((h.keys, h.action));
+    let shown = keys::footer(ctx, state.info.read_only)
+        .filter(|h| h.act != keys::Act::ShowError || has_error);
+    for h in shown {
+        // The footer names one key per action; the help lists them all.
+        let k = h.keys.first().map(keys::Key::label).unwrap_or_default();
+        let label = h.footer.unwrap_or(h.help);
         let lead = if spans.is_empty() { "" } else { " " };
         spans.push(Span::styled(format!("{lead}<{k}>"), theme.key()));
         spans.push(Span::raw(format!(" {label}")));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-/// Greedy word wrap by characters; long words are cut.
-pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    for para in text.lines() {
-        let mut line = String::new();
-        let mut len = 0;
-        for word in para.split(' ') {
-            let wl = word.chars().count();
-            if len > 0 && len + 1 + wl > width {
-                out.push(std::mem::take(&mut line));
-                len = 0;
-            }
-            if len > 0 {
-                line.push(' ');
-                len += 1;
-            }
-            if wl > width {
-                for c in word.chars() {
-                    if len == width {
-                        out.push(std::mem::take(&mut line));
-                        len = 0;
-                    }
-                    line.push(c);
-                    len += 1;
-                }
-            } else {
-                line.push_str(word);
-                len += wl;
-            }
-        }
-        out.push(line);
-    }
-    if out.is_empty() {
-        out.push(String::new());
-    }
-    out
-}
-
-/// A rectangle of at most `w` x `h`, centred in `area`.
-pub(crate) fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    }
 }

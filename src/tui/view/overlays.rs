@@ -2,11 +2,11 @@
 //! the full error message. (The `:` command line lives in the footer.)
 
 use super::super::form;
-use super::super::keys;
+use super::super::keys::{self, Context, HelpLine};
+use super::super::layout::{self, centered, wrap};
+use super::super::msg::{Action, CheckState};
 use super::super::state::{CreateForm, FIELD_LABELS, Overlay, State};
 use super::super::theme::{self, Theme};
-use super::super::update;
-use super::{centered, wrap};
 use crate::cluster::health::HealthState;
 use crate::store::Status;
 use ratatui::Frame;
@@ -33,7 +33,7 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
                 " Retry ",
                 text,
                 None,
-                "<y/enter> retry   <n/esc> cancel",
+                &keys::hint_line(Context::ConfirmRetry, false),
                 theme,
                 f,
                 area,
@@ -59,15 +59,15 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
                 "Type the store's name to confirm:".into(),
             ];
             let bottom = if *mismatch {
-                "✗ that is not the store's name; type it exactly (esc cancels)"
+                "✗ that is not the store's name; type it exactly (esc cancels)".to_string()
             } else {
-                "<enter> delete   <esc> cancel"
+                keys::hint_line(Context::ConfirmDelete, false)
             };
             confirm(
                 " Delete ",
                 text,
                 Some((input, *mismatch)),
-                bottom,
+                &bottom,
                 theme,
                 f,
                 area,
@@ -89,7 +89,7 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
                 " Quit ",
                 text,
                 None,
-                "<y/q/enter> quit   <n/esc> stay",
+                &keys::hint_line(Context::ConfirmQuit, false),
                 theme,
                 f,
                 area,
@@ -100,10 +100,7 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
                 .current_store()
                 .and_then(|s| s.error_message.clone())
                 .unwrap_or_default();
-            let w = area.width.saturating_sub(4).min(100);
-            let lines = wrap(&msg, w.saturating_sub(4) as usize);
-            let h = (lines.len() as u16 + 4).min(area.height);
-            let r = centered(area, w, h);
+            let (r, lines) = layout::error_box(area, &msg);
             let body: Vec<Line> = lines
                 .into_iter()
                 .skip(*scroll)
@@ -115,14 +112,172 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
                     Block::bordered()
                         .border_style(theme.focus_border())
                         .title(Span::styled(" Error ", theme.title()))
-                        .title_bottom(Line::styled(" <j/k> scroll  <esc/x> close ", theme.dim())),
+                        .title_bottom(Line::styled(
+                            format!(" {} ", keys::hint_line(Context::Error, false)),
+                            theme.dim(),
+                        )),
                 ),
                 r,
             );
         }
+        Overlay::ConfirmBulk {
+            action,
+            targets,
+            skipped,
+            input,
+            mismatch,
+        } => {
+            let n = targets.len();
+            let names: Vec<&str> = targets.iter().map(|(_, n)| n.as_str()).collect();
+            let mut text = vec![
+                format!(
+                    "{} {n} store{}?",
+                    match action {
+                        Action::Retry => "Retry",
+                        Action::Delete => "Delete",
+                    },
+                    if n == 1 { "" } else { "s" }
+                ),
+                String::new(),
+                names.join(", "),
+            ];
+            if !skipped.is_empty() {
+                text.push(String::new());
+                text.push(format!("Skipped ({}):", skipped.len()));
+                for (name, why) in skipped.iter().take(5) {
+                    text.push(format!("  {name} {why}"));
+                }
+                if skipped.len() > 5 {
+                    text.push(format!("  … and {} more", skipped.len() - 5));
+                }
+            }
+            let (title, input, bottom) = match action {
+                Action::Retry => (
+                    " Retry marked ",
+                    None,
+                    keys::hint_line(Context::ConfirmRetry, false),
+                ),
+                Action::Delete => {
+                    text.push(String::new());
+                    text.push(
+                        "Each is uninstalled and its namespace deleted with everything in it. This cannot be undone.".into(),
+                    );
+                    text.push(format!("Type {n} to confirm:"));
+                    let bottom = if *mismatch {
+                        format!("✗ type the number {n} exactly (esc cancels)")
+                    } else {
+                        keys::hint_line(Context::ConfirmBulkDelete, false)
+                    };
+                    (" Delete marked ", Some((input, *mismatch)), bottom)
+                }
+            };
+            confirm(title, text, input, &bottom, theme, f, area);
+        }
+        Overlay::BulkSummary { scroll } => {
+            let mut lines: Vec<String> = Vec::new();
+            if let Some(b) = &state.bulk {
+                lines.push(format!(
+                    "{} of {} store{}: {} accepted, {} refused{}",
+                    b.action.verb(),
+                    b.total,
+                    if b.total == 1 { "" } else { "s" },
+                    b.accepted.len(),
+                    b.refused.len(),
+                    if b.done() {
+                        String::new()
+                    } else {
+                        format!(", {} waiting", b.pending.len())
+                    }
+                ));
+                if !b.accepted.is_empty() {
+                    lines.push(String::new());
+                    lines.push(format!("✓ accepted: {}", b.accepted.join(", ")));
+                }
+                if !b.refused.is_empty() {
+                    lines.push(String::new());
+                    lines.push("✗ refused:".into());
+                    for (name, why) in &b.refused {
+                        lines.push(format!("  {name}: {why}"));
+                    }
+                }
+            }
+            report(" Bulk result ", lines, *scroll, theme, f, area);
+        }
+        Overlay::Doctor { report: r, scroll } => {
+            let mut lines: Vec<String> = Vec::new();
+            if r.loading {
+                lines.push("checking…".into());
+            }
+            if let Some(e) = &r.error {
+                lines.push(format!("✗ the doctor could not run: {e}"));
+            }
+            for c in r.data.iter().flatten() {
+                let glyph = match c.state {
+                    CheckState::Ok => "✓ ok  ",
+                    CheckState::Warn => "⚠ warn",
+                    CheckState::Fail => "✗ FAIL",
+                };
+                lines.push(format!("{glyph} {}: {}", c.name, c.detail));
+                if let Some(fix) = &c.fix {
+                    lines.push(format!("         fix: {fix}"));
+                }
+            }
+            if let Some(checks) = &r.data {
+                let bad = checks
+                    .iter()
+                    .filter(|c| c.state == CheckState::Fail)
+                    .count();
+                lines.push(String::new());
+                lines.push(if bad == 0 {
+                    format!("{} checks, none failed", checks.len())
+                } else {
+                    format!("{} checks, {bad} failed", checks.len())
+                });
+            }
+            report(" Doctor ", lines, *scroll, theme, f, area);
+        }
         // Drawn in the footer.
         Overlay::Command { .. } => {}
     }
+}
+
+/// A scrollable read-only pop-up; lines starting with ✗ are errors, ⚠ warnings.
+fn report(title: &str, text: Vec<String>, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
+    let w = area.width.saturating_sub(4).min(100);
+    let inner_w = w.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for t in &text {
+        let style = if t.starts_with('✗') {
+            theme.error()
+        } else if t.starts_with('⚠') {
+            theme.warning()
+        } else if t.starts_with('✓') {
+            theme.good()
+        } else {
+            ratatui::style::Style::new()
+        };
+        for l in wrap(t, inner_w) {
+            lines.push(Line::styled(l, style));
+        }
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    let max = layout::max_scroll(lines.len(), r);
+    let lines: Vec<Line> = lines.into_iter().skip(scroll.min(max)).collect();
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(theme.focus_border())
+                .title(Span::styled(title.to_string(), theme.title()))
+                .title_bottom(Line::styled(
+                    format!(" {} ", keys::hint_line(Context::Report, false)),
+                    theme.dim(),
+                ))
+                .padding(ratatui::widgets::Padding::horizontal(1)),
+        ),
+        r,
+    );
 }
 
 fn confirm(
@@ -182,86 +337,58 @@ fn confirm(
     );
 }
 
-/// How far the help can scroll on this screen (`update` clamps with it).
-pub fn help_max_scroll(state: &State) -> usize {
-    let lines = help_lines(state, state.info.theme).len();
-    let body = state
-        .size
-        .1
-        .saturating_sub(3 + state.banner_lines().len() as u16);
-    let h = (lines as u16 + 2).min(body);
-    (lines + 2).saturating_sub(h as usize)
-}
-
 fn help_lines(state: &State, theme: Theme) -> Vec<Line<'static>> {
-    let ctx = update::help_context(state);
-    let mut lines: Vec<Line<'static>> = Vec::new();
-    let section = |lines: &mut Vec<Line<'static>>, name: &str, ctx: keys::Context| {
-        lines.push(Line::styled(name.to_string(), theme.title()));
-        for h in keys::hints(ctx, state.info.read_only) {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<14}", h.keys), theme.key()),
-                Span::raw(h.action),
-            ]));
-        }
-        lines.push(Line::from(""));
-    };
-    match ctx {
-        keys::Context::Detail => {
-            section(&mut lines, "Store detail", keys::Context::Detail);
-            section(&mut lines, "Stores", keys::Context::Stores);
-        }
-        _ => {
-            section(&mut lines, "Stores", keys::Context::Stores);
-            section(&mut lines, "Filter (after /)", keys::Context::Filter);
-            section(&mut lines, "Store detail", keys::Context::Detail);
-        }
-    }
-    if !state.info.read_only {
-        section(&mut lines, "Create form", keys::Context::Create);
-    }
-    lines.push(Line::styled("Status", theme.title()));
-    let mut legend = vec![Span::raw("  ")];
-    for s in Status::ALL {
-        legend.push(Span::styled(
-            format!("{} {}  ", theme::status_glyph(s), s.as_str()),
-            theme.status(s),
-        ));
-    }
-    lines.push(Line::from(legend));
-    lines.push(Line::styled(
-        "Health (the cluster's view: workloads ready/total)",
-        theme.title(),
-    ));
-    let mut legend = vec![Span::raw("  ")];
-    for h in [
-        HealthState::Ready,
-        HealthState::Progressing,
-        HealthState::Degraded,
-        HealthState::Missing,
-    ] {
-        legend.push(Span::styled(
-            format!("{} {}  ", theme::health_glyph(h), h.as_str()),
-            theme.health(h),
-        ));
-    }
-    lines.push(Line::from(legend));
-    if state.info.read_only {
-        lines.push(Line::from(""));
-        lines.push(Line::styled(
-            "Read-only mode: create, retry and delete are off.",
-            theme.warning(),
-        ));
-    }
-    lines
+    state
+        .help_lines()
+        .into_iter()
+        .map(|l| match l {
+            HelpLine::Section(name) => Line::styled(name, theme.title()),
+            HelpLine::Key { keys, help } => Line::from(vec![
+                Span::styled(format!("  {keys:<14}"), theme.key()),
+                Span::raw(help),
+            ]),
+            HelpLine::Typing(what) => Line::from(vec![
+                Span::styled(format!("  {:<14}", "type"), theme.key()),
+                Span::raw(what),
+            ]),
+            HelpLine::Blank => Line::from(""),
+            HelpLine::StatusLegend => {
+                let mut legend = vec![Span::raw("  ")];
+                for s in Status::ALL {
+                    legend.push(Span::styled(
+                        format!("{} {}  ", theme::status_glyph(s), s.as_str()),
+                        theme.status(s),
+                    ));
+                }
+                Line::from(legend)
+            }
+            HelpLine::HealthLegend => {
+                let mut legend = vec![Span::raw("  ")];
+                for h in [
+                    HealthState::Ready,
+                    HealthState::Progressing,
+                    HealthState::Degraded,
+                    HealthState::Missing,
+                ] {
+                    legend.push(Span::styled(
+                        format!("{} {}  ", theme::health_glyph(h), h.as_str()),
+                        theme.health(h),
+                    ));
+                }
+                Line::from(legend)
+            }
+            HelpLine::ReadOnlyNote => Line::styled(
+                "Read-only mode: create, retry and delete are off.",
+                theme.warning(),
+            ),
+        })
+        .collect()
 }
 
 fn help(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
     let lines = help_lines(state, theme);
-    let w = area.width.saturating_sub(4).min(72);
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, w, h);
-    let max_scroll = (lines.len() + 2).saturating_sub(h as usize);
+    let r = layout::help_box(area, lines.len());
+    let max_scroll = layout::max_scroll(lines.len(), r);
     let lines: Vec<Line> = lines.into_iter().skip(scroll.min(max_scroll)).collect();
     f.render_widget(Clear, r);
     f.render_widget(
@@ -269,7 +396,10 @@ fn help(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
             Block::bordered()
                 .border_style(theme.focus_border())
                 .title(Span::styled(" Help ", theme.title()))
-                .title_bottom(Line::styled(" <j/k> scroll  <esc/?> close ", theme.dim())),
+                .title_bottom(Line::styled(
+                    format!(" {} ", keys::hint_line(Context::Help, false)),
+                    theme.dim(),
+                )),
         ),
         r,
     );

@@ -2,21 +2,18 @@
 //! same with ten stores or ten thousand.
 
 use super::super::fmt;
-use super::super::state::{LinkState, State, scroll_offset};
+use super::super::layout;
+use super::super::state::{LinkState, State};
 use super::super::theme::{self, Theme};
 use crate::store::{Status, Store};
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::layout::{Alignment, Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
-    let show_filter = state.list.filtering || !state.list.filter.value().is_empty();
-    let [filter_area, table_area] = Layout::vertical([
-        Constraint::Length(u16::from(show_filter)),
-        Constraint::Min(1),
-    ])
-    .areas(area);
+    let show_filter = state.show_filter();
+    let (filter_area, table_area) = layout::stores(area, show_filter);
     if show_filter {
         draw_filter(state, theme, f, filter_area);
     }
@@ -29,6 +26,12 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
         format!("{shown} of {total}")
     };
     let arrow = if state.list.reverse { "↓" } else { "↑" };
+    let marked = state.list.marked.len();
+    let count = if marked > 0 {
+        format!("{count}, {marked} marked")
+    } else {
+        count
+    };
     let block = Block::bordered()
         .border_style(theme.border())
         .title(Line::from(vec![
@@ -56,13 +59,21 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
 
     let wide = inner.width >= 140;
     let medium = inner.width >= 96;
-    let mut header = vec!["STATUS", "NAME", "OWNER", "PHASE"];
-    let mut widths = vec![
+    // The mark column appears only while something is marked.
+    let marks = !state.list.marked.is_empty();
+    let mut header = if marks { vec![""] } else { vec![] };
+    header.extend(["STATUS", "NAME", "OWNER", "PHASE"]);
+    let mut widths = if marks {
+        vec![Constraint::Length(1)]
+    } else {
+        vec![]
+    };
+    widths.extend([
         Constraint::Length(14),
         Constraint::Fill(1),
         Constraint::Fill(1),
         Constraint::Length(17),
-    ];
+    ]);
     // 96+ columns: the cluster's health (compact) and the URL; 140+: the
     // health spelled out.
     if medium {
@@ -75,8 +86,8 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
     header.extend(["AGE", "TOOK"]);
     widths.extend([Constraint::Length(4), Constraint::Length(7)]);
 
-    let page = usize::from(inner.height.saturating_sub(1)).max(1);
-    let offset = scroll_offset(state.list.offset, state.list.cursor, page);
+    let page = layout::table_page(table_area);
+    let offset = layout::scroll_offset(state.list.offset, state.list.cursor, page);
     let rows = state
         .list
         .visible
@@ -85,7 +96,7 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
         .skip(offset)
         .take(page)
         .map(|(pos, &i)| {
-            let row = row(state, &state.stores[i], theme, medium, wide);
+            let row = row(state, &state.stores[i], theme, medium, wide, marks);
             if pos == state.list.cursor {
                 row.style(theme.selected())
             } else {
@@ -161,13 +172,28 @@ pub(crate) fn status_cell(s: Status, theme: Theme) -> Span<'static> {
     )
 }
 
-fn row<'a>(state: &'a State, s: &'a Store, theme: Theme, medium: bool, wide: bool) -> Row<'a> {
-    let mut cells: Vec<Cell> = vec![
+fn row<'a>(
+    state: &'a State,
+    s: &'a Store,
+    theme: Theme,
+    medium: bool,
+    wide: bool,
+    marks: bool,
+) -> Row<'a> {
+    let mut cells: Vec<Cell> = Vec::with_capacity(9);
+    if marks {
+        cells.push(if state.list.marked.contains(&s.id) {
+            Cell::from(Span::styled("*", theme.warning()))
+        } else {
+            Cell::from(" ")
+        });
+    }
+    cells.extend([
         Cell::from(status_cell(s.status, theme)),
         Cell::from(s.name.as_str()),
         Cell::from(s.owner.as_str()),
         Cell::from(s.phase.as_str()),
-    ];
+    ]);
     if medium {
         cells.push(match state.health.get(&s.id) {
             Some(h) => {

@@ -1,0 +1,281 @@
+//! The help shows exactly the keys that work: every key a terminal can send
+//! is pressed in every view, and a key changes something (the screen, the
+//! commands, quitting) if and only if the help (or the pop-up's hint line)
+//! lists it.
+
+use super::keys::{self, Context, HelpLine};
+use super::msg::Msg;
+use super::state::{Overlay, State};
+use super::update::update;
+use super::update_tests::{loaded, sample_audit, sample_events, sample_resources, sample_stores};
+use super::view::draw;
+use crate::cluster::view::Connection;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// Every key a terminal sends that the console could bind.
+fn universe() -> Vec<KeyEvent> {
+    let mut out = Vec::new();
+    for c in ' '..='~' {
+        out.push(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    for c in 'a'..='z' {
+        out.push(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    }
+    for code in [
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Backspace,
+        KeyCode::Delete,
+        KeyCode::Insert,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::PageUp,
+        KeyCode::PageDown,
+        KeyCode::Home,
+        KeyCode::End,
+        KeyCode::F(1),
+        KeyCode::F(5),
+    ] {
+        out.push(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+    out
+}
+
+fn label(ev: &KeyEvent) -> String {
+    keys::Key {
+        code: ev.code,
+        ctrl: ev.modifiers.contains(KeyModifiers::CONTROL),
+    }
+    .label()
+}
+
+fn screen(s: &State) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(s.size.0, s.size.1)).unwrap();
+    t.draw(|f| draw(s, f)).unwrap();
+    t.backend().buffer().clone()
+}
+
+/// Whether pressing `ev` in `s` does anything at all.
+fn acts(s: &State, ev: KeyEvent) -> bool {
+    let before = screen(s);
+    let mut after = s.clone();
+    let cmds = update(&mut after, Msg::Key(ev));
+    after.quit || !cmds.is_empty() || screen(&after) != before
+}
+
+/// The key labels the help shows for one section.
+fn help_section(lines: &[HelpLine], name: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut inside = false;
+    for l in lines {
+        match l {
+            HelpLine::Section(n) => inside = *n == name,
+            HelpLine::Key { keys, .. } if inside => {
+                out.extend(keys.split(' ').map(str::to_string));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The labels inside the `<a/b>` groups of a pop-up's hint line.
+fn hint_keys(ctx: Context) -> BTreeSet<String> {
+    let line = keys::hint_line(ctx, false);
+    let mut out = BTreeSet::new();
+    for part in line.split('<').skip(1) {
+        if let Some((keys, _)) = part.split_once('>') {
+            out.extend(keys.split('/').map(str::to_string));
+        }
+    }
+    out
+}
+
+/// The stores view with a filter applied and the cursor in the middle, so
+/// that every movement and `esc` has something to do.
+fn stores_state() -> State {
+    let mut s = loaded(sample_stores());
+    s.size = (80, 24);
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('/'))));
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('o'))));
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    assert_eq!(s.list.visible.len(), 5);
+    s.list.cursor = 2;
+    s.list.selected = s.selected_store().map(|x| x.id);
+    s
+}
+
+/// The detail of the failed store with its panes filled, focused on
+/// `focus` ('1'-'3') and scrolled one line down.
+fn detail_state(focus: char) -> State {
+    let mut s = loaded(sample_stores());
+    update(
+        &mut s,
+        Msg::Cluster(Connection {
+            connected: true,
+            since: super::update_tests::t0(),
+            error: None,
+        }),
+    );
+    let pos = s
+        .list
+        .visible
+        .iter()
+        .position(|&i| s.stores[i].name == "Cora Cafe")
+        .unwrap();
+    s.list.cursor = pos;
+    s.list.selected = s.selected_store().map(|x| x.id);
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    let id = Uuid::from_u128(3);
+    let mut resources = sample_resources();
+    resources.extend(sample_resources());
+    update(
+        &mut s,
+        Msg::Resources {
+            id,
+            result: Ok(resources),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Events {
+            id,
+            result: Ok(sample_events()),
+        },
+    );
+    update(
+        &mut s,
+        Msg::Audit {
+            id,
+            result: Ok((sample_audit(id), None)),
+        },
+    );
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char(focus))));
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Down)));
+    s
+}
+
+/// Presses every key in each of `states` and checks that the keys that do
+/// something are exactly `listed`.
+fn check(ctx: Context, states: &[State], listed: &BTreeSet<String>) {
+    for s in states {
+        assert_eq!(s.key_context(), ctx, "the test state is in {ctx:?}");
+    }
+    let mut acting = BTreeSet::new();
+    for ev in universe() {
+        if states.iter().any(|s| acts(s, ev)) {
+            acting.insert(label(&ev));
+        }
+    }
+    let global: BTreeSet<String> = keys::all(Context::Global)
+        .iter()
+        .flat_map(|b| b.keys.iter().map(keys::Key::label))
+        .collect();
+    let expected: BTreeSet<String> = listed.union(&global).cloned().collect();
+    let silent: Vec<_> = expected.difference(&acting).collect();
+    let unlisted: Vec<_> = acting.difference(&expected).collect();
+    assert!(
+        silent.is_empty() && unlisted.is_empty(),
+        "{ctx:?}: listed but doing nothing: {silent:?}; working but not listed: {unlisted:?}"
+    );
+}
+
+#[test]
+fn the_stores_help_lists_exactly_the_keys_that_work() {
+    let s = stores_state();
+    let help = help_section(&s.help_lines(), "Stores");
+    assert!(help.contains("ctrl-f") && help.contains("ctrl-b"));
+    check(Context::Stores, &[s], &help);
+}
+
+#[test]
+fn the_detail_help_lists_exactly_the_keys_that_work() {
+    let states = [detail_state('1'), detail_state('2')];
+    let help = help_section(&states[0].help_lines(), "Store detail");
+    assert!(help.contains("t") && help.contains("x"));
+    check(Context::Detail, &states, &help);
+}
+
+#[test]
+fn pop_ups_list_exactly_the_keys_that_work() {
+    let mut help = stores_state();
+    update(&mut help, Msg::Key(KeyEvent::from(KeyCode::Char('?'))));
+    update(&mut help, Msg::Key(KeyEvent::from(KeyCode::Char('j'))));
+    check(Context::Help, &[help], &hint_keys(Context::Help));
+
+    let mut error = detail_state('1');
+    let long = "helm upgrade --install failed: ".repeat(40);
+    for st in error.stores.iter_mut() {
+        st.error_message = Some(long.clone());
+    }
+    error.size = (80, 24);
+    error.overlay = Some(Overlay::Error { scroll: 1 });
+    check(Context::Error, &[error], &hint_keys(Context::Error));
+
+    let mut retry = stores_state();
+    retry.overlay = Some(Overlay::ConfirmRetry {
+        id: Uuid::from_u128(3),
+        name: "Cora Cafe".into(),
+    });
+    check(
+        Context::ConfirmRetry,
+        &[retry],
+        &hint_keys(Context::ConfirmRetry),
+    );
+
+    let mut quit = stores_state();
+    quit.overlay = Some(Overlay::ConfirmQuit { running: 1 });
+    check(
+        Context::ConfirmQuit,
+        &[quit],
+        &hint_keys(Context::ConfirmQuit),
+    );
+}
+
+/// Views with a text field: every listed key works (the rest type).
+#[test]
+fn text_views_honour_every_listed_key() {
+    let mut filter = stores_state();
+    update(&mut filter, Msg::Key(KeyEvent::from(KeyCode::Char('/'))));
+    let mut form = stores_state();
+    update(&mut form, Msg::Key(KeyEvent::from(KeyCode::Char('c'))));
+    let mut command = stores_state();
+    update(&mut command, Msg::Key(KeyEvent::from(KeyCode::Char(':'))));
+    let mut delete = stores_state();
+    update(
+        &mut delete,
+        Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+    );
+    for (ctx, s) in [
+        (Context::Filter, filter),
+        (Context::Create, form),
+        (Context::Command, command),
+        (Context::ConfirmDelete, delete),
+    ] {
+        assert_eq!(s.key_context(), ctx);
+        for b in keys::all(ctx) {
+            for k in b.keys {
+                assert!(acts(&s, k.event()), "{ctx:?}: {} does nothing", k.label());
+            }
+        }
+        assert!(keys::hint_line(ctx, false).contains("esc"));
+    }
+}
+
+#[test]
+fn read_only_hides_write_keys_from_help_and_footer() {
+    let all: Vec<_> = keys::hints(Context::Stores, false).map(|b| b.act).collect();
+    let ro: Vec<_> = keys::hints(Context::Stores, true).map(|b| b.act).collect();
+    for act in [keys::Act::Create, keys::Act::Retry, keys::Act::Delete] {
+        assert!(all.contains(&act) && !ro.contains(&act), "{act:?}");
+    }
+}
