@@ -15,7 +15,21 @@
 #   6. an application password for the admin user    kubectl exec ... wp user application-password create
 #   7. admin REST API: the order exists, is COD, holds the product
 #                                                     GET  /wp-json/wc/v3/orders/<id>
-#   8. the application password is deleted again (also on failure).
+#   8. the storefront opens on the shop: front page = the shop page, no
+#      "Hello world!" / "Sample Page" left                  wp eval
+#   9. scheduled work runs inside the pod: within SCHEDULE_WAIT seconds no
+#      WP-Cron event and no Action Scheduler action is more than 60 s past due
+#      (page loads trigger WP-Cron; the chart's mu-plugin sends that request
+#      to Apache's real port)                               wp eval
+#  10. the order's mail: with an SMTP relay configured (smtp.* values) it was
+#      handed to the relay; without one it is recorded as not sent
+#                                                     wp option get store_weaver_mail_log
+#  11. with woocommerce.googleFonts=false the storefront loads nothing from
+#      Google Fonts
+#  12. the application password is deleted again (also on failure).
+#
+# Steps 8-11 are what only running containers can show: the sandbox's tests
+# check the scripts and the rendered chart, not WordPress itself.
 #
 # Environment:
 #   STORE_URL   default http(s)://<the Ingress host> (https when the Ingress has TLS)
@@ -23,6 +37,8 @@
 #   CURL_OPTS   extra curl options, e.g. "-k" for a staging certificate, or
 #               "--resolve shop.example.com:443:203.0.113.7"
 #   KUBECTL     default kubectl
+#   SCHEDULE_WAIT  seconds to wait for past-due scheduled work to drain (default 180)
+#   POLL_SECS   seconds between two looks while waiting (default 5)
 # Needs curl (7.78+ resolves *.localhost to 127.0.0.1 by itself) and jq. On
 # k3d, create the cluster with `-p "80:80@loadbalancer"` so that
 # http://<slug>.localhost reaches Traefik.
@@ -177,7 +193,7 @@ ok "order $ORDER_ID placed, status $(jq -r .status "$WORK/body"), payment $payme
 # ---------------------------------------------------- 6. application password
 step "6. an application password for $ADMIN_USER (wp-cli in the store's pod)"
 APP_PW=$(wp_in_store user application-password create "$ADMIN_USER" "$APP_PW_NAME" --porcelain) ||
-  die "could not create an application password (over plain http WordPress needs WP_ENVIRONMENT_TYPE=local: values-local.yaml sets it)"
+  die "could not create an application password with wp-cli in the store's pod"
 APP_PW_CREATED=1
 [ -n "$APP_PW" ] || die "wp-cli printed no application password"
 ok "application password '$APP_PW_NAME' created"
@@ -185,6 +201,14 @@ ok "application password '$APP_PW_NAME' created"
 # ------------------------------------------------------------ 7. admin check
 step "7. the order in WooCommerce admin (REST API v3)"
 http GET "$STORE_URL/wp-json/wc/v3/orders/$ORDER_ID" "" -u "$ADMIN_USER:$APP_PW"
+if [ "$LAST_STATUS" = 401 ] && [ "${STORE_URL#https://}" = "$STORE_URL" ]; then
+  # WordPress accepts application passwords over plain http only when
+  # WP_ENVIRONMENT_TYPE is "local"; creating one (step 6) works either way.
+  env_type=$(kc get deploy "$DEPLOY" \
+    -o jsonpath='{.spec.template.spec.containers[?(@.name=="wordpress")].env[?(@.name=="WORDPRESS_CONFIG_EXTRA")].value}' 2>/dev/null |
+    grep -o "WP_ENVIRONMENT_TYPE', '[a-z]*'" | sed "s/.*, '//; s/'\$//" || true)
+  die "HTTP 401 for a valid application password over plain http: WordPress refuses application passwords without https unless WP_ENVIRONMENT_TYPE is local (this store: '${env_type:-?}'). Install the store with values-local.yaml (wordpress.environmentType: local) or serve it over https"
+fi
 expect_status 200
 jq -e --argjson id "$ORDER_ID" '.id == $id' "$WORK/body" >/dev/null || die "admin API returned another order"
 method=$(jq -r .payment_method "$WORK/body")
@@ -199,4 +223,95 @@ expect_status 200
 jq -e --argjson id "$ORDER_ID" 'any(.[]; .id == $id)' "$WORK/body" >/dev/null || die "order $ORDER_ID is not in the admin order list"
 ok "order $ORDER_ID is listed in WooCommerce admin"
 
-printf '\nPASS: order %s placed at %s with cash on delivery and confirmed in admin\n' "$ORDER_ID" "$STORE_URL"
+# ------------------------------------------------------------ 8. front page
+step "8. the storefront opens on the shop"
+# shellcheck disable=SC2016 # PHP code, not shell
+front=$(wp_in_store eval '
+  $sample = function ( $type, $name ) {
+    return count( get_posts( array( "post_type" => $type, "name" => $name, "post_status" => "any", "fields" => "ids" ) ) );
+  };
+  echo wp_json_encode( array(
+    "show_on_front" => get_option( "show_on_front" ),
+    "page_on_front" => (int) get_option( "page_on_front" ),
+    "shop_page_id"  => (int) get_option( "woocommerce_shop_page_id" ),
+    "sample_post"   => $sample( "post", "hello-world" ),
+    "sample_page"   => $sample( "page", "sample-page" ),
+  ) );') || die "wp eval (front page) failed"
+jq -e . >/dev/null 2>&1 <<<"$front" || die "wp eval printed no JSON: $front"
+if [ "$(jq -r '.show_on_front == "page" and .page_on_front == .shop_page_id and .shop_page_id > 0' <<<"$front")" != true ]; then
+  die "the front page is not the shop page: $front"
+fi
+[ "$(jq -r '.sample_post + .sample_page' <<<"$front")" = 0 ] || die "WordPress's sample content is still there: $front"
+http GET "$STORE_URL/" ""
+expect_status 200
+grep -q 'Hello world!' "$WORK/body" && die "the home page still shows WordPress's sample post"
+grep -qE 'woocommerce-shop|post-type-archive-product' "$WORK/body" || die "the home page is not the shop (no woocommerce-shop body class)"
+ok "front page = the shop (page $(jq -r .shop_page_id <<<"$front")), no sample post or page"
+HOME_HTML="$WORK/home.html"
+cp "$WORK/body" "$HOME_HTML"
+
+# ---------------------------------------------------------- 9. scheduled work
+step "9. scheduled work runs inside the pod (WP-Cron, Action Scheduler)"
+# shellcheck disable=SC2016 # PHP code, not shell
+late_php='
+  $late = time() - 60;
+  $cron = 0;
+  foreach ( (array) _get_cron_array() as $ts => $hooks ) { if ( $ts < $late ) { $cron += count( $hooks ); } }
+  $actions = function_exists( "as_get_scheduled_actions" )
+    ? count( as_get_scheduled_actions( array( "status" => "pending", "date" => gmdate( "Y-m-d H:i:s", $late ), "date_compare" => "<=", "per_page" => 200 ), "ids" ) )
+    : -1;
+  echo wp_json_encode( array( "cron_past_due" => $cron, "actions_past_due" => $actions ) );'
+deadline=$((SECONDS + ${SCHEDULE_WAIT:-180}))
+while :; do
+  # A page load is what makes WordPress start WP-Cron.
+  http GET "$STORE_URL/" ""
+  late=$(wp_in_store eval "$late_php") || die "wp eval (scheduled work) failed"
+  jq -e . >/dev/null 2>&1 <<<"$late" || die "wp eval printed no JSON: $late"
+  [ "$(jq -r .actions_past_due <<<"$late")" != -1 ] || die "Action Scheduler is not loaded (is WooCommerce active?)"
+  [ "$(jq -r '.cron_past_due + .actions_past_due' <<<"$late")" = 0 ] && break
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    die "scheduled work is not running: $late after ${SCHEDULE_WAIT:-180}s (WP-Cron's request to the store's own URL does not reach Apache: is the mu-plugin wp-content/mu-plugins/store-weaver.php there, and STORE_WEAVER_LOOPBACK_URL set on the wordpress container?)"
+  fi
+  sleep "${POLL_SECS:-5}"
+done
+ok "no WP-Cron event and no scheduled action more than 60 s past due"
+
+# ----------------------------------------------------------------- 10. mail
+step "10. the order's mail"
+smtp_host=$(kc get deploy "$DEPLOY" \
+  -o jsonpath='{.spec.template.spec.containers[?(@.name=="wordpress")].env[?(@.name=="STORE_WEAVER_SMTP_HOST")].value}')
+# New-order mails carry "#<order number>" in their subject.
+mail_for_order() { # ok(true|false) -> 0 when the log has such an entry for the order
+  local log
+  log=$(wp_in_store option get store_weaver_mail_log --format=json 2>/dev/null) || return 1
+  jq -e --arg id "$ORDER_ID" --argjson ok "$1" 'any(.[]; .ok == $ok and (.subject | test("#" + $id + "\\b")))' >/dev/null 2>&1 <<<"$log"
+}
+deadline=$((SECONDS + 60))
+if [ -n "$smtp_host" ]; then
+  until mail_for_order true; do
+    [ "$SECONDS" -lt "$deadline" ] || die "no mail for order $ORDER_ID was handed to the relay $smtp_host (wp option get store_weaver_mail_log --format=json; the wordpress container's log has the error)"
+    sleep "${POLL_SECS:-5}"
+  done
+  ok "the order mail was handed to the SMTP relay $smtp_host"
+else
+  until mail_for_order false; do
+    [ "$SECONDS" -lt "$deadline" ] || die "no mail attempt for order $ORDER_ID was recorded (is the mu-plugin installed?)"
+    sleep "${POLL_SECS:-5}"
+  done
+  ok "mail is off for this store (no smtp.host): the order mail was recorded as not sent, as expected"
+fi
+
+# --------------------------------------------------------- 11. Google Fonts
+step "11. Google Fonts"
+fonts=$(kc get deploy "$DEPLOY" \
+  -o jsonpath='{.spec.template.spec.containers[?(@.name=="wordpress")].env[?(@.name=="STORE_WEAVER_GOOGLE_FONTS")].value}')
+if [ "$fonts" = false ]; then
+  ! grep -qE 'fonts\.(googleapis|gstatic)\.com' "$HOME_HTML" || die "woocommerce.googleFonts is false but the storefront still loads Google Fonts"
+  ok "the storefront loads nothing from Google Fonts"
+elif grep -qE 'fonts\.(googleapis|gstatic)\.com' "$HOME_HTML"; then
+  ok "the storefront loads Google Fonts (woocommerce.googleFonts: true; set false to stop it)"
+else
+  ok "no Google Fonts on the storefront"
+fi
+
+printf '\nPASS: order %s placed at %s with cash on delivery and confirmed in admin; the store opens on its shop and runs its scheduled work\n' "$ORDER_ID" "$STORE_URL"

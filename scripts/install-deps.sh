@@ -6,6 +6,8 @@ need=()
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
 command -v tmux >/dev/null || need+=(tmux)
+# The store chart's mu-plugin test (tests/chart.rs) runs under php-cli.
+command -v php >/dev/null || need+=(php-cli)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 [ -d /usr/lib/postgresql ] || need+=(postgresql)
 if [ -d "$(dirname "$0")/../dashboard" ] && [ -f "$(dirname "$0")/../dashboard/package.json" ]; then

@@ -436,6 +436,33 @@ fn wrong_values_are_refused_naming_the_key() {
             ],
             "/wordpress/resources/limits/memory",
         ),
+        // Mail: a relay needs a host and a sender; the password is never a value.
+        (
+            vec!["--set".into(), "smtp.enabled=true".into()],
+            "/smtp/host",
+        ),
+        (
+            vec![
+                "--set".into(),
+                "smtp.enabled=true".into(),
+                "--set-string".into(),
+                "smtp.host=smtp.example.com".into(),
+            ],
+            "/smtp/from",
+        ),
+        (
+            vec!["--set-string".into(), "smtp.password=hunter2".into()],
+            "'password' not allowed",
+        ),
+        (
+            vec!["--set-string".into(), "smtp.encryption=starttls".into()],
+            "/smtp/encryption",
+        ),
+        (vec!["--set".into(), "smtp.port=70000".into()], "/smtp/port"),
+        (
+            vec!["--set-string".into(), "woocommerce.googleFonts=no".into()],
+            "/woocommerce/googleFonts",
+        ),
     ];
     for (extra, key) in cases {
         let mut args: Vec<String> = vec![
@@ -508,6 +535,11 @@ fn wrong_values_are_refused_naming_the_key() {
 /// Renders the chart for `env` and applies it with --dry-run=server in a
 /// throwaway namespace; returns the objects as the API server defaulted them.
 fn server_dry_run(env: &str) -> (Vec<Value>, String) {
+    server_dry_run_with(env, &[])
+}
+
+/// [`server_dry_run`] with extra `helm template` arguments (`--set ...`).
+fn server_dry_run_with(env: &str, extra: &[&str]) -> (Vec<Value>, String) {
     let id = random_uuid();
     let ns = Namespace::create("chart-dry", &id);
     let host = format!("{}.localhost", ns.name);
@@ -524,10 +556,11 @@ fn server_dry_run(env: &str) -> (Vec<Value>, String) {
         kube_version,
     ];
     args.extend(store_sets(&id, &host));
+    args.extend(extra.iter().map(|a| a.to_string()));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let rendered = must(
         helm(&argv),
-        &format!("helm template with values-{env}.yaml"),
+        &format!("helm template with values-{env}.yaml {extra:?}"),
     )
     .stdout;
     let out = must(
@@ -664,6 +697,7 @@ fn check_rendered_objects(env: &str, items: &[Value], id: &str) {
                 c["securityContext"]["capabilities"]["add"].is_null(),
                 "{cname} adds capabilities"
             );
+            assert_no_secret_in_the_open(&cname, c);
         }
         for vct in obj["spec"]["volumeClaimTemplates"]
             .as_array()
@@ -676,6 +710,273 @@ fn check_rendered_objects(env: &str, items: &[Value], id: &str) {
             );
         }
     }
+}
+
+/// A secret reaches a container only as a secretKeyRef: never as a literal
+/// env value, never on its command line (where `ps`, the API and the events
+/// would show it).
+fn assert_no_secret_in_the_open(cname: &str, c: &Value) {
+    for var in c["env"].as_array().into_iter().flatten() {
+        let name = var["name"].as_str().unwrap_or("");
+        let secretish = ["PASSWORD", "_KEY", "_SALT", "SECRET", "TOKEN"]
+            .iter()
+            .any(|s| name.contains(s));
+        if secretish {
+            assert!(
+                var["value"].is_null() && var["valueFrom"]["secretKeyRef"]["key"].is_string(),
+                "{cname}: {name} must come from a Secret: {var}"
+            );
+        }
+    }
+    let cmdline: Vec<&str> = ["command", "args"]
+        .iter()
+        .flat_map(|k| c[*k].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    let joined = cmdline.join(" ").to_lowercase();
+    for word in ["password", "secret", "$("] {
+        assert!(
+            !joined.contains(word),
+            "{cname}: command line mentions {word:?}: {cmdline:?}"
+        );
+    }
+}
+
+fn container<'a>(items: &'a [Value], workload: &str, name: &str) -> &'a Value {
+    let obj = items
+        .iter()
+        .find(|o| o["kind"] == workload)
+        .unwrap_or_else(|| panic!("no {workload}"));
+    let spec = &obj["spec"]["template"]["spec"];
+    spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(spec["initContainers"].as_array().into_iter().flatten())
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{workload} has no container {name}"))
+}
+
+fn env_of<'a>(c: &'a Value, name: &str) -> Option<&'a Value> {
+    c["env"]
+        .as_array()
+        .and_then(|e| e.iter().find(|v| v["name"] == name))
+}
+
+fn env_value(c: &Value, name: &str) -> Option<String> {
+    env_of(c, name).and_then(|v| v["value"].as_str().map(String::from))
+}
+
+fn setup_config_map(items: &[Value]) -> &Value {
+    items
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .expect("the setup ConfigMap")
+}
+
+#[test]
+fn mu_plugin_php_test_passes() {
+    // The platform's mu-plugin (loopback cron, SMTP, Google Fonts) under
+    // php-cli with stand-ins for the WordPress functions it calls.
+    let plugin = repo().join(CHART).join("files/store-weaver-mu.php");
+    let lint = run(
+        Command::new("php").arg("-l").arg(&plugin),
+        None,
+        Duration::from_secs(60),
+    );
+    assert!(
+        lint.status.success(),
+        "php -l {} (install php-cli: scripts/install-deps.sh): {}{}",
+        plugin.display(),
+        text(&lint.stdout),
+        text(&lint.stderr)
+    );
+    let test = repo().join(CHART).join("tests/mu-plugin-test.php");
+    let out = run(
+        Command::new("php").arg(&test),
+        None,
+        Duration::from_secs(60),
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "php {} failed:\n{stdout}\n{}",
+        test.display(),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn copy_wordpress_runs_with_real_tar_as_www_data() {
+    // Real tar, as uid 33, on volume roots owned by root with group 33 and
+    // mode 2777 (what the kubelet leaves with fsGroup).
+    let script = repo().join(CHART).join("tests/copy-wordpress-test.sh");
+    let out = run(
+        Command::new("bash").arg(&script),
+        None,
+        Duration::from_secs(120),
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" passed, 0 failed"),
+        "bash {} failed:\n{stdout}\n{}",
+        script.display(),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_platform_mu_plugin_is_shipped_and_wired() {
+    let (items, _) = server_dry_run("local");
+    let cm = setup_config_map(&items);
+    let shipped = std::fs::read_to_string(repo().join(CHART).join("files/store-weaver-mu.php"))
+        .expect("files/store-weaver-mu.php");
+    assert_eq!(
+        cm["data"]["store-weaver-mu.php"]
+            .as_str()
+            .map(str::trim_end),
+        Some(shipped.trim_end()),
+        "the ConfigMap carries the mu-plugin as it is in files/"
+    );
+    // copy-wordpress.sh finds it where the ConfigMap is mounted.
+    let copy = container(&items, "Deployment", "copy-wordpress");
+    assert!(
+        copy["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| m["mountPath"] == "/opt/store-weaver" && m["name"] == "setup"),
+        "copy-wordpress mounts the setup ConfigMap at /opt/store-weaver: {}",
+        copy["volumeMounts"]
+    );
+    let script = cm["data"]["copy-wordpress.sh"].as_str().expect("script");
+    assert!(script.contains("/opt/store-weaver}/store-weaver-mu.php"));
+    assert!(script.contains("wp-content/mu-plugins/store-weaver.php"));
+    // Scheduled work goes to Apache's real port.
+    let wp = container(&items, "Deployment", "wordpress");
+    assert_eq!(
+        env_value(wp, "STORE_WEAVER_LOOPBACK_URL").as_deref(),
+        Some("http://127.0.0.1:8080")
+    );
+    assert!(
+        cm["data"]["ports.conf"]
+            .as_str()
+            .is_some_and(|p| p.contains("Listen 8080")),
+        "Apache listens where the loopback points"
+    );
+    assert_eq!(
+        env_value(wp, "STORE_WEAVER_GOOGLE_FONTS").as_deref(),
+        Some("true"),
+        "Storefront's fonts by default"
+    );
+    // Mail off by default: no relay settings at all.
+    assert!(
+        wp["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|v| !v["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("STORE_WEAVER_SMTP_")),
+        "SMTP is off by default: {}",
+        wp["env"]
+    );
+
+    // Another port and fonts off: the loopback follows the port.
+    let (items, _) = server_dry_run_with(
+        "local",
+        &[
+            "--set",
+            "wordpress.containerPort=9090",
+            "--set",
+            "woocommerce.googleFonts=false",
+        ],
+    );
+    let wp = container(&items, "Deployment", "wordpress");
+    assert_eq!(
+        env_value(wp, "STORE_WEAVER_LOOPBACK_URL").as_deref(),
+        Some("http://127.0.0.1:9090")
+    );
+    assert!(
+        setup_config_map(&items)["data"]["ports.conf"]
+            .as_str()
+            .is_some_and(|p| p.contains("Listen 9090"))
+    );
+    assert_eq!(
+        env_value(wp, "STORE_WEAVER_GOOGLE_FONTS").as_deref(),
+        Some("false")
+    );
+}
+
+#[test]
+fn smtp_settings_reach_wordpress_with_the_password_only_from_a_secret() {
+    let relay = [
+        "--set",
+        "smtp.enabled=true",
+        "--set-string",
+        "smtp.host=smtp.example.com",
+        "--set",
+        "smtp.port=465",
+        "--set-string",
+        "smtp.encryption=ssl",
+        "--set-string",
+        "smtp.user=stores@example.com",
+        "--set-string",
+        "smtp.from=orders@example.com",
+    ];
+    let (items, id) = server_dry_run_with("prod", &relay);
+    check_rendered_objects("prod", &items, &id);
+    let wp = container(&items, "Deployment", "wordpress");
+    for (name, want) in [
+        ("STORE_WEAVER_SMTP_HOST", "smtp.example.com"),
+        ("STORE_WEAVER_SMTP_PORT", "465"),
+        ("STORE_WEAVER_SMTP_ENCRYPTION", "ssl"),
+        ("STORE_WEAVER_SMTP_USER", "stores@example.com"),
+        ("STORE_WEAVER_SMTP_FROM", "orders@example.com"),
+        ("STORE_WEAVER_SMTP_FROM_NAME", "Chart Test Store"),
+    ] {
+        assert_eq!(env_value(wp, name).as_deref(), Some(want), "{name}");
+    }
+    let pw = env_of(wp, "STORE_WEAVER_SMTP_PASSWORD").expect("the SMTP password variable");
+    assert!(pw["value"].is_null(), "the password is never a value: {pw}");
+    assert_eq!(
+        pw["valueFrom"]["secretKeyRef"],
+        json!({"name": SECRET, "key": "smtp-password"}),
+        "by default the store's own Secret"
+    );
+    // The setup step sends no mail: it gets none of it.
+    let setup = container(&items, "Deployment", "setup-store");
+    assert!(env_of(setup, "STORE_WEAVER_SMTP_PASSWORD").is_none());
+
+    let mut other: Vec<&str> = relay.to_vec();
+    other.extend([
+        "--set-string",
+        "smtp.passwordSecret=platform-relay",
+        "--set-string",
+        "smtp.passwordKey=password",
+    ]);
+    let (items, _) = server_dry_run_with("prod", &other);
+    let wp = container(&items, "Deployment", "wordpress");
+    assert_eq!(
+        env_of(wp, "STORE_WEAVER_SMTP_PASSWORD").expect("password var")["valueFrom"]["secretKeyRef"],
+        json!({"name": "platform-relay", "key": "password"})
+    );
+
+    // Without a user: no authentication, so no password reference at all.
+    let no_user: Vec<&str> = relay
+        .chunks(2)
+        .filter(|kv| !kv[1].starts_with("smtp.user="))
+        .flatten()
+        .copied()
+        .collect();
+    let (items, _) = server_dry_run_with("prod", &no_user);
+    let wp = container(&items, "Deployment", "wordpress");
+    assert!(env_of(wp, "STORE_WEAVER_SMTP_PASSWORD").is_none());
+    assert_eq!(
+        env_value(wp, "STORE_WEAVER_SMTP_HOST").as_deref(),
+        Some("smtp.example.com")
+    );
 }
 
 #[test]

@@ -11,10 +11,12 @@
 #     its database schema current, the URL and title the engine gave, and
 #     WooCommerce installed and active;
 #   * the store's first-run defaults (theme, pages, cash on delivery, shipping,
-#     "coming soon" off, sample products, permalinks): applied until they have
-#     all succeeded once, then recorded in the option `store_weaver_defaults`
-#     and never re-applied, so a merchant who later changes them keeps the
-#     change across restarts.
+#     "coming soon" off, sample products, permalinks, the shop as front page,
+#     WordPress's sample post/page/comment removed): applied until they have
+#     all succeeded once, then their level is recorded in the option
+#     `store_weaver_defaults` and never re-applied, so a merchant who later
+#     changes them keeps the change across restarts. A chart that adds a
+#     default adds a level: existing stores get only the new level's steps.
 # Secrets arrive as environment variables from the store's Secret; the admin
 # password goes to wp-cli on stdin, never on a command line.
 set -eu
@@ -37,9 +39,12 @@ set -eu
 : "${PRODUCTS_FILE:=}"
 : "${PERMALINK_STRUCTURE:=/%postname%/}"
 : "${WP_CLI_EXPORT_DIR:=}"
-# Bump when a chart version adds a first-run default that existing stores
-# should receive once.
-DEFAULTS_VERSION=1
+# The level of first-run defaults this chart applies. A chart version that
+# adds a default adds a level below; a store records the level it reached, so
+# it receives each level's steps once.
+#   1: theme, pages, checkout, sample products, permalinks
+#   2: the shop as front page, WordPress's sample content removed
+DEFAULTS_VERSION=2
 
 log() { printf '[setup-store] %s\n' "$*"; }
 ok() { log "ok: $*"; }
@@ -116,10 +121,14 @@ if wp core is-installed >/dev/null 2>&1; then
   ok "WordPress installed"
 else
   doing "wp core install at $STORE_URL"
+  # stdout dropped: with --prompt, wp-cli prints the whole command it ran,
+  # --admin_password='...' included, and this output is the container log.
+  # Warnings and errors are on stderr and stay visible.
   printf '%s\n' "$ADMIN_PASSWORD" | wp core install \
     --url="$STORE_URL" --title="$STORE_TITLE" \
     --admin_user="$ADMIN_USER" --admin_email="$ADMIN_EMAIL" \
-    --skip-email --prompt=admin_password
+    --skip-email --prompt=admin_password >/dev/null
+  ok "WordPress installed (admin user $ADMIN_USER)"
 fi
 
 # Core comes from the image tag: after a tag bump the schema may lag behind.
@@ -152,86 +161,122 @@ else
 fi
 
 # ------------------------------------------------------------ first-run defaults
-if [ "$(opt store_weaver_defaults)" = "$DEFAULTS_VERSION" ]; then
-  ok "first-run defaults applied earlier (store_weaver_defaults=$DEFAULTS_VERSION): leaving the merchant's settings alone"
+defaults_level=$(opt store_weaver_defaults)
+case "$defaults_level" in '' | *[!0-9]*) defaults_level=0 ;; esac
+if [ "$defaults_level" -ge "$DEFAULTS_VERSION" ]; then
+  ok "first-run defaults applied earlier (store_weaver_defaults=$defaults_level): leaving the merchant's settings alone"
 else
-  if wp theme is-installed "$STORE_THEME"; then
-    ok "theme $STORE_THEME installed"
-  else
-    doing "wp theme install $STORE_THEME ${STORE_THEME_VERSION:-(latest)}"
-    wp theme install "$STORE_THEME" ${STORE_THEME_VERSION:+"--version=$STORE_THEME_VERSION"}
-  fi
-  if [ "$(opt stylesheet)" = "$STORE_THEME" ]; then
-    ok "theme $STORE_THEME active"
-  else
-    doing "wp theme activate $STORE_THEME"
-    wp theme activate "$STORE_THEME"
-  fi
-
-  if pages_ok; then
-    ok "shop, cart, checkout and my-account pages exist"
-  else
-    doing "create the WooCommerce pages"
-    wp wc tool run install_pages --user="$ADMIN_USER"
-  fi
-
-  # The storefront is public at once: no "coming soon" gate (WooCommerce 9.1+
-  # turns it on for new stores), no setup wizard, no usage tracking prompt.
-  ensure_option woocommerce_coming_soon no
-  ensure_option woocommerce_allow_tracking no
-  if wp option get woocommerce_onboarding_profile >/dev/null 2>&1; then
-    ok "onboarding profile present"
-  else
-    doing "skip the onboarding wizard"
-    wp option update woocommerce_onboarding_profile '{"skipped":true}' --format=json
-  fi
-  [ -z "$STORE_CURRENCY" ] || ensure_option woocommerce_currency "$STORE_CURRENCY"
-  [ -z "$STORE_COUNTRY" ] || ensure_option woocommerce_default_country "$STORE_COUNTRY"
-
-  if [ "$ENABLE_COD" = true ]; then
-    if [ "$(wp option pluck woocommerce_cod_settings enabled 2>/dev/null || true)" = yes ]; then
-      ok "cash on delivery enabled"
+  if [ "$defaults_level" -lt 1 ]; then
+    if wp theme is-installed "$STORE_THEME"; then
+      ok "theme $STORE_THEME installed"
     else
-      doing "enable cash on delivery"
-      wp wc payment_gateway update cod --enabled=true --user="$ADMIN_USER"
+      doing "wp theme install $STORE_THEME ${STORE_THEME_VERSION:-(latest)}"
+      wp theme install "$STORE_THEME" ${STORE_THEME_VERSION:+"--version=$STORE_THEME_VERSION"}
     fi
-  fi
-
-  if [ "$ENABLE_FREE_SHIPPING" = true ]; then
-    # Zone 0 is "Locations not covered by your other zones": without a method
-    # there, a cart with a physical product cannot be checked out.
-    if wp wc shipping_zone_method list 0 --field=method_id --user="$ADMIN_USER" 2>/dev/null | grep -qx free_shipping; then
-      ok "free shipping offered everywhere"
+    if [ "$(opt stylesheet)" = "$STORE_THEME" ]; then
+      ok "theme $STORE_THEME active"
     else
-      doing "offer free shipping everywhere"
-      wp wc shipping_zone_method create 0 --method_id=free_shipping --user="$ADMIN_USER"
+      doing "wp theme activate $STORE_THEME"
+      wp theme activate "$STORE_THEME"
     fi
-  fi
 
-  if [ -n "$PRODUCTS_FILE" ] && [ -s "$PRODUCTS_FILE" ]; then
-    # One product a line: sku|price|name|description
-    while IFS='|' read -r sku price name description || [ -n "$sku" ]; do
-      case "$sku" in '' | '#'*) continue ;; esac
-      found=$(wp wc product list --sku="$sku" --field=id --user="$ADMIN_USER" </dev/null 2>/dev/null || true)
-      if [ -n "$found" ]; then
-        ok "product $sku exists"
+    if pages_ok; then
+      ok "shop, cart, checkout and my-account pages exist"
+    else
+      doing "create the WooCommerce pages"
+      wp wc tool run install_pages --user="$ADMIN_USER"
+    fi
+
+    # The storefront is public at once: no "coming soon" gate (WooCommerce 9.1+
+    # turns it on for new stores), no setup wizard, no usage tracking prompt.
+    ensure_option woocommerce_coming_soon no
+    ensure_option woocommerce_allow_tracking no
+    if wp option get woocommerce_onboarding_profile >/dev/null 2>&1; then
+      ok "onboarding profile present"
+    else
+      doing "skip the onboarding wizard"
+      wp option update woocommerce_onboarding_profile '{"skipped":true}' --format=json
+    fi
+    [ -z "$STORE_CURRENCY" ] || ensure_option woocommerce_currency "$STORE_CURRENCY"
+    [ -z "$STORE_COUNTRY" ] || ensure_option woocommerce_default_country "$STORE_COUNTRY"
+
+    if [ "$ENABLE_COD" = true ]; then
+      if [ "$(wp option pluck woocommerce_cod_settings enabled 2>/dev/null || true)" = yes ]; then
+        ok "cash on delivery enabled"
       else
-        doing "create product $sku ($name, $price)"
-        wp wc product create --sku="$sku" --name="$name" --regular_price="$price" \
-          --description="$description" --status=publish --user="$ADMIN_USER" </dev/null
+        doing "enable cash on delivery"
+        wp wc payment_gateway update cod --enabled=true --user="$ADMIN_USER"
       fi
-    done <"$PRODUCTS_FILE"
+    fi
+
+    if [ "$ENABLE_FREE_SHIPPING" = true ]; then
+      # Zone 0 is "Locations not covered by your other zones": without a method
+      # there, a cart with a physical product cannot be checked out.
+      if wp wc shipping_zone_method list 0 --field=method_id --user="$ADMIN_USER" 2>/dev/null | grep -qx free_shipping; then
+        ok "free shipping offered everywhere"
+      else
+        doing "offer free shipping everywhere"
+        wp wc shipping_zone_method create 0 --method_id=free_shipping --user="$ADMIN_USER"
+      fi
+    fi
+
+    if [ -n "$PRODUCTS_FILE" ] && [ -s "$PRODUCTS_FILE" ]; then
+      # One product a line: sku|price|name|description
+      while IFS='|' read -r sku price name description || [ -n "$sku" ]; do
+        case "$sku" in '' | '#'*) continue ;; esac
+        found=$(wp wc product list --sku="$sku" --field=id --user="$ADMIN_USER" </dev/null 2>/dev/null || true)
+        if [ -n "$found" ]; then
+          ok "product $sku exists"
+        else
+          doing "create product $sku ($name, $price)"
+          wp wc product create --sku="$sku" --name="$name" --regular_price="$price" \
+            --description="$description" --status=publish --user="$ADMIN_USER" </dev/null
+        fi
+      done <"$PRODUCTS_FILE"
+    fi
+
+    if [ "$(opt permalink_structure)" = "$PERMALINK_STRUCTURE" ]; then
+      ok "permalinks $PERMALINK_STRUCTURE"
+    else
+      doing "permalinks $PERMALINK_STRUCTURE"
+      wp rewrite structure "$PERMALINK_STRUCTURE"
+    fi
   fi
 
-  if [ "$(opt permalink_structure)" = "$PERMALINK_STRUCTURE" ]; then
-    ok "permalinks $PERMALINK_STRUCTURE"
-  else
-    doing "permalinks $PERMALINK_STRUCTURE"
-    wp rewrite structure "$PERMALINK_STRUCTURE"
+  if [ "$defaults_level" -lt 2 ]; then
+    # The storefront opens on the shop, not on WordPress's blog. Only while
+    # the home page is still WordPress's default (latest posts): a merchant
+    # who picked a page keeps it.
+    shop_id=$(opt woocommerce_shop_page_id)
+    case "$shop_id" in '' | 0) log "error: no shop page (woocommerce_shop_page_id) to use as the front page"; exit 1 ;; esac
+    front=$(opt show_on_front)
+    if [ "$front" = page ] && [ "$(opt page_on_front)" = "$shop_id" ]; then
+      ok "front page is the shop (page $shop_id)"
+    elif [ "$front" = page ]; then
+      ok "front page is page $(opt page_on_front), chosen by the merchant: left alone"
+    else
+      doing "front page = the shop (page $shop_id)"
+      wp option update page_on_front "$shop_id"
+      wp option update show_on_front page
+    fi
+    # WordPress's sample content ("Hello world!" with its comment, "Sample
+    # Page" in the menu), found by its slugs. Deleting the post deletes its
+    # comment; --force skips the trash.
+    for sample in post:hello-world page:sample-page; do
+      ids=$(wp post list --post_type="${sample%%:*}" --name="${sample#*:}" --field=ID)
+      if [ -z "$ids" ]; then
+        ok "no sample ${sample%%:*} ${sample#*:}"
+      else
+        for id in $ids; do
+          doing "delete the sample ${sample%%:*} ${sample#*:} ($id)"
+          wp post delete "$id" --force
+        done
+      fi
+    done
   fi
 
   wp option update store_weaver_defaults "$DEFAULTS_VERSION"
-  log "first-run defaults applied"
+  log "first-run defaults applied (level $DEFAULTS_VERSION)"
 fi
 
 wp plugin is-active woocommerce

@@ -115,3 +115,38 @@ the image's wp-config-docker.php reads all of it at run time.
 - name: WP_CLI_CACHE_DIR
   value: /tmp/wp-cli-cache
 {{- end -}}
+
+{{/*
+Settings of the platform's mu-plugin (files/store-weaver-mu.php), on the
+WordPress container only. Nothing secret here but the SMTP password, which is a
+secretKeyRef: its value never passes through values or the rendered manifest.
+*/}}
+{{- define "woocommerce.platformEnv" -}}
+{{- $smtp := .Values.smtp -}}
+# WP-Cron and Action Scheduler call the store's own URL; inside the pod that is Apache here.
+- name: STORE_WEAVER_LOOPBACK_URL
+  value: {{ printf "http://127.0.0.1:%v" .Values.wordpress.containerPort | quote }}
+- name: STORE_WEAVER_GOOGLE_FONTS
+  value: {{ .Values.woocommerce.googleFonts | toString | quote }}
+{{- if $smtp.enabled }}
+- name: STORE_WEAVER_SMTP_HOST
+  value: {{ required "smtp.host is required when smtp.enabled is true" $smtp.host | quote }}
+- name: STORE_WEAVER_SMTP_PORT
+  value: {{ $smtp.port | toString | quote }}
+- name: STORE_WEAVER_SMTP_ENCRYPTION
+  value: {{ $smtp.encryption | quote }}
+- name: STORE_WEAVER_SMTP_FROM
+  value: {{ required "smtp.from is required when smtp.enabled is true" $smtp.from | quote }}
+- name: STORE_WEAVER_SMTP_FROM_NAME
+  value: {{ default .Values.store.name $smtp.fromName | quote }}
+{{- if $smtp.user }}
+- name: STORE_WEAVER_SMTP_USER
+  value: {{ $smtp.user | quote }}
+- name: STORE_WEAVER_SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "woocommerce.secretName" .) $smtp.passwordSecret }}
+      key: {{ $smtp.passwordKey }}
+{{- end }}
+{{- end }}
+{{- end -}}

@@ -43,7 +43,7 @@ class Store(BaseHTTPRequestHandler):
     def do_GET(self):
         p = self.path
         if p == "/":
-            return self.reply(200, '<body class="home woocommerce-page">shop</body>')
+            return self.reply(200, '<body class="home woocommerce-shop post-type-archive-product">shop</body>')
         if p == "/wp-json/wc/store/v1/products?per_page=50":
             return self.reply(200, [
                 {"id": 9, "name": "Hoodie", "type": "variable", "is_purchasable": True, "is_in_stock": True,
@@ -54,7 +54,7 @@ class Store(BaseHTTPRequestHandler):
         if p == "/wp-json/wc/store/v1/cart":
             return self.reply(200, {"items_count": 0}, {"Nonce": "n1", "Cart-Token": "t1"})
         if p.startswith("/wp-json/wc/v3/orders"):
-            if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"admin:app pw 1234").decode():
+            if MODE == "env-type" or self.headers.get("Authorization") != "Basic " + base64.b64encode(b"admin:app pw 1234").decode():
                 return self.reply(401, {"code": "woocommerce_rest_cannot_view"})
             order = {"id": 42, "status": "processing", "payment_method": "cod",
                      "payment_method_title": "Cash on delivery", "total": "12.50", "currency": "USD",
@@ -101,6 +101,19 @@ case "$*" in
   "get deploy store-wordpress -o jsonpath={.metadata.labels.app\.kubernetes\.io/instance}") printf store ;;
   "rollout status deploy/store-wordpress --timeout=900s") echo "successfully rolled out" ;;
   "get deploy store-wordpress -o jsonpath="*ADMIN_USER*) printf admin ;;
+  "get deploy store-wordpress -o jsonpath="*WORDPRESS_CONFIG_EXTRA*) printf "define('WP_ENVIRONMENT_TYPE', 'production');" ;;
+  "get deploy store-wordpress -o jsonpath="*STORE_WEAVER_SMTP_HOST*) [ "$FAKE_MODE" = smtp ] && printf smtp.example.com; exit 0 ;;
+  "get deploy store-wordpress -o jsonpath="*STORE_WEAVER_GOOGLE_FONTS*) printf false ;;
+  "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html eval "*show_on_front*)
+    echo '{"show_on_front":"page","page_on_front":10,"shop_page_id":10,"sample_post":0,"sample_page":0}' ;;
+  "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html eval "*cron_past_due*)
+    # Past-due work drains after two polls, or never in mode cron-stuck.
+    n=$(cat "$FAKE_DIR/polls" 2>/dev/null || echo 0); echo $((n + 1)) >"$FAKE_DIR/polls"
+    if [ "$FAKE_MODE" = cron-stuck ] || [ "$n" -lt 2 ]; then echo '{"cron_past_due":1,"actions_past_due":8}'
+    else echo '{"cron_past_due":0,"actions_past_due":0}'; fi ;;
+  "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html option get store_weaver_mail_log --format=json")
+    if [ "$FAKE_MODE" = smtp ]; then echo '[{"ok":true,"subject":"[Store]: New order #42","via":"smtp"}]'
+    else echo '[{"ok":false,"subject":"[Store]: New order #42","via":"none","error":"Could not instantiate mail function."}]'; fi ;;
   "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html user application-password create admin "*" --porcelain") echo "app pw 1234" ;;
   "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html user application-password list admin --name="*" --field=uuid") echo "uuid-1" ;;
   "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html user application-password delete admin uuid-1") echo "Success: Deleted 1 of 1 application passwords." ;;
@@ -118,8 +131,10 @@ run_mode() { # mode -> OUT, RC
   for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
   local port; port=$(cat "$WORK/port")
   : >"$WORK/kubectl.log"
+  rm -f "$WORK/polls"
   set +e
-  OUT=$(PATH="$WORK/bin:$PATH" FAKE_LOG="$WORK/kubectl.log" STORE_URL="http://127.0.0.1:$port" \
+  OUT=$(PATH="$WORK/bin:$PATH" FAKE_LOG="$WORK/kubectl.log" FAKE_MODE="$1" FAKE_DIR="$WORK" \
+    STORE_URL="http://127.0.0.1:$port" SCHEDULE_WAIT="${SCHEDULE_WAIT:-30}" POLL_SECS=0.1 \
     bash "$SCRIPT" shop-1 2>&1)
   RC=$?
   set -e
@@ -131,6 +146,24 @@ run_mode normal; [ -z "${SHOW:-}" ] || printf "%s\n" "$OUT"
 check "an order goes through: exits 0" test "$RC" = 0
 check "an order goes through: says PASS with the order id" grep -q "PASS: order 42 placed" <<<"$OUT"
 check "an order goes through: the application password is deleted" grep -q "application-password delete admin uuid-1" "$WORK/kubectl.log"
+
+check "an order goes through: waited for past-due work to drain" test "$(cat "$WORK/polls" 2>/dev/null)" = 3
+check "an order goes through: front page checked" grep -q "front page = the shop (page 10)" <<<"$OUT"
+check "an order goes through: mail off is reported as such" grep -q "mail is off for this store" <<<"$OUT"
+check "an order goes through: fonts off checked" grep -q "loads nothing from Google Fonts" <<<"$OUT"
+
+run_mode smtp
+check "with a relay: exits 0" test "$RC" = 0
+check "with a relay: the order mail was handed to it" grep -q "handed to the SMTP relay smtp.example.com" <<<"$OUT"
+
+SCHEDULE_WAIT=1 run_mode cron-stuck
+check "scheduled work stuck: exits non-zero" test "$RC" != 0
+check "scheduled work stuck: says what to look at" grep -q "scheduled work is not running" <<<"$OUT"
+
+run_mode env-type
+check "401 over http: exits non-zero" test "$RC" != 0
+check "401 over http: the WP_ENVIRONMENT_TYPE hint at the 401" grep -q "HTTP 401 .*WP_ENVIRONMENT_TYPE is local (this store: 'production')" <<<"$OUT"
+check "401 over http: application password still cleaned up" grep -q "application-password delete admin uuid-1" "$WORK/kubectl.log"
 
 run_mode payment-fails
 check "a failed payment: exits non-zero" test "$RC" != 0

@@ -48,7 +48,15 @@ case "$1 ${2:-}" in
     [[ " $* " == *" --prompt=admin_password "* ]] || { echo "fake: expected --prompt=admin_password" >&2; exit 2; }
     IFS= read -r pw || true
     printf '%s' "$pw" >"$S/admin-password-from-stdin"
+    # What wp-cli 2.12 does with --prompt: it prints the command it ran, the
+    # prompted value included, on stdout.
+    printf "wp core install %s --admin_password='%s'\n" "$*" "$pw"
     touch "$S/installed"
+    # WordPress's sample content: post 1 with comment 1, page 2; blog front page.
+    printf publish >"$S/posts/1"; printf post >"$S/posts/1.type"; printf hello-world >"$S/posts/1.name"
+    printf publish >"$S/posts/2"; printf page >"$S/posts/2.type"; printf sample-page >"$S/posts/2.name"
+    mkdir -p "$S/comments"; printf 1 >"$S/comments/1"
+    printf posts >"$(optfile show_on_front)"; printf 0 >"$(optfile page_on_front)"
     arg url "$@" >"$(optfile home)"; arg url "$@" >"$(optfile siteurl)"
     arg title "$@" >"$(optfile blogname)"
     cat "$S/wp_db_version" >"$(optfile db_version)"
@@ -74,12 +82,27 @@ case "$1 ${2:-}" in
   "theme install") touch "$S/themes/$3.installed" ;;
   "theme activate") need_installed; [ -e "$S/themes/$3.installed" ] || exit 1; printf '%s' "$3" >"$(optfile stylesheet)" ;;
   "post get") need_installed; [ -e "$S/posts/$3" ] || exit 1; cat "$S/posts/$3"; echo ;;
+  "post list")
+    need_installed
+    [ "$(arg field "$@")" = ID ] || exit 2
+    type=$(arg post_type "$@") || exit 2; name=$(arg name "$@") || exit 2
+    for f in "$S"/posts/*.type; do
+      [ -e "$f" ] || continue; id=$(basename "$f" .type)
+      [ "$(cat "$f")" = "$type" ] && [ "$(cat "$S/posts/$id.name")" = "$name" ] && echo "$id"
+    done
+    exit 0 ;;
+  "post delete")
+    need_installed; [ "${4:-}" = --force ] || exit 2; [ -e "$S/posts/$3" ] || exit 1
+    rm -f "$S/posts/$3" "$S/posts/$3".*
+    grep -lx "$3" "$S"/comments/* 2>/dev/null | xargs -r rm -f
+    echo "Success: Deleted post $3." ;;
   "rewrite structure") need_installed; printf '%s' "$3" >"$(optfile permalink_structure)" ;;
   "wc tool")
     need_installed; [ -e "$S/plugins/woocommerce.active" ] || exit 1
     [ "$3 $4" = "run install_pages" ] || exit 2
     id=10; for p in shop cart checkout myaccount; do
-      printf publish >"$S/posts/$id"; printf '%s' "$id" >"$(optfile "woocommerce_${p}_page_id")"; id=$((id + 1)); done ;;
+      printf publish >"$S/posts/$id"; printf page >"$S/posts/$id.type"; printf '%s' "$p" >"$S/posts/$id.name"
+      printf '%s' "$id" >"$(optfile "woocommerce_${p}_page_id")"; id=$((id + 1)); done ;;
   "wc payment_gateway")
     need_installed; [ "$3 $4 $5" = "update cod --enabled=true" ] || exit 2
     printf yes >"$(optfile woocommerce_cod_settings.enabled)" ;;
@@ -129,7 +152,7 @@ EOF
 printf '%s' "$(cat "$WORK/products.txt")" >"$WORK/products.txt" # drop the final newline
 
 SECRET_PW='s3cret-Pa55 word'
-MUTATING='^(core install|core update-db|option update|plugin install|plugin activate|theme install|theme activate|wc tool run|wc payment_gateway update|wc shipping_zone_method create|wc product create|rewrite structure)'
+MUTATING='^(core install|core update-db|option update|plugin install|plugin activate|theme install|theme activate|wc tool run|wc payment_gateway update|wc shipping_zone_method create|wc product create|rewrite structure|post delete)'
 
 new_state() { # -> fresh fake WordPress (nothing installed) in $STATE
   STATE=$(mktemp -d "$WORK/state.XXXXXX")
@@ -161,6 +184,7 @@ check() { # description command...
   local what=$1; shift
   if "$@"; then pass "$what"; else fail "$what"; printf '%s\n' "--- output:" "$OUT" "--- calls:" >&2; cat "$STATE/calls.log" >&2 || true; fi
 }
+not_in_output() { ! grep -qF -- "$1" <<<"$OUT"; }
 no_unexpected() { [ ! -s "$STATE/unexpected.log" ]; }
 
 shells=(sh bash)
@@ -180,7 +204,9 @@ for shell in "${shells[@]}"; do
     'option update woocommerce_coming_soon no' 'wc payment_gateway update cod --enabled=true --user=admin' \
     'wc shipping_zone_method create 0 --method_id=free_shipping' 'wc product create --sku=SW-MUG' \
     'wc product create --sku=SW-CAP' 'wc product create --sku=SW-TOTE' 'rewrite structure /%postname%/' \
-    'option update store_weaver_defaults 1' 'option update woocommerce_currency EUR'; do
+    'option update store_weaver_defaults 2' 'option update woocommerce_currency EUR' \
+    'option update page_on_front 10' 'option update show_on_front page' 'post delete 1 --force' \
+    'post delete 2 --force'; do
     check "[$shell] fresh store: ran '$step'" has_call "^$step"
   done
   check "[$shell] fresh store: the comment line made no product" test ! -e "$STATE/products/#"
@@ -188,6 +214,11 @@ for shell in "${shells[@]}"; do
     grep -q -- '--description=A mug, with a | in the description' "$STATE/calls.log"
   check "[$shell] fresh store: admin password given on stdin" test "$(cat "$STATE/admin-password-from-stdin")" = "$SECRET_PW"
   check "[$shell] fresh store: admin password on no command line" bash -c "! grep -qF -- '$SECRET_PW' '$STATE/calls.log'"
+  check "[$shell] fresh store: admin password not in the output (the container log)" not_in_output "$SECRET_PW"
+  check "[$shell] fresh store: the install is still reported" grep -q 'ok: WordPress installed (admin user admin)' <<<"$OUT"
+  check "[$shell] fresh store: opens on the shop" bash -c "[ \"\$(cat '$STATE/options/show_on_front')\" = page ] && [ \"\$(cat '$STATE/options/page_on_front')\" = 10 ]"
+  check "[$shell] fresh store: sample post, page and comment gone" test ! -e "$STATE/posts/1" -a ! -e "$STATE/posts/2" -a ! -e "$STATE/comments/1"
+  check "[$shell] fresh store: the WooCommerce pages stay" test -e "$STATE/posts/10" -a -e "$STATE/posts/13"
   check "[$shell] fresh store: core install used the store URL" has_call '^core install --url=http://demo.localhost --title=Demo Store'
   check "[$shell] fresh store: wp-cli exported for the app container" test -s "$STATE/wp-cli/wp"
   check "[$shell] fresh store: coming soon off" opt_is woocommerce_coming_soon no
@@ -248,7 +279,31 @@ for shell in "${shells[@]}"; do
   run_setup "$shell"
   check "[$shell] half-applied: exits 0" test "$RC" = 0
   check "[$shell] half-applied: only the missing products and the rest" \
-    test "$(mutations | tr '\n' ';')" = "wc product create --sku=SW-CAP --name=Weaver Cap --regular_price=16.00 --description=A cap --status=publish --user=admin;wc product create --sku=SW-TOTE --name=Canvas Tote --regular_price=9.90 --description=No newline at the end of this line --status=publish --user=admin;rewrite structure /%postname%/;option update store_weaver_defaults 1;"
+    test "$(mutations | tr '\n' ';')" = "wc product create --sku=SW-CAP --name=Weaver Cap --regular_price=16.00 --description=A cap --status=publish --user=admin;wc product create --sku=SW-TOTE --name=Canvas Tote --regular_price=9.90 --description=No newline at the end of this line --status=publish --user=admin;rewrite structure /%postname%/;option update page_on_front 10;option update show_on_front page;post delete 1 --force;post delete 2 --force;option update store_weaver_defaults 2;"
+
+  # 7b. A store set up by the previous chart (level 1): only level 2's steps
+  #     run, and a merchant's earlier changes to level-1 defaults stay.
+  new_state
+  run_setup "$shell"
+  printf 1 >"$STATE/options/store_weaver_defaults"
+  printf 'yes' >"$STATE/options/woocommerce_coming_soon"
+  printf posts >"$STATE/options/show_on_front"
+  printf publish >"$STATE/posts/1"; printf post >"$STATE/posts/1.type"; printf hello-world >"$STATE/posts/1.name"
+  run_setup "$shell"
+  check "[$shell] level 1 -> 2: exits 0" test "$RC" = 0
+  check "[$shell] level 1 -> 2: only the front page and the sample post" \
+    test "$(mutations | tr '\n' ';')" = "option update page_on_front 10;option update show_on_front page;post delete 1 --force;option update store_weaver_defaults 2;"
+  check "[$shell] level 1 -> 2: coming soon still as the merchant set it" opt_is woocommerce_coming_soon yes
+  run_setup "$shell"
+  check "[$shell] level 2 again: changes nothing" test -z "$(mutations)"
+
+  # 7c. A merchant who had chosen a front page keeps it.
+  printf 1 >"$STATE/options/store_weaver_defaults"
+  printf page >"$STATE/options/show_on_front"; printf 99 >"$STATE/options/page_on_front"
+  run_setup "$shell"
+  check "[$shell] merchant's front page: exits 0" test "$RC" = 0
+  check "[$shell] merchant's front page: kept" opt_is page_on_front 99
+  check "[$shell] merchant's front page: says so" grep -q 'chosen by the merchant' <<<"$OUT"
 
   # 8. Waiting for the database.
   new_state
@@ -291,7 +346,7 @@ echo '<?php // reads WORDPRESS_* variables' >"$SRC/wp-config-docker.php"
 echo 'persisted akismet' >"$DST/wp-content/plugins/akismet/akismet.php"
 
 set +e
-OUT=$(WORDPRESS_SOURCE="$SRC" WP_PATH="$DST" bash "$COPY" 2>&1); RC=$?
+OUT=$(WORDPRESS_SOURCE="$SRC" WP_PATH="$DST" STORE_WEAVER_FILES="$CHART/files" bash "$COPY" 2>&1); RC=$?
 set -e
 STATE=$WORK; : >"$WORK/calls.log"
 check "copy: exits 0" test "$RC" = 0
@@ -302,11 +357,23 @@ check "copy: wp-config.php from wp-config-docker.php" cmp -s "$SRC/wp-config-doc
 echo '<?php // edited' >"$DST/wp-config.php"
 echo '<?php // changed core' >"$SRC/index.php"
 set +e
-OUT=$(WORDPRESS_SOURCE="$SRC" WP_PATH="$DST" bash "$COPY" 2>&1); RC=$?
+OUT=$(WORDPRESS_SOURCE="$SRC" WP_PATH="$DST" STORE_WEAVER_FILES="$CHART/files" bash "$COPY" 2>&1); RC=$?
 set -e
 check "copy again: exits 0" test "$RC" = 0
 check "copy again: copies nothing" grep -q 'already in' <<<"$OUT"
 check "copy again: keeps wp-config.php" grep -q edited "$DST/wp-config.php"
+
+# ------------------------------------------------------ secrets, statically
+echo "== secrets on command lines (static)"
+# The only uses of a secret variable in the scripts: its declaration and the
+# printf that feeds wp-cli's stdin.
+uses=$(grep -nE '\$\{?(ADMIN_PASSWORD|WORDPRESS_DB_PASSWORD|STORE_WEAVER_SMTP_PASSWORD)' "$SETUP" "$COPY" |
+  grep -vE ':[0-9]+:: "\$\{ADMIN_PASSWORD:\?' | grep -vE "printf '%s\\\\n' \"\\\$ADMIN_PASSWORD\" \| wp core install" || true)
+OUT=$uses
+check "scripts: a secret only on stdin, never on a command line" test -z "$uses"
+flags=$(grep -nE -- '--(admin_)?pass(word)?=' "$SETUP" "$COPY" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*#' || true)
+OUT=$flags
+check "scripts: no wp-cli password flag outside comments" test -z "$flags"
 
 echo "setup-script-test: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
