@@ -100,6 +100,12 @@ pub enum Command {
     /// Manage the users who sign in to the HTTP API with a password.
     #[command(subcommand)]
     User(crate::serve::users_cmd::UserCommand),
+    /// Check everything Store Weaver depends on; each failure says how to fix it.
+    /// Exit code 1 when something is wrong.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the audit log (newest first).
     Audit {
         /// Only this store (id, id prefix, namespace or name).
@@ -153,6 +159,45 @@ pub enum StoreCommand {
         json: bool,
         #[arg(long = "as", value_name = "USER")]
         actor: Option<String>,
+    },
+    /// A store's container log, its secrets masked (default: the WordPress
+    /// container; init containers too, e.g. --container setup-store).
+    Logs {
+        store: String,
+        #[arg(long, short = 'c')]
+        container: Option<String>,
+        /// Only this pod (default: the newest that has the container).
+        #[arg(long)]
+        pod: Option<String>,
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// The previous instance of the container (after a restart).
+        #[arg(long, short = 'p')]
+        previous: bool,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<i64>,
+        #[arg(long)]
+        timestamps: bool,
+        /// List the store's pods and containers instead.
+        #[arg(long)]
+        list: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Run wp-cli in the store's WordPress container: `store wp STORE -- plugin list`.
+    Wp {
+        store: String,
+        /// Allow only commands that read (list, get, version, status).
+        #[arg(long)]
+        read_only: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+        /// The wp command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "WP_ARGS")]
+        args: Vec<String>,
     },
     /// Delete a store and everything it has in the cluster.
     Delete {

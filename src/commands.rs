@@ -61,6 +61,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             rt.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Doctor { json } => Ok(crate::pod_commands::doctor(&settings, json).await),
         Command::Store(cmd) => store_command(cmd, settings).await,
         Command::User(cmd) => crate::serve::users_cmd::run(cmd, settings).await,
         Command::Audit { store, limit, json } => {
@@ -118,7 +119,7 @@ pub async fn wait_for_signal() {
 }
 
 /// Finds one live store by id, id prefix, namespace or name.
-async fn resolve(pool: &PgPool, key: &str) -> Result<Store, u8> {
+pub(crate) async fn resolve(pool: &PgPool, key: &str) -> Result<Store, u8> {
     match stores::find(pool, key).await {
         Ok(mut found) if found.len() == 1 => Ok(found.remove(0)),
         Ok(found) if found.is_empty() => {
@@ -266,6 +267,34 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             json,
             actor,
         } => act(settings, &pool, &store, actor, wait, json, Action::Delete).await,
+        StoreCommand::Logs {
+            store,
+            container,
+            pod,
+            follow,
+            previous,
+            tail,
+            timestamps,
+            list,
+            actor,
+        } => {
+            let req = crate::cluster::pods::LogRequest {
+                pod,
+                container,
+                follow,
+                previous,
+                tail,
+                timestamps,
+            };
+            crate::pod_commands::logs(&settings, &pool, &store, req, list, actor).await
+        }
+        StoreCommand::Wp {
+            store,
+            read_only,
+            json,
+            actor,
+            args,
+        } => crate::pod_commands::wp(&settings, &pool, &store, &args, read_only, json, actor).await,
     }
 }
 

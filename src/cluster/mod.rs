@@ -4,6 +4,7 @@
 pub mod detail;
 pub mod health;
 pub mod namespace;
+pub mod pods;
 pub mod view;
 
 use crate::config::Settings;
@@ -25,6 +26,20 @@ pub const CREDENTIALS_SECRET: &str = "store-credentials";
 /// inference (in-cluster, then `~/.kube/config`). Requests get timeouts so a
 /// gone API server gives an error, not a hang.
 pub async fn client(settings: &Settings) -> Result<kube::Client> {
+    client_with(settings, Some(std::time::Duration::from_secs(30))).await
+}
+
+/// The same cluster with no read timeout, for streams that may be quiet for
+/// long (a followed log, a slow `wp` command): their callers bound them
+/// themselves. Connecting still times out.
+pub async fn streaming_client(settings: &Settings) -> Result<kube::Client> {
+    client_with(settings, None).await
+}
+
+async fn client_with(
+    settings: &Settings,
+    read_timeout: Option<std::time::Duration>,
+) -> Result<kube::Client> {
     let options = KubeConfigOptions {
         context: settings.kube_context.clone(),
         ..Default::default()
@@ -45,7 +60,7 @@ pub async fn client(settings: &Settings) -> Result<kube::Client> {
             .wrap_err("no Kubernetes configuration found: set KUBECONFIG or --kubeconfig")?,
     };
     config.connect_timeout = Some(std::time::Duration::from_secs(5));
-    config.read_timeout = Some(std::time::Duration::from_secs(30));
+    config.read_timeout = read_timeout;
     kube::Client::try_from(config).wrap_err("cannot build the Kubernetes client")
 }
 

@@ -1,0 +1,1059 @@
+//! A store's pods for an operator at an incident: which containers it has
+//! (init containers included: a failed setup step is where a store breaks),
+//! their logs (follow, previous instance, tail, timestamps) with the store's
+//! secrets masked, and `wp ...` run in its WordPress container through the
+//! exec API, the way `kubectl exec` does.
+//!
+//! Every call checks first that the namespace is the store's (its store-id
+//! label, and its uid when one was recorded): a name is not proof of
+//! ownership. Pure parts (choosing a container, masking, the read-only wp
+//! policy) are separate from the I/O and unit-tested.
+
+use super::{CREDENTIALS_SECRET, STORE_ID_LABEL};
+use futures::{AsyncBufRead, AsyncBufReadExt, Stream, StreamExt};
+use k8s_openapi::api::core::v1::{ContainerStatus, Namespace, Pod, Secret};
+use kube::api::{Api, AttachParams, ListParams, LogParams};
+use kube::{Client, ResourceExt};
+use serde::Serialize;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use uuid::Uuid;
+
+/// Where the chart leaves wp-cli in the WordPress container, and the
+/// document root it works on.
+pub const WP_CLI: &str = "/opt/wp-cli/wp";
+pub const WP_PATH: &str = "/var/www/html";
+/// The WordPress pod's component label and main container (the chart's).
+pub const WORDPRESS_COMPONENT: &str = "wordpress";
+pub const WORDPRESS_CONTAINER: &str = "wordpress";
+const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+/// The text a secret is replaced with.
+pub const MASK: &str = "********";
+/// A log line longer than this is cut (and the rest comes as the next line):
+/// one runaway line must not take the memory of whoever reads the log.
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+/// wp's output kept, per stream; more is cut with a note.
+pub const MAX_EXEC_OUTPUT: usize = 1024 * 1024;
+/// A wp command that has not finished by then is stopped.
+pub const WP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The store whose pods are asked for, as the database knows it.
+#[derive(Debug, Clone)]
+pub struct StoreRef {
+    pub id: Uuid,
+    pub namespace: String,
+    /// The namespace uid the engine recorded when it created it, if any.
+    pub namespace_uid: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PodsError {
+    #[error("namespace {ns} does not exist (the store has nothing in the cluster)")]
+    NoNamespace { ns: String },
+    #[error("namespace {ns} is not this store's ({why}); refusing to read or run anything in it")]
+    NotOwned { ns: String, why: String },
+    #[error("{0}")]
+    NoTarget(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("wp did not finish within {}s and was stopped", .0.as_secs())]
+    Timeout(Duration),
+    #[error("Kubernetes API: {action} {what}: {source}")]
+    Api {
+        action: &'static str,
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("reading {what}: {source}")]
+    Stream {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn api_err(action: &'static str, what: impl Into<String>) -> impl FnOnce(kube::Error) -> PodsError {
+    let what = what.into();
+    move |source| PodsError::Api {
+        action,
+        what,
+        source,
+    }
+}
+
+// ------------------------------------------------------------------ ownership
+
+/// Whether `ns` (as the API server has it) is the store's: its store-id label
+/// is the store's id and, when the engine recorded one, its uid matches.
+pub fn check_owned(store: &StoreRef, ns: &Namespace) -> Result<(), PodsError> {
+    let name = store.namespace.clone();
+    let label = ns
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(STORE_ID_LABEL));
+    if label.map(String::as_str) != Some(store.id.to_string().as_str()) {
+        return Err(PodsError::NotOwned {
+            ns: name,
+            why: match label {
+                Some(other) => format!("its {STORE_ID_LABEL} label is {other}"),
+                None => format!("it has no {STORE_ID_LABEL} label"),
+            },
+        });
+    }
+    if let (Some(want), Some(have)) = (&store.namespace_uid, &ns.metadata.uid)
+        && want != have
+    {
+        return Err(PodsError::NotOwned {
+            ns: name,
+            why: format!("its uid is {have}, the store's namespace had {want}"),
+        });
+    }
+    Ok(())
+}
+
+async fn ensure_owned(client: &Client, store: &StoreRef) -> Result<(), PodsError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns = api
+        .get_opt(&store.namespace)
+        .await
+        .map_err(api_err("get", format!("namespace {}", store.namespace)))?
+        .ok_or_else(|| PodsError::NoNamespace {
+            ns: store.namespace.clone(),
+        })?;
+    check_owned(store, &ns)
+}
+
+// ----------------------------------------------------------------- containers
+
+/// One container of one of the store's pods.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ContainerInfo {
+    pub pod: String,
+    /// The pod's app.kubernetes.io/component (wordpress, database, ...).
+    pub component: String,
+    pub container: String,
+    pub init: bool,
+    pub ready: bool,
+    pub restarts: i32,
+    /// running, waiting: <reason>, terminated: <reason> (exit N), or unknown.
+    pub state: String,
+    /// The pod's phase (Running, Pending, ...).
+    pub pod_phase: String,
+    #[serde(skip)]
+    created: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn state_of(status: Option<&ContainerStatus>) -> (bool, i32, String) {
+    let Some(s) = status else {
+        return (false, 0, "unknown".into());
+    };
+    let state = match &s.state {
+        Some(st) if st.running.is_some() => "running".to_string(),
+        Some(st) if st.waiting.is_some() => format!(
+            "waiting: {}",
+            st.waiting
+                .as_ref()
+                .and_then(|w| w.reason.clone())
+                .unwrap_or_default()
+        ),
+        Some(st) if st.terminated.is_some() => {
+            let t = st.terminated.as_ref();
+            format!(
+                "terminated: {} (exit {})",
+                t.and_then(|t| t.reason.clone()).unwrap_or_default(),
+                t.map(|t| t.exit_code).unwrap_or_default()
+            )
+        }
+        _ => "unknown".into(),
+    };
+    (s.ready, s.restart_count, state)
+}
+
+/// The containers of a pod, init containers first, in the order they run.
+pub fn containers_of(pod: &Pod) -> Vec<ContainerInfo> {
+    let name = pod.name_any();
+    let component = pod
+        .labels()
+        .get(COMPONENT_LABEL)
+        .cloned()
+        .unwrap_or_default();
+    let phase = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Unknown".into());
+    let created = pod
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .and_then(super::to_chrono);
+    let status = pod.status.as_ref();
+    let find = |list: Option<&Vec<ContainerStatus>>, c: &str| {
+        list.and_then(|l| l.iter().find(|s| s.name == c)).cloned()
+    };
+    let mut out = Vec::new();
+    let spec = pod.spec.as_ref();
+    let inits = spec.and_then(|s| s.init_containers.as_ref());
+    for (init, list) in [(true, inits), (false, spec.map(|s| &s.containers))] {
+        for c in list.into_iter().flatten() {
+            let st = if init {
+                find(
+                    status.and_then(|s| s.init_container_statuses.as_ref()),
+                    &c.name,
+                )
+            } else {
+                find(status.and_then(|s| s.container_statuses.as_ref()), &c.name)
+            };
+            let (ready, restarts, state) = state_of(st.as_ref());
+            out.push(ContainerInfo {
+                pod: name.clone(),
+                component: component.clone(),
+                container: c.name.clone(),
+                init,
+                ready,
+                restarts,
+                state,
+                pod_phase: phase.clone(),
+                created,
+            });
+        }
+    }
+    out
+}
+
+/// The store's pods' containers, newest pod first, init containers first
+/// within a pod.
+pub async fn containers(
+    client: &Client,
+    store: &StoreRef,
+) -> Result<Vec<ContainerInfo>, PodsError> {
+    ensure_owned(client, store).await?;
+    let api: Api<Pod> = Api::namespaced(client.clone(), &store.namespace);
+    let lp = ListParams::default().labels(&format!("{STORE_ID_LABEL}={}", store.id));
+    let pods = api
+        .list(&lp)
+        .await
+        .map_err(api_err("list", format!("pods in {}", store.namespace)))?;
+    let mut pods = pods.items;
+    pods.sort_by(|a, b| {
+        b.metadata
+            .creation_timestamp
+            .cmp(&a.metadata.creation_timestamp)
+            .then_with(|| a.name_any().cmp(&b.name_any()))
+    });
+    Ok(pods.iter().flat_map(containers_of).collect())
+}
+
+fn known(list: &[ContainerInfo]) -> String {
+    if list.is_empty() {
+        return "the store has no pods".into();
+    }
+    let names: Vec<String> = list
+        .iter()
+        .map(|c| {
+            format!(
+                "{}/{}{}",
+                c.pod,
+                c.container,
+                if c.init { " (init)" } else { "" }
+            )
+        })
+        .collect();
+    format!("its containers: {}", names.join(", "))
+}
+
+/// Which container a logs request means. `container`: by name (the newest
+/// pod that has it; `pod` narrows it); none: the WordPress container of the
+/// newest WordPress pod (the one an operator wants first), else the first
+/// main container there is.
+pub fn pick_container<'a>(
+    list: &'a [ContainerInfo],
+    pod: Option<&str>,
+    container: Option<&str>,
+) -> Result<&'a ContainerInfo, PodsError> {
+    let in_pod = |c: &&ContainerInfo| pod.is_none_or(|p| c.pod == p);
+    let found = match container {
+        Some(name) => list.iter().filter(in_pod).find(|c| c.container == name),
+        None => list
+            .iter()
+            .filter(in_pod)
+            .find(|c| c.component == WORDPRESS_COMPONENT && c.container == WORDPRESS_CONTAINER)
+            .or_else(|| list.iter().filter(in_pod).find(|c| !c.init)),
+    };
+    found.ok_or_else(|| {
+        let what = match (pod, container) {
+            (Some(p), Some(c)) => format!("no container {c} in pod {p}"),
+            (None, Some(c)) => format!("no container {c}"),
+            (Some(p), None) => format!("no pod {p}"),
+            (None, None) => "no container".to_string(),
+        };
+        PodsError::NoTarget(format!("{what}: {}", known(list)))
+    })
+}
+
+// -------------------------------------------------------------------- masking
+
+/// Replaces the store's known secrets in text. Values shorter than
+/// `MIN_SECRET` are not secrets worth the name (and would mask ordinary words).
+#[derive(Debug, Clone, Default)]
+pub struct Masker {
+    secrets: Vec<String>,
+}
+
+const MIN_SECRET: usize = 6;
+
+impl Masker {
+    pub fn new(values: impl IntoIterator<Item = String>) -> Masker {
+        let mut secrets: Vec<String> = values
+            .into_iter()
+            .map(|v| v.trim_end_matches(['\r', '\n']).to_string())
+            .filter(|v| v.len() >= MIN_SECRET)
+            .collect();
+        // Longest first: a secret that contains another is masked whole.
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.dedup();
+        Masker { secrets }
+    }
+
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), MASK);
+            }
+        }
+        out
+    }
+}
+
+/// The store's known secrets: every value of its credentials Secret.
+pub async fn masker(client: &Client, store: &StoreRef) -> Result<Masker, PodsError> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), &store.namespace);
+    let secret = api.get_opt(CREDENTIALS_SECRET).await.map_err(api_err(
+        "get",
+        format!("secret {}/{CREDENTIALS_SECRET}", store.namespace),
+    ))?;
+    // A Secret in the store's namespace that is not the store's (no or
+    // another store-id label) is not trusted for anything, not even masking.
+    let values = secret
+        .filter(|s| s.labels().get(STORE_ID_LABEL) == Some(&store.id.to_string()))
+        .and_then(|s| s.data)
+        .map(|d| {
+            d.into_values()
+                .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    Ok(Masker::new(values))
+}
+
+// ----------------------------------------------------------------------- logs
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct LogRequest {
+    pub pod: Option<String>,
+    pub container: Option<String>,
+    pub follow: bool,
+    pub previous: bool,
+    /// The last N lines only.
+    pub tail: Option<i64>,
+    pub timestamps: bool,
+}
+
+/// Lines of one container's log, secrets masked, each at most
+/// [`MAX_LINE_BYTES`]. Ends when the log ends (or, following, when the
+/// container's log stream is closed by the API server).
+pub type LogLines = Pin<Box<dyn Stream<Item = Result<String, PodsError>> + Send>>;
+
+/// Opens a container's log. `client` should have no read timeout when
+/// following (see [`super::streaming_client`]): a quiet log is not a dead one.
+pub async fn log_lines(
+    client: &Client,
+    store: &StoreRef,
+    req: &LogRequest,
+) -> Result<(ContainerInfo, LogLines), PodsError> {
+    let list = containers(client, store).await?;
+    let target = pick_container(&list, req.pod.as_deref(), req.container.as_deref())?.clone();
+    let mask = masker(client, store).await?;
+    let api: Api<Pod> = Api::namespaced(client.clone(), &store.namespace);
+    let lp = LogParams {
+        container: Some(target.container.clone()),
+        follow: req.follow,
+        previous: req.previous,
+        tail_lines: req.tail,
+        timestamps: req.timestamps,
+        ..Default::default()
+    };
+    let what = format!("the log of {}/{}", target.pod, target.container);
+    let reader = api.log_stream(&target.pod, &lp).await.map_err(|e| {
+        // The API server's words say it best ("previous terminated container
+        // not found", "container is waiting to start", ...).
+        api_err("read", what.clone())(e)
+    })?;
+    let lines = bounded_lines(Box::pin(reader))
+        .map(move |line| {
+            line.map(|l| mask.mask(&l))
+                .map_err(|source| PodsError::Stream {
+                    what: what.clone(),
+                    source,
+                })
+        })
+        .boxed();
+    Ok((target, lines))
+}
+
+/// Lines of a reader, without their line end, each cut at
+/// [`MAX_LINE_BYTES`] (a longer one continues as the next item).
+pub fn bounded_lines<R>(reader: R) -> impl Stream<Item = std::io::Result<String>> + Send
+where
+    R: AsyncBufRead + Unpin + Send,
+{
+    futures::stream::unfold((reader, false), |(mut r, done)| async move {
+        if done {
+            return None;
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            let chunk = match r.fill_buf().await {
+                Ok(c) => c,
+                Err(e) => return Some((Err(e), (r, true))),
+            };
+            if chunk.is_empty() {
+                // End of the log: a last line without its newline, or nothing.
+                if buf.is_empty() {
+                    return None;
+                }
+                return Some((Ok(text_line(buf)), (r, true)));
+            }
+            let room = MAX_LINE_BYTES - buf.len();
+            let take = chunk.len().min(room);
+            if let Some(nl) = chunk[..take].iter().position(|b| *b == b'\n') {
+                buf.extend_from_slice(&chunk[..nl]);
+                r.consume_unpin(nl + 1);
+                return Some((Ok(text_line(buf)), (r, false)));
+            }
+            buf.extend_from_slice(&chunk[..take]);
+            r.consume_unpin(take);
+            if buf.len() >= MAX_LINE_BYTES {
+                return Some((Ok(text_line(buf)), (r, false)));
+            }
+        }
+    })
+}
+
+fn text_line(mut buf: Vec<u8>) -> String {
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+// ------------------------------------------------------------------------- wp
+
+/// What `wp` printed and how it ended, secrets masked.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WpOutput {
+    pub pod: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub success: bool,
+    /// wp's exit code when the API server reported one.
+    pub exit_code: Option<i32>,
+    /// The API server's words when it did not succeed.
+    pub message: Option<String>,
+}
+
+/// The verbs `--read-only` allows: they only read.
+pub const READ_VERBS: &[&str] = &["list", "get", "version", "status"];
+
+/// Command groups whose verb is their third word (`wp cron event list`).
+const NESTED_GROUPS: &[(&str, &str)] = &[
+    ("cron", "event"),
+    ("cron", "schedule"),
+    ("user", "meta"),
+    ("user", "session"),
+    ("user", "term"),
+    ("user", "application-password"),
+    ("post", "meta"),
+    ("post", "term"),
+    ("term", "meta"),
+    ("comment", "meta"),
+    ("site", "meta"),
+    ("site", "option"),
+    ("network", "meta"),
+    ("plugin", "auto-updates"),
+    ("theme", "auto-updates"),
+    ("theme", "mod"),
+    ("language", "core"),
+    ("language", "plugin"),
+    ("language", "theme"),
+    ("action-scheduler", "action"),
+    ("wc", "product"),
+    ("wc", "order"),
+    ("wc", "customer"),
+    ("wc", "payment_gateway"),
+    ("wc", "shipping_zone"),
+    ("wc", "shipping_zone_method"),
+    ("wc", "tool"),
+];
+
+/// Global options that would run code or point wp at another site
+/// (`--exec=<php>`, `--require=<file>`, `--ssh=`, `--http=`, `--path=`,
+/// `--url=` ...): refused always, the command runs in this store only.
+const REFUSED_OPTIONS: &[&str] = &["--exec", "--require", "--ssh", "--http", "--path", "--url"];
+
+/// Checks a `wp` command line before it runs: never a global option that
+/// runs code or targets another site; with `read_only`, only a command whose
+/// verb is in [`READ_VERBS`]. The error says what is allowed.
+pub fn check_wp_command(args: &[String], read_only: bool) -> Result<(), String> {
+    if args.is_empty() {
+        return Err("no wp command given (for example: plugin list)".into());
+    }
+    for a in args {
+        let name = a.split('=').next().unwrap_or(a);
+        if REFUSED_OPTIONS.contains(&name) {
+            return Err(format!(
+                "{name} is not allowed: wp runs in this store's WordPress only, and never runs code given on its command line"
+            ));
+        }
+    }
+    if !read_only {
+        return Ok(());
+    }
+    let words: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let verb_at = match (words.first(), words.get(1)) {
+        (Some(g), Some(s)) if NESTED_GROUPS.contains(&(*g, *s)) => 2,
+        _ => 1,
+    };
+    match words.get(verb_at) {
+        Some(v) if READ_VERBS.contains(v) => Ok(()),
+        _ => Err(format!(
+            "read-only: only commands that read are allowed ({}), e.g. `plugin list`, `option get siteurl`, `core version`; `{}` is not one",
+            READ_VERBS.join(", "),
+            args.join(" ")
+        )),
+    }
+}
+
+/// A wp command line as it may be written down (the audit log): the values
+/// of options that carry a password, key or token are replaced by [`MASK`]
+/// (`--user_pass=...` sets a new password that no Secret knows yet).
+pub fn wp_command_for_audit(args: &[String], mask: &Masker) -> String {
+    let secretish = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        ["pass", "secret", "token", "key", "salt"]
+            .iter()
+            .any(|w| n.contains(w))
+    };
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| match a.split_once('=') {
+            Some((name, _)) if name.starts_with("--") && secretish(name) => {
+                format!("{name}={MASK}")
+            }
+            _ => mask.mask(a),
+        })
+        .collect();
+    format!("wp {}", shown.join(" "))
+}
+
+/// The argv run in the WordPress container for `wp <args>`.
+pub fn wp_argv(args: &[String]) -> Vec<String> {
+    let mut argv = vec![
+        "php".to_string(),
+        WP_CLI.to_string(),
+        format!("--path={WP_PATH}"),
+    ];
+    argv.extend(args.iter().cloned());
+    argv
+}
+
+/// The newest running WordPress pod of the store.
+pub fn wordpress_pod(list: &[ContainerInfo]) -> Result<&ContainerInfo, PodsError> {
+    list.iter()
+        .find(|c| {
+            c.component == WORDPRESS_COMPONENT
+                && c.container == WORDPRESS_CONTAINER
+                && c.pod_phase == "Running"
+        })
+        .ok_or_else(|| {
+            PodsError::NoTarget(format!(
+                "no running WordPress pod to run wp in ({})",
+                known(list)
+            ))
+        })
+}
+
+/// Runs `wp <args>` in the store's WordPress container and returns what it
+/// printed. Refused (before anything runs) by [`check_wp_command`]. Stopped
+/// after [`WP_TIMEOUT`]. `client` should have no read timeout (a quiet wp
+/// command is not a dead one): see [`super::streaming_client`].
+pub async fn run_wp(
+    client: &Client,
+    store: &StoreRef,
+    args: &[String],
+    read_only: bool,
+) -> Result<WpOutput, PodsError> {
+    check_wp_command(args, read_only).map_err(PodsError::Refused)?;
+    let list = containers(client, store).await?;
+    let pod = wordpress_pod(&list)?.pod.clone();
+    let mask = masker(client, store).await?;
+    let api: Api<Pod> = Api::namespaced(client.clone(), &store.namespace);
+    let ap = AttachParams::default()
+        .container(WORDPRESS_CONTAINER)
+        .stdin(false)
+        .stdout(true)
+        .stderr(true);
+    let run = async {
+        let mut proc = api
+            .exec(&pod, wp_argv(args), &ap)
+            .await
+            .map_err(api_err("exec in", format!("pod {}/{pod}", store.namespace)))?;
+        let status = proc.take_status();
+        let (out, err) = tokio::join!(read_capped(proc.stdout()), read_capped(proc.stderr()));
+        let status = match status {
+            Some(s) => s.await,
+            None => None,
+        };
+        let _ = proc.join().await;
+        Ok::<_, PodsError>((out, err, status))
+    };
+    let (out, err, status) = tokio::time::timeout(WP_TIMEOUT, run)
+        .await
+        .map_err(|_| PodsError::Timeout(WP_TIMEOUT))??;
+    let (success, exit_code, message) = exit_of(status.as_ref());
+    Ok(WpOutput {
+        pod,
+        stdout: mask.mask(&out),
+        stderr: mask.mask(&err),
+        success,
+        exit_code,
+        message: message.map(|m| mask.mask(&m)),
+    })
+}
+
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(reader: Option<R>) -> String {
+    let Some(r) = reader else {
+        return String::new();
+    };
+    let mut buf = Vec::new();
+    let mut limited = r.take(MAX_EXEC_OUTPUT as u64 + 1);
+    let _ = limited.read_to_end(&mut buf).await;
+    let cut = buf.len() > MAX_EXEC_OUTPUT;
+    buf.truncate(MAX_EXEC_OUTPUT);
+    // Drain the rest so the remote side is not blocked on a full pipe.
+    let mut rest = limited.into_inner();
+    let _ = tokio::io::copy(&mut rest, &mut tokio::io::sink()).await;
+    let mut text = String::from_utf8_lossy(&buf).into_owned();
+    if cut {
+        text.push_str(&format!(
+            "\n[output cut at {} KiB]\n",
+            MAX_EXEC_OUTPUT / 1024
+        ));
+    }
+    text
+}
+
+/// Success, exit code and message from the exec's final status. No status
+/// at all means the stream ended without one: not a success we can vouch for.
+pub fn exit_of(
+    status: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+) -> (bool, Option<i32>, Option<String>) {
+    let Some(s) = status else {
+        return (
+            false,
+            None,
+            Some("the API server closed the exec stream without a status".into()),
+        );
+    };
+    if s.status.as_deref() == Some("Success") {
+        return (true, Some(0), None);
+    }
+    let code = s
+        .details
+        .as_ref()
+        .and_then(|d| d.causes.as_ref())
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c.reason.as_deref() == Some("ExitCode"))
+                .and_then(|c| c.message.as_deref())
+                .and_then(|m| m.trim().parse().ok())
+        });
+    // Some kubelets (kwok among them) report the exit only in the message:
+    // "... error executing command in container: ...: exit status 1".
+    let code = code.or_else(|| {
+        let m = s.message.as_deref()?;
+        let at = m.rfind("exit status ")? + "exit status ".len();
+        let digits: String = m[at..].chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    });
+    (false, code, s.message.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerState, ContainerStateRunning, PodSpec, PodStatus,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+        ObjectMeta, Status, StatusCause, StatusDetails,
+    };
+    use std::collections::BTreeMap;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn ns_with(label: Option<&str>, uid: &str) -> Namespace {
+        Namespace {
+            metadata: ObjectMeta {
+                name: Some("store-acme".into()),
+                uid: Some(uid.into()),
+                labels: label
+                    .map(|l| BTreeMap::from([(STORE_ID_LABEL.to_string(), l.to_string())])),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ownership_needs_the_label_and_the_recorded_uid() {
+        let id = Uuid::new_v4();
+        let mut store = StoreRef {
+            id,
+            namespace: "store-acme".into(),
+            namespace_uid: None,
+        };
+        assert!(check_owned(&store, &ns_with(Some(&id.to_string()), "u1")).is_ok());
+        let err = check_owned(&store, &ns_with(Some("someone-else"), "u1")).unwrap_err();
+        assert!(err.to_string().contains("label is someone-else"), "{err}");
+        let err = check_owned(&store, &ns_with(None, "u1")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no store-weaver.io/store-id label"),
+            "{err}"
+        );
+        store.namespace_uid = Some("u1".into());
+        assert!(check_owned(&store, &ns_with(Some(&id.to_string()), "u1")).is_ok());
+        // Same name and label, but a namespace made again since: not ours.
+        let err = check_owned(&store, &ns_with(Some(&id.to_string()), "u2")).unwrap_err();
+        assert!(err.to_string().contains("uid is u2"), "{err}");
+    }
+
+    fn pod(
+        name: &str,
+        component: &str,
+        inits: &[&str],
+        mains: &[&str],
+        phase: &str,
+        age_s: i64,
+    ) -> Pod {
+        let created = chrono::Utc::now() - chrono::Duration::seconds(age_s);
+        let ts = k8s_openapi::jiff::Timestamp::from_second(created.timestamp()).expect("timestamp");
+        let cs = |n: &&str| Container {
+            name: n.to_string(),
+            ..Default::default()
+        };
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                labels: Some(BTreeMap::from([(
+                    COMPONENT_LABEL.to_string(),
+                    component.to_string(),
+                )])),
+                creation_timestamp: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts)),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                init_containers: Some(inits.iter().map(cs).collect()),
+                containers: mains.iter().map(cs).collect(),
+                ..Default::default()
+            }),
+            status: Some(PodStatus {
+                phase: Some(phase.into()),
+                container_statuses: Some(
+                    mains
+                        .iter()
+                        .map(|n| ContainerStatus {
+                            name: n.to_string(),
+                            ready: true,
+                            restart_count: 2,
+                            state: Some(ContainerState {
+                                running: Some(ContainerStateRunning::default()),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn store_containers() -> Vec<ContainerInfo> {
+        let wp_new = pod(
+            "store-wordpress-new",
+            "wordpress",
+            &["copy-wordpress", "setup-store"],
+            &["wordpress"],
+            "Pending",
+            5,
+        );
+        let wp_old = pod(
+            "store-wordpress-old",
+            "wordpress",
+            &["copy-wordpress", "setup-store"],
+            &["wordpress"],
+            "Running",
+            500,
+        );
+        let db = pod(
+            "store-mariadb-0",
+            "database",
+            &[],
+            &["mariadb"],
+            "Running",
+            900,
+        );
+        [wp_new, wp_old, db]
+            .iter()
+            .flat_map(containers_of)
+            .collect()
+    }
+
+    #[test]
+    fn containers_list_init_first_with_their_state() {
+        let list = store_containers();
+        let first: Vec<(&str, bool)> = list
+            .iter()
+            .take(3)
+            .map(|c| (c.container.as_str(), c.init))
+            .collect();
+        assert_eq!(
+            first,
+            vec![
+                ("copy-wordpress", true),
+                ("setup-store", true),
+                ("wordpress", false)
+            ]
+        );
+        assert_eq!(list[2].state, "running");
+        assert_eq!(list[2].restarts, 2);
+        assert_eq!(list[0].state, "unknown", "no status yet");
+    }
+
+    #[test]
+    fn picking_a_container() {
+        let list = store_containers();
+        let c = pick_container(&list, None, None).unwrap();
+        assert_eq!(
+            (c.pod.as_str(), c.container.as_str()),
+            ("store-wordpress-new", "wordpress")
+        );
+        let c = pick_container(&list, None, Some("setup-store")).unwrap();
+        assert!(
+            c.init && c.pod == "store-wordpress-new",
+            "the newest pod that has it"
+        );
+        let c = pick_container(&list, Some("store-wordpress-old"), Some("setup-store")).unwrap();
+        assert_eq!(c.pod, "store-wordpress-old");
+        let c = pick_container(&list, None, Some("mariadb")).unwrap();
+        assert_eq!(c.component, "database");
+        let err = pick_container(&list, None, Some("nginx"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no container nginx") && err.contains("store-mariadb-0/mariadb"),
+            "{err}"
+        );
+        assert!(err.contains("setup-store (init)"), "{err}");
+        let err = pick_container(&[], None, None).unwrap_err().to_string();
+        assert!(err.contains("no pods"), "{err}");
+    }
+
+    #[test]
+    fn wp_runs_in_the_newest_running_wordpress_pod() {
+        let list = store_containers();
+        assert_eq!(wordpress_pod(&list).unwrap().pod, "store-wordpress-old");
+        let only_db: Vec<ContainerInfo> = list
+            .into_iter()
+            .filter(|c| c.component == "database")
+            .collect();
+        let err = wordpress_pod(&only_db).unwrap_err().to_string();
+        assert!(err.contains("no running WordPress pod"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked_longest_first() {
+        let m = Masker::new(s(&[
+            "hunter2-long-secret",
+            "hunter2-long",
+            "abc",
+            "sal7-y-value\n",
+        ]));
+        assert_eq!(m.len(), 3, "too short to be a secret: abc");
+        assert_eq!(
+            m.mask("pw=hunter2-long-secret and hunter2-long, sal7-y-value; abc"),
+            format!("pw={MASK} and {MASK}, {MASK}; abc")
+        );
+        assert_eq!(m.mask("nothing here"), "nothing here");
+        assert!(Masker::default().is_empty());
+    }
+
+    #[test]
+    fn read_only_allows_reads_only() {
+        for ok in [
+            &["plugin", "list"][..],
+            &["plugin", "list", "--status=active", "--format=json"],
+            &["option", "get", "siteurl"],
+            &["core", "version"],
+            &["cron", "event", "list"],
+            &["plugin", "status", "woocommerce"],
+            &["user", "list", "--role=administrator"],
+            &["wc", "product", "list", "--user=admin"],
+        ] {
+            assert_eq!(check_wp_command(&s(ok), true), Ok(()), "{ok:?}");
+        }
+        for refused in [
+            &["cache", "flush"][..],
+            &["plugin", "deactivate", "woocommerce"],
+            &["option", "update", "list", "get"],
+            &["eval", "echo 1;"],
+            &["db", "query", "DELETE FROM wp_users"],
+            &["cron", "event", "run", "--due-now"],
+            &["list"],
+        ] {
+            let err = check_wp_command(&s(refused), true).unwrap_err();
+            assert!(
+                err.starts_with("read-only: only commands that read"),
+                "{refused:?}: {err}"
+            );
+        }
+        // Without read-only, writes are fine.
+        assert_eq!(check_wp_command(&s(&["cache", "flush"]), false), Ok(()));
+    }
+
+    #[test]
+    fn options_that_run_code_or_leave_the_store_are_refused_always() {
+        for args in [
+            &["plugin", "list", "--exec=system('id');"][..],
+            &["option", "get", "siteurl", "--require=/tmp/x.php"],
+            &["plugin", "list", "--ssh=other-host"],
+            &["core", "version", "--path=/elsewhere"],
+            &["option", "get", "home", "--url", "other.example"],
+        ] {
+            for ro in [false, true] {
+                let err = check_wp_command(&s(args), ro).unwrap_err();
+                assert!(err.contains("is not allowed"), "{args:?}: {err}");
+            }
+        }
+        assert!(
+            check_wp_command(&[], false)
+                .unwrap_err()
+                .contains("no wp command")
+        );
+    }
+
+    #[test]
+    fn audit_lines_hide_passwords_given_on_the_command_line() {
+        let m = Masker::new(s(&["known-secret-value"]));
+        assert_eq!(
+            wp_command_for_audit(
+                &s(&[
+                    "user",
+                    "update",
+                    "admin",
+                    "--user_pass=n3w-pw",
+                    "--display_name=Ann"
+                ]),
+                &m
+            ),
+            format!("wp user update admin --user_pass={MASK} --display_name=Ann")
+        );
+        assert_eq!(
+            wp_command_for_audit(&s(&["option", "update", "x", "known-secret-value"]), &m),
+            format!("wp option update x {MASK}")
+        );
+    }
+
+    #[test]
+    fn the_argv_is_wp_cli_in_the_document_root() {
+        assert_eq!(
+            wp_argv(&s(&["plugin", "list"])),
+            s(&[
+                "php",
+                "/opt/wp-cli/wp",
+                "--path=/var/www/html",
+                "plugin",
+                "list"
+            ])
+        );
+    }
+
+    #[test]
+    fn exec_status_gives_the_exit_code() {
+        let ok = Status {
+            status: Some("Success".into()),
+            ..Default::default()
+        };
+        assert_eq!(exit_of(Some(&ok)), (true, Some(0), None));
+        let failed = Status {
+            status: Some("Failure".into()),
+            message: Some("command terminated with non-zero exit code: exit status 3".into()),
+            reason: Some("NonZeroExitCode".into()),
+            details: Some(StatusDetails {
+                causes: Some(vec![StatusCause {
+                    reason: Some("ExitCode".into()),
+                    message: Some("3".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let (success, code, msg) = exit_of(Some(&failed));
+        assert!(!success);
+        assert_eq!(code, Some(3));
+        assert!(msg.unwrap_or_default().contains("non-zero exit code"));
+        let kwok = Status {
+            status: Some("Failure".into()),
+            message: Some("Internal error occurred: error executing command in container: cmd wait: php /opt/wp-cli/wp x: exit status 7".into()),
+            ..Default::default()
+        };
+        assert_eq!(exit_of(Some(&kwok)).1, Some(7));
+        assert!(!exit_of(None).0, "no status is not a success");
+    }
+
+    #[tokio::test]
+    async fn lines_are_bounded_and_split() {
+        let long = "x".repeat(MAX_LINE_BYTES + 10);
+        let input = format!("first\r\nsecond\n{long}\nlast without newline");
+        let reader = futures::io::BufReader::new(futures::io::Cursor::new(input.into_bytes()));
+        let lines: Vec<String> = bounded_lines(reader).map(|l| l.unwrap()).collect().await;
+        assert_eq!(lines[0], "first");
+        assert_eq!(lines[1], "second");
+        assert_eq!(lines[2].len(), MAX_LINE_BYTES);
+        assert_eq!(lines[3], "x".repeat(10));
+        assert_eq!(lines[4], "last without newline");
+        assert_eq!(lines.len(), 5);
+    }
+}

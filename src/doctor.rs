@@ -1,0 +1,1317 @@
+//! `store-weaver doctor`: checks everything Store Weaver depends on and, for
+//! each thing that is wrong, says what and how to fix it. For operators at an
+//! incident and for monitors (`--json`, non-zero exit when something fails).
+//!
+//! The checks themselves are pure functions from what was observed to a
+//! [`Check`]; [`run`] does the observing (database, API server, helm), each
+//! step under a deadline so a dead dependency is reported, never waited for.
+
+use crate::config::Settings;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::time::Duration;
+
+/// How long any one observation may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// A store namespace that cannot exist (names are slugs of store names with a
+/// `store-` prefix, never this one): access reviews for "a store namespace".
+const PROBE_NAMESPACE: &str = "store-weaver-doctor-probe";
+/// The store chart declares `kubeVersion: >=1.27.0-0`.
+const MIN_MINOR: u32 = 27;
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    /// Not what production wants, but nothing is broken.
+    Warn,
+    /// Could not be checked because something it depends on failed.
+    Skip,
+    Fail,
+}
+
+impl Level {
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Warn => "warn",
+            Level::Skip => "skip",
+            Level::Fail => "FAIL",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Check {
+    pub name: &'static str,
+    pub level: Level,
+    pub detail: String,
+    /// What to do about it (for warn and fail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn ok(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            level: Level::Ok,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+    pub fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name,
+            level: Level::Warn,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    pub fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+        Check {
+            name,
+            level: Level::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    pub fn skip(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            level: Level::Skip,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn new(checks: Vec<Check>) -> Report {
+        let ok = checks
+            .iter()
+            .all(|c| c.level != Level::Fail && c.level != Level::Skip);
+        Report { ok, checks }
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.level == Level::Fail)
+    }
+
+    /// The report for a terminal: one line per check, the fix under it.
+    pub fn render(&self) -> String {
+        let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(8);
+        let mut out = String::new();
+        for c in &self.checks {
+            out.push_str(&format!(
+                "{:<4}  {:<width$}  {}\n",
+                c.level.label(),
+                c.name,
+                c.detail
+            ));
+            if let Some(fix) = &c.fix {
+                out.push_str(&format!("      {:<width$}  fix: {fix}\n", ""));
+            }
+        }
+        let (fails, warns, skips) =
+            self.checks
+                .iter()
+                .fold((0, 0, 0), |(f, w, s), c| match c.level {
+                    Level::Fail => (f + 1, w, s),
+                    Level::Warn => (f, w + 1, s),
+                    Level::Skip => (f, w, s + 1),
+                    Level::Ok => (f, w, s),
+                });
+        if fails == 0 && skips == 0 {
+            out.push_str(&format!(
+                "\nall {} checks passed{}\n",
+                self.checks.len(),
+                if warns > 0 {
+                    format!(" ({warns} warning(s))")
+                } else {
+                    String::new()
+                }
+            ));
+        } else {
+            out.push_str(&format!(
+                "\n{fails} check(s) failed, {skips} could not run, {warns} warning(s)\n"
+            ));
+        }
+        out
+    }
+}
+
+// ------------------------------------------------------------- pure checks
+
+/// Applied migrations (version, success) against the ones this binary has.
+pub fn check_migrations(applied: &[(i64, bool)], embedded: &[i64]) -> Check {
+    let name = "migrations";
+    if let Some((v, _)) = applied.iter().find(|(_, ok)| !ok) {
+        return Check::fail(
+            name,
+            format!("migration {v} failed halfway"),
+            "look at the _sqlx_migrations table and the database log, repair, then `store-weaver migrate`",
+        );
+    }
+    let missing: Vec<String> = embedded
+        .iter()
+        .filter(|v| !applied.iter().any(|(a, _)| a == *v))
+        .map(i64::to_string)
+        .collect();
+    let unknown: Vec<String> = applied
+        .iter()
+        .filter(|(a, _)| !embedded.contains(a))
+        .map(|(a, _)| a.to_string())
+        .collect();
+    if !unknown.is_empty() {
+        return Check::fail(
+            name,
+            format!(
+                "the database has migration(s) {} that this binary does not know: it is older than the schema",
+                unknown.join(", ")
+            ),
+            "run the newer store-weaver that applied them (never an older binary against a newer schema)",
+        );
+    }
+    if !missing.is_empty() {
+        return Check::fail(
+            name,
+            format!(
+                "{} of {} applied; missing: {}",
+                applied.len(),
+                embedded.len(),
+                missing.join(", ")
+            ),
+            "`store-weaver migrate` (every start also applies them)",
+        );
+    }
+    Check::ok(name, format!("all {} applied", embedded.len()))
+}
+
+/// `v1.35.2` (with any suffix) -> (1, 35).
+pub fn parse_version(git: &str) -> Option<(u32, u32)> {
+    let v = git.trim().trim_start_matches('v');
+    let mut parts = v.split(['.', '-', '+']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.trim_end_matches('+').parse().ok()?;
+    Some((major, minor))
+}
+
+pub fn check_server_version(server: &str, git_version: &str) -> Check {
+    let name = "cluster";
+    match parse_version(git_version) {
+        Some((1, minor)) if minor >= MIN_MINOR => {
+            Check::ok(name, format!("{server} answers, Kubernetes {git_version}"))
+        }
+        Some(_) => Check::fail(
+            name,
+            format!(
+                "{server} runs Kubernetes {git_version}; the store chart needs 1.{MIN_MINOR} or later"
+            ),
+            "upgrade the cluster (k3s: install a newer INSTALL_K3S_VERSION)",
+        ),
+        None => Check::warn(
+            name,
+            format!("{server} answers but reports an unreadable version {git_version:?}"),
+            "a control plane built without its version stamped makes helm refuse charts with a kubeVersion: stamp it (-ldflags -X k8s.io/component-base/version.gitVersion=...)",
+        ),
+    }
+}
+
+/// One access the platform's identity is asked about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub namespace: Option<&'static str>,
+    pub name: Option<String>,
+    /// Why it matters, for the report.
+    pub why: &'static str,
+}
+
+impl Access {
+    fn new(
+        verb: &'static str,
+        group: &'static str,
+        resource: &'static str,
+        why: &'static str,
+    ) -> Access {
+        Access {
+            verb,
+            group,
+            resource,
+            namespace: None,
+            name: None,
+            why,
+        }
+    }
+    fn ns(mut self, ns: &'static str) -> Access {
+        self.namespace = Some(ns);
+        self
+    }
+    fn named(mut self, name: impl Into<String>) -> Access {
+        self.name = Some(name.into());
+        self
+    }
+    pub fn describe(&self) -> String {
+        let res = if self.group.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        let mut s = format!("{} {res}", self.verb);
+        if let Some(n) = &self.name {
+            s.push_str(&format!(" {n}"));
+        }
+        match self.namespace {
+            // A namespace named in its own namespace: said once.
+            Some(ns) if self.name.as_deref() == Some(ns) => {}
+            Some(PROBE_NAMESPACE) => s.push_str(" in a store namespace"),
+            Some(ns) => s.push_str(&format!(" in {ns}")),
+            None => {}
+        }
+        s
+    }
+}
+
+/// What the engine needs. With `store_cluster_role` (least privilege,
+/// config/rbac.yaml) it needs little cluster-wide and binds that role in each
+/// store namespace it creates; without it, it writes in store namespaces with
+/// its own rights.
+pub fn needed_access(store_cluster_role: Option<&str>) -> Vec<Access> {
+    let mut v = vec![
+        Access::new("create", "", "namespaces", "a namespace per store"),
+        Access::new("get", "", "namespaces", "ownership checks"),
+        Access::new("watch", "", "namespaces", "live status"),
+        Access::new("watch", "", "pods", "live status"),
+        Access::new("watch", "apps", "deployments", "live status"),
+        Access::new("watch", "apps", "statefulsets", "live status"),
+        Access::new("watch", "batch", "jobs", "live status"),
+    ];
+    match store_cluster_role {
+        Some(role) => v.extend([
+            Access::new(
+                "create",
+                "rbac.authorization.k8s.io",
+                "rolebindings",
+                "binding the store role in a new store namespace",
+            )
+            .ns(PROBE_NAMESPACE),
+            Access::new(
+                "bind",
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+                "binding the store role",
+            )
+            .named(role.to_string()),
+        ]),
+        None => v.extend([
+            Access::new("create", "", "secrets", "the store's credentials").ns(PROBE_NAMESPACE),
+            Access::new("create", "apps", "deployments", "helm installs the store")
+                .ns(PROBE_NAMESPACE),
+            Access::new("delete", "", "namespaces", "deleting a store").ns(PROBE_NAMESPACE),
+            Access::new("get", "", "pods/log", "store logs").ns(PROBE_NAMESPACE),
+            Access::new("create", "", "pods/exec", "store wp").ns(PROBE_NAMESPACE),
+        ]),
+    }
+    v
+}
+
+/// What the platform must never be able to do (tests/rbac.rs proves the
+/// shipped RBAC cannot).
+pub fn forbidden_access() -> Vec<Access> {
+    vec![
+        Access::new("list", "", "secrets", "every store's passwords"),
+        Access::new("get", "", "secrets", "the cluster's own secrets").ns("kube-system"),
+        Access::new(
+            "delete",
+            "",
+            "namespaces",
+            "a namespace that is not a store's",
+        )
+        .ns("default")
+        .named("default"),
+        Access::new(
+            "create",
+            "",
+            "pods",
+            "running anything in the control plane's namespace",
+        )
+        .ns("kube-system"),
+        Access::new(
+            "create",
+            "",
+            "pods/exec",
+            "a shell in the control plane's pods",
+        )
+        .ns("kube-system"),
+        Access::new(
+            "create",
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "inventing rights",
+        ),
+        Access::new(
+            "create",
+            "rbac.authorization.k8s.io",
+            "clusterrolebindings",
+            "granting rights cluster-wide",
+        ),
+        Access::new(
+            "bind",
+            "rbac.authorization.k8s.io",
+            "clusterroles",
+            "granting itself cluster-admin",
+        )
+        .named("cluster-admin"),
+        Access::new("impersonate", "", "users", "acting as someone else"),
+        Access::new("delete", "", "nodes", "taking the machines away"),
+    ]
+}
+
+/// The answers of the access reviews, as checks. Extra rights fail under
+/// least privilege; without `store_cluster_role` the engine is configured to
+/// run with broad rights, so they are a warning (fine for a sandbox).
+pub fn check_access(
+    needed: &[(Access, bool)],
+    forbidden: &[(Access, bool)],
+    least_privilege: bool,
+) -> Vec<Check> {
+    let missing: Vec<String> = needed
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(a, _)| format!("{} ({})", a.describe(), a.why))
+        .collect();
+    let need = if missing.is_empty() {
+        Check::ok(
+            "permissions needed",
+            format!("all {} granted to this identity", needed.len()),
+        )
+    } else {
+        Check::fail(
+            "permissions needed",
+            format!("missing: {}", missing.join("; ")),
+            if least_privilege {
+                "apply config/rbac.yaml (or the platform chart) and run as its service account; the store role must exist under the name in store_cluster_role"
+            } else {
+                "give this identity rights to create and manage store namespaces, or set store_cluster_role and service_account and apply config/rbac.yaml"
+            },
+        )
+    };
+    let extra: Vec<String> = forbidden
+        .iter()
+        .filter(|(_, allowed)| *allowed)
+        .map(|(a, _)| format!("{} ({})", a.describe(), a.why))
+        .collect();
+    let not_needed = if extra.is_empty() {
+        Check::ok(
+            "permissions not needed",
+            format!(
+                "none of the {} rights the platform must not have",
+                forbidden.len()
+            ),
+        )
+    } else if least_privilege {
+        Check::fail(
+            "permissions not needed",
+            format!("this identity can also: {}", extra.join("; ")),
+            "bind only the roles in config/rbac.yaml to the platform's service account (look for other (Cluster)RoleBindings naming it)",
+        )
+    } else {
+        Check::warn(
+            "permissions not needed",
+            format!(
+                "broad rights (no store_cluster_role set): this identity can also {}",
+                extra.join("; ")
+            ),
+            "fine for a sandbox; in production set store_cluster_role and service_account and run as the account config/rbac.yaml creates",
+        )
+    };
+    vec![need, not_needed]
+}
+
+/// StorageClasses: (name, is-default).
+pub fn check_storage_classes(classes: &[(String, bool)]) -> Check {
+    let name = "storage class";
+    let defaults: Vec<&str> = classes
+        .iter()
+        .filter(|(_, d)| *d)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    match defaults.as_slice() {
+        [one] => Check::ok(name, format!("default {one}")),
+        [] if classes.is_empty() => Check::fail(
+            name,
+            "no StorageClass at all: the store's volume claims would stay Pending",
+            "install a provisioner (k3s ships local-path) and mark its class default",
+        ),
+        [] => Check::fail(
+            name,
+            format!(
+                "no default StorageClass (there are: {}): the store chart's claims ask for the default",
+                classes
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "kubectl annotate storageclass <name> storageclass.kubernetes.io/is-default-class=true",
+        ),
+        many => Check::warn(
+            name,
+            format!("several default StorageClasses: {}", many.join(", ")),
+            "leave exactly one marked storageclass.kubernetes.io/is-default-class=true",
+        ),
+    }
+}
+
+/// The IngressClass the store chart asks for (`wanted`; None = the
+/// cluster's default), against the classes there are: (name, is-default).
+pub fn check_ingress_class(wanted: Option<&str>, classes: &[(String, bool)]) -> Check {
+    let name = "ingress class";
+    let list = || {
+        classes
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match wanted {
+        Some(w) if classes.iter().any(|(n, _)| n == w) => Check::ok(name, format!("{w} exists")),
+        Some(w) => Check::fail(
+            name,
+            format!(
+                "the store chart's values ask for IngressClass {w}, which does not exist (there are: {})",
+                if classes.is_empty() {
+                    "none".to_string()
+                } else {
+                    list()
+                }
+            ),
+            format!(
+                "install the {w} ingress controller (k3s/k3d ship traefik), or set ingress.className in the values file"
+            ),
+        ),
+        None => match classes.iter().find(|(_, d)| *d) {
+            Some((d, _)) => Check::ok(name, format!("the cluster's default, {d}")),
+            None => Check::fail(
+                name,
+                "the store chart leaves the class to the cluster's default, and there is none",
+                "set ingress.className in the values file, or mark a class default (ingressclass.kubernetes.io/is-default-class=true)",
+            ),
+        },
+    }
+}
+
+/// cert-manager's ClusterIssuer when stores get TLS.
+pub fn check_issuer(tls: bool, issuer: Option<&str>, exists: Option<bool>) -> Check {
+    let name = "tls issuer";
+    match (tls, issuer, exists) {
+        (false, _, _) => Check::ok(name, "TLS off (tls = false): no issuer needed"),
+        (true, None, _) => Check::warn(
+            name,
+            "TLS on, but the store chart's Ingress names no cert-manager issuer",
+            "set ingress.annotations.cert-manager.io/cluster-issuer in values-prod.yaml",
+        ),
+        (true, Some(i), Some(true)) => Check::ok(name, format!("ClusterIssuer {i} exists")),
+        (true, Some(i), Some(false)) => Check::fail(
+            name,
+            format!("ClusterIssuer {i} does not exist: store certificates would never be issued"),
+            format!(
+                "install cert-manager and create the ClusterIssuer {i} (see README, Production)"
+            ),
+        ),
+        (true, Some(i), None) => Check::fail(
+            name,
+            format!(
+                "cert-manager is not installed (no ClusterIssuer kind), the chart asks for {i}"
+            ),
+            "install cert-manager (its CRDs) and the ClusterIssuer",
+        ),
+    }
+}
+
+/// The facts doctor needs from the rendered store chart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rendered {
+    pub ingress_class: Option<String>,
+    pub issuer: Option<String>,
+}
+
+/// Reads `ingressClassName:` and the cert-manager annotation out of
+/// `helm template` output (plain lines; no YAML parser needed for two keys).
+pub fn rendered_facts(yaml: &str) -> Rendered {
+    let value = |line: &str, key: &str| -> Option<String> {
+        let rest = line.trim().strip_prefix(key)?.trim();
+        let v = rest.trim_matches(['"', '\'']).trim();
+        (!v.is_empty()).then(|| v.to_string())
+    };
+    let mut r = Rendered::default();
+    for line in yaml.lines() {
+        if r.ingress_class.is_none() {
+            r.ingress_class = value(line, "ingressClassName:");
+        }
+        if r.issuer.is_none() {
+            r.issuer = value(line, "cert-manager.io/cluster-issuer:");
+        }
+    }
+    r
+}
+
+/// The limits as configured, against the live stores there are.
+pub fn check_limits(s: &Settings, live_stores: Option<usize>) -> Check {
+    let name = "limits";
+    let summary = format!(
+        "max_stores {}, per user {}, concurrent provisions {} (across every process), workers {} here",
+        s.max_stores, s.max_stores_per_user, s.max_concurrent_provisions, s.workers
+    );
+    if s.max_stores_per_user > s.max_stores {
+        return Check::warn(
+            name,
+            format!("{summary}: the per-user limit is above the global one"),
+            "lower max_stores_per_user or raise max_stores",
+        );
+    }
+    if s.workers == 0 {
+        return Check::warn(
+            name,
+            format!("{summary}: this process runs no workers"),
+            "fine when other processes run workers (`store-weaver worker`); otherwise nothing is provisioned",
+        );
+    }
+    match live_stores {
+        Some(n) if n as u64 >= u64::from(s.max_stores) => Check::warn(
+            name,
+            format!("{summary}; {n} stores exist: new stores are refused"),
+            "raise max_stores, or delete stores nobody uses",
+        ),
+        Some(n) => Check::ok(name, format!("{summary}; {n} stores exist")),
+        None => Check::ok(name, summary),
+    }
+}
+
+/// Clock difference between this host and the API server (its Date header,
+/// whole seconds). Leases, tokens and certificates all assume close clocks.
+pub fn check_clock(local: DateTime<Utc>, server: DateTime<Utc>) -> Check {
+    let name = "clock";
+    let skew = (local - server).num_milliseconds().abs() as f64 / 1000.0;
+    // The header has whole seconds: up to 1 s is rounding.
+    if skew <= 2.0 {
+        Check::ok(name, format!("within {skew:.0} s of the API server"))
+    } else if skew <= 30.0 {
+        Check::warn(
+            name,
+            format!("{skew:.0} s apart from the API server"),
+            "run NTP on both machines (timedatectl set-ntp true)",
+        )
+    } else {
+        Check::fail(
+            name,
+            format!(
+                "{skew:.0} s apart from the API server: tokens, certificates and leases misbehave"
+            ),
+            "run NTP on both machines (timedatectl set-ntp true)",
+        )
+    }
+}
+
+// ----------------------------------------------------------------------- I/O
+
+async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> Result<T, String> {
+    tokio::time::timeout(STEP_TIMEOUT, fut)
+        .await
+        .map_err(|_| format!("{what} did not answer within {} s", STEP_TIMEOUT.as_secs()))
+}
+
+/// Every check, in a fixed order.
+pub async fn run(settings: &Settings) -> Report {
+    let (mut checks, live) = database_checks(settings).await;
+    checks.extend(cluster_checks(settings, live).await);
+    Report::new(checks)
+}
+
+async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<usize>) {
+    let url = match settings.database_url() {
+        Ok(u) => u.to_string(),
+        Err(e) => {
+            return (
+                vec![
+                    Check::fail(
+                        "database",
+                        e.to_string(),
+                        "set DATABASE_URL (or database_url in the config file)",
+                    ),
+                    Check::skip("migrations", "no database"),
+                ],
+                None,
+            );
+        }
+    };
+    let shown = crate::config::mask_url_password(&url);
+    let pool = match within("PostgreSQL", crate::db::connect(&url)).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            return (
+                vec![
+                    Check::fail(
+                        "database",
+                        error_chain(&e),
+                        "start PostgreSQL (locally: scripts/sandbox up) or correct DATABASE_URL",
+                    ),
+                    Check::skip("migrations", "no database"),
+                ],
+                None,
+            );
+        }
+        Err(why) => {
+            return (
+                vec![
+                    Check::fail(
+                        "database",
+                        format!("{shown}: {why}"),
+                        "is the database host reachable from here (firewall, DNS)?",
+                    ),
+                    Check::skip("migrations", "no database"),
+                ],
+                None,
+            );
+        }
+    };
+    let mut checks = Vec::new();
+    let version: Result<String, sqlx::Error> = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&pool)
+        .await;
+    checks.push(match version {
+        Ok(v) => Check::ok("database", format!("{shown} answers, PostgreSQL {v}")),
+        Err(e) => Check::fail(
+            "database",
+            format!("{shown}: {e}"),
+            "check the database user's rights",
+        ),
+    });
+    let embedded: Vec<i64> = crate::db::MIGRATOR.iter().map(|m| m.version).collect();
+    let applied: Result<Vec<(i64, bool)>, sqlx::Error> =
+        sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await;
+    checks.push(match applied {
+        Ok(a) => check_migrations(&a, &embedded),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => {
+            check_migrations(&[], &embedded)
+        }
+        Err(e) => Check::fail(
+            "migrations",
+            format!("cannot read them: {e}"),
+            "check the database user's rights",
+        ),
+    });
+    let live = crate::db::stores::list(&pool, None)
+        .await
+        .ok()
+        .map(|l| l.len());
+    pool.close().await;
+    (checks, live)
+}
+
+fn error_chain(e: &color_eyre::eyre::Report) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+async fn cluster_checks(settings: &Settings, live: Option<usize>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let helm = helm_check(settings).await;
+    let client = match within("the kubeconfig", crate::cluster::client(settings)).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(error_chain(&e)),
+        Err(why) => Err(why),
+    };
+    let client = match client {
+        Ok(c) => c,
+        Err(why) => {
+            checks.push(Check::fail(
+                "cluster",
+                format!("no usable Kubernetes configuration: {why}"),
+                "point KUBECONFIG (or kubeconfig in the config file) at a valid kubeconfig; locally: source \"$(scripts/sandbox env-file)\"",
+            ));
+            checks.push(helm.clone());
+            for name in [
+                "permissions needed",
+                "permissions not needed",
+                "store chart",
+                "storage class",
+                "ingress class",
+                "tls issuer",
+                "clock",
+            ] {
+                checks.push(Check::skip(name, "no cluster connection"));
+            }
+            checks.push(check_limits(settings, live));
+            return checks;
+        }
+    };
+    let server = settings
+        .kubeconfig
+        .as_ref()
+        .map(|p| format!("the API server of {}", p.display()))
+        .unwrap_or_else(|| "the API server".to_string());
+    let version = within("the API server", client.apiserver_version()).await;
+    let git = match version {
+        Ok(Ok(info)) => {
+            checks.push(check_server_version(&server, &info.git_version));
+            Some(info.git_version)
+        }
+        Ok(Err(e)) => {
+            checks.push(Check::fail(
+                "cluster",
+                format!("{server} does not answer: {e}"),
+                "is the API server up (locally: scripts/sandbox status) and the kubeconfig's address right?",
+            ));
+            None
+        }
+        Err(why) => {
+            checks.push(Check::fail(
+                "cluster",
+                format!("{server}: {why}"),
+                "is the API server reachable from here?",
+            ));
+            None
+        }
+    };
+    let Some(git) = git else {
+        checks.push(helm);
+        for name in [
+            "permissions needed",
+            "permissions not needed",
+            "store chart",
+            "storage class",
+            "ingress class",
+            "tls issuer",
+            "clock",
+        ] {
+            checks.push(Check::skip(name, "the API server does not answer"));
+        }
+        checks.push(check_limits(settings, live));
+        return checks;
+    };
+
+    checks.extend(access_checks(&client, settings).await);
+    let helm_ok = helm.level == Level::Ok;
+    checks.push(helm);
+    let rendered = if helm_ok {
+        let (check, facts) = chart_check(settings, &git).await;
+        checks.push(check);
+        facts
+    } else {
+        checks.push(Check::skip("store chart", "no helm"));
+        None
+    };
+    checks.push(storage_check(&client).await);
+    checks.push(match &rendered {
+        Some(r) => ingress_check(&client, r.ingress_class.as_deref()).await,
+        None => Check::skip("ingress class", "the store chart did not render"),
+    });
+    checks.push(match &rendered {
+        Some(r) => issuer_check(&client, settings.tls, r.issuer.as_deref()).await,
+        None if !settings.tls => check_issuer(false, None, None),
+        None => Check::skip("tls issuer", "the store chart did not render"),
+    });
+    checks.push(check_limits(settings, live));
+    checks.push(clock_check(&client).await);
+    checks
+}
+
+async fn access_checks(client: &kube::Client, settings: &Settings) -> Vec<Check> {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    use kube::api::{Api, PostParams};
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let ask = |a: Access| {
+        let api = api.clone();
+        async move {
+            let review = SelfSubjectAccessReview {
+                spec: SelfSubjectAccessReviewSpec {
+                    resource_attributes: Some(ResourceAttributes {
+                        verb: Some(a.verb.to_string()),
+                        group: Some(a.group.to_string()),
+                        resource: Some(
+                            a.resource
+                                .split('/')
+                                .next()
+                                .unwrap_or(a.resource)
+                                .to_string(),
+                        ),
+                        subresource: a.resource.split_once('/').map(|(_, s)| s.to_string()),
+                        namespace: a.namespace.map(str::to_string),
+                        name: a.name.clone(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let answer = within(
+                "an access review",
+                api.create(&PostParams::default(), &review),
+            )
+            .await;
+            let res = match answer {
+                Ok(Ok(r)) => Ok(r.status.is_some_and(|s| s.allowed)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(why) => Err(why),
+            };
+            (a, res)
+        }
+    };
+    let role = settings.store_cluster_role.as_deref();
+    let needed = futures::future::join_all(needed_access(role).into_iter().map(ask)).await;
+    let forbidden = futures::future::join_all(forbidden_access().into_iter().map(ask)).await;
+    if let Some((a, Err(e))) = needed
+        .iter()
+        .chain(forbidden.iter())
+        .find(|(_, r)| r.is_err())
+    {
+        return vec![
+            Check::fail(
+                "permissions needed",
+                format!("cannot ask the API server ({}): {e}", a.describe()),
+                "SelfSubjectAccessReview is open to every authenticated user; is this identity authenticated?",
+            ),
+            Check::skip("permissions not needed", "access reviews failed"),
+        ];
+    }
+    let flat = |v: Vec<(Access, Result<bool, String>)>| -> Vec<(Access, bool)> {
+        v.into_iter()
+            .map(|(a, r)| (a, r.unwrap_or(false)))
+            .collect()
+    };
+    check_access(&flat(needed), &flat(forbidden), role.is_some())
+}
+
+async fn helm_check(settings: &Settings) -> Check {
+    let helm = crate::helm::Helm::new(
+        settings.helm_bin.clone(),
+        settings.kubeconfig.clone(),
+        settings.kube_context.clone(),
+    );
+    match helm.version().await {
+        Ok(v) => Check::ok("helm", format!("{} {v}", settings.helm_bin.display())),
+        Err(e) => Check::fail(
+            "helm",
+            format!("{}: {e}", settings.helm_bin.display()),
+            "install helm 3 on the PATH or set helm_bin (locally: scripts/build-tools.sh helm)",
+        ),
+    }
+}
+
+/// Renders the store chart the way the engine installs it (its values file
+/// for this environment, a made-up store), offline.
+async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<Rendered>) {
+    let name = "store chart";
+    let chart = settings.chart_dir_for("woocommerce");
+    let values = settings.values_file_for("woocommerce");
+    let host = format!("doctor-check{}", settings.ingress_suffix);
+    let kube_version = git_version
+        .trim_start_matches('v')
+        .split(['-', '+'])
+        .next()
+        .unwrap_or("1.35.0")
+        .to_string();
+    let mut cmd = tokio::process::Command::new(&settings.helm_bin);
+    cmd.arg("template")
+        .arg("doctor-check")
+        .arg(&chart)
+        .arg("-f")
+        .arg(&values)
+        .args(["--kube-version", &kube_version])
+        .args([
+            "--set-string",
+            "store.id=00000000-0000-4000-8000-000000000000",
+        ])
+        .args(["--set-string", &format!("store.host={host}")])
+        .args(["--set-string", "existingSecret=store-credentials"])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let out = match within("helm template", cmd.output()).await {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            return (
+                Check::fail(
+                    name,
+                    format!("cannot run {}: {e}", settings.helm_bin.display()),
+                    "install helm or set helm_bin",
+                ),
+                None,
+            );
+        }
+        Err(why) => {
+            return (
+                Check::fail(name, why, "is the chart directory on a slow or hung mount?"),
+                None,
+            );
+        }
+    };
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return (
+            Check::fail(
+                name,
+                format!(
+                    "{} with {} does not render: {}",
+                    chart.display(),
+                    values.display(),
+                    crate::engine::bound_message(stderr.trim(), 600)
+                ),
+                "fix the values file (the error names the key), or point charts_dir / values_file at the right files",
+            ),
+            None,
+        );
+    }
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    let objects = yaml.matches("\nkind: ").count() + usize::from(yaml.starts_with("kind: "));
+    (
+        Check::ok(
+            name,
+            format!(
+                "{} renders {objects} objects with {} ({})",
+                chart.display(),
+                values.display(),
+                settings.environment
+            ),
+        ),
+        Some(rendered_facts(&yaml)),
+    )
+}
+
+fn forbidden_hint(e: &kube::Error, what: &str) -> Option<Check> {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => Some(Check::fail(
+            if what == "storageclasses" {
+                "storage class"
+            } else {
+                "ingress class"
+            },
+            format!("this identity may not list {what}"),
+            "grant read on it (config/rbac.yaml has the rule for the platform's account)",
+        )),
+        _ => None,
+    }
+}
+
+async fn storage_check(client: &kube::Client) -> Check {
+    use k8s_openapi::api::storage::v1::StorageClass;
+    let api: kube::Api<StorageClass> = kube::Api::all(client.clone());
+    match within("the API server", api.list(&Default::default())).await {
+        Ok(Ok(list)) => {
+            let classes: Vec<(String, bool)> = list
+                .items
+                .iter()
+                .map(|c| {
+                    let default = c
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
+                        .is_some_and(|v| v == "true");
+                    (c.metadata.name.clone().unwrap_or_default(), default)
+                })
+                .collect();
+            check_storage_classes(&classes)
+        }
+        Ok(Err(e)) => forbidden_hint(&e, "storageclasses").unwrap_or_else(|| {
+            Check::fail(
+                "storage class",
+                format!("cannot list StorageClasses: {e}"),
+                "is the API server healthy?",
+            )
+        }),
+        Err(why) => Check::fail("storage class", why, "is the API server healthy?"),
+    }
+}
+
+async fn ingress_check(client: &kube::Client, wanted: Option<&str>) -> Check {
+    use k8s_openapi::api::networking::v1::IngressClass;
+    let api: kube::Api<IngressClass> = kube::Api::all(client.clone());
+    match within("the API server", api.list(&Default::default())).await {
+        Ok(Ok(list)) => {
+            let classes: Vec<(String, bool)> = list
+                .items
+                .iter()
+                .map(|c| {
+                    let default = c
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("ingressclass.kubernetes.io/is-default-class"))
+                        .is_some_and(|v| v == "true");
+                    (c.metadata.name.clone().unwrap_or_default(), default)
+                })
+                .collect();
+            check_ingress_class(wanted, &classes)
+        }
+        Ok(Err(e)) => forbidden_hint(&e, "ingressclasses").unwrap_or_else(|| {
+            Check::fail(
+                "ingress class",
+                format!("cannot list IngressClasses: {e}"),
+                "is the API server healthy?",
+            )
+        }),
+        Err(why) => Check::fail("ingress class", why, "is the API server healthy?"),
+    }
+}
+
+async fn issuer_check(client: &kube::Client, tls: bool, issuer: Option<&str>) -> Check {
+    let (true, Some(name)) = (tls, issuer) else {
+        return check_issuer(tls, issuer, None);
+    };
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+    let gvk = GroupVersionKind::gvk("cert-manager.io", "v1", "ClusterIssuer");
+    let ar = ApiResource::from_gvk(&gvk);
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+    match within("the API server", api.get_opt(name)).await {
+        Ok(Ok(found)) => check_issuer(true, Some(name), Some(found.is_some())),
+        Ok(Err(kube::Error::Api(s))) if s.code == 404 => check_issuer(true, Some(name), None),
+        Ok(Err(e)) => Check::fail(
+            "tls issuer",
+            format!("cannot read ClusterIssuer {name}: {e}"),
+            "grant get on clusterissuers.cert-manager.io, or check cert-manager",
+        ),
+        Err(why) => Check::fail("tls issuer", why, "is the API server healthy?"),
+    }
+}
+
+async fn clock_check(client: &kube::Client) -> Check {
+    let req = match http::Request::get("/version").body(Vec::new()) {
+        Ok(r) => r,
+        Err(e) => return Check::skip("clock", format!("cannot build the request: {e}")),
+    };
+    let local = Utc::now();
+    match within(
+        "the API server",
+        client.send(req.map(kube::client::Body::from)),
+    )
+    .await
+    {
+        Ok(Ok(resp)) => {
+            let header = resp
+                .headers()
+                .get(http::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            match header.and_then(|h| DateTime::parse_from_rfc2822(&h).ok()) {
+                // Compare with the middle of the request, not its start.
+                Some(server) => {
+                    check_clock(local + (Utc::now() - local) / 2, server.with_timezone(&Utc))
+                }
+                None => Check::skip("clock", "the API server sent no Date header"),
+            }
+        }
+        Ok(Err(e)) => Check::skip("clock", format!("the API server does not answer: {e}")),
+        Err(why) => Check::skip("clock", why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_name_what_is_missing_or_unknown() {
+        assert_eq!(
+            check_migrations(&[(1, true), (2, true)], &[1, 2]).level,
+            Level::Ok
+        );
+        let c = check_migrations(&[(1, true)], &[1, 2, 3]);
+        assert_eq!(c.level, Level::Fail);
+        assert!(c.detail.contains("missing: 2, 3"), "{}", c.detail);
+        assert!(c.fix.unwrap().contains("store-weaver migrate"));
+        let c = check_migrations(&[(1, true), (9, true)], &[1]);
+        assert!(c.detail.contains("does not know"), "{}", c.detail);
+        let c = check_migrations(&[(1, false)], &[1]);
+        assert!(c.detail.contains("failed halfway"));
+        assert_eq!(check_migrations(&[], &[1]).level, Level::Fail);
+    }
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("v1.37.2"), Some((1, 37)));
+        assert_eq!(parse_version("v1.31.4+k3s1"), Some((1, 31)));
+        assert_eq!(parse_version("v0.0.0-master+$Format"), Some((0, 0)));
+        assert_eq!(parse_version("garbage"), None);
+        assert_eq!(check_server_version("s", "v1.37.2").level, Level::Ok);
+        assert_eq!(check_server_version("s", "v1.25.0").level, Level::Fail);
+        assert_eq!(check_server_version("s", "v0.0.0").level, Level::Fail);
+        assert_eq!(check_server_version("s", "weird").level, Level::Warn);
+    }
+
+    #[test]
+    fn access_missing_fails_and_extra_depends_on_the_mode() {
+        let need: Vec<(Access, bool)> = needed_access(Some("store-weaver-store"))
+            .into_iter()
+            .map(|a| (a, true))
+            .collect();
+        let none: Vec<(Access, bool)> =
+            forbidden_access().into_iter().map(|a| (a, false)).collect();
+        let all_ok = check_access(&need, &none, true);
+        assert!(all_ok.iter().all(|c| c.level == Level::Ok), "{all_ok:?}");
+
+        let mut missing = need.clone();
+        missing[0].1 = false;
+        let c = &check_access(&missing, &none, true)[0];
+        assert_eq!(c.level, Level::Fail);
+        assert!(
+            c.detail
+                .contains("create namespaces (a namespace per store)"),
+            "{}",
+            c.detail
+        );
+
+        let mut extra = none.clone();
+        extra[0].1 = true;
+        let strict = &check_access(&need, &extra, true)[1];
+        assert_eq!(strict.level, Level::Fail);
+        assert!(strict.detail.contains("list secrets"), "{}", strict.detail);
+        let broad = &check_access(&need, &extra, false)[1];
+        assert_eq!(
+            broad.level,
+            Level::Warn,
+            "broad rights are the configured mode"
+        );
+    }
+
+    #[test]
+    fn least_privilege_needs_the_bind_on_the_store_role() {
+        let v = needed_access(Some("my-store-role"));
+        assert!(
+            v.iter()
+                .any(|a| a.verb == "bind" && a.name.as_deref() == Some("my-store-role"))
+        );
+        let d = v
+            .iter()
+            .find(|a| a.resource == "rolebindings")
+            .unwrap()
+            .describe();
+        assert_eq!(
+            d,
+            "create rolebindings.rbac.authorization.k8s.io in a store namespace"
+        );
+        assert!(
+            needed_access(None)
+                .iter()
+                .any(|a| a.resource == "pods/exec")
+        );
+    }
+
+    #[test]
+    fn storage_and_ingress_classes() {
+        assert_eq!(
+            check_storage_classes(&[("local-path".into(), true)]).level,
+            Level::Ok
+        );
+        let c = check_storage_classes(&[("slow".into(), false)]);
+        assert!(c.level == Level::Fail && c.detail.contains("slow"));
+        assert_eq!(check_storage_classes(&[]).level, Level::Fail);
+        assert_eq!(
+            check_storage_classes(&[("a".into(), true), ("b".into(), true)]).level,
+            Level::Warn
+        );
+
+        let classes = vec![("traefik".to_string(), false)];
+        assert_eq!(
+            check_ingress_class(Some("traefik"), &classes).level,
+            Level::Ok
+        );
+        let c = check_ingress_class(Some("nginx"), &classes);
+        assert!(
+            c.level == Level::Fail && c.detail.contains("nginx") && c.detail.contains("traefik")
+        );
+        assert_eq!(check_ingress_class(None, &classes).level, Level::Fail);
+        assert_eq!(
+            check_ingress_class(None, &[("t".into(), true)]).level,
+            Level::Ok
+        );
+    }
+
+    #[test]
+    fn issuer_only_matters_with_tls() {
+        assert_eq!(check_issuer(false, None, None).level, Level::Ok);
+        assert_eq!(check_issuer(true, Some("le"), Some(true)).level, Level::Ok);
+        assert_eq!(
+            check_issuer(true, Some("le"), Some(false)).level,
+            Level::Fail
+        );
+        let c = check_issuer(true, Some("le"), None);
+        assert!(c.detail.contains("cert-manager is not installed"));
+        assert_eq!(check_issuer(true, None, None).level, Level::Warn);
+    }
+
+    #[test]
+    fn facts_from_the_rendered_chart() {
+        let yaml = "kind: Ingress\nmetadata:\n  annotations:\n    cert-manager.io/cluster-issuer: \"letsencrypt-prod\"\nspec:\n  ingressClassName: traefik\n";
+        assert_eq!(
+            rendered_facts(yaml),
+            Rendered {
+                ingress_class: Some("traefik".into()),
+                issuer: Some("letsencrypt-prod".into())
+            }
+        );
+        assert_eq!(rendered_facts("kind: Service\n"), Rendered::default());
+    }
+
+    #[test]
+    fn clock_skew_levels() {
+        let now = Utc::now();
+        assert_eq!(
+            check_clock(now, now - chrono::Duration::seconds(1)).level,
+            Level::Ok
+        );
+        assert_eq!(
+            check_clock(now, now + chrono::Duration::seconds(10)).level,
+            Level::Warn
+        );
+        let c = check_clock(now, now - chrono::Duration::seconds(120));
+        assert_eq!(c.level, Level::Fail);
+        assert!(c.detail.contains("120 s apart"));
+    }
+
+    #[test]
+    fn the_report_says_what_failed_and_how_to_fix_it() {
+        let r = Report::new(vec![
+            Check::ok("database", "answers"),
+            Check::fail(
+                "cluster",
+                "no usable Kubernetes configuration: bad",
+                "point KUBECONFIG at one",
+            ),
+        ]);
+        assert!(!r.ok);
+        let text = r.render();
+        assert!(
+            text.contains("FAIL  cluster   no usable Kubernetes configuration: bad"),
+            "{text}"
+        );
+        assert!(text.contains("fix: point KUBECONFIG at one"), "{text}");
+        assert!(text.contains("1 check(s) failed"), "{text}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["checks"][1]["level"], "fail");
+        assert!(json["checks"][0].get("fix").is_none());
+        let good = Report::new(vec![Check::ok("a", "x"), Check::warn("b", "y", "z")]);
+        assert!(good.ok, "a warning is not a failure");
+        assert!(good.render().contains("all 2 checks passed (1 warning(s))"));
+        assert!(
+            !Report::new(vec![Check::skip("c", "no db")]).ok,
+            "a check that could not run is not a pass"
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! `store-weaver doctor` against the real sandbox: all green with the admin
+//! kubeconfig and with the platform service account's own token (least
+//! privilege, config/rbac.yaml); a broken kubeconfig and an unreachable
+//! database are each named, with the fix, and the exit code is non-zero.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn doctor(db_url: &str, kubeconfig: &str, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .arg("doctor")
+        .args(extra)
+        .args(["--database-url", db_url, "--kubeconfig", kubeconfig])
+        .args(["--charts-dir", repo("charts").to_str().unwrap()])
+        .args(["--environment", "local"])
+        .env_remove("DATABASE_URL")
+        .env_remove("STORE_WEAVER_STORE_CLUSTER_ROLE")
+        .env_remove("STORE_WEAVER_SERVICE_ACCOUNT")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .output()
+        .expect("run store-weaver doctor")
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn check<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["checks"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no check {name} in {r:#}"))
+}
+
+fn not_green(r: &Value) -> Vec<String> {
+    r["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["level"] != "ok")
+        .map(|c| {
+            format!(
+                "{} {}: {} (fix: {})",
+                c["level"], c["name"], c["detail"], c["fix"]
+            )
+        })
+        .collect()
+}
+
+const ALL: [&str; 12] = [
+    "database",
+    "migrations",
+    "cluster",
+    "permissions needed",
+    "permissions not needed",
+    "helm",
+    "store chart",
+    "storage class",
+    "ingress class",
+    "tls issuer",
+    "limits",
+    "clock",
+];
+
+#[tokio::test]
+async fn doctor_is_green_against_the_sandbox() {
+    let db = TestDb::new().await;
+    let out = doctor(&db.url, &require_env("KUBECONFIG"), &["--json"]);
+    let r = report(&out);
+    for name in ALL {
+        check(&r, name);
+    }
+    // The admin kubeconfig has more rights than the platform needs: said,
+    // as a warning (no store_cluster_role is configured), not a failure.
+    let problems: Vec<String> = not_green(&r)
+        .into_iter()
+        .filter(|p| !p.starts_with("\"warn\" \"permissions not needed\""))
+        .collect();
+    assert!(problems.is_empty(), "not green: {problems:#?}");
+    assert_eq!(check(&r, "permissions not needed")["level"], "warn");
+    assert_eq!(r["ok"], true);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        check(&r, "cluster")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("v1.37"),
+        "{r:#}"
+    );
+    assert!(
+        check(&r, "ingress class")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("traefik")
+    );
+
+    // The text report: one line per check, a summary.
+    let out = doctor(&db.url, &require_env("KUBECONFIG"), &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ok    database"), "{text}");
+    assert!(text.contains("all 12 checks passed"), "{text}");
+    db.drop_db().await;
+}
+
+fn kubectl(args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .output()
+        .expect("kubectl (PATH from scripts/sandbox env)");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn doctor_is_green_with_the_platform_service_account() {
+    kubectl(&["apply", "-f", repo("config/rbac.yaml").to_str().unwrap()]);
+    let token = kubectl(&[
+        "create",
+        "token",
+        "store-weaver",
+        "-n",
+        "store-weaver-system",
+        "--duration",
+        "1h",
+    ]);
+    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
+    let cluster = admin.clusters[0].cluster.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("sa-kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: store-weaver\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: sandbox, user: store-weaver}}\ncurrent-context: sa\n",
+            cluster.server.unwrap(),
+            cluster.certificate_authority_data.unwrap(),
+            token.trim()
+        ),
+    )
+    .unwrap();
+    let db = TestDb::new().await;
+    let out = doctor(
+        &db.url,
+        kc.to_str().unwrap(),
+        &[
+            "--json",
+            "--store-cluster-role",
+            "store-weaver-store",
+            "--service-account",
+            "store-weaver-system/store-weaver",
+        ],
+    );
+    let r = report(&out);
+    assert!(
+        not_green(&r).is_empty(),
+        "not green with the service account: {:#?}",
+        not_green(&r)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // Least privilege: the strict check ran and found none of the forbidden rights.
+    assert!(
+        check(&r, "permissions not needed")["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("none of the")
+    );
+
+    // The same account with cluster-admin bound on top: named, and a failure.
+    let binding = format!(
+        "doctor-test-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    kubectl(&[
+        "create",
+        "clusterrolebinding",
+        &binding,
+        "--clusterrole",
+        "cluster-admin",
+        "--serviceaccount",
+        "store-weaver-system:store-weaver",
+    ]);
+    let out = doctor(
+        &db.url,
+        kc.to_str().unwrap(),
+        &[
+            "--json",
+            "--store-cluster-role",
+            "store-weaver-store",
+            "--service-account",
+            "store-weaver-system/store-weaver",
+        ],
+    );
+    kubectl(&["delete", "clusterrolebinding", &binding]);
+    let r = report(&out);
+    let extra = check(&r, "permissions not needed");
+    assert_eq!(extra["level"], "fail", "{r:#}");
+    assert!(
+        extra["detail"].as_str().unwrap().contains("list secrets"),
+        "{extra}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_broken_kubeconfig_is_named_with_its_fix() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("broken-kubeconfig");
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters: [this is not: a kubeconfig\n",
+    )
+    .unwrap();
+    let out = doctor(&db.url, kc.to_str().unwrap(), &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = report(&out);
+    let c = check(&r, "cluster");
+    assert_eq!(c["level"], "fail");
+    assert!(
+        c["detail"].as_str().unwrap().contains(kc.to_str().unwrap()),
+        "names the file: {c}"
+    );
+    assert!(c["fix"].as_str().unwrap().contains("KUBECONFIG"), "{c}");
+    assert_eq!(check(&r, "database")["level"], "ok", "the database is fine");
+    assert_eq!(check(&r, "storage class")["level"], "skip");
+
+    // A kubeconfig that parses but points at nothing.
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster: {server: 'https://127.0.0.1:1'}\nusers:\n- name: x\n  user: {token: nope}\ncontexts:\n- name: x\n  context: {cluster: x, user: x}\ncurrent-context: x\n",
+    )
+    .unwrap();
+    let out = doctor(&db.url, kc.to_str().unwrap(), &["--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let c = check(&report(&out), "cluster").clone();
+    assert_eq!(c["level"], "fail");
+    assert!(
+        c["detail"].as_str().unwrap().contains("does not answer"),
+        "{c}"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_named_with_its_fix() {
+    // A PostgreSQL that is not running: nothing listens on this port.
+    let url = "postgres://store_weaver:x@127.0.0.1:1/store_weaver";
+    let started = std::time::Instant::now();
+    let out = doctor(url, &require_env("KUBECONFIG"), &["--json"]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "doctor must not hang"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let r = report(&out);
+    let c = check(&r, "database");
+    assert_eq!(c["level"], "fail");
+    let detail = c["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("cannot connect") && detail.contains("127.0.0.1:1"),
+        "{c}"
+    );
+    assert!(!detail.contains(":x@"), "the password is masked: {detail}");
+    assert!(
+        c["fix"].as_str().unwrap().contains("start PostgreSQL"),
+        "{c}"
+    );
+    assert_eq!(check(&r, "migrations")["level"], "skip");
+    assert_eq!(check(&r, "cluster")["level"], "ok", "the cluster is fine");
+}
