@@ -572,3 +572,109 @@ async fn store_logs_and_store_wp_on_the_command_line_are_audited() {
     drop(fake);
     db.drop_db().await;
 }
+
+fn kubectl(args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .output()
+        .expect("kubectl (PATH from scripts/sandbox env)");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn logs_and_wp_work_with_the_platform_service_account_in_a_store_namespace() {
+    // Least privilege (config/rbac.yaml): the platform reads logs and runs wp
+    // through the store role the engine binds in each store namespace.
+    kubectl(&["apply", "-f", repo("config/rbac.yaml").to_str().unwrap()]);
+    let s = FakeStore::new(None, None).await;
+    kubectl(&[
+        "create",
+        "rolebinding",
+        "store-weaver",
+        "-n",
+        &s.store.namespace,
+        "--clusterrole",
+        "store-weaver-store",
+        "--serviceaccount",
+        "store-weaver-system:store-weaver",
+    ]);
+    let token = kubectl(&[
+        "create",
+        "token",
+        "store-weaver",
+        "-n",
+        "store-weaver-system",
+        "--duration",
+        "1h",
+    ]);
+    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
+    let cluster = admin.clusters[0].cluster.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("sa-kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: store-weaver\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: sandbox, user: store-weaver}}\ncurrent-context: sa\n",
+            cluster.server.unwrap(),
+            cluster.certificate_authority_data.unwrap(),
+            token.trim()
+        ),
+    )
+    .unwrap();
+    let sa = settings(
+        "postgres://unused:unused@127.0.0.1/unused",
+        "tests/fixtures/charts",
+        &[("kubeconfig", kc.to_str().unwrap())],
+    );
+    let client = store_weaver::cluster::streaming_client(&sa).await.unwrap();
+    // The binding reaches the authorizer a moment after it is made.
+    let out = eventually(WAIT, "wp with the service account", || {
+        let client = client.clone();
+        let store = s.store.clone();
+        async move {
+            pods::run_wp(&client, &store, &["core".into(), "version".into()], true)
+                .await
+                .ok()
+        }
+    })
+    .await;
+    assert!(out.success && out.stdout.trim() == "6.8.3", "{out:?}");
+    let lines = eventually(WAIT, "logs with the service account", || {
+        let client = client.clone();
+        let store = s.store.clone();
+        async move {
+            let req = LogRequest {
+                container: Some("setup-store".into()),
+                ..Default::default()
+            };
+            let (_, lines) = pods::log_lines(&client, &store, &req).await.ok()?;
+            let lines: Vec<String> = lines.filter_map(|l| async { l.ok() }).collect().await;
+            lines
+                .iter()
+                .any(|l| l.contains("store ready"))
+                .then_some(lines)
+        }
+    })
+    .await;
+    assert!(lines.iter().all(|l| !l.contains(&s.admin_password)));
+    // Without the binding (another namespace of the same shape), nothing.
+    let other = FakeStore::new(None, None).await;
+    let err = pods::run_wp(
+        &client,
+        &other.store,
+        &["core".into(), "version".into()],
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("Forbidden") || err.to_string().contains("forbidden"),
+        "{err}"
+    );
+}
