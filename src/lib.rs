@@ -11,6 +11,7 @@ pub mod db;
 pub mod doctor;
 pub mod engine;
 pub mod helm;
+pub mod incident;
 pub mod logging;
 pub mod metrics;
 pub mod pod_commands;

@@ -1,28 +1,17 @@
 //! The incident commands of the command line: `store logs`, `store wp` and
-//! `doctor`. Thin: the work is in `cluster::pods` and `doctor`; here are the
-//! store lookup, the audit entries and the exit codes.
+//! `doctor`. Thin: the work is in `incident` (audited), `cluster::pods` and
+//! `doctor`; here are the store lookup, the output and the exit codes.
 
-use crate::cluster::pods::{self, LogRequest, PodsError, StoreRef};
+use crate::cluster::pods::{self, LogRequest, PodsError};
 use crate::commands::{exit, resolve};
 use crate::config::Settings;
-use crate::db::audit;
-use crate::store::{Actor, Store, Via};
+use crate::incident::{self, IncidentError, Target};
+use crate::store::Via;
 use color_eyre::eyre::Result;
 use futures::StreamExt;
 use sqlx::PgPool;
 use std::io::Write;
 use std::process::ExitCode;
-
-/// What the cluster side needs to know about a store.
-pub fn store_ref(s: &Store) -> StoreRef {
-    StoreRef {
-        id: s.id,
-        namespace: s.namespace.clone(),
-        // The engine records the namespace uid (migration 0003); until the
-        // store carries it here, ownership rests on the store-id label.
-        namespace_uid: None,
-    }
-}
 
 fn pods_exit(e: &PodsError) -> u8 {
     match e {
@@ -33,28 +22,10 @@ fn pods_exit(e: &PodsError) -> u8 {
     }
 }
 
-async fn record(
-    pool: &PgPool,
-    actor: &Actor,
-    action: &str,
-    s: &Store,
-    outcome: &str,
-    detail: &str,
-) -> bool {
-    let r = audit::Record {
-        actor,
-        action,
-        store_id: Some(s.id),
-        store_name: Some(&s.name),
-        outcome,
-        detail: Some(detail),
-    };
-    match audit::record(pool, &r).await {
-        Ok(()) => true,
-        Err(e) => {
-            eprintln!("warning: the audit entry could not be written: {e}");
-            false
-        }
+fn incident_exit(e: &IncidentError) -> u8 {
+    match e {
+        IncidentError::Pods(p) => pods_exit(p),
+        IncidentError::Audit(_) => exit::UNAVAILABLE,
     }
 }
 
@@ -73,9 +44,9 @@ pub async fn logs(
     };
     let actor = crate::runtime::actor(actor, Via::Cli);
     let client = crate::cluster::streaming_client(settings).await?;
-    let store = store_ref(&s);
+    let target = Target::of(&s);
     if list {
-        return match pods::containers(&client, &store).await {
+        return match pods::containers(&client, &target.store).await {
             Ok(list) => {
                 println!(
                     "{:<40} {:<16} {:<5} {:<6} {:<9} STATE",
@@ -100,23 +71,13 @@ pub async fn logs(
             }
         };
     }
-    let (target, mut lines) = match pods::log_lines(&client, &store, &req).await {
+    let (_, mut lines) = match incident::logs(pool, &client, &actor, &target, &req).await {
         Ok(x) => x,
         Err(e) => {
-            record(pool, &actor, "store.logs", &s, "failed", &e.to_string()).await;
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(pods_exit(&e)));
+            return Ok(ExitCode::from(incident_exit(&e)));
         }
     };
-    let detail = format!(
-        "{}/{}{}{}{}",
-        target.pod,
-        target.container,
-        if req.previous { ", previous" } else { "" },
-        if req.follow { ", follow" } else { "" },
-        req.tail.map(|n| format!(", last {n}")).unwrap_or_default()
-    );
-    record(pool, &actor, "store.logs", &s, "ok", &detail).await;
     while let Some(line) = lines.next().await {
         match line {
             Ok(l) => {
@@ -153,45 +114,9 @@ pub async fn wp(
         Err(code) => return Ok(ExitCode::from(code)),
     };
     let actor = crate::runtime::actor(actor, Via::Cli);
-    let shown = pods::wp_command_for_audit(args, &pods::Masker::default());
-    if let Err(why) = pods::check_wp_command(args, read_only) {
-        record(
-            pool,
-            &actor,
-            "store.wp",
-            &s,
-            "refused",
-            &format!("{shown}: {why}"),
-        )
-        .await;
-        eprintln!("error: {why}");
-        return Ok(ExitCode::from(exit::INVALID));
-    }
-    // Written down before it runs (wp can change the store): nothing runs
-    // that is not on record. The outcome is a second entry.
-    if !record(pool, &actor, "store.wp", &s, "accepted", &shown).await {
-        eprintln!("error: not running wp without an audit entry");
-        return Ok(ExitCode::from(exit::UNAVAILABLE));
-    }
     let client = crate::cluster::streaming_client(settings).await?;
-    let store = store_ref(&s);
-    let result = pods::run_wp(&client, &store, args, read_only).await;
-    match result {
+    match incident::wp(pool, &client, &actor, &Target::of(&s), args, read_only).await {
         Ok(out) => {
-            let outcome = if out.success { "ok" } else { "failed" };
-            let code = out
-                .exit_code
-                .map(|c| format!(" (exit {c})"))
-                .unwrap_or_default();
-            record(
-                pool,
-                &actor,
-                "store.wp",
-                &s,
-                outcome,
-                &format!("{shown}{code} in {}", out.pod),
-            )
-            .await;
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
@@ -208,17 +133,8 @@ pub async fn wp(
             })
         }
         Err(e) => {
-            record(
-                pool,
-                &actor,
-                "store.wp",
-                &s,
-                "failed",
-                &format!("{shown}: {e}"),
-            )
-            .await;
             eprintln!("error: {e}");
-            Ok(ExitCode::from(pods_exit(&e)))
+            Ok(ExitCode::from(incident_exit(&e)))
         }
     }
 }

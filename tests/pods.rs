@@ -678,3 +678,31 @@ async fn logs_and_wp_work_with_the_platform_service_account_in_a_store_namespace
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn wp_does_not_run_when_it_cannot_be_put_on_record() {
+    let s = FakeStore::new(None, None).await;
+    let db = TestDb::new().await;
+    let c = kube_streaming().await;
+    let actor = store_weaver::store::Actor::new("oncall", store_weaver::store::Via::Cli);
+    let target = store_weaver::incident::Target::new(s.store.id, s.store.namespace.clone(), None);
+    let args: Vec<String> = vec!["core".into(), "version".into()];
+    let out = store_weaver::incident::wp(&db.pool, &c, &actor, &target, &args, true)
+        .await
+        .expect("audited wp runs");
+    assert_eq!(out.stdout.trim(), "6.8.3");
+    // Without an audit log, nothing runs.
+    sqlx::query("DROP TABLE audit_log")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let err = store_weaver::incident::wp(&db.pool, &c, &actor, &target, &args, true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, store_weaver::incident::IncidentError::Audit(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("audit log"), "{err}");
+    db.drop_db().await;
+}
