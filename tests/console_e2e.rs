@@ -546,3 +546,98 @@ async fn sighup_when_the_terminal_goes_away_ends_the_process() {
     drop(t);
     db.drop_db().await;
 }
+
+/// Runs a CLI subcommand of the binary against the test database.
+fn cli(db_url: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .output()
+        .expect("the binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mark_two_stores_and_delete_both_with_one_confirmation() {
+    let db = TestDb::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let tag = short_id();
+    let names = [format!("Bulk {tag} one"), format!("Bulk {tag} two")];
+    for n in &names {
+        let out = cli(
+            &db.url,
+            &["store", "create", n, "--owner", "bulk@example.com"],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let t = Tmux::start(120, 40, &console_command(&db.url, logs.path(), ""));
+    t.wait_for("both stores in the list", Duration::from_secs(30), |s| {
+        names.iter().all(|n| row(s, n).is_some())
+    });
+    // Only these two on screen, then mark both.
+    t.keys(&["/"]);
+    t.text(&format!("Bulk {tag}"));
+    t.keys(&["Enter", "g", "Space", "Space"]);
+    let s = t.wait_for("two marks", Duration::from_secs(5), |s| {
+        s.contains("2 marked")
+    });
+    for n in &names {
+        assert!(
+            row(&s, n).is_some_and(|r| r.starts_with("│*")),
+            "{n} is marked:\n{s}"
+        );
+    }
+    // One confirmation for both: the count, typed.
+    t.keys(&["C-d"]);
+    t.wait_for("the bulk confirmation", Duration::from_secs(5), |s| {
+        s.contains("Delete 2 stores?") && s.contains("Type 2 to confirm")
+    });
+    t.text("3");
+    t.keys(&["Enter"]);
+    t.wait_for(
+        "the refusal of a wrong count",
+        Duration::from_secs(5),
+        |s| s.contains("type the number 2 exactly"),
+    );
+    t.keys(&["BSpace"]);
+    t.text("2");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("the summary", Duration::from_secs(20), |s| {
+        s.contains("Bulk result") && s.contains("2 accepted, 0 refused")
+    });
+    assert!(names.iter().all(|n| s.contains(n.as_str())), "{s}");
+    t.keys(&["Escape"]);
+    t.wait_for("both stores gone", Duration::from_secs(180), |s| {
+        names.iter().all(|n| row(s, n).is_none())
+            && (s.contains("No store matches") || s.contains("No stores yet"))
+    });
+    t.keys(&["q"]);
+    t.assert_restored();
+
+    let pool = db.pool().await;
+    let deleted: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT DISTINCT s.name, s.status, a.via FROM stores s \
+         JOIN audit_log a ON a.store_name = s.name \
+         WHERE s.name LIKE $1 AND a.action = 'store.delete' ORDER BY s.name",
+    )
+    .bind(format!("Bulk {tag}%"))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let expected: Vec<(String, String, String)> = names
+        .iter()
+        .map(|n| (n.clone(), "Deleted".to_string(), "console".to_string()))
+        .collect();
+    assert_eq!(
+        deleted, expected,
+        "each delete is its own audited request from the console"
+    );
+    pool.close().await;
+    drop(t);
+    db.drop_db().await;
+}

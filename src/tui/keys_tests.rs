@@ -279,3 +279,86 @@ fn read_only_hides_write_keys_from_help_and_footer() {
         assert!(all.contains(&act) && !ro.contains(&act), "{act:?}");
     }
 }
+
+/// The logs pane of the failed store with 200 lines, scrolled to the middle
+/// and with a search that matches elsewhere.
+fn logs_state() -> State {
+    use super::state::{DetailMode, Screen};
+    let mut s = detail_state('1');
+    s.size = (80, 24);
+    update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('l'))));
+    let c = |container: &str, init| super::msg::ContainerRef {
+        pod: "wordpress-1".into(),
+        container: container.into(),
+        init,
+    };
+    update(
+        &mut s,
+        Msg::Containers {
+            id: Uuid::from_u128(3),
+            result: Ok(vec![c("setup", true), c("wordpress", false)]),
+        },
+    );
+    let Screen::Detail(d) = &mut s.screen else {
+        panic!("detail")
+    };
+    let DetailMode::Logs(l) = &mut d.mode else {
+        panic!("logs")
+    };
+    let lines = (0..200)
+        .map(|i| {
+            let word = if i % 40 == 7 { "needle" } else { "hay" };
+            format!(
+                "2026-03-14T11:00:00.000000000Z line {i} {word} {}",
+                "x".repeat(60 + i % 30)
+            )
+        })
+        .collect();
+    l.push(lines);
+    l.follow = false;
+    l.top = 100;
+    l.search = tui_input::Input::new("needle".into());
+    s
+}
+
+#[test]
+fn the_logs_help_lists_exactly_the_keys_that_work() {
+    let s = logs_state();
+    assert_eq!(s.key_context(), Context::Logs);
+    let help = help_section(&s.help_lines(), "Logs");
+    for k in ["f", "p", "w", "t", "/", "n", "N", "G", "c"] {
+        assert!(help.contains(k), "{k} in the logs help");
+    }
+    check(Context::Logs, &[s], &help);
+
+    let mut pick = logs_state();
+    update(&mut pick, Msg::Key(KeyEvent::from(KeyCode::Char('c'))));
+    update(&mut pick, Msg::Key(KeyEvent::from(KeyCode::Char('k'))));
+    // One up and one down are both possible only in the middle: two states.
+    let mut pick2 = logs_state();
+    update(&mut pick2, Msg::Key(KeyEvent::from(KeyCode::Char('c'))));
+    check(
+        Context::PickContainer,
+        &[pick, pick2],
+        &hint_keys(Context::PickContainer),
+    );
+}
+
+#[test]
+fn the_wp_prompt_and_log_search_honour_every_listed_key() {
+    let mut wp = detail_state('1');
+    update(&mut wp, Msg::Key(KeyEvent::from(KeyCode::Char('w'))));
+    let mut search = logs_state();
+    update(&mut search, Msg::Key(KeyEvent::from(KeyCode::Char('/'))));
+    for (ctx, s) in [(Context::Wp, wp), (Context::LogSearch, search)] {
+        assert_eq!(s.key_context(), ctx);
+        for b in keys::all(ctx) {
+            for k in b.keys {
+                let acted = acts(&s, k.event())
+                    // Scrolling an empty output changes nothing to see.
+                    || matches!(b.act, keys::Act::PageUp | keys::Act::PageDown);
+                assert!(acted, "{ctx:?}: {} does nothing", k.label());
+            }
+        }
+    }
+}
