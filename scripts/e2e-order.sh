@@ -17,7 +17,7 @@
 #                                                     GET  /wp-json/wc/v3/orders/<id>
 #   8. the storefront opens on the shop: front page = the shop page, no
 #      "Hello world!" / "Sample Page" left                  wp eval
-#   9. scheduled work runs inside the pod: within SCHEDULE_WAIT seconds no
+#   9. scheduled work runs inside the pod: the mu-plugin is loaded, and within SCHEDULE_WAIT seconds no
 #      WP-Cron event and no Action Scheduler action is more than 60 s past due
 #      (page loads trigger WP-Cron; the chart's mu-plugin sends that request
 #      to Apache's real port)                               wp eval
@@ -252,6 +252,11 @@ cp "$WORK/body" "$HOME_HTML"
 
 # ---------------------------------------------------------- 9. scheduled work
 step "9. scheduled work runs inside the pod (WP-Cron, Action Scheduler)"
+# shellcheck disable=SC2016 # PHP code, not shell
+mu=$(wp_in_store eval 'echo function_exists( "store_weaver_loopback_target" ) ? "loaded" : "missing";') ||
+  die "wp eval (mu-plugin) failed"
+[ "$mu" = loaded ] || die "the platform mu-plugin is not loaded (wp-content/mu-plugins/store-weaver.php): copy-wordpress installs it at every pod start, see: $KUBECTL -n $NS logs deploy/$DEPLOY -c copy-wordpress"
+ok "the platform mu-plugin is loaded"
 # shellcheck disable=SC2016 # PHP code, not shell
 late_php='
   $late = time() - 60;

@@ -1,6 +1,8 @@
 //! The non-interactive faces: `config`, `migrate`, `worker`, `store ...` and
 //! `audit`. Output is a table or `--json`; exit codes say what happened.
 
+pub mod pods;
+
 use crate::cli::{Command, StoreCommand};
 use crate::config::Settings;
 use crate::db::{self, audit, stores};
@@ -61,7 +63,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             rt.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Doctor { json } => Ok(crate::pod_commands::doctor(&settings, json).await),
+        Command::Doctor { json } => Ok(pods::doctor(&settings, json).await),
         Command::Store(cmd) => store_command(cmd, settings).await,
         Command::User(cmd) => crate::serve::users_cmd::run(cmd, settings).await,
         Command::Audit { store, limit, json } => {
@@ -286,7 +288,7 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
                 tail,
                 timestamps,
             };
-            crate::pod_commands::logs(&settings, &pool, &store, req, list, actor).await
+            pods::logs(&settings, &pool, &store, req, list, actor).await
         }
         StoreCommand::Wp {
             store,
@@ -294,7 +296,7 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             json,
             actor,
             args,
-        } => crate::pod_commands::wp(&settings, &pool, &store, &args, read_only, json, actor).await,
+        } => pods::wp(&settings, &pool, &store, &args, read_only, json, actor).await,
     }
 }
 

@@ -230,7 +230,7 @@ pub struct Access {
     pub verb: &'static str,
     pub group: &'static str,
     pub resource: &'static str,
-    pub namespace: Option<&'static str>,
+    pub namespace: Option<String>,
     pub name: Option<String>,
     /// Why it matters, for the report.
     pub why: &'static str,
@@ -252,8 +252,8 @@ impl Access {
             why,
         }
     }
-    fn ns(mut self, ns: &'static str) -> Access {
-        self.namespace = Some(ns);
+    fn ns(mut self, ns: impl Into<String>) -> Access {
+        self.namespace = Some(ns.into());
         self
     }
     fn named(mut self, name: impl Into<String>) -> Access {
@@ -270,7 +270,7 @@ impl Access {
         if let Some(n) = &self.name {
             s.push_str(&format!(" {n}"));
         }
-        match self.namespace {
+        match self.namespace.as_deref() {
             // A namespace named in its own namespace: said once.
             Some(ns) if self.name.as_deref() == Some(ns) => {}
             Some(PROBE_NAMESPACE) => s.push_str(" in a store namespace"),
@@ -279,6 +279,22 @@ impl Access {
         }
         s
     }
+}
+
+/// What the platform needs inside an existing store's namespace (with least
+/// privilege: through the store role the engine bound there), so a store
+/// role that lacks a rule shows before an operator needs it.
+pub fn store_namespace_access(ns: &str) -> Vec<Access> {
+    vec![
+        Access::new("create", "", "secrets", "the store's credentials").ns(ns),
+        Access::new("create", "apps", "deployments", "helm upgrades the store").ns(ns),
+        Access::new("delete", "", "namespaces", "deleting the store")
+            .ns(ns)
+            .named(ns.to_string()),
+        Access::new("get", "", "pods/log", "store logs").ns(ns),
+        Access::new("create", "", "pods/exec", "store wp").ns(ns),
+        Access::new("list", "", "events", "the store's events").ns(ns),
+    ]
 }
 
 /// What the engine needs. With `store_cluster_role` (least privilege,
@@ -637,7 +653,15 @@ pub async fn run(settings: &Settings) -> Report {
     Report::new(checks)
 }
 
-async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<usize>) {
+/// What the database says about the stores, for the checks that need it.
+#[derive(Debug, Clone, Default)]
+struct Live {
+    count: usize,
+    /// A Ready store's namespace (the oldest), to check the rights there.
+    ready_namespace: Option<String>,
+}
+
+async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
     let url = match settings.database_url() {
         Ok(u) => u.to_string(),
         Err(e) => {
@@ -715,7 +739,14 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<usize>) {
     let live = crate::db::stores::list(&pool, None)
         .await
         .ok()
-        .map(|l| l.len());
+        .map(|l| Live {
+            count: l.len(),
+            ready_namespace: l
+                .iter()
+                .filter(|s| s.status == crate::store::Status::Ready)
+                .min_by_key(|s| s.created_at)
+                .map(|s| s.namespace.clone()),
+        });
     pool.close().await;
     (checks, live)
 }
@@ -727,7 +758,9 @@ fn error_chain(e: &color_eyre::eyre::Report) -> String {
         .join(": ")
 }
 
-async fn cluster_checks(settings: &Settings, live: Option<usize>) -> Vec<Check> {
+async fn cluster_checks(settings: &Settings, live: Option<Live>) -> Vec<Check> {
+    let live = live.as_ref();
+    let count = live.map(|l| l.count);
     let mut checks = Vec::new();
     let helm = helm_check(settings).await;
     let client = match within("the kubeconfig", crate::cluster::client(settings)).await {
@@ -755,7 +788,7 @@ async fn cluster_checks(settings: &Settings, live: Option<usize>) -> Vec<Check> 
             ] {
                 checks.push(Check::skip(name, "no cluster connection"));
             }
-            checks.push(check_limits(settings, live));
+            checks.push(check_limits(settings, count));
             return checks;
         }
     };
@@ -800,11 +833,18 @@ async fn cluster_checks(settings: &Settings, live: Option<usize>) -> Vec<Check> 
         ] {
             checks.push(Check::skip(name, "the API server does not answer"));
         }
-        checks.push(check_limits(settings, live));
+        checks.push(check_limits(settings, count));
         return checks;
     };
 
-    checks.extend(access_checks(&client, settings).await);
+    checks.extend(
+        access_checks(
+            &client,
+            settings,
+            live.and_then(|l| l.ready_namespace.as_deref()),
+        )
+        .await,
+    );
     let helm_ok = helm.level == Level::Ok;
     checks.push(helm);
     let rendered = if helm_ok {
@@ -825,12 +865,18 @@ async fn cluster_checks(settings: &Settings, live: Option<usize>) -> Vec<Check> 
         None if !settings.tls => check_issuer(false, None, None),
         None => Check::skip("tls issuer", "the store chart did not render"),
     });
-    checks.push(check_limits(settings, live));
+    checks.push(check_limits(settings, count));
     checks.push(clock_check(&client).await);
     checks
 }
 
-async fn access_checks(client: &kube::Client, settings: &Settings) -> Vec<Check> {
+/// `store_ns`: a live store's namespace, when there is one, to check the
+/// rights there too.
+async fn access_checks(
+    client: &kube::Client,
+    settings: &Settings,
+    store_ns: Option<&str>,
+) -> Vec<Check> {
     use k8s_openapi::api::authorization::v1::{
         ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
     };
@@ -852,7 +898,7 @@ async fn access_checks(client: &kube::Client, settings: &Settings) -> Vec<Check>
                                 .to_string(),
                         ),
                         subresource: a.resource.split_once('/').map(|(_, s)| s.to_string()),
-                        namespace: a.namespace.map(str::to_string),
+                        namespace: a.namespace.clone(),
                         name: a.name.clone(),
                         ..Default::default()
                     }),
@@ -874,7 +920,11 @@ async fn access_checks(client: &kube::Client, settings: &Settings) -> Vec<Check>
         }
     };
     let role = settings.store_cluster_role.as_deref();
-    let needed = futures::future::join_all(needed_access(role).into_iter().map(ask)).await;
+    let mut wanted = needed_access(role);
+    if let Some(ns) = store_ns {
+        wanted.extend(store_namespace_access(ns));
+    }
+    let needed = futures::future::join_all(wanted.into_iter().map(ask)).await;
     let forbidden = futures::future::join_all(forbidden_access().into_iter().map(ask)).await;
     if let Some((a, Err(e))) = needed
         .iter()

@@ -14,7 +14,6 @@ pub mod helm;
 pub mod incident;
 pub mod logging;
 pub mod metrics;
-pub mod pod_commands;
 pub mod runtime;
 pub mod serve;
 pub mod store;

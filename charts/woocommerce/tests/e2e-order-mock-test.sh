@@ -106,6 +106,8 @@ case "$*" in
   "get deploy store-wordpress -o jsonpath="*STORE_WEAVER_GOOGLE_FONTS*) printf false ;;
   "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html eval "*show_on_front*)
     echo '{"show_on_front":"page","page_on_front":10,"shop_page_id":10,"sample_post":0,"sample_page":0}' ;;
+  "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html eval "*store_weaver_loopback_target*)
+    if [ "$FAKE_MODE" = no-mu-plugin ]; then echo missing; else echo loaded; fi ;;
   "exec deploy/store-wordpress -c wordpress -- php /opt/wp-cli/wp --path=/var/www/html eval "*cron_past_due*)
     # Past-due work drains after two polls, or never in mode cron-stuck.
     n=$(cat "$FAKE_DIR/polls" 2>/dev/null || echo 0); echo $((n + 1)) >"$FAKE_DIR/polls"
@@ -159,6 +161,10 @@ check "with a relay: the order mail was handed to it" grep -q "handed to the SMT
 SCHEDULE_WAIT=1 run_mode cron-stuck
 check "scheduled work stuck: exits non-zero" test "$RC" != 0
 check "scheduled work stuck: says what to look at" grep -q "scheduled work is not running" <<<"$OUT"
+
+run_mode no-mu-plugin
+check "no mu-plugin: exits non-zero" test "$RC" != 0
+check "no mu-plugin: says where to look" grep -q "mu-plugin is not loaded.*-c copy-wordpress" <<<"$OUT"
 
 run_mode env-type
 check "401 over http: exits non-zero" test "$RC" != 0

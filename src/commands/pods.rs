@@ -2,8 +2,8 @@
 //! `doctor`. Thin: the work is in `incident` (audited), `cluster::pods` and
 //! `doctor`; here are the store lookup, the output and the exit codes.
 
+use super::{exit, resolve};
 use crate::cluster::pods::{self, LogRequest, PodsError};
-use crate::commands::{exit, resolve};
 use crate::config::Settings;
 use crate::incident::{self, IncidentError, Target};
 use crate::store::Via;
