@@ -125,8 +125,9 @@ fn kubectl(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[tokio::test]
-async fn doctor_is_green_with_the_platform_service_account() {
+/// A kubeconfig with the platform service account's own token
+/// (config/rbac.yaml applied first).
+fn service_account_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
     kubectl(&["apply", "-f", repo("config/rbac.yaml").to_str().unwrap()]);
     let token = kubectl(&[
         "create",
@@ -139,8 +140,7 @@ async fn doctor_is_green_with_the_platform_service_account() {
     ]);
     let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
     let cluster = admin.clusters[0].cluster.clone().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("sa-kubeconfig");
+    let kc = dir.join("sa-kubeconfig");
     std::fs::write(
         &kc,
         format!(
@@ -151,6 +151,95 @@ async fn doctor_is_green_with_the_platform_service_account() {
         ),
     )
     .unwrap();
+    kc
+}
+
+#[tokio::test]
+async fn doctor_checks_the_rights_in_a_ready_stores_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = service_account_kubeconfig(dir.path());
+    let db = TestDb::new().await;
+    let s = settings(&db.url, "tests/fixtures/charts", &[]);
+    let (store, _) = store_weaver::engine::create(
+        &db.pool,
+        store_weaver::runtime::limits(&s),
+        &store_weaver::runtime::urls(&s),
+        &store_weaver::store::Actor::new("tester", store_weaver::store::Via::Cli),
+        &store_weaver::engine::CreateRequest {
+            name: unique("Doctor Store"),
+            owner: "doctor@example.com".into(),
+            engine: "woocommerce".into(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    // Test set-up only: the row as a provision that finished would leave it.
+    sqlx::query("UPDATE stores SET status = 'Ready' WHERE id = $1")
+        .bind(store.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let ns = store.namespace.as_str();
+    kubectl(&["create", "namespace", ns]);
+    let args = [
+        "--json",
+        "--store-cluster-role",
+        "store-weaver-store",
+        "--service-account",
+        "store-weaver-system/store-weaver",
+    ];
+    // No binding in the store's namespace yet: each missing right is named.
+    let r = report(&doctor(&db.url, kc.to_str().unwrap(), &args));
+    let need = check(&r, "permissions needed");
+    assert_eq!(need["level"], "fail", "{r:#}");
+    let detail = need["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("create pods/exec in {ns} (store wp)")),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!("get pods/log in {ns}")),
+        "{detail}"
+    );
+    // With the store role bound there, as the engine binds it: green.
+    kubectl(&[
+        "create",
+        "rolebinding",
+        "store-weaver",
+        "-n",
+        ns,
+        "--clusterrole",
+        "store-weaver-store",
+        "--serviceaccount",
+        "store-weaver-system:store-weaver",
+    ]);
+    let mut green = None;
+    for _ in 0..50 {
+        let r = report(&doctor(&db.url, kc.to_str().unwrap(), &args));
+        if check(&r, "permissions needed")["level"] == "ok" {
+            green = Some(r);
+            break;
+        }
+        // The authorizer sees a new binding a moment after it is made.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let r = green.expect("the store namespace's rights became green");
+    assert!(
+        check(&r, "permissions needed")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("all 15 granted"),
+        "{r:#}"
+    );
+    kubectl(&["delete", "namespace", ns, "--wait=false"]);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn doctor_is_green_with_the_platform_service_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = service_account_kubeconfig(dir.path());
     let db = TestDb::new().await;
     let out = doctor(
         &db.url,
