@@ -342,12 +342,14 @@ const LAYERS: &[(&str, u8)] = &[
     ("helm", 1),
     ("cluster", 1),
     ("engine", 2),
+    ("incident", 2),
     ("runtime", 3),
     ("doctor", 3),
     ("incident", 3),
     ("tui", 4),
     ("serve", 4),
     ("commands", 4),
+    ("pod_commands", 4),
     ("cli", 5),
 ];
 
@@ -363,6 +365,8 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("commands.rs", "serve"),
     ("serve/mod.rs", "commands"),
     ("serve/users_cmd.rs", "commands"),
+    // The CLI's logs/wp/doctor commands, to move into src/commands/.
+    ("pod_commands.rs", "commands"),
 ];
 
 /// The rooms a line of Rust names through `crate::`.
