@@ -345,11 +345,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("incident", 2),
     ("runtime", 3),
     ("doctor", 3),
-    ("incident", 3),
     ("tui", 4),
     ("serve", 4),
     ("commands", 4),
-    ("pod_commands", 4),
     ("cli", 5),
 ];
 
@@ -365,8 +363,6 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("commands.rs", "serve"),
     ("serve/mod.rs", "commands"),
     ("serve/users_cmd.rs", "commands"),
-    // The CLI's logs/wp/doctor commands, to move into src/commands/.
-    ("pod_commands.rs", "commands"),
 ];
 
 /// The rooms a line of Rust names through `crate::`.
