@@ -344,6 +344,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("engine", 2),
     ("runtime", 3),
     ("doctor", 3),
+    ("incident", 3),
     ("tui", 4),
     ("serve", 4),
     ("commands", 4),
