@@ -342,6 +342,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("helm", 1),
     ("cluster", 1),
     ("engine", 2),
+    ("incident", 2),
     ("runtime", 3),
     ("doctor", 3),
     ("incident", 3),
