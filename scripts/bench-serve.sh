@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # Load figures for `store-weaver --serve`, on this machine, loopback only:
-#   1. GET /api/stores with 1,000 stores in the database (as an admin, who
-#      gets all 1,000, and as a user, who gets their 5);
-#   2. POST /api/stores with the limits raised (every create is a real
-#      engine transaction: limits checked under the create lock, store row,
-#      queued operation, audit entry, notification; plus the rate-limit
-#      transaction and the session lookup).
+#   1. paged GET /api/stores with 10,000 stores over 2,000 owners in the
+#      database: as an admin and as a user, the first page, a deep cursor
+#      page (after 9,000 stores), filtered by status and by q; then
+#      GET /api/stores/{id}; then POST /api/stores with the limits raised
+#      (every create is a real engine transaction);
+#   2. sign-in under a flood of wrong passwords from 100 addresses: the
+#      server's peak RSS and the latency of a correct sign-in meanwhile
+#      (examples/sign_in_flood.rs).
+# Each wrk figure is the median of 3 runs (by requests/s).
 # Needs the sandbox (scripts/sandbox up) and wrk (apt-get install -y wrk).
 # Uses a database of its own (dropped at the end) and workers = 0, so nothing
 # is provisioned in the cluster.
 #
-#   scripts/bench-serve.sh [seconds-per-run (default 20)] [connections (default 32)]
+#   scripts/bench-serve.sh [seconds-per-run (default 10)] [connections (default 32)]
+#   BIN=path/to/store-weaver scripts/bench-serve.sh ...   # another build (e.g. an older one)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-DURATION="${1:-20}"
+DURATION="${1:-10}"
 CONNECTIONS="${2:-32}"
 THREADS=2
+RUNS=3
 
 if [[ -z "${DATABASE_URL:-}" || -z "${KUBECONFIG:-}" ]]; then
   env_file="${STORE_WEAVER_SANDBOX:-$HOME/.local/state/store-weaver/sandbox}/env"
@@ -28,8 +33,12 @@ command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wr
 command -v psql >/dev/null || { echo "psql is not installed" >&2; exit 1; }
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release --bin store-weaver >&2
-BIN="$CARGO_TARGET_DIR/release/store-weaver"
+if [[ -z "${BIN:-}" ]]; then
+  cargo build --release --bin store-weaver >&2
+  BIN="$CARGO_TARGET_DIR/release/store-weaver"
+fi
+cargo build --release --example sign_in_flood >&2
+FLOOD="$CARGO_TARGET_DIR/release/examples/sign_in_flood"
 
 DB="sw_bench_$(date +%s)_$$"
 BASE_URL="${DATABASE_URL%/*}"
@@ -38,8 +47,15 @@ QUERY=""
 BENCH_URL="$BASE_URL/$DB$QUERY"
 WORK="$(mktemp -d)"
 SERVER_PID=""
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
 cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -TERM "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  stop_server
   psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
@@ -52,29 +68,36 @@ PASSWORD="bench password 12345"
 echo "$PASSWORD" | "$BIN" --database-url "$BENCH_URL" user add admin@bench.test --role admin >/dev/null
 echo "$PASSWORD" | "$BIN" --database-url "$BENCH_URL" user add user7@bench.test --role user >/dev/null
 
-# 1,000 Ready stores: 200 owners with 5 each (user7@bench.test among them).
+# 10,000 stores: 2,000 owners with 5 each (user7@bench.test among them);
+# every tenth Failed, the rest Ready.
 psql "$BENCH_URL" -q <<'SQL'
 INSERT INTO stores (id, name, namespace, owner, engine, status, phase, url, attempts,
-                    provision_started_at, ready_at, created_at, updated_at)
+                    provision_started_at, ready_at, created_at, updated_at, error_message)
 SELECT gen_random_uuid(), 'Bench Store ' || i, 'store-bench-store-' || i,
-       'user' || (i % 200) || '@bench.test', 'woocommerce', 'Ready', 'done',
+       'user' || (i % 2000) || '@bench.test', 'woocommerce',
+       CASE WHEN i % 10 = 0 THEN 'Failed' ELSE 'Ready' END, 'done',
        'http://bench-store-' || i || '.localhost', 1,
        now() - interval '1 hour', now() - interval '50 minutes',
-       now() - make_interval(secs => i), now() - make_interval(secs => i)
-FROM generate_series(1, 1000) AS i;
+       now() - make_interval(secs => i), now() - make_interval(secs => i),
+       CASE WHEN i % 10 = 0 THEN 'helm install failed: timed out waiting for the condition' END
+FROM generate_series(1, 10000) AS i;
+ANALYZE stores;
 SQL
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$BIN" --serve --database-url "$BENCH_URL" --listen "127.0.0.1:$PORT" --workers 0 --auth password \
-  --max-stores 10000000 --max-stores-per-user 10000000 --create-rate 10000000 \
-  --log-level warn 2>"$WORK/server.log" &
-SERVER_PID=$!
-URL="http://127.0.0.1:$PORT"
-for _ in $(seq 1 100); do
-  curl -fsS "$URL/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$URL/readyz" >/dev/null || { echo "the server did not get ready:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+start_server() {
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  "$BIN" --serve --database-url "$BENCH_URL" --listen "127.0.0.1:$PORT" --workers 0 --auth password \
+    --max-stores 10000000 --max-stores-per-user 10000000 --create-rate 10000000 \
+    --log-level warn "$@" 2>"$WORK/server.log" &
+  SERVER_PID=$!
+  URL="http://127.0.0.1:$PORT"
+  for _ in $(seq 1 100); do
+    curl -fsS "$URL/readyz" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -fsS "$URL/readyz" >/dev/null || { echo "the server did not get ready:" >&2; cat "$WORK/server.log" >&2; exit 1; }
+}
+start_server
 
 token() {
   curl -fsS -X POST "$URL/api/session" -H 'content-type: application/json' \
@@ -82,9 +105,16 @@ token() {
 }
 ADMIN_TOKEN="$(token admin@bench.test)"
 USER_TOKEN="$(token user7@bench.test)"
-n_admin="$(curl -fsS -H "authorization: Bearer $ADMIN_TOKEN" "$URL/api/stores" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["stores"]))')"
-n_user="$(curl -fsS -H "authorization: Bearer $USER_TOKEN" "$URL/api/stores" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["stores"]))')"
-bytes_admin="$(curl -fsS -H "authorization: Bearer $ADMIN_TOKEN" "$URL/api/stores" | wc -c)"
+get() { curl -fsS -H "authorization: Bearer $1" "$URL$2"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# A cursor after 9,000 of the admin's 10,000 stores.
+DEEP=""
+for _ in $(seq 1 18); do
+  DEEP="$(get "$ADMIN_TOKEN" "/api/stores?limit=500${DEEP:+&cursor=$DEEP}" | field '["next_cursor"]')"
+done
+USER_DEEP="$(get "$USER_TOKEN" "/api/stores?limit=2" | field '["next_cursor"]')"
+SOME_ID="$(get "$USER_TOKEN" "/api/stores?limit=1" | field '["stores"][0]["id"]')"
 
 cat >"$WORK/create.lua" <<LUA
 local counter = 0
@@ -92,9 +122,6 @@ local threads = {}
 function setup(thread)
   thread:set("tid", #threads + 1)
   table.insert(threads, thread)
-end
-function init(args)
-  counter = 0
 end
 function request()
   counter = counter + 1
@@ -104,31 +131,65 @@ function request()
     ["authorization"] = "Bearer $USER_TOKEN",
   }, body)
 end
-statuses = {}
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
 function done(summary, latency, requests)
   io.write(string.format("non-2xx/3xx responses: %d\n", summary.errors.status))
 end
 LUA
 
-run() {
-  local title="$1"; shift
-  echo
-  echo "== $title"
-  wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@" | tee "$WORK/last.txt"
+# One wrk run: "req/s p50_ms p99_ms non2xx".
+once() {
+  wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@" >"$WORK/run.txt" 2>&1 || true
+  awk '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx or 3xx responses|non-2xx\/3xx responses/ { bad = $NF }
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$WORK/run.txt"
 }
 
-echo "store-weaver --serve load figures ($(nproc) CPUs, $(date -u +%FT%TZ)); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, loopback, release build, auth = password (bearer token), workers = 0"
-echo "stores in the database: 1000; admin sees $n_admin ($bytes_admin bytes of JSON), user7 sees $n_user"
+# The median of $RUNS runs (by requests/s), as a table row.
+row() {
+  local title="$1" bytes="$2"; shift 2
+  for _ in $(seq 1 "$RUNS"); do once "$@"; done | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p" >"$WORK/median.txt"
+  read -r rps p50 p99 bad <"$WORK/median.txt"
+  printf '| %s | %s | %s | %s ms | %s ms | %s |\n' "$title" "$bytes" "$rps" "$p50" "$p99" "$bad"
+}
+bytes() { get "$1" "$2" | wc -c | tr -d ' '; }
 
-run "GET /api/stores as admin (all 1,000 stores)" -H "authorization: Bearer $ADMIN_TOKEN" "$URL/api/stores"
-run "GET /api/stores as a user (5 of the 1,000 stores)" -H "authorization: Bearer $USER_TOKEN" "$URL/api/stores"
+echo "store-weaver --serve load figures ($(nproc) CPUs, $(date -u +%FT%TZ)); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $RUNS runs, loopback, $BIN, auth = password (bearer token), workers = 0"
+echo "stores: 10,000 over 2,000 owners (5 each); total as admin: $(get "$ADMIN_TOKEN" "/api/stores?limit=1" | field '["total"]')"
+echo
+echo "| request | bytes | req/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|---|"
+A=(-H "authorization: Bearer $ADMIN_TOKEN")
+U=(-H "authorization: Bearer $USER_TOKEN")
+for spec in \
+  "admin, first page|A|/api/stores?limit=50" \
+  "admin, deep cursor page (after 9,000)|A|/api/stores?limit=50&cursor=$DEEP" \
+  "admin, status=Failed|A|/api/stores?limit=50&status=Failed" \
+  "admin, q=store-99 (substring)|A|/api/stores?limit=50&q=store-99" \
+  "user, first page (5 of 10,000)|U|/api/stores?limit=50" \
+  "user, cursor page|U|/api/stores?limit=2&cursor=$USER_DEEP" \
+  "user, status=Ready|U|/api/stores?limit=50&status=Ready" \
+  "user, q=bench|U|/api/stores?limit=50&q=bench" \
+  "GET /api/stores/{id} (user)|U|/api/stores/$SOME_ID"; do
+  IFS='|' read -r title who path <<<"$spec"
+  if [[ "$who" == A ]]; then hdr=("${A[@]}"); tok="$ADMIN_TOKEN"; else hdr=("${U[@]}"); tok="$USER_TOKEN"; fi
+  row "GET ${path%%\?*} $title" "$(bytes "$tok" "$path")" "${hdr[@]}" "$URL$path"
+done
 before="$(psql "$BENCH_URL" -Atc "SELECT count(*) FROM stores")"
-run "POST /api/stores (limits raised; each a new store)" -s "$WORK/create.lua" "$URL"
+row "POST /api/stores (limits raised; each a new store)" "-" -s "$WORK/create.lua" "$URL"
 after="$(psql "$BENCH_URL" -Atc "SELECT count(*) FROM stores")"
-echo "stores created during the POST run: $((after - before))"
+echo
+echo "stores created during the POST runs: $((after - before))"
 errors="$(grep -ci 'error\|panic' "$WORK/server.log" || true)"
 echo "server log lines mentioning error/panic: $errors"
 grep -i 'error\|panic' "$WORK/server.log" | head -5 || true
+
+# Sign-in under a flood, on a fresh server (its own peak RSS).
+stop_server
+start_server
+echo
+echo "== sign-in flood: 100 clients (100 loopback addresses) sending wrong passwords for 20 s"
+"$FLOOD" "$URL" "$SERVER_PID" user7@bench.test "$PASSWORD" 100 20

@@ -119,10 +119,19 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum StoreCommand {
-    /// List live stores.
+    /// List live stores, newest first, a page at a time.
     List {
         #[arg(long)]
         owner: Option<String>,
+        /// Only stores with this status (Provisioning, Ready, Failed, Deleting).
+        #[arg(long)]
+        status: Option<String>,
+        /// Stores per page (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Every page, streamed as it is read (not only the first).
+        #[arg(long)]
+        all: bool,
         #[arg(long)]
         json: bool,
     },

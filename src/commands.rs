@@ -145,6 +145,93 @@ pub(crate) async fn resolve(pool: &PgPool, key: &str) -> Result<Store, u8> {
     }
 }
 
+/// `store list`: pages from the database (keyset, newest first), so that
+/// `--all` streams any number of stores in constant memory.
+async fn list_stores(
+    pool: &PgPool,
+    owner: Option<String>,
+    status: Option<String>,
+    limit: i64,
+    all: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    use std::io::Write as _;
+    if !(1..=500).contains(&limit) {
+        eprintln!("error: --limit must be 1 to 500");
+        return Ok(ExitCode::from(2));
+    }
+    let status = match status.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => match Status::parse(s) {
+            Some(st) => Some(st),
+            None => {
+                eprintln!(
+                    "error: unknown status {s:?}; use Provisioning, Ready, Failed or Deleting"
+                );
+                return Ok(ExitCode::from(2));
+            }
+        },
+    };
+    let filter = stores::Filter {
+        owner: owner
+            .map(|o| o.trim().to_lowercase())
+            .filter(|o| !o.is_empty()),
+        status,
+        q: None,
+    };
+    let sort = stores::Sort::NEWEST;
+    let total = stores::count_matching(pool, &filter).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        write!(out, "[")?;
+    } else {
+        writeln!(
+            out,
+            "{:<36}  {:<24} {:<13} {:<18} {:<26} URL",
+            "ID", "NAME", "STATUS", "PHASE", "OWNER"
+        )?;
+    }
+    let mut after: Option<stores::After> = None;
+    let mut shown: i64 = 0;
+    loop {
+        let mut page = stores::page(pool, &filter, sort, after.as_ref(), limit + 1).await?;
+        let more = page.len() as i64 > limit;
+        page.truncate(limit as usize);
+        for s in &page {
+            if json {
+                let sep = if shown == 0 { "\n  " } else { ",\n  " };
+                write!(out, "{sep}{}", serde_json::to_string(s)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<36}  {:<24} {:<13} {:<18} {:<26} {}",
+                    s.id,
+                    s.name,
+                    s.status.as_str(),
+                    s.phase,
+                    s.owner,
+                    s.url
+                )?;
+            }
+            shown += 1;
+        }
+        out.flush()?;
+        after = page.last().map(|s| stores::After::of(sort, s));
+        if !(all && more) {
+            break;
+        }
+    }
+    if json {
+        writeln!(out, "{}]", if shown == 0 { "" } else { "\n" })?;
+    }
+    if shown < total && !all {
+        eprintln!(
+            "{shown} of {total} stores shown; use --all for every page (or --limit, up to 500)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_store(s: &Store, json: bool) {
     if json {
         match serde_json::to_string_pretty(s) {
@@ -194,29 +281,13 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
     let pool = db::connect(settings.database_url()?).await?;
     db::migrate(&pool).await?;
     match cmd {
-        StoreCommand::List { owner, json } => {
-            let list = stores::list(&pool, owner.as_deref()).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else {
-                println!(
-                    "{:<36}  {:<24} {:<13} {:<18} {:<26} URL",
-                    "ID", "NAME", "STATUS", "PHASE", "OWNER"
-                );
-                for s in &list {
-                    println!(
-                        "{:<36}  {:<24} {:<13} {:<18} {:<26} {}",
-                        s.id,
-                        s.name,
-                        s.status.as_str(),
-                        s.phase,
-                        s.owner,
-                        s.url
-                    );
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        StoreCommand::List {
+            owner,
+            status,
+            limit,
+            all,
+            json,
+        } => list_stores(&pool, owner, status, limit, all, json).await,
         StoreCommand::Show { store, json } => match resolve(&pool, &store).await {
             Ok(s) => {
                 print_store(&s, json);

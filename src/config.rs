@@ -80,6 +80,8 @@ enum Kind {
     ServiceAccount,
     /// Comma-separated words.
     List,
+    /// Empty, or comma-separated CIDRs / addresses (`10.0.0.0/8, ::1`).
+    CidrList,
 }
 
 impl Kind {
@@ -96,6 +98,9 @@ impl Kind {
             Kind::Suffix => "a domain suffix such as .localhost or .shops.example.com".into(),
             Kind::SocketAddr => "an address and port such as 127.0.0.1:8080".into(),
             Kind::ServiceAccount => "namespace/name, e.g. store-weaver-system/store-weaver".into(),
+            Kind::CidrList => {
+                "comma-separated addresses or CIDRs such as 10.42.0.0/16, 127.0.0.1".into()
+            }
         }
     }
 
@@ -112,6 +117,7 @@ impl Kind {
             Kind::Suffix => "SUFFIX",
             Kind::SocketAddr => "ADDR",
             Kind::ServiceAccount => "NAMESPACE/NAME",
+            Kind::CidrList => "CIDRS",
         }
     }
 
@@ -151,6 +157,7 @@ impl Kind {
                         !ns.is_empty() && !name.is_empty() && !name.contains('/')
                     })
             }
+            Kind::CidrList => parse_cidrs(v).is_ok(),
         }
     }
 }
@@ -263,6 +270,12 @@ impl FromSetting for Vec<String> {
                 .filter(|o| !o.is_empty())
                 .collect(),
         )
+    }
+}
+
+impl FromSetting for Vec<Cidr> {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        parse_cidrs(raw.unwrap_or_default()).ok()
     }
 }
 
@@ -459,6 +472,103 @@ settings! {
     /// lines of a pod's log the console keeps (the oldest go first)
     console_log_lines: u32 = "console_log_lines", env "STORE_WEAVER_CONSOLE_LOG_LINES",
         flag "console-log-lines", Kind::Count { min: 100, max: 1_000_000 }, default Some("5000");
+    // ---- serving under load (issues 13 and 17) ----
+    /// CIDRs of reverse proxies whose X-Forwarded-For/-Proto are believed (and, with auth = proxy, whose identity header); empty: none
+    trusted_proxies: Vec<Cidr> = "trusted_proxies", env "STORE_WEAVER_TRUSTED_PROXIES",
+        flag "trusted-proxies", Kind::CidrList, default Some("");
+    /// password checks (argon2, 19 MiB each) running at once; more wait briefly, then get 503
+    max_concurrent_hashes: u32 = "max_concurrent_hashes", env "STORE_WEAVER_MAX_CONCURRENT_HASHES",
+        flag "max-concurrent-hashes", Kind::Count { min: 1, max: 64 }, default Some("4");
+    /// a connection that has not sent a whole request head within this is closed
+    header_read_timeout: Duration = "header_read_timeout_secs", env "STORE_WEAVER_HEADER_READ_TIMEOUT_SECS",
+        flag "header-read-timeout", Kind::Seconds { min: 1, max: 3_600 }, default Some("10");
+    /// a connection with no bytes either way for this long is closed (live streams send keep-alives)
+    idle_timeout: Duration = "idle_timeout_secs", env "STORE_WEAVER_IDLE_TIMEOUT_SECS",
+        flag "idle-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("60");
+    /// open HTTP connections; beyond it new connections are closed at once
+    max_connections: u32 = "max_connections", env "STORE_WEAVER_MAX_CONNECTIONS",
+        flag "max-connections", Kind::Count { min: 1, max: MAX_COUNT }, default Some("4096");
+    /// live streams (/api/stream) open at once in this process
+    max_streams: u32 = "max_streams", env "STORE_WEAVER_MAX_STREAMS", flag "max-streams",
+        Kind::Count { min: 1, max: MAX_COUNT }, default Some("2000");
+    /// live streams one user may hold open in this process
+    max_streams_per_user: u32 = "max_streams_per_user", env "STORE_WEAVER_MAX_STREAMS_PER_USER",
+        flag "max-streams-per-user", Kind::Count { min: 1, max: MAX_COUNT }, default Some("8");
+    /// database connections for answering API requests (the workers have their own)
+    api_db_connections: u32 = "api_db_connections", env "STORE_WEAVER_API_DB_CONNECTIONS",
+        flag "api-db-connections", Kind::Count { min: 1, max: 1_000 }, default Some("24");
+    /// milliseconds an API request waits for a database connection before it gets 503 with Retry-After
+    api_db_wait_ms: u32 = "api_db_wait_ms", env "STORE_WEAVER_API_DB_WAIT_MS",
+        flag "api-db-wait-ms", Kind::Count { min: 1, max: 60_000 }, default Some("500");
+}
+
+/// An address range (`10.42.0.0/16`, `::1/128`); a bare address is a /32 or /128.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let s = s.trim();
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = a
+            .parse()
+            .map_err(|_| format!("{s:?} is not an address or CIDR"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        // An IPv4 peer seen through an IPv6 socket (::ffff:a.b.c.d) is IPv4.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// A comma-separated list of CIDRs; empty is none.
+pub fn parse_cidrs(v: &str) -> Result<Vec<Cidr>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Cidr::parse)
+        .collect()
 }
 
 fn key_named(name: &str) -> Option<&'static Key> {
@@ -880,6 +990,28 @@ mod tests {
         let err = Settings::resolve(&layers(&[], &[("database_url", "mysql://a:s3cret@x")], &[]))
             .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxy_cidrs_parse_and_match() {
+        let list = parse_cidrs("10.42.0.0/16, 127.0.0.1 ,::1/128").unwrap();
+        assert_eq!(list.len(), 3);
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(list[0].contains(ip("10.42.7.9")));
+        assert!(!list[0].contains(ip("10.43.0.1")));
+        assert!(list[1].contains(ip("127.0.0.1")));
+        assert!(list[1].contains(ip("::ffff:127.0.0.1")));
+        assert!(!list[1].contains(ip("127.0.0.2")));
+        assert!(list[2].contains(ip("::1")));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(parse_cidrs("").unwrap().is_empty());
+        assert!(parse_cidrs("10.0.0.0/33").is_err());
+        assert!(parse_cidrs("ingress").is_err());
+        let err = Settings::resolve(&layers(&[], &[("trusted_proxies", "10.0.0.0/99")], &[]))
+            .unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+        let s = Settings::resolve(&layers(&[], &[("trusted_proxies", "10.0.0.0/8")], &[])).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Api, ApiError, explain } from './api';
+import { Api, ApiError, explain, type ListFilter } from './api';
 import { ConfirmDialog } from './components/ConfirmDialog';
 import { CreateStore } from './components/CreateStore';
 import { Link } from './components/Link';
@@ -108,14 +108,18 @@ export function App({ api: given, live }: AppProps) {
 
 function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?: LiveOptions; onSignOut: () => void }) {
   const route = useRoute();
-  const live = useLiveStores(api, liveOpts);
+  // The list's filter lives in its URL; other pages keep the last one, so
+  // coming back to the list does not reload it.
+  const lastFilter = useRef<ListFilter>({});
+  if (route.name === 'list') lastFilter.current = route.filter ?? {};
+  const live = useLiveStores(api, lastFilter.current, liveOpts);
   const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
   const [confirming, setConfirming] = useState<Store | null>(null);
   const [confirmError, setConfirmError] = useState<string | null>(null);
   // A message about the last action, shown on the page it belongs to only.
   const [notice, setNoticeState] = useState<{ text: string; kind: 'ok' | 'error'; path: string } | null>(null);
   const setNotice = (n: { text: string; kind: 'ok' | 'error'; path?: string } | null) =>
-    setNoticeState(n ? { ...n, path: n.path ?? hrefFor(parseRoute(window.location.pathname)) } : null);
+    setNoticeState(n ? { ...n, path: n.path ?? hrefFor(parseRoute(window.location.pathname)).split('?')[0] } : null);
   const [announce, setAnnounce] = useState('');
   const [now, setNow] = useState(Date.now());
   const mainRef = useRef<HTMLElement>(null);
@@ -200,7 +204,21 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
   let page: React.ReactNode;
   switch (route.name) {
     case 'list':
-      page = <StoreList me={me} stores={live.stores} mode={live.mode} error={live.error} actions={actions} now={now} />;
+      page = (
+        <StoreList
+          me={me}
+          stores={live.stores}
+          total={live.total}
+          more={live.more}
+          onMore={() => void live.loadMore()}
+          filter={route.filter ?? {}}
+          onFilter={(f) => navigate(hrefFor({ name: 'list', filter: f }), true)}
+          mode={live.mode}
+          error={live.error}
+          actions={actions}
+          now={now}
+        />
+      );
       break;
     case 'new':
       page = (
@@ -272,7 +290,7 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
         </div>
       </header>
       <main id="main" ref={mainRef} tabIndex={-1}>
-        {notice && notice.path === hrefFor(route) ? (
+        {notice && notice.path === hrefFor(route).split('?')[0] ? (
           <div className={notice.kind === 'ok' ? 'notice' : 'error'} role={notice.kind === 'ok' ? 'status' : 'alert'}>
             <span>{notice.text}</span>
             <button type="button" className="link" onClick={() => setNotice(null)} aria-label="Dismiss message">

@@ -13,13 +13,19 @@ const memory = () => {
 
 describe('Api', () => {
   it('lists stores from GET /api/stores', async () => {
-    const { fetch, calls } = scriptedFetch({ 'GET /api/stores': { body: { stores: [store()] } } });
+    const { fetch, calls } = scriptedFetch({
+      'GET /api/stores': { body: { stores: [store()], next_cursor: 'c1', total: 51 } },
+    });
     const api = new Api({ fetch, storage: null });
-    const list = await api.listStores();
-    expect(list).toHaveLength(1);
-    expect(list[0].name).toBe('Acme Shoes');
-    expect(calls[0]).toMatchObject({ method: 'GET', path: '/api/stores' });
+    const page = await api.listStores();
+    expect(page.stores).toHaveLength(1);
+    expect(page.stores[0].name).toBe('Acme Shoes');
+    expect(page.next_cursor).toBe('c1');
+    expect(page.total).toBe(51);
+    expect(calls[0]).toMatchObject({ method: 'GET', path: '/api/stores?limit=50' });
     expect(calls[0].headers.Accept).toBe('application/json');
+    await api.listStores({ q: 'acme shoes', status: 'Failed', owner: 'bob@example.com' }, 'c1');
+    expect(calls[1].path).toBe('/api/stores?limit=50&q=acme+shoes&status=Failed&owner=bob%40example.com&cursor=c1');
   });
 
   it('creates with a JSON body and an Idempotency-Key header', async () => {
@@ -36,7 +42,7 @@ describe('Api', () => {
     const { fetch, calls } = scriptedFetch({
       [`GET /api/stores/${id}`]: { body: store() },
       [`GET /api/stores/${id}/detail`]: { body: { store: store(), resources: [], events: [] } },
-      [`GET /api/stores/${id}/timeline`]: { body: { entries: [] } },
+      [`GET /api/stores/${id}/timeline`]: { body: { entries: [], next_cursor: null, total: 0 } },
       [`POST /api/stores/${id}/retry`]: { status: 202, body: store() },
       [`DELETE /api/stores/${id}`]: { status: 202, body: store({ status: 'Deleting' }) },
       [`POST /api/stores/${id}/credentials`]: { body: { username: 'admin', password: 'p', login_url: 'u' } },
@@ -140,7 +146,8 @@ describe('explain', () => {
     expect(explain(err(429, { error: 'rate limit: at most 5 creates per minute for address 1.2.3.4', limit: 'create_rate_per_address' }, 12))).toBe(
       'Slow down: rate limit: at most 5 creates per minute for address 1.2.3.4. Try again in 12 s.',
     );
-    expect(explain(err(429, { limit: 'sign_in_rate' }, 40))).toBe('Too many sign-in attempts. Try again in 40 s.');
+    expect(explain(err(429, { limit: 'sign_in_rate' }, 40))).toBe('Too many failed sign-ins. Try again in 40 s.');
+    expect(explain(err(429, { limit: 'sign_in_failures_account' }, 10))).toBe('Too many failed sign-ins. Try again in 10 s.');
   });
 
   it('passes other messages through', () => {

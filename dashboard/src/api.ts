@@ -9,8 +9,21 @@ import type {
   SessionOut,
   Store,
   StoreList,
+  StoreStatus,
   Timeline,
 } from './types';
+
+/** Stores per page of the list. */
+export const PAGE_SIZE = 50;
+
+/** What the store list shows (also in the page's URL). */
+export interface ListFilter {
+  /** A substring of the name, namespace or address. */
+  q?: string;
+  status?: StoreStatus | '';
+  /** Admins: one owner's stores. */
+  owner?: string;
+}
 
 /** Set on every response of a server running in demo auth mode. */
 export const DEMO_MARK_HEADER = 'x-store-weaver-auth';
@@ -57,7 +70,11 @@ export function explain(err: unknown): string {
       case 'create_rate_per_address':
         return `Slow down: ${err.message}.${err.message.includes('try again') ? '' : wait}`;
       case 'sign_in_rate':
-        return `Too many sign-in attempts.${wait || ' Wait a minute and try again.'}`;
+      case 'sign_in_failures_address':
+      case 'sign_in_failures_account':
+        return `Too many failed sign-ins.${wait || ' Wait a minute and try again.'}`;
+      case 'sign_in_concurrency':
+        return `Another sign-in from your address is being checked.${wait || ' Try again in a second.'}`;
       default:
         return `${err.message}.${wait}`.replace(/\.\./g, '.');
     }
@@ -183,9 +200,15 @@ export class Api {
 
   // ---- stores ----
 
-  async listStores(owner?: string): Promise<Store[]> {
-    const q = owner ? `?owner=${encodeURIComponent(owner)}` : '';
-    return (await this.request<StoreList>('GET', `/api/stores${q}`)).stores;
+  /** One page of stores (newest first) matching `filter`. */
+  listStores(filter: ListFilter = {}, cursor?: string | null, limit = PAGE_SIZE): Promise<StoreList> {
+    const p = new URLSearchParams();
+    p.set('limit', String(limit));
+    if (filter.q) p.set('q', filter.q);
+    if (filter.status) p.set('status', filter.status);
+    if (filter.owner) p.set('owner', filter.owner);
+    if (cursor) p.set('cursor', cursor);
+    return this.request<StoreList>('GET', `/api/stores?${p.toString()}`);
   }
 
   createStore(name: string, idempotencyKey?: string): Promise<Store> {
@@ -220,7 +243,8 @@ export class Api {
 
   /** The Server-Sent Events stream; EventSource sends the session cookie. */
   streamUrl(): string {
-    return `${this.base}/api/stream`;
+    // No full snapshot: a `resync` event says when to reload the page shown.
+    return `${this.base}/api/stream?snapshot=false`;
   }
 
   /** EventSource cannot send the demo header, so demo mode polls instead. */

@@ -7,7 +7,7 @@ import { CreateStore } from './components/CreateStore';
 import { SignIn } from './components/SignIn';
 import { StatusBadge } from './components/StatusBadge';
 import { StoreDetail } from './components/StoreDetail';
-import { StoreList, type StoreActions } from './components/StoreList';
+import { SEARCH_DELAY_MS, StoreList, type StoreActions } from './components/StoreList';
 import { FakeEventSource, scriptedFetch, store } from './test-utils';
 import type { Me } from './types';
 
@@ -52,16 +52,42 @@ describe('StoreList', () => {
     expect(screen.getByText('Live')).toBeTruthy();
   });
 
-  it('shows every owner to an admin, with a filter', () => {
+  it('shows every owner to an admin, with filters that go to the URL', () => {
+    vi.useFakeTimers();
     const other = store({ id: 'o', name: 'Bobs Bikes', owner: 'bob@example.com' });
-    render(<StoreList me={admin} stores={[store(), other]} mode="polling" error={null} actions={noActions()} />);
+    const onFilter = vi.fn();
+    render(
+      <StoreList
+        me={admin}
+        stores={[store(), other]}
+        total={120}
+        more
+        onMore={() => undefined}
+        filter={{}}
+        onFilter={onFilter}
+        mode="polling"
+        error={null}
+        actions={noActions()}
+      />,
+    );
     expect(screen.getByRole('heading', { name: 'All stores' })).toBeTruthy();
     expect(screen.getByRole('columnheader', { name: 'Owner' })).toBeTruthy();
     expect(within(screen.getByRole('table')).getByText('bob@example.com')).toBeTruthy();
+    expect(screen.getByText('Showing 2 of 120')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Show more stores' })).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'Failed' } });
+    expect(onFilter).toHaveBeenLastCalledWith({ status: 'Failed' });
     fireEvent.change(screen.getByLabelText('Owner'), { target: { value: 'bob@example.com' } });
-    expect(screen.queryByText('Acme Shoes')).toBeNull();
-    expect(screen.getByText('Bobs Bikes')).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Search'), { target: { value: ' bikes ' } });
+    act(() => vi.advanceTimersByTime(SEARCH_DELAY_MS));
+    expect(onFilter).toHaveBeenLastCalledWith({ q: 'bikes', owner: 'bob@example.com' });
     expect(screen.getByText(/refreshing every 5 s/)).toBeTruthy();
+    vi.useRealTimers();
+  });
+
+  it('says when nothing matches the filter', () => {
+    render(<StoreList me={ann} stores={[]} total={0} filter={{ q: 'zzz' }} mode="stream" error={null} actions={noActions()} />);
+    expect(screen.getByText('No stores match the filter.')).toBeTruthy();
   });
 
   it('asks before deleting', () => {

@@ -40,8 +40,15 @@ describe('format', () => {
 
 describe('router', () => {
   it('parses and builds the app paths', () => {
-    expect(parseRoute('/')).toEqual({ name: 'list' });
-    expect(parseRoute('/stores/')).toEqual({ name: 'list' });
+    expect(parseRoute('/')).toEqual({ name: 'list', filter: {} });
+    expect(parseRoute('/stores/')).toEqual({ name: 'list', filter: {} });
+    expect(parseRoute('/', '?q=acme&status=Failed&owner=bob%40example.com&junk=1')).toEqual({
+      name: 'list',
+      filter: { q: 'acme', status: 'Failed', owner: 'bob@example.com' },
+    });
+    expect(parseRoute('/', '?status=Happy').name === 'list' && parseRoute('/', '?status=Happy')).toEqual({ name: 'list', filter: {} });
+    expect(hrefFor({ name: 'list', filter: { q: 'a b', status: 'Ready' } })).toBe('/?q=a+b&status=Ready');
+    expect(hrefFor({ name: 'list' })).toBe('/');
     expect(parseRoute('/stores/new')).toEqual({ name: 'new' });
     expect(parseRoute('/stores/abc-123')).toEqual({ name: 'store', id: 'abc-123' });
     expect(parseRoute('/nope/x')).toEqual({ name: 'notFound', path: '/nope/x' });

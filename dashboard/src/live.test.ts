@@ -1,7 +1,7 @@
 import { act, renderHook, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Api } from './api';
-import { anyBusy, applyChange, useLiveStores } from './live';
+import { anyBusy, applyChange, matches, useLiveStores } from './live';
 import { FakeEventSource, scriptedFetch, store } from './test-utils';
 
 const a = store({ id: 'a', name: 'A', created_at: '2026-11-25T10:00:00Z' });
@@ -29,23 +29,89 @@ describe('applyChange', () => {
   });
 });
 
+describe('a filtered list', () => {
+  it('matches like the server: status, owner, any-case substring of name, namespace or address', () => {
+    expect(matches(a, {})).toBe(true);
+    expect(matches(a, { status: 'Ready' })).toBe(true);
+    expect(matches(a, { status: 'Failed' })).toBe(false);
+    expect(matches(a, { owner: 'ANN@example.com' })).toBe(true);
+    expect(matches(a, { owner: 'bob@example.com' })).toBe(false);
+    expect(matches(a, { q: 'acme-SHOES' })).toBe(true);
+    expect(matches(a, { q: 'nothing' })).toBe(false);
+    expect(matches({ ...a, status: 'Deleted' }, {})).toBe(false);
+  });
+
+  it('a store that leaves the filter leaves the page, one that enters it joins', () => {
+    const failed = { ...b, status: 'Failed' as const, updated_at: '2026-11-25T11:10:00Z' };
+    let list = applyChange([], failed, { status: 'Failed' });
+    expect(list.map((s) => s.id)).toEqual(['b']);
+    list = applyChange(list, { ...failed, status: 'Provisioning', updated_at: '2026-11-25T11:11:00Z' }, { status: 'Failed' });
+    expect(list).toEqual([]);
+    // A change to a store that is not shown and does not match: nothing.
+    expect(applyChange(list, a, { status: 'Failed' })).toBe(list);
+  });
+
+  it('compares update times as instants, whatever the fraction digits', () => {
+    const list = [{ ...a, updated_at: '2026-11-25T12:00:00.5Z' }];
+    expect(applyChange(list, { ...a, phase: 'x', updated_at: '2026-11-25T12:00:00.123456Z' })).toBe(list);
+    expect(applyChange(list, { ...a, phase: 'x', updated_at: '2026-11-25T12:00:00.500001Z' })[0].phase).toBe('x');
+  });
+});
+
 describe('useLiveStores', () => {
+  it('keeps a filtered page right as stores change, and pages on', async () => {
+    const ready = store({ id: 'r', name: 'R', status: 'Ready', created_at: '2026-11-25T09:00:00Z' });
+    const { fetch, calls } = scriptedFetch({
+      'GET /api/stores': (c) =>
+        c.path.includes('cursor=next')
+          ? { body: { stores: [ready], next_cursor: null, total: 2 } }
+          : { body: { stores: [a], next_cursor: 'next', total: 2 } },
+    });
+    const api = new Api({ fetch, storage: null });
+    const { result } = renderHook(() =>
+      useLiveStores(api, { status: 'Ready' }, { EventSource: FakeEventSource as unknown as typeof EventSource }),
+    );
+    await waitFor(() => expect(result.current.stores).toHaveLength(1));
+    expect(calls[0].path).toBe('/api/stores?limit=50&status=Ready');
+    expect(result.current.more).toBe(true);
+    await act(async () => {
+      await result.current.loadMore();
+    });
+    expect(result.current.stores!.map((s) => s.id)).toEqual(['a', 'r']);
+    expect(result.current.more).toBe(false);
+    const es = FakeEventSource.last();
+    // A fails: it leaves the Ready page; the total follows.
+    act(() => es.emit('store', { ...a, status: 'Failed', updated_at: '2026-11-25T12:00:00Z' }));
+    expect(result.current.stores!.map((s) => s.id)).toEqual(['r']);
+    expect(result.current.total).toBe(1);
+    // B becomes Ready: it joins.
+    act(() => es.emit('store', { ...b, status: 'Ready', updated_at: '2026-11-25T12:01:00Z' }));
+    expect(result.current.stores!.map((s) => s.id)).toEqual(['b', 'r']);
+    expect(result.current.total).toBe(2);
+  });
+
+
   beforeEach(() => FakeEventSource.reset());
   afterEach(() => vi.useRealTimers());
 
-  it('takes the snapshot and each store event from the stream', async () => {
-    const { fetch } = scriptedFetch({ 'GET /api/stores': { body: { stores: [a] } } });
+  it('loads the first page, then takes each store event from the stream, and reloads on resync', async () => {
+    let n = 0;
+    const { fetch, calls } = scriptedFetch({
+      'GET /api/stores': () => ({ body: { stores: n++ === 0 ? [a] : [b, a], next_cursor: null, total: n } }),
+    });
     const api = new Api({ fetch, storage: null });
     const { result } = renderHook(() =>
-      useLiveStores(api, { EventSource: FakeEventSource as unknown as typeof EventSource }),
+      useLiveStores(api, {}, { EventSource: FakeEventSource as unknown as typeof EventSource }),
     );
     await waitFor(() => expect(result.current.stores).toHaveLength(1));
     const es = FakeEventSource.last();
-    expect(es.url).toBe('/api/stream');
+    expect(es.url).toBe('/api/stream?snapshot=false');
     act(() => {
       es.emit('open');
-      es.emit('snapshot', { stores: [a, b] });
+      es.emit('resync', {});
     });
+    await waitFor(() => expect(result.current.stores).toHaveLength(2));
+    expect(calls).toHaveLength(2);
     expect(result.current.mode).toBe('stream');
     expect(result.current.stores!.map((s) => s.id)).toEqual(['b', 'a']);
     act(() => es.emit('store', { ...b, status: 'Ready', phase: 'done', updated_at: '2026-11-25T11:03:00Z' }));
@@ -59,11 +125,11 @@ describe('useLiveStores', () => {
     vi.useFakeTimers();
     let n = 0;
     const { fetch, calls } = scriptedFetch({
-      'GET /api/stores': () => ({ body: { stores: [n++ < 2 ? b : { ...b, status: 'Ready', updated_at: '2026-11-25T11:09:00Z' }] } }),
+      'GET /api/stores': () => ({ body: { stores: [n++ < 2 ? b : { ...b, status: 'Ready', updated_at: '2026-11-25T11:09:00Z' }], next_cursor: null, total: 1 } }),
     });
     const api = new Api({ fetch, storage: null });
     const { result } = renderHook(() =>
-      useLiveStores(api, { EventSource: FakeEventSource as unknown as typeof EventSource }),
+      useLiveStores(api, {}, { EventSource: FakeEventSource as unknown as typeof EventSource }),
     );
     await act(async () => {
       await vi.advanceTimersByTimeAsync(0);
@@ -93,11 +159,11 @@ describe('useLiveStores', () => {
   it('reopens the stream after the browser gives up on it', async () => {
     vi.useFakeTimers();
     const { fetch, calls } = scriptedFetch({
-      'GET /api/stores': { body: { stores: [a] } },
+      'GET /api/stores': { body: { stores: [a], next_cursor: null, total: 1 } },
       'GET /api/me': { body: { user: 'ann@example.com', role: 'user', auth_mode: 'password', method: 'cookie' } },
     });
     const api = new Api({ fetch, storage: null });
-    renderHook(() => useLiveStores(api, { EventSource: FakeEventSource as unknown as typeof EventSource, retryMs: 1000 }));
+    renderHook(() => useLiveStores(api, {}, { EventSource: FakeEventSource as unknown as typeof EventSource, retryMs: 1000 }));
     await act(async () => {
       await vi.advanceTimersByTimeAsync(0);
     });
@@ -111,10 +177,10 @@ describe('useLiveStores', () => {
   });
 
   it('polls from the start in demo mode, where EventSource cannot send the user header', async () => {
-    const { fetch } = scriptedFetch({ 'GET /api/stores': { body: { stores: [] } } });
+    const { fetch } = scriptedFetch({ 'GET /api/stores': { body: { stores: [], next_cursor: null, total: 0 } } });
     const api = new Api({ fetch, storage: null });
     api.demoUser = 'bob@example.com';
-    const { result } = renderHook(() => useLiveStores(api, { EventSource: FakeEventSource as unknown as typeof EventSource }));
+    const { result } = renderHook(() => useLiveStores(api, {}, { EventSource: FakeEventSource as unknown as typeof EventSource }));
     await waitFor(() => expect(result.current.stores).toEqual([]));
     expect(result.current.mode).toBe('polling');
     expect(FakeEventSource.instances).toHaveLength(0);

@@ -1,10 +1,13 @@
-// The signed-in user's stores, kept live: the API's Server-Sent Events stream
-// (`GET /api/stream`: a `snapshot` on connect, then one `store` event per
-// change), and when the stream is unavailable, polling `GET /api/stores`
-// every 5 s while any store is provisioning or deleting.
+// The signed-in user's stores, a page at a time and kept live: the first
+// page of `GET /api/stores` for the filter (more pages on request), then the
+// API's Server-Sent Events stream (`GET /api/stream?snapshot=false`: one
+// `store` event per change, a `resync` when changes may have been missed).
+// A changed store that matches the filter enters the list (or moves); one
+// that no longer matches leaves it. When the stream is unavailable, the first
+// page is polled every 5 s while any store shown is provisioning or deleting.
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Api, ApiError, explain } from './api';
+import { Api, ApiError, explain, type ListFilter } from './api';
 import { isBusy } from './format';
 import type { Store } from './types';
 
@@ -14,17 +17,41 @@ export const STREAM_RETRY_MS = 10_000;
 
 export type LiveMode = 'connecting' | 'stream' | 'polling';
 
-function newestFirst(a: Store, b: Store): number {
-  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** Instants, not strings: chrono writes 0, 3, 6 or 9 fraction digits. */
+function instant(t: string): number {
+  const ms = Date.parse(t);
+  // Date keeps milliseconds; the microseconds decide between close updates.
+  const micros = /\.(\d+)/.exec(t)?.[1]?.padEnd(6, '0').slice(3, 6) ?? '000';
+  return ms * 1000 + Number(micros);
 }
 
-/** The list after one changed store: replaced, added, or (Deleted) removed. */
-export function applyChange(list: Store[], changed: Store): Store[] {
+function newestFirst(a: Store, b: Store): number {
+  const d = instant(b.created_at) - instant(a.created_at);
+  if (d !== 0) return d;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Whether a store belongs on a list with this filter (as the server decides). */
+export function matches(s: Store, f: ListFilter): boolean {
+  if (s.status === 'Deleted') return false;
+  if (f.status && s.status !== f.status) return false;
+  if (f.owner && s.owner !== f.owner.trim().toLowerCase()) return false;
+  if (f.q) {
+    const q = f.q.trim().toLowerCase();
+    if (q && ![s.name, s.namespace, s.url].some((v) => v.toLowerCase().includes(q))) return false;
+  }
+  return true;
+}
+
+/**
+ * The list after one changed store: replaced, added, or removed (deleted, or
+ * it no longer matches the filter). Older news than what is shown is ignored.
+ */
+export function applyChange(list: Store[], changed: Store, filter: ListFilter = {}): Store[] {
   const i = list.findIndex((s) => s.id === changed.id);
-  if (i >= 0 && list[i].updated_at > changed.updated_at) return list; // stale
+  if (i >= 0 && instant(list[i].updated_at) > instant(changed.updated_at)) return list; // stale
   const rest = list.filter((s) => s.id !== changed.id);
-  if (changed.status === 'Deleted') return rest;
+  if (!matches(changed, filter)) return i >= 0 ? rest : list;
   return [...rest, changed].sort(newestFirst);
 }
 
@@ -34,6 +61,11 @@ export function anyBusy(list: Store[]): boolean {
 
 export interface LiveStores {
   stores: Store[] | null;
+  /** Stores matching the filter on the server (kept in step with changes). */
+  total: number | null;
+  /** More pages to load. */
+  more: boolean;
+  loadMore: () => Promise<void>;
   error: string | null;
   mode: LiveMode;
   /** Records a store the API just returned (create, retry, delete). */
@@ -49,7 +81,13 @@ export interface LiveOptions {
   retryMs?: number;
 }
 
-export function useLiveStores(api: Api, opts: LiveOptions = {}): LiveStores {
+interface Page {
+  stores: Store[];
+  total: number;
+  cursor: string | null;
+}
+
+export function useLiveStores(api: Api, filter: ListFilter = {}, opts: LiveOptions = {}): LiveStores {
   const ES: EventSourceCtor | null =
     opts.EventSource !== undefined
       ? opts.EventSource
@@ -58,32 +96,77 @@ export function useLiveStores(api: Api, opts: LiveOptions = {}): LiveStores {
         : EventSource;
   const pollMs = opts.pollMs ?? POLL_MS;
   const retryMs = opts.retryMs ?? STREAM_RETRY_MS;
-  const [stores, setStores] = useState<Store[] | null>(null);
+  const [page, setPage] = useState<Page | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [mode, setMode] = useState<LiveMode>(ES && api.canStream() ? 'connecting' : 'polling');
   const alive = useRef(true);
+  // The filter as a value: a new object with the same fields is the same filter.
+  const key = JSON.stringify([filter.q ?? '', filter.status ?? '', filter.owner ?? '']);
+  const filterRef = useRef<ListFilter>(filter);
+  filterRef.current = filter;
+  const generation = useRef(0);
 
   const refresh = useCallback(async () => {
+    const mine = ++generation.current;
     try {
-      const list = await api.listStores();
-      if (!alive.current) return;
-      setStores(list);
+      const first = await api.listStores(filterRef.current);
+      if (!alive.current || mine !== generation.current) return;
+      setPage({ stores: first.stores, total: first.total, cursor: first.next_cursor });
       setError(null);
     } catch (e) {
-      if (!alive.current) return;
+      if (!alive.current || mine !== generation.current) return;
       if (e instanceof ApiError && e.unauthenticated) return; // the app signs out
       setError(explain(e));
     }
-  }, [api]);
+    // `key` stands for the filter, read through filterRef.
+  }, [api, key]);
+  const refreshRef = useRef(refresh);
+  refreshRef.current = refresh;
 
-  const upsert = useCallback((s: Store) => {
-    setStores((prev) => applyChange(prev ?? [], s));
+  const loadMore = useCallback(async () => {
+    const cursor = page?.cursor;
+    if (!cursor) return;
+    const mine = generation.current;
+    try {
+      const next = await api.listStores(filterRef.current, cursor);
+      if (!alive.current || mine !== generation.current) return;
+      setPage((p) => {
+        if (!p) return p;
+        const seen = new Set(p.stores.map((s) => s.id));
+        return {
+          stores: [...p.stores, ...next.stores.filter((s) => !seen.has(s.id))],
+          total: next.total,
+          cursor: next.next_cursor,
+        };
+      });
+    } catch (e) {
+      if (!alive.current) return;
+      if (e instanceof ApiError && e.unauthenticated) return;
+      setError(explain(e));
+    }
+  }, [api, page?.cursor]);
+
+  const change = useCallback((s: Store) => {
+    setPage((p) => {
+      if (!p) return p;
+      const had = p.stores.some((x) => x.id === s.id);
+      const stores = applyChange(p.stores, s, filterRef.current);
+      if (stores === p.stores) return p;
+      const has = stores.some((x) => x.id === s.id);
+      const total = p.total + (has && !had ? 1 : !has && had ? -1 : 0);
+      return { ...p, stores, total: Math.max(total, stores.length) };
+    });
   }, []);
 
-  // First load, and the stream.
+  // First load, again whenever the filter changes.
+  useEffect(() => {
+    setPage(null);
+    void refresh();
+  }, [refresh]);
+
+  // The stream, whatever the filter: each change is matched against it here.
   useEffect(() => {
     alive.current = true;
-    void refresh();
     if (!ES || !api.canStream()) {
       setMode('polling');
       return () => {
@@ -99,28 +182,26 @@ export function useLiveStores(api: Api, opts: LiveOptions = {}): LiveStores {
       es.addEventListener('open', () => {
         setMode('stream');
       });
-      es.addEventListener('snapshot', (ev) => {
-        try {
-          const data = JSON.parse((ev as MessageEvent).data) as { stores: Store[] };
-          setStores([...data.stores].sort(newestFirst));
-          setError(null);
-          setMode('stream');
-        } catch {
-          /* a malformed event: the next snapshot fixes it */
-        }
+      es.addEventListener('resync', () => {
+        setMode('stream');
+        void refreshRef.current();
       });
       es.addEventListener('store', (ev) => {
         try {
-          const s = JSON.parse((ev as MessageEvent).data) as Store;
-          setStores((prev) => applyChange(prev ?? [], s));
+          change(JSON.parse((ev as MessageEvent).data) as Store);
         } catch {
           /* ignore */
         }
       });
+      es.addEventListener('ended', () => {
+        // The session is gone: asking the API signs out (401).
+        es.close();
+        api.me().catch(() => undefined);
+      });
       es.addEventListener('error', (ev) => {
         const data = (ev as MessageEvent).data;
         if (typeof data === 'string' && data) {
-          // An `error` event sent by the server (the list could not be read).
+          // An `error` event sent by the server.
           try {
             setError((JSON.parse(data) as { error: string }).error);
           } catch {
@@ -146,15 +227,24 @@ export function useLiveStores(api: Api, opts: LiveOptions = {}): LiveStores {
       clearTimeout(retryTimer);
       source?.close();
     };
-  }, [api, ES, refresh, retryMs]);
+  }, [api, ES, change, retryMs]);
 
-  // Polling while the stream is down and something is under way.
-  const busy = stores ? anyBusy(stores) : false;
+  // Polling while the stream is down and something shown is under way.
+  const busy = page ? anyBusy(page.stores) : false;
   useEffect(() => {
     if (mode === 'stream' || !busy) return;
     const t = setInterval(() => void refresh(), pollMs);
     return () => clearInterval(t);
   }, [mode, busy, pollMs, refresh]);
 
-  return { stores, error, mode, upsert, refresh };
+  return {
+    stores: page?.stores ?? null,
+    total: page?.total ?? null,
+    more: !!page?.cursor,
+    loadMore,
+    error,
+    mode,
+    upsert: change,
+    refresh,
+  };
 }

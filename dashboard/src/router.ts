@@ -2,16 +2,42 @@
 // not a file with index.html.
 
 import { useEffect, useState } from 'react';
+import type { ListFilter } from './api';
+import type { StoreStatus } from './types';
 
 export type Route =
-  | { name: 'list' }
+  | { name: 'list'; filter?: ListFilter }
   | { name: 'new' }
   | { name: 'store'; id: string }
   | { name: 'notFound'; path: string };
 
-export function parseRoute(path: string): Route {
+const STATUSES: readonly string[] = ['Provisioning', 'Ready', 'Failed', 'Deleting'];
+
+/** The list's filter from a query string (`?q=…&status=…&owner=…`). */
+export function parseFilter(search: string): ListFilter {
+  const p = new URLSearchParams(search);
+  const f: ListFilter = {};
+  const q = p.get('q')?.trim();
+  if (q) f.q = q;
+  const status = p.get('status') ?? '';
+  if (STATUSES.includes(status)) f.status = status as StoreStatus;
+  const owner = p.get('owner')?.trim();
+  if (owner) f.owner = owner;
+  return f;
+}
+
+export function filterQuery(f: ListFilter = {}): string {
+  const p = new URLSearchParams();
+  if (f.q) p.set('q', f.q);
+  if (f.status) p.set('status', f.status);
+  if (f.owner) p.set('owner', f.owner);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export function parseRoute(path: string, search = ''): Route {
   const p = path.replace(/\/+$/, '') || '/';
-  if (p === '/' || p === '/stores') return { name: 'list' };
+  if (p === '/' || p === '/stores') return { name: 'list', filter: parseFilter(search) };
   if (p === '/stores/new') return { name: 'new' };
   const m = /^\/stores\/([^/]+)$/.exec(p);
   if (m) return { name: 'store', id: decodeURIComponent(m[1]) };
@@ -21,7 +47,7 @@ export function parseRoute(path: string): Route {
 export function hrefFor(r: Route): string {
   switch (r.name) {
     case 'list':
-      return '/';
+      return `/${filterQuery(r.filter)}`;
     case 'new':
       return '/stores/new';
     case 'store':
@@ -34,16 +60,17 @@ export function hrefFor(r: Route): string {
 const NAV_EVENT = 'store-weaver:navigate';
 
 export function navigate(to: string, replace = false): void {
-  if (to === window.location.pathname) return;
+  if (to === window.location.pathname + window.location.search) return;
   if (replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
   window.dispatchEvent(new Event(NAV_EVENT));
 }
 
 export function useRoute(): Route {
-  const [path, setPath] = useState(() => window.location.pathname);
+  const here = () => window.location.pathname + window.location.search;
+  const [path, setPath] = useState(here);
   useEffect(() => {
-    const on = () => setPath(window.location.pathname);
+    const on = () => setPath(here());
     window.addEventListener('popstate', on);
     window.addEventListener(NAV_EVENT, on);
     return () => {
@@ -51,7 +78,8 @@ export function useRoute(): Route {
       window.removeEventListener(NAV_EVENT, on);
     };
   }, []);
-  return parseRoute(path);
+  const [pathname, search] = path.split(/(?=\?)/);
+  return parseRoute(pathname, search ?? '');
 }
 
 /** A plain left click on an in-app link: handle it without reloading. */

@@ -34,8 +34,13 @@ export interface Store {
   can_delete: boolean;
 }
 
+/** `GET /api/stores`: one page. */
 export interface StoreList {
   stores: Store[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
+  /** Stores matching the filters (exact). */
+  total: number;
 }
 
 export type Role = 'admin' | 'user';
@@ -107,6 +112,8 @@ export interface AuditEntry {
 /** `GET /api/stores/{id}/timeline`: oldest first. */
 export interface Timeline {
   entries: AuditEntry[];
+  next_cursor: string | null;
+  total: number;
 }
 
 /** `POST /api/stores/{id}/credentials` */

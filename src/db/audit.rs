@@ -60,3 +60,53 @@ pub async fn list<'e>(
     .fetch_all(exec)
     .await
 }
+
+/// One page of entries: one store's (`store_id`) or all; newest first when
+/// `newest_first`, else oldest first; strictly after `after` (the `at` and
+/// id of the previous page's last entry).
+pub async fn page<'e>(
+    exec: impl PgExecutor<'e>,
+    store_id: Option<Uuid>,
+    newest_first: bool,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    // Separate statements per shape, so that each plan can walk the index
+    // from the cursor instead of filtering with `$x IS NULL OR ...`.
+    const COLS: &str =
+        "SELECT id, at, actor, via, action, store_id, store_name, outcome, detail FROM audit_log";
+    let scope = if store_id.is_some() {
+        " WHERE store_id = $1"
+    } else {
+        " WHERE $1::uuid IS NULL"
+    };
+    let (cmp, dir) = if newest_first {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let position = if after.is_some() {
+        format!(" AND (at, id) {cmp} ($2, $3)")
+    } else {
+        " AND $2::timestamptz IS NULL AND $3::bigint IS NOT NULL".to_string()
+    };
+    let sql = format!("{COLS}{scope}{position} ORDER BY at {dir}, id {dir} LIMIT $4");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(store_id)
+        .bind(after.map(|a| a.0))
+        .bind(after.map(|a| a.1).unwrap_or(0))
+        .bind(limit)
+        .fetch_all(exec)
+        .await
+}
+
+/// How many entries there are (one store's, or all).
+pub async fn count<'e>(
+    exec: impl PgExecutor<'e>,
+    store_id: Option<Uuid>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE ($1::uuid IS NULL OR store_id = $1)")
+        .bind(store_id)
+        .fetch_one(exec)
+        .await
+}

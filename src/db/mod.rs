@@ -39,6 +39,26 @@ pub async fn connect(url: &str) -> Result<PgPool> {
         })
 }
 
+/// The `--serve` API's pool: sized for serving, and a short wait for a free
+/// connection, so that under overload a request gets 503 with Retry-After
+/// quickly instead of after seconds in a queue.
+pub async fn connect_api(url: &str, size: u32, wait: Duration) -> Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)
+        .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
+        .application_name("store-weaver-api");
+    PgPoolOptions::new()
+        .max_connections(size.max(1))
+        .acquire_timeout(wait)
+        .connect_with(opts)
+        .await
+        .wrap_err_with(|| {
+            format!(
+                "cannot connect to PostgreSQL at {}",
+                crate::config::mask_url_password(url)
+            )
+        })
+}
+
 /// A pool that connects on first use, for the console: it must start and
 /// show what is wrong even when the database is down.
 pub fn connect_lazy(url: &str) -> Result<PgPool> {

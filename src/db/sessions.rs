@@ -153,3 +153,97 @@ pub async fn prune_rate_events<'e>(
         .await
         .map(|r| r.rows_affected())
 }
+
+/// Failures in one bucket within a window: how many, and how long ago the last.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BucketCount {
+    pub count: u32,
+    pub since_last: Option<Duration>,
+}
+
+/// Reads the failure counts of `buckets` and lets `refuse` decide; when it
+/// does not refuse, counts one provisional failure in every bucket (removed
+/// with [`forget_events`] if the attempt succeeds), so that concurrent
+/// attempts cannot all slip past the limit. Exact across processes: the
+/// buckets are locked for the transaction.
+pub async fn reserve_attempt<T>(
+    pool: &PgPool,
+    buckets: &[&str],
+    window: Duration,
+    refuse: impl FnOnce(&[BucketCount]) -> Option<T>,
+) -> Result<Result<Vec<i64>, T>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut order: Vec<&str> = buckets.to_vec();
+    order.sort_unstable();
+    order.dedup();
+    for b in &order {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+            .bind(*b)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let secs = window.as_secs_f64();
+    let rows: Vec<(String, i64, Option<f64>)> = sqlx::query_as(
+        "SELECT bucket, count(*), extract(epoch FROM now() - max(at))::float8 \
+         FROM rate_limit_events WHERE bucket = ANY($1) AND at > now() - make_interval(secs => $2) \
+         GROUP BY bucket",
+    )
+    .bind(buckets)
+    .bind(secs)
+    .fetch_all(&mut *tx)
+    .await?;
+    let counts: Vec<BucketCount> = buckets
+        .iter()
+        .map(|b| {
+            rows.iter()
+                .find(|(name, _, _)| name == b)
+                .map(|(_, n, ago)| BucketCount {
+                    count: u32::try_from(*n).unwrap_or(u32::MAX),
+                    since_last: ago.map(|s| Duration::from_secs_f64(s.max(0.0))),
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    if let Some(refusal) = refuse(&counts) {
+        return Ok(Err(refusal));
+    }
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "INSERT INTO rate_limit_events (bucket) SELECT unnest($1::text[]) RETURNING id",
+    )
+    .bind(buckets)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(ids))
+}
+
+/// Removes counted events (a provisional failure that turned out a success).
+pub async fn forget_events<'e>(exec: impl PgExecutor<'e>, ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM rate_limit_events WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(exec)
+        .await
+        .map(|_| ())
+}
+
+/// Empties a bucket (an address that signed in to an account is forgiven
+/// its earlier failures on it).
+pub async fn clear_bucket<'e>(exec: impl PgExecutor<'e>, bucket: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM rate_limit_events WHERE bucket = $1")
+        .bind(bucket)
+        .execute(exec)
+        .await
+        .map(|_| ())
+}
+
+/// The channel on which a change to a user that may end their sessions
+/// (disabled, deleted, new role or password, sessions removed) is announced,
+/// with the user's email (a trigger does it: see the migrations).
+pub const USER_CHANNEL: &str = "store_weaver_users";
+
+/// The key that seals the API's page cursors (created by a migration).
+pub async fn cursor_secret<'e>(exec: impl PgExecutor<'e>) -> Result<Vec<u8>, sqlx::Error> {
+    sqlx::query_scalar("SELECT key FROM api_secrets WHERE name = 'cursor'")
+        .fetch_one(exec)
+        .await
+}

@@ -188,3 +188,151 @@ pub async fn set_phase<'e>(
         .await
         .map(|_| ())
 }
+
+/// What a page of stores is ordered by; ties are broken by id, in the same
+/// direction, so that the order is total and a keyset cursor is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Created,
+    Name,
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub desc: bool,
+}
+
+impl Sort {
+    pub const NEWEST: Sort = Sort {
+        key: SortKey::Created,
+        desc: true,
+    };
+
+    fn column(self) -> &'static str {
+        match self.key {
+            SortKey::Created => "created_at",
+            SortKey::Name => "lower(name)",
+            SortKey::Status => "status",
+        }
+    }
+}
+
+/// Which live stores a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// One owner's stores (a user's scope, or an admin's `owner=`).
+    pub owner: Option<String>,
+    pub status: Option<Status>,
+    /// A substring of the name, namespace or URL, any case.
+    pub q: Option<String>,
+}
+
+/// The sort key and id of the last row of a page: the next page starts
+/// strictly after it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum After {
+    Created(DateTime<Utc>, Uuid),
+    Name(String, Uuid),
+    Status(String, Uuid),
+}
+
+impl After {
+    /// The position of `s` in the order `sort`.
+    pub fn of(sort: Sort, s: &Store) -> After {
+        match sort.key {
+            SortKey::Created => After::Created(s.created_at, s.id),
+            SortKey::Name => After::Name(s.name.to_lowercase(), s.id),
+            SortKey::Status => After::Status(s.status.as_str().to_string(), s.id),
+        }
+    }
+}
+
+fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn push_filter(qb: &mut sqlx::QueryBuilder<sqlx::Postgres>, f: &Filter) {
+    qb.push(" FROM stores WHERE status <> 'Deleted'");
+    if let Some(owner) = &f.owner {
+        qb.push(" AND owner = ").push_bind(owner.clone());
+    }
+    if let Some(st) = f.status {
+        qb.push(" AND status = ").push_bind(st.as_str());
+    }
+    if let Some(q) = &f.q {
+        let pat = like_pattern(q);
+        qb.push(" AND (name ILIKE ")
+            .push_bind(pat.clone())
+            .push(" OR namespace ILIKE ")
+            .push_bind(pat.clone())
+            .push(" OR url ILIKE ")
+            .push_bind(pat)
+            .push(")");
+    }
+}
+
+/// One page of live stores: at most `limit`, in `sort` order, after `after`.
+pub async fn page<'e>(
+    exec: impl PgExecutor<'e>,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&After>,
+    limit: i64,
+) -> Result<Vec<Store>, sqlx::Error> {
+    let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!("SELECT ", store_columns!()));
+    push_filter(&mut qb, filter);
+    let col = sort.column();
+    let cmp = if sort.desc { "<" } else { ">" };
+    match after {
+        None => {}
+        Some(After::Created(at, id)) => {
+            qb.push(format_args!(" AND ({col}, id) {cmp} ("))
+                .push_bind(*at)
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+        Some(After::Name(k, id)) | Some(After::Status(k, id)) => {
+            qb.push(format_args!(" AND ({col}, id) {cmp} ("))
+                .push_bind(k.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+    }
+    let dir = if sort.desc { "DESC" } else { "ASC" };
+    qb.push(format_args!(" ORDER BY {col} {dir}, id {dir} LIMIT "))
+        .push_bind(limit);
+    let rows: Vec<Row> = qb.build_query_as().fetch_all(exec).await?;
+    Ok(rows.into_iter().map(Store::from).collect())
+}
+
+/// How many live stores match `filter` (exact).
+pub async fn count_matching<'e>(
+    exec: impl PgExecutor<'e>,
+    filter: &Filter,
+) -> Result<i64, sqlx::Error> {
+    let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("SELECT count(*)");
+    push_filter(&mut qb, filter);
+    qb.build_query_scalar().fetch_one(exec).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_patterns_match_the_text_literally() {
+        assert_eq!(super::like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
+        assert_eq!(super::like_pattern("shop"), "%shop%");
+    }
+}

@@ -1,10 +1,11 @@
 //! Who is asking. Three modes (`auth_mode`):
 //! - `password`: users created by an operator sign in with a password
 //!   (argon2id in Postgres) and get a session token, sent back as an
-//!   HttpOnly SameSite=Strict cookie and also accepted as
+//!   HttpOnly SameSite=Strict cookie (`__Host-sw_session` over https,
+//!   `sw_session` over plain http) and also accepted as
 //!   `Authorization: Bearer <token>`;
 //! - `proxy`: an authenticating reverse proxy sets the user in a header
-//!   (`proxy_user_header`); only safe when nothing else can reach the server;
+//!   (`proxy_user_header`), believed only from a peer in `trusted_proxies`;
 //! - `demo`: the original design's `X-User-Id`, trusted from anyone. Loudly
 //!   labelled: a warning at start and a header on every response.
 //!
@@ -12,10 +13,13 @@
 //! someone without a row is a plain user.
 
 use super::AppState;
+use super::client;
 use super::error::{ApiError, ApiResult};
+use super::gate::{GateRefusal, HashPermit};
+use super::throttle::{self, Failures, Held};
 use crate::db::users::Role;
 use crate::db::{sessions, users};
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use argon2::password_hash::{PasswordHasher, phc::PasswordHash};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -27,7 +31,13 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+/// The session cookie over plain http (a laptop): any host that shares the
+/// name can overwrite it, so it is only for local use.
 pub const SESSION_COOKIE: &str = "sw_session";
+/// The session cookie over https: the `__Host-` prefix makes the browser
+/// refuse it unless this very host set it Secure with `Path=/` and no
+/// `Domain`, so a store on a sibling subdomain cannot plant one.
+pub const HOST_SESSION_COOKIE: &str = "__Host-sw_session";
 pub const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEMO_HEADER: &str = "x-user-id";
 /// Marks every response of a server running in demo mode.
@@ -35,8 +45,6 @@ pub const DEMO_MARK_HEADER: &str = "x-store-weaver-auth";
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 const TOKEN_BYTES: usize = 32;
-const LOGIN_PER_ADDRESS_PER_MINUTE: u32 = 20;
-const LOGIN_PER_EMAIL_PER_MINUTE: u32 = 10;
 
 #[derive(Debug, Clone)]
 pub enum AuthMode {
@@ -46,18 +54,23 @@ pub enum AuthMode {
 }
 
 impl AuthMode {
-    pub fn from_settings(mode: &str, proxy_header: &str) -> Result<AuthMode, String> {
-        match mode {
-            "password" => Ok(AuthMode::Password),
-            "demo" => Ok(AuthMode::Demo),
-            "proxy" => HeaderName::from_bytes(proxy_header.trim().as_bytes())
+    pub fn from_settings(s: &crate::config::Settings) -> Result<AuthMode, String> {
+        use crate::config::AuthMode as Mode;
+        let proxy_header = &s.proxy_user_header;
+        match s.auth_mode {
+            Mode::Password => Ok(AuthMode::Password),
+            Mode::Demo if s.environment.is_production() => Err(
+                "auth = demo trusts X-User-Id from anyone and is refused when environment = production; use auth = password or proxy".into(),
+            ),
+            Mode::Demo => Ok(AuthMode::Demo),
+            Mode::Proxy if s.trusted_proxies.is_empty() => Err(
+                "auth = proxy needs trusted_proxies: the addresses of the authenticating proxy, the only peers whose user header is believed".into(),
+            ),
+            Mode::Proxy => HeaderName::from_bytes(proxy_header.trim().as_bytes())
                 .map(|header| AuthMode::Proxy { header })
                 .map_err(|_| {
                     format!("proxy_user_header {proxy_header:?} is not a valid header name")
                 }),
-            other => Err(format!(
-                "unknown auth mode {other:?}; use password, proxy or demo"
-            )),
         }
     }
 
@@ -86,6 +99,8 @@ pub struct Principal {
     pub user: String,
     pub role: Role,
     pub method: AuthMethod,
+    /// The session token (password mode), so a live stream can re-check it.
+    pub token: Option<String>,
 }
 
 impl Principal {
@@ -107,8 +122,19 @@ impl Principal {
     }
 }
 
-/// The session token sent with a request: the bearer token, else the cookie.
-fn presented_token(headers: &HeaderMap) -> Option<(String, AuthMethod)> {
+/// The session cookie's name for a request: `__Host-` over https.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        HOST_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The session token sent with a request: the bearer token, else the cookie
+/// (over https only the `__Host-` one).
+fn presented_token(headers: &HeaderMap, https: bool) -> Option<(String, AuthMethod)> {
+    let name = cookie_name(https);
     if let Some(v) = headers.get(header::AUTHORIZATION) {
         let v = v.to_str().ok()?.trim();
         let (scheme, token) = v.split_once(' ')?;
@@ -120,7 +146,7 @@ fn presented_token(headers: &HeaderMap) -> Option<(String, AuthMethod)> {
         let Ok(v) = v.to_str() else { continue };
         for pair in v.split(';') {
             if let Some((k, val)) = pair.trim().split_once('=')
-                && k.trim() == SESSION_COOKIE
+                && k.trim() == name
                 && !val.is_empty()
             {
                 return Some((val.trim().to_string(), AuthMethod::Cookie));
@@ -201,9 +227,11 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
+        let peer = peer(&parts.extensions);
+        let https = client::is_https(&state.settings.trusted_proxies, &parts.headers, peer);
         let principal = match &state.auth {
             AuthMode::Password => {
-                let (token, method) = presented_token(&parts.headers).ok_or_else(|| {
+                let (token, method) = presented_token(&parts.headers, https).ok_or_else(|| {
                     ApiError::unauthorized("not signed in: sign in with POST /api/session, then send the session cookie or `Authorization: Bearer <token>`")
                 })?;
                 if !well_formed_token(&token) {
@@ -227,15 +255,30 @@ impl FromRequestParts<AppState> for Principal {
                     user: user.email,
                     role: user.role,
                     method,
+                    token: Some(token),
                 }
             }
             AuthMode::Proxy { header } => {
+                let trusted = peer
+                    .is_some_and(|p| client::is_trusted(&state.settings.trusted_proxies, p.ip()));
+                if !trusted {
+                    tracing::warn!(
+                        peer = %peer.map(|p| p.ip().to_string()).unwrap_or_default(),
+                        header = %header,
+                        sent = parts.headers.contains_key(header),
+                        "proxy auth: request from a peer outside trusted_proxies refused"
+                    );
+                    return Err(ApiError::unauthorized(
+                        "this server accepts requests only through its authenticating proxy",
+                    ));
+                }
                 let user = identity_header(&parts.headers, header)?;
                 let role = role_of(state, &user).await?;
                 Principal {
                     user,
                     role,
                     method: AuthMethod::Proxy,
+                    token: None,
                 }
             }
             AuthMode::Demo => {
@@ -245,6 +288,7 @@ impl FromRequestParts<AppState> for Principal {
                     user,
                     role,
                     method: AuthMethod::Demo,
+                    token: None,
                 }
             }
         };
@@ -253,18 +297,24 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
-/// The client's address for per-address limits: the peer, or in proxy mode
-/// the address the (trusted) proxy appended last to `X-Forwarded-For`.
-pub fn client_addr(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    if matches!(state.auth, AuthMode::Proxy { .. })
-        && let Some(xff) = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(last) = xff.rsplit(',').map(str::trim).find(|s| !s.is_empty())
-        && let Ok(ip) = last.parse::<std::net::IpAddr>()
-    {
-        return ip.to_string();
+/// Whether the principal's session (or account) still stands: a live stream
+/// asks this now and then and when the user changes, and ends when not.
+pub async fn still_valid(state: &AppState, p: &Principal) -> Result<bool, sqlx::Error> {
+    match (&state.auth, &p.token) {
+        (AuthMode::Password, Some(token)) => Ok(sessions::user_for_token(&state.pool, token)
+            .await?
+            .is_some_and(|u| u.email == p.user && u.role == p.role)),
+        (AuthMode::Password, None) => Ok(false),
+        _ => Ok(match users::by_email(&state.pool, &p.user).await? {
+            Some(u) => !u.is_disabled() && u.role == p.role,
+            None => p.role == Role::User,
+        }),
     }
-    peer.map(|p| p.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The client's address for per-address limits (see `client.rs`).
+pub fn client_addr(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+    client::client_addr(&state.settings.trusted_proxies, headers, peer)
 }
 
 pub fn peer(parts_ext: &axum::http::Extensions) -> Option<SocketAddr> {
@@ -289,15 +339,69 @@ pub async fn hash_password(password: String) -> Result<String, String> {
     .map_err(|e| format!("cannot hash the password: {e}"))?
 }
 
-/// Checks a password against a stored hash, off the async threads.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
-            .unwrap_or(false)
+/// Checks a password against a stored hash (None: against a decoy, so that
+/// an unknown email takes as long as a wrong password), on the gate's
+/// threads. The permit moves into the check: its memory is accounted for
+/// until the check ends, even if the client has gone.
+pub async fn verify_password(
+    gate: &super::gate::HashGate,
+    permit: HashPermit,
+    password: String,
+    hash: Option<String>,
+) -> bool {
+    gate.run(permit, move || {
+        let hash = hash.unwrap_or_else(decoy_hash);
+        CHECK_MEMORY.with(|m| verify_in(&mut m.borrow_mut(), password.as_bytes(), &hash))
     })
     .await
     .unwrap_or(false)
+}
+
+thread_local! {
+    /// Each password-check thread's argon2 memory (19 MiB), allocated once
+    /// and reused: allocating it per check let freed buffers pile up in the
+    /// allocator (550 MiB resident after 64 checks on 4 threads).
+    static CHECK_MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Verifies `password` against a PHC string, with `memory` as argon2's work
+/// area (grown to the hash's parameters if needed, then kept).
+fn verify_in(memory: &mut Vec<argon2::Block>, password: &[u8], phc: &str) -> bool {
+    use argon2::{Algorithm, Params, Version};
+    let Ok(h) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&h.salt, &h.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(h.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match h.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&h) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::new());
+    }
+    let expected: &[u8] = expected.as_ref();
+    let mut out = vec![0u8; expected.len()];
+    let salt: &[u8] = salt.as_ref();
+    if argon2::Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..blocks])
+        .is_err()
+    {
+        return false;
+    }
+    // Constant time: no early exit on the first differing byte.
+    out.iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 /// A hash to check against when the email is unknown, so that a wrong email
@@ -370,17 +474,35 @@ pub struct SessionOut {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn session_cookie(state: &AppState, token: &str, max_age: Duration) -> HeaderValue {
-    let secure = if state.settings.environment.is_production() {
-        "; Secure"
-    } else {
-        ""
-    };
+/// The session cookie: Secure and `__Host-` when the browser's request came
+/// over https (a trusted proxy said so), plain otherwise.
+pub fn session_cookie(https: bool, token: &str, max_age: Duration) -> HeaderValue {
+    let name = cookie_name(https);
+    let secure = if https { "; Secure" } else { "" };
     let v = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        "{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         max_age.as_secs()
     );
     HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("sw_session=; Max-Age=0"))
+}
+
+fn throttled(held: Held, wait: Duration) -> ApiError {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let (limit, msg) = match held {
+        Held::Address => (
+            "sign_in_failures_address",
+            format!("too many failed sign-ins from your address; try again in {secs}s"),
+        ),
+        Held::AccountFromAddress => (
+            "sign_in_failures_account",
+            format!(
+                "too many failed sign-ins to this account from your address; try again in {secs}s"
+            ),
+        ),
+    };
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg)
+        .limit(limit)
+        .retry_after(Duration::from_secs(secs))
 }
 
 /// POST /api/session: signs in with an email and a password.
@@ -406,34 +528,66 @@ pub async fn sign_in(
             format!("the password must be 1 to {MAX_PASSWORD_BYTES} bytes"),
         ));
     }
-    let addr = client_addr(&state, &headers, peer(&ext));
-    let by_addr = format!("sign-in:addr:{addr}");
-    let by_email = format!("sign-in:email:{email}");
-    let buckets = [
-        (by_addr.as_str(), LOGIN_PER_ADDRESS_PER_MINUTE),
-        (by_email.as_str(), LOGIN_PER_EMAIL_PER_MINUTE),
-    ];
-    if let Err(hit) = sessions::take(&state.pool, &buckets, Duration::from_secs(60)).await? {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many sign-in attempts; wait a minute and try again",
-        )
-        .limit("sign_in_rate")
-        .retry_after(hit.retry_after));
-    }
+    let peer = peer(&ext);
+    let addr = client_addr(&state, &headers, peer);
+    let https = client::is_https(&state.settings.trusted_proxies, &headers, peer);
+    let by_addr = format!("sign-in-fail:addr:{addr}");
+    let by_pair = format!("sign-in-fail:pair:{email}|{addr}");
+    let by_account = format!("sign-in-fail:account:{email}");
+    let buckets = [by_addr.as_str(), by_pair.as_str(), by_account.as_str()];
+    // Counted as a failure until the password proves right.
+    let mut suspect = false;
+    let reserved = sessions::reserve_attempt(&state.pool, &buckets, throttle::WINDOW, |c| {
+        let f = |i: usize| Failures {
+            count: c[i].count,
+            since_last: c[i].since_last,
+        };
+        suspect = c[0].count > 0 || c[1].count > 0;
+        throttle::decide(f(0), f(1), f(2))
+    })
+    .await?;
+    let events = match reserved {
+        Ok(ids) => ids,
+        Err((held, wait)) => {
+            tracing::info!(email = %email, addr = %addr, ?held, "sign-in held back: too many failures");
+            return Err(throttled(held, wait));
+        }
+    };
+    let suspect = suspect | state.hashes.bursting(&addr);
+    let permit = match state.hashes.enter(&addr, suspect).await {
+        Ok(p) => p,
+        Err(refusal) => {
+            // Not a failure: the password was never checked.
+            sessions::forget_events(&state.pool, &events).await?;
+            return Err(match refusal {
+                GateRefusal::AddressBusy => ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "another sign-in from your address is being checked; try again in a second",
+                )
+                .limit("sign_in_concurrency")
+                .retry_after(Duration::from_secs(1)),
+                GateRefusal::Busy => ApiError::unavailable(
+                    "busy",
+                    "the server is checking many sign-ins right now; try again in a second",
+                )
+                .retry_after(Duration::from_secs(1)),
+            });
+        }
+    };
     let user = users::by_email(&state.pool, &email).await?;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(decoy_hash);
-    let ok = verify_password(body.password, hash).await;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let ok = verify_password(&state.hashes, permit, body.password, hash).await;
     let user = match user {
-        Some(u) if ok && !u.is_disabled() => u,
-        Some(u) if ok && u.is_disabled() => {
-            return Err(ApiError::forbidden(format!(
-                "the account {email} is disabled"
-            )));
+        Some(u) if ok => {
+            sessions::forget_events(&state.pool, &events).await?;
+            sessions::clear_bucket(&state.pool, &by_pair).await?;
+            if u.is_disabled() {
+                return Err(ApiError::forbidden(format!(
+                    "the account {email} is disabled"
+                )));
+            }
+            u
         }
         _ => {
             tracing::info!(email = %email, addr = %addr, "sign-in refused: wrong email or password");
@@ -456,7 +610,7 @@ pub async fn sign_in(
     .await?;
     users::touch_login(&state.pool, user.id).await?;
     tracing::info!(user = %user.email, addr = %addr, "signed in");
-    let cookie = session_cookie(&state, &token, SESSION_TTL);
+    let cookie = session_cookie(https, &token, SESSION_TTL);
     let body = SessionOut {
         user: user.email,
         role: user.role,
@@ -475,15 +629,17 @@ pub async fn sign_in(
 pub async fn sign_out(
     State(state): State<AppState>,
     principal: Principal,
+    ext: axum::http::Extensions,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some((token, _)) = presented_token(&headers)
-        && well_formed_token(&token)
+    let https = client::is_https(&state.settings.trusted_proxies, &headers, peer(&ext));
+    if let Some(token) = &principal.token
+        && well_formed_token(token)
     {
-        sessions::delete(&state.pool, &token).await?;
+        sessions::delete(&state.pool, token).await?;
     }
     tracing::info!(user = %principal.user, "signed out");
-    let cookie = session_cookie(&state, "", Duration::ZERO);
+    let cookie = session_cookie(https, "", Duration::ZERO);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
@@ -500,6 +656,7 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> axum::Js
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordVerifier;
 
     #[test]
     fn tokens_are_43_url_safe_characters_and_differ() {
@@ -518,19 +675,43 @@ mod tests {
             HeaderValue::from_static("a=b; sw_session=fromcookie; c=d"),
         );
         assert_eq!(
-            presented_token(&h),
+            presented_token(&h, false),
             Some(("fromcookie".into(), AuthMethod::Cookie))
+        );
+        // Over https only the __Host- cookie counts.
+        assert_eq!(presented_token(&h, true), None);
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("__Host-sw_session=hostonly"),
+        );
+        assert_eq!(
+            presented_token(&h, true),
+            Some(("hostonly".into(), AuthMethod::Cookie))
         );
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer fromheader"),
         );
         assert_eq!(
-            presented_token(&h),
+            presented_token(&h, false),
             Some(("fromheader".into(), AuthMethod::Bearer))
         );
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(presented_token(&h), None);
+        assert_eq!(presented_token(&h, false), None);
+    }
+
+    #[test]
+    fn the_cookie_is_host_bound_and_secure_over_https_only() {
+        let c = session_cookie(true, "tok", SESSION_TTL);
+        let c = c.to_str().unwrap();
+        assert!(c.starts_with("__Host-sw_session=tok; Path=/;"), "{c}");
+        assert!(c.contains("; Secure") && c.contains("HttpOnly") && !c.contains("Domain"));
+        let c = session_cookie(false, "tok", SESSION_TTL);
+        let c = c.to_str().unwrap();
+        assert!(
+            c.starts_with("sw_session=tok;") && !c.contains("Secure"),
+            "{c}"
+        );
     }
 
     #[test]
@@ -545,6 +726,26 @@ mod tests {
         assert!(check_new_password("short").is_err());
         assert!(check_new_password("long enough password").is_ok());
         assert!(check_new_password(&"x".repeat(2000)).is_err());
+    }
+
+    #[test]
+    fn the_reused_memory_check_agrees_with_argon2() {
+        let h = argon2()
+            .hash_password(b"correct horse")
+            .unwrap()
+            .to_string();
+        let mut memory = Vec::new();
+        assert!(verify_in(&mut memory, b"correct horse", &h));
+        let size = memory.len();
+        assert!(size > 0);
+        assert!(!verify_in(&mut memory, b"wrong horse", &h));
+        assert!(
+            verify_in(&mut memory, b"correct horse", &h),
+            "again, same memory"
+        );
+        assert_eq!(memory.len(), size, "the memory is reused, not grown");
+        assert!(!verify_in(&mut memory, b"x", "not a hash"));
+        assert!(!verify_in(&mut memory, b"x", &decoy_hash()));
     }
 
     #[test]

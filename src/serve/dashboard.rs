@@ -16,9 +16,7 @@ struct Assets;
 
 const PLACEHOLDER: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Store Weaver</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;line-height:1.5;color:#222}
-code{background:#f2f2f2;padding:.1rem .3rem;border-radius:3px}</style></head>
+<title>Store Weaver</title></head>
 <body><h1>Store Weaver</h1>
 <p>The API is running. The dashboard was not built into this binary: build it with
 <code>npm ci &amp;&amp; npm run build</code> in <code>dashboard/</code>, then rebuild Store Weaver.</p>

@@ -95,6 +95,15 @@ impl ApiError {
     }
 
     pub fn database(e: &sqlx::Error) -> ApiError {
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            // Overload, not an outage: every connection is busy right now.
+            tracing::debug!("no free database connection in time; answering 503");
+            return ApiError::unavailable(
+                "busy",
+                "the server is busy (every database connection is in use); try again in a second",
+            )
+            .retry_after(Duration::from_secs(1));
+        }
         tracing::warn!(error = %e, "database error");
         ApiError::unavailable(
             "unavailable",

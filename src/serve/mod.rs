@@ -7,12 +7,17 @@
 //! through Postgres notifications.
 
 pub mod auth;
+pub mod client;
+pub mod cursor;
 pub mod dashboard;
 pub mod error;
+pub mod gate;
+pub mod http;
 pub mod openapi;
 pub mod ops;
 pub mod stores;
 pub mod stream;
+pub mod throttle;
 pub mod users_cmd;
 
 use crate::cluster::view::ClusterView;
@@ -67,11 +72,20 @@ pub struct ApiQuery<T>(pub T);
 
 pub struct Shared {
     pub settings: Arc<Settings>,
+    /// The API's own pool (`api_db_connections`, a short `api_db_wait_ms`), so
+    /// that requests and the workers never starve each other and an
+    /// overloaded API answers 503 quickly.
     pub pool: PgPool,
+    /// Seals page cursors (the key is shared by every replica).
+    pub cursor_key: cursor::CursorKey,
     pub client: kube::Client,
     pub view: ClusterView,
     pub auth: AuthMode,
     pub hub: broadcast::Sender<stream::HubEvent>,
+    /// Bounds the password checks running at once (memory).
+    pub hashes: gate::HashGate,
+    /// Bounds the live streams, per user and in total.
+    pub streams: gate::StreamSlots,
     /// Cancelled on shutdown: live streams end, new operations are refused.
     pub shutdown: CancellationToken,
     pub draining: AtomicBool,
@@ -88,15 +102,26 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(rt: &Runtime, auth: AuthMode) -> AppState {
+    pub fn new(
+        rt: &Runtime,
+        auth: AuthMode,
+        pool: PgPool,
+        cursor_key: cursor::CursorKey,
+    ) -> AppState {
         let (hub, _) = broadcast::channel(1024);
         AppState(Arc::new(Shared {
             settings: rt.settings.clone(),
-            pool: rt.pool.clone(),
+            pool,
+            cursor_key,
             client: rt.client.clone(),
             view: rt.view.clone(),
             auth,
             hub,
+            hashes: gate::HashGate::new(rt.settings.max_concurrent_hashes),
+            streams: gate::StreamSlots::new(
+                rt.settings.max_streams_per_user,
+                rt.settings.max_streams,
+            ),
             shutdown: CancellationToken::new(),
             draining: AtomicBool::new(false),
         }))
@@ -182,6 +207,10 @@ pub fn app(state: AppState) -> Router {
             refuse_when_draining,
         ))
         .layer(middleware::from_fn(api_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -287,6 +316,49 @@ async fn api_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// The dashboard's Content-Security-Policy: everything from this origin only,
+/// no inline script or style, no framing, no plugins. The built dashboard
+/// needs nothing more (Vite emits external files; React sets styles through
+/// the DOM, which CSP does not restrict).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'; object-src 'none'";
+
+/// The usual browser hardening on every response; HSTS when the browser's
+/// request came over https (a trusted proxy said so).
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let https = client::is_https(
+        &state.settings.trusted_proxies,
+        req.headers(),
+        auth::peer(req.extensions()),
+    );
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let mut set = |name: HeaderName, value: &'static str| {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(header::CONTENT_SECURITY_POLICY, CSP);
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set(
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    );
+    if https {
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    res
+}
+
 /// Bounds the time of every request but the live stream.
 async fn limit_time(req: Request, next: Next) -> Response {
     if req.uri().path() == "/api/stream" {
@@ -333,9 +405,7 @@ impl Server {
     /// Connects to the database and the cluster, starts the workers, the
     /// change hub and the HTTP server on `listener`.
     pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server> {
-        let auth =
-            AuthMode::from_settings(settings.auth_mode.as_str(), &settings.proxy_user_header)
-                .map_err(|e| eyre!(e))?;
+        let auth = AuthMode::from_settings(&settings).map_err(|e| eyre!(e))?;
         let runtime = Runtime::start(settings, true).await?;
         match &auth {
             AuthMode::Demo => {
@@ -354,7 +424,17 @@ impl Server {
             ),
             AuthMode::Password => {}
         }
-        let state = AppState::new(&runtime, auth);
+        let url = runtime.settings.database_url()?.to_string();
+        let api_pool = crate::db::connect_api(
+            &url,
+            runtime.settings.api_db_connections,
+            std::time::Duration::from_millis(runtime.settings.api_db_wait_ms.into()),
+        )
+        .await?;
+        let secret = crate::db::sessions::cursor_secret(&api_pool)
+            .await
+            .wrap_err("cannot read the cursor key from the database (api_secrets)")?;
+        let state = AppState::new(&runtime, auth, api_pool, cursor::CursorKey::new(&secret));
         let background = vec![
             stream::spawn_hub(state.clone()),
             spawn_pruner(state.clone()),
@@ -364,14 +444,12 @@ impl Server {
             .wrap_err("cannot read the listening address")?;
         let app = app(state.clone());
         let token = state.shutdown.clone();
-        let serve = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(token.cancelled_owned())
-            .await
-        });
+        let limits = http::Limits {
+            max_connections: state.settings.max_connections,
+            header_read_timeout: state.settings.header_read_timeout,
+            idle_timeout: state.settings.idle_timeout,
+        };
+        let serve = tokio::spawn(http::serve(listener, app, limits, token));
         Ok(Server {
             addr,
             state,

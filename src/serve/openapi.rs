@@ -152,24 +152,29 @@ fn paths() -> Value {
             .resp("200", ok("The OpenAPI document.", json!({ "type": "object" }))).build() },
         "/api/session": {
             "post": body_errors(Op::new("session", "Sign in with an email and a password (auth mode `password`).")
-                .describe("Sets the HttpOnly, SameSite=Strict `sw_session` cookie and returns the same token for `Authorization: Bearer`. At most 20 attempts per minute per client address and 10 per email.")
+                .describe("Sets the HttpOnly, SameSite=Strict session cookie (`__Host-sw_session`, Secure, over https; `sw_session` over plain http) and returns the same token for `Authorization: Bearer`. Failed attempts are throttled per client address and per account from that address, with growing delays (docs/api.md, \"Sign-in throttling\"); a correct password from an address that has not failed is never held back.")
                 .body("SignIn")).public()
                 .resp("201", ok("Signed in.", reference("Session")))
                 .resp("401", error("Wrong email or password."))
                 .resp("403", error("The account is disabled."))
-                .resp("429", error("Too many sign-in attempts (`limit`: sign_in_rate); see Retry-After."))
-                .resp("503", error("The database is unavailable.")).build(),
+                .resp("429", error("Too many failed sign-ins (`limit`: sign_in_failures_address or sign_in_failures_account), or another sign-in from this address is being checked (sign_in_concurrency); see Retry-After."))
+                .resp("503", error("The database is unavailable, or too many password checks are running (`code`: busy); see Retry-After.")).build(),
             "delete": Op::new("session", "Sign out: ends this session and clears the cookie.")
                 .resp("204", json!({ "description": "Signed out." })).build(),
         },
         "/api/me": { "get": Op::new("session", "Who the server thinks you are.")
             .resp("200", ok("The signed-in user.", reference("Me"))).build() },
         "/api/stores": {
-            "get": Op::new("stores", "List your stores (admins: every store), newest first. Deleted stores are left out.")
+            "get": Op::new("stores", "One page of your stores (admins: every store), newest first unless `sort` says otherwise. Deleted stores are left out.")
+                .describe("Keyset paging: pass `next_cursor` back as `cursor` for the next page; pages stay exact while stores are created. A cursor belongs to the user and the filters it was made for (400 otherwise). `total` is the exact number of stores matching the filters.")
+                .query("limit", "Stores per page (1 to 500, default 50).", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 50 }))
+                .query("cursor", "`next_cursor` of the previous page.", json!({ "type": "string" }))
                 .query("status", "Only stores in this status.", reference("StoreStatus"))
                 .query("owner", "Admins only: one owner's stores.", json!({ "type": "string" }))
-                .resp("200", ok("The stores.", reference("StoreList")))
-                .resp("400", error("Unknown query parameter or status.")).build(),
+                .query("q", "A substring of the name, namespace or URL, any case (at most 100 characters).", json!({ "type": "string", "maxLength": 100 }))
+                .query("sort", "created, name or status; a leading - for descending. Default -created.", json!({ "type": "string", "enum": ["created", "-created", "name", "-name", "status", "-status"] }))
+                .resp("200", ok("A page of stores.", reference("StoreList")))
+                .resp("400", error("Unknown query parameter, status or sort; a limit out of range; a cursor from another user or other filters (`field` says which).")).build(),
             "post": body_errors(Op::new("stores", "Create a store; provisioning runs in the background.")
                 .describe("The store starts as Provisioning. The same idempotency key (the `Idempotency-Key` header or the `idempotency_key` field) from the same user returns the same store with 200 instead of creating another. Limited per user and per client address (`create_rate_per_minute`), and by MAX_STORES and MAX_STORES_PER_USER.")
                 .body("CreateStore"))
@@ -190,7 +195,9 @@ fn paths() -> Value {
             .resp("200", ok("Status.", reference("StoreStatusDetail"))).build() },
         "/api/stores/{id}/detail": { "get": Op::new("stores", "A store's resources (with readiness) and namespace events (newest first).").id()
             .resp("200", ok("Detail.", reference("StoreDetail"))).build() },
-        "/api/stores/{id}/timeline": { "get": Op::new("stores", "A store's timeline from the audit log, oldest first.").id()
+        "/api/stores/{id}/timeline": { "get": Op::new("stores", "A store's timeline from the audit log, oldest first, a page at a time.").id()
+            .query("limit", "Entries per page (1 to 500, default 500).", json!({ "type": "integer", "minimum": 1, "maximum": 500 }))
+            .query("cursor", "`next_cursor` of the previous page.", json!({ "type": "string" }))
             .resp("200", ok("Timeline.", reference("Timeline"))).build() },
         "/api/stores/{id}/retry": { "post": Op::new("stores", "Retry a Failed store: same record, back to Provisioning.").id()
             .resp("202", ok("Provisioning again.", reference("Store")))
@@ -199,10 +206,12 @@ fn paths() -> Value {
             .resp("200", ok("The credentials. Do not cache.", reference("Credentials")))
             .resp("409", error("The credentials do not exist yet, or the store is being deleted.")).build() },
         "/api/stream": { "get": Op::new("stores", "Live store changes (Server-Sent Events).")
-            .describe("Events: `snapshot` (data: {\"stores\": [Store...]}, on connect and whenever changes may have been missed), `store` (data: Store, on every change to a store you may see, including its deletion: status Deleted), `error` (data: Error). A comment line every 15 s keeps the connection open. EventSource sends the session cookie.")
+            .describe("Events: `snapshot` (data: {\"stores\": [Store...]}, on connect and whenever changes may have been missed; with `snapshot=false` a `resync` event with `{}` instead), `store` (data: Store, on every change to a store you may see, including its deletion: status Deleted), `error` (data: Error), `ended` (the session is gone; the stream closes). A comment line every 15 s keeps the connection open. EventSource sends the session cookie. At most `max_streams_per_user` per user and `max_streams` per server (429).")
+            .query("snapshot", "false: send `resync` instead of the full list (for paged clients).", json!({ "type": "boolean", "default": true }))
             .resp("200", json!({ "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } })).build() },
-        "/api/audit": { "get": Op::new("audit", "The whole audit log, newest first (admins only).")
-            .query("limit", "How many entries (1 to 1000, default 100).", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }))
+        "/api/audit": { "get": Op::new("audit", "The whole audit log, newest first (admins only), a page at a time.")
+            .query("limit", "Entries per page (1 to 1000, default 100).", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }))
+            .query("cursor", "`next_cursor` of the previous page.", json!({ "type": "string" }))
             .resp("200", ok("Entries.", reference("AuditLog")))
             .resp("400", error("Invalid query.")).build() },
     })
@@ -243,7 +252,7 @@ fn schemas() -> Value {
                 "can_delete": { "type": "boolean" }
             }
         },
-        "StoreList": { "type": "object", "required": ["stores"], "properties": { "stores": { "type": "array", "items": reference("Store") } } },
+        "StoreList": { "type": "object", "required": ["stores", "next_cursor", "total"], "properties": { "stores": { "type": "array", "items": reference("Store") }, "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." }, "total": { "type": "integer", "description": "Exact count matching the filters." } } },
         "CreateStore": {
             "type": "object", "required": ["name"], "additionalProperties": false,
             "properties": {
@@ -309,8 +318,8 @@ fn schemas() -> Value {
                 "detail": text_or_null
             }
         },
-        "Timeline": { "type": "object", "required": ["entries"], "properties": { "entries": { "type": "array", "items": reference("AuditEntry") } } },
-        "AuditLog": { "type": "object", "required": ["entries"], "properties": { "entries": { "type": "array", "items": reference("AuditEntry") } } },
+        "Timeline": { "type": "object", "required": ["entries", "next_cursor", "total"], "properties": { "entries": { "type": "array", "items": reference("AuditEntry") }, "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." }, "total": { "type": "integer", "description": "Exact count matching the filters." } } },
+        "AuditLog": { "type": "object", "required": ["entries", "next_cursor", "total"], "properties": { "entries": { "type": "array", "items": reference("AuditEntry") }, "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." }, "total": { "type": "integer", "description": "Exact count matching the filters." } } },
         "Credentials": {
             "type": "object", "required": ["username", "password", "login_url"],
             "properties": { "username": { "type": "string" }, "password": { "type": "string" }, "login_url": { "type": "string", "format": "uri" } }

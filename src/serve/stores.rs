@@ -47,6 +47,10 @@ impl From<Store> for StoreOut {
 #[derive(Debug, Serialize)]
 pub struct StoreList {
     pub stores: Vec<StoreOut>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    /// Live stores matching the filters, on every page (an exact count).
+    pub total: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,52 +59,182 @@ pub struct ListQuery {
     pub status: Option<String>,
     /// Admins only: one owner's stores.
     pub owner: Option<String>,
+    /// A substring of the name, namespace or URL (any case).
+    pub q: Option<String>,
+    /// `created`, `name` or `status`; `-` in front for descending.
+    /// Default `-created` (newest first).
+    pub sort: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
-/// The stores a principal may see, optionally filtered.
-pub async fn visible_stores(
-    state: &AppState,
-    principal: &Principal,
-    owner: Option<&str>,
-    status: Option<Status>,
-) -> ApiResult<Vec<Store>> {
-    let scope = match (principal.scope(), owner) {
-        (Some(me), _) => Some(me.to_string()),
-        (None, Some(o)) => Some(o.trim().to_lowercase()),
-        (None, None) => None,
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 500;
+const MAX_Q_CHARS: usize = 100;
+
+fn bad_query(field: &str, msg: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_query", msg).field(field)
+}
+
+pub fn parse_status(raw: Option<&str>) -> ApiResult<Option<Status>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Status::parse(s).map(Some).ok_or_else(|| {
+            bad_query(
+                "status",
+                format!("unknown status {s:?}; use Provisioning, Ready, Failed or Deleting"),
+            )
+        }),
+    }
+}
+
+pub fn parse_sort(raw: Option<&str>) -> ApiResult<db_stores::Sort> {
+    use db_stores::{Sort, SortKey};
+    let raw = raw.map(str::trim).unwrap_or("");
+    if raw.is_empty() {
+        return Ok(Sort::NEWEST);
+    }
+    let (desc, name) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
     };
-    let list = db_stores::list(&state.pool, scope.as_deref()).await?;
-    Ok(list
-        .into_iter()
-        .filter(|s| status.is_none_or(|st| s.status == st))
-        .collect())
+    let key = match name {
+        "created" => SortKey::Created,
+        "name" => SortKey::Name,
+        "status" => SortKey::Status,
+        other => {
+            return Err(bad_query(
+                "sort",
+                format!(
+                    "unknown sort {other:?}; use created, name or status, with - in front for descending"
+                ),
+            ));
+        }
+    };
+    Ok(Sort { key, desc })
 }
 
-/// GET /api/stores
+pub fn parse_limit(raw: Option<i64>, default: i64, max: i64) -> ApiResult<i64> {
+    let limit = raw.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(bad_query("limit", format!("limit must be 1 to {max}")));
+    }
+    Ok(limit)
+}
+
+/// The owner filter a principal may use: their own scope, or (admins) any.
+pub fn owner_filter(principal: &Principal, owner: Option<&str>) -> ApiResult<Option<String>> {
+    let asked = owner
+        .map(|o| o.trim().to_lowercase())
+        .filter(|o| !o.is_empty());
+    match (principal.scope(), asked) {
+        (Some(me), Some(o)) if o != me => {
+            Err(ApiError::forbidden("only admins can list other users' stores").field("owner"))
+        }
+        (Some(me), _) => Ok(Some(me.to_string())),
+        (None, o) => Ok(o),
+    }
+}
+
+/// What a stores cursor is bound to: the caller and every filter.
+fn stores_context(principal: &Principal, f: &db_stores::Filter, sort: db_stores::Sort) -> String {
+    format!(
+        "stores\n{}\n{}\n{}\n{}\n{:?}{}",
+        principal.user,
+        f.owner.as_deref().unwrap_or(""),
+        f.status.map(|s| s.as_str()).unwrap_or(""),
+        f.q.as_deref().unwrap_or(""),
+        sort.key,
+        if sort.desc { "-" } else { "+" }
+    )
+}
+
+fn encode_after(a: &db_stores::After) -> String {
+    match a {
+        db_stores::After::Created(at, id) => format!("{id}|{}", at.timestamp_micros()),
+        db_stores::After::Name(k, id) | db_stores::After::Status(k, id) => format!("{id}|{k}"),
+    }
+}
+
+fn decode_after(sort: db_stores::Sort, payload: &str) -> Option<db_stores::After> {
+    let (id, key) = payload.split_once('|')?;
+    let id = Uuid::parse_str(id).ok()?;
+    Some(match sort.key {
+        db_stores::SortKey::Created => db_stores::After::Created(
+            chrono::DateTime::from_timestamp_micros(key.parse().ok()?)?,
+            id,
+        ),
+        db_stores::SortKey::Name => db_stores::After::Name(key.to_string(), id),
+        db_stores::SortKey::Status => db_stores::After::Status(key.to_string(), id),
+    })
+}
+
+fn bad_cursor() -> ApiError {
+    bad_query(
+        "cursor",
+        "this cursor does not belong to this list (it was changed, or comes from another user or other filters); start again without it",
+    )
+}
+
+/// GET /api/stores: one page of the stores you may see.
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<StoreList>> {
-    let status = match q.status.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_query",
-                format!("unknown status {s:?}; use Provisioning, Ready, Failed or Deleting"),
-            )
-            .field("status")
-        })?),
-    };
-    if let Some(o) = q.owner.as_deref()
-        && !principal.is_admin()
-        && o.trim().to_lowercase() != principal.user
+    let status = parse_status(q.status.as_deref())?;
+    let sort = parse_sort(q.sort.as_deref())?;
+    let limit = parse_limit(q.limit, DEFAULT_PAGE, MAX_PAGE)?;
+    let text =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+    if let Some(t) = &text
+        && (t.chars().count() > MAX_Q_CHARS || t.chars().any(char::is_control))
     {
-        return Err(ApiError::forbidden("only admins can list other users' stores").field("owner"));
+        return Err(bad_query(
+            "q",
+            format!("q must be at most {MAX_Q_CHARS} characters of plain text"),
+        ));
     }
-    let stores = visible_stores(&state, &principal, q.owner.as_deref(), status).await?;
+    let filter = db_stores::Filter {
+        owner: owner_filter(&principal, q.owner.as_deref())?,
+        status,
+        q: text,
+    };
+    let context = stores_context(&principal, &filter, sort);
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            state
+                .cursor_key
+                .open(&context, c)
+                .and_then(|p| decode_after(sort, &p))
+                .ok_or_else(bad_cursor)?,
+        ),
+    };
+    // One row more than asked says whether there is a next page.
+    let (mut rows, total) = tokio::try_join!(
+        db_stores::page(&state.pool, &filter, sort, after.as_ref(), limit + 1),
+        db_stores::count_matching(&state.pool, &filter),
+    )?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = match rows.last() {
+        Some(last) if more => Some(
+            state
+                .cursor_key
+                .seal(&context, &encode_after(&db_stores::After::of(sort, last))),
+        ),
+        _ => None,
+    };
     Ok(Json(StoreList {
-        stores: stores.into_iter().map(StoreOut::from).collect(),
+        stores: rows.into_iter().map(StoreOut::from).collect(),
+        next_cursor,
+        total,
     }))
 }
 
@@ -330,18 +464,74 @@ pub async fn detail(
 pub struct Timeline {
     /// The store's audit entries, oldest first.
     pub entries: Vec<audit::Entry>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
 }
 
-/// GET /api/stores/{id}/timeline: who did what to the store, and how it ended.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn audit_after(
+    key: &crate::serve::cursor::CursorKey,
+    context: &str,
+    cursor: Option<&str>,
+) -> ApiResult<Option<(chrono::DateTime<chrono::Utc>, i64)>> {
+    let Some(c) = cursor.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    key.open(context, c)
+        .and_then(|p| {
+            let (id, at) = p.split_once('|')?;
+            Some((
+                chrono::DateTime::from_timestamp_micros(at.parse().ok()?)?,
+                id.parse().ok()?,
+            ))
+        })
+        .map(Some)
+        .ok_or_else(bad_cursor)
+}
+
+fn audit_next(
+    key: &crate::serve::cursor::CursorKey,
+    context: &str,
+    entries: &mut Vec<audit::Entry>,
+    limit: i64,
+) -> Option<String> {
+    let more = entries.len() as i64 > limit;
+    entries.truncate(limit as usize);
+    let last = entries.last().filter(|_| more)?;
+    Some(key.seal(
+        context,
+        &format!("{}|{}", last.id, last.at.timestamp_micros()),
+    ))
+}
+
+/// GET /api/stores/{id}/timeline: who did what to the store, and how it
+/// ended, oldest first, a page at a time.
 pub async fn timeline(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Timeline>> {
+    let limit = parse_limit(q.limit, MAX_TIMELINE, MAX_TIMELINE)?;
     let s = visible(&state, &principal, id).await?;
-    let mut entries = audit::list(&state.pool, Some(s.id), MAX_TIMELINE).await?;
-    entries.reverse();
-    Ok(Json(Timeline { entries }))
+    let context = format!("timeline\n{}\n{}", principal.user, s.id);
+    let after = audit_after(&state.cursor_key, &context, q.cursor.as_deref())?;
+    let (mut entries, total) = tokio::try_join!(
+        audit::page(&state.pool, Some(s.id), false, after, limit + 1),
+        audit::count(&state.pool, Some(s.id)),
+    )?;
+    let next_cursor = audit_next(&state.cursor_key, &context, &mut entries, limit);
+    Ok(Json(Timeline {
+        entries,
+        next_cursor,
+        total,
+    }))
 }
 
 /// POST /api/stores/{id}/retry: a Failed store goes back to Provisioning.
@@ -459,34 +649,35 @@ pub async fn credentials(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    pub limit: Option<i64>,
-}
-
 #[derive(Debug, Serialize)]
 pub struct AuditOut {
     /// Newest first.
     pub entries: Vec<audit::Entry>,
+    pub next_cursor: Option<String>,
+    pub total: i64,
 }
 
-/// GET /api/audit: the whole audit log (admins only).
+/// GET /api/audit: the whole audit log (admins only), newest first, a page
+/// at a time (`limit` 1 to 1000, default 100).
 pub async fn audit(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<AuditQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<AuditOut>> {
     if !principal.is_admin() {
         return Err(ApiError::forbidden("the audit log is for admins"));
     }
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(
-            ApiError::bad_request("invalid_query", "limit must be 1 to 1000").field("limit"),
-        );
-    }
+    let limit = parse_limit(q.limit, 100, 1000)?;
+    let context = format!("audit\n{}", principal.user);
+    let after = audit_after(&state.cursor_key, &context, q.cursor.as_deref())?;
+    let (mut entries, total) = tokio::try_join!(
+        audit::page(&state.pool, None, true, after, limit + 1),
+        audit::count(&state.pool, None),
+    )?;
+    let next_cursor = audit_next(&state.cursor_key, &context, &mut entries, limit);
     Ok(Json(AuditOut {
-        entries: audit::list(&state.pool, None, limit).await?,
+        entries,
+        next_cursor,
+        total,
     }))
 }

@@ -6,13 +6,22 @@
 //! gets a `snapshot` of its stores when it connects (and again whenever
 //! changes may have been missed), then one `store` event per change to a
 //! store it may see.
+//!
+//! Streams are capped per user and in total (429 beyond), and each re-checks
+//! its session (or, in proxy and demo mode, its user) every
+//! [`RECHECK_EVERY`] and at once when a notification says the user changed
+//! (disabled, deleted, new role or password, sessions ended); the stream
+//! ends with an `ended` event when the session is gone.
 
 use super::AppState;
-use super::auth::Principal;
-use super::stores::{StoreOut, visible_stores};
+use super::auth::{self, Principal};
+use super::error::{ApiError, ApiResult};
+use super::gate::StreamRefusal;
+use super::stores::StoreOut;
 use crate::db::{self, stores};
 use crate::store::Store;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde_json::json;
@@ -26,9 +35,14 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
+/// How often an open stream re-checks its session at the latest.
+pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 pub enum HubEvent {
     Store(Arc<Store>),
+    /// A user changed in a way that may end their sessions (their email).
+    User(Arc<str>),
     /// Notifications may have been lost (the listener reconnected): clients
     /// should take a fresh snapshot.
     Resync,
@@ -56,6 +70,7 @@ pub fn spawn_hub(state: AppState) -> JoinHandle<()> {
 async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(&state.pool).await?;
     listener.listen(db::STORE_CHANNEL).await?;
+    listener.listen(db::sessions::USER_CHANNEL).await?;
     // Whatever happened while not listening is unknown.
     let _ = state.hub.send(HubEvent::Resync);
     loop {
@@ -64,6 +79,9 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
             msg = listener.try_recv() => msg?,
         };
         match msg {
+            Some(n) if n.channel() == db::sessions::USER_CHANNEL => {
+                let _ = state.hub.send(HubEvent::User(Arc::from(n.payload())));
+            }
             Some(n) => {
                 let Ok(id) = Uuid::parse_str(n.payload()) else {
                     continue;
@@ -91,8 +109,20 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
     }
 }
 
-async fn snapshot(state: &AppState, principal: &Principal) -> Event {
-    match visible_stores(state, principal, None, None).await {
+/// GET /api/stream?snapshot=false: instead of the whole list, a `resync`
+/// event says "changes may have been missed: reload what you show" (a paged
+/// client reloads its page rather than receive thousands of stores).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    pub snapshot: Option<bool>,
+}
+
+async fn snapshot(state: &AppState, principal: &Principal, full: bool) -> Event {
+    if !full {
+        return Event::default().event("resync").data("{}");
+    }
+    match stores::list(&state.pool, principal.scope()).await {
         Ok(list) => {
             let stores: Vec<StoreOut> = list.into_iter().map(StoreOut::from).collect();
             Event::default()
@@ -101,7 +131,7 @@ async fn snapshot(state: &AppState, principal: &Principal) -> Event {
         }
         Err(e) => Event::default()
             .event("error")
-            .data(serde_json::to_string(&e.body).unwrap_or_default()),
+            .data(serde_json::to_string(&ApiError::from(e).body).unwrap_or_default()),
     }
 }
 
@@ -113,40 +143,100 @@ fn store_event(s: &Store) -> Event {
         .data(serde_json::to_string(&out).unwrap_or_default())
 }
 
+fn ended() -> Event {
+    Event::default().event("ended").data(
+        json!({ "error": "the session has ended; sign in again", "code": "unauthenticated" })
+            .to_string(),
+    )
+}
+
 /// GET /api/stream
 pub async fn stream(
     State(state): State<AppState>,
     principal: Principal,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    super::ApiQuery(q): super::ApiQuery<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let slot = state
+        .streams
+        .take(&principal.user, state.settings.max_streams)
+        .map_err(|r| {
+            let (limit, msg) = match r {
+                StreamRefusal::PerUser(n) => (
+                    "max_streams_per_user",
+                    format!("you already have {n} live streams open; close a dashboard tab and retry"),
+                ),
+                StreamRefusal::Total(n) => (
+                    "max_streams",
+                    format!("this server has {n} live streams open, its maximum; retry shortly (the list still works without the stream)"),
+                ),
+            };
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg)
+                .limit(limit)
+                .retry_after(Duration::from_secs(5))
+        })?;
     // Subscribe before taking the snapshot, so no change falls in between.
     let mut changes = state.hub.subscribe();
     let (tx, rx) = mpsc::channel::<Event>(64);
     let shutdown = state.shutdown.clone();
+    let full = q.snapshot.unwrap_or(true);
     tokio::spawn(async move {
-        if tx.send(snapshot(&state, &principal).await).await.is_err() {
+        let _slot = slot;
+        if tx
+            .send(snapshot(&state, &principal, full).await)
+            .await
+            .is_err()
+        {
             return;
         }
+        let mut recheck = tokio::time::interval(RECHECK_EVERY);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        recheck.tick().await;
         loop {
+            let mut check_session = false;
             let event = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = tx.closed() => return,
+                _ = recheck.tick() => {
+                    check_session = true;
+                    None
+                }
                 msg = changes.recv() => match msg {
-                    Ok(HubEvent::Store(s)) if principal.can_see(&s.owner) => store_event(&s),
-                    Ok(HubEvent::Store(_)) => continue,
+                    Ok(HubEvent::Store(s)) if principal.can_see(&s.owner) => Some(store_event(&s)),
+                    Ok(HubEvent::Store(_)) => None,
+                    Ok(HubEvent::User(u)) => {
+                        check_session = *u == *principal.user;
+                        None
+                    }
                     Ok(HubEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        snapshot(&state, &principal).await
+                        // User notifications may have been missed too.
+                        check_session = true;
+                        Some(snapshot(&state, &principal, full).await)
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
             };
-            if tx.send(event).await.is_err() {
+            if check_session {
+                match auth::still_valid(&state, &principal).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::info!(user = %principal.user, "live stream ended: the session is gone");
+                        let _ = tx.send(ended()).await;
+                        return;
+                    }
+                    // Unknown is not gone: keep the stream, ask again later.
+                    Err(e) => tracing::warn!(error = %e, "cannot re-check a live stream's session"),
+                }
+            }
+            if let Some(event) = event
+                && tx.send(event).await.is_err()
+            {
                 return;
             }
         }
     });
-    Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(
+    Ok(Sse::new(ReceiverStream::new(rx).map(Ok)).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))
             .text("keep-alive"),
-    )
+    ))
 }

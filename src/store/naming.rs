@@ -54,7 +54,12 @@ pub fn validate_name(raw: &str) -> Result<String, NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
     }
-    if name.chars().any(char::is_control) {
+    // Control characters, and the invisible formatting ones that can make a
+    // name display as something else: bidirectional embeddings, overrides
+    // and isolates (U+202A-202E, U+2066-2069), marks (U+200E, U+200F,
+    // U+061C), zero-width characters and the byte-order mark.
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}');
+    if name.chars().any(|c| c.is_control() || invisible(c)) {
         return Err(NameError::ControlCharacter);
     }
     let chars = name.chars().count();

@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import type { ListFilter } from '../api';
 import { formatAgo, formatTime, provisionTime } from '../format';
 import type { LiveMode } from '../live';
 import { hrefFor } from '../router';
-import type { Me, Store } from '../types';
+import type { Me, Store, StoreStatus } from '../types';
 import { Link } from './Link';
 import { StatusBadge } from './StatusBadge';
 
@@ -16,6 +17,14 @@ export interface StoreActions {
 export interface StoreListProps {
   me: Me;
   stores: Store[] | null;
+  /** Stores matching the filter (null while loading). */
+  total?: number | null;
+  /** More pages can be loaded. */
+  more?: boolean;
+  onMore?: () => void;
+  filter?: ListFilter;
+  /** A new filter (the page puts it in its URL). */
+  onFilter?: (f: ListFilter) => void;
   mode: LiveMode;
   error: string | null;
   actions: StoreActions;
@@ -38,16 +47,48 @@ export function LiveIndicator({ mode }: { mode: LiveMode }) {
   );
 }
 
-export function StoreList({ me, stores, mode, error, actions, now = Date.now() }: StoreListProps) {
+const STATUS_CHOICES: StoreStatus[] = ['Provisioning', 'Ready', 'Failed', 'Deleting'];
+/** Typing in the search box applies after this pause. */
+export const SEARCH_DELAY_MS = 300;
+
+export function StoreList({
+  me,
+  stores,
+  total = null,
+  more = false,
+  onMore,
+  filter = {},
+  onFilter,
+  mode,
+  error,
+  actions,
+  now = Date.now(),
+}: StoreListProps) {
   const admin = me.role === 'admin';
-  const [owner, setOwner] = useState('');
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = 'Stores · Store Weaver';
   }, []);
-
-  const owners = useMemo(() => Array.from(new Set((stores ?? []).map((s) => s.owner))).sort(), [stores]);
-  const shown = useMemo(() => (stores ?? []).filter((s) => !owner || s.owner === owner), [stores, owner]);
+  // The text boxes apply after a pause; the URL (filter) stays the truth.
+  const [q, setQ] = useState(filter.q ?? '');
+  const [owner, setOwner] = useState(filter.owner ?? '');
+  useEffect(() => setQ(filter.q ?? ''), [filter.q]);
+  useEffect(() => setOwner(filter.owner ?? ''), [filter.owner]);
+  const apply = (f: ListFilter) => {
+    const next: ListFilter = {};
+    if (f.q?.trim()) next.q = f.q.trim();
+    if (f.status) next.status = f.status;
+    if (f.owner?.trim()) next.owner = f.owner.trim();
+    onFilter?.(next);
+  };
+  useEffect(() => {
+    if (q.trim() === (filter.q ?? '') && owner.trim() === (filter.owner ?? '')) return;
+    const t = setTimeout(() => apply({ ...filter, q, owner }), SEARCH_DELAY_MS);
+    return () => clearTimeout(t);
+    // Only typing schedules a new filter.
+  }, [q, owner]);
+  const filtered = !!(filter.q || filter.status || filter.owner);
+  const shown = stores ?? [];
 
   return (
     <>
@@ -65,30 +106,74 @@ export function StoreList({ me, stores, mode, error, actions, now = Date.now() }
           {error}
         </p>
       ) : null}
-      {admin && owners.length > 1 ? (
+      <form className="filters" role="search" onSubmit={(e) => {
+        e.preventDefault();
+        apply({ ...filter, q, owner });
+      }}>
         <div className="field inline">
-          <label htmlFor="owner-filter">Owner</label>
-          <select id="owner-filter" value={owner} onChange={(e) => setOwner(e.target.value)}>
-            <option value="">Everyone ({stores?.length ?? 0})</option>
-            {owners.map((o) => (
-              <option key={o} value={o}>
-                {o}
+          <label htmlFor="store-search">Search</label>
+          <input
+            id="store-search"
+            type="search"
+            placeholder="Name, namespace or address"
+            value={q}
+            maxLength={100}
+            onChange={(e) => setQ(e.target.value)}
+          />
+        </div>
+        <div className="field inline">
+          <label htmlFor="status-filter">Status</label>
+          <select
+            id="status-filter"
+            value={filter.status ?? ''}
+            onChange={(e) => apply({ ...filter, q, owner, status: e.target.value as StoreStatus | '' })}
+          >
+            <option value="">Any</option>
+            {STATUS_CHOICES.map((st) => (
+              <option key={st} value={st}>
+                {st}
               </option>
             ))}
           </select>
         </div>
+        {admin ? (
+          <div className="field inline">
+            <label htmlFor="owner-filter">Owner</label>
+            <input
+              id="owner-filter"
+              type="search"
+              placeholder="Everyone"
+              value={owner}
+              onChange={(e) => setOwner(e.target.value)}
+            />
+          </div>
+        ) : null}
+      </form>
+      {stores !== null && total !== null ? (
+        <p className="count" data-total={total}>
+          {shown.length < total ? `Showing ${shown.length} of ${total}` : `${total} ${total === 1 ? 'store' : 'stores'}`}
+          {filtered ? ' matching the filter' : ''}
+        </p>
       ) : null}
       {stores === null ? (
         <p aria-busy="true">Loading stores…</p>
+      ) : shown.length === 0 && filtered ? (
+        <div className="empty">
+          <p>No stores match the filter.</p>
+          <p>
+            <Link href={hrefFor({ name: 'list' })}>Show every store</Link>
+          </p>
+        </div>
       ) : shown.length === 0 ? (
         <div className="empty">
-          <p>{admin && owner ? `${owner} has no stores.` : 'No stores yet.'}</p>
+          <p>No stores yet.</p>
           <p>
             <Link href={hrefFor({ name: 'new' })}>Create your first store</Link>: a WordPress + WooCommerce shop with its
             own database, ready in a few minutes.
           </p>
         </div>
       ) : (
+        <>
         <table className="stores">
           <caption className="visually-hidden">
             {admin ? 'Every store, newest first' : 'Your stores, newest first'}
@@ -112,6 +197,14 @@ export function StoreList({ me, stores, mode, error, actions, now = Date.now() }
             ))}
           </tbody>
         </table>
+        {more ? (
+          <p className="more">
+            <button type="button" onClick={onMore}>
+              Show more stores
+            </button>
+          </p>
+        ) : null}
+        </>
       )}
     </>
   );

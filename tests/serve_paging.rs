@@ -1,0 +1,366 @@
+//! Paged lists (issue 17) against the real server and PostgreSQL: every
+//! store exactly once under concurrent creates, filters that are right,
+//! cursors that cannot be carried to another user or another query, the
+//! audit log and a timeline in pages, and `store list --all` in the CLI.
+
+mod common;
+mod serve_common;
+
+use serde_json::Value;
+use serve_common::*;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use store_weaver::db::users::Role;
+
+/// `n` stores for `owner`, one second apart in age (oldest first), with
+/// statuses in turn Ready, Failed, Provisioning.
+async fn seed(pool: &sqlx::PgPool, owner: &str, tag: &str, n: i32) {
+    sqlx::query(
+        "INSERT INTO stores (id, name, namespace, owner, engine, status, phase, url, attempts, created_at, updated_at) \
+         SELECT gen_random_uuid(), $2 || ' Shop ' || i, 'store-' || $2 || '-shop-' || i, $1, 'woocommerce', \
+                (ARRAY['Ready', 'Failed', 'Provisioning'])[1 + i % 3], 'done', \
+                'http://' || $2 || '-shop-' || i || '.localhost', 1, \
+                now() - make_interval(secs => 10000 - i), now() - make_interval(secs => 10000 - i) \
+         FROM generate_series(1, $3) AS i",
+    )
+    .bind(owner)
+    .bind(tag)
+    .bind(n)
+    .execute(pool)
+    .await
+    .expect("seed stores");
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["stores"]
+        .as_array()
+        .expect("a stores array")
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every page of `path` (which has a query string), following next_cursor.
+async fn all_pages(api: &Api, path: &str, key: &str) -> (Vec<Value>, usize) {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_string(),
+        };
+        let r = api.get(&url).await.expect(200);
+        pages += 1;
+        out.extend(r.body[key].as_array().unwrap().iter().cloned());
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return (out, pages),
+        }
+        assert!(pages < 1000, "paging does not end");
+    }
+}
+
+#[tokio::test]
+async fn pages_hold_every_store_once_even_while_stores_are_created() {
+    let srv = TestServer::start(&[]).await;
+    let ann = srv.user("ann@example.com", Role::User).await;
+    seed(&srv.db.pool, "ann@example.com", "ann", 130).await;
+    seed(&srv.db.pool, "bob@example.com", "bob", 70).await;
+    let before: BTreeSet<String> = sqlx::query_scalar::<_, uuid::Uuid>(
+        "SELECT id FROM stores WHERE owner = 'ann@example.com'",
+    )
+    .fetch_all(&srv.db.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|u| u.to_string())
+    .collect();
+
+    // New stores keep arriving while Ann pages through hers.
+    let pool = srv.db.pool.clone();
+    let creator = tokio::spawn(async move {
+        for i in 0..20 {
+            seed(&pool, "ann@example.com", &format!("new{i}"), 1).await;
+            sqlx::query("UPDATE stores SET created_at = now(), updated_at = now() WHERE name = $1")
+                .bind(format!("new{i} Shop 1"))
+                .execute(&pool)
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    for sort in ["-created", "created", "name", "-name", "status", "-status"] {
+        let (stores, pages) =
+            all_pages(&ann, &format!("/api/stores?limit=25&sort={sort}"), "stores").await;
+        let got: Vec<String> = stores
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        let unique: BTreeSet<String> = got.iter().cloned().collect();
+        assert_eq!(unique.len(), got.len(), "sort {sort}: a store came twice");
+        assert!(
+            before.is_subset(&unique),
+            "sort {sort}: {} stores that existed from the start are missing",
+            before.difference(&unique).count()
+        );
+        assert!(pages >= 6, "sort {sort}: {pages} pages");
+        assert!(
+            stores.iter().all(|s| s["owner"] == "ann@example.com"),
+            "sort {sort}: someone else's store"
+        );
+        // In order.
+        let keys: Vec<String> = stores
+            .iter()
+            .map(|s| match sort.trim_start_matches('-') {
+                "name" => s["name"].as_str().unwrap().to_lowercase(),
+                "status" => s["status"].as_str().unwrap().to_string(),
+                _ => s["created_at"].as_str().unwrap().to_string(),
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        if sort.trim_start_matches('-') != "created" {
+            sorted.sort();
+            if sort.starts_with('-') {
+                sorted.reverse();
+            }
+            assert_eq!(keys, sorted, "sort {sort}: out of order");
+        }
+    }
+    creator.await.unwrap();
+    let r = ann.get("/api/stores?limit=5").await.expect(200);
+    assert_eq!(r.body["total"], 150);
+    assert_eq!(ids(&r.body).len(), 5);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn filters_are_right_and_validated() {
+    let srv = TestServer::start(&[]).await;
+    let ann = srv.user("ann@example.com", Role::User).await;
+    let root = srv.user("root@example.com", Role::Admin).await;
+    seed(&srv.db.pool, "ann@example.com", "ann", 30).await;
+    seed(&srv.db.pool, "bob@example.com", "bob", 12).await;
+    sqlx::query("UPDATE stores SET name = '50% Off_Sale' WHERE name = 'ann Shop 7'")
+        .execute(&srv.db.pool)
+        .await
+        .unwrap();
+
+    let r = ann
+        .get("/api/stores?status=Failed&limit=500")
+        .await
+        .expect(200);
+    assert_eq!(r.body["total"], 10);
+    assert!(
+        r.body["stores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "Failed")
+    );
+    // q: name, namespace or URL, any case, and % or _ are literal.
+    let r = ann
+        .get("/api/stores?q=SHOP%2012&limit=500")
+        .await
+        .expect(200);
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    let r = ann
+        .get("/api/stores?q=ann-shop-2&limit=500")
+        .await
+        .expect(200);
+    // ann-shop-2, -20 ... -29 (namespace and URL)
+    assert_eq!(r.body["total"], 11, "{}", r.text);
+    let r = ann
+        .get("/api/stores?q=50%25%20off_&limit=500")
+        .await
+        .expect(200);
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    let r = ann.get("/api/stores?q=%25&limit=500").await.expect(200);
+    assert_eq!(
+        r.body["total"], 1,
+        "a bare % matches only a literal %: {}",
+        r.text
+    );
+
+    // Owners: a user sees only their own; an admin any one owner, or all.
+    let r = ann.get("/api/stores?q=bob&limit=500").await.expect(200);
+    assert_eq!(r.body["total"], 0);
+    ann.get("/api/stores?owner=bob@example.com")
+        .await
+        .expect(403);
+    let r = root
+        .get("/api/stores?owner=bob@example.com&status=Ready")
+        .await
+        .expect(200);
+    assert_eq!(r.body["total"], 4);
+    let r = root.get("/api/stores?limit=1").await.expect(200);
+    assert_eq!(r.body["total"], 42);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("sort=price", "sort"),
+        ("status=Happy", "status"),
+        ("cursor=abc", "cursor"),
+    ] {
+        let r = ann.get(&format!("/api/stores?{query}")).await.expect(400);
+        assert_eq!(r.body["field"], field, "{query}: {}", r.text);
+    }
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_cursor_cannot_be_carried_to_another_user_or_another_query() {
+    let srv = TestServer::start(&[]).await;
+    let ann = srv.user("ann@example.com", Role::User).await;
+    let bob = srv.user("bob@example.com", Role::User).await;
+    let root = srv.user("root@example.com", Role::Admin).await;
+    seed(&srv.db.pool, "ann@example.com", "ann", 10).await;
+    seed(&srv.db.pool, "bob@example.com", "bob", 10).await;
+
+    let r = ann.get("/api/stores?limit=3").await.expect(200);
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_string();
+    // Ann's next page works ...
+    ann.get(&format!("/api/stores?limit=3&cursor={cursor}"))
+        .await
+        .expect(200);
+    // ... Bob's request with her cursor does not, nor an admin's.
+    let r = bob
+        .get(&format!("/api/stores?limit=3&cursor={cursor}"))
+        .await
+        .expect(400);
+    assert_eq!(r.body["field"], "cursor");
+    root.get(&format!("/api/stores?limit=3&cursor={cursor}"))
+        .await
+        .expect(400);
+    // Nor with other filters, nor edited.
+    ann.get(&format!("/api/stores?limit=3&status=Ready&cursor={cursor}"))
+        .await
+        .expect(400);
+    let mut edited = cursor.clone().into_bytes();
+    edited[2] = if edited[2] == b'A' { b'B' } else { b'A' };
+    let edited = String::from_utf8(edited).unwrap();
+    ann.get(&format!("/api/stores?limit=3&cursor={edited}"))
+        .await
+        .expect(400);
+    // Bob paging through his own never meets Ann's stores.
+    let (stores, _) = all_pages(&bob, "/api/stores?limit=3", "stores").await;
+    assert_eq!(stores.len(), 10);
+    assert!(stores.iter().all(|s| s["owner"] == "bob@example.com"));
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_audit_log_and_a_timeline_come_in_pages() {
+    let srv = TestServer::start(&[
+        ("create_rate_per_minute", "100"),
+        ("max_stores_per_user", "100"),
+    ])
+    .await;
+    let root = srv.user("root@example.com", Role::Admin).await;
+    let mut made = Vec::new();
+    for i in 0..7 {
+        let r = root.create(&format!("Audit Shop {i}")).await.expect(201);
+        made.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    for id in &made[..3] {
+        root.delete(&format!("/api/stores/{id}")).await.expect(202);
+    }
+    let total = root.get("/api/audit?limit=1").await.expect(200).body["total"]
+        .as_i64()
+        .unwrap();
+    assert!(total >= 10, "{total}");
+    let (entries, pages) = all_pages(&root, "/api/audit?limit=3", "entries").await;
+    assert_eq!(entries.len() as i64, total);
+    assert_eq!(pages as i64, (total + 2) / 3);
+    let ids: BTreeSet<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), entries.len(), "an entry came twice");
+    // Newest first.
+    let ats: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = ats.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(ats.len(), sorted.len());
+
+    // A store's timeline, oldest first, one entry a page.
+    let id = &made[0];
+    let (entries, _) = all_pages(
+        &root,
+        &format!("/api/stores/{id}/timeline?limit=1"),
+        "entries",
+    )
+    .await;
+    assert!(entries.len() >= 2, "create and delete: {entries:?}");
+    assert!(entries.iter().all(|e| e["store_id"] == id.as_str()));
+    assert_eq!(entries[0]["action"], "store.create");
+    // Another user cannot read it at all.
+    let ann = srv.user("ann@example.com", Role::User).await;
+    ann.get(&format!("/api/stores/{id}/timeline"))
+        .await
+        .expect(404);
+    ann.get("/api/audit").await.expect(403);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn the_cli_lists_a_page_or_streams_every_page() {
+    let db = common::TestDb::new().await;
+    seed(&db.pool, "ann@example.com", "ann", 75).await;
+    seed(&db.pool, "bob@example.com", "bob", 5).await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+            .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+            .env_remove("DATABASE_URL")
+            .args(["--database-url", &db.url, "store", "list"])
+            .args(args)
+            .output()
+            .expect("run store-weaver store list")
+    };
+    let out = run(&["--json", "--limit", "20"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 20);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("20 of 80"));
+
+    let out = run(&[
+        "--json",
+        "--limit",
+        "7",
+        "--all",
+        "--owner",
+        "ann@example.com",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 75);
+    let unique: BTreeSet<&str> = all.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(unique.len(), 75);
+
+    let out = run(&["--json", "--all", "--status", "Failed"]);
+    let failed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failed.as_array().unwrap().len(), 25 + 2);
+    assert!(
+        failed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "Failed")
+    );
+
+    let out = run(&["--status", "Happy"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown status"));
+    let out = run(&["--json", "--owner", "nobody@example.com"]);
+    let none: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(none, serde_json::json!([]));
+    db.drop_db().await;
+}
