@@ -180,6 +180,28 @@ try {
     await shot('stores');
   });
 
+  await step('search and status filter narrow the list and are kept in the URL', async () => {
+    const word = name.split(' ').pop();
+    await page.getByLabel('Search').fill(word);
+    await page.waitForURL((u) => u.searchParams.get('q') === word);
+    await row.waitFor();
+    const calls = apiCalls.filter((c) => c.method === 'GET' && c.path === '/api/stores').length;
+    check(calls > 0, 'the list was asked of the server with the filter');
+    await page.getByLabel('Status').selectOption('Failed');
+    await page.waitForURL((u) => u.searchParams.get('status') === 'Failed' && u.searchParams.get('q') === word);
+    await row.waitFor({ state: 'detached' });
+    await page.getByText('No stores match the filter.').waitFor();
+    await page.getByLabel('Status').selectOption('Ready');
+    await page.waitForURL((u) => u.searchParams.get('status') === 'Ready');
+    await row.waitFor();
+    check((await page.locator('p.count').innerText()).includes('matching the filter'), 'the count says it is filtered');
+    // Back to everything.
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Search').fill('');
+    await page.waitForURL((u) => u.search === '');
+    await row.waitFor();
+  });
+
   if (perUserLimit) {
     await step('a second store is refused with the per-user limit explained', async () => {
       await page.getByRole('link', { name: 'New store' }).first().click();
@@ -280,7 +302,7 @@ try {
 
   await step('without the event stream, the list polls every 5 s while a store is busy', async () => {
     // The stream is refused from now on (as behind a proxy that buffers it).
-    await page.route('**/api/stream', (r) => r.abort('connectionrefused'));
+    await page.route('**/api/stream*', (r) => r.abort('connectionrefused'));
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -305,7 +327,7 @@ try {
     check(after === before, `the list kept polling with nothing busy (${after - before} more requests)`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Store Weaver' }).waitFor();
-    await page.unroute('**/api/stream');
+    await page.unroute('**/api/stream*');
   });
 
   await step('no reload happened and no script error occurred', async () => {
