@@ -5,7 +5,9 @@
 #      page (after 9,000 stores), filtered by status and by q; then
 #      GET /api/stores/{id}; then POST /api/stores with the limits raised
 #      (every create is a real engine transaction);
-#   2. sign-in under a flood of wrong passwords from 100 addresses: the
+#   2. SSE fan-out: 1,000 open /api/stream clients, one store changed:
+#      delivery p50/p99 and memory per stream (examples/sse_fanout.rs);
+#   3. sign-in under a flood of wrong passwords from 100 addresses: the
 #      server's peak RSS and the latency of a correct sign-in meanwhile
 #      (examples/sign_in_flood.rs).
 # Each wrk figure is the median of 3 runs (by requests/s).
@@ -37,8 +39,9 @@ if [[ -z "${BIN:-}" ]]; then
   cargo build --release --bin store-weaver >&2
   BIN="$CARGO_TARGET_DIR/release/store-weaver"
 fi
-cargo build --release --example sign_in_flood >&2
+cargo build --release --example sign_in_flood --example sse_fanout >&2
 FLOOD="$CARGO_TARGET_DIR/release/examples/sign_in_flood"
+FANOUT="$CARGO_TARGET_DIR/release/examples/sse_fanout"
 
 DB="sw_bench_$(date +%s)_$$"
 BASE_URL="${DATABASE_URL%/*}"
@@ -186,6 +189,14 @@ echo "stores created during the POST runs: $((after - before))"
 errors="$(grep -ci 'error\|panic' "$WORK/server.log" || true)"
 echo "server log lines mentioning error/panic: $errors"
 grep -i 'error\|panic' "$WORK/server.log" | head -5 || true
+
+# SSE fan-out, on a fresh server that lets one user hold 1,000 streams.
+stop_server
+start_server --max-streams-per-user 5000
+ADMIN_TOKEN="$(token admin@bench.test)"
+echo
+echo "== SSE fan-out: 1,000 streams (one admin token), 5 changes of one store"
+"$FANOUT" "$URL" "$SERVER_PID" "$ADMIN_TOKEN" "$BENCH_URL" "$SOME_ID" 1000 5
 
 # Sign-in under a flood, on a fresh server (its own peak RSS).
 stop_server
