@@ -364,3 +364,36 @@ async fn the_cli_lists_a_page_or_streams_every_page() {
     assert_eq!(none, serde_json::json!([]));
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn an_overloaded_api_pool_answers_503_busy_with_retry_after() {
+    let srv = TestServer::start(&[("api_db_connections", "1"), ("api_db_wait_ms", "200")]).await;
+    let ann = srv.user("ann@example.com", Role::User).await;
+    seed(&srv.db.pool, "ann@example.com", "ann", 40).await;
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let ann = ann.clone();
+            tokio::spawn(async move { ann.get("/api/stores?limit=500&q=shop").await })
+        })
+        .collect();
+    let mut busy = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        match r.status.as_u16() {
+            200 => {}
+            503 => {
+                assert_eq!(r.code(), "busy", "{}", r.text);
+                assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+                busy += 1;
+            }
+            other => panic!("{other}: {}", r.text),
+        }
+    }
+    assert!(
+        busy > 0,
+        "100 requests on one connection never found it busy"
+    );
+    // The overload passes: the next request is answered.
+    ann.get("/api/stores").await.expect(200);
+    srv.stop().await;
+}

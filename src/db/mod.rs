@@ -46,17 +46,31 @@ pub async fn connect_api(url: &str, size: u32, wait: Duration) -> Result<PgPool>
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver-api");
-    PgPoolOptions::new()
+    // All connections are kept open (min = max), so that a request rarely
+    // waits for one to be established: the short wait is for a free one.
+    let pool = PgPoolOptions::new()
         .max_connections(size.max(1))
+        .min_connections(size.max(1))
         .acquire_timeout(wait)
-        .connect_with(opts)
-        .await
-        .wrap_err_with(|| {
-            format!(
-                "cannot connect to PostgreSQL at {}",
-                crate::config::mask_url_password(url)
-            )
-        })
+        .connect_lazy_with(opts);
+    // The first connection may take longer than `wait` to establish.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match sqlx::query("SELECT 1").execute(&pool).await {
+            Ok(_) => return Ok(pool),
+            Err(sqlx::Error::PoolTimedOut) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => {
+                return Err(e).wrap_err_with(|| {
+                    format!(
+                        "cannot connect to PostgreSQL at {}",
+                        crate::config::mask_url_password(url)
+                    )
+                });
+            }
+        }
+    }
 }
 
 /// A pool that connects on first use, for the console: it must start and

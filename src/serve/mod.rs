@@ -76,6 +76,9 @@ pub struct Shared {
     /// that requests and the workers never starve each other and an
     /// overloaded API answers 503 quickly.
     pub pool: PgPool,
+    /// The runtime's pool, for background work (the change listener, its
+    /// re-reads, pruning), so that it never waits behind requests.
+    pub background_pool: PgPool,
     /// Seals page cursors (the key is shared by every replica).
     pub cursor_key: cursor::CursorKey,
     pub client: kube::Client,
@@ -112,6 +115,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             settings: rt.settings.clone(),
             pool,
+            background_pool: rt.pool.clone(),
             cursor_key,
             client: rt.client.clone(),
             view: rt.view.clone(),
@@ -492,11 +496,14 @@ impl Server {
 fn spawn_pruner(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = crate::db::sessions::delete_expired(&state.pool).await {
+            if let Err(e) = crate::db::sessions::delete_expired(&state.background_pool).await {
                 tracing::debug!(error = %e, "cannot prune expired sessions");
             }
-            if let Err(e) =
-                crate::db::sessions::prune_rate_events(&state.pool, Duration::from_secs(3600)).await
+            if let Err(e) = crate::db::sessions::prune_rate_events(
+                &state.background_pool,
+                Duration::from_secs(3600),
+            )
+            .await
             {
                 tracing::debug!(error = %e, "cannot prune rate-limit rows");
             }

@@ -68,7 +68,7 @@ pub fn spawn_hub(state: AppState) -> JoinHandle<()> {
 }
 
 async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect_with(&state.pool).await?;
+    let mut listener = PgListener::connect_with(&state.background_pool).await?;
     listener.listen(db::STORE_CHANNEL).await?;
     listener.listen(db::sessions::USER_CHANNEL).await?;
     // Whatever happened while not listening is unknown.
@@ -89,7 +89,7 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
                 if state.hub.receiver_count() == 0 {
                     continue;
                 }
-                match stores::get(&state.pool, id).await {
+                match stores::get(&state.background_pool, id).await {
                     Ok(Some(s)) => {
                         let _ = state.hub.send(HubEvent::Store(Arc::new(s)));
                     }
