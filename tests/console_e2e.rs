@@ -641,3 +641,140 @@ async fn mark_two_stores_and_delete_both_with_one_confirmation() {
     drop(t);
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_a_stores_logs_and_run_a_wp_command() {
+    let db = TestDb::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let name = format!("Logs {}", short_id());
+    let out = cli(
+        &db.url,
+        &["store", "create", &name, "--owner", "oncall@example.com"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = Tmux::start(120, 40, &console_command(&db.url, logs.path(), ""));
+    t.wait_for("the store to become Ready", Duration::from_secs(120), |s| {
+        row(s, &name).is_some_and(|r| r.contains("● Ready"))
+    });
+    // The test chart's pods are a web and a db container; add a pod shaped
+    // like the real chart's WordPress pod (its setup steps as init
+    // containers) so that the init containers and wp can be tried. kwok runs
+    // it; its log is kwok's stand-in line, wp is the sandbox's stand-in.
+    wordpress_pod(&db.url, &name).await;
+    t.keys(&["Enter"]);
+    t.wait_for("the detail view", Duration::from_secs(10), |s| {
+        s.contains("Resources") && s.contains("<l> logs")
+    });
+
+    // The logs pane: the WordPress container's log through pods/log.
+    t.keys(&["l"]);
+    let s = t.wait_for(
+        "log lines of the store's pod",
+        Duration::from_secs(30),
+        |s| s.contains(&format!("Logs of {name}")) && s.contains("[sandbox]"),
+    );
+    assert!(
+        s.contains("/wordpress [following]"),
+        "the WordPress container by default:\n{s}"
+    );
+    // The picker lists the init containers too.
+    t.keys(&["c"]);
+    let s = t.wait_for("the container picker", Duration::from_secs(5), |s| {
+        s.contains(" Container ")
+    });
+    assert!(s.contains("(init)"), "init containers are offered:\n{s}");
+    t.keys(&["Escape", "t"]);
+    t.wait_for("timestamps shown", Duration::from_secs(5), |s| {
+        s.contains("timestamps]") || s.contains("timestamps,")
+    });
+    t.keys(&["Escape"]);
+
+    // The wp prompt: an offered command, its output back through pods/exec.
+    t.keys(&["w"]);
+    t.wait_for("the wp prompt", Duration::from_secs(5), |s| {
+        s.contains(&format!("wp in {name}")) && s.contains("tab:")
+    });
+    t.keys(&["Tab", "Enter"]);
+    let s = t.wait_for(
+        "the output of wp plugin list",
+        Duration::from_secs(30),
+        |s| s.contains("$ wp plugin list") && s.contains("woocommerce"),
+    );
+    assert!(
+        !s.lines().any(|l| l.starts_with("│✗")) && s.contains("woocommerce  active"),
+        "no error, columns aligned:\n{s}"
+    );
+    t.keys(&["Escape", "Escape"]);
+    t.keys(&["q"]);
+    t.assert_restored();
+
+    // Both acts are in the audit log, as the console and as its user.
+    let pool = db.pool().await;
+    let acts: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT action, via, outcome FROM audit_log WHERE store_name = $1 \
+         AND action IN ('store.logs', 'store.wp') ORDER BY id",
+    )
+    .bind(&name)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        acts.iter()
+            .any(|(a, v, o)| a == "store.logs" && v == "console" && o == "ok"),
+        "{acts:?}"
+    );
+    assert!(
+        acts.iter()
+            .any(|(a, v, o)| a == "store.wp" && v == "console" && o == "ok"),
+        "{acts:?}"
+    );
+    pool.close().await;
+    drop(t);
+    db.drop_db().await;
+}
+
+/// Creates a Running WordPress-shaped pod in the store's namespace.
+async fn wordpress_pod(db_url: &str, name: &str) {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, PostParams};
+    let pool = PgPoolOptions::new().connect(db_url).await.unwrap();
+    let (id, ns): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT id, namespace FROM stores WHERE name = $1")
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    let client = kube::Client::try_default().await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, &ns);
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "wordpress-e2e", "labels": {
+            store_weaver::cluster::STORE_ID_LABEL: id.to_string(),
+            "app.kubernetes.io/component": "wordpress"}},
+        "spec": {
+            "initContainers": [
+                {"name": "copy-wordpress", "image": "wordpress:6.8.3-php8.3-apache"},
+                {"name": "setup-store", "image": "wordpress:cli-2.12.0-php8.3"}],
+            "containers": [{"name": "wordpress", "image": "wordpress:6.8.3-php8.3-apache"}]
+        }
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let phase = pods
+            .get("wordpress-e2e")
+            .await
+            .ok()
+            .and_then(|p| p.status?.phase);
+        if phase.as_deref() == Some("Running") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the pod never ran: {phase:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -31,6 +31,11 @@ pub struct Effects {
     pub tx: UnboundedSender<Msg>,
     pub pool: PgPool,
     pub client: Option<kube::Client>,
+    /// A client without a read timeout, for logs that follow and wp runs
+    /// (a quiet log is not a dead one).
+    pub streaming: Option<kube::Client>,
+    pub settings: std::sync::Arc<crate::config::Settings>,
+    pub read_only: bool,
     pub actor: Actor,
     pub limits: Limits,
     pub urls: UrlScheme,
@@ -54,15 +59,20 @@ impl Effects {
     pub fn new(
         tx: UnboundedSender<Msg>,
         pool: PgPool,
-        client: Option<kube::Client>,
+        clients: (Option<kube::Client>, Option<kube::Client>),
+        settings: std::sync::Arc<crate::config::Settings>,
+        read_only: bool,
         actor: Actor,
-        limits: Limits,
-        urls: UrlScheme,
     ) -> Effects {
+        let limits = crate::runtime::limits(&settings);
+        let urls = crate::runtime::urls(&settings);
         Effects {
             tx,
             pool,
-            client,
+            client: clients.0,
+            streaming: clients.1,
+            settings,
+            read_only,
             actor,
             limits,
             urls,
@@ -167,10 +177,18 @@ impl Effects {
                 let client = self.client.clone();
                 self.spawn(async move {
                     let result = match client {
-                        Some(c) => {
-                            timed(CLUSTER_TIMEOUT, "cluster", pods::containers(&c, &namespace))
-                                .await
-                        }
+                        Some(c) => match tokio::time::timeout(
+                            CLUSTER_TIMEOUT,
+                            pods::containers(&c, id, &namespace),
+                        )
+                        .await
+                        {
+                            Ok(r) => r,
+                            Err(_) => Err(format!(
+                                "cluster: no answer after {}s",
+                                CLUSTER_TIMEOUT.as_secs()
+                            )),
+                        },
                         None => Err("no cluster connection".to_string()),
                     };
                     Msg::Containers { id, result }
@@ -181,11 +199,11 @@ impl Effects {
                     h.abort();
                 }
                 let tx = self.tx.clone();
-                match self.client.clone() {
+                match self.streaming.clone() {
                     Some(c) => {
-                        self.logs = Some(
-                            tokio::spawn(pods::stream_logs(c, request, stream, tx)).abort_handle(),
-                        )
+                        let task =
+                            pods::stream_logs(c, pool, self.actor.clone(), request, stream, tx);
+                        self.logs = Some(tokio::spawn(task).abort_handle());
                     }
                     None => {
                         let _ = tx.send(Msg::LogEnded {
@@ -204,19 +222,27 @@ impl Effects {
                 seq,
                 id,
                 namespace,
+                name,
                 args,
             } => {
-                let client = self.client.clone();
+                let client = self.streaming.clone();
                 let actor = self.actor.clone();
+                let read_only = self.read_only;
                 self.spawn(async move {
                     let result = match client {
-                        Some(c) => pods::wp(&c, &pool, &actor, id, &namespace, args).await,
+                        Some(c) => {
+                            pods::wp(&c, &pool, &actor, id, &namespace, &name, args, read_only)
+                                .await
+                        }
                         None => Err("no cluster connection".to_string()),
                     };
                     Msg::WpDone { seq, result }
                 })
             }
-            Command::Doctor => self.spawn(async move { Msg::Doctor(pods::doctor().await) }),
+            Command::Doctor => {
+                let settings = self.settings.clone();
+                self.spawn(async move { Msg::Doctor(Ok(pods::doctor(&settings).await)) })
+            }
             Command::Delete { id, name } => {
                 let actor = self.actor.clone();
                 self.spawn(async move {

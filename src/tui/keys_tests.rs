@@ -291,6 +291,11 @@ fn logs_state() -> State {
         pod: "wordpress-1".into(),
         container: container.into(),
         init,
+        state: if init {
+            "terminated: Completed (exit 0)".into()
+        } else {
+            "running".into()
+        },
     };
     update(
         &mut s,

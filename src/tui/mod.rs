@@ -136,13 +136,17 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         _ => None,
     };
     state.info.workers = workers.as_ref().map_or(0, |_| settings.workers);
+    let streaming = match &client {
+        Some(_) => cluster::streaming_client(&settings).await.ok(),
+        None => None,
+    };
     let mut effects = effects::Effects::new(
         tx.clone(),
         pool.clone(),
-        client,
+        (client, streaming),
+        settings.clone(),
+        read_only,
         Actor::new(user, Via::Console),
-        runtime::limits(&settings),
-        runtime::urls(&settings),
     );
     let mut tasks = JoinSet::new();
     sources::spawn_all(&mut tasks, &tx, pool.clone(), view.clone());

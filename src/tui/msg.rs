@@ -105,12 +105,23 @@ pub struct ContainerRef {
     pub container: String,
     /// An init container (the store's setup steps run in these).
     pub init: bool,
+    /// running, waiting: <reason>, terminated: <reason> (exit N); restarts.
+    pub state: String,
 }
 
 impl ContainerRef {
     pub fn label(&self) -> String {
         let init = if self.init { " (init)" } else { "" };
         format!("{}/{}{init}", self.pod, self.container)
+    }
+
+    /// With its state, for the picker.
+    pub fn long_label(&self) -> String {
+        if self.state.is_empty() {
+            self.label()
+        } else {
+            format!("{}  {}", self.label(), self.state)
+        }
     }
 }
 
@@ -119,6 +130,8 @@ impl ContainerRef {
 pub struct LogRequest {
     pub id: Uuid,
     pub namespace: String,
+    /// The store's name, for the audit log.
+    pub name: String,
     pub pod: String,
     pub container: String,
     /// The previous instance of the container (after a crash).
@@ -205,6 +218,7 @@ pub enum Command {
         seq: u64,
         id: Uuid,
         namespace: String,
+        name: String,
         args: Vec<String>,
     },
     Doctor,

@@ -1,15 +1,16 @@
 //! The console's side of pod logs, `wp` and the doctor: what `effects`
-//! calls, answering in the console's message types. The cluster work itself
-//! belongs to `cluster` (log streaming and exec) and the doctor's checks;
-//! until those land this adapter lists containers and streams logs with the
-//! plain pod API, and says plainly what is not there yet.
+//! calls, answering in the console's message types. The work itself is
+//! `incident` (ownership checks, secrets masked, every act audited, the
+//! same for the CLI and the API), `cluster::pods` and `doctor`.
 
 use super::msg::{CheckState, ContainerRef, DoctorCheck, LogRequest, Msg, WpOutput};
+use crate::cluster::pods::{self, ContainerInfo};
+use crate::config::Settings;
+use crate::doctor;
+use crate::incident::{self, Target};
 use crate::store::Actor;
-use futures::{AsyncBufReadExt, StreamExt};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams};
-use kube::{Client, ResourceExt};
+use futures::StreamExt;
+use kube::Client;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
@@ -20,62 +21,64 @@ use uuid::Uuid;
 const BATCH_LINES: usize = 500;
 const BATCH_WAIT: Duration = Duration::from_millis(30);
 
-/// Every container of every pod in the store's namespace, init containers
-/// first (in their run order), pods by name.
-pub async fn containers(client: &Client, ns: &str) -> Result<Vec<ContainerRef>, kube::Error> {
-    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let mut pods = api.list(&ListParams::default()).await?.items;
-    pods.sort_by_key(|p| p.name_any());
-    Ok(pod_containers(&pods))
+fn target(id: Uuid, namespace: &str, name: &str) -> Target {
+    Target::new(id, namespace, Some(name.to_string()))
 }
 
-pub fn pod_containers(pods: &[Pod]) -> Vec<ContainerRef> {
-    let mut out = Vec::new();
-    for p in pods {
-        let Some(spec) = &p.spec else { continue };
-        let pod = p.name_any();
-        for c in spec.init_containers.iter().flatten() {
-            out.push(ContainerRef {
-                pod: pod.clone(),
-                container: c.name.clone(),
-                init: true,
-            });
-        }
-        for c in &spec.containers {
-            out.push(ContainerRef {
-                pod: pod.clone(),
-                container: c.name.clone(),
-                init: false,
-            });
-        }
+fn container_ref(c: &ContainerInfo) -> ContainerRef {
+    let restarts = if c.restarts > 0 {
+        format!(", {} restarts", c.restarts)
+    } else {
+        String::new()
+    };
+    ContainerRef {
+        pod: c.pod.clone(),
+        container: c.container.clone(),
+        init: c.init,
+        state: format!("{}{restarts}", c.state),
     }
-    out
+}
+
+/// The store's containers (init containers included), after checking that
+/// the namespace is the store's.
+pub async fn containers(client: &Client, id: Uuid, ns: &str) -> Result<Vec<ContainerRef>, String> {
+    let t = target(id, ns, "");
+    pods::containers(client, &t.store)
+        .await
+        .map(|list| list.iter().map(container_ref).collect())
+        .map_err(|e| e.to_string())
 }
 
 /// Streams one container's log as `Msg::LogLines` batches until it ends or
-/// the task is aborted; then `Msg::LogEnded`.
-pub async fn stream_logs(client: Client, req: LogRequest, stream: u64, tx: UnboundedSender<Msg>) {
-    let api: Api<Pod> = Api::namespaced(client, &req.namespace);
-    let lp = LogParams {
+/// the task is aborted; then `Msg::LogEnded`. Opening it is audited.
+pub async fn stream_logs(
+    client: Client,
+    pool: PgPool,
+    actor: Actor,
+    req: LogRequest,
+    stream: u64,
+    tx: UnboundedSender<Msg>,
+) {
+    let t = target(req.id, &req.namespace, &req.name);
+    let lr = pods::LogRequest {
+        pod: Some(req.pod.clone()),
         container: Some(req.container.clone()),
         follow: req.follow,
         previous: req.previous,
-        tail_lines: Some(i64::from(req.tail)),
+        tail: Some(i64::from(req.tail)),
         // Always asked for; the pane shows or hides them without a new request.
         timestamps: true,
-        ..LogParams::default()
     };
-    let reader = match api.log_stream(&req.pod, &lp).await {
-        Ok(r) => r,
+    let mut lines = match incident::logs(&pool, &client, &actor, &t, &lr).await {
+        Ok((_, lines)) => lines,
         Err(e) => {
             let _ = tx.send(Msg::LogEnded {
                 stream,
-                error: Some(crate::engine::bound_message(&format!("{e:#}"), 300)),
+                error: Some(e.to_string()),
             });
             return;
         }
     };
-    let mut lines = std::pin::pin!(reader.lines());
     let mut error = None;
     'outer: loop {
         let first = match lines.next().await {
@@ -88,57 +91,76 @@ pub async fn stream_logs(client: Client, req: LogRequest, stream: u64, tx: Unbou
         };
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+        let mut end = false;
         while batch.len() < BATCH_LINES {
             match tokio::time::timeout_at(deadline, lines.next()).await {
                 Ok(Some(Ok(l))) => batch.push(l),
                 Ok(Some(Err(e))) => {
                     error = Some(e.to_string());
-                    let _ = tx.send(Msg::LogLines {
-                        stream,
-                        lines: batch,
-                    });
-                    break 'outer;
+                    end = true;
+                    break;
                 }
                 Ok(None) => {
-                    let _ = tx.send(Msg::LogLines {
-                        stream,
-                        lines: batch,
-                    });
-                    break 'outer;
+                    end = true;
+                    break;
                 }
                 Err(_) => break,
             }
         }
-        if tx
-            .send(Msg::LogLines {
-                stream,
-                lines: batch,
-            })
-            .is_err()
-        {
+        let sent = tx.send(Msg::LogLines {
+            stream,
+            lines: batch,
+        });
+        if sent.is_err() {
             return;
+        }
+        if end {
+            break 'outer;
         }
     }
     let _ = tx.send(Msg::LogEnded { stream, error });
 }
 
-/// Runs `wp ARGS` in the store's WordPress pod.
+/// Runs `wp ARGS` in the store's WordPress pod, audited with who ran it.
+#[allow(clippy::too_many_arguments)]
 pub async fn wp(
-    _client: &Client,
-    _pool: &PgPool,
-    _actor: &Actor,
-    _id: Uuid,
-    _ns: &str,
-    _args: Vec<String>,
+    client: &Client,
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    ns: &str,
+    name: &str,
+    args: Vec<String>,
+    read_only: bool,
 ) -> Result<WpOutput, String> {
-    Err("running wp needs the cluster exec API, which this build does not have yet".into())
+    let t = target(id, ns, name);
+    match incident::wp(pool, client, actor, &t, &args, read_only).await {
+        Ok(o) => Ok(WpOutput {
+            stdout: o.stdout,
+            stderr: match o.message {
+                Some(m) if !o.success && o.stderr.is_empty() => m,
+                _ => o.stderr,
+            },
+            exit_code: o.exit_code.or(if o.success { Some(0) } else { None }),
+        }),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
-pub async fn doctor() -> Result<Vec<DoctorCheck>, String> {
-    Ok(vec![DoctorCheck {
-        name: "doctor".into(),
-        state: CheckState::Warn,
-        detail: "the doctor's checks are not in this build yet".into(),
-        fix: Some("run `store-weaver config` and `scripts/sandbox status` meanwhile".into()),
-    }])
+pub async fn doctor(settings: &Settings) -> Vec<DoctorCheck> {
+    doctor::run(settings)
+        .await
+        .checks
+        .into_iter()
+        .map(|c| DoctorCheck {
+            name: c.name.to_string(),
+            state: match c.level {
+                doctor::Level::Ok => CheckState::Ok,
+                doctor::Level::Warn | doctor::Level::Skip => CheckState::Warn,
+                doctor::Level::Fail => CheckState::Fail,
+            },
+            detail: c.detail,
+            fix: c.fix,
+        })
+        .collect()
 }

@@ -529,6 +529,11 @@ fn containers() -> Vec<super::msg::ContainerRef> {
         pod: pod.into(),
         container: container.into(),
         init,
+        state: if init {
+            "terminated: Completed (exit 0)".into()
+        } else {
+            "running".into()
+        },
     };
     vec![
         c("wordpress-7c9f", "copy-wordpress", true),

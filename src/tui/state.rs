@@ -397,8 +397,8 @@ impl WpView {
             match &r.result {
                 None => out.push(("running…".to_string(), false)),
                 Some(Ok(o)) => {
-                    for l in o.stdout.lines() {
-                        out.push((l.to_string(), false));
+                    for l in align_tabs(&o.stdout) {
+                        out.push((l, false));
                     }
                     for l in o.stderr.lines() {
                         out.push((l.to_string(), true));
@@ -420,6 +420,35 @@ impl Default for WpView {
     fn default() -> Self {
         WpView::new()
     }
+}
+
+/// wp prints tables as tab-separated columns when it has no terminal: lay
+/// them out in aligned columns (a terminal cell cannot show a tab).
+pub fn align_tabs(text: &str) -> Vec<String> {
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for r in &rows {
+        for (i, cell) in r.iter().enumerate() {
+            let w = cell.chars().count();
+            match widths.get_mut(i) {
+                Some(x) => *x = (*x).max(w),
+                None => widths.push(w),
+            }
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (i, cell) in r.iter().enumerate() {
+                if i + 1 < r.len() {
+                    line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+                } else {
+                    line.push_str(cell);
+                }
+            }
+            line
+        })
+        .collect()
 }
 
 /// A bulk retry or delete under way: one request per store.
@@ -973,4 +1002,18 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
         return h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
     }
     hay.to_lowercase().contains(needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_separated_output_is_aligned() {
+        assert_eq!(
+            align_tabs("name\tstatus\nwoocommerce\tactive\n"),
+            vec!["name         status", "woocommerce  active"]
+        );
+        assert_eq!(align_tabs("plain line"), vec!["plain line"]);
+    }
 }

@@ -1169,11 +1169,16 @@ fn on_containers(
     let Some(l) = logs_mut(state) else {
         return Vec::new();
     };
-    // The first app container by default: the store itself, not its setup.
+    // WordPress by default (the store itself), else the first app
+    // container: not the setup steps, which are a pick away.
     l.selected = result
         .as_ref()
         .ok()
-        .and_then(|cs| cs.iter().position(|c| !c.init))
+        .and_then(|cs| {
+            cs.iter()
+                .position(|c| !c.init && c.container == "wordpress")
+                .or_else(|| cs.iter().position(|c| !c.init))
+        })
         .unwrap_or(0);
     l.containers.set(result);
     restart_logs(state)
@@ -1186,7 +1191,7 @@ fn restart_logs(state: &mut State) -> Vec<Command> {
     let Screen::Detail(d) = &mut state.screen else {
         return Vec::new();
     };
-    let (id, namespace) = (d.id, d.store.namespace.clone());
+    let (id, namespace, name) = (d.id, d.store.namespace.clone(), d.store.name.clone());
     let DetailMode::Logs(l) = &mut d.mode else {
         return Vec::new();
     };
@@ -1204,6 +1209,7 @@ fn restart_logs(state: &mut State) -> Vec<Command> {
         request: LogRequest {
             id,
             namespace,
+            name,
             pod: c.pod,
             container: c.container,
             previous: l.previous,
@@ -1371,7 +1377,7 @@ fn wp_key(state: &mut State, act: Option<Act>, key: KeyEvent) -> Vec<Command> {
     let Screen::Detail(d) = &mut state.screen else {
         return Vec::new();
     };
-    let (id, namespace) = (d.id, d.store.namespace.clone());
+    let (id, namespace, name) = (d.id, d.store.namespace.clone(), d.store.name.clone());
     let w = &mut d.wp;
     match act {
         Some(Act::Back) => d.mode = DetailMode::Panes,
@@ -1428,6 +1434,7 @@ fn wp_key(state: &mut State, act: Option<Act>, key: KeyEvent) -> Vec<Command> {
                         seq,
                         id,
                         namespace,
+                        name,
                         args,
                     }];
                 }

@@ -1,6 +1,6 @@
-//! The wp-cli prompt's rules, pure: the commands offered, how a typed line
+//! The wp-cli prompt's words: the commands offered and how a typed line
 //! becomes arguments (no shell is involved: the words go to the exec API as
-//! they are), and what read-only mode lets through.
+//! they are). What read-only mode lets through is the cluster's rule.
 
 /// Offered with `tab`: common, and harmless to run on a live store.
 pub const OFFERED: &[&str] = &[
@@ -11,12 +11,6 @@ pub const OFFERED: &[&str] = &[
     "option get siteurl",
     "core version",
 ];
-
-/// Verbs that only read. In read-only mode a command must use one of these.
-pub const READ_VERBS: &[&str] = &["list", "get", "version", "status"];
-
-/// Commands that run arbitrary code or SQL, whatever verb follows.
-const NEVER_READ_ONLY: &[&str] = &["eval", "eval-file", "shell", "db", "package", "server"];
 
 /// Splits a typed line into words: spaces separate, single or double quotes
 /// group, a leading `wp` is dropped.
@@ -57,37 +51,16 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// The arguments for `wp`, or why the line is refused.
+/// The arguments for `wp`, or why the line is refused. The rules are the
+/// cluster's (`cluster::pods::check_wp_command`, the same for every face);
+/// checking here too only saves a round trip and says it at once.
 pub fn check(line: &str, read_only: bool) -> Result<Vec<String>, String> {
     let words = split(line)?;
-    let Some(first) = words.first() else {
+    if words.is_empty() {
         return Err("type a wp command, e.g. plugin list (tab offers some)".into());
-    };
-    if !read_only {
-        return Ok(words);
     }
-    let refuse = || {
-        Err(format!(
-            "read-only mode: only commands that read are allowed ({} …); \"{}\" is not one",
-            READ_VERBS.join(", "),
-            words.join(" ")
-        ))
-    };
-    if NEVER_READ_ONLY.contains(&first.as_str())
-        || words
-            .iter()
-            .any(|w| w.starts_with("--exec") || w.starts_with("--require"))
-    {
-        return refuse();
-    }
-    // The verb is among the leading words before any flag: `plugin list`,
-    // `cron event list`, `option get siteurl`.
-    let reads = words
-        .iter()
-        .take_while(|w| !w.starts_with('-'))
-        .take(3)
-        .any(|w| READ_VERBS.contains(&w.as_str()));
-    if reads { Ok(words) } else { refuse() }
+    crate::cluster::pods::check_wp_command(&words, read_only)?;
+    Ok(words)
 }
 
 /// The offered commands that `check` allows in this mode.
@@ -134,12 +107,13 @@ mod tests {
             "eval 'echo 1;'",
             "db query 'select 1'",
             "option update siteurl x",
-            "plugin list --exec='system(1);'",
             "user delete 1 --yes",
         ] {
             let e = check(refused, true).unwrap_err();
             assert!(e.contains("read-only"), "{refused}: {e}");
         }
+        let e = check("plugin list --exec='system(1);'", false).unwrap_err();
+        assert!(e.contains("--exec is not allowed"), "{e}");
         assert!(check("cache flush", false).is_ok());
         assert!(check("", false).unwrap_err().contains("tab offers"));
         assert_eq!(offered(true).len(), OFFERED.len() - 1, "cache flush writes");

@@ -132,7 +132,8 @@ pub fn draw(l: &LogsView, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
                 Some(ts) if l.timestamps => format!("{} ", &ts[..ts.len().min(23)]),
                 _ => String::new(),
             };
-            let full = format!("{prefix}{text}");
+            // A terminal cell cannot show a tab.
+            let full = format!("{prefix}{}", text.replace('\t', "    "));
             if l.wrap {
                 for part in wrap(&full, width) {
                     if out.len() >= rows {
@@ -160,7 +161,7 @@ pub fn draw(l: &LogsView, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
             .skip(offset)
             .take(visible)
             .map(|(i, c)| {
-                let l = Line::raw(format!(" {} ", c.label()));
+                let l = Line::raw(format!(" {} ", c.long_label()));
                 if i == cur {
                     l.style(theme.selected())
                 } else {
