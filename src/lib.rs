@@ -3,6 +3,7 @@
 //! (`commands`) are faces over one engine (`engine`) and one live cluster
 //! view (`cluster::view`).
 
+pub mod account;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

@@ -30,15 +30,11 @@ impl Runtime {
         db::migrate(&pool).await?;
         let client = cluster::client(&settings).await?;
         let view = ClusterView::start(client.clone());
-        let workers = (with_workers && settings.workers > 0).then(|| {
-            WorkerPool::start(WorkerPoolConfig {
-                workers: settings.workers,
-                settings: settings.clone(),
-                pool: pool.clone(),
-                client: client.clone(),
-                view: view.clone(),
-            })
-        });
+        let workers = if with_workers {
+            start_workers(&settings, &pool, &client, &view)
+        } else {
+            None
+        };
         Ok(Runtime {
             settings,
             pool,
@@ -61,6 +57,25 @@ impl Runtime {
             w.shutdown().await;
         }
     }
+}
+
+/// Starts this process's operation workers (`settings.workers`; none when
+/// that is 0). The one way every face starts them.
+pub fn start_workers(
+    settings: &Arc<Settings>,
+    pool: &PgPool,
+    client: &kube::Client,
+    view: &ClusterView,
+) -> Option<WorkerPool> {
+    (settings.workers > 0).then(|| {
+        WorkerPool::start(WorkerPoolConfig {
+            workers: settings.workers,
+            settings: settings.clone(),
+            pool: pool.clone(),
+            client: client.clone(),
+            view: view.clone(),
+        })
+    })
 }
 
 pub fn limits(s: &Settings) -> engine::Limits {
@@ -115,5 +130,28 @@ pub async fn wait_for_store(
                 return Err(eyre!("gave up waiting after {}s; the store is {} ({})", timeout.as_secs(), store.status, store.phase));
             }
         }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM (the faces that run until stopped).
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -359,11 +359,6 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("cluster/view.rs", "engine"),
     ("db/audit.rs", "engine"),
     ("helm.rs", "engine"),
-    // The cli ↔ commands ↔ serve circle (the `user` command and signals).
-    ("commands.rs", "cli"),
-    ("commands.rs", "serve"),
-    ("serve/mod.rs", "commands"),
-    ("serve/users_cmd.rs", "commands"),
 ];
 
 /// The rooms a line of Rust names through `crate::`.

@@ -42,8 +42,11 @@ pub const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEMO_HEADER: &str = "x-user-id";
 /// Marks every response of a server running in demo mode.
 pub const DEMO_MARK_HEADER: &str = "x-store-weaver-auth";
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-pub const MIN_PASSWORD_CHARS: usize = 10;
+// The password and email rules are the account module's, shared with the
+// `user` command; re-exported for the handlers and tests that name them here.
+pub use crate::account::{
+    MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, check_new_password, hash_password, normalise_email,
+};
 const TOKEN_BYTES: usize = 32;
 
 #[derive(Debug, Clone)]
@@ -327,18 +330,6 @@ fn argon2() -> argon2::Argon2<'static> {
     argon2::Argon2::default()
 }
 
-/// Hashes a password with argon2id (random salt), off the async threads.
-pub async fn hash_password(password: String) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || {
-        argon2()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| format!("cannot hash the password: {e}"))
-    })
-    .await
-    .map_err(|e| format!("cannot hash the password: {e}"))?
-}
-
 /// Checks a password against a stored hash (None: against a decoy, so that
 /// an unknown email takes as long as a wrong password), on the gate's
 /// threads. The permit moves into the check: its memory is accounted for
@@ -416,36 +407,6 @@ fn decoy_hash() -> String {
                 .unwrap_or_default()
         })
         .clone()
-}
-
-pub fn check_new_password(password: &str) -> Result<(), String> {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(format!(
-            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
-        ));
-    }
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    if password.chars().any(char::is_control) {
-        return Err("the password contains control characters".into());
-    }
-    Ok(())
-}
-
-/// Emails as stored: trimmed, lower-case, one `@`, no spaces.
-pub fn normalise_email(raw: &str) -> Result<String, String> {
-    let email = crate::store::validate_owner(raw)?;
-    match email.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
-        {
-            Ok(email)
-        }
-        _ => Err(format!("{:?} is not an email address", raw.trim())),
-    }
 }
 
 // ---- handlers ----

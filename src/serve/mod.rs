@@ -18,7 +18,6 @@ pub mod ops;
 pub mod stores;
 pub mod stream;
 pub mod throttle;
-pub mod users_cmd;
 
 use crate::cluster::view::ClusterView;
 use crate::config::Settings;
@@ -527,7 +526,7 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
         "listening on http://{}",
         server.addr
     );
-    crate::commands::wait_for_signal().await;
+    crate::runtime::wait_for_signal().await;
     tracing::info!(
         "shutting down: refusing new operations, finishing responses, handing leases back"
     );

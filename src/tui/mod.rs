@@ -35,7 +35,7 @@ mod update_tests;
 use crate::cluster::{self, view::ClusterView};
 use crate::config::Settings;
 use crate::db;
-use crate::engine::{WorkerPool, WorkerPoolConfig};
+use crate::engine::WorkerPool;
 use crate::runtime;
 use crate::store::{Actor, Via};
 use chrono::{Local, Offset, Utc};
@@ -123,15 +123,10 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         }
     };
     let view = client.clone().map(ClusterView::start);
+    // The same start as every other face; none in read-only mode.
     let workers = match (&client, &view) {
-        (Some(client), Some(view)) if !read_only && settings.workers > 0 => {
-            Some(WorkerPool::start(WorkerPoolConfig {
-                workers: settings.workers,
-                settings: settings.clone(),
-                pool: pool.clone(),
-                client: client.clone(),
-                view: view.clone(),
-            }))
+        (Some(client), Some(view)) if !read_only => {
+            runtime::start_workers(&settings, &pool, client, view)
         }
         _ => None,
     };

@@ -3,12 +3,15 @@
 
 pub mod pods;
 
-use crate::cli::{Command, StoreCommand};
+pub mod args;
+pub mod users;
+
 use crate::config::Settings;
 use crate::db::{self, audit, stores};
 use crate::engine::{self, CreateRequest, EngineError};
 use crate::runtime::{self, Runtime};
 use crate::store::{Status, Store, Via};
+pub use args::{Command, StoreCommand};
 use color_eyre::eyre::Result;
 use sqlx::PgPool;
 use std::process::ExitCode;
@@ -58,14 +61,14 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
                 workers = rt.settings.workers,
                 "workers running; SIGINT or SIGTERM to stop"
             );
-            wait_for_signal().await;
+            runtime::wait_for_signal().await;
             tracing::info!("stopping: handing running operations back");
             rt.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { json } => Ok(pods::doctor(&settings, json).await),
         Command::Store(cmd) => store_command(cmd, settings).await,
-        Command::User(cmd) => crate::serve::users_cmd::run(cmd, settings).await,
+        Command::User(cmd) => users::run(cmd, settings).await,
         Command::Audit { store, limit, json } => {
             let pool = db::connect(settings.database_url()?).await?;
             db::migrate(&pool).await?;
@@ -95,28 +98,6 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-pub async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

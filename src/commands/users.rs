@@ -3,8 +3,8 @@
 //! prompted for without echo when stdin is a terminal; never from arguments,
 //! which other users of the machine can see.
 
-use super::auth::{check_new_password, hash_password, normalise_email};
-use crate::commands::exit;
+use super::exit;
+use crate::account::{check_new_password, hash_password, normalise_email};
 use crate::config::Settings;
 use crate::db::{self, users, users::Role};
 use clap::Subcommand;

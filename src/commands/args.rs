@@ -1,0 +1,139 @@
+//! The subcommands and their arguments (clap). They live with the commands
+//! that run them; `cli` only holds the top-level parser and the setting
+//! flags, so the arrows go cli → commands, never back.
+
+use clap::Subcommand;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the effective settings and where each came from (secrets masked).
+    Config,
+    /// Apply the database migrations (they also run at every start).
+    Migrate,
+    /// Run operation workers only, until interrupted (SIGINT/SIGTERM).
+    Worker,
+    /// Manage stores from scripts.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Manage the users who sign in to the HTTP API with a password.
+    #[command(subcommand)]
+    User(super::users::UserCommand),
+    /// Check everything Store Weaver depends on; each failure says how to fix it.
+    /// Exit code 1 when something is wrong.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the audit log (newest first).
+    Audit {
+        /// Only this store (id, id prefix, namespace or name).
+        store: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// List live stores, newest first, a page at a time.
+    List {
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only stores with this status (Provisioning, Ready, Failed, Deleting).
+        #[arg(long)]
+        status: Option<String>,
+        /// Stores per page (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Every page, streamed as it is read (not only the first).
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one store (id, id prefix, namespace or name).
+    Show {
+        store: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a store and queue its provisioning.
+    Create {
+        name: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long, default_value = "woocommerce")]
+        engine: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Run workers here and wait until the store is Ready or Failed.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        /// Who is asking, for the audit log (default: $USER).
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Retry a Failed store.
+    Retry {
+        store: String,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// A store's container log, its secrets masked (default: the WordPress
+    /// container; init containers too, e.g. --container setup-store).
+    Logs {
+        store: String,
+        #[arg(long, short = 'c')]
+        container: Option<String>,
+        /// Only this pod (default: the newest that has the container).
+        #[arg(long)]
+        pod: Option<String>,
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// The previous instance of the container (after a restart).
+        #[arg(long, short = 'p')]
+        previous: bool,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        tail: Option<i64>,
+        #[arg(long)]
+        timestamps: bool,
+        /// List the store's pods and containers instead.
+        #[arg(long)]
+        list: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Run wp-cli in the store's WordPress container: `store wp STORE -- plugin list`.
+    Wp {
+        store: String,
+        /// Allow only commands that read (list, get, version, status).
+        #[arg(long)]
+        read_only: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+        /// The wp command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "WP_ARGS")]
+        args: Vec<String>,
+    },
+    /// Delete a store and everything it has in the cluster.
+    Delete {
+        store: String,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+}
