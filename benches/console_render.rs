@@ -30,13 +30,14 @@ fn stores(n: usize) -> Vec<Store> {
                 name: format!("Store number {i:04}"),
                 namespace: format!("store-store-number-{i:04}"),
                 owner: format!("user{}@example.com", i % 50),
-                engine: "woocommerce".into(),
+                engine: store_weaver::store::EngineKind::Woocommerce,
                 status,
                 phase: if status == Status::Provisioning {
-                    "installing".into()
+                    store_weaver::store::Phase::Installing
                 } else {
-                    "done".into()
+                    store_weaver::store::Phase::Done
                 },
+                namespace_uid: None,
                 url: format!("http://store-number-{i:04}.localhost"),
                 error_message: (status == Status::Failed)
                     .then(|| "helm install failed".to_string()),

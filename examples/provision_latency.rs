@@ -133,13 +133,13 @@ async fn main() -> color_eyre::Result<()> {
     let view = ClusterView::start(client.clone());
     let workers = WorkerPool::start(WorkerPoolConfig {
         workers: 4,
-        settings: Arc::new(settings.clone()),
+        engine: Arc::new(store_weaver::engine::EngineConfig::from_settings(&settings)),
         pool: pool.clone(),
         client,
         view,
     });
     let actor = Actor::new("bench", Via::Cli);
-    let urls = store_weaver::runtime::urls(&settings);
+    let urls = store_weaver::runtime::naming(&settings);
     let mut ids = Vec::new();
     let started = Instant::now();
     for i in 0..n {

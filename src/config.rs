@@ -424,6 +424,15 @@ settings! {
     /// the platform's service account as namespace/name, the subject of that binding
     service_account: Option<(String, String)> = "service_account", env "STORE_WEAVER_SERVICE_ACCOUNT",
         flag "service-account", Kind::ServiceAccount, default Some("");
+    /// the namespace the platform itself runs in; no store may take it
+    platform_namespace: String = "platform_namespace", env "STORE_WEAVER_PLATFORM_NAMESPACE",
+        flag "platform-namespace", Kind::Text, default Some("store-weaver-system");
+    /// the host the dashboard/API is served on (e.g. admin.shops.example.com); no store may take it
+    platform_host: Option<String> = "platform_host", env "STORE_WEAVER_PLATFORM_HOST",
+        flag "platform-host", Kind::Text, default Some("");
+    /// comma-separated store addresses (slugs) no store may take, besides the platform's own
+    reserved_slugs: Vec<String> = "reserved_slugs", env "STORE_WEAVER_RESERVED_SLUGS",
+        flag "reserved-slugs", Kind::List, default Some("admin,api,www,dashboard,store-weaver");
     /// stores in total (all users)
     max_stores: u32 = "max_stores", env "MAX_STORES", flag "max-stores",
         Kind::Count { min: 1, max: MAX_COUNT }, default Some("100");

@@ -124,7 +124,7 @@ impl Helm {
             let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
             return Err(HelmError::Failed {
                 action: action.to_string(),
-                stderr: crate::engine::bound_message(&stderr, 800),
+                stderr: crate::text::bound_message(&stderr, 800),
             });
         }
         Ok(Output {

@@ -18,4 +18,5 @@ pub mod metrics;
 pub mod runtime;
 pub mod serve;
 pub mod store;
+pub mod text;
 pub mod tui;

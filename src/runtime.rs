@@ -48,8 +48,8 @@ impl Runtime {
         limits(&self.settings)
     }
 
-    pub fn urls(&self) -> engine::requests::UrlScheme {
-        urls(&self.settings)
+    pub fn naming(&self) -> engine::Naming {
+        naming(&self.settings)
     }
 
     pub async fn shutdown(self) {
@@ -70,7 +70,7 @@ pub fn start_workers(
     (settings.workers > 0).then(|| {
         WorkerPool::start(WorkerPoolConfig {
             workers: settings.workers,
-            settings: settings.clone(),
+            engine: Arc::new(engine::EngineConfig::from_settings(settings)),
             pool: pool.clone(),
             client: client.clone(),
             view: view.clone(),
@@ -85,11 +85,9 @@ pub fn limits(s: &Settings) -> engine::Limits {
     }
 }
 
-pub fn urls(s: &Settings) -> engine::requests::UrlScheme {
-    engine::requests::UrlScheme {
-        suffix: s.ingress_suffix.clone(),
-        tls: s.tls,
-    }
+/// Where stores live and which names they may not take.
+pub fn naming(s: &Settings) -> engine::Naming {
+    engine::config::naming(s)
 }
 
 /// Who is at the keyboard, for the audit log.

@@ -163,7 +163,7 @@ async fn doctor_checks_the_rights_in_a_ready_stores_namespace() {
     let (store, _) = store_weaver::engine::create(
         &db.pool,
         store_weaver::runtime::limits(&s),
-        &store_weaver::runtime::urls(&s),
+        &store_weaver::runtime::naming(&s),
         &store_weaver::store::Actor::new("tester", store_weaver::store::Via::Cli),
         &store_weaver::engine::CreateRequest {
             name: unique("Doctor Store"),

@@ -25,7 +25,7 @@ async fn workers(settings: &Settings, db: &TestDb, n: u32) -> WorkerPool {
     let view = ClusterView::start(client.clone());
     WorkerPool::start(WorkerPoolConfig {
         workers: n,
-        settings: Arc::new(settings.clone()),
+        engine: Arc::new(store_weaver::engine::EngineConfig::from_settings(settings)),
         pool: db.pool.clone(),
         client,
         view,
@@ -54,7 +54,7 @@ async fn create(
     engine::create(
         &db.pool,
         runtime::limits(s),
-        &runtime::urls(s),
+        &runtime::naming(s),
         &tester(),
         &req(name, owner),
     )
@@ -352,7 +352,7 @@ async fn the_same_idempotency_key_makes_one_store_and_names_are_validated() {
     let s = settings(&db.url, "tests/fixtures/charts", &[("workers", "0")]);
     let mut r = req("Keyed Shop", "dee@example.com");
     r.idempotency_key = Some("key-123".into());
-    let (urls, actor) = (runtime::urls(&s), tester());
+    let (urls, actor) = (runtime::naming(&s), tester());
     let attempts =
         (0..10).map(|_| engine::create(&db.pool, runtime::limits(&s), &urls, &actor, &r));
     let results = join_all(attempts).await;
@@ -394,7 +394,7 @@ async fn the_same_idempotency_key_makes_one_store_and_names_are_validated() {
     let err = engine::create(
         &db.pool,
         runtime::limits(&s),
-        &runtime::urls(&s),
+        &runtime::naming(&s),
         &tester(),
         &CreateRequest {
             engine: "medusa".into(),
@@ -517,7 +517,11 @@ async fn the_real_store_chart_becomes_ready_and_leaves_nothing_behind() {
     .await
     .unwrap();
     assert_eq!((deployments.items.len(), statefulsets.items.len()), (1, 1));
-    let detail = store_weaver::cluster::detail::resources(&client, &store.namespace)
+    let owned = store_weaver::cluster::namespace::verify(&client, &store.namespace_ref())
+        .await
+        .unwrap()
+        .expect("the store's namespace");
+    let detail = store_weaver::cluster::detail::resources(&client, &owned)
         .await
         .unwrap();
     assert!(
@@ -571,10 +575,14 @@ async fn a_release_left_pending_by_an_interrupted_helm_is_recovered() {
         .unwrap();
     let client = kube().await;
     let ns = store.namespace.clone();
-    store_weaver::cluster::namespace::ensure_namespace(&client, &ns, store.id, &store.owner)
-        .await
-        .unwrap();
-    store_weaver::cluster::namespace::ensure_credentials(&client, &ns, store.id)
+    let owned = store_weaver::cluster::namespace::ensure_namespace(
+        &client,
+        &store.namespace_ref(),
+        &store.owner,
+    )
+    .await
+    .unwrap();
+    store_weaver::cluster::namespace::ensure_credentials(&client, &owned, store.id)
         .await
         .unwrap();
     // An install that waits forever, killed mid-way: the release stays

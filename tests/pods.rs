@@ -451,7 +451,7 @@ async fn store_logs_and_store_wp_on_the_command_line_are_audited() {
     let (store, _) = store_weaver::engine::create(
         &db.pool,
         store_weaver::runtime::limits(&s),
-        &store_weaver::runtime::urls(&s),
+        &store_weaver::runtime::naming(&s),
         &store_weaver::store::Actor::new("tester", store_weaver::store::Via::Cli),
         &store_weaver::engine::CreateRequest {
             name: unique("Pods Cli"),

@@ -126,7 +126,7 @@ async fn the_engine_works_with_the_platform_account_and_that_account_can_do_litt
     let view = ClusterView::start(sa_client.clone());
     let workers = WorkerPool::start(WorkerPoolConfig {
         workers: 1,
-        settings: Arc::new(s.clone()),
+        engine: Arc::new(store_weaver::engine::EngineConfig::from_settings(&s)),
         pool: db.pool.clone(),
         client: sa_client.clone(),
         view,
@@ -135,7 +135,7 @@ async fn the_engine_works_with_the_platform_account_and_that_account_can_do_litt
     let (store, _) = engine::create(
         &db.pool,
         runtime::limits(&s),
-        &runtime::urls(&s),
+        &runtime::naming(&s),
         &actor,
         &CreateRequest {
             name: unique("Least Privilege"),
@@ -267,4 +267,167 @@ async fn the_engine_works_with_the_platform_account_and_that_account_can_do_litt
     );
     workers.shutdown().await;
     db.drop_db().await;
+}
+
+fn denied(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if s.code == 403 || s.code == 422 => s.message.clone(),
+        other => panic!("expected a denial, got {other}"),
+    }
+}
+
+fn binding(role: &str, sa_ns: &str, sa_name: &str) -> RoleBinding {
+    RoleBinding {
+        metadata: ObjectMeta {
+            name: Some(format!("try-{role}-{sa_name}")),
+            ..Default::default()
+        },
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "ClusterRole".into(),
+            name: role.into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: sa_name.into(),
+            namespace: Some(sa_ns.into()),
+            ..Default::default()
+        }]),
+    }
+}
+
+fn namespace(name: &str, labels: &[(&str, &str)]) -> k8s_openapi::api::core::v1::Namespace {
+    k8s_openapi::api::core::v1::Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The two-step escalation (bind the store role in any namespace, then act
+/// there) is stopped by the admission policy, with the account's own token.
+#[tokio::test]
+async fn the_admission_policy_keeps_the_platform_account_to_store_namespaces() {
+    use k8s_openapi::api::core::v1::Namespace;
+    kubectl(&["apply"], Some(repo("config/rbac.yaml").to_str().unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings(
+        "postgres://unused:unused@127.0.0.1/unused",
+        "charts",
+        &[(
+            "kubeconfig",
+            service_account_kubeconfig(dir.path()).to_str().unwrap(),
+        )],
+    );
+    let sa = store_weaver::cluster::client(&s).await.unwrap();
+    let admin = kube().await;
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let plain = format!("sw-vap-plain-{suffix}");
+    let store_ns = format!("store-vap-{suffix}");
+    Api::<Namespace>::all(admin.clone())
+        .create(&PostParams::default(), &namespace(&plain, &[]))
+        .await
+        .unwrap();
+
+    // Step 1 of the escalation, a RoleBinding in a namespace that is not a
+    // store's: refused. (The policy is enforced once the API server has
+    // loaded it; dry runs go through admission without persisting anything.)
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let bindings = Api::<RoleBinding>::namespaced(sa.clone(), &plain);
+    let own = binding("store-weaver-store", "store-weaver-system", "store-weaver");
+    let message = eventually(
+        Duration::from_secs(30),
+        "the policy to be enforced",
+        || async {
+            match bindings.create(&dry, &own).await {
+                Err(e) => Some(denied(&e)),
+                Ok(_) => None,
+            }
+        },
+    )
+    .await;
+    assert!(message.contains("only in store namespaces"), "{message}");
+    let e = bindings
+        .create(&PostParams::default(), &own)
+        .await
+        .unwrap_err();
+    assert!(denied(&e).contains("only in store namespaces"));
+    // Step 2 then has nothing to stand on: the namespace cannot be deleted.
+    let e = Api::<Namespace>::all(sa.clone())
+        .delete(&plain, &Default::default())
+        .await
+        .unwrap_err();
+    denied(&e);
+
+    // Namespaces: created only with the store labels.
+    let e = Api::<Namespace>::all(sa.clone())
+        .create(
+            &PostParams::default(),
+            &namespace(&format!("sw-vap-bare-{suffix}"), &[]),
+        )
+        .await
+        .unwrap_err();
+    assert!(denied(&e).contains("labelled as store namespaces"));
+    let labels = [
+        ("app.kubernetes.io/managed-by", "store-weaver"),
+        (
+            "store-weaver.io/store-id",
+            "00000000-0000-0000-0000-000000000000",
+        ),
+    ];
+    Api::<Namespace>::all(sa.clone())
+        .create(&PostParams::default(), &namespace(&store_ns, &labels))
+        .await
+        .expect("a labelled store namespace may be created");
+
+    // In a store namespace: only the store role, only for itself.
+    let in_store = Api::<RoleBinding>::namespaced(sa.clone(), &store_ns);
+    let e = in_store
+        .create(
+            &PostParams::default(),
+            &binding("store-weaver-store", "kube-system", "default"),
+        )
+        .await
+        .unwrap_err();
+    assert!(denied(&e).contains("only to its own service account"));
+    let e = in_store
+        .create(
+            &PostParams::default(),
+            &binding("store-weaver", "store-weaver-system", "store-weaver"),
+        )
+        .await
+        .unwrap_err();
+    assert!(denied(&e).contains("may bind only"), "{}", denied(&e));
+    in_store
+        .create(&PostParams::default(), &own)
+        .await
+        .expect("the store role for itself, in a store namespace");
+    // With that binding the account may delete the store namespace (RBAC and
+    // the policy agree), once the authorizer has seen the binding.
+    eventually(
+        Duration::from_secs(30),
+        "the store namespace delete to be allowed",
+        || async {
+            Api::<Namespace>::all(sa.clone())
+                .delete(&store_ns, &Default::default())
+                .await
+                .ok()
+        },
+    )
+    .await;
+
+    let _ = Api::<Namespace>::all(admin.clone())
+        .delete(&plain, &Default::default())
+        .await;
 }

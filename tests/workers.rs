@@ -56,7 +56,7 @@ async fn create(db: &TestDb, name: &str) -> Store {
     engine::create(
         &db.pool,
         runtime::limits(&s),
-        &runtime::urls(&s),
+        &runtime::naming(&s),
         &Actor::new("tester", Via::Cli),
         &CreateRequest {
             name: name.into(),
@@ -101,7 +101,10 @@ async fn a_worker_killed_mid_provision_is_replaced_after_its_lease_expires() {
     eventually(
         Duration::from_secs(60),
         "worker A waiting for readiness",
-        || async { (store(&db, s.id).await.phase == "waiting-for-ready").then_some(()) },
+        || async {
+            (store(&db, s.id).await.phase == store_weaver::store::Phase::WaitingForReady)
+                .then_some(())
+        },
     )
     .await;
     let op = operations::active_for(&db.pool, s.id)
@@ -131,7 +134,7 @@ async fn a_worker_killed_mid_provision_is_replaced_after_its_lease_expires() {
     let ops = operations::for_store(&db.pool, s.id).await.unwrap();
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].claims, 2, "claimed by A, then by B");
-    assert_eq!(ops[0].state, "succeeded");
+    assert_eq!(ops[0].state, operations::State::Succeeded);
     let ready = audit::list(&db.pool, Some(s.id), 10).await.unwrap();
     let ready = ready.iter().find(|e| e.action == "store.ready").unwrap();
     assert!(
@@ -208,7 +211,10 @@ async fn sigterm_hands_a_running_operation_back_at_once() {
     eventually(
         Duration::from_secs(60),
         "worker A waiting for readiness",
-        || async { (store(&db, s.id).await.phase == "waiting-for-ready").then_some(()) },
+        || async {
+            (store(&db, s.id).await.phase == store_weaver::store::Phase::WaitingForReady)
+                .then_some(())
+        },
     )
     .await;
     sigterm(&a);

@@ -170,7 +170,8 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
       try {
         const out = await api.retry(s.id);
         live.upsert(out);
-        setNotice({ text: `Retrying “${s.name}”: provisioning again.`, kind: 'ok' });
+        const again = s.retry_label === 'retry delete' ? 'deleting again' : 'provisioning again';
+        setNotice({ text: `Retrying “${s.name}”: ${again}.`, kind: 'ok' });
       } catch (e) {
         setNotice({ text: `Cannot retry “${s.name}”: ${explain(e)}`, kind: 'error' });
       } finally {

@@ -52,6 +52,24 @@ describe('StoreList', () => {
     expect(screen.getByText('Live')).toBeTruthy();
   });
 
+  it('offers "Retry delete" for a failed delete, never a plain retry', () => {
+    const failedDelete = store({
+      id: 'd',
+      name: 'Stuck',
+      status: 'DeleteFailed',
+      error_message: 'delete failed: namespace store-stuck is not this store\'s',
+      can_retry: true,
+      retry_label: 'retry delete',
+    });
+    const retry = vi.fn();
+    render(<StoreList me={ann} stores={[failedDelete]} mode="stream" error={null} actions={{ ...noActions(), retry }} />);
+    const row = within(screen.getByRole('table')).getAllByRole('row')[1];
+    expect(within(row).getByText(/is not this store's/)).toBeTruthy();
+    expect(within(row).queryByRole('button', { name: 'Retry Stuck' })).toBeNull();
+    fireEvent.click(within(row).getByRole('button', { name: 'Retry delete of Stuck' }));
+    expect(retry).toHaveBeenCalledWith(failedDelete);
+  });
+
   it('shows every owner to an admin, with filters that go to the URL', () => {
     vi.useFakeTimers();
     const other = store({ id: 'o', name: 'Bobs Bikes', owner: 'bob@example.com' });

@@ -62,7 +62,9 @@ export function store(over: Partial<Store> = {}): Store {
     provision_started_at: '2026-11-25T10:00:01Z',
     ready_at: '2026-11-25T10:02:05Z',
     deleted_at: null,
+    namespace_uid: null,
     can_retry: false,
+    retry_label: 'retry',
     can_delete: true,
     ...over,
   };

@@ -1,6 +1,6 @@
 // The JSON shapes of the Store Weaver API (src/serve/*.rs, /api/openapi.json).
 
-export type StoreStatus = 'Provisioning' | 'Ready' | 'Failed' | 'Deleting' | 'Deleted';
+export type StoreStatus = 'Provisioning' | 'Ready' | 'Failed' | 'Deleting' | 'DeleteFailed' | 'Deleted';
 
 export type Phase =
   | 'queued'
@@ -30,7 +30,11 @@ export interface Store {
   provision_started_at: string | null;
   ready_at: string | null;
   deleted_at: string | null;
+  /** The uid of the namespace the engine created (null until it has). */
+  namespace_uid: string | null;
   can_retry: boolean;
+  /** What retry does: 'retry' provisions again, 'retry delete' deletes again. */
+  retry_label: 'retry' | 'retry delete';
   can_delete: boolean;
 }
 

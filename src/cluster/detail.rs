@@ -1,6 +1,7 @@
 //! A store's detail: the resources in its namespace with their readiness,
 //! and its namespace events, newest first.
 
+use super::namespace::OwnedNamespace;
 use super::to_chrono;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -36,8 +37,13 @@ fn created<K: kube::Resource>(o: &K) -> Option<DateTime<Utc>> {
     o.meta().creation_timestamp.as_ref().and_then(to_chrono)
 }
 
-/// Every resource of the store, grouped by kind in a fixed order.
-pub async fn resources(client: &Client, ns: &str) -> Result<Vec<Resource>, kube::Error> {
+/// Every resource of the store, grouped by kind in a fixed order. Takes a
+/// namespace checked to be the store's: a name alone shows nothing.
+pub async fn resources(
+    client: &Client,
+    owned: &OwnedNamespace,
+) -> Result<Vec<Resource>, kube::Error> {
+    let ns = owned.name();
     let lp = ListParams::default();
     let (dep_api, sts_api, pod_api, svc_api, pvc_api, ing_api, job_api) = (
         Api::<Deployment>::namespaced(client.clone(), ns),
@@ -240,9 +246,12 @@ pub fn event_line(e: &Event) -> EventLine {
     }
 }
 
-/// The namespace's events, newest first.
-pub async fn events(client: &Client, ns: &str) -> Result<Vec<EventLine>, kube::Error> {
-    let list = Api::<Event>::namespaced(client.clone(), ns)
+/// The namespace's events, newest first (a namespace checked to be the store's).
+pub async fn events(
+    client: &Client,
+    owned: &OwnedNamespace,
+) -> Result<Vec<EventLine>, kube::Error> {
+    let list = Api::<Event>::namespaced(client.clone(), owned.name())
         .list(&ListParams::default())
         .await?;
     let mut lines: Vec<EventLine> = list.items.iter().map(event_line).collect();

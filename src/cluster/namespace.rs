@@ -1,14 +1,21 @@
 //! The objects Store Weaver itself creates for a store: its namespace and its
 //! credentials Secret. Each call is idempotent.
+//!
+//! Ownership is a fact in the cluster: a namespace is a store's only when it
+//! carries the managed-by label, the store's id label and (once recorded) the
+//! uid the engine saw when it created it. Every act inside a namespace takes
+//! an [`OwnedNamespace`], which only [`verify`] and [`ensure_namespace`] make,
+//! so nothing is bound, read, uninstalled or deleted on a name alone.
 
 use super::{
     CREDENTIALS_SECRET, MANAGED_BY, MANAGED_BY_LABEL, OWNER_ANNOTATION, OWNER_LABEL,
     STORE_ID_LABEL, label_value,
 };
+use crate::store::NamespaceRef;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use rand::Rng;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -16,9 +23,9 @@ use uuid::Uuid;
 #[derive(Debug, thiserror::Error)]
 pub enum NamespaceError {
     #[error(
-        "namespace {ns} already exists and does not belong to this store (store-id label {found:?}); refusing to reuse it"
+        "namespace {ns} is not this store's ({why}); Store Weaver touches nothing in it. If the store's record is stale (a restored database, a second installation), delete the record's namespace by hand after checking whose it is"
     )]
-    Foreign { ns: String, found: Option<String> },
+    Foreign { ns: String, why: String },
     #[error("namespace {ns} is still terminating from an earlier attempt")]
     Terminating { ns: String },
     #[error("Kubernetes API: {action} {what}: {source}")]
@@ -64,40 +71,103 @@ pub fn namespace_labels(store_id: Uuid, owner: &str) -> BTreeMap<String, String>
     ])
 }
 
-/// Creates the namespace, or accepts it if it is already this store's.
+/// A namespace checked to be the store's, with the uid it had when checked.
+/// Only this module makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedNamespace {
+    name: String,
+    uid: String,
+    terminating: bool,
+}
+
+impl OwnedNamespace {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+    pub fn is_terminating(&self) -> bool {
+        self.terminating
+    }
+}
+
+/// Why `ns` is not the store's, or None when it is. Pure: the rule itself.
+pub fn not_ours(ns: &Namespace, want: &NamespaceRef) -> Option<String> {
+    let labels = ns.metadata.labels.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    if label(MANAGED_BY_LABEL) != Some(MANAGED_BY) {
+        return Some(format!(
+            "it has no {MANAGED_BY_LABEL}={MANAGED_BY} label: Store Weaver did not create it"
+        ));
+    }
+    let id = want.store_id.to_string();
+    match label(STORE_ID_LABEL) {
+        Some(found) if found == id => {}
+        Some(found) => return Some(format!("it belongs to store {found}")),
+        None => return Some(format!("it has no {STORE_ID_LABEL} label")),
+    }
+    if let (Some(known), Some(uid)) = (want.uid.as_deref(), ns.metadata.uid.as_deref())
+        && known != uid
+    {
+        return Some(format!(
+            "its uid is {uid}, not {known} that the engine created: it was re-created by someone else"
+        ));
+    }
+    None
+}
+
+fn owned(ns: &Namespace, want: &NamespaceRef) -> Result<OwnedNamespace, NamespaceError> {
+    if let Some(why) = not_ours(ns, want) {
+        return Err(NamespaceError::Foreign {
+            ns: want.name.clone(),
+            why,
+        });
+    }
+    Ok(OwnedNamespace {
+        name: want.name.clone(),
+        uid: ns.metadata.uid.clone().unwrap_or_default(),
+        terminating: ns.metadata.deletion_timestamp.is_some(),
+    })
+}
+
+/// The store's namespace as the API server has it now: None when there is
+/// none, an error when one of that name exists but is not the store's.
+pub async fn verify(
+    client: &Client,
+    want: &NamespaceRef,
+) -> Result<Option<OwnedNamespace>, NamespaceError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    match api
+        .get_opt(&want.name)
+        .await
+        .map_err(api_err("get", format!("namespace {}", want.name)))?
+    {
+        None => Ok(None),
+        Some(ns) => owned(&ns, want).map(Some),
+    }
+}
+
+/// Creates the namespace, or accepts it if it is already this store's (an
+/// earlier delivery of the same operation). A namespace of that name that is
+/// not the store's is `Foreign`; one still being deleted is `Terminating`.
 pub async fn ensure_namespace(
     client: &Client,
-    ns: &str,
-    store_id: Uuid,
+    want: &NamespaceRef,
     owner: &str,
-) -> Result<(), NamespaceError> {
+) -> Result<OwnedNamespace, NamespaceError> {
+    let ns = want.name.as_str();
     let api: Api<Namespace> = Api::all(client.clone());
-    if let Some(existing) = api
-        .get_opt(ns)
-        .await
-        .map_err(api_err("get", format!("namespace {ns}")))?
-    {
-        let found = existing
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(STORE_ID_LABEL))
-            .cloned();
-        if found.as_deref() != Some(store_id.to_string().as_str()) {
-            return Err(NamespaceError::Foreign {
-                ns: ns.to_string(),
-                found,
-            });
-        }
-        if existing.metadata.deletion_timestamp.is_some() {
+    if let Some(existing) = verify(client, want).await? {
+        if existing.terminating {
             return Err(NamespaceError::Terminating { ns: ns.to_string() });
         }
-        return Ok(());
+        return Ok(existing);
     }
     let obj = Namespace {
         metadata: ObjectMeta {
             name: Some(ns.to_string()),
-            labels: Some(namespace_labels(store_id, owner)),
+            labels: Some(namespace_labels(want.store_id, owner)),
             annotations: Some(BTreeMap::from([(
                 OWNER_ANNOTATION.to_string(),
                 owner.to_string(),
@@ -107,11 +177,25 @@ pub async fn ensure_namespace(
         ..Default::default()
     };
     match api.create(&PostParams::default(), &obj).await {
-        Ok(_) => Ok(()),
-        // Another worker (an earlier delivery of this operation) won the race.
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Ok(created) => owned(&created, want),
+        // Someone made it between our look and our create: look again.
+        Err(kube::Error::Api(s)) if s.code == 409 => match verify(client, want).await? {
+            Some(o) if !o.terminating => Ok(o),
+            Some(_) => Err(NamespaceError::Terminating { ns: ns.to_string() }),
+            None => Err(NamespaceError::Terminating { ns: ns.to_string() }),
+        },
         Err(e) => Err(api_err("create", format!("namespace {ns}"))(e)),
     }
+}
+
+/// Whether any namespace of this name exists (ours or not): a new store
+/// treats every existing namespace as taken.
+pub async fn exists(client: &Client, ns: &str) -> Result<bool, NamespaceError> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    api.get_opt(ns)
+        .await
+        .map(|n| n.is_some())
+        .map_err(api_err("get", format!("namespace {ns}")))
 }
 
 /// The credential keys the chart expects in the Secret.
@@ -142,9 +226,10 @@ fn generate_secret_value(len: usize) -> String {
 /// under a database that already has it).
 pub async fn ensure_credentials(
     client: &Client,
-    ns: &str,
+    owned: &OwnedNamespace,
     store_id: Uuid,
 ) -> Result<bool, NamespaceError> {
+    let ns = owned.name();
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
     if api
         .get_opt(CREDENTIALS_SECRET)
@@ -185,8 +270,17 @@ pub async fn ensure_credentials(
 }
 
 /// Reads the WordPress admin credentials (user name comes from the chart's
-/// default; the password from the Secret).
-pub async fn admin_password(client: &Client, ns: &str) -> Result<Option<String>, NamespaceError> {
+/// default; the password from the Secret), after checking that the namespace
+/// is the store's: a name collision must never hand out another store's
+/// password.
+pub async fn admin_password(
+    client: &Client,
+    want: &NamespaceRef,
+) -> Result<Option<String>, NamespaceError> {
+    let Some(owned) = verify(client, want).await? else {
+        return Ok(None);
+    };
+    let ns = owned.name();
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
     let secret = api
         .get_opt(CREDENTIALS_SECRET)
@@ -198,12 +292,30 @@ pub async fn admin_password(client: &Client, ns: &str) -> Result<Option<String>,
     }))
 }
 
-/// Starts deleting the namespace; one that does not exist is fine.
-pub async fn delete_namespace(client: &Client, ns: &str) -> Result<(), NamespaceError> {
+/// Starts deleting the store's namespace, with a uid precondition so that a
+/// namespace re-created under the same name since it was checked is left
+/// alone (the API server answers 409). One already gone is fine.
+pub async fn delete_namespace(
+    client: &Client,
+    owned: &OwnedNamespace,
+) -> Result<(), NamespaceError> {
+    let ns = owned.name();
     let api: Api<Namespace> = Api::all(client.clone());
-    match api.delete(ns, &DeleteParams::background()).await {
+    let mut dp = DeleteParams::background();
+    dp.preconditions = Some(Preconditions {
+        uid: Some(owned.uid().to_string()),
+        resource_version: None,
+    });
+    match api.delete(ns, &dp).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Err(NamespaceError::Foreign {
+            ns: ns.to_string(),
+            why: format!(
+                "it was re-created since it was checked (uid is no longer {})",
+                owned.uid()
+            ),
+        }),
         Err(e) => Err(api_err("delete", format!("namespace {ns}"))(e)),
     }
 }
@@ -242,7 +354,7 @@ pub fn terminating_reason(ns: &Namespace) -> String {
 /// authorizer has seen the binding, so the next step is not refused.
 pub async fn ensure_role_binding(
     client: &Client,
-    ns: &str,
+    owned: &OwnedNamespace,
     store_id: Uuid,
     cluster_role: &str,
     subject: &(String, String),
@@ -251,6 +363,7 @@ pub async fn ensure_role_binding(
         ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
     };
     use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
+    let ns = owned.name();
     let api: Api<RoleBinding> = Api::namespaced(client.clone(), ns);
     let binding = RoleBinding {
         metadata: ObjectMeta {
@@ -319,6 +432,63 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    fn ns_with(labels: &[(&str, &str)], uid: &str) -> Namespace {
+        Namespace {
+            metadata: ObjectMeta {
+                name: Some("store-acme".into()),
+                uid: Some(uid.into()),
+                labels: Some(
+                    labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ownership_needs_both_labels_and_the_recorded_uid() {
+        let id = Uuid::now_v7();
+        let other = Uuid::now_v7().to_string();
+        let idstr = id.to_string();
+        let want = |uid: Option<&str>| NamespaceRef {
+            name: "store-acme".into(),
+            store_id: id,
+            uid: uid.map(String::from),
+        };
+        let ours = [
+            (MANAGED_BY_LABEL, MANAGED_BY),
+            (STORE_ID_LABEL, idstr.as_str()),
+        ];
+        assert_eq!(not_ours(&ns_with(&ours, "u1"), &want(None)), None);
+        assert_eq!(not_ours(&ns_with(&ours, "u1"), &want(Some("u1"))), None);
+        let why = not_ours(&ns_with(&ours, "u2"), &want(Some("u1"))).unwrap();
+        assert!(why.contains("re-created"), "{why}");
+        let why = not_ours(&ns_with(&[], "u1"), &want(None)).unwrap();
+        assert!(why.contains("did not create it"), "{why}");
+        let why = not_ours(
+            &ns_with(&[(MANAGED_BY_LABEL, MANAGED_BY)], "u1"),
+            &want(None),
+        )
+        .unwrap();
+        assert!(why.contains("no store-weaver.io/store-id"), "{why}");
+        let theirs = [
+            (MANAGED_BY_LABEL, MANAGED_BY),
+            (STORE_ID_LABEL, other.as_str()),
+        ];
+        let why = not_ours(&ns_with(&theirs, "u1"), &want(None)).unwrap();
+        assert!(why.contains(&other), "{why}");
+        // The store id alone is not enough: a namespace someone else labelled.
+        let why = not_ours(
+            &ns_with(&[(STORE_ID_LABEL, idstr.as_str())], "u1"),
+            &want(None),
+        );
+        assert!(why.is_some());
     }
 
     #[test]

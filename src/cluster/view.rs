@@ -308,7 +308,7 @@ fn backoff(failures: u32) -> std::time::Duration {
 
 fn short_error(e: &watcher::Error) -> String {
     let s = e.to_string();
-    crate::engine::bound_message(&s, 200)
+    crate::text::bound_message(&s, 200)
 }
 
 fn set_kind(inner: &Inner, kind: &'static str, state: Result<(), String>) {

@@ -295,7 +295,7 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             match engine::create(
                 &pool,
                 runtime::limits(&settings),
-                &runtime::urls(&settings),
+                &runtime::naming(&settings),
                 &actor,
                 &req,
             )

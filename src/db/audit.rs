@@ -19,12 +19,77 @@ pub struct Entry {
     pub detail: Option<String>,
 }
 
+/// What was done. Entries read back keep the stored text, so the log stays
+/// readable across versions that name actions differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Retry,
+    RetryDelete,
+    Delete,
+    Ready,
+    Failed,
+    Deleted,
+    DeleteFailed,
+    NamespaceReassigned,
+    CredentialsReveal,
+    Upgrade,
+    Rollback,
+    Upgraded,
+    UpgradeFailed,
+    RolledBack,
+    Fleet,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "store.create",
+            Action::Retry => "store.retry",
+            Action::RetryDelete => "store.retry-delete",
+            Action::Delete => "store.delete",
+            Action::Ready => "store.ready",
+            Action::Failed => "store.failed",
+            Action::Deleted => "store.deleted",
+            Action::DeleteFailed => "store.delete-failed",
+            Action::NamespaceReassigned => "store.namespace-reassigned",
+            Action::CredentialsReveal => "store.credentials.reveal",
+            Action::Upgrade => "store.upgrade",
+            Action::Rollback => "store.rollback",
+            Action::Upgraded => "store.upgraded",
+            Action::UpgradeFailed => "store.upgrade-failed",
+            Action::RolledBack => "store.rolled-back",
+            Action::Fleet => "fleet",
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    Refused,
+    Ok,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Refused => "refused",
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
 pub struct Record<'a> {
     pub actor: &'a Actor,
-    pub action: &'a str,
+    pub action: Action,
     pub store_id: Option<Uuid>,
     pub store_name: Option<&'a str>,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub detail: Option<&'a str>,
 }
 
@@ -35,11 +100,11 @@ pub async fn record<'e>(exec: impl PgExecutor<'e>, r: &Record<'_>) -> Result<(),
     )
     .bind(&r.actor.user)
     .bind(r.actor.via.as_str())
-    .bind(r.action)
+    .bind(r.action.as_str())
     .bind(r.store_id)
     .bind(r.store_name)
-    .bind(r.outcome)
-    .bind(r.detail.map(|d| crate::engine::bound_message(d, 2000)))
+    .bind(r.outcome.as_str())
+    .bind(r.detail.map(|d| crate::text::bound_message(d, 2000)))
     .execute(exec)
     .await
     .map(|_| ())

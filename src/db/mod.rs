@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, embedded migrations, and one module per table.
 
 pub mod audit;
+pub mod ledger;
 pub mod operations;
 pub mod sessions;
 pub mod stores;

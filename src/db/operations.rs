@@ -1,5 +1,6 @@
 //! The `operations` table: durable work items that workers claim with a lease.
 
+use crate::store::{Phase, Via};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{FromRow, PgExecutor, PgPool};
@@ -15,29 +16,87 @@ const CLAIM_LOCK: i64 = 0x5354_4f52_4557_0002;
 pub enum Kind {
     Provision,
     Delete,
+    Upgrade,
+    Rollback,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Provision, Kind::Delete, Kind::Upgrade, Kind::Rollback];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Provision => "provision",
             Kind::Delete => "delete",
+            Kind::Upgrade => "upgrade",
+            Kind::Rollback => "rollback",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
-#[derive(Debug, Clone, FromRow, Serialize)]
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Superseded,
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl State {
+    pub const ALL: [State; 5] = [
+        State::Queued,
+        State::Running,
+        State::Succeeded,
+        State::Failed,
+        State::Superseded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Running => "running",
+            State::Succeeded => "succeeded",
+            State::Failed => "failed",
+            State::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Operation {
     pub id: i64,
     pub store_id: Uuid,
-    pub kind: String,
-    pub state: String,
-    pub step: Option<String>,
+    pub kind: Kind,
+    pub state: State,
+    pub step: Option<Phase>,
+    /// How many times a worker claimed it; also the fencing token of the
+    /// current claim.
     pub claims: i32,
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTime<Utc>>,
     pub requested_by: String,
-    pub via: String,
+    pub via: Via,
     pub error: Option<String>,
     pub helm_ms: i64,
     pub wait_ms: i64,
@@ -46,12 +105,46 @@ pub struct Operation {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-impl Operation {
-    pub fn kind(&self) -> Kind {
-        if self.kind == "delete" {
-            Kind::Delete
-        } else {
-            Kind::Provision
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    store_id: Uuid,
+    kind: String,
+    state: String,
+    step: Option<String>,
+    claims: i32,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<DateTime<Utc>>,
+    requested_by: String,
+    via: String,
+    error: Option<String>,
+    helm_ms: i64,
+    wait_ms: i64,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Row> for Operation {
+    fn from(r: Row) -> Operation {
+        Operation {
+            id: r.id,
+            store_id: r.store_id,
+            // CHECK constraints keep kind and state to the known names.
+            kind: Kind::parse(&r.kind).unwrap_or(Kind::Provision),
+            state: State::parse(&r.state).unwrap_or(State::Failed),
+            step: r.step.as_deref().and_then(Phase::parse),
+            claims: r.claims,
+            lease_owner: r.lease_owner,
+            lease_expires_at: r.lease_expires_at,
+            requested_by: r.requested_by,
+            via: Via::parse(&r.via).unwrap_or(Via::Worker),
+            error: r.error,
+            helm_ms: r.helm_ms,
+            wait_ms: r.wait_ms,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
         }
     }
 }
@@ -68,7 +161,7 @@ pub async fn enqueue<'e>(
     store_id: Uuid,
     kind: Kind,
     requested_by: &str,
-    via: &str,
+    via: Via,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO operations (store_id, kind, requested_by, via) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -76,7 +169,7 @@ pub async fn enqueue<'e>(
     .bind(store_id)
     .bind(kind.as_str())
     .bind(requested_by)
-    .bind(via)
+    .bind(via.as_str())
     .fetch_one(exec)
     .await
 }
@@ -99,10 +192,11 @@ pub async fn active_for<'e>(
         operation_columns!(),
         " FROM operations WHERE store_id = $1 AND state IN ('queued', 'running')"
     );
-    sqlx::query_as(sql)
+    let row: Option<Row> = sqlx::query_as(sql)
         .bind(store_id)
         .fetch_optional(exec)
-        .await
+        .await?;
+    Ok(row.map(Operation::from))
 }
 
 pub async fn get<'e>(exec: impl PgExecutor<'e>, id: i64) -> Result<Option<Operation>, sqlx::Error> {
@@ -111,7 +205,8 @@ pub async fn get<'e>(exec: impl PgExecutor<'e>, id: i64) -> Result<Option<Operat
         operation_columns!(),
         " FROM operations WHERE id = $1"
     );
-    sqlx::query_as(sql).bind(id).fetch_optional(exec).await
+    let row: Option<Row> = sqlx::query_as(sql).bind(id).fetch_optional(exec).await?;
+    Ok(row.map(Operation::from))
 }
 
 pub async fn for_store<'e>(
@@ -123,7 +218,8 @@ pub async fn for_store<'e>(
         operation_columns!(),
         " FROM operations WHERE store_id = $1 ORDER BY id"
     );
-    sqlx::query_as(sql).bind(store_id).fetch_all(exec).await
+    let rows: Vec<Row> = sqlx::query_as(sql).bind(store_id).fetch_all(exec).await?;
+    Ok(rows.into_iter().map(Operation::from).collect())
 }
 
 /// Marks a store's unfinished operation as superseded (a delete replaces a
@@ -168,7 +264,7 @@ pub async fn claim(
          ORDER BY (o.kind = 'delete') DESC, o.id \
          LIMIT 1 FOR UPDATE SKIP LOCKED"
     );
-    let found: Option<Operation> = sqlx::query_as(sql)
+    let found: Option<Row> = sqlx::query_as(sql)
         .bind(i64::from(max_provisions))
         .fetch_optional(&mut *tx)
         .await?;
@@ -183,93 +279,14 @@ pub async fn claim(
         operation_columns!(),
         ""
     );
-    let claimed: Operation = sqlx::query_as(sql)
+    let claimed: Row = sqlx::query_as(sql)
         .bind(op.id)
         .bind(worker)
         .bind(lease.as_secs_f64())
         .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Some(claimed))
-}
-
-/// Extends the lease; false when the operation is no longer this worker's
-/// (lease lost to another worker, or superseded by a delete).
-pub async fn renew(
-    pool: &PgPool,
-    id: i64,
-    worker: &str,
-    lease: Duration,
-) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE operations SET lease_expires_at = now() + make_interval(secs => $3) \
-         WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(lease.as_secs_f64())
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-pub async fn set_step(
-    pool: &PgPool,
-    id: i64,
-    worker: &str,
-    step: &str,
-) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE operations SET step = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(step)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// Finishes an operation if it is still this worker's; false otherwise.
-pub async fn finish<'e>(
-    exec: impl PgExecutor<'e>,
-    id: i64,
-    worker: &str,
-    succeeded: bool,
-    error: Option<&str>,
-    helm: Duration,
-    wait: Duration,
-) -> Result<bool, sqlx::Error> {
-    let n = sqlx::query(
-        "UPDATE operations SET state = $3, error = $4, finished_at = now(), lease_owner = NULL, \
-         lease_expires_at = NULL, helm_ms = helm_ms + $5, wait_ms = wait_ms + $6 \
-         WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(if succeeded { "succeeded" } else { "failed" })
-    .bind(error)
-    .bind(helm.as_millis() as i64)
-    .bind(wait.as_millis() as i64)
-    .execute(exec)
-    .await?
-    .rows_affected();
-    Ok(n == 1)
-}
-
-/// Hands a running operation back (graceful shutdown): another worker may
-/// claim it at once instead of waiting for the lease to expire.
-pub async fn release(pool: &PgPool, id: i64, worker: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE operations SET lease_expires_at = now() WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
-    )
-    .bind(id)
-    .bind(worker)
-    .execute(pool)
-    .await
-    .map(|_| ())
+    Ok(Some(Operation::from(claimed)))
 }
 
 /// Operations waiting for a worker, for metrics.

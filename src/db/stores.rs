@@ -1,6 +1,6 @@
 //! The `stores` table.
 
-use crate::store::{Status, Store};
+use crate::store::{EngineKind, Phase, Status, Store};
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
@@ -22,6 +22,7 @@ struct Row {
     provision_started_at: Option<DateTime<Utc>>,
     ready_at: Option<DateTime<Utc>>,
     deleted_at: Option<DateTime<Utc>>,
+    namespace_uid: Option<String>,
 }
 
 impl From<Row> for Store {
@@ -31,10 +32,12 @@ impl From<Row> for Store {
             name: r.name,
             namespace: r.namespace,
             owner: r.owner,
-            engine: r.engine,
+            // Only known engines are ever written.
+            engine: EngineKind::parse(&r.engine).unwrap_or(EngineKind::Woocommerce),
             // The CHECK constraint keeps the column to these names.
             status: Status::parse(&r.status).unwrap_or(Status::Failed),
-            phase: r.phase,
+            phase: Phase::parse(&r.phase).unwrap_or(Phase::Done),
+            namespace_uid: r.namespace_uid,
             url: r.url,
             error_message: r.error_message,
             attempts: r.attempts,
@@ -50,7 +53,7 @@ impl From<Row> for Store {
 macro_rules! store_columns {
     () => {
         "id, name, namespace, owner, engine, status, phase, url, error_message, attempts, \
-     created_at, updated_at, provision_started_at, ready_at, deleted_at"
+     created_at, updated_at, provision_started_at, ready_at, deleted_at, namespace_uid"
     };
 }
 
@@ -112,7 +115,7 @@ pub struct NewStore<'a> {
     pub name: &'a str,
     pub namespace: &'a str,
     pub owner: &'a str,
-    pub engine: &'a str,
+    pub engine: EngineKind,
     pub url: &'a str,
     pub idempotency_key: Option<&'a str>,
 }
@@ -126,7 +129,7 @@ pub async fn insert<'e>(exec: impl PgExecutor<'e>, s: &NewStore<'_>) -> Result<(
     .bind(s.name)
     .bind(s.namespace)
     .bind(s.owner)
-    .bind(s.engine)
+    .bind(s.engine.as_str())
     .bind(s.url)
     .bind(s.idempotency_key)
     .execute(exec)
@@ -176,17 +179,32 @@ pub async fn count_by_status<'e>(
         .await
 }
 
-pub async fn set_phase<'e>(
-    exec: impl PgExecutor<'e>,
-    id: Uuid,
-    phase: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE stores SET phase = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(phase)
-        .execute(exec)
+/// Serialises creates so the store counts are exact across every process;
+/// held until the transaction ends.
+pub async fn lock_creates(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    const CREATE_LOCK: i64 = 0x5354_4f52_4557_0001;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CREATE_LOCK)
+        .execute(&mut *tx)
         .await
         .map(|_| ())
+}
+
+/// The store, locked for the rest of the transaction.
+pub async fn get_for_update(
+    tx: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<Store>, sqlx::Error> {
+    let sql: &str = concat!(
+        "SELECT ",
+        store_columns!(),
+        " FROM stores WHERE id = $1 FOR UPDATE"
+    );
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(row.map(Store::from))
 }
 
 /// What a page of stores is ordered by; ties are broken by id, in the same

@@ -4,10 +4,12 @@
 //! workers (`worker`) claim those operations with a lease and carry them out
 //! (`provision`), each step idempotent.
 
+pub mod config;
 pub mod provision;
 pub mod requests;
 pub mod worker;
 
+pub use config::{EngineConfig, Naming};
 pub use requests::{CreateRequest, Limits, create, delete, retry};
 pub use worker::{WorkerPool, WorkerPoolConfig};
 
@@ -52,32 +54,5 @@ impl EngineError {
             EngineError::NotAllowed { .. } => "conflict",
             EngineError::Database(_) => "unavailable",
         }
-    }
-}
-
-/// Cuts a message to at most `max` bytes on a character boundary, marking
-/// the cut, so error messages stored and shown stay bounded.
-pub fn bound_message(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bound_message_cuts_on_char_boundaries() {
-        assert_eq!(bound_message("short", 10), "short");
-        let long = "é".repeat(100);
-        let cut = bound_message(&long, 51);
-        assert!(cut.len() <= 51);
-        assert!(cut.ends_with('…'));
     }
 }

@@ -1,23 +1,25 @@
 //! Carrying out one operation: the idempotent steps of provisioning and
 //! deletion, and cleanup on failure. Runs inside a worker that holds the
-//! operation's lease; every database write is conditional on still holding it.
+//! operation's lease. Every state change goes through the ledger, which
+//! writes only while the lease is held; before each destructive step the
+//! worker asks again, and it acts only inside a namespace it has just
+//! checked is the store's.
 
-use super::bound_message;
+use super::config::EngineConfig;
 use crate::cluster::health::HealthState;
-use crate::cluster::namespace::{self as ns_ops, NamespaceError};
+use crate::cluster::namespace::{self as ns_ops, NamespaceError, OwnedNamespace};
 use crate::cluster::view::ClusterView;
 use crate::cluster::{self, STORE_ID_LABEL};
-use crate::config::Settings;
-use crate::db::{
-    self, audit,
-    operations::{self, Operation},
-    stores,
-};
+use crate::db::ledger::{self, Lease, Outcome, Timing};
+use crate::db::operations::Operation;
+use crate::db::stores;
 use crate::helm::Helm;
 use crate::store::{self, Actor, Phase, Store, Via};
+use crate::text::bound_message;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
+use rand::Rng;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,42 +29,34 @@ use tokio::time::Instant;
 /// instead of being retried forever.
 pub const MAX_CLAIMS: i32 = 3;
 const MAX_ERROR_CHARS: usize = 1000;
+/// How many other namespaces to try when the store's is taken in the cluster.
+const MAX_REASSIGN: usize = 5;
 
 pub struct Context {
     pub pool: PgPool,
-    pub settings: Arc<Settings>,
+    pub cfg: Arc<EngineConfig>,
     pub helm: Helm,
     pub client: Client,
     pub view: ClusterView,
     pub worker_id: String,
 }
 
-/// Time spent outside Store Weaver, for the overhead figure.
-#[derive(Default)]
-struct Timing {
-    helm: Duration,
-    wait: Duration,
+/// Why a step stopped.
+enum StepError {
+    /// It failed: which step and what the cluster said.
+    Failed(String),
+    /// The lease is no longer this worker's: stop, write nothing, touch nothing.
+    Lost,
 }
 
-/// Why a step failed: which step and what the cluster said.
-struct StepError(String);
-
-impl From<NamespaceError> for StepError {
-    fn from(e: NamespaceError) -> Self {
-        StepError(e.to_string())
+impl From<String> for StepError {
+    fn from(s: String) -> Self {
+        StepError::Failed(s)
     }
 }
 
-impl From<crate::helm::HelmError> for StepError {
-    fn from(e: crate::helm::HelmError) -> Self {
-        StepError(e.to_string())
-    }
-}
-
-impl From<kube::Error> for StepError {
-    fn from(e: kube::Error) -> Self {
-        StepError(format!("Kubernetes API: {e}"))
-    }
+fn step(name: &'static str) -> impl Fn(NamespaceError) -> StepError {
+    move |e| StepError::Failed(format!("step {name}: {e}"))
 }
 
 impl Context {
@@ -71,118 +65,255 @@ impl Context {
         store.namespace.clone()
     }
 
-    async fn phase(&self, op: &Operation, store: &Store, phase: Phase) {
-        let res = async {
-            if operations::set_step(&self.pool, op.id, &self.worker_id, phase.as_str()).await? {
-                stores::set_phase(&self.pool, store.id, phase.as_str()).await?;
-                db::notify_store(&self.pool, store.id).await?;
+    /// Records the phase. A lost lease stops the work; a database that does
+    /// not answer does not (the renewer stops the work if that lasts).
+    async fn phase(&self, lease: &Lease, phase: Phase) -> Result<(), StepError> {
+        match ledger::set_phase(&self.pool, lease, phase).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StepError::Lost),
+            Err(e) => {
+                tracing::warn!(op = lease.op_id, error = %e, "could not record the phase");
+                Ok(())
             }
-            Ok::<_, sqlx::Error>(())
-        }
-        .await;
-        if let Err(e) = res {
-            tracing::warn!(store = %store.id, error = %e, "could not record the phase");
         }
     }
 
+    /// Proves the lease is still ours with a margin, right before a step that
+    /// changes or removes things in the cluster. No answer counts as no.
+    async fn guard(&self, lease: &Lease) -> Result<(), StepError> {
+        let margin = self.cfg.lease / 3;
+        match tokio::time::timeout(margin, ledger::holds(&self.pool, lease, margin)).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(StepError::Lost),
+            Ok(Err(e)) => {
+                tracing::warn!(op = lease.op_id, error = %e, "cannot confirm the lease; not acting");
+                Err(StepError::Lost)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    op = lease.op_id,
+                    "the database did not confirm the lease in time; not acting"
+                );
+                Err(StepError::Lost)
+            }
+        }
+    }
+
+    async fn finish(
+        &self,
+        lease: &Lease,
+        outcome: Outcome,
+        timing: Timing,
+    ) -> Result<(), sqlx::Error> {
+        if !ledger::finish(&self.pool, lease, &outcome, timing).await? {
+            tracing::warn!(
+                op = lease.op_id,
+                "lease lost before the outcome was recorded; left to the worker that holds it"
+            );
+        }
+        Ok(())
+    }
+
     /// Runs a provision operation to its end (Ready or Failed).
-    pub async fn provision(&self, op: &Operation, store: &Store) -> Result<(), sqlx::Error> {
+    pub async fn provision(
+        &self,
+        op: &Operation,
+        lease: &Lease,
+        store: &Store,
+    ) -> Result<(), sqlx::Error> {
         let mut timing = Timing::default();
         if op.claims > MAX_CLAIMS {
             let msg = format!(
                 "provisioning was interrupted {} times (the workers running it stopped); giving up",
                 op.claims - 1
             );
-            return self.fail_provision(op, store, msg, &mut timing).await;
+            return self.fail_provision(lease, msg, &mut timing).await;
         }
-        if store.provision_started_at.is_none() {
-            sqlx::query("UPDATE stores SET provision_started_at = coalesce(provision_started_at, now()) WHERE id = $1")
-                .bind(store.id)
-                .execute(&self.pool)
-                .await?;
+        if store.provision_started_at.is_none()
+            && !ledger::provision_started(&self.pool, lease).await?
+        {
+            return Ok(());
         }
         // The deadline counts from the operation's first start, so a resumed
         // operation does not get a fresh timeout.
         let started = op.started_at.unwrap_or_else(chrono::Utc::now);
         let elapsed = (chrono::Utc::now() - started).to_std().unwrap_or_default();
-        let remaining = self.settings.provision_timeout.saturating_sub(elapsed);
+        let remaining = self.cfg.provision_timeout.saturating_sub(elapsed);
         let deadline = Instant::now() + remaining;
 
-        match self.provision_steps(op, store, deadline, &mut timing).await {
-            Ok(()) => self.succeed_provision(op, store, &timing).await,
-            Err(StepError(msg)) => self.fail_provision(op, store, msg, &mut timing).await,
+        match self
+            .provision_steps(lease, store.clone(), deadline, &mut timing)
+            .await
+        {
+            Ok(()) => {
+                let r = self.finish(lease, Outcome::Ready, timing).await;
+                crate::metrics::provision_finished(true, op);
+                r
+            }
+            Err(StepError::Failed(msg)) => {
+                let r = self.fail_provision(lease, msg, &mut timing).await;
+                crate::metrics::provision_finished(false, op);
+                r
+            }
+            Err(StepError::Lost) => {
+                tracing::warn!(
+                    op = lease.op_id,
+                    "lease lost: provisioning stopped, nothing more done"
+                );
+                Ok(())
+            }
         }
+    }
+
+    /// The store's namespace, created if need be. A fresh store (it never
+    /// created a namespace) whose name is taken in the cluster by a namespace
+    /// that is not its own moves to another name; a store that did create one
+    /// and finds it no longer its own stops with the reason.
+    async fn claim_namespace(
+        &self,
+        lease: &Lease,
+        mut store: Store,
+        deadline: Instant,
+        timing: &mut Timing,
+    ) -> Result<(Store, OwnedNamespace), StepError> {
+        let mut waited = false;
+        for _ in 0..=MAX_REASSIGN {
+            match ns_ops::ensure_namespace(&self.client, &store.namespace_ref(), &store.owner).await
+            {
+                Ok(owned) => return Ok((store, owned)),
+                Err(NamespaceError::Foreign { ns, why }) if store.namespace_uid.is_none() => {
+                    store = self
+                        .reassign(
+                            lease,
+                            &store,
+                            &format!(
+                                "namespace {ns} already exists and is not this store's ({why})"
+                            ),
+                        )
+                        .await?;
+                }
+                // A cleanup from an earlier attempt is still running: wait for it, once.
+                Err(NamespaceError::Terminating { ns }) if !waited => {
+                    waited = true;
+                    let t = Instant::now();
+                    if !self.view.wait_namespace_gone(store.id, &ns, deadline).await {
+                        return Err(StepError::Failed(format!(
+                            "step namespace: namespace {ns} is still terminating from an earlier attempt"
+                        )));
+                    }
+                    timing.wait += t.elapsed();
+                }
+                Err(e) => return Err(step("namespace")(e)),
+            }
+        }
+        Err(StepError::Failed(format!(
+            "step namespace: no free namespace found for \"{}\" after {MAX_REASSIGN} tries; choose another name",
+            store.name
+        )))
+    }
+
+    async fn reassign(&self, lease: &Lease, store: &Store, why: &str) -> Result<Store, StepError> {
+        let base = store::namespace_for(&store.name);
+        for _ in 0..20 {
+            let candidate = store::with_suffix(&base, rand::rng().random());
+            let taken_db = stores::namespace_taken(&self.pool, &candidate)
+                .await
+                .map_err(|e| StepError::Failed(format!("step namespace: {e}")))?;
+            if taken_db
+                || ns_ops::exists(&self.client, &candidate)
+                    .await
+                    .map_err(step("namespace"))?
+            {
+                continue;
+            }
+            let url = store::store_url(&candidate, &self.cfg.naming.suffix, self.cfg.naming.tls);
+            let actor = Actor::new(format!("worker {}", self.worker_id), Via::Worker);
+            return match ledger::reassign_namespace(
+                &self.pool, lease, &actor, &candidate, &url, why,
+            )
+            .await
+            {
+                Ok(Some(s)) => {
+                    tracing::info!(store = %s.id, from = %store.namespace, to = %s.namespace, "namespace taken in the cluster; reassigned");
+                    Ok(s)
+                }
+                Ok(None) => Err(StepError::Lost),
+                // Another live store took the name meanwhile: try another.
+                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
+                Err(e) => Err(StepError::Failed(format!("step namespace: {e}"))),
+            };
+        }
+        Err(StepError::Failed(format!(
+            "step namespace: no free namespace for \"{}\"; choose another name",
+            store.name
+        )))
     }
 
     async fn provision_steps(
         &self,
-        op: &Operation,
-        store: &Store,
+        lease: &Lease,
+        store: Store,
         deadline: Instant,
         timing: &mut Timing,
     ) -> Result<(), StepError> {
-        let ns = store.namespace.as_str();
-        let release = Self::release_name(store);
-
-        self.phase(op, store, Phase::Namespace).await;
-        match ns_ops::ensure_namespace(&self.client, ns, store.id, &store.owner).await {
-            Err(NamespaceError::Terminating { .. }) => {
-                // A cleanup from an earlier attempt is still running: wait for it.
-                let t = Instant::now();
-                if !self.view.wait_namespace_gone(store.id, ns, deadline).await {
-                    return Err(StepError(format!(
-                        "step namespace: namespace {ns} is still terminating from an earlier attempt"
+        self.phase(lease, Phase::Namespace).await?;
+        let (store, owned) = self.claim_namespace(lease, store, deadline, timing).await?;
+        if store.namespace_uid.as_deref() != Some(owned.uid()) {
+            match ledger::record_namespace_uid(&self.pool, lease, owned.uid()).await {
+                Ok(true) => {}
+                Ok(false) => return Err(StepError::Lost),
+                Err(e) => {
+                    return Err(StepError::Failed(format!(
+                        "step namespace: recording its uid: {e}"
                     )));
                 }
-                timing.wait += t.elapsed();
-                ns_ops::ensure_namespace(&self.client, ns, store.id, &store.owner)
-                    .await
-                    .map_err(|e| StepError(format!("step namespace: {e}")))?;
             }
-            Err(e) => return Err(StepError(format!("step namespace: {e}"))),
-            Ok(()) => {}
         }
+        let ns = owned.name();
+        let release = Self::release_name(&store);
 
-        self.ensure_binding(store)
+        self.ensure_binding(&owned, &store)
             .await
-            .map_err(|e| StepError(format!("step namespace: {e}")))?;
+            .map_err(step("namespace"))?;
 
-        self.phase(op, store, Phase::Secrets).await;
-        ns_ops::ensure_credentials(&self.client, ns, store.id)
+        self.phase(lease, Phase::Secrets).await?;
+        ns_ops::ensure_credentials(&self.client, &owned, store.id)
             .await
-            .map_err(|e| StepError(format!("step secrets: {e}")))?;
+            .map_err(step("secrets"))?;
 
-        self.phase(op, store, Phase::Installing).await;
+        self.phase(lease, Phase::Installing).await?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(StepError(format!(
+            return Err(StepError::Failed(format!(
                 "timed out after {}s before the chart was installed",
-                self.settings.provision_timeout.as_secs()
+                self.cfg.provision_timeout.as_secs()
             )));
         }
+        self.guard(lease).await?;
         let t = Instant::now();
         let recovery = self
             .helm
             .recover_pending(&release, ns, remaining)
             .await
-            .map_err(|e| {
-                StepError(format!(
-                    "step installing (recovering a pending release): {e}"
-                ))
-            })?;
+            .map_err(|e| format!("step installing (recovering a pending release): {e}"))?;
         if recovery != crate::helm::Recovery::Nothing {
             tracing::info!(store = %store.id, ?recovery, "recovered a release left pending by an interrupted run");
         }
-        let values = self.chart_values(store);
-        let chart = self.settings.chart_dir_for(&store.engine);
-        let values_files = vec![self.settings.values_file_for(&store.engine)];
+        let values = self.chart_values(&store);
         self.helm
-            .upgrade_install(&release, ns, &chart, &values_files, &values, remaining)
+            .upgrade_install(
+                &release,
+                ns,
+                &self.cfg.chart,
+                &self.cfg.values_files,
+                &values,
+                remaining,
+            )
             .await
-            .map_err(|e| StepError(format!("step installing: {e}")))?;
+            .map_err(|e| format!("step installing: {e}"))?;
         timing.helm += t.elapsed();
 
-        self.phase(op, store, Phase::WaitingForReady).await;
+        self.phase(lease, Phase::WaitingForReady).await?;
         let expected = self.expected_workloads(ns).await?;
         let t = Instant::now();
         let result = self.view.wait_ready(store.id, &expected, deadline).await;
@@ -192,7 +323,7 @@ impl Context {
             Err(h) => {
                 let mut msg = format!(
                     "timed out after {}s waiting for the store to become ready: {}",
-                    self.settings.provision_timeout.as_secs(),
+                    self.cfg.provision_timeout.as_secs(),
                     h.summary
                 );
                 if h.state == HealthState::Degraded {
@@ -205,29 +336,34 @@ impl Context {
                         conn.error.unwrap_or_default()
                     ));
                 }
-                Err(StepError(msg))
+                Err(StepError::Failed(msg))
             }
         }
     }
 
-    /// With a store ClusterRole configured, the platform's rights inside the
-    /// namespace come from a binding it makes there (see config/rbac.yaml).
-    async fn ensure_binding(&self, store: &Store) -> Result<(), NamespaceError> {
-        match (
-            &self.settings.store_cluster_role,
-            &self.settings.service_account,
-        ) {
-            (Some(role), Some(sa)) => {
-                ns_ops::ensure_role_binding(&self.client, &store.namespace, store.id, role, sa)
-                    .await
+    async fn ensure_binding(
+        &self,
+        owned: &OwnedNamespace,
+        store: &Store,
+    ) -> Result<(), NamespaceError> {
+        match &self.cfg.binding {
+            Some(b) => {
+                ns_ops::ensure_role_binding(
+                    &self.client,
+                    owned,
+                    store.id,
+                    &b.cluster_role,
+                    &b.service_account,
+                )
+                .await
             }
-            _ => Ok(()),
+            None => Ok(()),
         }
     }
 
     /// Non-secret values for the chart; passwords stay in the Secret.
     fn chart_values(&self, store: &Store) -> serde_json::Value {
-        let host = store::store_host(&store.namespace, &self.settings.ingress_suffix);
+        let host = store::store_host(&store.namespace, &self.cfg.naming.suffix);
         let admin_email = if store.owner.contains('@') {
             store.owner.clone()
         } else {
@@ -248,12 +384,17 @@ impl Context {
     /// "ready" cannot be declared before the watch has seen all of them.
     async fn expected_workloads(&self, ns: &str) -> Result<Vec<String>, StepError> {
         let lp = ListParams::default().labels(STORE_ID_LABEL);
+        let kube_err = |e: kube::Error| {
+            StepError::Failed(format!("step waiting-for-ready: Kubernetes API: {e}"))
+        };
         let deps = Api::<Deployment>::namespaced(self.client.clone(), ns)
             .list(&lp)
-            .await?;
+            .await
+            .map_err(kube_err)?;
         let stss = Api::<StatefulSet>::namespaced(self.client.clone(), ns)
             .list(&lp)
-            .await?;
+            .await
+            .map_err(kube_err)?;
         let mut out: Vec<String> = deps
             .items
             .iter()
@@ -265,227 +406,166 @@ impl Context {
                 .map(|s| format!("statefulset/{}", s.name_any())),
         );
         if out.is_empty() {
-            return Err(StepError(format!(
+            return Err(StepError::Failed(format!(
                 "step installing: the chart created no Deployment or StatefulSet labelled {STORE_ID_LABEL} in {ns}"
             )));
         }
         Ok(out)
     }
 
-    async fn succeed_provision(
+    /// Removes what a failed provision left, only inside the store's own
+    /// namespace and only while the lease is ours. Err(Lost) when it is not.
+    async fn cleanup(
         &self,
-        op: &Operation,
-        store: &Store,
-        timing: &Timing,
-    ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if !operations::finish(
-            &mut *tx,
-            op.id,
-            &self.worker_id,
-            true,
-            None,
-            timing.helm,
-            timing.wait,
-        )
-        .await?
-        {
-            return Ok(()); // lease lost or superseded: not ours to finish
-        }
-        sqlx::query(
-            "UPDATE stores SET status = 'Ready', phase = 'done', error_message = NULL, ready_at = now(), \
-             updated_at = now() WHERE id = $1",
-        )
-        .bind(store.id)
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut *tx,
-            &audit::Record {
-                actor: &Actor::new(op.requested_by.clone(), Via::Worker),
-                action: "store.ready",
-                store_id: Some(store.id),
-                store_name: Some(&store.name),
-                outcome: "ok",
-                detail: Some(&format!("worker {}", self.worker_id)),
-            },
-        )
-        .await?;
-        db::notify_store(&mut *tx, store.id).await?;
-        tx.commit().await?;
-        crate::metrics::provision_finished(true, op);
-        Ok(())
-    }
-
-    async fn cleanup(&self, store: &Store, timing: &mut Timing) -> Option<String> {
-        let ns = store.namespace.as_str();
-        let t = Instant::now();
+        lease: &Lease,
+        timing: &mut Timing,
+    ) -> Result<Option<String>, StepError> {
+        // The record may have moved to another namespace during the steps.
+        let store = match stores::get(&self.pool, lease.store_id).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot load the store for cleanup; not acting");
+                return Err(StepError::Lost);
+            }
+        };
+        let owned = match ns_ops::verify(&self.client, &store.namespace_ref()).await {
+            Ok(Some(o)) => o,
+            Ok(None) => return Ok(None),
+            Err(NamespaceError::Foreign { ns, why }) => {
+                return Ok(Some(format!(
+                    "namespace {ns} left alone: it is not this store's ({why})"
+                )));
+            }
+            Err(e) => return Ok(Some(e.to_string())),
+        };
         let mut problems = Vec::new();
+        self.guard(lease).await?;
+        let t = Instant::now();
         if let Err(e) = self
             .helm
-            .uninstall(&Self::release_name(store), ns, Duration::from_secs(120))
+            .uninstall(
+                &Self::release_name(&store),
+                owned.name(),
+                Duration::from_secs(120),
+            )
             .await
         {
             problems.push(format!("helm uninstall: {e}"));
         }
         timing.helm += t.elapsed();
-        if let Err(e) = ns_ops::delete_namespace(&self.client, ns).await {
+        self.guard(lease).await?;
+        if let Err(e) = ns_ops::delete_namespace(&self.client, &owned).await {
             problems.push(e.to_string());
         }
-        (!problems.is_empty()).then(|| problems.join("; "))
+        Ok((!problems.is_empty()).then(|| problems.join("; ")))
     }
 
     async fn fail_provision(
         &self,
-        op: &Operation,
-        store: &Store,
+        lease: &Lease,
         reason: String,
         timing: &mut Timing,
     ) -> Result<(), sqlx::Error> {
-        tracing::warn!(store = %store.id, %reason, "provisioning failed; cleaning up");
-        self.phase(op, store, Phase::CleaningUp).await;
-        let mut message = reason;
-        if let Some(problem) = self.cleanup(store, timing).await {
-            message.push_str(&format!(" (cleanup incomplete: {problem})"));
-        }
-        let message = bound_message(&message, MAX_ERROR_CHARS);
-        let mut tx = self.pool.begin().await?;
-        if !operations::finish(
-            &mut *tx,
-            op.id,
-            &self.worker_id,
-            false,
-            Some(&message),
-            timing.helm,
-            timing.wait,
-        )
-        .await?
-        {
+        tracing::warn!(store = %lease.store_id, %reason, "provisioning failed; cleaning up");
+        if self.phase(lease, Phase::CleaningUp).await.is_err() {
             return Ok(());
         }
-        sqlx::query(
-            "UPDATE stores SET status = 'Failed', phase = 'done', error_message = $2, updated_at = now() WHERE id = $1",
-        )
-        .bind(store.id)
-        .bind(&message)
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut *tx,
-            &audit::Record {
-                actor: &Actor::new(op.requested_by.clone(), Via::Worker),
-                action: "store.failed",
-                store_id: Some(store.id),
-                store_name: Some(&store.name),
-                outcome: "failed",
-                detail: Some(&message),
-            },
-        )
-        .await?;
-        db::notify_store(&mut *tx, store.id).await?;
-        tx.commit().await?;
-        crate::metrics::provision_finished(false, op);
-        Ok(())
+        let mut message = reason;
+        match self.cleanup(lease, timing).await {
+            Ok(None) => {}
+            Ok(Some(problem)) => message.push_str(&format!(" (cleanup incomplete: {problem})")),
+            Err(_) => {
+                tracing::warn!(op = lease.op_id, "lease lost during cleanup: stopped");
+                return Ok(());
+            }
+        }
+        let message = bound_message(&message, MAX_ERROR_CHARS);
+        self.finish(lease, Outcome::ProvisionFailed(message), *timing)
+            .await
     }
 
     /// Runs a delete operation: uninstall, remove the namespace, wait until
-    /// it is really gone, then finalise the record.
-    pub async fn delete(&self, op: &Operation, store: &Store) -> Result<(), sqlx::Error> {
+    /// it is really gone, then finalise the record. A namespace of the
+    /// store's name that is not the store's is never touched.
+    pub async fn delete(
+        &self,
+        _op: &Operation,
+        lease: &Lease,
+        store: &Store,
+    ) -> Result<(), sqlx::Error> {
         let mut timing = Timing::default();
-        let ns = store.namespace.as_str();
-        let result: Result<(), String> = async {
-            self.phase(op, store, Phase::Uninstalling).await;
-            // A namespace left without its binding (an interrupted first
-            // step) would refuse the uninstall.
-            if matches!(ns_ops::get_namespace(&self.client, ns).await, Ok(Some(_))) {
-                self.ensure_binding(store)
-                    .await
-                    .map_err(|e| format!("step uninstalling: {e}"))?;
+        let outcome = match self.delete_steps(lease, store, &mut timing).await {
+            Ok(()) => Outcome::Deleted,
+            Err(StepError::Failed(m)) => Outcome::DeleteFailed(bound_message(
+                &format!("delete failed: {m}"),
+                MAX_ERROR_CHARS,
+            )),
+            Err(StepError::Lost) => {
+                tracing::warn!(
+                    op = lease.op_id,
+                    "lease lost: delete stopped, nothing more done"
+                );
+                return Ok(());
             }
+        };
+        self.finish(lease, outcome, timing).await
+    }
+
+    async fn delete_steps(
+        &self,
+        lease: &Lease,
+        store: &Store,
+        timing: &mut Timing,
+    ) -> Result<(), StepError> {
+        self.phase(lease, Phase::Uninstalling).await?;
+        let owned = match ns_ops::verify(&self.client, &store.namespace_ref()).await {
+            Ok(Some(o)) => o,
+            // Nothing of the store's is in the cluster (never created, or gone).
+            Ok(None) => return Ok(()),
+            // The store never created a namespace: the one of that name is
+            // someone else's, and there is nothing of ours to remove.
+            Err(NamespaceError::Foreign { ns, why }) if store.namespace_uid.is_none() => {
+                tracing::info!(store = %store.id, %ns, %why, "the namespace of this name is not the store's; left alone");
+                return Ok(());
+            }
+            Err(e) => return Err(step("uninstalling")(e)),
+        };
+        let ns = owned.name();
+        if !owned.is_terminating() {
+            // A namespace left without its binding (an interrupted first step)
+            // would refuse the uninstall.
+            self.ensure_binding(&owned, store)
+                .await
+                .map_err(step("uninstalling"))?;
+            self.guard(lease).await?;
             let t = Instant::now();
             self.helm
                 .uninstall(&Self::release_name(store), ns, Duration::from_secs(180))
                 .await
                 .map_err(|e| format!("step uninstalling: {e}"))?;
             timing.helm += t.elapsed();
+        }
 
-            self.phase(op, store, Phase::RemovingNamespace).await;
-            ns_ops::delete_namespace(&self.client, ns)
-                .await
-                .map_err(|e| format!("step removing namespace: {e}"))?;
-            let deadline = Instant::now() + self.settings.delete_timeout;
-            let t = Instant::now();
-            self.view.wait_namespace_gone(store.id, ns, deadline).await;
-            timing.wait += t.elapsed();
-            // The watch cache said so (or time ran out): ask the API server.
-            match ns_ops::get_namespace(&self.client, ns).await {
-                Ok(None) => Ok(()),
-                Ok(Some(still)) => Err(format!(
-                    "namespace {ns} still terminating after {}s: {}",
-                    self.settings.delete_timeout.as_secs(),
-                    ns_ops::terminating_reason(&still)
-                )),
-                Err(e) => Err(format!("step removing namespace: {e}")),
-            }
+        self.phase(lease, Phase::RemovingNamespace).await?;
+        self.guard(lease).await?;
+        ns_ops::delete_namespace(&self.client, &owned)
+            .await
+            .map_err(step("removing namespace"))?;
+        let deadline = Instant::now() + self.cfg.delete_timeout;
+        let t = Instant::now();
+        self.view.wait_namespace_gone(store.id, ns, deadline).await;
+        timing.wait += t.elapsed();
+        // The watch cache said so (or time ran out): ask the API server.
+        match ns_ops::get_namespace(&self.client, ns).await {
+            Ok(None) => Ok(()),
+            Ok(Some(still)) if still.metadata.uid.as_deref() != Some(owned.uid()) => Ok(()),
+            Ok(Some(still)) => Err(StepError::Failed(format!(
+                "namespace {ns} still terminating after {}s: {}",
+                self.cfg.delete_timeout.as_secs(),
+                ns_ops::terminating_reason(&still)
+            ))),
+            Err(e) => Err(step("removing namespace")(e)),
         }
-        .await;
-
-        let mut tx = self.pool.begin().await?;
-        let (ok, message) = match &result {
-            Ok(()) => (true, None),
-            Err(m) => (
-                false,
-                Some(bound_message(
-                    &format!("delete failed: {m}"),
-                    MAX_ERROR_CHARS,
-                )),
-            ),
-        };
-        if !operations::finish(
-            &mut *tx,
-            op.id,
-            &self.worker_id,
-            ok,
-            message.as_deref(),
-            timing.helm,
-            timing.wait,
-        )
-        .await?
-        {
-            return Ok(());
-        }
-        if ok {
-            sqlx::query(
-                "UPDATE stores SET status = 'Deleted', phase = 'done', deleted_at = now(), updated_at = now() WHERE id = $1",
-            )
-            .bind(store.id)
-            .execute(&mut *tx)
-            .await?;
-        } else {
-            sqlx::query("UPDATE stores SET status = 'Failed', phase = 'done', error_message = $2, updated_at = now() WHERE id = $1")
-                .bind(store.id)
-                .bind(&message)
-                .execute(&mut *tx)
-                .await?;
-        }
-        audit::record(
-            &mut *tx,
-            &audit::Record {
-                actor: &Actor::new(op.requested_by.clone(), Via::Worker),
-                action: if ok {
-                    "store.deleted"
-                } else {
-                    "store.delete-failed"
-                },
-                store_id: Some(store.id),
-                store_name: Some(&store.name),
-                outcome: if ok { "ok" } else { "failed" },
-                detail: message.as_deref(),
-            },
-        )
-        .await?;
-        db::notify_store(&mut *tx, store.id).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }

@@ -1,16 +1,17 @@
 //! Create, retry and delete: each one short transaction that checks the
-//! limits and the store's state, records the store, queues an operation and
-//! writes the audit log. Workers do the slow part.
+//! limits and the store's state and hands the change to the ledger, which
+//! records the store, queues an operation and writes the audit log. Workers
+//! do the slow part.
 
 use super::EngineError;
-use crate::db::{self, audit, operations, stores};
-use crate::store::{self, Actor, EngineKind, Status, Store};
+use super::config::Naming;
+use crate::db::audit::Action;
+use crate::db::{ledger, stores};
+use crate::store::{self, Actor, EngineKind, Reserved, Status, Store};
 use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Serialises creates so the store counts are exact across every process.
-const CREATE_LOCK: i64 = 0x5354_4f52_4557_0001;
 const MAX_IDEMPOTENCY_KEY: usize = 200;
 
 #[derive(Debug, Clone, Copy)]
@@ -27,20 +28,18 @@ pub struct CreateRequest {
     pub idempotency_key: Option<String>,
 }
 
-/// Where store URLs point.
-#[derive(Debug, Clone)]
-pub struct UrlScheme {
-    pub suffix: String,
-    pub tls: bool,
-}
-
 /// Checks a create request without touching the database: the console form
 /// uses the same checks as you type.
-pub fn validate(req: &CreateRequest) -> Result<(String, String, EngineKind), EngineError> {
-    let name = store::validate_name(&req.name).map_err(|e| EngineError::Invalid {
+pub fn validate(
+    req: &CreateRequest,
+    reserved: &Reserved,
+) -> Result<(String, String, EngineKind), EngineError> {
+    let invalid_name = |e: store::NameError| EngineError::Invalid {
         field: "name",
         message: e.to_string(),
-    })?;
+    };
+    let name = store::validate_name(&req.name).map_err(invalid_name)?;
+    reserved.check(&name).map_err(invalid_name)?;
     let owner = store::validate_owner(&req.owner).map_err(|message| EngineError::Invalid {
         field: "owner",
         message,
@@ -68,22 +67,22 @@ pub fn validate(req: &CreateRequest) -> Result<(String, String, EngineKind), Eng
 pub async fn create(
     pool: &PgPool,
     limits: Limits,
-    urls: &UrlScheme,
+    naming: &Naming,
     actor: &Actor,
     req: &CreateRequest,
 ) -> Result<(Store, bool), EngineError> {
-    let (name, owner, engine) = match validate(req) {
+    let (name, owner, engine) = match validate(req, &naming.reserved) {
         Ok(v) => v,
         Err(e) => {
-            refused(pool, actor, "store.create", None, Some(req.name.trim()), &e).await;
+            refused(pool, actor, Action::Create, None, Some(req.name.trim()), &e).await;
             return Err(e);
         }
     };
-    match create_tx(pool, limits, urls, actor, req, &name, &owner, engine).await {
+    match create_tx(pool, limits, naming, actor, req, &name, &owner, engine).await {
         Ok(v) => Ok(v),
         Err(e) => {
             if !matches!(e, EngineError::Database(_)) {
-                refused(pool, actor, "store.create", None, Some(&name), &e).await;
+                refused(pool, actor, Action::Create, None, Some(&name), &e).await;
             }
             Err(e)
         }
@@ -94,7 +93,7 @@ pub async fn create(
 async fn create_tx(
     pool: &PgPool,
     limits: Limits,
-    urls: &UrlScheme,
+    naming: &Naming,
     actor: &Actor,
     req: &CreateRequest,
     name: &str,
@@ -102,10 +101,7 @@ async fn create_tx(
     engine: EngineKind,
 ) -> Result<(Store, bool), EngineError> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CREATE_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    stores::lock_creates(&mut tx).await?;
 
     if let Some(key) = &req.idempotency_key
         && let Some(existing) = stores::by_idempotency_key(&mut *tx, owner, key).await?
@@ -152,89 +148,34 @@ async fn create_tx(
     }
 
     let id = Uuid::now_v7();
-    let url = store::store_url(&namespace, &urls.suffix, urls.tls);
-    stores::insert(
-        &mut *tx,
-        &stores::NewStore {
-            id,
-            name,
-            namespace: &namespace,
-            owner,
-            engine: engine.as_str(),
-            url: &url,
-            idempotency_key: req.idempotency_key.as_deref(),
-        },
-    )
-    .await?;
+    let url = store::store_url(&namespace, &naming.suffix, naming.tls);
     let detail = format!("namespace {namespace}, owner {owner}, engine {engine}");
-    let store = queue_and_commit(
-        tx,
-        actor,
+    let new = stores::NewStore {
         id,
-        operations::Kind::Provision,
-        "store.create",
         name,
-        &detail,
-    )
-    .await?;
+        namespace: &namespace,
+        owner,
+        engine,
+        url: &url,
+        idempotency_key: req.idempotency_key.as_deref(),
+    };
+    let store = ledger::create(tx, &new, actor, &detail).await?;
     Ok((store, true))
 }
 
 async fn refused(
     pool: &PgPool,
     actor: &Actor,
-    action: &str,
-    id: Option<Uuid>,
+    action: Action,
+    store: Option<&Store>,
     name: Option<&str>,
     e: &EngineError,
 ) {
     let detail = e.to_string();
-    let r = audit::Record {
-        actor,
-        action,
-        store_id: id,
-        store_name: name,
-        outcome: "refused",
-        detail: Some(&detail),
-    };
-    if let Err(err) = audit::record(pool, &r).await {
+    let target = store.map(|s| (s.id, s.name.as_str()));
+    if let Err(err) = ledger::refused(pool, actor, action, target, name, &detail).await {
         tracing::warn!(error = %err, "could not write the audit entry for a refused request");
     }
-}
-
-/// The common end of every accepted request: queue the operation, audit,
-/// announce the change, wake the workers, commit, and return the store.
-async fn queue_and_commit(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    actor: &Actor,
-    id: Uuid,
-    kind: operations::Kind,
-    action: &str,
-    name: &str,
-    detail: &str,
-) -> Result<Store, EngineError> {
-    operations::enqueue(&mut *tx, id, kind, &actor.user, actor.via.as_str()).await?;
-    audit::record(
-        &mut *tx,
-        &audit::Record {
-            actor,
-            action,
-            store_id: Some(id),
-            store_name: Some(name),
-            outcome: "accepted",
-            detail: Some(detail),
-        },
-    )
-    .await?;
-    db::notify_store(&mut *tx, id).await?;
-    operations::wake_workers(&mut *tx).await?;
-    let store = stores::get(&mut *tx, id)
-        .await?
-        .ok_or_else(|| EngineError::NotFound {
-            key: id.to_string(),
-        })?;
-    tx.commit().await?;
-    Ok(store)
 }
 
 /// Loads a store for an action, locked, and scoped to `owner` when given
@@ -244,11 +185,7 @@ async fn load_for_update(
     id: Uuid,
     owner: Option<&str>,
 ) -> Result<Store, EngineError> {
-    sqlx::query("SELECT 1 FROM stores WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    match stores::get(&mut *tx, id).await? {
+    match stores::get_for_update(tx, id).await? {
         Some(s) if s.status != Status::Deleted && owner.is_none_or(|o| o == s.owner) => Ok(s),
         _ => Err(EngineError::NotFound {
             key: id.to_string(),
@@ -256,7 +193,8 @@ async fn load_for_update(
     }
 }
 
-/// Retries a failed store: same record, back to Provisioning.
+/// Retries a store whose last operation failed: a failed provision is
+/// provisioned again, a failed delete deleted again.
 pub async fn retry(
     pool: &PgPool,
     actor: &Actor,
@@ -265,39 +203,25 @@ pub async fn retry(
 ) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, owner).await?;
-    if store.status != Status::Failed {
-        let e = EngineError::NotAllowed {
-            action: "retry",
-            name: store.name.clone(),
-            status: store.status,
-            hint: "only Failed stores can be retried",
-        };
-        drop(tx);
-        refused(pool, actor, "store.retry", Some(id), Some(&store.name), &e).await;
-        return Err(e);
-    }
-    sqlx::query(
-        "UPDATE stores SET status = 'Provisioning', phase = 'queued', error_message = NULL, \
-         attempts = attempts + 1, ready_at = NULL, provision_started_at = NULL, updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    let detail = format!("attempt {}", store.attempts + 1);
-    let store = queue_and_commit(
-        tx,
-        actor,
-        id,
-        operations::Kind::Provision,
-        "store.retry",
-        &store.name,
-        &detail,
-    )
-    .await?;
-    Ok(store)
+    let result = match store.status {
+        Status::Failed => ledger::retry_provision(tx, &store, actor).await,
+        Status::DeleteFailed => ledger::retry_delete(tx, &store, actor).await,
+        status => {
+            let e = EngineError::NotAllowed {
+                action: "retry",
+                name: store.name.clone(),
+                status,
+                hint: "only a store whose provisioning or deletion failed can be retried",
+            };
+            drop(tx);
+            refused(pool, actor, Action::Retry, Some(&store), None, &e).await;
+            return Err(e);
+        }
+    };
+    Ok(result?)
 }
 
-/// Deletes a store: status Deleting, any provision in flight superseded, a
+/// Deletes a store: status Deleting, any operation in flight superseded, a
 /// delete operation queued.
 pub async fn delete(
     pool: &PgPool,
@@ -315,32 +239,10 @@ pub async fn delete(
             hint: "it is already being deleted",
         };
         drop(tx);
-        refused(pool, actor, "store.delete", Some(id), Some(&store.name), &e).await;
+        refused(pool, actor, Action::Delete, Some(&store), None, &e).await;
         return Err(e);
     }
-    let superseded = operations::supersede_active(&mut *tx, id).await?;
-    sqlx::query(
-        "UPDATE stores SET status = 'Deleting', phase = 'queued', updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    let detail = if superseded > 0 {
-        format!("was {}; its provisioning was stopped", store.status)
-    } else {
-        format!("was {}", store.status)
-    };
-    let store = queue_and_commit(
-        tx,
-        actor,
-        id,
-        operations::Kind::Delete,
-        "store.delete",
-        &store.name,
-        &detail,
-    )
-    .await?;
-    Ok(store)
+    Ok(ledger::delete(tx, &store, actor).await?)
 }
 
 #[cfg(test)]
@@ -358,7 +260,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let field = |r: &CreateRequest| match validate(r) {
+        let field = |r: &CreateRequest| match validate(r, &Reserved::default()) {
             Err(EngineError::Invalid { field, .. }) => field,
             other => panic!("expected invalid, got {other:?}"),
         };
@@ -368,6 +270,13 @@ mod tests {
         let mut r = req("Shop", "a@b.c", "woocommerce");
         r.idempotency_key = Some("x".repeat(201));
         assert_eq!(field(&r), "idempotency_key");
-        assert!(validate(&req(" Shop ", "A@B.C", "")).is_ok());
+        assert!(validate(&req(" Shop ", "A@B.C", ""), &Reserved::default()).is_ok());
+        let reserved = Reserved::new("store-weaver-system", None, ".localhost", &["admin".into()]);
+        let e = validate(&req("Admin", "a@b.c", ""), &reserved).unwrap_err();
+        assert!(
+            matches!(e, EngineError::Invalid { field: "name", .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("reserved"), "{e}");
     }
 }

@@ -1,10 +1,12 @@
 //! Workers: claim operations from Postgres, hold a lease while working, hand
 //! the lease back on shutdown. Any number of processes may run them at once.
 
+use super::config::EngineConfig;
 use super::provision::Context;
 use crate::cluster::view::ClusterView;
-use crate::config::Settings;
-use crate::db::{self, operations, stores};
+use crate::db::ledger::{self, Lease};
+use crate::db::operations::{self, Kind};
+use crate::db::{self, stores};
 use crate::helm::Helm;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -17,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 pub struct WorkerPoolConfig {
     pub workers: u32,
-    pub settings: Arc<Settings>,
+    pub engine: Arc<EngineConfig>,
     pub pool: PgPool,
     pub client: kube::Client,
     pub view: ClusterView,
@@ -44,19 +46,22 @@ impl WorkerPool {
             ));
         }
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        // Two pools in one process (a console restarted in place, tests) must
+        // not share worker names: the name is part of the lease.
+        let tag: u16 = rand::random();
         let helm = Helm::new(
-            cfg.settings.helm_bin.clone(),
-            cfg.settings.kubeconfig.clone(),
-            cfg.settings.kube_context.clone(),
+            cfg.engine.helm_bin.clone(),
+            cfg.engine.kubeconfig.clone(),
+            cfg.engine.kube_context.clone(),
         );
         for n in 0..cfg.workers {
             let ctx = Context {
                 pool: cfg.pool.clone(),
-                settings: cfg.settings.clone(),
+                cfg: cfg.engine.clone(),
                 helm: helm.clone(),
                 client: cfg.client.clone(),
                 view: cfg.view.clone(),
-                worker_id: format!("{host}-{}-{n}", std::process::id()),
+                worker_id: format!("{host}-{}-{tag:04x}-{n}", std::process::id()),
             };
             tasks.spawn(work_loop(ctx, wake.clone(), shutdown.clone(), busy.clone()));
         }
@@ -114,22 +119,22 @@ async fn work_loop(
     shutdown: CancellationToken,
     busy: Arc<AtomicUsize>,
 ) {
-    let lease = ctx.settings.lease;
+    let lease = ctx.cfg.lease;
     // Expired leases are found by looking; notifications cover new work.
     let idle = (lease / 2).clamp(Duration::from_millis(500), Duration::from_secs(5));
     while !shutdown.is_cancelled() {
         let notified = wake.notified();
-        let claimed = operations::claim(
+        let claimed = ledger::claim(
             &ctx.pool,
             &ctx.worker_id,
             lease,
-            ctx.settings.max_concurrent_provisions,
+            ctx.cfg.max_concurrent_provisions,
         )
         .await;
         match claimed {
-            Ok(Some(op)) => {
+            Ok(Some((op, held))) => {
                 busy.fetch_add(1, Ordering::Relaxed);
-                run_one(&ctx, op, &shutdown).await;
+                run_one(&ctx, op, held, &shutdown).await;
                 busy.fetch_sub(1, Ordering::Relaxed);
                 continue;
             }
@@ -144,63 +149,94 @@ async fn work_loop(
     }
 }
 
+/// Keeps the lease alive while the work runs. The lease is lost, and the
+/// work must stop, when a renewal says it is no longer ours or when no
+/// renewal succeeded for most of a lease (the database is unreachable: by
+/// then another worker may hold it). Returns when it cancels `lost`.
+async fn renew_lease(pool: sqlx::PgPool, lease: Lease, length: Duration, lost: CancellationToken) {
+    let every = length / 3;
+    // Give up a little before the lease runs out on the database's clock:
+    // the last good renewal was sent before it was applied.
+    let give_up = length - length / 6;
+    let mut last_ok = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(every).await;
+        let sent = tokio::time::Instant::now();
+        match tokio::time::timeout(every, ledger::renew(&pool, &lease, length)).await {
+            Ok(Ok(true)) => last_ok = sent,
+            Ok(Ok(false)) => {
+                tracing::warn!(
+                    op = lease.op_id,
+                    "the lease is no longer ours (superseded or taken over)"
+                );
+                lost.cancel();
+                return;
+            }
+            Ok(Err(e)) => tracing::warn!(op = lease.op_id, error = %e, "cannot renew the lease"),
+            Err(_) => tracing::warn!(
+                op = lease.op_id,
+                "the database did not answer the lease renewal in time"
+            ),
+        }
+        if last_ok.elapsed() >= give_up {
+            tracing::error!(
+                op = lease.op_id,
+                secs = give_up.as_secs_f64(),
+                "no lease renewal succeeded in time; stopping the work (another worker will resume it)"
+            );
+            lost.cancel();
+            return;
+        }
+    }
+}
+
 /// Runs one claimed operation while renewing its lease. If the lease is lost
-/// (superseded by a delete, or taken over after a stall) the work stops.
-async fn run_one(ctx: &Context, op: operations::Operation, shutdown: &CancellationToken) {
+/// (superseded by a delete, taken over after a stall, or not renewable) the
+/// work stops at once.
+async fn run_one(
+    ctx: &Context,
+    op: operations::Operation,
+    lease: Lease,
+    shutdown: &CancellationToken,
+) {
     let store = match stores::get(&ctx.pool, op.store_id).await {
         Ok(Some(s)) => s,
         Ok(None) => return,
         Err(e) => {
             tracing::warn!(error = %e, "cannot load the store of operation {}", op.id);
-            let _ = operations::release(&ctx.pool, op.id, &ctx.worker_id).await;
+            let _ = ledger::release(&ctx.pool, &lease).await;
             return;
         }
     };
     tracing::info!(worker = %ctx.worker_id, op = op.id, kind = %op.kind, store = %store.namespace, claims = op.claims, "operation claimed");
     let lost = CancellationToken::new();
-    let renewer = {
-        let pool = ctx.pool.clone();
-        let worker = ctx.worker_id.clone();
-        let lease = ctx.settings.lease;
-        let lost = lost.clone();
-        let id = op.id;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(lease / 3).await;
-                match operations::renew(&pool, id, &worker, lease).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        lost.cancel();
-                        return;
-                    }
-                    // The database is unreachable: keep trying until the
-                    // lease would have run out, then give the work up.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot renew the lease of operation {id}")
-                    }
-                }
-            }
-        })
-    };
+    let renewer = tokio::spawn(renew_lease(
+        ctx.pool.clone(),
+        lease.clone(),
+        ctx.cfg.lease,
+        lost.clone(),
+    ));
     let work = async {
-        match op.kind() {
-            operations::Kind::Provision => ctx.provision(&op, &store).await,
-            operations::Kind::Delete => ctx.delete(&op, &store).await,
+        match op.kind {
+            Kind::Provision => ctx.provision(&op, &lease, &store).await,
+            Kind::Delete => ctx.delete(&op, &lease, &store).await,
+            // Never claimed (see ledger::claim) until this version runs them.
+            Kind::Upgrade | Kind::Rollback => Ok(()),
         }
     };
     tokio::select! {
         res = work => {
             if let Err(e) = res {
                 tracing::error!(error = %e, op = op.id, "could not record the outcome; the operation will be resumed");
-                let _ = operations::release(&ctx.pool, op.id, &ctx.worker_id).await;
+                let _ = ledger::release(&ctx.pool, &lease).await;
             }
         }
         _ = lost.cancelled() => {
-            tracing::warn!(op = op.id, "operation is no longer ours (superseded or taken over); stopped");
+            tracing::warn!(op = op.id, "operation is no longer ours; stopped");
         }
         _ = shutdown.cancelled() => {
             tracing::info!(op = op.id, "shutting down: handing the operation back");
-            let _ = operations::release(&ctx.pool, op.id, &ctx.worker_id).await;
+            let _ = ledger::release(&ctx.pool, &lease).await;
         }
     }
     renewer.abort();

@@ -559,7 +559,7 @@ pub async fn sign_in(
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .map(|s| crate::engine::bound_message(s, 200));
+        .map(|s| crate::text::bound_message(s, 200));
     let expires_at = sessions::create(
         &state.pool,
         &token,

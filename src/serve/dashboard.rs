@@ -72,7 +72,7 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
     if path == "/api" || path.starts_with("/api/") {
         return ApiError::not_found(format!(
             "no such API endpoint: {}; see /api/openapi.json",
-            crate::engine::bound_message(path, 200)
+            crate::text::bound_message(path, 200)
         ))
         .into_response();
     }

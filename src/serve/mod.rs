@@ -244,9 +244,9 @@ pub fn app(state: AppState) -> Router {
                         .headers()
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
-                        .map(|s| crate::engine::bound_message(s, 64))
+                        .map(|s| crate::text::bound_message(s, 64))
                         .unwrap_or_default();
-                    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %crate::engine::bound_message(req.uri().path(), 200))
+                    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %crate::text::bound_message(req.uri().path(), 200))
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {

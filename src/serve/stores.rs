@@ -31,6 +31,8 @@ pub struct StoreOut {
     #[serde(flatten)]
     pub store: Store,
     pub can_retry: bool,
+    /// What retry does: "retry" (provision again) or "retry delete".
+    pub retry_label: &'static str,
     pub can_delete: bool,
 }
 
@@ -38,6 +40,7 @@ impl From<Store> for StoreOut {
     fn from(store: Store) -> StoreOut {
         StoreOut {
             can_retry: store.can_retry(),
+            retry_label: store.retry_label(),
             can_delete: store.can_delete(),
             store,
         }
@@ -297,7 +300,7 @@ pub async fn create(
         engine: body.engine.unwrap_or_default(),
         idempotency_key,
     };
-    engine::requests::validate(&req)?;
+    engine::requests::validate(&req, &runtime::naming(&state.settings).reserved)?;
     // A repeated request is answered before it counts against the rate.
     if let Some(key) = &req.idempotency_key
         && let Some(existing) =
@@ -335,7 +338,7 @@ pub async fn create(
     let (store, created) = engine::create(
         &state.pool,
         runtime::limits(&state.settings),
-        &runtime::urls(&state.settings),
+        &runtime::naming(&state.settings),
         &principal.actor(),
         &req,
     )
@@ -370,7 +373,7 @@ pub async fn get(
 pub struct StatusOut {
     pub id: Uuid,
     pub status: Status,
-    pub phase: String,
+    pub phase: crate::store::Phase,
     pub error_message: Option<String>,
     pub attempts: i32,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -418,10 +421,22 @@ fn cluster_error(e: impl std::fmt::Display) -> ApiError {
         "cluster_unavailable",
         format!(
             "the Kubernetes API did not answer: {}",
-            crate::engine::bound_message(&e.to_string(), 300)
+            crate::text::bound_message(&e.to_string(), 300)
         ),
     )
     .retry_after(Duration::from_secs(5))
+}
+
+/// Errors of the ownership check: a namespace that is not the store's is a
+/// conflict to explain (409), not a cluster outage.
+fn namespace_error(e: namespace::NamespaceError) -> ApiError {
+    match e {
+        namespace::NamespaceError::Foreign { .. } => {
+            tracing::warn!(error = %e, "refused to act on a namespace that is not the store's");
+            ApiError::new(StatusCode::CONFLICT, "not_owned", e.to_string())
+        }
+        other => cluster_error(other),
+    }
 }
 
 /// GET /api/stores/{id}/detail: resources with readiness, and events.
@@ -435,14 +450,22 @@ pub async fn detail(
         (Vec::new(), Vec::new())
     } else {
         let both = async {
+            // Only what the store owns is shown.
+            let Some(owned) = namespace::verify(&state.client, &s.namespace_ref())
+                .await
+                .map_err(namespace_error)?
+            else {
+                return Ok((Vec::new(), Vec::new()));
+            };
             tokio::try_join!(
-                detail::resources(&state.client, &s.namespace),
-                detail::events(&state.client, &s.namespace)
+                detail::resources(&state.client, &owned),
+                detail::events(&state.client, &owned)
             )
+            .map_err(cluster_error)
         };
         match tokio::time::timeout(CLUSTER_TIMEOUT, both).await {
             Ok(Ok(v)) => v,
-            Ok(Err(e)) => return Err(cluster_error(e)),
+            Ok(Err(e)) => return Err(e),
             Err(_) => {
                 return Err(cluster_error(format!(
                     "no answer within {}s",
@@ -576,14 +599,14 @@ pub async fn credentials(
 ) -> ApiResult<Response> {
     let s = visible(&state, &principal, id).await?;
     let actor = principal.actor();
-    let record = |outcome: &'static str, detail: String| {
+    let record = |outcome: audit::Outcome, detail: String| {
         let pool = state.pool.clone();
         let actor = actor.clone();
         let name = s.name.clone();
         async move {
             let r = audit::Record {
                 actor: &actor,
-                action: "store.credentials.reveal",
+                action: audit::Action::CredentialsReveal,
                 store_id: Some(id),
                 store_name: Some(&name),
                 outcome,
@@ -597,12 +620,15 @@ pub async fn credentials(
         }
     };
     if s.owner != principal.user {
-        record("refused", "not the store's owner".into()).await?;
+        record(audit::Outcome::Refused, "not the store's owner".into()).await?;
         return Err(ApiError::forbidden(
             "only the store's owner can reveal its credentials",
         ));
     }
-    if matches!(s.status, Status::Deleting | Status::Deleted) {
+    if matches!(
+        s.status,
+        Status::Deleting | Status::DeleteFailed | Status::Deleted
+    ) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_allowed",
@@ -611,7 +637,7 @@ pub async fn credentials(
     }
     let found = tokio::time::timeout(
         CLUSTER_TIMEOUT,
-        namespace::admin_password(&state.client, &s.namespace),
+        namespace::admin_password(&state.client, &s.namespace_ref()),
     )
     .await;
     let password = match found {
@@ -626,6 +652,10 @@ pub async fn credentials(
                 ),
             ));
         }
+        Ok(Err(e @ namespace::NamespaceError::Foreign { .. })) => {
+            record(audit::Outcome::Refused, e.to_string()).await?;
+            return Err(namespace_error(e));
+        }
         Ok(Err(e)) => return Err(cluster_error(e)),
         Err(_) => return Err(cluster_error("no answer in time")),
     };
@@ -635,7 +665,7 @@ pub async fn credentials(
         AuthMethod::Demo => "demo",
     };
     record(
-        "accepted",
+        audit::Outcome::Accepted,
         format!("WordPress admin credentials revealed (auth: {via})"),
     )
     .await?;

@@ -3,30 +3,36 @@
 
 mod naming;
 
-pub use naming::{NameError, namespace_for, slugify, validate_name, validate_owner, with_suffix};
+pub use naming::{
+    NameError, Reserved, namespace_for, slugify, validate_name, validate_owner, with_suffix,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
-/// The four states of the original design, plus `Deleted`: the record is kept
-/// (finalised) after deletion so the history of what happened is not lost.
+/// The four states of the original design, plus `Deleted` (the record is
+/// kept after deletion so the history of what happened is not lost) and
+/// `DeleteFailed`: a delete that failed is not a failed provision, and
+/// retrying it retries the delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 pub enum Status {
     Provisioning,
     Ready,
     Failed,
     Deleting,
+    DeleteFailed,
     Deleted,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 6] = [
         Status::Provisioning,
         Status::Ready,
         Status::Failed,
         Status::Deleting,
+        Status::DeleteFailed,
         Status::Deleted,
     ];
 
@@ -36,6 +42,7 @@ impl Status {
             Status::Ready => "Ready",
             Status::Failed => "Failed",
             Status::Deleting => "Deleting",
+            Status::DeleteFailed => "DeleteFailed",
             Status::Deleted => "Deleted",
         }
     }
@@ -49,6 +56,11 @@ impl Status {
     /// Whether work is still under way for a store in this state.
     pub fn is_busy(self) -> bool {
         matches!(self, Status::Provisioning | Status::Deleting)
+    }
+
+    /// Whether the last operation failed (provision or delete).
+    pub fn is_failed(self) -> bool {
+        matches!(self, Status::Failed | Status::DeleteFailed)
     }
 }
 
@@ -74,6 +86,18 @@ pub enum Phase {
 }
 
 impl Phase {
+    pub const ALL: [Phase; 9] = [
+        Phase::Queued,
+        Phase::Namespace,
+        Phase::Secrets,
+        Phase::Installing,
+        Phase::WaitingForReady,
+        Phase::CleaningUp,
+        Phase::Uninstalling,
+        Phase::RemovingNamespace,
+        Phase::Done,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Queued => "queued",
@@ -89,19 +113,7 @@ impl Phase {
     }
 
     pub fn parse(s: &str) -> Option<Phase> {
-        [
-            Phase::Queued,
-            Phase::Namespace,
-            Phase::Secrets,
-            Phase::Installing,
-            Phase::WaitingForReady,
-            Phase::CleaningUp,
-            Phase::Uninstalling,
-            Phase::RemovingNamespace,
-            Phase::Done,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+        Phase::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -126,6 +138,13 @@ impl EngineKind {
             EngineKind::Woocommerce => "woocommerce",
             EngineKind::Medusa => "medusa",
         }
+    }
+
+    /// The engine of a stored record (any known name, available or not).
+    pub fn parse(s: &str) -> Option<EngineKind> {
+        [EngineKind::Woocommerce, EngineKind::Medusa]
+            .into_iter()
+            .find(|e| e.as_str() == s)
     }
 
     /// Parses an engine name and refuses the ones that exist only as a plan.
@@ -158,6 +177,12 @@ pub enum Via {
     Worker,
 }
 
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Via {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -166,6 +191,12 @@ impl Via {
             Via::Cli => "cli",
             Via::Worker => "worker",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Via> {
+        [Via::Console, Via::Api, Via::Cli, Via::Worker]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -190,10 +221,12 @@ pub struct Store {
     pub name: String,
     pub namespace: String,
     pub owner: String,
-    pub engine: String,
+    pub engine: EngineKind,
     pub status: Status,
-    pub phase: String,
+    pub phase: Phase,
     pub url: String,
+    /// The uid of the namespace the engine created; None until it has.
+    pub namespace_uid: Option<String>,
     pub error_message: Option<String>,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
@@ -212,12 +245,43 @@ impl Store {
         }
     }
 
+    /// A failed provision is retried by provisioning again; a failed delete
+    /// by deleting again, never by re-provisioning a store its owner wanted gone.
     pub fn can_retry(&self) -> bool {
-        self.status == Status::Failed
+        self.status.is_failed()
+    }
+
+    /// What "retry" does for this store, in words for the faces.
+    pub fn retry_label(&self) -> &'static str {
+        if self.status == Status::DeleteFailed {
+            "retry delete"
+        } else {
+            "retry"
+        }
     }
 
     pub fn can_delete(&self) -> bool {
         !matches!(self.status, Status::Deleting | Status::Deleted)
+    }
+}
+
+/// Which store the cluster's objects must belong to before the engine acts on
+/// them: the namespace's name, the store id its label must carry, and the uid
+/// recorded when the engine created it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceRef {
+    pub name: String,
+    pub store_id: Uuid,
+    pub uid: Option<String>,
+}
+
+impl Store {
+    pub fn namespace_ref(&self) -> NamespaceRef {
+        NamespaceRef {
+            name: self.namespace.clone(),
+            store_id: self.id,
+            uid: self.namespace_uid.clone(),
+        }
     }
 }
 

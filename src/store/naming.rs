@@ -16,6 +16,7 @@ pub enum NameError {
     ControlCharacter,
     NoUsableCharacters,
     TooShortSlug { slug: String },
+    Reserved { slug: String, what: String },
 }
 
 impl fmt::Display for NameError {
@@ -40,6 +41,10 @@ impl fmt::Display for NameError {
             NameError::TooShortSlug { slug } => write!(
                 f,
                 "the store name gives the address \"{slug}\", which is too short; use at least {MIN_SLUG_CHARS} letters or digits"
+            ),
+            NameError::Reserved { slug, what } => write!(
+                f,
+                "the store name gives the address \"{slug}\", which is reserved ({what}); choose another name"
             ),
         }
     }
@@ -126,6 +131,72 @@ fn fold_accent(c: char) -> Option<char> {
     Some(base)
 }
 
+/// Names no store may take: the platform's own namespace and host, the
+/// cluster's system namespaces and configured slugs. A store on the
+/// dashboard's host would receive its users' session cookies; a store on the
+/// platform's namespace would let a tenant delete the platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reserved {
+    namespaces: Vec<String>,
+    /// (slug, why)
+    slugs: Vec<(String, String)>,
+}
+
+impl Reserved {
+    pub fn new(
+        platform_namespace: &str,
+        platform_host: Option<&str>,
+        ingress_suffix: &str,
+        slugs: &[String],
+    ) -> Reserved {
+        let mut out = Reserved {
+            namespaces: vec![platform_namespace.to_ascii_lowercase()],
+            slugs: slugs
+                .iter()
+                .map(|s| (s.to_ascii_lowercase(), "kept for the platform".to_string()))
+                .collect(),
+        };
+        // The platform's host is `<slug><suffix>` when it sits under the
+        // stores' suffix: that slug would give a store the same host.
+        if let Some(host) = platform_host {
+            let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+            let suffix = ingress_suffix.trim_start_matches('.').to_ascii_lowercase();
+            if let Some(first) = host
+                .strip_suffix(&suffix)
+                .and_then(|h| h.strip_suffix('.'))
+                .filter(|h| !h.is_empty() && !h.contains('.'))
+            {
+                out.slugs
+                    .push((first.to_string(), format!("the platform's own host {host}")));
+            }
+        }
+        out
+    }
+
+    /// Refuses a (validated) name whose namespace or host is reserved.
+    pub fn check(&self, name: &str) -> Result<(), NameError> {
+        let slug = slugify(name);
+        let ns = namespace_for(name);
+        let reserved_ns = ns == "default"
+            || ns.starts_with("kube-")
+            || ns.starts_with("openshift-")
+            || self.namespaces.contains(&ns);
+        if reserved_ns {
+            return Err(NameError::Reserved {
+                slug,
+                what: format!("its namespace {ns} belongs to the platform or the cluster"),
+            });
+        }
+        if let Some((_, why)) = self.slugs.iter().find(|(s, _)| *s == slug) {
+            return Err(NameError::Reserved {
+                slug,
+                what: why.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// The namespace for a (validated) store name.
 pub fn namespace_for(name: &str) -> String {
     format!("{NAMESPACE_PREFIX}{}", slugify(name))
@@ -210,6 +281,46 @@ mod tests {
             let suffixed = with_suffix(&ns, 0xbeef);
             assert!(is_dns1123_label(&suffixed), "{suffixed}");
         }
+    }
+
+    #[test]
+    fn reserved_namespaces_and_hosts_are_refused() {
+        let slugs: Vec<String> = ["admin", "api", "www", "dashboard", "store-weaver"]
+            .map(String::from)
+            .into();
+        let r = Reserved::new(
+            "store-weaver-system",
+            Some("shops-admin.shops.example.com"),
+            ".shops.example.com",
+            &slugs,
+        );
+        // The platform's own namespace, spelled as a store name.
+        let e = r.check("Weaver System").unwrap_err();
+        assert!(e.to_string().contains("store-weaver-system"), "{e}");
+        // Configured slugs, however they are written.
+        for name in [
+            "Admin",
+            "API",
+            "www",
+            "Dashboard",
+            "Store Weaver",
+            "store_weaver!",
+        ] {
+            assert!(
+                matches!(r.check(name), Err(NameError::Reserved { .. })),
+                "{name} should be reserved"
+            );
+        }
+        // The platform's host under the stores' suffix.
+        let e = r.check("Shops Admin").unwrap_err();
+        assert!(e.to_string().contains("platform's own host"), "{e}");
+        // Ordinary names, and names that merely start like a reserved one.
+        for name in ["Acme", "Administration Supplies", "Weaver", "API Shop"] {
+            assert_eq!(r.check(name), Ok(()), "{name}");
+        }
+        // A platform host outside the stores' suffix reserves no slug.
+        let r = Reserved::new("sw", Some("admin.other.org"), ".localhost", &[]);
+        assert_eq!(r.check("Admin"), Ok(()));
     }
 
     #[test]

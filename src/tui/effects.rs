@@ -5,9 +5,10 @@
 use super::msg::{Action, Command, Msg};
 use super::pods;
 use crate::cluster::detail::{self, EventLine};
+use crate::cluster::namespace;
 use crate::db::{audit, operations, stores};
-use crate::engine::{self, Limits, requests::UrlScheme};
-use crate::store::Actor;
+use crate::engine::{self, Limits, Naming};
+use crate::store::{Actor, NamespaceRef};
 use chrono::Utc;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
@@ -38,7 +39,7 @@ pub struct Effects {
     pub read_only: bool,
     pub actor: Actor,
     pub limits: Limits,
-    pub urls: UrlScheme,
+    pub urls: Naming,
     events: Option<AbortHandle>,
     logs: Option<AbortHandle>,
 }
@@ -50,7 +51,7 @@ async fn timed<T, E: std::fmt::Display>(
 ) -> Result<T, String> {
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(crate::engine::bound_message(&format!("{e:#}"), 300)),
+        Ok(Err(e)) => Err(crate::text::bound_message(&format!("{e:#}"), 300)),
         Err(_) => Err(format!("{what}: no answer after {}s", limit.as_secs())),
     }
 }
@@ -65,7 +66,7 @@ impl Effects {
         actor: Actor,
     ) -> Effects {
         let limits = crate::runtime::limits(&settings);
-        let urls = crate::runtime::urls(&settings);
+        let urls = crate::runtime::naming(&settings);
         Effects {
             tx,
             pool,
@@ -116,11 +117,16 @@ impl Effects {
                 self.spawn(async move {
                     let result = match client {
                         Some(c) => {
-                            timed(
-                                CLUSTER_TIMEOUT,
-                                "cluster",
-                                detail::resources(&c, &namespace),
-                            )
+                            timed(CLUSTER_TIMEOUT, "cluster", async {
+                                // Only what the store owns is shown.
+                                match namespace::verify(&c, &namespace).await {
+                                    Ok(Some(owned)) => detail::resources(&c, &owned)
+                                        .await
+                                        .map_err(|e| e.to_string()),
+                                    Ok(None) => Ok(Vec::new()),
+                                    Err(e) => Err(e.to_string()),
+                                }
+                            })
                             .await
                         }
                         None => Err("no cluster connection".to_string()),
@@ -275,7 +281,24 @@ impl Effects {
 
 /// Follows one namespace's events with a watch (no polling): every change
 /// sends the whole tail, newest first.
-async fn watch_events(client: kube::Client, id: Uuid, ns: String, tx: UnboundedSender<Msg>) {
+async fn watch_events(
+    client: kube::Client,
+    id: Uuid,
+    want: NamespaceRef,
+    tx: UnboundedSender<Msg>,
+) {
+    // Only a namespace checked to be the store's is followed.
+    let ns = match namespace::verify(&client, &want).await {
+        Ok(Some(owned)) => owned.name().to_string(),
+        Ok(None) => want.name.clone(),
+        Err(e) => {
+            let _ = tx.send(Msg::Events {
+                id,
+                result: Err(e.to_string()),
+            });
+            return;
+        }
+    };
     let api: Api<Event> = Api::namespaced(client, &ns);
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     let mut stream = std::pin::pin!(stream);
@@ -318,7 +341,7 @@ async fn watch_events(client: kube::Client, id: Uuid, ns: String, tx: UnboundedS
                     id,
                     result: Err(format!(
                         "events watch: {}",
-                        crate::engine::bound_message(&e.to_string(), 200)
+                        crate::text::bound_message(&e.to_string(), 200)
                     )),
                 })
                 .is_ok(),

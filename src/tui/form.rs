@@ -58,7 +58,9 @@ pub fn check(state: &State, form: &CreateForm) -> FormCheck {
         out.fields[FIELD_ENGINE] = Some(e.clone());
     }
     // The engine's validation is the gate: same rules, same words.
-    if let Err(EngineError::Invalid { field, message }) = requests::validate(&request(form)) {
+    if let Err(EngineError::Invalid { field, message }) =
+        requests::validate(&request(form), &state.info.reserved)
+    {
         let i = match field {
             "name" => FIELD_NAME,
             "owner" => FIELD_OWNER,

@@ -532,6 +532,19 @@ pub enum HelpLine {
     ReadOnlyNote,
 }
 
+/// Statuses per line of the help's legend, so it fits at 80 columns.
+pub const STATUSES_PER_LINE: usize = 3;
+
+impl HelpLine {
+    /// Screen lines this takes.
+    pub fn height(&self) -> usize {
+        match self {
+            HelpLine::StatusLegend => crate::store::Status::ALL.len().div_ceil(STATUSES_PER_LINE),
+            _ => 1,
+        }
+    }
+}
+
 /// The help for the view `under` (stores or detail): its keys first, then
 /// the other views', then the legends.
 pub fn help(under: Context, read_only: bool) -> Vec<HelpLine> {

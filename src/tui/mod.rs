@@ -91,6 +91,7 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         max_concurrent: settings.max_concurrent_provisions,
         ingress_suffix: settings.ingress_suffix.clone(),
         tls: settings.tls,
+        reserved: runtime::naming(&settings).reserved,
         theme: theme::Theme::from_env(),
         log_lines: settings.console_log_lines as usize,
     };

@@ -8,6 +8,7 @@ use crate::cluster::view::Connection;
 use crate::db::audit::Entry;
 use crate::db::operations::Operation;
 use crate::engine::CreateRequest;
+use crate::store::NamespaceRef;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
@@ -190,11 +191,11 @@ pub enum Command {
     },
     LoadResources {
         id: Uuid,
-        namespace: String,
+        namespace: NamespaceRef,
     },
     LoadAudit(Uuid),
     /// Follow one namespace's events (None: stop following).
-    WatchEvents(Option<(Uuid, String)>),
+    WatchEvents(Option<(Uuid, NamespaceRef)>),
     Create(CreateRequest),
     Retry {
         id: Uuid,

@@ -65,7 +65,7 @@ async fn timed<T, E: std::fmt::Display>(
     fut: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, String> {
     match tokio::time::timeout(limit, fut).await {
-        Ok(r) => r.map_err(|e| crate::engine::bound_message(&format!("{e:#}"), 300)),
+        Ok(r) => r.map_err(|e| crate::text::bound_message(&format!("{e:#}"), 300)),
         Err(_) => Err(format!("no answer after {}s", limit.as_secs())),
     }
 }

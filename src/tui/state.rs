@@ -29,6 +29,8 @@ pub struct Info {
     pub max_concurrent: u32,
     pub ingress_suffix: String,
     pub tls: bool,
+    /// Names no store may take (the form refuses them as you type).
+    pub reserved: crate::store::Reserved,
     pub theme: Theme,
     /// Lines of a pod's log kept in the logs pane.
     pub log_lines: usize,
@@ -47,6 +49,12 @@ impl Info {
             max_concurrent: 3,
             ingress_suffix: ".localhost".into(),
             tls: false,
+            reserved: crate::store::Reserved::new(
+                "store-weaver-system",
+                None,
+                ".localhost",
+                &["admin".to_string(), "store-weaver".to_string()],
+            ),
             theme: Theme { color: true },
             log_lines: 5000,
         }
@@ -790,7 +798,7 @@ impl State {
 
     /// How far the help can scroll on this screen.
     pub fn help_max_scroll(&self) -> usize {
-        let lines = self.help_lines().len();
+        let lines = self.help_lines().iter().map(keys::HelpLine::height).sum();
         let body = layout::bands(layout::screen(self.size), self.banner_lines().len() as u16).body;
         layout::max_scroll(lines, layout::help_box(body, lines))
     }
@@ -988,7 +996,7 @@ fn matches_filter(s: &Store, needle: &str) -> bool {
         || contains_ci(&s.owner, needle)
         || contains_ci(&s.namespace, needle)
         || contains_ci(s.status.as_str(), needle)
-        || contains_ci(&s.phase, needle)
+        || contains_ci(s.phase.as_str(), needle)
         || contains_ci(&s.url, needle)
 }
 

@@ -36,6 +36,7 @@ impl Theme {
             Status::Ready => self.fg(Color::Green),
             Status::Failed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             Status::Deleting => self.fg(Color::Magenta),
+            Status::DeleteFailed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             Status::Deleted => self.fg(Color::DarkGray),
         }
     }
@@ -145,6 +146,7 @@ pub fn status_glyph(s: Status) -> &'static str {
         Status::Ready => "●",
         Status::Failed => "✗",
         Status::Deleting => "◌",
+        Status::DeleteFailed => "✗",
         Status::Deleted => "·",
     }
 }

@@ -179,7 +179,7 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
                     d.resources.loading = true;
                     return vec![Command::LoadResources {
                         id,
-                        namespace: d.store.namespace.clone(),
+                        namespace: d.store.namespace_ref(),
                     }];
                 }
             }
@@ -332,7 +332,7 @@ fn reload_resources(state: &mut State) -> Vec<Command> {
     d.resources.loading = true;
     vec![Command::LoadResources {
         id: d.id,
-        namespace: d.store.namespace.clone(),
+        namespace: d.store.namespace_ref(),
     }]
 }
 
@@ -545,12 +545,9 @@ fn open_detail(state: &mut State) -> Vec<Command> {
     if cluster_ok {
         cmds.push(Command::LoadResources {
             id: d.id,
-            namespace: d.store.namespace.clone(),
+            namespace: d.store.namespace_ref(),
         });
-        cmds.push(Command::WatchEvents(Some((
-            d.id,
-            d.store.namespace.clone(),
-        ))));
+        cmds.push(Command::WatchEvents(Some((d.id, d.store.namespace_ref()))));
     } else {
         let why = "no cluster connection".to_string();
         d.resources.set(Err(why.clone()));

@@ -9,7 +9,7 @@ use crate::cluster::detail::{EventLine, Resource};
 use crate::cluster::health::{Health, HealthState};
 use crate::cluster::view::Connection;
 use crate::db::audit::Entry;
-use crate::store::{Status, Store};
+use crate::store::{Phase, Status, Store};
 use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use std::time::Instant;
@@ -28,16 +28,14 @@ pub(crate) fn store(n: u128, name: &str, owner: &str, status: Status, age_secs: 
         name: name.into(),
         namespace: format!("store-{slug}"),
         owner: owner.into(),
-        engine: "woocommerce".into(),
+        engine: crate::store::EngineKind::Woocommerce,
         status,
         phase: match status {
-            Status::Provisioning => "installing",
-            Status::Ready => "done",
-            Status::Failed => "done",
-            Status::Deleting => "uninstalling",
-            Status::Deleted => "done",
-        }
-        .into(),
+            Status::Provisioning => Phase::Installing,
+            Status::Deleting => Phase::Uninstalling,
+            _ => Phase::Done,
+        },
+        namespace_uid: None,
         url: format!("http://{slug}.localhost"),
         error_message: (status == Status::Failed)
             .then(|| "helm install failed: timed out waiting for the condition; pod web: ImagePullBackOff".to_string()),
@@ -335,12 +333,10 @@ fn enter_and_d_open_the_detail_with_its_commands() {
             cmds.iter()
                 .any(|c| matches!(c, Command::LoadAudit(id) if *id == d.id))
         );
-        assert!(cmds.iter().any(|c| matches!(c, Command::LoadResources { namespace, .. } if namespace == "store-bolt-bikes")));
-        assert!(
-            cmds.iter().any(
-                |c| matches!(c, Command::WatchEvents(Some((_, ns))) if ns == "store-bolt-bikes")
-            )
-        );
+        assert!(cmds.iter().any(|c| matches!(c, Command::LoadResources { namespace, .. } if namespace.name == "store-bolt-bikes")));
+        assert!(cmds.iter().any(
+            |c| matches!(c, Command::WatchEvents(Some((_, ns))) if ns.name == "store-bolt-bikes")
+        ));
     }
     // Nothing to open in an empty list.
     let mut s = loaded(Vec::new());
@@ -486,7 +482,7 @@ fn key_releases_are_ignored() {
 fn q_asks_when_an_operation_started_here_still_runs() {
     let mut s = loaded(sample_stores());
     let mut created = store(9, "New One", "operator", Status::Provisioning, 0);
-    created.phase = "queued".into();
+    created.phase = Phase::Queued;
     update(&mut s, Msg::Created(Ok(created.clone())));
     update(&mut s, c('q'));
     assert!(!s.quit);
@@ -829,7 +825,7 @@ fn delete_needs_the_exact_name() {
 fn action_results_flash_and_remember_what_started_here() {
     let mut s = loaded(sample_stores());
     let mut deleting = store(2, "Bolt Bikes", "bob@example.com", Status::Deleting, 42);
-    deleting.phase = "queued".into();
+    deleting.phase = Phase::Queued;
     update(
         &mut s,
         Msg::Acted {
@@ -1479,7 +1475,7 @@ fn notifications_load_one_store_and_upsert_it() {
     );
     assert!(matches!(cmds[..], [Command::LoadStore { id: x, origin: Some(_) }] if x == id));
     let mut ready = store(2, "Bolt Bikes", "bob@example.com", Status::Ready, 42);
-    ready.phase = "done".into();
+    ready.phase = Phase::Done;
     update(
         &mut s,
         Msg::StoreLoaded {

@@ -154,3 +154,69 @@ pub fn unique(prefix: &str) -> String {
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     )
 }
+
+/// A TCP proxy in front of a service (PostgreSQL) that a test can cut: the
+/// connections through it are dropped and new ones refused, as when a
+/// worker's network link to the database fails.
+pub struct CuttableProxy {
+    pub addr: std::net::SocketAddr,
+    cut: tokio_util::sync::CancellationToken,
+}
+
+impl CuttableProxy {
+    pub async fn start(target: std::net::SocketAddr) -> CuttableProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let cut = tokio_util::sync::CancellationToken::new();
+        let stop = cut.clone();
+        tokio::spawn(async move {
+            loop {
+                let (mut inbound, _) = tokio::select! {
+                    _ = stop.cancelled() => return, // drops the listener: refused
+                    accepted = listener.accept() => match accepted {
+                        Ok(c) => c,
+                        Err(_) => continue,
+                    },
+                };
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = stop.cancelled() => {}
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    }
+                });
+            }
+        });
+        CuttableProxy { addr, cut }
+    }
+
+    /// The same URL, through the proxy.
+    pub fn url_through(&self, url: &str) -> String {
+        let at = url.rfind('@').expect("URL has user@host");
+        let rest = &url[at + 1..];
+        let slash = rest.find('/').expect("URL has a database path");
+        format!("{}@{}{}", &url[..at], self.addr, &rest[slash..])
+    }
+
+    pub fn cut(&self) {
+        self.cut.cancel();
+    }
+}
+
+/// The host:port of a PostgreSQL URL.
+pub fn url_addr(url: &str) -> std::net::SocketAddr {
+    use std::net::ToSocketAddrs;
+    let at = url.rfind('@').map_or(0, |i| i + 1);
+    let rest = &url[at..];
+    let end = rest.find('/').unwrap_or(rest.len());
+    rest[..end]
+        .to_socket_addrs()
+        .expect("resolve the database address")
+        .next()
+        .expect("an address")
+}

@@ -6,6 +6,7 @@ const ICON: Record<StoreStatus, string> = {
   Ready: '●',
   Failed: '✕',
   Deleting: '◌',
+  DeleteFailed: '✕',
   Deleted: '○',
 };
 

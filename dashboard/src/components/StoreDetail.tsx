@@ -132,7 +132,7 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
         </h1>
         <StatusBadge status={store.status} phase={store.phase} />
       </div>
-      {store.status === 'Failed' && store.error_message ? (
+      {(store.status === 'Failed' || store.status === 'DeleteFailed') && store.error_message ? (
         <div className="error failed-reason" role="alert">
           <strong>Why it failed:</strong> {store.error_message}
         </div>
@@ -140,7 +140,7 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
       <div className="toolbar">
         {store.can_retry ? (
           <button type="button" className="primary" onClick={() => actions.retry(store)} disabled={pending}>
-            Retry
+            {store.retry_label === 'retry delete' ? 'Retry delete' : 'Retry'}
           </button>
         ) : null}
         {store.can_delete ? (

@@ -228,7 +228,7 @@ function StoreRow({ store: s, admin, actions, now }: { store: Store; admin: bool
       <td data-label="Status">
         <div>
           <StatusBadge status={s.status} phase={s.phase} />
-          {s.status === 'Failed' && s.error_message ? (
+          {(s.status === 'Failed' || s.status === 'DeleteFailed') && s.error_message ? (
             <p className="reason">
               <span className="visually-hidden">Reason: </span>
               {s.error_message}
@@ -260,8 +260,13 @@ function StoreRow({ store: s, admin, actions, now }: { store: Store; admin: bool
       </td>
       <td className="row-actions">
         {s.can_retry ? (
-          <button type="button" onClick={() => actions.retry(s)} disabled={pending} aria-label={`Retry ${s.name}`}>
-            Retry
+          <button
+            type="button"
+            onClick={() => actions.retry(s)}
+            disabled={pending}
+            aria-label={`${s.retry_label === 'retry delete' ? 'Retry delete of' : 'Retry'} ${s.name}`}
+          >
+            {s.retry_label === 'retry delete' ? 'Retry delete' : 'Retry'}
           </button>
         ) : null}
         {s.can_delete ? (

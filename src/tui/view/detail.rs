@@ -68,7 +68,7 @@ pub fn draw(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, area: Re
         ]
     };
     let mut l2 = kv("owner", store.owner.clone());
-    l2.extend(kv("  engine", store.engine.clone()));
+    l2.extend(kv("  engine", store.engine.to_string()));
     l2.extend(kv("  attempts", store.attempts.to_string()));
     lines.push(Line::from(l2));
     let mut l3 = kv("namespace", store.namespace.clone());

@@ -20,17 +20,30 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
         Overlay::Help { scroll } => help(state, *scroll, theme, f, area),
         Overlay::Create(form) => create(state, form, theme, f, area),
         Overlay::ConfirmRetry { name, .. } => {
-            let err = state.current_store().and_then(|s| s.error_message.clone());
-            let mut text = vec![format!("Retry store \"{name}\"?"), String::new()];
+            let store = state.current_store();
+            let err = store.and_then(|s| s.error_message.clone());
+            let delete = store.is_some_and(|s| s.status == crate::store::Status::DeleteFailed);
+            let (title, question, what) = if delete {
+                (
+                    " Retry delete ",
+                    format!("Retry deleting store \"{name}\"?"),
+                    "The delete runs again (uninstall, remove the namespace); nothing is re-provisioned.",
+                )
+            } else {
+                (
+                    " Retry ",
+                    format!("Retry store \"{name}\"?"),
+                    "Provisioning starts again on the same record (same namespace and URL).",
+                )
+            };
+            let mut text = vec![question, String::new()];
             if let Some(e) = err {
                 text.push(format!("It failed with: {e}"));
                 text.push(String::new());
             }
-            text.push(
-                "Provisioning starts again on the same record (same namespace and URL).".into(),
-            );
+            text.push(what.into());
             confirm(
-                " Retry ",
+                title,
                 text,
                 None,
                 &keys::hint_line(Context::ConfirmRetry, false),
@@ -341,27 +354,31 @@ fn help_lines(state: &State, theme: Theme) -> Vec<Line<'static>> {
     state
         .help_lines()
         .into_iter()
-        .map(|l| match l {
-            HelpLine::Section(name) => Line::styled(name, theme.title()),
-            HelpLine::Key { keys, help } => Line::from(vec![
+        .flat_map(|l| match l {
+            HelpLine::Section(name) => vec![Line::styled(name, theme.title())],
+            HelpLine::Key { keys, help } => vec![Line::from(vec![
                 Span::styled(format!("  {keys:<14}"), theme.key()),
                 Span::raw(help),
-            ]),
-            HelpLine::Typing(what) => Line::from(vec![
+            ])],
+            HelpLine::Typing(what) => vec![Line::from(vec![
                 Span::styled(format!("  {:<14}", "type"), theme.key()),
                 Span::raw(what),
-            ]),
-            HelpLine::Blank => Line::from(""),
-            HelpLine::StatusLegend => {
-                let mut legend = vec![Span::raw("  ")];
-                for s in Status::ALL {
-                    legend.push(Span::styled(
-                        format!("{} {}  ", theme::status_glyph(s), s.as_str()),
-                        theme.status(s),
-                    ));
-                }
-                Line::from(legend)
-            }
+            ])],
+            HelpLine::Blank => vec![Line::from("")],
+            // Three to a line, so the legend fits at 80 columns.
+            HelpLine::StatusLegend => Status::ALL
+                .chunks(keys::STATUSES_PER_LINE)
+                .map(|row| {
+                    let mut legend = vec![Span::raw("  ")];
+                    for s in row {
+                        legend.push(Span::styled(
+                            format!("{} {}  ", theme::status_glyph(*s), s.as_str()),
+                            theme.status(*s),
+                        ));
+                    }
+                    Line::from(legend)
+                })
+                .collect(),
             HelpLine::HealthLegend => {
                 let mut legend = vec![Span::raw("  ")];
                 for h in [
@@ -375,12 +392,12 @@ fn help_lines(state: &State, theme: Theme) -> Vec<Line<'static>> {
                         theme.health(h),
                     ));
                 }
-                Line::from(legend)
+                vec![Line::from(legend)]
             }
-            HelpLine::ReadOnlyNote => Line::styled(
+            HelpLine::ReadOnlyNote => vec![Line::styled(
                 "Read-only mode: create, retry and delete are off.",
                 theme.warning(),
-            ),
+            )],
         })
         .collect()
 }

@@ -1,0 +1,594 @@
+//! The ledger: the one owner of every change to a store's status and phase
+//! and to an operation's state. Each change is one transaction that writes the
+//! store, the operation, the audit entry and the notification together.
+//!
+//! Requests (create, retry, delete) take the transaction their caller opened
+//! to check limits under a lock. Workers prove they still hold the
+//! operation's lease with a [`Lease`]: every write of theirs is conditional on
+//! the lease being this claim's (worker and claim count, the fencing token)
+//! and not run out, so a worker that lost its lease changes nothing.
+
+use super::audit::{self, Action, Outcome as AuditOutcome};
+use super::operations::{Kind, Operation, State};
+use super::stores;
+use crate::store::{Actor, Phase, Status, Store, Via};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Serialises claims so the count of running provisions is exact across every
+/// process; held only for the length of one short transaction.
+const CLAIM_LOCK: i64 = 0x5354_4f52_4557_0002;
+
+/// The condition every worker write carries: this claim still holds the lease.
+/// $1 operation id, $2 worker, $3 claim count.
+const HELD: &str = "id = $1 AND lease_owner = $2 AND claims = $3 AND state = 'running' \
+                    AND lease_expires_at > now()";
+
+/// A worker's claim on an operation: the fencing token is `claim`, the
+/// claim count at the time it was taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub op_id: i64,
+    pub store_id: Uuid,
+    pub kind: Kind,
+    pub worker: String,
+    pub claim: i32,
+}
+
+impl Lease {
+    pub fn of(op: &Operation, worker: &str) -> Lease {
+        Lease {
+            op_id: op.id,
+            store_id: op.store_id,
+            kind: op.kind,
+            worker: worker.to_string(),
+            claim: op.claims,
+        }
+    }
+}
+
+/// What a worker's operation came to. The ledger turns it into the store's
+/// new status, the operation's end state and the audit entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ready,
+    ProvisionFailed(String),
+    Deleted,
+    DeleteFailed(String),
+}
+
+impl Outcome {
+    fn succeeded(&self) -> bool {
+        matches!(self, Outcome::Ready | Outcome::Deleted)
+    }
+
+    fn error(&self) -> Option<&str> {
+        match self {
+            Outcome::ProvisionFailed(m) | Outcome::DeleteFailed(m) => Some(m),
+            Outcome::Ready | Outcome::Deleted => None,
+        }
+    }
+
+    /// The store's status after this outcome.
+    pub fn status(&self) -> Status {
+        match self {
+            Outcome::Ready => Status::Ready,
+            Outcome::ProvisionFailed(_) => Status::Failed,
+            Outcome::Deleted => Status::Deleted,
+            Outcome::DeleteFailed(_) => Status::DeleteFailed,
+        }
+    }
+
+    fn action(&self) -> Action {
+        match self {
+            Outcome::Ready => Action::Ready,
+            Outcome::ProvisionFailed(_) => Action::Failed,
+            Outcome::Deleted => Action::Deleted,
+            Outcome::DeleteFailed(_) => Action::DeleteFailed,
+        }
+    }
+}
+
+/// Time spent outside Store Weaver (helm, waiting for Kubernetes), kept with
+/// the operation for the overhead figures.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timing {
+    pub helm: Duration,
+    pub wait: Duration,
+}
+
+// ---------------------------------------------------------------------------
+// Requests: each takes the caller's transaction (which holds the locks its
+// checks needed), and commits it.
+
+/// A new store, queued for provisioning.
+pub async fn create(
+    mut tx: Transaction<'_, Postgres>,
+    new: &stores::NewStore<'_>,
+    actor: &Actor,
+    detail: &str,
+) -> Result<Store, sqlx::Error> {
+    stores::insert(&mut *tx, new).await?;
+    accept(
+        tx,
+        actor,
+        new.id,
+        new.name,
+        Kind::Provision,
+        Action::Create,
+        detail,
+    )
+    .await
+}
+
+/// A failed provision, provisioning again: same record, back to Provisioning.
+pub async fn retry_provision(
+    mut tx: Transaction<'_, Postgres>,
+    store: &Store,
+    actor: &Actor,
+) -> Result<Store, sqlx::Error> {
+    sqlx::query(
+        "UPDATE stores SET status = 'Provisioning', phase = 'queued', error_message = NULL, \
+         attempts = attempts + 1, ready_at = NULL, provision_started_at = NULL, updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(store.id)
+    .execute(&mut *tx)
+    .await?;
+    let detail = format!("attempt {}", store.attempts + 1);
+    accept(
+        tx,
+        actor,
+        store.id,
+        &store.name,
+        Kind::Provision,
+        Action::Retry,
+        &detail,
+    )
+    .await
+}
+
+/// A failed delete, deleting again (never a re-provision).
+pub async fn retry_delete(
+    mut tx: Transaction<'_, Postgres>,
+    store: &Store,
+    actor: &Actor,
+) -> Result<Store, sqlx::Error> {
+    sqlx::query(
+        "UPDATE stores SET status = 'Deleting', phase = 'queued', error_message = NULL, \
+         updated_at = now() WHERE id = $1",
+    )
+    .bind(store.id)
+    .execute(&mut *tx)
+    .await?;
+    let detail = store
+        .error_message
+        .as_deref()
+        .map(|e| format!("the last delete failed: {e}"))
+        .unwrap_or_else(|| "the last delete failed".into());
+    accept(
+        tx,
+        actor,
+        store.id,
+        &store.name,
+        Kind::Delete,
+        Action::RetryDelete,
+        &detail,
+    )
+    .await
+}
+
+/// Deletes a store: any operation in flight superseded (its worker stops at
+/// its next renewal), status Deleting, a delete queued.
+pub async fn delete(
+    mut tx: Transaction<'_, Postgres>,
+    store: &Store,
+    actor: &Actor,
+) -> Result<Store, sqlx::Error> {
+    let superseded = sqlx::query(
+        "UPDATE operations SET state = 'superseded', finished_at = now(), lease_owner = NULL \
+         WHERE store_id = $1 AND state IN ('queued', 'running')",
+    )
+    .bind(store.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE stores SET status = 'Deleting', phase = 'queued', updated_at = now() WHERE id = $1",
+    )
+    .bind(store.id)
+    .execute(&mut *tx)
+    .await?;
+    let detail = if superseded > 0 {
+        format!("was {}; its running operation was stopped", store.status)
+    } else {
+        format!("was {}", store.status)
+    };
+    accept(
+        tx,
+        actor,
+        store.id,
+        &store.name,
+        Kind::Delete,
+        Action::Delete,
+        &detail,
+    )
+    .await
+}
+
+/// The common end of every accepted request: queue the operation, audit,
+/// announce the change, wake the workers, commit, and return the store.
+async fn accept(
+    mut tx: Transaction<'_, Postgres>,
+    actor: &Actor,
+    id: Uuid,
+    name: &str,
+    kind: Kind,
+    action: Action,
+    detail: &str,
+) -> Result<Store, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO operations (store_id, kind, requested_by, via) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(kind.as_str())
+    .bind(&actor.user)
+    .bind(actor.via.as_str())
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        &audit::Record {
+            actor,
+            action,
+            store_id: Some(id),
+            store_name: Some(name),
+            outcome: AuditOutcome::Accepted,
+            detail: Some(detail),
+        },
+    )
+    .await?;
+    super::notify_store(&mut *tx, id).await?;
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(super::OPERATION_CHANNEL)
+        .execute(&mut *tx)
+        .await?;
+    let store = stores::get(&mut *tx, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    Ok(store)
+}
+
+/// A request that was refused: only the audit entry changes.
+pub async fn refused(
+    pool: &PgPool,
+    actor: &Actor,
+    action: Action,
+    store: Option<(Uuid, &str)>,
+    name: Option<&str>,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    audit::record(
+        pool,
+        &audit::Record {
+            actor,
+            action,
+            store_id: store.map(|(id, _)| id),
+            store_name: store.map(|(_, n)| n).or(name),
+            outcome: AuditOutcome::Refused,
+            detail: Some(detail),
+        },
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// Workers.
+
+/// Claims the next operation for `worker`: a queued one, or a running one
+/// whose lease has expired (its worker died or was cut off). Deletes go
+/// first; provisions and upgrades only while fewer than `max_busy` of them
+/// run with a live lease.
+pub async fn claim(
+    pool: &PgPool,
+    worker: &str,
+    lease: Duration,
+    max_busy: u32,
+) -> Result<Option<(Operation, Lease)>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CLAIM_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let found: Option<i64> = sqlx::query_scalar(
+        "WITH busy AS ( \
+             SELECT count(*) AS n FROM operations \
+             WHERE kind <> 'delete' AND state = 'running' AND lease_expires_at > now()) \
+         SELECT o.id FROM operations o \
+         WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
+           AND o.kind IN ('provision', 'delete') \
+           AND (o.kind = 'delete' OR (SELECT n FROM busy) < $1) \
+         ORDER BY (o.kind = 'delete') DESC, o.id \
+         LIMIT 1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(i64::from(max_busy))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = found else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    sqlx::query(
+        "UPDATE operations SET state = 'running', lease_owner = $2, \
+         lease_expires_at = now() + make_interval(secs => $3), claims = claims + 1, \
+         started_at = coalesce(started_at, now()) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(lease.as_secs_f64())
+    .execute(&mut *tx)
+    .await?;
+    let op = super::operations::get(&mut *tx, id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
+    let lease = Lease::of(&op, worker);
+    Ok(Some((op, lease)))
+}
+
+/// Extends the lease; false when it is no longer this claim's (taken over,
+/// superseded, or already run out).
+pub async fn renew(pool: &PgPool, lease: &Lease, length: Duration) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "UPDATE operations SET lease_expires_at = now() + make_interval(secs => $4) WHERE {HELD}"
+    );
+    let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(length.as_secs_f64())
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// Whether the lease is still this claim's with at least `margin` left: asked
+/// right before each destructive step, so a worker cut off from the database
+/// (the question fails) or past its lease deletes nothing.
+pub async fn holds(pool: &PgPool, lease: &Lease, margin: Duration) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM operations WHERE {HELD} \
+         AND lease_expires_at > now() + make_interval(secs => $4))"
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(margin.as_secs_f64())
+        .fetch_one(pool)
+        .await
+}
+
+/// Hands a running operation back (graceful shutdown): another worker may
+/// claim it at once instead of waiting for the lease to run out.
+pub async fn release(pool: &PgPool, lease: &Lease) -> Result<bool, sqlx::Error> {
+    let sql = format!("UPDATE operations SET lease_expires_at = now() WHERE {HELD}");
+    let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// The step the operation is at, which is also the store's phase: one
+/// statement writes both and announces the change.
+pub async fn set_phase(pool: &PgPool, lease: &Lease, phase: Phase) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "WITH op AS (UPDATE operations SET step = $4 WHERE {HELD} RETURNING store_id), \
+         st AS (UPDATE stores SET phase = $4, updated_at = now() FROM op \
+                WHERE stores.id = op.store_id RETURNING stores.id) \
+         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text)) n"
+    );
+    let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(phase.as_str())
+        .bind(super::STORE_CHANNEL)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Opens a transaction in which the lease is checked and the operation row
+/// locked, so the writes that follow happen only while it is held.
+async fn held_tx<'a>(
+    pool: &'a PgPool,
+    lease: &Lease,
+) -> Result<Option<Transaction<'a, Postgres>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let sql = format!("SELECT id FROM operations WHERE {HELD} FOR UPDATE");
+    let held: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(held.map(|_| tx))
+}
+
+/// Records when provisioning first started (kept across retries of a claim).
+pub async fn provision_started(pool: &PgPool, lease: &Lease) -> Result<bool, sqlx::Error> {
+    let Some(mut tx) = held_tx(pool, lease).await? else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "UPDATE stores SET provision_started_at = coalesce(provision_started_at, now()) WHERE id = $1",
+    )
+    .bind(lease.store_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Remembers the uid of the namespace the engine created (or found labelled
+/// as the store's before any was recorded).
+pub async fn record_namespace_uid(
+    pool: &PgPool,
+    lease: &Lease,
+    uid: &str,
+) -> Result<bool, sqlx::Error> {
+    let Some(mut tx) = held_tx(pool, lease).await? else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE stores SET namespace_uid = $2 WHERE id = $1")
+        .bind(lease.store_id)
+        .bind(uid)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Moves a store that has not created its namespace yet to another one,
+/// because a namespace of its name already exists in the cluster and is not
+/// its. Returns the store as it is now, or None when the lease is lost.
+pub async fn reassign_namespace(
+    pool: &PgPool,
+    lease: &Lease,
+    actor: &Actor,
+    namespace: &str,
+    url: &str,
+    why: &str,
+) -> Result<Option<Store>, sqlx::Error> {
+    let Some(mut tx) = held_tx(pool, lease).await? else {
+        return Ok(None);
+    };
+    let old = stores::get(&mut *tx, lease.store_id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    sqlx::query(
+        "UPDATE stores SET namespace = $2, url = $3, namespace_uid = NULL, updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(lease.store_id)
+    .bind(namespace)
+    .bind(url)
+    .execute(&mut *tx)
+    .await?;
+    let detail = format!("{why}; the store now uses namespace {namespace} ({url})");
+    audit::record(
+        &mut *tx,
+        &audit::Record {
+            actor,
+            action: Action::NamespaceReassigned,
+            store_id: Some(lease.store_id),
+            store_name: Some(&old.name),
+            outcome: AuditOutcome::Ok,
+            detail: Some(&detail),
+        },
+    )
+    .await?;
+    super::notify_store(&mut *tx, lease.store_id).await?;
+    let store = stores::get(&mut *tx, lease.store_id).await?;
+    tx.commit().await?;
+    Ok(store)
+}
+
+/// Ends the operation with its outcome: the operation, the store, the audit
+/// entry and the notification in one transaction, only while the lease is
+/// held. False (and nothing written) when it is not.
+pub async fn finish(
+    pool: &PgPool,
+    lease: &Lease,
+    outcome: &Outcome,
+    timing: Timing,
+) -> Result<bool, sqlx::Error> {
+    let Some(mut tx) = held_tx(pool, lease).await? else {
+        return Ok(false);
+    };
+    let op_requested_by: String =
+        sqlx::query_scalar("SELECT requested_by FROM operations WHERE id = $1")
+            .bind(lease.op_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let state = if outcome.succeeded() {
+        State::Succeeded
+    } else {
+        State::Failed
+    };
+    sqlx::query(
+        "UPDATE operations SET state = $2, error = $3, finished_at = now(), lease_owner = NULL, \
+         lease_expires_at = NULL, helm_ms = helm_ms + $4, wait_ms = wait_ms + $5 WHERE id = $1",
+    )
+    .bind(lease.op_id)
+    .bind(state.as_str())
+    .bind(outcome.error())
+    .bind(i64::try_from(timing.helm.as_millis()).unwrap_or(i64::MAX))
+    .bind(i64::try_from(timing.wait.as_millis()).unwrap_or(i64::MAX))
+    .execute(&mut *tx)
+    .await?;
+    set_store_outcome(&mut tx, lease.store_id, outcome).await?;
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM stores WHERE id = $1")
+        .bind(lease.store_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let worker_detail = format!("worker {}", lease.worker);
+    audit::record(
+        &mut *tx,
+        &audit::Record {
+            actor: &Actor::new(op_requested_by, Via::Worker),
+            action: outcome.action(),
+            store_id: Some(lease.store_id),
+            store_name: name.as_deref(),
+            outcome: if outcome.succeeded() {
+                AuditOutcome::Ok
+            } else {
+                AuditOutcome::Failed
+            },
+            detail: Some(outcome.error().unwrap_or(&worker_detail)),
+        },
+    )
+    .await?;
+    super::notify_store(&mut *tx, lease.store_id).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn set_store_outcome(
+    tx: &mut PgConnection,
+    id: Uuid,
+    outcome: &Outcome,
+) -> Result<(), sqlx::Error> {
+    let sql = match outcome {
+        Outcome::Ready => {
+            "UPDATE stores SET status = 'Ready', phase = 'done', error_message = NULL, \
+             ready_at = now(), updated_at = now() WHERE id = $1"
+        }
+        Outcome::Deleted => {
+            "UPDATE stores SET status = 'Deleted', phase = 'done', error_message = NULL, \
+             deleted_at = now(), updated_at = now() WHERE id = $1"
+        }
+        Outcome::ProvisionFailed(_) => {
+            "UPDATE stores SET status = 'Failed', phase = 'done', error_message = $2, \
+             updated_at = now() WHERE id = $1"
+        }
+        Outcome::DeleteFailed(_) => {
+            "UPDATE stores SET status = 'DeleteFailed', phase = 'done', error_message = $2, \
+             updated_at = now() WHERE id = $1"
+        }
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .bind(outcome.error())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! What the engine needs to know, and nothing more: a small config built
+//! from the settings once, so the engine does not depend on every key.
+
+use crate::config::Settings;
+use crate::store::{EngineKind, Reserved};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where stores live and which names they may not take.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    pub suffix: String,
+    pub tls: bool,
+    pub reserved: Reserved,
+}
+
+/// With a store ClusterRole configured, the platform's rights inside a store
+/// namespace come from a binding it makes there (see config/rbac.yaml).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub cluster_role: String,
+    /// (namespace, name) of the platform's service account.
+    pub service_account: (String, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub naming: Naming,
+    pub binding: Option<Binding>,
+    pub provision_timeout: Duration,
+    pub delete_timeout: Duration,
+    pub lease: Duration,
+    pub max_concurrent_provisions: u32,
+    pub helm_bin: PathBuf,
+    pub kubeconfig: Option<PathBuf>,
+    pub kube_context: Option<String>,
+    /// (chart directory, values files) of the one available engine.
+    pub chart: PathBuf,
+    pub values_files: Vec<PathBuf>,
+}
+
+impl EngineConfig {
+    pub fn from_settings(s: &Settings) -> EngineConfig {
+        let engine = EngineKind::Woocommerce.as_str();
+        EngineConfig {
+            naming: naming(s),
+            binding: match (&s.store_cluster_role, &s.service_account) {
+                (Some(role), Some(sa)) => Some(Binding {
+                    cluster_role: role.clone(),
+                    service_account: sa.clone(),
+                }),
+                _ => None,
+            },
+            provision_timeout: s.provision_timeout,
+            delete_timeout: s.delete_timeout,
+            lease: s.lease,
+            max_concurrent_provisions: s.max_concurrent_provisions,
+            helm_bin: s.helm_bin.clone(),
+            kubeconfig: s.kubeconfig.clone(),
+            kube_context: s.kube_context.clone(),
+            chart: s.chart_dir_for(engine),
+            values_files: vec![s.values_file_for(engine)],
+        }
+    }
+}
+
+/// The naming rules of these settings (used by every face to validate).
+pub fn naming(s: &Settings) -> Naming {
+    Naming {
+        suffix: s.ingress_suffix.clone(),
+        tls: s.tls,
+        reserved: Reserved::new(
+            &s.platform_namespace,
+            s.platform_host.as_deref(),
+            &s.ingress_suffix,
+            &s.reserved_slugs,
+        ),
+    }
+}

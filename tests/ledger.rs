@@ -1,0 +1,389 @@
+//! The ledger against a real PostgreSQL: every transition of a store and its
+//! operations, and the fencing rule — a worker whose lease is gone (run out,
+//! taken over, superseded) changes nothing.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+use store_weaver::db::audit;
+use store_weaver::db::ledger::{self, Lease, Outcome, Timing};
+use store_weaver::db::operations::{self, Kind, State};
+use store_weaver::db::stores::{self, NewStore};
+use store_weaver::store::{Actor, EngineKind, Phase, Status, Store, Via};
+use uuid::Uuid;
+
+fn actor() -> Actor {
+    Actor::new("ledger@example.com", Via::Cli)
+}
+
+async fn new_store(db: &TestDb) -> Store {
+    let id = Uuid::now_v7();
+    let ns = format!("store-ledger-{}", &id.simple().to_string()[24..]);
+    let tx = db.pool.begin().await.unwrap();
+    ledger::create(
+        tx,
+        &NewStore {
+            id,
+            name: &format!("Ledger {id}"),
+            namespace: &ns,
+            owner: "ledger@example.com",
+            engine: EngineKind::Woocommerce,
+            url: "http://ledger.localhost",
+            idempotency_key: None,
+        },
+        &actor(),
+        "test",
+    )
+    .await
+    .unwrap()
+}
+
+async fn store(db: &TestDb, id: Uuid) -> Store {
+    stores::get(&db.pool, id).await.unwrap().unwrap()
+}
+
+async fn claim(db: &TestDb, worker: &str, lease: Duration) -> (operations::Operation, Lease) {
+    ledger::claim(&db.pool, worker, lease, 10)
+        .await
+        .unwrap()
+        .expect("an operation to claim")
+}
+
+async fn next(l: &mut sqlx::postgres::PgListener) -> sqlx::postgres::PgNotification {
+    tokio::time::timeout(Duration::from_secs(10), l.recv())
+        .await
+        .expect("a notification within 10 s")
+        .unwrap()
+}
+
+async fn actions(db: &TestDb, id: Uuid) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = audit::list(&db.pool, Some(id), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, e.outcome))
+        .collect();
+    v.reverse();
+    v
+}
+
+#[tokio::test]
+async fn a_store_goes_from_queued_to_ready_through_the_ledger() {
+    let db = TestDb::new().await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool)
+        .await
+        .unwrap();
+    listener
+        .listen(store_weaver::db::STORE_CHANNEL)
+        .await
+        .unwrap();
+
+    let s = new_store(&db).await;
+    assert_eq!((s.status, s.phase), (Status::Provisioning, Phase::Queued));
+    let n = next(&mut listener).await;
+    assert_eq!(n.payload(), s.id.to_string(), "create announces the store");
+    let op = operations::active_for(&db.pool, s.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (op.kind, op.state, op.via),
+        (Kind::Provision, State::Queued, Via::Cli)
+    );
+
+    let (op, lease) = claim(&db, "w1", Duration::from_secs(30)).await;
+    assert_eq!((op.state, op.claims, lease.claim), (State::Running, 1, 1));
+    assert!(
+        ledger::holds(&db.pool, &lease, Duration::from_secs(1))
+            .await
+            .unwrap()
+    );
+
+    // One write sets the operation's step and the store's phase, and announces it.
+    assert!(
+        ledger::set_phase(&db.pool, &lease, Phase::Installing)
+            .await
+            .unwrap()
+    );
+    let n = next(&mut listener).await;
+    assert_eq!(n.payload(), s.id.to_string(), "the phase change is announced");
+    assert_eq!(store(&db, s.id).await.phase, Phase::Installing);
+    let op = operations::get(&db.pool, op.id).await.unwrap().unwrap();
+    assert_eq!(op.step, Some(Phase::Installing));
+
+    assert!(
+        ledger::record_namespace_uid(&db.pool, &lease, "uid-1")
+            .await
+            .unwrap()
+    );
+    assert!(ledger::provision_started(&db.pool, &lease).await.unwrap());
+    let timing = Timing {
+        helm: Duration::from_millis(1500),
+        wait: Duration::from_millis(700),
+    };
+    assert!(
+        ledger::finish(&db.pool, &lease, &Outcome::Ready, timing)
+            .await
+            .unwrap()
+    );
+    let s = store(&db, s.id).await;
+    assert_eq!((s.status, s.phase), (Status::Ready, Phase::Done));
+    assert_eq!(s.namespace_uid.as_deref(), Some("uid-1"));
+    assert!(s.ready_at.is_some() && s.provision_started_at.is_some());
+    let op = operations::get(&db.pool, op.id).await.unwrap().unwrap();
+    assert_eq!(
+        (op.state, op.helm_ms, op.wait_ms),
+        (State::Succeeded, 1500, 700)
+    );
+    assert_eq!(op.lease_owner, None);
+    assert_eq!(
+        actions(&db, s.id).await,
+        vec![
+            ("store.create".into(), "accepted".into()),
+            ("store.ready".into(), "ok".into())
+        ]
+    );
+    // A finished operation is nobody's: a second finish changes nothing.
+    assert!(
+        !ledger::finish(&db.pool, &lease, &Outcome::Deleted, Timing::default())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store(&db, s.id).await.status, Status::Ready);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_ran_out_or_was_taken_over_changes_nothing() {
+    let db = TestDb::new().await;
+    let s = new_store(&db).await;
+    let (_, stale) = claim(&db, "w1", Duration::from_millis(300)).await;
+    // The lease runs out on the database's clock.
+    eventually(Duration::from_secs(5), "the lease to run out", || async {
+        (!ledger::holds(&db.pool, &stale, Duration::ZERO)
+            .await
+            .unwrap())
+        .then_some(())
+    })
+    .await;
+    // Not yet taken over, but past its lease: every write is refused.
+    assert!(
+        !ledger::renew(&db.pool, &stale, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ledger::set_phase(&db.pool, &stale, Phase::CleaningUp)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ledger::record_namespace_uid(&db.pool, &stale, "evil")
+            .await
+            .unwrap()
+    );
+    let failed = Outcome::ProvisionFailed("stale".into());
+    assert!(
+        !ledger::finish(&db.pool, &stale, &failed, Timing::default())
+            .await
+            .unwrap()
+    );
+
+    // Another worker takes it over: a new fencing token.
+    let (op, fresh) = claim(&db, "w2", Duration::from_secs(30)).await;
+    assert_eq!((op.claims, fresh.claim), (2, 2));
+    // The same worker id with the old token is still refused (a restarted
+    // process reusing its name, or the first worker claiming again).
+    let same_name_old_token = Lease {
+        worker: "w2".into(),
+        ..stale.clone()
+    };
+    assert!(
+        !ledger::set_phase(&db.pool, &same_name_old_token, Phase::CleaningUp)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !ledger::finish(&db.pool, &stale, &failed, Timing::default())
+            .await
+            .unwrap()
+    );
+    assert!(!ledger::release(&db.pool, &stale).await.unwrap());
+
+    let s_now = store(&db, s.id).await;
+    assert_eq!(
+        (s_now.status, s_now.phase),
+        (Status::Provisioning, Phase::Queued)
+    );
+    assert_eq!(s_now.namespace_uid, None);
+    // The new holder's writes go through.
+    assert!(
+        ledger::set_phase(&db.pool, &fresh, Phase::Namespace)
+            .await
+            .unwrap()
+    );
+    assert!(
+        ledger::finish(&db.pool, &fresh, &Outcome::Ready, Timing::default())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store(&db, s.id).await.status, Status::Ready);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_failed_delete_is_retried_as_a_delete_and_a_delete_supersedes_work_in_flight() {
+    let db = TestDb::new().await;
+    let s = new_store(&db).await;
+    let (_, provisioning) = claim(&db, "w1", Duration::from_secs(30)).await;
+
+    // A delete while provisioning runs: the provision is superseded.
+    let locked = db.pool.begin().await.unwrap();
+    let s = ledger::delete(locked, &s, &actor()).await.unwrap();
+    assert_eq!((s.status, s.phase), (Status::Deleting, Phase::Queued));
+    assert!(
+        !ledger::renew(&db.pool, &provisioning, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    let ops = operations::for_store(&db.pool, s.id).await.unwrap();
+    assert_eq!(
+        ops.iter().map(|o| (o.kind, o.state)).collect::<Vec<_>>(),
+        vec![
+            (Kind::Provision, State::Superseded),
+            (Kind::Delete, State::Queued)
+        ]
+    );
+
+    // The delete fails: DeleteFailed, not Failed.
+    let (_, deleting) = claim(&db, "w2", Duration::from_secs(30)).await;
+    let why = Outcome::DeleteFailed("delete failed: namespace is not this store's".into());
+    assert!(
+        ledger::finish(&db.pool, &deleting, &why, Timing::default())
+            .await
+            .unwrap()
+    );
+    let s = store(&db, s.id).await;
+    assert_eq!(s.status, Status::DeleteFailed);
+    assert!(s.can_retry());
+    assert_eq!(s.retry_label(), "retry delete");
+
+    // Retrying it queues a delete again, never a provision.
+    let locked = db.pool.begin().await.unwrap();
+    let s = ledger::retry_delete(locked, &s, &actor()).await.unwrap();
+    assert_eq!(s.status, Status::Deleting);
+    let op = operations::active_for(&db.pool, s.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(op.kind, Kind::Delete);
+    let (_, again) = claim(&db, "w3", Duration::from_secs(30)).await;
+    assert!(
+        ledger::finish(&db.pool, &again, &Outcome::Deleted, Timing::default())
+            .await
+            .unwrap()
+    );
+    let s = store(&db, s.id).await;
+    assert_eq!(s.status, Status::Deleted);
+    assert!(s.deleted_at.is_some());
+    let acts: Vec<String> = actions(&db, s.id).await.into_iter().map(|a| a.0).collect();
+    assert_eq!(
+        acts,
+        [
+            "store.create",
+            "store.delete",
+            "store.delete-failed",
+            "store.retry-delete",
+            "store.deleted"
+        ]
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_failed_provision_is_retried_as_a_provision_and_the_engine_refuses_a_retry_of_a_ready_store()
+ {
+    let db = TestDb::new().await;
+    let s = new_store(&db).await;
+    let (_, lease) = claim(&db, "w1", Duration::from_secs(30)).await;
+    let why = Outcome::ProvisionFailed("chart failed".into());
+    assert!(
+        ledger::finish(&db.pool, &lease, &why, Timing::default())
+            .await
+            .unwrap()
+    );
+    let s = store(&db, s.id).await;
+    assert_eq!(
+        (s.status, s.error_message.as_deref()),
+        (Status::Failed, Some("chart failed"))
+    );
+    assert_eq!(s.retry_label(), "retry");
+    let s = store_weaver::engine::retry(&db.pool, &actor(), s.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.status, s.attempts, s.error_message),
+        (Status::Provisioning, 2, None)
+    );
+    let op = operations::active_for(&db.pool, s.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(op.kind, Kind::Provision);
+    let (_, lease) = claim(&db, "w1", Duration::from_secs(30)).await;
+    assert!(
+        ledger::finish(&db.pool, &lease, &Outcome::Ready, Timing::default())
+            .await
+            .unwrap()
+    );
+    let e = store_weaver::engine::retry(&db.pool, &actor(), s.id, None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("cannot retry"), "{e}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_namespace_can_be_reassigned_only_under_the_lease() {
+    let db = TestDb::new().await;
+    let s = new_store(&db).await;
+    let (_, lease) = claim(&db, "w1", Duration::from_secs(30)).await;
+    let worker = Actor::new("worker w1", Via::Worker);
+    let moved = ledger::reassign_namespace(
+        &db.pool,
+        &lease,
+        &worker,
+        "store-ledger-x1",
+        "http://ledger-x1.localhost",
+        "namespace taken",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(moved.namespace, "store-ledger-x1");
+    assert_eq!(moved.url, "http://ledger-x1.localhost");
+    let last = audit::list(&db.pool, Some(s.id), 1).await.unwrap();
+    assert_eq!(last[0].action, "store.namespace-reassigned");
+    assert!(
+        last[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("namespace taken")
+    );
+    let stale = Lease { claim: 7, ..lease };
+    let refused = ledger::reassign_namespace(
+        &db.pool,
+        &stale,
+        &worker,
+        "store-ledger-x2",
+        "http://x2",
+        "no",
+    )
+    .await
+    .unwrap();
+    assert!(refused.is_none());
+    assert_eq!(store(&db, s.id).await.namespace, "store-ledger-x1");
+    db.drop_db().await;
+}
