@@ -1020,7 +1020,7 @@ async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<R
                     "{} with {} does not render: {}",
                     chart.display(),
                     values.display(),
-                    crate::engine::bound_message(stderr.trim(), 600)
+                    crate::text::bound_message(stderr.trim(), 600)
                 ),
                 "fix the values file (the error names the key), or point charts_dir / values_file at the right files",
             ),

@@ -11,7 +11,7 @@
 use crate::cluster::pods::{
     self, ContainerInfo, LogLines, LogRequest, PodsError, StoreRef, WpOutput,
 };
-use crate::db::audit;
+use crate::db::audit::{self, Action, Outcome};
 use crate::store::{Actor, Store};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -30,17 +30,19 @@ impl Target {
             store: StoreRef {
                 id,
                 namespace: namespace.into(),
-                // The engine records the namespace uid (migration 0003);
-                // until the store row carries it to here, ownership rests on
-                // the namespace's store-id label (checked on every call).
+                // Unknown here: `Target::of` fills it in from the record.
                 namespace_uid: None,
             },
             name,
         }
     }
 
+    /// The store's target, with the namespace uid the engine recorded, so
+    /// a namespace re-created under the same name is refused.
     pub fn of(s: &Store) -> Target {
-        Target::new(s.id, s.namespace.clone(), Some(s.name.clone()))
+        let mut t = Target::new(s.id, s.namespace.clone(), Some(s.name.clone()));
+        t.store.namespace_uid = s.namespace_uid.clone();
+        t
     }
 }
 
@@ -55,9 +57,9 @@ pub enum IncidentError {
 async fn record(
     pool: &PgPool,
     actor: &Actor,
-    action: &str,
+    action: Action,
     t: &Target,
-    outcome: &str,
+    outcome: Outcome,
     detail: &str,
 ) -> Result<(), IncidentError> {
     let r = audit::Record {
@@ -90,12 +92,20 @@ pub async fn logs(
                 if req.follow { ", follow" } else { "" },
                 req.tail.map(|n| format!(", last {n}")).unwrap_or_default()
             );
-            record(pool, actor, "store.logs", t, "ok", &detail).await?;
+            record(pool, actor, Action::Logs, t, Outcome::Ok, &detail).await?;
             Ok((target, lines))
         }
         Err(e) => {
             // The failure is on record too; the caller gets the cluster's reason.
-            let _ = record(pool, actor, "store.logs", t, "failed", &e.to_string()).await;
+            let _ = record(
+                pool,
+                actor,
+                Action::Logs,
+                t,
+                Outcome::Failed,
+                &e.to_string(),
+            )
+            .await;
             Err(e.into())
         }
     }
@@ -116,18 +126,22 @@ pub async fn wp(
         record(
             pool,
             actor,
-            "store.wp",
+            Action::Wp,
             t,
-            "refused",
+            Outcome::Refused,
             &format!("{shown}: {why}"),
         )
         .await?;
         return Err(PodsError::Refused(why).into());
     }
-    record(pool, actor, "store.wp", t, "accepted", &shown).await?;
+    record(pool, actor, Action::Wp, t, Outcome::Accepted, &shown).await?;
     match pods::run_wp(client, &t.store, args, read_only).await {
         Ok(out) => {
-            let outcome = if out.success { "ok" } else { "failed" };
+            let outcome = if out.success {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            };
             let code = out
                 .exit_code
                 .map(|c| format!(" (exit {c})"))
@@ -136,7 +150,7 @@ pub async fn wp(
             if let Err(e) = record(
                 pool,
                 actor,
-                "store.wp",
+                Action::Wp,
                 t,
                 outcome,
                 &format!("{shown}{code} in {}", out.pod),
@@ -151,9 +165,9 @@ pub async fn wp(
             let _ = record(
                 pool,
                 actor,
-                "store.wp",
+                Action::Wp,
                 t,
-                "failed",
+                Outcome::Failed,
                 &format!("{shown}: {e}"),
             )
             .await;

@@ -107,7 +107,11 @@ async fn a_store_goes_from_queued_to_ready_through_the_ledger() {
             .unwrap()
     );
     let n = next(&mut listener).await;
-    assert_eq!(n.payload(), s.id.to_string(), "the phase change is announced");
+    assert_eq!(
+        n.payload(),
+        s.id.to_string(),
+        "the phase change is announced"
+    );
     assert_eq!(store(&db, s.id).await.phase, Phase::Installing);
     let op = operations::get(&db.pool, op.id).await.unwrap().unwrap();
     assert_eq!(op.step, Some(Phase::Installing));

@@ -88,30 +88,19 @@ fn api_err(action: &'static str, what: impl Into<String>) -> impl FnOnce(kube::E
 /// Whether `ns` (as the API server has it) is the store's: its store-id label
 /// is the store's id and, when the engine recorded one, its uid matches.
 pub fn check_owned(store: &StoreRef, ns: &Namespace) -> Result<(), PodsError> {
-    let name = store.namespace.clone();
-    let label = ns
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(STORE_ID_LABEL));
-    if label.map(String::as_str) != Some(store.id.to_string().as_str()) {
-        return Err(PodsError::NotOwned {
-            ns: name,
-            why: match label {
-                Some(other) => format!("its {STORE_ID_LABEL} label is {other}"),
-                None => format!("it has no {STORE_ID_LABEL} label"),
-            },
-        });
+    // One rule for every act: the one the engine uses (cluster::namespace).
+    let want = crate::store::NamespaceRef {
+        name: store.namespace.clone(),
+        store_id: store.id,
+        uid: store.namespace_uid.clone(),
+    };
+    match super::namespace::not_ours(ns, &want) {
+        None => Ok(()),
+        Some(why) => Err(PodsError::NotOwned {
+            ns: store.namespace.clone(),
+            why,
+        }),
     }
-    if let (Some(want), Some(have)) = (&store.namespace_uid, &ns.metadata.uid)
-        && want != have
-    {
-        return Err(PodsError::NotOwned {
-            ns: name,
-            why: format!("its uid is {have}, the store's namespace had {want}"),
-        });
-    }
-    Ok(())
 }
 
 async fn ensure_owned(client: &Client, store: &StoreRef) -> Result<(), PodsError> {
@@ -726,8 +715,15 @@ mod tests {
             metadata: ObjectMeta {
                 name: Some("store-acme".into()),
                 uid: Some(uid.into()),
-                labels: label
-                    .map(|l| BTreeMap::from([(STORE_ID_LABEL.to_string(), l.to_string())])),
+                labels: label.map(|l| {
+                    BTreeMap::from([
+                        (STORE_ID_LABEL.to_string(), l.to_string()),
+                        (
+                            super::super::MANAGED_BY_LABEL.to_string(),
+                            super::super::MANAGED_BY.to_string(),
+                        ),
+                    ])
+                }),
                 ..Default::default()
             },
             ..Default::default()
@@ -744,11 +740,13 @@ mod tests {
         };
         assert!(check_owned(&store, &ns_with(Some(&id.to_string()), "u1")).is_ok());
         let err = check_owned(&store, &ns_with(Some("someone-else"), "u1")).unwrap_err();
-        assert!(err.to_string().contains("label is someone-else"), "{err}");
+        assert!(
+            err.to_string().contains("belongs to store someone-else"),
+            "{err}"
+        );
         let err = check_owned(&store, &ns_with(None, "u1")).unwrap_err();
         assert!(
-            err.to_string()
-                .contains("no store-weaver.io/store-id label"),
+            err.to_string().contains("app.kubernetes.io/managed-by"),
             "{err}"
         );
         store.namespace_uid = Some("u1".into());
