@@ -71,9 +71,7 @@ async fn actions(db: &TestDb, id: Uuid) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_store_goes_from_queued_to_ready_through_the_ledger() {
     let db = TestDb::new().await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&db.pool)
-        .await
-        .unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
     listener
         .listen(store_weaver::db::STORE_CHANNEL)
         .await

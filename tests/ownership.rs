@@ -266,7 +266,7 @@ async fn reserved_names_are_refused_by_the_api_and_the_cli() {
         let r = ann
             .post("/api/stores", json!({ "name": name }))
             .await
-            .expect(400);
+            .expect(422);
         assert!(r.text.contains("reserved"), "{name}: {}", r.text);
     }
     let list = ann.get("/api/stores").await.expect(200);

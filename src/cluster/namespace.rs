@@ -176,10 +176,16 @@ pub async fn ensure_namespace(
         },
         ..Default::default()
     };
+    // A namespace made just now, by this create or a concurrent delivery of
+    // the same operation, is the store's by its labels: a uid recorded for
+    // an earlier namespace (removed by a failed attempt's cleanup) is stale.
+    let fresh = NamespaceRef {
+        uid: None,
+        ..want.clone()
+    };
     match api.create(&PostParams::default(), &obj).await {
-        Ok(created) => owned(&created, want),
-        // Someone made it between our look and our create: look again.
-        Err(kube::Error::Api(s)) if s.code == 409 => match verify(client, want).await? {
+        Ok(created) => owned(&created, &fresh),
+        Err(kube::Error::Api(s)) if s.code == 409 => match verify(client, &fresh).await? {
             Some(o) if !o.terminating => Ok(o),
             Some(_) => Err(NamespaceError::Terminating { ns: ns.to_string() }),
             None => Err(NamespaceError::Terminating { ns: ns.to_string() }),

@@ -211,7 +211,7 @@ pub async fn retry(
                 action: "retry",
                 name: store.name.clone(),
                 status,
-                hint: "only a store whose provisioning or deletion failed can be retried",
+                hint: "only Failed stores can be retried (a failed delete is retried as a delete)",
             };
             drop(tx);
             refused(pool, actor, Action::Retry, Some(&store), None, &e).await;
