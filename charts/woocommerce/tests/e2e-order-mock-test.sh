@@ -130,8 +130,10 @@ check() { local what=$1; shift; if "$@"; then echo "ok   $what"; PASSED=$((PASSE
 run_mode() { # mode -> OUT, RC
   python3 "$WORK/server.py" "$1" >"$WORK/port" &
   SERVER_PID=$!
-  for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+  # A busy machine can take seconds to start python: wait up to 60 s.
+  for _ in $(seq 600); do [ -s "$WORK/port" ] && break; sleep 0.1; done
   local port; port=$(cat "$WORK/port")
+  [ -n "$port" ] || { echo "e2e-order-mock-test: the mock server did not start (mode $1)" >&2; exit 1; }
   : >"$WORK/kubectl.log"
   rm -f "$WORK/polls"
   set +e
