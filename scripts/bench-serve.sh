@@ -90,7 +90,7 @@ SQL
 start_server() {
   PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   "$BIN" --serve --database-url "$BENCH_URL" --listen "127.0.0.1:$PORT" --workers 0 --auth password \
-    --max-stores 10000000 --max-stores-per-user 10000000 --create-rate 10000000 \
+    --max-stores 1000000 --max-stores-per-user 1000000 --create-rate 1000000 \
     --log-level warn "$@" 2>"$WORK/server.log" &
   SERVER_PID=$!
   URL="http://127.0.0.1:$PORT"
