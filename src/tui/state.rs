@@ -345,6 +345,16 @@ impl LogsView {
         }
     }
 
+    /// The first line on screen in a pane of `rows` rows (`update` scrolls
+    /// from it, `view` draws from it).
+    pub fn top_line(&self, rows: usize) -> usize {
+        if self.follow {
+            self.lines.len().saturating_sub(rows)
+        } else {
+            self.top.min(self.lines.len().saturating_sub(1))
+        }
+    }
+
     /// The search text, when there is one.
     pub fn query(&self) -> Option<&str> {
         let q = self.search.value();

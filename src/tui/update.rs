@@ -1218,22 +1218,12 @@ fn restart_logs(state: &mut State) -> Vec<Command> {
 }
 
 /// Rows of text the logs pane shows.
-pub fn logs_rows(state: &State) -> usize {
-    let body = layout::bands(
-        layout::screen(state.size),
-        state.banner_lines().len() as u16,
-    )
-    .body;
-    layout::pane_rows(body)
+fn logs_rows(state: &State) -> usize {
+    layout::pane_rows(state.body())
 }
 
-/// The first line on screen.
-pub fn logs_top(l: &LogsView, rows: usize) -> usize {
-    if l.follow {
-        l.lines.len().saturating_sub(rows)
-    } else {
-        l.top.min(l.lines.len().saturating_sub(1))
-    }
+fn logs_top(l: &LogsView, rows: usize) -> usize {
+    l.top_line(rows)
 }
 
 fn find_match(l: &LogsView, from: usize, forward: bool) -> Option<usize> {

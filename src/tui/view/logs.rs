@@ -6,7 +6,6 @@ use super::super::keys::{self, Context};
 use super::super::layout::{self, centered, wrap};
 use super::super::state::{LogsView, split_timestamp};
 use super::super::theme::Theme;
-use super::super::update::logs_top;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -113,7 +112,7 @@ pub fn draw(l: &LogsView, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
         };
         f.render_widget(Paragraph::new(lines), inner);
     } else {
-        let top = logs_top(l, rows);
+        let top = l.top_line(rows);
         let mut out: Vec<Line> = Vec::with_capacity(rows);
         for line in l.lines.iter().skip(top) {
             if out.len() >= rows {
