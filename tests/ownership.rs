@@ -202,6 +202,30 @@ async fn a_namespace_that_lost_its_store_label_is_refused_for_credentials_detail
         "the namespace uid is recorded"
     );
 
+    // Before: the owner reads the store's log through the API (pods/log via
+    // the real API server), recorded in the audit log; nobody else can.
+    let log = ann
+        .get(&format!("/api/stores/{id}/logs?container=web&tail=20"))
+        .await
+        .expect(200);
+    assert_eq!(log.header("x-container").as_deref(), Some("web"));
+    assert!(
+        log.header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/plain"),
+        "{:?}",
+        log.headers
+    );
+    let bad = ann
+        .get(&format!("/api/stores/{id}/logs?tail=0"))
+        .await
+        .expect(400);
+    assert_eq!(bad.body["field"], "tail");
+    let bob = server.user("bob@example.com", Role::User).await;
+    bob.get(&format!("/api/stores/{id}/logs")).await.expect(404);
+    let timeline = ann.get(&format!("/api/stores/{id}/timeline")).await;
+    assert!(timeline.text.contains("store.logs"), "{}", timeline.text);
+
     // Someone (a second installation, a restore) takes the label away.
     let patch = json!({ "metadata": { "labels": { "store-weaver.io/store-id": null } } });
     KubeApi::<Namespace>::all(client.clone())

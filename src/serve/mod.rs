@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod error;
 pub mod gate;
 pub mod http;
+pub mod logs;
 pub mod openapi;
 pub mod ops;
 pub mod stores;
@@ -190,6 +191,7 @@ pub fn routes() -> Routes {
         .get("/api/stores/{id}/status", stores::status)
         .get("/api/stores/{id}/detail", stores::detail)
         .get("/api/stores/{id}/timeline", stores::timeline)
+        .get("/api/stores/{id}/logs", logs::logs)
         .post("/api/stores/{id}/retry", stores::retry)
         .post("/api/stores/{id}/credentials", stores::credentials)
         .get("/api/stream", stream::stream)

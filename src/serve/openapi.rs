@@ -195,6 +195,14 @@ fn paths() -> Value {
             .resp("200", ok("Status.", reference("StoreStatusDetail"))).build() },
         "/api/stores/{id}/detail": { "get": Op::new("stores", "A store's resources (with readiness) and namespace events (newest first).").id()
             .resp("200", ok("Detail.", reference("StoreDetail"))).build() },
+        "/api/stores/{id}/logs": { "get": Op::new("stores", "A container's log, streamed as text/plain, the store's secrets masked (owner only; recorded in the audit log). Headers x-pod and x-container say which.").id()
+            .query("pod", "A pod of the store (default: the WordPress pod).", json!({ "type": "string" }))
+            .query("container", "A container, init containers included (default: the main one).", json!({ "type": "string" }))
+            .query("follow", "Keep the response open and send new lines as they come.", json!({ "type": "boolean" }))
+            .query("previous", "The previous instance of the container.", json!({ "type": "boolean" }))
+            .query("tail", "The last N lines (1 to 10000, default 500).", json!({ "type": "integer", "minimum": 1, "maximum": 10000 }))
+            .query("timestamps", "Prefix each line with its time.", json!({ "type": "boolean" }))
+            .resp("200", json!({ "description": "The log, one line per line.", "content": { "text/plain": { "schema": { "type": "string" } } } })).build() },
         "/api/stores/{id}/timeline": { "get": Op::new("stores", "A store's timeline from the audit log, oldest first, a page at a time.").id()
             .query("limit", "Entries per page (1 to 500, default 500).", json!({ "type": "integer", "minimum": 1, "maximum": 500 }))
             .query("cursor", "`next_cursor` of the previous page.", json!({ "type": "string" }))

@@ -87,7 +87,9 @@ pub fn parse_status(raw: Option<&str>) -> ApiResult<Option<Status>> {
         Some(s) => Status::parse(s).map(Some).ok_or_else(|| {
             bad_query(
                 "status",
-                format!("unknown status {s:?}; use Provisioning, Ready, Failed or Deleting"),
+                format!(
+                    "unknown status {s:?}; use Provisioning, Ready, Failed, Deleting or DeleteFailed"
+                ),
             )
         }),
     }
@@ -415,7 +417,7 @@ pub struct DetailOut {
     pub events: Vec<detail::EventLine>,
 }
 
-fn cluster_error(e: impl std::fmt::Display) -> ApiError {
+pub(super) fn cluster_error(e: impl std::fmt::Display) -> ApiError {
     tracing::warn!(error = %e, "Kubernetes API error");
     ApiError::unavailable(
         "cluster_unavailable",

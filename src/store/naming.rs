@@ -12,11 +12,22 @@ const MIN_SLUG_CHARS: usize = 2;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameError {
     Empty,
-    TooLong { chars: usize, max: usize },
+    TooLong {
+        chars: usize,
+        max: usize,
+    },
     ControlCharacter,
+    /// A bidirectional override/isolate, zero-width or other invisible
+    /// formatting character, with its code point.
+    InvisibleCharacter(char),
     NoUsableCharacters,
-    TooShortSlug { slug: String },
-    Reserved { slug: String, what: String },
+    TooShortSlug {
+        slug: String,
+    },
+    Reserved {
+        slug: String,
+        what: String,
+    },
 }
 
 impl fmt::Display for NameError {
@@ -29,6 +40,11 @@ impl fmt::Display for NameError {
             NameError::TooLong { chars, max } => write!(
                 f,
                 "the store name is {chars} characters long; use at most {max}"
+            ),
+            NameError::InvisibleCharacter(c) => write!(
+                f,
+                "the store name contains the invisible formatting character U+{:04X} (bidirectional or zero-width), which can make a name display as another; type the name as plain text",
+                u32::from(*c)
             ),
             NameError::ControlCharacter => write!(
                 f,
@@ -64,8 +80,11 @@ pub fn validate_name(raw: &str) -> Result<String, NameError> {
     // and isolates (U+202A-202E, U+2066-2069), marks (U+200E, U+200F,
     // U+061C), zero-width characters and the byte-order mark.
     let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}');
-    if name.chars().any(|c| c.is_control() || invisible(c)) {
+    if name.chars().any(char::is_control) {
         return Err(NameError::ControlCharacter);
+    }
+    if let Some(c) = name.chars().find(|c| invisible(*c)) {
+        return Err(NameError::InvisibleCharacter(c));
     }
     let chars = name.chars().count();
     if chars > MAX_NAME_CHARS {
@@ -260,6 +279,9 @@ mod tests {
             Err(NameError::TooShortSlug { .. })
         ));
         assert_eq!(validate_name("a\nb"), Err(NameError::ControlCharacter));
+        let e = validate_name("Shop\u{202E}gnp.exe").unwrap_err();
+        assert_eq!(e, NameError::InvisibleCharacter('\u{202E}'));
+        assert!(e.to_string().contains("U+202E"), "{e}");
         assert_eq!(validate_name("  Acme  "), Ok("Acme".to_string()));
         assert!(NameError::Empty.to_string().contains("empty"));
     }

@@ -1,0 +1,110 @@
+//! GET /api/stores/{id}/logs: a store's container log, streamed as text, for
+//! its owner. The same audited path as the console and `store logs`
+//! (`incident::logs`): ownership of the namespace is checked, the store's
+//! secrets are masked, and the read is recorded in the audit log.
+
+use super::auth::Principal;
+use super::error::{ApiError, ApiResult};
+use super::stores::{cluster_error, visible};
+use super::{ApiPath, ApiQuery, AppState};
+use crate::cluster::pods::{LogRequest, PodsError};
+use crate::incident::{self, IncidentError, Target};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Lines sent when `tail` is not given, and the most that may be asked for.
+const DEFAULT_TAIL: i64 = 500;
+const MAX_TAIL: i64 = 10_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsQuery {
+    /// A pod of the store (default: the WordPress pod).
+    pub pod: Option<String>,
+    /// A container, init containers included (default: the main one).
+    pub container: Option<String>,
+    #[serde(default)]
+    pub follow: bool,
+    /// The previous instance of the container (after a restart).
+    #[serde(default)]
+    pub previous: bool,
+    pub tail: Option<i64>,
+    #[serde(default)]
+    pub timestamps: bool,
+}
+
+fn incident_error(e: IncidentError) -> ApiError {
+    match e {
+        IncidentError::Pods(p @ PodsError::NotOwned { .. }) => {
+            tracing::warn!(error = %p, "refused to read logs in a namespace that is not the store's");
+            ApiError::new(StatusCode::CONFLICT, "not_owned", p.to_string())
+        }
+        IncidentError::Pods(p) => cluster_error(p),
+        IncidentError::Audit(db) => ApiError::database(&db),
+    }
+}
+
+pub async fn logs(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<LogsQuery>,
+) -> ApiResult<Response> {
+    let s = visible(&state, &principal, id).await?;
+    if s.owner != principal.user {
+        return Err(ApiError::forbidden(
+            "only the store's owner can read its logs",
+        ));
+    }
+    let tail = q.tail.unwrap_or(DEFAULT_TAIL);
+    if !(1..=MAX_TAIL).contains(&tail) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("tail must be 1 to {MAX_TAIL} lines"),
+        )
+        .field("tail"));
+    }
+    // A followed log may be quiet for long: no read timeout on this client.
+    let client = crate::cluster::streaming_client(&state.settings)
+        .await
+        .map_err(|e| cluster_error(format!("{e:#}")))?;
+    let req = LogRequest {
+        pod: q.pod,
+        container: q.container,
+        follow: q.follow,
+        previous: q.previous,
+        tail: Some(tail),
+        timestamps: q.timestamps,
+    };
+    let (info, lines) = incident::logs(
+        &state.pool,
+        &client,
+        &principal.actor(),
+        &Target::of(&s),
+        &req,
+    )
+    .await
+    .map_err(incident_error)?;
+    let body = Body::from_stream(lines.map(|line| {
+        line.map(|l| format!("{l}\n"))
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    }));
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in [("x-pod", &info.pod), ("x-container", &info.container)] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    }
+    Ok(res)
+}
