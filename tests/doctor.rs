@@ -125,35 +125,6 @@ fn kubectl(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A kubeconfig with the platform service account's own token
-/// (config/rbac.yaml applied first).
-fn service_account_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
-    kubectl(&["apply", "-f", repo("config/rbac.yaml").to_str().unwrap()]);
-    let token = kubectl(&[
-        "create",
-        "token",
-        "store-weaver",
-        "-n",
-        "store-weaver-system",
-        "--duration",
-        "1h",
-    ]);
-    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
-    let cluster = admin.clusters[0].cluster.clone().unwrap();
-    let kc = dir.join("sa-kubeconfig");
-    std::fs::write(
-        &kc,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: store-weaver\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: sandbox, user: store-weaver}}\ncurrent-context: sa\n",
-            cluster.server.unwrap(),
-            cluster.certificate_authority_data.unwrap(),
-            token.trim()
-        ),
-    )
-    .unwrap();
-    kc
-}
-
 #[tokio::test]
 async fn doctor_checks_the_rights_in_a_ready_stores_namespace() {
     let dir = tempfile::tempdir().unwrap();

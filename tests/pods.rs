@@ -604,29 +604,8 @@ async fn logs_and_wp_work_with_the_platform_service_account_in_a_store_namespace
         "--serviceaccount",
         "store-weaver-system:store-weaver",
     ]);
-    let token = kubectl(&[
-        "create",
-        "token",
-        "store-weaver",
-        "-n",
-        "store-weaver-system",
-        "--duration",
-        "1h",
-    ]);
-    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
-    let cluster = admin.clusters[0].cluster.clone().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("sa-kubeconfig");
-    std::fs::write(
-        &kc,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: store-weaver\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: sandbox, user: store-weaver}}\ncurrent-context: sa\n",
-            cluster.server.unwrap(),
-            cluster.certificate_authority_data.unwrap(),
-            token.trim()
-        ),
-    )
-    .unwrap();
+    let kc = service_account_kubeconfig(dir.path());
     let sa = settings(
         "postgres://unused:unused@127.0.0.1/unused",
         "tests/fixtures/charts",

@@ -39,33 +39,6 @@ fn kubectl(args: &[&str], stdin_file: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A kubeconfig that authenticates as the platform's service account.
-fn service_account_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
-    let token = kubectl(
-        &[
-            "create",
-            "token",
-            "store-weaver",
-            "-n",
-            "store-weaver-system",
-            "--duration",
-            "1h",
-        ],
-        None,
-    );
-    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
-    let cluster = admin.clusters[0].cluster.clone().unwrap();
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: store-weaver\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: sandbox, user: store-weaver}}\ncurrent-context: sa\n",
-        cluster.server.unwrap(),
-        cluster.certificate_authority_data.unwrap(),
-        token.trim()
-    );
-    let path = dir.join("sa-kubeconfig");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 async fn allowed(
     client: &kube::Client,
     verb: &str,

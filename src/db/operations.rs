@@ -1,15 +1,11 @@
-//! The `operations` table: durable work items that workers claim with a lease.
+//! The `operations` table: durable work items that workers claim with a
+//! lease. Reads only: every change of an operation goes through `ledger`.
 
 use crate::store::{Phase, Via};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{FromRow, PgExecutor, PgPool};
-use std::time::Duration;
+use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
-
-/// Serialises claims so the count of running provisions is exact across every
-/// process; held only for the length of one short transaction.
-const CLAIM_LOCK: i64 = 0x5354_4f52_4557_0002;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -156,32 +152,6 @@ macro_rules! operation_columns {
     };
 }
 
-pub async fn enqueue<'e>(
-    exec: impl PgExecutor<'e>,
-    store_id: Uuid,
-    kind: Kind,
-    requested_by: &str,
-    via: Via,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO operations (store_id, kind, requested_by, via) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(store_id)
-    .bind(kind.as_str())
-    .bind(requested_by)
-    .bind(via.as_str())
-    .fetch_one(exec)
-    .await
-}
-
-pub async fn wake_workers<'e>(exec: impl PgExecutor<'e>) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(super::OPERATION_CHANNEL)
-        .execute(exec)
-        .await
-        .map(|_| ())
-}
-
 /// The unfinished operation of a store, if any.
 pub async fn active_for<'e>(
     exec: impl PgExecutor<'e>,
@@ -220,73 +190,6 @@ pub async fn for_store<'e>(
     );
     let rows: Vec<Row> = sqlx::query_as(sql).bind(store_id).fetch_all(exec).await?;
     Ok(rows.into_iter().map(Operation::from).collect())
-}
-
-/// Marks a store's unfinished operation as superseded (a delete replaces a
-/// provision); the worker running it notices at its next lease renewal.
-pub async fn supersede_active<'e>(
-    exec: impl PgExecutor<'e>,
-    store_id: Uuid,
-) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE operations SET state = 'superseded', finished_at = now(), lease_owner = NULL \
-         WHERE store_id = $1 AND state IN ('queued', 'running')",
-    )
-    .bind(store_id)
-    .execute(exec)
-    .await
-    .map(|r| r.rows_affected())
-}
-
-/// Claims the next operation for `worker`: a queued one, or a running one
-/// whose lease has expired (its worker died). Deletes go first; provisions
-/// only while fewer than `max_provisions` run with a live lease.
-pub async fn claim(
-    pool: &PgPool,
-    worker: &str,
-    lease: Duration,
-    max_provisions: u32,
-) -> Result<Option<Operation>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CLAIM_LOCK)
-        .execute(&mut *tx)
-        .await?;
-    let sql: &str = concat!(
-        "WITH running AS ( \
-             SELECT count(*) AS n FROM operations \
-             WHERE kind = 'provision' AND state = 'running' AND lease_expires_at > now()) \
-         SELECT ",
-        operation_columns!(),
-        " FROM operations o \
-         WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
-           AND (o.kind = 'delete' OR (SELECT n FROM running) < $1) \
-         ORDER BY (o.kind = 'delete') DESC, o.id \
-         LIMIT 1 FOR UPDATE SKIP LOCKED"
-    );
-    let found: Option<Row> = sqlx::query_as(sql)
-        .bind(i64::from(max_provisions))
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(op) = found else {
-        tx.commit().await?;
-        return Ok(None);
-    };
-    let sql: &str = concat!(
-        "UPDATE operations SET state = 'running', lease_owner = $2, \
-         lease_expires_at = now() + make_interval(secs => $3), claims = claims + 1, \
-         started_at = coalesce(started_at, now()) WHERE id = $1 RETURNING ",
-        operation_columns!(),
-        ""
-    );
-    let claimed: Row = sqlx::query_as(sql)
-        .bind(op.id)
-        .bind(worker)
-        .bind(lease.as_secs_f64())
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Some(Operation::from(claimed)))
 }
 
 /// Operations waiting for a worker, for metrics.

@@ -287,16 +287,35 @@ async fn watch_events(
     want: NamespaceRef,
     tx: UnboundedSender<Msg>,
 ) {
-    // Only a namespace checked to be the store's is followed.
-    let ns = match namespace::verify(&client, &want).await {
-        Ok(Some(owned)) => owned.name().to_string(),
-        Ok(None) => want.name.clone(),
-        Err(e) => {
-            let _ = tx.send(Msg::Events {
-                id,
-                result: Err(e.to_string()),
-            });
-            return;
+    // Only a namespace checked to be the store's is followed: one not made
+    // yet (a store still queued) is looked for again until it exists, never
+    // followed by name alone. The task ends when the detail closes.
+    let mut told_empty = false;
+    let ns = loop {
+        match namespace::verify(&client, &want).await {
+            Ok(Some(owned)) => break owned.name().to_string(),
+            Ok(None) => {
+                if !told_empty {
+                    told_empty = true;
+                    if tx
+                        .send(Msg::Events {
+                            id,
+                            result: Ok(Vec::new()),
+                        })
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(e) => {
+                let _ = tx.send(Msg::Events {
+                    id,
+                    result: Err(e.to_string()),
+                });
+                return;
+            }
         }
     };
     let api: Api<Event> = Api::namespaced(client, &ns);

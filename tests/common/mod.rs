@@ -220,3 +220,47 @@ pub fn url_addr(url: &str) -> std::net::SocketAddr {
         .next()
         .expect("an address")
 }
+
+fn kubectl_out(args: &[&str]) -> String {
+    let out = std::process::Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .output()
+        .expect("kubectl (PATH from scripts/sandbox env)");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A kubeconfig in `dir` that authenticates with the platform service
+/// account's own token (config/rbac.yaml applied first), for least-privilege
+/// tests.
+pub fn service_account_kubeconfig(dir: &std::path::Path) -> PathBuf {
+    kubectl_out(&["apply", "-f", repo("config/rbac.yaml").to_str().unwrap()]);
+    let token = kubectl_out(&[
+        "create",
+        "token",
+        "store-weaver",
+        "-n",
+        "store-weaver-system",
+        "--duration",
+        "1h",
+    ]);
+    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
+    let cluster = admin.clusters[0].cluster.clone().unwrap();
+    let kc = dir.join("sa-kubeconfig");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: store-weaver\n  user:\n    token: {}\ncontexts:\n- name: sa\n  context: {{cluster: sandbox, user: store-weaver}}\ncurrent-context: sa\n",
+            cluster.server.unwrap(),
+            cluster.certificate_authority_data.unwrap(),
+            token.trim()
+        ),
+    )
+    .unwrap();
+    kc
+}
