@@ -76,3 +76,48 @@ pub fn render_histogram(out: &mut String) {
         "store_weaver_provision_duration_seconds_count {count}\n"
     ));
 }
+
+/// The cluster watches' lists and reconnects, per kind. A healthy process
+/// lists each kind once and then only reconnects (the server ends each
+/// watch after its timeout); lists that keep growing mean the watches lose
+/// their place (see `cluster::view`).
+pub fn render_watch(out: &mut String, stats: &[crate::cluster::view::WatchStats]) {
+    out.push_str("# HELP store_weaver_watch_lists_total Full lists per watched kind (the first one included).\n");
+    out.push_str("# TYPE store_weaver_watch_lists_total counter\n");
+    for s in stats {
+        out.push_str(&format!(
+            "store_weaver_watch_lists_total{{kind=\"{}\"}} {}\n",
+            s.kind, s.lists
+        ));
+    }
+    out.push_str("# HELP store_weaver_watch_reconnects_total Watches reopened from the last resource version, without a list.\n");
+    out.push_str("# TYPE store_weaver_watch_reconnects_total counter\n");
+    for s in stats {
+        out.push_str(&format!(
+            "store_weaver_watch_reconnects_total{{kind=\"{}\"}} {}\n",
+            s.kind, s.reconnects
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::view::WatchStats;
+
+    #[test]
+    fn watch_counters_are_rendered_per_kind() {
+        let mut out = String::new();
+        render_watch(
+            &mut out,
+            &[WatchStats {
+                kind: "pods",
+                lists: 1,
+                reconnects: 7,
+            }],
+        );
+        assert!(out.contains("store_weaver_watch_lists_total{kind=\"pods\"} 1\n"));
+        assert!(out.contains("store_weaver_watch_reconnects_total{kind=\"pods\"} 7\n"));
+        assert!(out.contains("# TYPE store_weaver_watch_reconnects_total counter"));
+    }
+}

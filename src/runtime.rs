@@ -29,7 +29,9 @@ impl Runtime {
         let pool = db::connect(settings.database_url()?).await?;
         db::migrate(&pool).await?;
         let client = cluster::client(&settings).await?;
-        let view = ClusterView::start(client.clone());
+        // Watches may be quiet for minutes: their client has no read timeout
+        // (the view detects a dead stream itself).
+        let view = ClusterView::start(cluster::streaming_client(&settings).await?);
         let workers = if with_workers {
             start_workers(&settings, &pool, &client, &view)
         } else {

@@ -643,3 +643,94 @@ async fn a_release_left_pending_by_an_interrupted_helm_is_recovered() {
     pool.shutdown().await;
     db.drop_db().await;
 }
+
+/// Issue 17: the watches stay connected while nothing of theirs changes.
+/// The server ends each watch after 20 s here (290 s by default), so two
+/// idle minutes make several reconnects per kind; each must resume from the
+/// last resource version (bookmarks keep it fresh), so every kind is still
+/// listed exactly once, and a change made afterwards still arrives. It idles
+/// next to the other engine tests rather than in a binary of its own, and its
+/// name sorts first so that it starts first and the others run beside it.
+#[tokio::test]
+async fn a_cluster_left_idle_keeps_its_watches_without_listing_again() {
+    use store_weaver::cluster::view::{Change, WatchOptions};
+    let s = settings(
+        "postgres://unused:unused@127.0.0.1/unused",
+        "tests/fixtures/charts",
+        &[],
+    );
+    let client = store_weaver::cluster::streaming_client(&s).await.unwrap();
+    let view = ClusterView::start_with(
+        client,
+        WatchOptions {
+            timeout_secs: 20,
+            ..WatchOptions::default()
+        },
+    );
+    let mut connection = view.connection();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        connection.wait_for(|c| c.connected),
+    )
+    .await
+    .expect("the watches connect")
+    .unwrap();
+
+    // The idle period is the point of the test: nothing to poll for.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+
+    let stats = view.watch_stats();
+    assert_eq!(stats.len(), 5);
+    for st in &stats {
+        assert_eq!(
+            st.lists, 1,
+            "{}: listed again while idle: {stats:?}",
+            st.kind
+        );
+        assert!(
+            st.reconnects >= 3,
+            "{}: the server's 20 s timeout should have ended several watches: {stats:?}",
+            st.kind
+        );
+    }
+    assert!(view.is_connected(), "{:?}", *view.connection().borrow());
+    let mut text = String::new();
+    store_weaver::metrics::render_watch(&mut text, &stats);
+    assert!(text.contains("store_weaver_watch_lists_total{kind=\"namespaces\"} 1\n"));
+
+    // Still live: a labelled namespace made now reaches the view.
+    let id = Uuid::new_v4();
+    let name = format!("sw-idle-{}", &id.simple().to_string()[..8]);
+    let mut changes = view.subscribe();
+    let api: Api<Namespace> = Api::all(kube().await);
+    let ns = Namespace {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.clone()),
+            labels: Some(std::collections::BTreeMap::from([(
+                "store-weaver.io/store-id".to_string(),
+                id.to_string(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    api.create(&kube::api::PostParams::default(), &ns)
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match changes.recv().await {
+                Ok(Change::Store(x)) if x == id => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("change stream ended: {e}"),
+            }
+        }
+    })
+    .await;
+    let _ = api.delete(&name, &kube::api::DeleteParams::default()).await;
+    assert!(
+        seen.is_ok(),
+        "the namespace made after idling reached the view"
+    );
+    assert!(view.watch_stats().iter().all(|s| s.lists == 1));
+}

@@ -51,6 +51,8 @@ async fn operations_endpoints_answer_without_signing_in() {
         "store_weaver_provision_duration_seconds_bucket",
         "store_weaver_operations_queued",
         "store_weaver_watch_connected 1",
+        "store_weaver_watch_lists_total{kind=\"pods\"} 1\n",
+        "store_weaver_watch_reconnects_total{kind=\"jobs\"} ",
     ] {
         assert!(r.text.contains(name), "metrics lack {name}:\n{}", r.text);
     }

@@ -263,6 +263,22 @@ pub fn sort_newest_first(lines: &mut [EventLine]) {
     lines.sort_by_key(|e| std::cmp::Reverse(e.at));
 }
 
+/// Bounds a followed events tail (keyed by event name): once it holds twice
+/// `keep`, only the newest `keep` stay (unknown times count as oldest), so a
+/// namespace with thousands of events costs `2 × keep` lines at most and the
+/// trimming is amortised over many events.
+pub fn bound_tail(tail: &mut std::collections::BTreeMap<String, EventLine>, keep: usize) {
+    if tail.len() <= keep.saturating_mul(2) {
+        return;
+    }
+    let mut by_age: Vec<(Option<DateTime<Utc>>, String)> =
+        tail.iter().map(|(k, e)| (e.at, k.clone())).collect();
+    by_age.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (_, key) in by_age.into_iter().skip(keep) {
+        tail.remove(&key);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +297,39 @@ mod tests {
         sort_newest_first(&mut v);
         let order: Vec<Option<i64>> = v.iter().map(|e| e.at.map(|t| t.timestamp())).collect();
         assert_eq!(order, vec![Some(3), Some(2), Some(1), None]);
+    }
+
+    #[test]
+    fn a_followed_tail_keeps_the_newest() {
+        let mut tail = std::collections::BTreeMap::new();
+        for i in 0..6 {
+            tail.insert(
+                format!("e{i}"),
+                EventLine {
+                    at: DateTime::from_timestamp(i, 0),
+                    warning: false,
+                    reason: String::new(),
+                    object: String::new(),
+                    message: String::new(),
+                    count: 1,
+                },
+            );
+        }
+        bound_tail(&mut tail, 3);
+        assert_eq!(tail.len(), 6, "within twice the bound: untouched");
+        tail.insert(
+            "unknown".into(),
+            EventLine {
+                at: None,
+                warning: false,
+                reason: String::new(),
+                object: String::new(),
+                message: String::new(),
+                count: 1,
+            },
+        );
+        bound_tail(&mut tail, 3);
+        let kept: Vec<&String> = tail.keys().collect();
+        assert_eq!(kept, vec!["e3", "e4", "e5"]);
     }
 }

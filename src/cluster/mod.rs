@@ -3,6 +3,7 @@
 
 pub mod detail;
 pub mod health;
+pub mod index;
 pub mod namespace;
 pub mod pods;
 pub mod view;

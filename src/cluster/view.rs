@@ -1,28 +1,40 @@
 //! The live view of every store's objects: one watch per kind across all
-//! namespaces, selected by the store-id label, cached in reflector stores.
+//! namespaces, selected by the store-id label, filed by store id in one
+//! index (`index.rs`), so a store's health reads only its own objects.
 //! Changes are pushed on a channel; the engine waits on it instead of polling.
-//! A reconnect re-lists (after a backoff), so an API server restart shows in
-//! `connection()` and nothing that changed meanwhile is missed.
+//!
+//! Each kind is listed once, then watched from the list's resource version
+//! with bookmarks (which keep that version fresh while nothing of ours
+//! changes). A watch the server ends (its `timeoutSeconds`) or that breaks
+//! is reopened from the last version seen, without a list; only a version
+//! the server no longer has (410 Gone) costs a re-list. The client must have
+//! no read timeout (`cluster::streaming_client`): a quiet watch is not a dead
+//! one. A stream with nothing at all for longer than the server-side timeout
+//! is taken as dead and reopened. Lists and reconnects are counted per kind
+//! for `/metrics`.
 
 use super::STORE_ID_LABEL;
-use super::health::{self, Health, HealthState};
+use super::health::{Health, HealthState};
+use super::index::{Index, Indexed, Kind};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher;
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::api::{ListParams, WatchEvent, WatchParams};
+use kube::{Api, Client, ResourceExt};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-/// What changed: one store's objects, or everything (a watch re-listed).
+/// What changed: one store's objects, or everything (a watch re-listed or
+/// came back after being down).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Store(Uuid),
@@ -38,18 +50,58 @@ pub struct Connection {
     pub error: Option<String>,
 }
 
-const KINDS: [&str; 5] = ["namespaces", "pods", "deployments", "statefulsets", "jobs"];
+/// How the watches talk to the API server.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// The server ends each watch after this long (`timeoutSeconds`); it is
+    /// then reopened from the last resource version. 290 s is kube's default.
+    pub timeout_secs: u32,
+    /// Objects per page of a (re-)list.
+    pub page_size: u32,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            timeout_secs: 290,
+            page_size: 500,
+        }
+    }
+}
+
+/// Per kind, since the view started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchStats {
+    pub kind: &'static str,
+    /// Full lists, the first one included.
+    pub lists: u64,
+    /// Watches reopened from a resource version (no list).
+    pub reconnects: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    lists: AtomicU64,
+    reconnects: AtomicU64,
+}
 
 struct Inner {
-    namespaces: Store<Namespace>,
-    pods: Store<Pod>,
-    deployments: Store<Deployment>,
-    statefulsets: Store<StatefulSet>,
-    jobs: Store<Job>,
+    index: RwLock<Index>,
     changes: broadcast::Sender<Change>,
     connection: watch::Sender<Connection>,
     /// Per kind: Ok once listed, Err(message) after a failure.
     kinds: Mutex<BTreeMap<&'static str, Result<(), String>>>,
+    counters: [Counters; 5],
+}
+
+impl Inner {
+    fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[derive(Clone)]
@@ -70,14 +122,14 @@ impl Drop for ClusterView {
 }
 
 impl ClusterView {
-    /// Starts the watches. Returns at once; `connection()` says when they
-    /// have listed everything.
+    /// Starts the watches with the default options. Returns at once;
+    /// `connection()` says when they have listed everything. `client`
+    /// should have no read timeout (`cluster::streaming_client`).
     pub fn start(client: Client) -> ClusterView {
-        let (namespaces, ns_w) = reflector::store();
-        let (pods, pod_w) = reflector::store();
-        let (deployments, dep_w) = reflector::store();
-        let (statefulsets, sts_w) = reflector::store();
-        let (jobs, job_w) = reflector::store();
+        ClusterView::start_with(client, WatchOptions::default())
+    }
+
+    pub fn start_with(client: Client, options: WatchOptions) -> ClusterView {
         let (changes, _) = broadcast::channel(1024);
         let (connection, _) = watch::channel(Connection {
             connected: false,
@@ -85,46 +137,23 @@ impl ClusterView {
             error: Some("connecting".to_string()),
         });
         let inner = Arc::new(Inner {
-            namespaces,
-            pods,
-            deployments,
-            statefulsets,
-            jobs,
+            index: RwLock::new(Index::default()),
             changes,
             connection,
             kinds: Mutex::new(
-                KINDS
+                Kind::ALL
                     .iter()
-                    .map(|k| (*k, Err("connecting".to_string())))
+                    .map(|k| (k.as_str(), Err("connecting".to_string())))
                     .collect(),
             ),
+            counters: Default::default(),
         });
         let tasks = vec![
-            spawn_watch(
-                Api::<Namespace>::all(client.clone()),
-                "namespaces",
-                ns_w,
-                inner.clone(),
-            ),
-            spawn_watch(
-                Api::<Pod>::all(client.clone()),
-                "pods",
-                pod_w,
-                inner.clone(),
-            ),
-            spawn_watch(
-                Api::<Deployment>::all(client.clone()),
-                "deployments",
-                dep_w,
-                inner.clone(),
-            ),
-            spawn_watch(
-                Api::<StatefulSet>::all(client.clone()),
-                "statefulsets",
-                sts_w,
-                inner.clone(),
-            ),
-            spawn_watch(Api::<Job>::all(client), "jobs", job_w, inner.clone()),
+            spawn_watch(Api::<Namespace>::all(client.clone()), &inner, options),
+            spawn_watch(Api::<Pod>::all(client.clone()), &inner, options),
+            spawn_watch(Api::<Deployment>::all(client.clone()), &inner, options),
+            spawn_watch(Api::<StatefulSet>::all(client.clone()), &inner, options),
+            spawn_watch(Api::<Job>::all(client), &inner, options),
         ];
         ClusterView {
             inner,
@@ -144,64 +173,35 @@ impl ClusterView {
         self.inner.connection.borrow().connected
     }
 
-    /// The store's health from the cached objects.
-    pub fn health(&self, id: Uuid, expected: &[String]) -> Health {
-        let key = id.to_string();
-        let mine = |labels: &BTreeMap<String, String>| labels.get(STORE_ID_LABEL) == Some(&key);
-        let deployments = self.inner.deployments.state_filter(|o| mine(o.labels()));
-        let statefulsets = self.inner.statefulsets.state_filter(|o| mine(o.labels()));
-        let jobs = self.inner.jobs.state_filter(|o| mine(o.labels()));
-        let pods = self.inner.pods.state_filter(|o| mine(o.labels()));
-        let d: Vec<&Deployment> = deployments.iter().map(Arc::as_ref).collect();
-        let s: Vec<&StatefulSet> = statefulsets.iter().map(Arc::as_ref).collect();
-        let j: Vec<&Job> = jobs.iter().map(Arc::as_ref).collect();
-        let p: Vec<&Pod> = pods.iter().map(Arc::as_ref).collect();
-        health::derive(
-            &health::Objects {
-                deployments: &d,
-                statefulsets: &s,
-                jobs: &j,
-                pods: &p,
-            },
-            expected,
-        )
+    /// Lists and reconnects per kind, for `/metrics`.
+    pub fn watch_stats(&self) -> Vec<WatchStats> {
+        Kind::ALL
+            .iter()
+            .map(|k| {
+                let c = &self.inner.counters[k.index()];
+                WatchStats {
+                    kind: k.as_str(),
+                    lists: c.lists.load(Ordering::Relaxed),
+                    reconnects: c.reconnects.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
     }
 
-    /// Health of every store that has objects in the cluster.
+    /// The store's health from the cached objects: O(the store's objects).
+    pub fn health(&self, id: Uuid, expected: &[String]) -> Health {
+        self.inner.index().health(id, expected)
+    }
+
+    /// Health of every store that has a namespace or workload in the
+    /// cluster: O(objects).
     pub fn health_all(&self) -> HashMap<Uuid, Health> {
-        let mut ids: Vec<Uuid> = Vec::new();
-        let mut collect = |labels: &BTreeMap<String, String>| {
-            if let Some(id) = labels
-                .get(STORE_ID_LABEL)
-                .and_then(|v| Uuid::parse_str(v).ok())
-                && !ids.contains(&id)
-            {
-                ids.push(id);
-            }
-        };
-        self.inner
-            .deployments
-            .state()
-            .iter()
-            .for_each(|o| collect(o.labels()));
-        self.inner
-            .statefulsets
-            .state()
-            .iter()
-            .for_each(|o| collect(o.labels()));
-        self.inner
-            .namespaces
-            .state()
-            .iter()
-            .for_each(|o| collect(o.labels()));
-        ids.into_iter()
-            .map(|id| (id, self.health(id, &[])))
-            .collect()
+        self.inner.index().health_all()
     }
 
     /// Whether the store's namespace exists, per the watch cache.
     pub fn namespace_cached(&self, ns: &str) -> Option<Arc<Namespace>> {
-        self.inner.namespaces.get(&reflector::ObjectRef::new(ns))
+        self.inner.index().namespace(ns)
     }
 
     /// Waits until the store is ready or `deadline` passes, waking on every
@@ -250,54 +250,165 @@ impl ClusterView {
 
 fn spawn_watch<K>(
     api: Api<K>,
-    kind: &'static str,
-    mut writer: reflector::store::Writer<K>,
-    inner: Arc<Inner>,
+    inner: &Arc<Inner>,
+    options: WatchOptions,
 ) -> tokio::task::AbortHandle
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Indexed + DeserializeOwned + Debug,
 {
-    let cfg = watcher::Config::default().labels(STORE_ID_LABEL);
-    tokio::spawn(async move {
-        let mut failures: u32 = 0;
+    tokio::spawn(run_watch(api, inner.clone(), options)).abort_handle()
+}
+
+/// How a watch stream ended.
+enum Ended {
+    /// The server closed it (its timeout) or it was silent too long: reopen.
+    Closed,
+    /// It broke (transport error, an error event): reopen after a backoff.
+    Broke(String),
+    /// The resource version is gone: list again.
+    Gone,
+}
+
+async fn run_watch<K>(api: Api<K>, inner: Arc<Inner>, options: WatchOptions)
+where
+    K: Indexed + DeserializeOwned + Debug,
+{
+    let kind = K::KIND.as_str();
+    let counters = &inner.counters[K::KIND.index()];
+    let mut failures: u32 = 0;
+    loop {
+        // A full list: at start, and after the server forgot our version.
+        counters.lists.fetch_add(1, Ordering::Relaxed);
+        let mut version = match list_all(&api, options.page_size).await {
+            Ok((objects, version)) => {
+                inner.index_mut().replace(objects);
+                version
+            }
+            Err(e) => {
+                tracing::warn!(kind, error = %e, "listing failed; retrying with backoff");
+                set_kind(&inner, kind, Err(short_error(&e)));
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(backoff(failures)).await;
+                continue;
+            }
+        };
+        failures = 0;
+        set_kind(&inner, kind, Ok(()));
+        let _ = inner.changes.send(Change::Resync);
+
+        let mut down = false;
+        let mut first = true;
         loop {
-            // Every (re)connection starts with a full list, so a restart is
-            // visible (InitDone) and whatever changed meanwhile is caught up.
-            let mut stream = std::pin::pin!(watcher(api.clone(), cfg.clone()));
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(event) => {
-                        writer.apply_watcher_event(&event);
-                        match &event {
-                            watcher::Event::Apply(obj) | watcher::Event::Delete(obj) => {
-                                if let Some(id) = obj
-                                    .labels()
-                                    .get(STORE_ID_LABEL)
-                                    .and_then(|v| Uuid::parse_str(v).ok())
-                                {
-                                    let _ = inner.changes.send(Change::Store(id));
-                                }
-                            }
-                            watcher::Event::InitDone => {
-                                failures = 0;
-                                set_kind(&inner, kind, Ok(()));
-                                let _ = inner.changes.send(Change::Resync);
-                            }
-                            _ => {}
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(kind, error = %e, "watch failed; reconnecting with backoff");
-                        set_kind(&inner, kind, Err(short_error(&e)));
-                        break;
-                    }
+            let params = WatchParams::default()
+                .labels(STORE_ID_LABEL)
+                .timeout(options.timeout_secs);
+            let stream = match api.watch(&params, &version).await {
+                Ok(s) => s,
+                Err(e) if is_gone(&e) => break,
+                Err(e) => {
+                    tracing::warn!(kind, error = %e, "watch failed; reconnecting with backoff");
+                    set_kind(&inner, kind, Err(short_error(&e)));
+                    down = true;
+                    failures = failures.saturating_add(1);
+                    tokio::time::sleep(backoff(failures)).await;
+                    continue;
+                }
+            };
+            if !first {
+                counters.reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+            first = false;
+            if down {
+                // Back: the replay from `version` catches up on what changed;
+                // waiters re-check what depends on being connected.
+                down = false;
+                set_kind(&inner, kind, Ok(()));
+                let _ = inner.changes.send(Change::Resync);
+            }
+            let idle = Duration::from_secs(u64::from(options.timeout_secs) + 10);
+            match follow(stream, &inner, &mut version, idle).await {
+                Ended::Closed => failures = 0,
+                Ended::Gone => break,
+                Ended::Broke(e) => {
+                    tracing::debug!(kind, error = %e, "watch stream broke; resuming");
+                    failures = failures.saturating_add(1);
+                    tokio::time::sleep(backoff(failures)).await;
                 }
             }
-            failures = failures.saturating_add(1);
-            tokio::time::sleep(backoff(failures)).await;
         }
-    })
-    .abort_handle()
+        tracing::info!(kind, "resource version expired; listing again");
+    }
+}
+
+/// Applies a watch stream's events to the index until it ends.
+async fn follow<K, S>(stream: S, inner: &Inner, version: &mut String, idle: Duration) -> Ended
+where
+    K: Indexed,
+    S: futures::Stream<Item = kube::Result<WatchEvent<K>>>,
+{
+    let mut stream = std::pin::pin!(stream);
+    loop {
+        let event = match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) | Ok(None) => return Ended::Closed,
+            Ok(Some(Err(e))) if is_gone(&e) => return Ended::Gone,
+            Ok(Some(Err(e))) => return Ended::Broke(e.to_string()),
+            Ok(Some(Ok(event))) => event,
+        };
+        let touched = match event {
+            WatchEvent::Added(obj) | WatchEvent::Modified(obj) => {
+                remember(version, obj.resource_version());
+                inner.index_mut().apply(obj)
+            }
+            WatchEvent::Deleted(obj) => {
+                remember(version, obj.resource_version());
+                inner.index_mut().delete(&obj)
+            }
+            WatchEvent::Bookmark(b) => {
+                remember(version, Some(b.metadata.resource_version));
+                Vec::new()
+            }
+            WatchEvent::Error(status) if status.code == 410 => return Ended::Gone,
+            WatchEvent::Error(status) => return Ended::Broke(status.message.clone()),
+        };
+        for id in touched {
+            let _ = inner.changes.send(Change::Store(id));
+        }
+    }
+}
+
+fn remember(version: &mut String, seen: Option<String>) {
+    if let Some(v) = seen.filter(|v| !v.is_empty()) {
+        *version = v;
+    }
+}
+
+fn is_gone(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(status) if status.code == 410)
+}
+
+/// Every object of the kind with the store-id label, page by page, and the
+/// resource version the list is consistent at (the first page's).
+async fn list_all<K>(api: &Api<K>, page_size: u32) -> kube::Result<(Vec<K>, String)>
+where
+    K: Indexed + DeserializeOwned + Debug,
+{
+    let mut objects = Vec::new();
+    let mut version: Option<String> = None;
+    let mut params = ListParams::default()
+        .labels(STORE_ID_LABEL)
+        .limit(page_size);
+    loop {
+        let page = api.list(&params).await?;
+        if version.is_none() {
+            version = page.metadata.resource_version.clone();
+        }
+        objects.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    Ok((objects, version.unwrap_or_default()))
 }
 
 /// 0.5 s, 1 s, 2 s ... capped at 30 s.
@@ -306,7 +417,7 @@ fn backoff(failures: u32) -> std::time::Duration {
     std::time::Duration::from_millis(ms.min(30_000))
 }
 
-fn short_error(e: &watcher::Error) -> String {
+fn short_error(e: &kube::Error) -> String {
     let s = e.to_string();
     crate::text::bound_message(&s, 200)
 }

@@ -145,6 +145,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "gauge",
         u8::from(state.view.is_connected()),
     );
+    crate::metrics::render_watch(&mut out, &state.view.watch_stats());
     line(
         &mut out,
         "store_weaver_process_provisions_succeeded_total",

@@ -341,6 +341,7 @@ async fn watch_events(
             }
             Ok(watcher::Event::InitApply(e)) => {
                 listing.insert(e.name_any(), detail::event_line(&e));
+                detail::bound_tail(&mut listing, EVENTS_KEPT);
                 true
             }
             Ok(watcher::Event::InitDone) => {
@@ -349,6 +350,7 @@ async fn watch_events(
             }
             Ok(watcher::Event::Apply(e)) => {
                 current.insert(e.name_any(), detail::event_line(&e));
+                detail::bound_tail(&mut current, EVENTS_KEPT);
                 send(&current)
             }
             Ok(watcher::Event::Delete(e)) => {

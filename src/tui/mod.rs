@@ -123,7 +123,13 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
             None
         }
     };
-    let view = client.clone().map(ClusterView::start);
+    // A client without read timeout, for the watches (quiet for minutes),
+    // logs that follow and wp runs.
+    let streaming = match &client {
+        Some(_) => cluster::streaming_client(&settings).await.ok(),
+        None => None,
+    };
+    let view = streaming.clone().map(ClusterView::start);
     // The same start as every other face; none in read-only mode.
     let workers = match (&client, &view) {
         (Some(client), Some(view)) if !read_only => {
@@ -132,10 +138,6 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         _ => None,
     };
     state.info.workers = workers.as_ref().map_or(0, |_| settings.workers);
-    let streaming = match &client {
-        Some(_) => cluster::streaming_client(&settings).await.ok(),
-        None => None,
-    };
     let mut effects = effects::Effects::new(
         tx.clone(),
         pool.clone(),
