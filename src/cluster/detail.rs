@@ -12,7 +12,8 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One object in a store's namespace, with its readiness.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Resource {
     pub kind: &'static str,
     pub name: String,
@@ -20,11 +21,14 @@ pub struct Resource {
     pub ready: String,
     pub ok: bool,
     pub status: String,
+    #[schema(required)]
     pub created: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One event of a store's namespace.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct EventLine {
+    #[schema(required)]
     pub at: Option<DateTime<Utc>>,
     pub warning: bool,
     pub reason: String,

@@ -6,7 +6,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthState {
     /// No workload of the store is known to the cluster.
@@ -27,7 +27,8 @@ impl HealthState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What the cluster shows of a store right now (from the watches).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub state: HealthState,
     /// What a person needs to know, e.g. "deployment/wordpress 0/1 ready;

@@ -6,16 +6,22 @@ use serde::Serialize;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, FromRow, PartialEq)]
+/// One entry of the audit log.
+#[derive(Debug, Clone, Serialize, FromRow, PartialEq, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub actor: String,
+    /// Where it was done: console, api, cli or worker.
+    #[schema(value_type = crate::store::Via)]
     pub via: String,
     pub action: String,
+    #[schema(required)]
     pub store_id: Option<Uuid>,
+    #[schema(required)]
     pub store_name: Option<String>,
     pub outcome: String,
+    #[schema(required)]
     pub detail: Option<String>,
 }
 

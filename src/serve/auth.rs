@@ -14,7 +14,7 @@
 
 use super::AppState;
 use super::client;
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::gate::{GateRefusal, HashPermit};
 use super::throttle::{self, Failures, Held};
 use crate::db::users::Role;
@@ -86,7 +86,8 @@ impl AuthMode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How the request was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMethod {
     Cookie,
@@ -411,22 +412,37 @@ fn decoy_hash() -> String {
 
 // ---- handlers ----
 
-#[derive(Debug, Deserialize)]
+/// An email and a password.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
+    #[schema(format = "email")]
     pub email: String,
+    #[schema(max_length = 1024)]
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Who the server thinks you are.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub user: String,
     pub role: Role,
+    /// The server's auth mode (`AuthMode::name`).
+    #[schema(schema_with = auth_mode_schema)]
     pub auth_mode: &'static str,
     pub method: AuthMethod,
 }
 
-#[derive(Debug, Serialize)]
+fn auth_mode_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["password", "proxy", "demo"]))
+        .description(Some("The server's auth mode."))
+        .build()
+}
+
+/// A new session.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionOut {
     pub user: String,
     pub role: Role,
@@ -466,7 +482,22 @@ fn throttled(held: Held, wait: Duration) -> ApiError {
         .retry_after(Duration::from_secs(secs))
 }
 
-/// POST /api/session: signs in with an email and a password.
+/// Sign in with an email and a password (auth mode `password`).
+///
+/// Sets the HttpOnly, SameSite=Strict session cookie (`__Host-sw_session`,
+/// Secure, over https; `sw_session` over plain http) and returns the same
+/// token for `Authorization: Bearer`. Failed attempts are throttled per
+/// client address and per account from that address, with growing delays
+/// (docs/api.md, "Sign-in throttling"); a correct password from an address
+/// that has not failed is never held back.
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = SignIn, security(()),
+    responses(
+        (status = 201, description = "Signed in.", body = SessionOut),
+        (status = 401, description = "Wrong email or password.", body = ErrorBody),
+        (status = 403, description = "The account is disabled.", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins (`limit`: sign_in_failures_address or sign_in_failures_account), or another sign-in from this address is being checked (sign_in_concurrency); see Retry-After.", body = ErrorBody),
+        (status = 503, description = "The database is unavailable, or too many password checks are running (`code`: busy); see Retry-After.", body = ErrorBody),
+    ))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ext: axum::http::Extensions,
@@ -586,7 +617,9 @@ pub async fn sign_in(
         .into_response())
 }
 
-/// DELETE /api/session: ends the session of this request.
+/// Sign out: ends this session and clears the cookie.
+#[utoipa::path(delete, path = "/api/session", tag = "session",
+    responses((status = 204, description = "Signed out.")))]
 pub async fn sign_out(
     State(state): State<AppState>,
     principal: Principal,
@@ -604,7 +637,9 @@ pub async fn sign_out(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
-/// GET /api/me: who the server thinks you are.
+/// Who the server thinks you are.
+#[utoipa::path(get, path = "/api/me", tag = "session",
+    responses((status = 200, description = "The signed-in user.", body = Me)))]
 pub async fn me(State(state): State<AppState>, principal: Principal) -> axum::Json<Me> {
     axum::Json(Me {
         user: principal.user,

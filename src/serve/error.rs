@@ -11,10 +11,19 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// The one error shape of every response that is not a success.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ErrorBody {
+    /// What went wrong, for people.
     pub error: String,
+    /// Stable code for programs, e.g. invalid, invalid_body, malformed_json,
+    /// unsupported_media_type, too_large, invalid_path, invalid_query,
+    /// unauthenticated, forbidden, not_found, name_taken, not_allowed,
+    /// not_owned, not_available, rate_limited, unavailable,
+    /// cluster_unavailable, busy, timeout, shutting_down, method_not_allowed.
     pub code: &'static str,
+    /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Which limit was hit (429 only): MAX_STORES, MAX_STORES_PER_USER,

@@ -21,19 +21,24 @@ use uuid::Uuid;
 const DEFAULT_TAIL: i64 = 500;
 const MAX_TAIL: i64 = 10_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogsQuery {
     /// A pod of the store (default: the WordPress pod).
     pub pod: Option<String>,
     /// A container, init containers included (default: the main one).
     pub container: Option<String>,
+    /// Keep the response open and send new lines as they come.
     #[serde(default)]
     pub follow: bool,
     /// The previous instance of the container (after a restart).
     #[serde(default)]
     pub previous: bool,
+    /// The last N lines (1 to 10000, default 500).
+    #[param(minimum = 1, maximum = 10000)]
     pub tail: Option<i64>,
+    /// Prefix each line with its time.
     #[serde(default)]
     pub timestamps: bool,
 }
@@ -49,6 +54,15 @@ fn incident_error(e: IncidentError) -> ApiError {
     }
 }
 
+/// A container's log, streamed as text/plain, the store's secrets masked
+/// (owner only; recorded in the audit log). Headers x-pod and x-container
+/// say which.
+#[utoipa::path(get, path = "/api/stores/{id}/logs", tag = "stores",
+    params(super::stores::StoreId, LogsQuery),
+    responses(
+        (status = 200, description = "The log, one line per line.", content_type = "text/plain", body = String),
+        (status = 409, description = "The namespace is not the store's (`code`: not_owned).", body = super::error::ErrorBody),
+    ))]
 pub async fn logs(
     State(state): State<AppState>,
     principal: Principal,

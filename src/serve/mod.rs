@@ -26,7 +26,6 @@ use crate::runtime::Runtime;
 use auth::AuthMode;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
-use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +46,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -136,73 +137,80 @@ impl AppState {
     }
 }
 
-/// The router plus the list of (method, path) it serves, so the OpenAPI
-/// document can be checked against it.
+/// The router and its OpenAPI paths, built together: a route is added only
+/// as a handler annotated with `#[utoipa::path]` (see `routes`), so its path
+/// and method are written once, in the annotation, and the document cannot
+/// miss it. `list` is every (method, path) handed to axum, for the test that
+/// compares it with the served document.
 pub struct Routes {
-    router: Router<AppState>,
-    pub list: Vec<(Method, &'static str)>,
+    router: OpenApiRouter<AppState>,
+    pub list: Vec<(Method, String)>,
 }
 
 impl Routes {
     fn new() -> Routes {
         Routes {
-            router: Router::new(),
+            router: OpenApiRouter::new(),
             list: Vec::new(),
         }
     }
 
-    fn add<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Routes
-    where
-        H: Handler<T, AppState>,
-        T: 'static,
-    {
-        let filter = axum::routing::MethodFilter::try_from(method.clone())
-            .unwrap_or(axum::routing::MethodFilter::GET);
-        self.router = self.router.route(path, axum::routing::on(filter, handler));
-        self.list.push((method, path));
+    /// Registers the handlers of one `routes!(...)` (one path).
+    fn api(mut self, r: UtoipaMethodRouter<AppState>) -> Routes {
+        for (path, item) in &r.1.paths {
+            let ops = [
+                (Method::GET, item.get.is_some()),
+                (Method::POST, item.post.is_some()),
+                (Method::PUT, item.put.is_some()),
+                (Method::PATCH, item.patch.is_some()),
+                (Method::DELETE, item.delete.is_some()),
+                (Method::HEAD, item.head.is_some()),
+                (Method::OPTIONS, item.options.is_some()),
+                (Method::TRACE, item.trace.is_some()),
+            ];
+            for (method, present) in ops {
+                if present {
+                    self.list.push((method, path.clone()));
+                }
+            }
+        }
+        self.router = self.router.routes(r);
         self
     }
 
-    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
-        self.add(Method::GET, path, h)
-    }
-    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
-        self.add(Method::POST, path, h)
-    }
-    fn delete<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, h: H) -> Routes {
-        self.add(Method::DELETE, path, h)
+    /// The paths and schemas of every route.
+    pub fn openapi(self) -> utoipa::openapi::OpenApi {
+        self.router.into_openapi()
     }
 }
 
-/// Every route of the server. `openapi.rs` documents exactly these.
+/// Every route of the server. `openapi.rs` adds the document's header;
+/// docs/api.md says how a new handler gets in ("The OpenAPI document").
 pub fn routes() -> Routes {
     Routes::new()
-        .get("/healthz", ops::healthz)
-        .get("/readyz", ops::readyz)
-        .get("/metrics", ops::metrics)
-        .get("/api/openapi.json", openapi::serve)
-        .post("/api/session", auth::sign_in)
-        .delete("/api/session", auth::sign_out)
-        .get("/api/me", auth::me)
-        .get("/api/stores", stores::list)
-        .post("/api/stores", stores::create)
-        .get("/api/stores/{id}", stores::get)
-        .delete("/api/stores/{id}", stores::delete)
-        .get("/api/stores/{id}/status", stores::status)
-        .get("/api/stores/{id}/detail", stores::detail)
-        .get("/api/stores/{id}/timeline", stores::timeline)
-        .get("/api/stores/{id}/logs", logs::logs)
-        .post("/api/stores/{id}/retry", stores::retry)
-        .post("/api/stores/{id}/credentials", stores::credentials)
-        .get("/api/stream", stream::stream)
-        .get("/api/audit", stores::audit)
+        .api(routes!(ops::healthz))
+        .api(routes!(ops::readyz))
+        .api(routes!(ops::metrics))
+        .api(routes!(openapi::serve))
+        .api(routes!(auth::sign_in, auth::sign_out))
+        .api(routes!(auth::me))
+        .api(routes!(stores::list, stores::create))
+        .api(routes!(stores::get, stores::delete))
+        .api(routes!(stores::status))
+        .api(routes!(stores::detail))
+        .api(routes!(stores::timeline))
+        .api(routes!(logs::logs))
+        .api(routes!(stores::retry))
+        .api(routes!(stores::credentials))
+        .api(routes!(stream::stream))
+        .api(routes!(stores::audit))
 }
 
 /// The whole application: routes, the dashboard fallback and the layers.
 pub fn app(state: AppState) -> Router {
     let demo = matches!(state.auth, AuthMode::Demo);
-    let mut router = routes()
-        .router
+    let (router, _) = routes().router.split_for_parts();
+    let mut router = router
         .fallback(dashboard::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,394 +1,150 @@
 //! The OpenAPI 3.1 document of the whole HTTP API, served at
-//! `/api/openapi.json`. Written by hand; a test checks that it documents
-//! exactly the routes the router serves, method by method.
+//! `/api/openapi.json`. Derived from the code: each handler's
+//! `#[utoipa::path]` annotation (path, method, parameters, responses) and the
+//! `ToSchema` types it takes and returns, collected by the router in
+//! `super::routes` — a route exists only through its annotation, so the
+//! router and the document cannot name different paths. This file adds what
+//! no handler says: the title, the auth schemes, and the error responses
+//! every operation of a kind shares. docs/api.md ("The OpenAPI document")
+//! says how a new handler gets in.
 
 use axum::Json;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
+use utoipa::OpenApi;
 
-fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Store Weaver API",
+        description = "Provision WordPress + WooCommerce stores on Kubernetes. Every error has the shape of the Error schema. A user sees and acts on their own stores only (someone else's store is 404); admins see every store."
+    ),
+    servers((url = "/")),
+    tags(
+        (name = "operations", description = "For the platform: liveness, readiness, metrics."),
+        (name = "meta", description = "This document."),
+        (name = "session", description = "Signing in and out."),
+        (name = "stores", description = "Your stores."),
+        (name = "audit", description = "Who did what (admins)."),
+    )
+)]
+struct ApiDoc;
 
-fn json_content(schema: Value) -> Value {
-    json!({ "application/json": { "schema": schema } })
-}
-
-fn ok(description: &str, schema: Value) -> Value {
-    json!({ "description": description, "content": json_content(schema) })
-}
+/// The schemes an authenticated operation accepts (any one of them).
+const SCHEMES: [&str; 4] = ["sessionCookie", "bearer", "proxyHeader", "demoHeader"];
 
 fn error(description: &str) -> Value {
-    json!({ "description": description, "content": json_content(reference("Error")) })
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
 }
 
-/// The error responses most authenticated endpoints share.
-fn common_errors(responses: &mut Map<String, Value>) {
-    responses.insert(
-        "401".into(),
-        error("Not signed in, or the session expired."),
-    );
-    responses.insert(
-        "403".into(),
-        error("Signed in but not allowed (a disabled account; a cross-site request with the session cookie)."),
-    );
-    responses.insert(
-        "503".into(),
-        error("The database or the cluster is unavailable, or the request timed out."),
-    );
+/// Adds `code` unless the handler's annotation already says more about it.
+fn add_default(responses: &mut Map<String, Value>, code: &str, description: &str) {
+    responses
+        .entry(code.to_string())
+        .or_insert_with(|| error(description));
 }
 
-struct Op {
-    summary: &'static str,
-    description: &'static str,
-    tag: &'static str,
-    id_param: bool,
-    query: Vec<Value>,
-    body: Option<Value>,
-    responses: Vec<(&'static str, Value)>,
-    public: bool,
+/// Whether an operation is marked public (`security(())` in its annotation:
+/// one empty requirement).
+fn is_public(op: &Value) -> bool {
+    op.get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().all(|r| r.as_object().is_some_and(Map::is_empty)))
 }
 
-impl Op {
-    fn new(tag: &'static str, summary: &'static str) -> Op {
-        Op {
-            summary,
-            description: "",
-            tag,
-            id_param: false,
-            query: Vec::new(),
-            body: None,
-            responses: Vec::new(),
-            public: false,
-        }
-    }
-    fn describe(mut self, d: &'static str) -> Op {
-        self.description = d;
-        self
-    }
-    fn id(mut self) -> Op {
-        self.id_param = true;
-        self
-    }
-    fn query(mut self, name: &str, description: &str, schema: Value) -> Op {
-        self.query.push(json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema }));
-        self
-    }
-    fn body(mut self, schema: &str) -> Op {
-        self.body = Some(json!({ "required": true, "content": json_content(reference(schema)) }));
-        self
-    }
-    fn resp(mut self, code: &'static str, v: Value) -> Op {
-        self.responses.push((code, v));
-        self
-    }
-    fn public(mut self) -> Op {
-        self.public = true;
-        self
-    }
-    fn build(self) -> Value {
-        let mut responses = Map::new();
-        if !self.public {
-            common_errors(&mut responses);
-        }
-        if self.id_param {
-            responses.insert("400".into(), error("The store id is not a UUID."));
-            responses.insert("404".into(), error("No such store, or it is not yours."));
-        }
-        for (code, v) in self.responses {
-            responses.insert(code.into(), v);
-        }
-        let mut params = Vec::new();
-        if self.id_param {
-            params.push(json!({
-                "name": "id", "in": "path", "required": true, "description": "The store's id.",
-                "schema": { "type": "string", "format": "uuid" }
-            }));
-        }
-        params.extend(self.query);
-        let mut op = json!({
-            "tags": [self.tag],
-            "summary": self.summary,
-            "responses": responses,
-        });
-        if !self.description.is_empty() {
-            op["description"] = json!(self.description);
-        }
-        if !params.is_empty() {
-            op["parameters"] = json!(params);
-        }
-        if let Some(b) = self.body {
-            op["requestBody"] = b;
-        }
-        if self.public {
-            op["security"] = json!([]);
-        }
-        op
-    }
-}
-
-fn paths() -> Value {
-    let body_errors = |op: Op| {
-        op.resp("400", error("Malformed JSON."))
-            .resp("413", error("The body is larger than 16 KiB."))
-            .resp("415", error("The body is not sent as application/json."))
-            .resp(
-                "422",
-                error(
-                    "A field is missing, unknown, of the wrong type or invalid; `field` names it.",
-                ),
-            )
+/// The responses operations share by kind, stated once here rather than in
+/// every annotation: authenticated ones may get 401/403/503, store paths
+/// 400/404, JSON bodies 400/413/415/422. Public operations say
+/// `"security": []` (no auth), the rest inherit the document's schemes.
+fn shared_responses(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
     };
-    json!({
-        "/healthz": { "get": Op::new("operations", "The process is alive.").public()
-            .resp("200", ok("Alive.", json!({ "type": "object", "properties": { "status": { "const": "ok" } } }))).build() },
-        "/readyz": { "get": Op::new("operations", "Ready to serve: database reachable, cluster watches connected, not shutting down.").public()
-            .resp("200", ok("Ready.", reference("Readiness")))
-            .resp("503", ok("Not ready; `error` says why.", reference("Readiness"))).build() },
-        "/metrics": { "get": Op::new("operations", "Prometheus metrics (text format 0.0.4).").public()
-            .describe("Stores by status, operations queued, provisions started and failed (whole deployment, from the database: aggregate across replicas with max), watch connected, and per-process counters and the provisioning duration histogram.")
-            .resp("200", json!({ "description": "Metrics.", "content": { "text/plain": { "schema": { "type": "string" } } } })).build() },
-        "/api/openapi.json": { "get": Op::new("meta", "This document.").public()
-            .resp("200", ok("The OpenAPI document.", json!({ "type": "object" }))).build() },
-        "/api/session": {
-            "post": body_errors(Op::new("session", "Sign in with an email and a password (auth mode `password`).")
-                .describe("Sets the HttpOnly, SameSite=Strict session cookie (`__Host-sw_session`, Secure, over https; `sw_session` over plain http) and returns the same token for `Authorization: Bearer`. Failed attempts are throttled per client address and per account from that address, with growing delays (docs/api.md, \"Sign-in throttling\"); a correct password from an address that has not failed is never held back.")
-                .body("SignIn")).public()
-                .resp("201", ok("Signed in.", reference("Session")))
-                .resp("401", error("Wrong email or password."))
-                .resp("403", error("The account is disabled."))
-                .resp("429", error("Too many failed sign-ins (`limit`: sign_in_failures_address or sign_in_failures_account), or another sign-in from this address is being checked (sign_in_concurrency); see Retry-After."))
-                .resp("503", error("The database is unavailable, or too many password checks are running (`code`: busy); see Retry-After.")).build(),
-            "delete": Op::new("session", "Sign out: ends this session and clears the cookie.")
-                .resp("204", json!({ "description": "Signed out." })).build(),
-        },
-        "/api/me": { "get": Op::new("session", "Who the server thinks you are.")
-            .resp("200", ok("The signed-in user.", reference("Me"))).build() },
-        "/api/stores": {
-            "get": Op::new("stores", "One page of your stores (admins: every store), newest first unless `sort` says otherwise. Deleted stores are left out.")
-                .describe("Keyset paging: pass `next_cursor` back as `cursor` for the next page; pages stay exact while stores are created. A cursor belongs to the user and the filters it was made for (400 otherwise). `total` is the exact number of stores matching the filters.")
-                .query("limit", "Stores per page (1 to 500, default 50).", json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 50 }))
-                .query("cursor", "`next_cursor` of the previous page.", json!({ "type": "string" }))
-                .query("status", "Only stores in this status.", reference("StoreStatus"))
-                .query("owner", "Admins only: one owner's stores.", json!({ "type": "string" }))
-                .query("q", "A substring of the name, namespace or URL, any case (at most 100 characters).", json!({ "type": "string", "maxLength": 100 }))
-                .query("sort", "created, name or status; a leading - for descending. Default -created.", json!({ "type": "string", "enum": ["created", "-created", "name", "-name", "status", "-status"] }))
-                .resp("200", ok("A page of stores.", reference("StoreList")))
-                .resp("400", error("Unknown query parameter, status or sort; a limit out of range; a cursor from another user or other filters (`field` says which).")).build(),
-            "post": body_errors(Op::new("stores", "Create a store; provisioning runs in the background.")
-                .describe("The store starts as Provisioning. The same idempotency key (the `Idempotency-Key` header or the `idempotency_key` field) from the same user returns the same store with 200 instead of creating another. Limited per user and per client address (`create_rate_per_minute`), and by MAX_STORES and MAX_STORES_PER_USER.")
-                .body("CreateStore"))
-                .resp("201", ok("Created; `Location` points at the store.", reference("Store")))
-                .resp("200", ok("An idempotent repeat: the store created by the first request (header `Idempotent-Replayed: true`).", reference("Store")))
-                .resp("409", error("You already have a store with this name (`code`: name_taken)."))
-                .resp("429", error("A limit was hit; `limit` says which: MAX_STORES, MAX_STORES_PER_USER, create_rate_per_user, create_rate_per_address."))
-                .build(),
-        },
-        "/api/stores/{id}": {
-            "get": Op::new("stores", "One store (Deleted stores too: the record is kept).").id()
-                .resp("200", ok("The store.", reference("Store"))).build(),
-            "delete": Op::new("stores", "Delete a store: it goes to Deleting and is removed in the background.").id()
-                .resp("202", ok("Deleting.", reference("Store")))
-                .resp("409", error("It is already being deleted (`code`: not_allowed).")).build(),
-        },
-        "/api/stores/{id}/status": { "get": Op::new("stores", "A store's status, with its live health from the cluster watches.").id()
-            .resp("200", ok("Status.", reference("StoreStatusDetail"))).build() },
-        "/api/stores/{id}/detail": { "get": Op::new("stores", "A store's resources (with readiness) and namespace events (newest first).").id()
-            .resp("200", ok("Detail.", reference("StoreDetail"))).build() },
-        "/api/stores/{id}/logs": { "get": Op::new("stores", "A container's log, streamed as text/plain, the store's secrets masked (owner only; recorded in the audit log). Headers x-pod and x-container say which.").id()
-            .query("pod", "A pod of the store (default: the WordPress pod).", json!({ "type": "string" }))
-            .query("container", "A container, init containers included (default: the main one).", json!({ "type": "string" }))
-            .query("follow", "Keep the response open and send new lines as they come.", json!({ "type": "boolean" }))
-            .query("previous", "The previous instance of the container.", json!({ "type": "boolean" }))
-            .query("tail", "The last N lines (1 to 10000, default 500).", json!({ "type": "integer", "minimum": 1, "maximum": 10000 }))
-            .query("timestamps", "Prefix each line with its time.", json!({ "type": "boolean" }))
-            .resp("200", json!({ "description": "The log, one line per line.", "content": { "text/plain": { "schema": { "type": "string" } } } })).build() },
-        "/api/stores/{id}/timeline": { "get": Op::new("stores", "A store's timeline from the audit log, oldest first, a page at a time.").id()
-            .query("limit", "Entries per page (1 to 500, default 500).", json!({ "type": "integer", "minimum": 1, "maximum": 500 }))
-            .query("cursor", "`next_cursor` of the previous page.", json!({ "type": "string" }))
-            .resp("200", ok("Timeline.", reference("Timeline"))).build() },
-        "/api/stores/{id}/retry": { "post": Op::new("stores", "Retry a Failed store: same record, back to Provisioning.").id()
-            .resp("202", ok("Provisioning again.", reference("Store")))
-            .resp("409", error("Only Failed stores can be retried (`code`: not_allowed).")).build() },
-        "/api/stores/{id}/credentials": { "post": Op::new("stores", "Reveal the store's WordPress admin credentials (owner only; recorded in the audit log).").id()
-            .resp("200", ok("The credentials. Do not cache.", reference("Credentials")))
-            .resp("409", error("The credentials do not exist yet, or the store is being deleted.")).build() },
-        "/api/stream": { "get": Op::new("stores", "Live store changes (Server-Sent Events).")
-            .describe("Events: `snapshot` (data: {\"stores\": [Store...]}, on connect and whenever changes may have been missed; with `snapshot=false` a `resync` event with `{}` instead), `store` (data: Store, on every change to a store you may see, including its deletion: status Deleted), `error` (data: Error), `ended` (the session is gone; the stream closes). A comment line every 15 s keeps the connection open. EventSource sends the session cookie. At most `max_streams_per_user` per user and `max_streams` per server (429).")
-            .query("snapshot", "false: send `resync` instead of the full list (for paged clients).", json!({ "type": "boolean", "default": true }))
-            .resp("200", json!({ "description": "An event stream.", "content": { "text/event-stream": { "schema": { "type": "string" } } } })).build() },
-        "/api/audit": { "get": Op::new("audit", "The whole audit log, newest first (admins only), a page at a time.")
-            .query("limit", "Entries per page (1 to 1000, default 100).", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }))
-            .query("cursor", "`next_cursor` of the previous page.", json!({ "type": "string" }))
-            .resp("200", ok("Entries.", reference("AuditLog")))
-            .resp("400", error("Invalid query.")).build() },
-    })
-}
-
-fn schemas() -> Value {
-    let ts = json!({ "type": "string", "format": "date-time" });
-    let ts_or_null = json!({ "type": ["string", "null"], "format": "date-time" });
-    let text_or_null = json!({ "type": ["string", "null"] });
-    json!({
-        "Error": {
-            "type": "object", "required": ["error", "code"],
-            "properties": {
-                "error": { "type": "string", "description": "What went wrong, for people." },
-                "code": { "type": "string", "description": "Stable code for programs, e.g. invalid, invalid_body, malformed_json, unsupported_media_type, too_large, invalid_path, invalid_query, unauthenticated, forbidden, not_found, name_taken, not_allowed, not_available, limit, rate_limited, unavailable, cluster_unavailable, timeout, shutting_down, method_not_allowed." },
-                "field": { "type": "string", "description": "The request field at fault, when there is one." },
-                "limit": { "type": "string", "description": "With 429: which limit." }
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let public = is_public(op);
+            let has_body = op.get("requestBody").is_some();
+            let Some(responses) = op["responses"].as_object_mut() else {
+                continue;
+            };
+            if !public {
+                add_default(responses, "401", "Not signed in, or the session expired.");
+                add_default(
+                    responses,
+                    "403",
+                    "Signed in but not allowed (a disabled account; a cross-site request with the session cookie).",
+                );
+                add_default(
+                    responses,
+                    "503",
+                    "The database or the cluster is unavailable, or the request timed out.",
+                );
             }
-        },
-        "StoreStatus": { "type": "string", "enum": ["Provisioning", "Ready", "Failed", "Deleting", "Deleted"] },
-        "Store": {
-            "type": "object",
-            "required": ["id", "name", "namespace", "owner", "engine", "status", "phase", "url", "attempts", "created_at", "updated_at", "can_retry", "can_delete"],
-            "properties": {
-                "id": { "type": "string", "format": "uuid" },
-                "name": { "type": "string" },
-                "namespace": { "type": "string" },
-                "owner": { "type": "string" },
-                "engine": { "type": "string", "enum": ["woocommerce"] },
-                "status": { "$ref": "#/components/schemas/StoreStatus" },
-                "phase": { "type": "string", "description": "The finer step: queued, namespace, secrets, installing, waiting-for-ready, cleaning-up, uninstalling, removing-namespace, done." },
-                "url": { "type": "string", "format": "uri" },
-                "error_message": text_or_null,
-                "attempts": { "type": "integer" },
-                "created_at": ts, "updated_at": ts,
-                "provision_started_at": ts_or_null, "ready_at": ts_or_null, "deleted_at": ts_or_null,
-                "can_retry": { "type": "boolean" },
-                "can_delete": { "type": "boolean" }
+            if path.contains("{id}") {
+                add_default(responses, "400", "The store id is not a UUID.");
+                add_default(responses, "404", "No such store, or it is not yours.");
             }
-        },
-        "StoreList": { "type": "object", "required": ["stores", "next_cursor", "total"], "properties": { "stores": { "type": "array", "items": reference("Store") }, "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." }, "total": { "type": "integer", "description": "Exact count matching the filters." } } },
-        "CreateStore": {
-            "type": "object", "required": ["name"], "additionalProperties": false,
-            "properties": {
-                "name": { "type": "string", "minLength": 1, "maxLength": 60, "description": "Display name; the namespace and URL are derived from it." },
-                "engine": { "type": "string", "enum": ["woocommerce"], "default": "woocommerce" },
-                "idempotency_key": { "type": "string", "minLength": 1, "maxLength": 200 }
+            if has_body {
+                add_default(responses, "400", "Malformed JSON.");
+                add_default(responses, "413", "The body is larger than 16 KiB.");
+                add_default(
+                    responses,
+                    "415",
+                    "The body is not sent as application/json.",
+                );
+                add_default(
+                    responses,
+                    "422",
+                    "A field is missing, unknown, of the wrong type or invalid; `field` names it.",
+                );
             }
-        },
-        "Health": {
-            "type": "object", "required": ["state", "summary", "ready_workloads", "workloads"],
-            "properties": {
-                "state": { "type": "string", "enum": ["missing", "progressing", "ready", "degraded"] },
-                "summary": { "type": "string" },
-                "ready_workloads": { "type": "integer" },
-                "workloads": { "type": "integer" }
-            }
-        },
-        "StoreStatusDetail": {
-            "type": "object", "required": ["id", "status", "phase", "attempts", "updated_at", "health", "watch_connected"],
-            "properties": {
-                "id": { "type": "string", "format": "uuid" },
-                "status": reference("StoreStatus"),
-                "phase": { "type": "string" },
-                "error_message": text_or_null,
-                "attempts": { "type": "integer" },
-                "updated_at": ts, "ready_at": ts_or_null,
-                "provision_seconds": { "type": ["integer", "null"] },
-                "health": reference("Health"),
-                "watch_connected": { "type": "boolean" }
-            }
-        },
-        "Resource": {
-            "type": "object", "required": ["kind", "name", "ready", "ok", "status"],
-            "properties": {
-                "kind": { "type": "string" }, "name": { "type": "string" }, "ready": { "type": "string" },
-                "ok": { "type": "boolean" }, "status": { "type": "string" }, "created": ts_or_null
-            }
-        },
-        "Event": {
-            "type": "object", "required": ["warning", "reason", "object", "message", "count"],
-            "properties": {
-                "at": ts_or_null, "warning": { "type": "boolean" }, "reason": { "type": "string" },
-                "object": { "type": "string" }, "message": { "type": "string" }, "count": { "type": "integer" }
-            }
-        },
-        "StoreDetail": {
-            "type": "object", "required": ["store", "health", "resources", "events"],
-            "properties": {
-                "store": reference("Store"), "health": reference("Health"),
-                "resources": { "type": "array", "items": reference("Resource") },
-                "events": { "type": "array", "items": reference("Event") }
-            }
-        },
-        "AuditEntry": {
-            "type": "object", "required": ["id", "at", "actor", "via", "action", "outcome"],
-            "properties": {
-                "id": { "type": "integer" }, "at": ts, "actor": { "type": "string" },
-                "via": { "type": "string", "enum": ["console", "api", "cli", "worker"] },
-                "action": { "type": "string" },
-                "store_id": { "type": ["string", "null"], "format": "uuid" },
-                "store_name": text_or_null,
-                "outcome": { "type": "string" },
-                "detail": text_or_null
-            }
-        },
-        "Timeline": { "type": "object", "required": ["entries", "next_cursor", "total"], "properties": { "entries": { "type": "array", "items": reference("AuditEntry") }, "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." }, "total": { "type": "integer", "description": "Exact count matching the filters." } } },
-        "AuditLog": { "type": "object", "required": ["entries", "next_cursor", "total"], "properties": { "entries": { "type": "array", "items": reference("AuditEntry") }, "next_cursor": { "type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last." }, "total": { "type": "integer", "description": "Exact count matching the filters." } } },
-        "Credentials": {
-            "type": "object", "required": ["username", "password", "login_url"],
-            "properties": { "username": { "type": "string" }, "password": { "type": "string" }, "login_url": { "type": "string", "format": "uri" } }
-        },
-        "SignIn": {
-            "type": "object", "required": ["email", "password"], "additionalProperties": false,
-            "properties": { "email": { "type": "string", "format": "email" }, "password": { "type": "string", "maxLength": 1024 } }
-        },
-        "Session": {
-            "type": "object", "required": ["user", "role", "token", "expires_at"],
-            "properties": {
-                "user": { "type": "string" }, "role": { "type": "string", "enum": ["admin", "user"] },
-                "token": { "type": "string", "description": "Send as `Authorization: Bearer <token>`; also set as the session cookie." },
-                "expires_at": ts
-            }
-        },
-        "Me": {
-            "type": "object", "required": ["user", "role", "auth_mode", "method"],
-            "properties": {
-                "user": { "type": "string" }, "role": { "type": "string", "enum": ["admin", "user"] },
-                "auth_mode": { "type": "string", "enum": ["password", "proxy", "demo"] },
-                "method": { "type": "string", "enum": ["cookie", "bearer", "proxy", "demo"] }
-            }
-        },
-        "Readiness": {
-            "type": "object", "required": ["ready", "database", "watch", "draining"],
-            "properties": {
-                "ready": { "type": "boolean" }, "database": { "type": "object" }, "watch": { "type": "object" },
-                "draining": { "type": "boolean" }, "error": { "type": "string" }, "code": { "type": "string" }
+            if public {
+                op["security"] = json!([]);
             }
         }
-    })
+    }
 }
 
+/// The document: the annotated routes, this file's header, the shared
+/// responses and the auth schemes.
 pub fn document() -> Value {
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Store Weaver API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Provision WordPress + WooCommerce stores on Kubernetes. Every error has the shape of the Error schema. A user sees and acts on their own stores only (someone else's store is 404); admins see every store."
-        },
-        "servers": [{ "url": "/" }],
-        "security": [{ "sessionCookie": [] }, { "bearer": [] }, { "proxyHeader": [] }, { "demoHeader": [] }],
-        "paths": paths(),
-        "components": {
-            "schemas": schemas(),
-            "securitySchemes": {
-                "sessionCookie": { "type": "apiKey", "in": "cookie", "name": super::auth::SESSION_COOKIE, "description": "Auth mode `password`: set by POST /api/session." },
-                "bearer": { "type": "http", "scheme": "bearer", "description": "Auth mode `password`: the token from POST /api/session." },
-                "proxyHeader": { "type": "apiKey", "in": "header", "name": "X-Forwarded-User", "description": "Auth mode `proxy`: set by the authenticating reverse proxy (header name configurable: proxy_user_header)." },
-                "demoHeader": { "type": "apiKey", "in": "header", "name": "X-User-Id", "description": "Auth mode `demo` only: trusted from anyone. Never in production." }
-            }
-        }
-    })
+    let api = ApiDoc::openapi().merge_from(super::routes().openapi());
+    let mut doc = serde_json::to_value(&api).unwrap_or_else(|e| {
+        // Serializing plain data cannot fail; say so loudly if it ever does.
+        json!({ "openapi": "3.1.0", "info": { "title": "Store Weaver API", "version": "", "description": format!("the document could not be built: {e}") }, "paths": {} })
+    });
+    doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
+    shared_responses(&mut doc);
+    doc["security"] = json!(SCHEMES.map(|s| json!({ s: [] })));
+    doc["components"]["securitySchemes"] = json!({
+        "sessionCookie": { "type": "apiKey", "in": "cookie", "name": super::auth::SESSION_COOKIE, "description": "Auth mode `password`: set by POST /api/session." },
+        "bearer": { "type": "http", "scheme": "bearer", "description": "Auth mode `password`: the token from POST /api/session." },
+        "proxyHeader": { "type": "apiKey", "in": "header", "name": "X-Forwarded-User", "description": "Auth mode `proxy`: set by the authenticating reverse proxy (header name configurable: proxy_user_header)." },
+        "demoHeader": { "type": "apiKey", "in": "header", "name": "X-User-Id", "description": "Auth mode `demo` only: trusted from anyone. Never in production." }
+    });
+    doc
 }
 
-/// GET /api/openapi.json
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta", operation_id = "openapi", security(()),
+    responses((status = 200, description = "The OpenAPI document.", body = Object)))]
 pub async fn serve() -> Json<Value> {
     static DOC: OnceLock<Value> = OnceLock::new();
     Json(DOC.get_or_init(document).clone())
+}
+
+/// The document as pretty JSON with a trailing newline: what
+/// `store-weaver openapi` prints and `dashboard/openapi.json` holds.
+pub fn pretty() -> String {
+    let mut s = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 #[cfg(test)]
@@ -396,25 +152,36 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
     #[test]
-    fn the_document_and_the_router_list_the_same_routes() {
+    fn the_document_covers_exactly_the_routes_the_router_registers() {
         let served: BTreeSet<(String, String)> = crate::serve::routes()
             .list
             .iter()
-            .map(|(m, p)| (m.as_str().to_ascii_lowercase(), p.to_string()))
+            .map(|(m, p)| (m.as_str().to_ascii_lowercase(), p.clone()))
             .collect();
+        assert!(
+            served.len() >= 19,
+            "the router lists only {} routes",
+            served.len()
+        );
         let doc = document();
         let mut documented = BTreeSet::new();
         for (path, item) in doc["paths"].as_object().expect("paths") {
             for method in item.as_object().expect("path item").keys() {
-                documented.insert((method.clone(), path.clone()));
+                if METHODS.contains(&method.as_str()) {
+                    documented.insert((method.clone(), path.clone()));
+                }
             }
         }
         let undocumented: Vec<_> = served.difference(&documented).collect();
         let unserved: Vec<_> = documented.difference(&served).collect();
         assert!(
             undocumented.is_empty(),
-            "routes missing from openapi.rs: {undocumented:?}"
+            "routes the router serves that the document lacks: {undocumented:?}"
         );
         assert!(
             unserved.is_empty(),
@@ -422,17 +189,125 @@ mod tests {
         );
     }
 
+    /// Every `$ref` anywhere in the document names a schema it defines.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "$ref" {
+                        out.push(x.as_str().unwrap_or("").to_string());
+                    } else {
+                        refs(x, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+
     #[test]
     fn every_reference_resolves() {
         let doc = document();
-        let text = doc.to_string();
         let schemas = doc["components"]["schemas"].as_object().unwrap();
-        for part in text.split("#/components/schemas/").skip(1) {
-            let name: String = part
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
-            assert!(schemas.contains_key(&name), "dangling $ref to {name}");
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(all.len() > 20, "too few references: {all:?}");
+        for r in all {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("a reference outside the schemas: {r}"));
+            assert!(schemas.contains_key(name), "dangling $ref to {name}");
         }
+    }
+
+    #[test]
+    fn every_operation_has_a_summary_a_tag_and_its_shared_errors() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let at = format!("{method} {path}");
+                assert!(
+                    op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                    "{at}: no summary"
+                );
+                assert!(op["tags"][0].is_string(), "{at}: no tag");
+                let public = op["security"] == json!([]);
+                if !public {
+                    assert!(op["responses"]["401"].is_object(), "{at}: no 401");
+                }
+                if path.contains("{id}") {
+                    assert!(op["responses"]["404"].is_object(), "{at}: no 404");
+                    assert_eq!(op["parameters"][0]["name"], "id", "{at}: no id parameter");
+                }
+            }
+        }
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .map(|op| op["operationId"].as_str().unwrap_or(""))
+            .collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            n,
+            "operationIds repeat (a handler named like another: set operation_id in its annotation): {ids:?}"
+        );
+        let public: Vec<_> = ["/healthz", "/readyz", "/metrics", "/api/openapi.json"]
+            .iter()
+            .filter(|p| doc["paths"][**p]["get"]["security"] != json!([]))
+            .collect();
+        assert!(public.is_empty(), "not marked public: {public:?}");
+        assert_eq!(doc["paths"]["/api/session"]["post"]["security"], json!([]));
+    }
+
+    /// `dashboard/openapi.json` is what the dashboard's TypeScript types are
+    /// generated from (dashboard/src/api.gen.ts, checked by its own test), so
+    /// it must be this document. `UPDATE_OPENAPI=1` rewrites it.
+    #[test]
+    fn the_committed_document_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboard/openapi.json");
+        let now = pretty();
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(&path, &now).expect("write dashboard/openapi.json");
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == now,
+            "dashboard/openapi.json is not the document the code makes; run scripts/gen-api-types.sh \
+             (it rewrites it and dashboard/src/api.gen.ts), then fix what tsc reports"
+        );
+    }
+
+    #[test]
+    fn the_store_schema_is_the_rust_type() {
+        // A field added to `Store` or `StoreOut` appears here without
+        // anyone writing it twice.
+        let doc = document();
+        let store = &doc["components"]["schemas"]["Store"];
+        for field in ["id", "namespace_uid", "status", "phase", "updated_at"] {
+            assert!(
+                store["properties"][field].is_object(),
+                "Store lacks {field}"
+            );
+        }
+        let statuses = &doc["components"]["schemas"]["Status"]["enum"];
+        assert!(
+            statuses
+                .as_array()
+                .unwrap()
+                .contains(&json!("DeleteFailed")),
+            "{statuses}"
+        );
+        let out = doc["components"]["schemas"]["StoreOut"].to_string();
+        assert!(
+            out.contains("retry_label") && out.contains("#/components/schemas/Store"),
+            "{out}"
+        );
     }
 }

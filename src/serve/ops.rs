@@ -10,16 +10,61 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use utoipa::ToSchema;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// GET /healthz
-pub async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// `{"status": "ok"}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alive {
+    #[schema(schema_with = ok_schema)]
+    pub status: &'static str,
+}
+
+fn ok_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["ok"]))
+        .build()
+}
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "Alive.", body = Alive)))]
+pub async fn healthz() -> Json<Alive> {
+    Json(Alive { status: "ok" })
+}
+
+/// What `/readyz` found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub database: DatabaseCheck,
+    pub watch: WatchCheck,
+    /// Shutting down: another replica should answer.
+    pub draining: bool,
+    /// When not ready: what is down, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When not ready: `not_ready`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatabaseCheck {
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WatchCheck {
+    pub connected: bool,
+    /// Since when the watches have been connected (or not).
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 async fn database_ok(state: &AppState) -> Result<(), String> {
@@ -31,9 +76,16 @@ async fn database_ok(state: &AppState) -> Result<(), String> {
     }
 }
 
-/// GET /readyz. Anyone may ask, so the body names what is down but never
-/// carries internal error text (addresses, user names, driver messages):
-/// those go to the log.
+/// Ready to serve: database reachable, cluster watches connected, not
+/// shutting down.
+///
+/// Anyone may ask, so the body names what is down but never carries internal
+/// error text (addresses, user names, driver messages): those go to the log.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Ready.", body = Readiness),
+        (status = 503, description = "Not ready; `error` says why.", body = Readiness),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let db = database_ok(&state).await;
     let watch = state.view.connection().borrow().clone();
@@ -54,16 +106,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         problems.push("shutting down");
     }
     let ready = problems.is_empty();
-    let mut body = json!({
-        "ready": ready,
-        "database": { "ok": db.is_ok() },
-        "watch": { "connected": watch.connected, "since": watch.since },
-        "draining": draining,
-    });
-    if !ready {
-        body["error"] = json!(format!("not ready: {}", problems.join("; ")));
-        body["code"] = json!("not_ready");
-    }
+    let body = Readiness {
+        ready,
+        database: DatabaseCheck { ok: db.is_ok() },
+        watch: WatchCheck {
+            connected: watch.connected,
+            since: watch.since,
+        },
+        draining,
+        error: (!ready).then(|| format!("not ready: {}", problems.join("; "))),
+        code: (!ready).then_some("not_ready"),
+    };
     let status = if ready {
         StatusCode::OK
     } else {
@@ -78,7 +131,14 @@ fn line(out: &mut String, name: &str, help: &str, kind: &str, value: impl std::f
     let _ = writeln!(out, "{name} {value}");
 }
 
-/// GET /metrics
+/// Prometheus metrics (text format 0.0.4).
+///
+/// Stores by status, operations queued, provisions started and failed (whole
+/// deployment, from the database: aggregate across replicas with max), watch
+/// connected, and per-process counters and the provisioning duration
+/// histogram.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "Metrics.", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut out = String::with_capacity(4096);
     // From the database: the same on every replica (aggregate with max, not sum).

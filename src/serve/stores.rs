@@ -4,7 +4,7 @@
 //! "not found". Admins see every store.
 
 use super::auth::{AuthMethod, Principal, client_addr, peer};
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::cluster::{detail, health::Health, namespace};
 use crate::db::{audit, sessions, stores as db_stores};
@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,14 +27,26 @@ const MAX_EVENTS: usize = 200;
 const MAX_TIMELINE: i64 = 500;
 
 /// A store as the API shows it: the record plus what can be done with it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StoreOut {
     #[serde(flatten)]
     pub store: Store,
     pub can_retry: bool,
     /// What retry does: "retry" (provision again) or "retry delete".
+    #[schema(schema_with = retry_label_schema)]
     pub retry_label: &'static str,
     pub can_delete: bool,
+}
+
+/// The two labels `Store::retry_label` gives, as an enum in the document.
+fn retry_label_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["retry", "retry delete"]))
+        .description(Some(
+            "What retry does: \"retry\" (provision again) or \"retry delete\".",
+        ))
+        .build()
 }
 
 impl From<Store> for StoreOut {
@@ -47,30 +60,48 @@ impl From<Store> for StoreOut {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of stores.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StoreList {
     pub stores: Vec<StoreOut>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(required)]
     pub next_cursor: Option<String>,
     /// Live stores matching the filters, on every page (an exact count).
     pub total: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only stores in this status.
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
     /// Admins only: one owner's stores.
     pub owner: Option<String>,
-    /// A substring of the name, namespace or URL (any case).
+    /// A substring of the name, namespace or URL, any case (at most 100
+    /// characters).
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// `created`, `name` or `status`; `-` in front for descending.
     /// Default `-created` (newest first).
+    #[param(schema_with = sort_schema)]
     pub sort: Option<String>,
-    /// 1 to 500, default 50.
+    /// Stores per page: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500, default = 50)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+fn sort_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([
+            "created", "-created", "name", "-name", "status", "-status",
+        ]))
+        .build()
 }
 
 pub const DEFAULT_PAGE: i64 = 50;
@@ -183,7 +214,18 @@ fn bad_cursor() -> ApiError {
     )
 }
 
-/// GET /api/stores: one page of the stores you may see.
+/// One page of your stores (admins: every store), newest first unless `sort`
+/// says otherwise. Deleted stores are left out.
+///
+/// Keyset paging: pass `next_cursor` back as `cursor` for the next page;
+/// pages stay exact while stores are created. A cursor belongs to the user
+/// and the filters it was made for (400 otherwise). `total` is the exact
+/// number of stores matching the filters.
+#[utoipa::path(get, path = "/api/stores", tag = "stores", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of stores.", body = StoreList),
+        (status = 400, description = "Unknown query parameter, status or sort; a limit out of range; a cursor from another user or other filters (`field` says which).", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -243,13 +285,21 @@ pub async fn list(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+/// What a new store is made of.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// Display name; the namespace and URL are derived from it.
+    #[schema(min_length = 1, max_length = 60)]
     pub name: String,
+    /// Default woocommerce.
     #[serde(default)]
+    #[schema(value_type = Option<crate::store::EngineKind>)]
     pub engine: Option<String>,
+    /// The same key from the same user returns the first request's store
+    /// (the `Idempotency-Key` header does the same).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub idempotency_key: Option<String>,
 }
 
@@ -266,7 +316,21 @@ fn store_response(status: StatusCode, store: Store, replayed: bool) -> Response 
     res
 }
 
-/// POST /api/stores: creates a store and queues its provisioning.
+/// Create a store; provisioning runs in the background.
+///
+/// The store starts as Provisioning. The same idempotency key (the
+/// `Idempotency-Key` header or the `idempotency_key` field) from the same
+/// user returns the same store with 200 instead of creating another. Limited
+/// per user and per client address (`create_rate_per_minute`), and by
+/// MAX_STORES and MAX_STORES_PER_USER.
+#[utoipa::path(post, path = "/api/stores", tag = "stores", request_body = CreateBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a repeated create return the first store.")),
+    responses(
+        (status = 201, description = "Created; `Location` points at the store.", body = StoreOut),
+        (status = 200, description = "An idempotent repeat: the store created by the first request (header `Idempotent-Replayed: true`).", body = StoreOut),
+        (status = 409, description = "You already have a store with this name (`code`: name_taken).", body = ErrorBody),
+        (status = 429, description = "A limit was hit; `limit` says which: MAX_STORES, MAX_STORES_PER_USER, create_rate_per_user, create_rate_per_address.", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -362,7 +426,9 @@ pub async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> ApiRe
     }
 }
 
-/// GET /api/stores/{id}
+/// One store (Deleted stores too: the record is kept).
+#[utoipa::path(get, path = "/api/stores/{id}", tag = "stores", params(StoreId),
+    responses((status = 200, description = "The store.", body = StoreOut)))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
@@ -371,23 +437,29 @@ pub async fn get(
     Ok(Json(visible(&state, &principal, id).await?.into()))
 }
 
-#[derive(Debug, Serialize)]
+/// A store's status with its live health.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StatusOut {
     pub id: Uuid,
     pub status: Status,
     pub phase: crate::store::Phase,
+    #[schema(required)]
     pub error_message: Option<String>,
     pub attempts: i32,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    #[schema(required)]
     pub ready_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Seconds the last provisioning took, once Ready.
+    #[schema(required)]
     pub provision_seconds: Option<i64>,
     /// What the cluster shows right now (from the watches).
     pub health: Health,
     pub watch_connected: bool,
 }
 
-/// GET /api/stores/{id}/status
+/// A store's status, with its live health from the cluster watches.
+#[utoipa::path(get, path = "/api/stores/{id}/status", tag = "stores", params(StoreId),
+    responses((status = 200, description = "Status.", body = StatusOut)))]
 pub async fn status(
     State(state): State<AppState>,
     principal: Principal,
@@ -408,7 +480,8 @@ pub async fn status(
     }))
 }
 
-#[derive(Debug, Serialize)]
+/// A store with its resources and namespace events.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DetailOut {
     pub store: StoreOut,
     pub health: Health,
@@ -441,7 +514,12 @@ fn namespace_error(e: namespace::NamespaceError) -> ApiError {
     }
 }
 
-/// GET /api/stores/{id}/detail: resources with readiness, and events.
+/// A store's resources (with readiness) and namespace events (newest first).
+#[utoipa::path(get, path = "/api/stores/{id}/detail", tag = "stores", params(StoreId),
+    responses(
+        (status = 200, description = "Detail.", body = DetailOut),
+        (status = 409, description = "The namespace is not the store's (`code`: not_owned).", body = ErrorBody),
+    ))]
 pub async fn detail(
     State(state): State<AppState>,
     principal: Principal,
@@ -485,19 +563,35 @@ pub async fn detail(
     }))
 }
 
-#[derive(Debug, Serialize)]
+/// One page of a store's timeline.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Timeline {
     /// The store's audit entries, oldest first.
     pub entries: Vec<audit::Entry>,
+    #[schema(required)]
     pub next_cursor: Option<String>,
     pub total: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Entries per page (the timeline: 1 to 500, default 500; the audit
+    /// log: 1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// The `{id}` of the store paths.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // only its parameter description is used
+pub struct StoreId {
+    /// The store's id.
+    pub id: Uuid,
 }
 
 fn audit_after(
@@ -535,8 +629,11 @@ fn audit_next(
     ))
 }
 
-/// GET /api/stores/{id}/timeline: who did what to the store, and how it
-/// ended, oldest first, a page at a time.
+/// A store's timeline from the audit log, oldest first, a page at a time.
+///
+/// Who did what to the store, and how it ended.
+#[utoipa::path(get, path = "/api/stores/{id}/timeline", tag = "stores", params(StoreId, PageQuery),
+    responses((status = 200, description = "Timeline.", body = Timeline)))]
 pub async fn timeline(
     State(state): State<AppState>,
     principal: Principal,
@@ -559,7 +656,13 @@ pub async fn timeline(
     }))
 }
 
-/// POST /api/stores/{id}/retry: a Failed store goes back to Provisioning.
+/// Retry a failed store: a Failed store goes back to Provisioning, a
+/// DeleteFailed one back to Deleting.
+#[utoipa::path(post, path = "/api/stores/{id}/retry", tag = "stores", params(StoreId),
+    responses(
+        (status = 202, description = "Provisioning (or deleting) again.", body = StoreOut),
+        (status = 409, description = "Only Failed and DeleteFailed stores can be retried (`code`: not_allowed).", body = ErrorBody),
+    ))]
 pub async fn retry(
     State(state): State<AppState>,
     principal: Principal,
@@ -570,8 +673,12 @@ pub async fn retry(
     Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
 }
 
-/// DELETE /api/stores/{id}: the store goes to Deleting; the delete runs in
-/// the background.
+/// Delete a store: it goes to Deleting and is removed in the background.
+#[utoipa::path(delete, path = "/api/stores/{id}", tag = "stores", params(StoreId),
+    responses(
+        (status = 202, description = "Deleting.", body = StoreOut),
+        (status = 409, description = "It is already being deleted (`code`: not_allowed).", body = ErrorBody),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
@@ -582,7 +689,8 @@ pub async fn delete(
     Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
 }
 
-#[derive(Debug, Serialize)]
+/// A store's WordPress admin credentials.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Credentials {
     pub username: &'static str,
     pub password: String,
@@ -592,8 +700,13 @@ pub struct Credentials {
 /// The chart's default WordPress admin user (`store.adminUser`).
 pub const WORDPRESS_ADMIN_USER: &str = "admin";
 
-/// POST /api/stores/{id}/credentials: the WordPress admin password, for the
-/// store's owner only, recorded in the audit log.
+/// Reveal the store's WordPress admin credentials (owner only; recorded in
+/// the audit log).
+#[utoipa::path(post, path = "/api/stores/{id}/credentials", tag = "stores", params(StoreId),
+    responses(
+        (status = 200, description = "The credentials. Do not cache.", body = Credentials),
+        (status = 409, description = "The credentials do not exist yet, the store is being deleted, or its namespace is not the store's.", body = ErrorBody),
+    ))]
 pub async fn credentials(
     State(state): State<AppState>,
     principal: Principal,
@@ -681,16 +794,22 @@ pub async fn credentials(
     .into_response())
 }
 
-#[derive(Debug, Serialize)]
+/// One page of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditOut {
     /// Newest first.
     pub entries: Vec<audit::Entry>,
+    #[schema(required)]
     pub next_cursor: Option<String>,
     pub total: i64,
 }
 
-/// GET /api/audit: the whole audit log (admins only), newest first, a page
-/// at a time (`limit` 1 to 1000, default 100).
+/// The whole audit log, newest first (admins only), a page at a time.
+#[utoipa::path(get, path = "/api/audit", tag = "audit", params(PageQuery),
+    responses(
+        (status = 200, description = "Entries.", body = AuditOut),
+        (status = 400, description = "Invalid query.", body = ErrorBody),
+    ))]
 pub async fn audit(
     State(state): State<AppState>,
     principal: Principal,

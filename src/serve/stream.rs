@@ -112,9 +112,12 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
 /// GET /api/stream?snapshot=false: instead of the whole list, a `resync`
 /// event says "changes may have been missed: reload what you show" (a paged
 /// client reloads its page rather than receive thousands of stores).
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
+    /// false: send `resync` instead of the full list (for paged clients).
+    #[param(default = true)]
     pub snapshot: Option<bool>,
 }
 
@@ -150,7 +153,21 @@ fn ended() -> Event {
     )
 }
 
-/// GET /api/stream
+/// Live store changes (Server-Sent Events).
+///
+/// Events: `snapshot` (data: {"stores": [StoreOut...]}, on connect and
+/// whenever changes may have been missed; with `snapshot=false` a `resync`
+/// event with `{}` instead), `store` (data: StoreOut, on every change to a
+/// store you may see, including its deletion: status Deleted), `error`
+/// (data: Error), `ended` (the session is gone; the stream closes). A comment
+/// line every 15 s keeps the connection open. EventSource sends the session
+/// cookie. At most `max_streams_per_user` per user and `max_streams` per
+/// server (429).
+#[utoipa::path(get, path = "/api/stream", tag = "stores", params(StreamQuery),
+    responses(
+        (status = 200, description = "An event stream.", content_type = "text/event-stream", body = String),
+        (status = 429, description = "Too many live streams (`limit`: max_streams_per_user or max_streams).", body = super::error::ErrorBody),
+    ))]
 pub async fn stream(
     State(state): State<AppState>,
     principal: Principal,

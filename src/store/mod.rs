@@ -10,13 +10,16 @@ pub use naming::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// The four states of the original design, plus `Deleted` (the record is
 /// kept after deletion so the history of what happened is not lost) and
 /// `DeleteFailed`: a delete that failed is not a failed provision, and
 /// retrying it retries the delete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, ToSchema,
+)]
 pub enum Status {
     Provisioning,
     Ready,
@@ -71,7 +74,7 @@ impl fmt::Display for Status {
 }
 
 /// The finer step shown next to the status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     Queued,
@@ -125,7 +128,7 @@ impl fmt::Display for Phase {
 
 /// Which kind of store software is installed. Each engine is a chart under
 /// `charts/` plus a small adapter in the engine module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     Woocommerce,
@@ -168,7 +171,7 @@ impl fmt::Display for EngineKind {
 }
 
 /// Who asked for a change, and through which face of the product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     Console,
@@ -215,7 +218,7 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Store {
     pub id: Uuid,
     pub name: String,
@@ -226,13 +229,18 @@ pub struct Store {
     pub phase: Phase,
     pub url: String,
     /// The uid of the namespace the engine created; None until it has.
+    #[schema(required)]
     pub namespace_uid: Option<String>,
+    #[schema(required)]
     pub error_message: Option<String>,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required)]
     pub provision_started_at: Option<DateTime<Utc>>,
+    #[schema(required)]
     pub ready_at: Option<DateTime<Utc>>,
+    #[schema(required)]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
