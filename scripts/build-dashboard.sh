@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the web dashboard (dashboard/) into dashboard/dist, which
-# `store-weaver --serve` embeds, and runs its Vitest unit tests.
+# `store-weaver --serve` embeds, and runs its Vitest unit tests. The build
+# first checks that the generated API types (src/api.gen.ts) are what
+# openapi.json gives, then type-checks with tsc.
 #
 #   scripts/build-dashboard.sh            install (if needed), build (if needed), unit tests
 #   scripts/build-dashboard.sh --test     the same, and run the unit tests even if nothing changed
@@ -62,7 +64,9 @@ if [ "$force" = 1 ] || [ ! -f "$dep_stamp" ] || [ "$(cat "$dep_stamp")" != "$dep
 fi
 
 # 2. Build.
-src_hash="$(hash_of src public index.html vite.config.ts tsconfig.json package.json package-lock.json)"
+# openapi.json and scripts/ too: the build checks that src/api.gen.ts is what
+# openapi.json gives (generated API types current; see docs/api.md).
+src_hash="$(hash_of src public scripts index.html openapi.json vite.config.ts tsconfig.json package.json package-lock.json)"
 build_stamp=node_modules/.store-weaver-build
 if [ "$force" = 1 ] || [ ! -f dist/index.html ] || [ ! -f "$build_stamp" ] || [ "$(cat "$build_stamp")" != "$src_hash" ]; then
   t0=$SECONDS

@@ -8,3 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UPDATE_OPENAPI=1 cargo test --quiet --lib serve::openapi::tests::the_committed_document_is_current >/dev/null
 echo "[gen-api-types] dashboard/openapi.json written" >&2
+(cd dashboard && node scripts/api-types.mjs --write)

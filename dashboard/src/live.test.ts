@@ -53,8 +53,8 @@ describe('a filtered list', () => {
 
   it('compares update times as instants, whatever the fraction digits', () => {
     const list = [{ ...a, updated_at: '2026-11-25T12:00:00.5Z' }];
-    expect(applyChange(list, { ...a, phase: 'x', updated_at: '2026-11-25T12:00:00.123456Z' })).toBe(list);
-    expect(applyChange(list, { ...a, phase: 'x', updated_at: '2026-11-25T12:00:00.500001Z' })[0].phase).toBe('x');
+    expect(applyChange(list, { ...a, phase: 'secrets', updated_at: '2026-11-25T12:00:00.123456Z' })).toBe(list);
+    expect(applyChange(list, { ...a, phase: 'secrets', updated_at: '2026-11-25T12:00:00.500001Z' })[0].phase).toBe('secrets');
   });
 });
 

@@ -25,10 +25,12 @@ pub struct ErrorBody {
     pub code: &'static str,
     /// The request field at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub field: Option<String>,
     /// Which limit was hit (429 only): MAX_STORES, MAX_STORES_PER_USER,
     /// create_rate_per_user, create_rate_per_address, sign_in_rate.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub limit: Option<String>,
 }
 

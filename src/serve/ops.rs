@@ -49,9 +49,11 @@ pub struct Readiness {
     pub draining: bool,
     /// When not ready: what is down, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
     /// When not ready: `not_ready`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub code: Option<&'static str>,
 }
 
