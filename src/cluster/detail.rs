@@ -1,6 +1,7 @@
 //! A store's detail: the resources in its namespace with their readiness,
 //! and its namespace events, newest first.
 
+use super::health;
 use super::namespace::OwnedNamespace;
 use super::to_chrono;
 use chrono::{DateTime, Utc};
@@ -68,46 +69,8 @@ pub async fn resources(
         job_api.list(&lp),
     )?;
     let mut out = Vec::new();
-    for d in &deps.items {
-        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let have = d
-            .status
-            .as_ref()
-            .and_then(|s| s.ready_replicas)
-            .unwrap_or(0);
-        out.push(Resource {
-            kind: "Deployment",
-            name: d.name_any(),
-            ready: format!("{have}/{want}"),
-            ok: have >= want,
-            status: if have >= want {
-                "Available".into()
-            } else {
-                "Progressing".into()
-            },
-            created: created(d),
-        });
-    }
-    for s in &stss.items {
-        let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let have = s
-            .status
-            .as_ref()
-            .and_then(|s| s.ready_replicas)
-            .unwrap_or(0);
-        out.push(Resource {
-            kind: "StatefulSet",
-            name: s.name_any(),
-            ready: format!("{have}/{want}"),
-            ok: have >= want,
-            status: if have >= want {
-                "Ready".into()
-            } else {
-                "Progressing".into()
-            },
-            created: created(s),
-        });
-    }
+    out.extend(deps.items.iter().map(deployment_resource));
+    out.extend(stss.items.iter().map(statefulset_resource));
     for p in &pods.items {
         out.push(pod_resource(p));
     }
@@ -188,6 +151,32 @@ pub async fn resources(
         });
     }
     Ok(out)
+}
+
+/// A Deployment's row, by the readiness rule the store's health uses.
+pub fn deployment_resource(d: &Deployment) -> Resource {
+    let r = health::deployment_rollout(d);
+    Resource {
+        kind: "Deployment",
+        name: d.name_any(),
+        ready: format!("{}/{}", r.ready, r.want),
+        ok: r.ok,
+        status: if r.ok { "Available" } else { "Progressing" }.into(),
+        created: created(d),
+    }
+}
+
+/// A StatefulSet's row, by the readiness rule the store's health uses.
+pub fn statefulset_resource(s: &StatefulSet) -> Resource {
+    let r = health::statefulset_rollout(s);
+    Resource {
+        kind: "StatefulSet",
+        name: s.name_any(),
+        ready: format!("{}/{}", r.ready, r.want),
+        ok: r.ok,
+        status: if r.ok { "Ready" } else { "Progressing" }.into(),
+        created: created(s),
+    }
 }
 
 pub fn pod_resource(p: &Pod) -> Resource {
@@ -335,5 +324,59 @@ mod tests {
         bound_tail(&mut tail, 3);
         let kept: Vec<&String> = tail.keys().collect();
         assert_eq!(kept, vec!["e3", "e4", "e5"]);
+    }
+    /// A rollout in progress: the old replica is still ready (1/1), but the
+    /// new spec's is not. The resource pane used to say "1/1 Available"
+    /// while the store's health said Progressing; both now read one rule.
+    #[test]
+    fn a_deployment_mid_rollout_is_progressing_in_the_detail_and_the_health() {
+        use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus};
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+        let rolling = |updated: i32, observed: i64| Deployment {
+            metadata: ObjectMeta {
+                name: Some("wordpress".into()),
+                generation: Some(2),
+                ..Default::default()
+            },
+            spec: Some(DeploymentSpec {
+                replicas: Some(1),
+                ..Default::default()
+            }),
+            status: Some(DeploymentStatus {
+                ready_replicas: Some(1),
+                updated_replicas: Some(updated),
+                observed_generation: Some(observed),
+                ..Default::default()
+            }),
+        };
+        let health_of = |d: &Deployment| {
+            health::derive(
+                &health::Objects {
+                    deployments: &[d],
+                    statefulsets: &[],
+                    jobs: &[],
+                    pods: &[],
+                },
+                &[],
+            )
+        };
+        for (d, why) in [
+            (rolling(0, 2), "not updated yet"),
+            (rolling(1, 1), "status of the previous generation"),
+        ] {
+            let row = deployment_resource(&d);
+            assert_eq!(row.ready, "1/1", "{why}");
+            assert!(!row.ok, "{why}: {row:?}");
+            assert_eq!(row.status, "Progressing", "{why}");
+            assert_eq!(
+                health_of(&d).state,
+                health::HealthState::Progressing,
+                "{why}"
+            );
+        }
+        let done = rolling(1, 2);
+        let row = deployment_resource(&done);
+        assert!(row.ok && row.status == "Available", "{row:?}");
+        assert_eq!(health_of(&done).state, health::HealthState::Ready);
     }
 }

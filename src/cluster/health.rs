@@ -49,6 +49,60 @@ const BAD_WAITING: &[&str] = &[
     "RunContainerError",
 ];
 
+/// A workload's readiness: the one rule both the store's health and the
+/// resource pane of its detail use, so they cannot disagree ("1/1
+/// Available" next to a Progressing store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rollout {
+    pub ready: i32,
+    pub want: i32,
+    /// Enough replicas ready *of the current spec*: a Deployment's ready
+    /// replicas may still be the old ones while a rollout has not updated
+    /// them, and a status not yet observed for the latest generation says
+    /// nothing about it.
+    pub ok: bool,
+}
+
+/// Whether the controller has reported on the object's latest spec.
+fn observed_current(observed: Option<i64>, generation: Option<i64>) -> bool {
+    observed.unwrap_or(0) >= generation.unwrap_or(0)
+}
+
+/// A Deployment: ready and updated replicas both reach the wanted count,
+/// and its status is for the current generation.
+pub fn deployment_rollout(d: &Deployment) -> Rollout {
+    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let st = d.status.as_ref();
+    let ready = st.and_then(|s| s.ready_replicas).unwrap_or(0);
+    let updated = st.and_then(|s| s.updated_replicas).unwrap_or(0);
+    let current = observed_current(
+        st.and_then(|s| s.observed_generation),
+        d.metadata.generation,
+    );
+    Rollout {
+        ready,
+        want,
+        ok: ready >= want && updated >= want && current,
+    }
+}
+
+/// A StatefulSet: ready replicas reach the wanted count, and its status is
+/// for the current generation.
+pub fn statefulset_rollout(s: &StatefulSet) -> Rollout {
+    let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let st = s.status.as_ref();
+    let ready = st.and_then(|s| s.ready_replicas).unwrap_or(0);
+    let current = observed_current(
+        st.and_then(|s| s.observed_generation),
+        s.metadata.generation,
+    );
+    Rollout {
+        ready,
+        want,
+        ok: ready >= want && current,
+    }
+}
+
 pub struct Objects<'a> {
     pub deployments: &'a [&'a Deployment],
     pub statefulsets: &'a [&'a StatefulSet],
@@ -66,32 +120,23 @@ pub fn derive(o: &Objects<'_>, expected: &[String]) -> Health {
 
     for d in o.deployments {
         let name = format!("deployment/{}", d.metadata.name.as_deref().unwrap_or("?"));
-        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let st = d.status.as_ref();
-        let have = st.and_then(|s| s.ready_replicas).unwrap_or(0);
-        let updated = st.and_then(|s| s.updated_replicas).unwrap_or(0);
-        let observed = st.and_then(|s| s.observed_generation).unwrap_or(0);
-        let current = observed >= d.metadata.generation.unwrap_or(0);
+        let r = deployment_rollout(d);
         total += 1;
-        if have >= want && updated >= want && current {
+        if r.ok {
             ready += 1;
         } else {
-            lines.push(format!("{name} {have}/{want} ready"));
+            lines.push(format!("{name} {}/{} ready", r.ready, r.want));
         }
         seen.push(name);
     }
     for s in o.statefulsets {
         let name = format!("statefulset/{}", s.metadata.name.as_deref().unwrap_or("?"));
-        let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let st = s.status.as_ref();
-        let have = st.and_then(|s| s.ready_replicas).unwrap_or(0);
-        let observed = st.and_then(|s| s.observed_generation).unwrap_or(0);
-        let current = observed >= s.metadata.generation.unwrap_or(0);
+        let r = statefulset_rollout(s);
         total += 1;
-        if have >= want && current {
+        if r.ok {
             ready += 1;
         } else {
-            lines.push(format!("{name} {have}/{want} ready"));
+            lines.push(format!("{name} {}/{} ready", r.ready, r.want));
         }
         seen.push(name);
     }
