@@ -116,19 +116,8 @@ async fn create_tx(
         });
     }
     let (total, mine) = stores::counts(&mut *tx, owner).await?;
-    if total >= i64::from(limits.max_stores) {
-        return Err(EngineError::Limit {
-            limit: "MAX_STORES",
-            max: limits.max_stores,
-            detail: format!("{total} stores exist in total; delete one or raise the limit"),
-        });
-    }
-    if mine >= i64::from(limits.max_stores_per_user) {
-        return Err(EngineError::Limit {
-            limit: "MAX_STORES_PER_USER",
-            max: limits.max_stores_per_user,
-            detail: format!("{owner} already has {mine} stores; delete one first"),
-        });
+    if let Some(e) = limit_reached(limits, total, Some((owner, mine))) {
+        return Err(e);
     }
 
     let base = store::namespace_for(name);
@@ -163,6 +152,35 @@ async fn create_tx(
     Ok((store, true))
 }
 
+/// The store limit one more store would break, if any: the rule and the
+/// words the engine refuses with, and the console's form previews as you
+/// type. `total`: live stores; `owner`: the new store's owner and how many
+/// they have (None when the form's owner is not valid yet: only the total
+/// is checked).
+pub fn limit_reached(
+    limits: Limits,
+    total: i64,
+    owner: Option<(&str, i64)>,
+) -> Option<EngineError> {
+    if total >= i64::from(limits.max_stores) {
+        return Some(EngineError::Limit {
+            limit: "MAX_STORES",
+            max: limits.max_stores,
+            detail: format!("{total} stores exist in total; delete one or raise the limit"),
+        });
+    }
+    match owner {
+        Some((owner, mine)) if mine >= i64::from(limits.max_stores_per_user) => {
+            Some(EngineError::Limit {
+                limit: "MAX_STORES_PER_USER",
+                max: limits.max_stores_per_user,
+                detail: format!("{owner} already has {mine} stores; delete one first"),
+            })
+        }
+        _ => None,
+    }
+}
+
 async fn refused(
     pool: &PgPool,
     actor: &Actor,
@@ -186,7 +204,7 @@ async fn load_for_update(
     owner: Option<&str>,
 ) -> Result<Store, EngineError> {
     match stores::get_for_update(tx, id).await? {
-        Some(s) if s.status != Status::Deleted && owner.is_none_or(|o| o == s.owner) => Ok(s),
+        Some(s) if s.status != Status::Deleted && store::visible_to(owner, &s.owner) => Ok(s),
         _ => Err(EngineError::NotFound {
             key: id.to_string(),
         }),
@@ -256,6 +274,42 @@ mod tests {
             engine: engine.into(),
             idempotency_key: None,
         }
+    }
+
+    #[test]
+    fn the_store_limits_are_checked_total_first_with_the_owner_named() {
+        let limits = Limits {
+            max_stores: 3,
+            max_stores_per_user: 1,
+        };
+        assert!(limit_reached(limits, 2, Some(("ann@example.com", 0))).is_none());
+        let e = limit_reached(limits, 3, Some(("ann@example.com", 1))).unwrap();
+        assert_eq!(
+            e.to_string(),
+            "limit reached: MAX_STORES is 3; 3 stores exist in total; delete one or raise the limit"
+        );
+        let e = limit_reached(limits, 2, Some(("ann@example.com", 1))).unwrap();
+        assert_eq!(
+            e.to_string(),
+            "limit reached: MAX_STORES_PER_USER is 1; ann@example.com already has 1 stores; delete one first"
+        );
+        assert!(
+            limit_reached(limits, 2, None).is_none(),
+            "no owner yet: the total only"
+        );
+    }
+
+    #[test]
+    fn a_store_is_visible_unscoped_or_to_its_owner_only() {
+        assert!(store::visible_to(None, "ann@example.com"));
+        assert!(store::visible_to(
+            Some("ann@example.com"),
+            "ann@example.com"
+        ));
+        assert!(!store::visible_to(
+            Some("bob@example.com"),
+            "ann@example.com"
+        ));
     }
 
     #[test]

@@ -118,7 +118,7 @@ impl Principal {
     }
 
     pub fn can_see(&self, owner: &str) -> bool {
-        self.is_admin() || self.user == owner
+        crate::store::visible_to(self.scope(), owner)
     }
 
     pub fn actor(&self) -> crate::store::Actor {

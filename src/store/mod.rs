@@ -244,6 +244,14 @@ pub struct Store {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// Who may see and act on a store: everyone when unscoped (admins, the
+/// console, the CLI), otherwise its owner only. The one rule for the API's
+/// reads and streams and the engine's actions; `scope` is the owner a
+/// request is limited to. (The SQL lists apply it as `owner = $scope`.)
+pub fn visible_to(scope: Option<&str>, owner: &str) -> bool {
+    scope.is_none_or(|me| me == owner)
+}
+
 impl Store {
     /// How long the last provisioning took, once the store became ready.
     pub fn provision_duration(&self) -> Option<chrono::Duration> {

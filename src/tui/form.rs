@@ -89,32 +89,26 @@ pub fn check(state: &State, form: &CreateForm) -> FormCheck {
     }
     if state.loaded {
         let total = state.stores.len();
-        if total >= state.info.max_stores as usize {
-            out.limit = Some(
-                EngineError::Limit {
-                    limit: "MAX_STORES",
-                    max: state.info.max_stores,
-                    detail: format!("{total} stores exist in total; delete one or raise the limit"),
-                }
-                .to_string(),
-            );
-        } else if let Ok(owner) = &owner {
-            let mine = state.owner_count(owner);
-            if mine >= state.info.max_stores_per_user as usize {
-                out.limit = Some(
-                    EngineError::Limit {
-                        limit: "MAX_STORES_PER_USER",
-                        max: state.info.max_stores_per_user,
-                        detail: format!("{owner} already has {mine} stores; delete one first"),
-                    }
-                    .to_string(),
-                );
-            } else {
-                out.note = Some(format!(
-                    "{owner} has {mine} of {} stores (MAX_STORES_PER_USER); {total} of {} in total (MAX_STORES)",
-                    state.info.max_stores_per_user, state.info.max_stores
-                ));
-            }
+        let limits = requests::Limits {
+            max_stores: state.info.max_stores,
+            max_stores_per_user: state.info.max_stores_per_user,
+        };
+        let mine = owner
+            .as_ref()
+            .ok()
+            .map(|o| (o.as_str(), state.owner_count(o)));
+        // The engine's own check, so the form refuses exactly what a submit would.
+        let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        out.limit =
+            requests::limit_reached(limits, as_i64(total), mine.map(|(o, n)| (o, as_i64(n))))
+                .map(|e| e.to_string());
+        if out.limit.is_none()
+            && let Some((owner, mine)) = mine
+        {
+            out.note = Some(format!(
+                "{owner} has {mine} of {} stores (MAX_STORES_PER_USER); {total} of {} in total (MAX_STORES)",
+                state.info.max_stores_per_user, state.info.max_stores
+            ));
         }
         let provisioning = state.count(Status::Provisioning);
         if out.limit.is_none() && provisioning >= state.info.max_concurrent as usize {
