@@ -4,7 +4,10 @@
 //! time inside helm and waiting for Kubernetes).
 //!
 //!   source "$(scripts/sandbox env-file)"
-//!   cargo run --example provision_latency -- [STORES]   (default 20)
+//!   cargo run --release --example provision_latency -- [STORES] [AT_ONCE]
+//!       STORES default 20; AT_ONCE (max_concurrent_provisions, and as many
+//!       workers) default 4. The throughput run of issue 17: `100 10`.
+//!   RUST_LOG=store_weaver::engine=info shows each provision's steps.
 //!
 //! Two independent observers in this process share one clock: a raw watch
 //! on pods and a LISTEN on the store channel.
@@ -25,10 +28,22 @@ use uuid::Uuid;
 
 #[tokio::main]
 async fn main() -> color_eyre::Result<()> {
+    // RUST_LOG=store_weaver=info shows each provision's steps and their times.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
+    let at_once: u32 = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(4);
     let admin_url = std::env::var("DATABASE_URL")?;
     let db_name = format!("sw_bench_{}", Uuid::new_v4().simple());
     let admin = PgPoolOptions::new()
@@ -48,7 +63,7 @@ async fn main() -> color_eyre::Result<()> {
         ("kubeconfig", std::env::var("KUBECONFIG")?),
         ("max_stores", "1000".into()),
         ("max_stores_per_user", "1000".into()),
-        ("max_concurrent_provisions", "4".into()),
+        ("max_concurrent_provisions", at_once.to_string()),
         ("lease_secs", "10".into()),
     ]);
     let settings = Settings::resolve(&Layers {
@@ -130,9 +145,9 @@ async fn main() -> color_eyre::Result<()> {
         });
     }
 
-    let view = ClusterView::start(client.clone());
+    let view = ClusterView::start(store_weaver::cluster::streaming_client(&settings).await?);
     let workers = WorkerPool::start(WorkerPoolConfig {
-        workers: 4,
+        workers: at_once,
         engine: Arc::new(store_weaver::engine::EngineConfig::from_settings(&settings)),
         pool: pool.clone(),
         client,
@@ -199,9 +214,15 @@ async fn main() -> color_eyre::Result<()> {
     .await?;
 
     println!(
-        "stores provisioned: {} of {n} in {:.1}s (max 4 at once)",
+        "stores provisioned: {} of {n} in {:.1}s (max {at_once} at once)",
         totals.len(),
         all_ready.as_secs_f64()
+    );
+    let helm_median = pct(&helm, 50.0);
+    println!(
+        "  bound (helm median x {n} / {at_once}): {:.1}s; all Ready took {:.2}x that",
+        helm_median * n as f64 / f64::from(at_once) / 1000.0,
+        all_ready.as_secs_f64() * 1000.0 / (helm_median * n as f64 / f64::from(at_once))
     );
     println!(
         "pod Ready -> store Ready: median {:.1} ms, p95 {:.1} ms (n={})",
@@ -228,8 +249,10 @@ async fn main() -> color_eyre::Result<()> {
         engine::delete(&pool, &actor, *id, None).await?;
     }
     for id in &ids {
+        // Settled either way (a delete can fail, e.g. with the API server
+        // restarted by another test): the database is dropped below.
         store_weaver::runtime::wait_for_store(&pool, *id, Duration::from_secs(600), |s| {
-            s.status == Status::Deleted
+            !s.status.is_busy()
         })
         .await?;
     }

@@ -389,3 +389,73 @@ async fn a_namespace_can_be_reassigned_only_under_the_lease() {
     assert_eq!(store(&db, s.id).await.namespace, "store-ledger-x1");
     db.drop_db().await;
 }
+
+/// Issue 17: a worker's step and what goes with it (provisioning started, the
+/// namespace uid, the lease check before a step that changes the cluster) is
+/// one statement; it is fenced like every other write.
+#[tokio::test]
+async fn advance_writes_a_step_and_its_facts_only_while_the_lease_is_held() {
+    use store_weaver::db::ledger::Advance;
+    let db = TestDb::new().await;
+    let s = new_store(&db).await;
+    let (op, lease) = claim(&db, "w1", Duration::from_secs(30)).await;
+    // Its own connection, not the pool's: drop_db closes the pool.
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener
+        .listen(store_weaver::db::STORE_CHANNEL)
+        .await
+        .unwrap();
+
+    let start = Advance {
+        started: true,
+        ..Advance::to(Phase::Namespace)
+    };
+    assert!(ledger::advance(&db.pool, &lease, &start).await.unwrap());
+    assert_eq!(next(&mut listener).await.payload(), s.id.to_string());
+    let first = store(&db, s.id).await;
+    assert_eq!(first.phase, Phase::Namespace);
+    let started = first.provision_started_at.expect("started recorded");
+
+    let uid = Advance {
+        namespace_uid: Some("uid-7"),
+        ..Advance::to(Phase::Secrets)
+    };
+    assert!(ledger::advance(&db.pool, &lease, &uid).await.unwrap());
+    // A later step keeps what earlier ones recorded.
+    assert!(
+        ledger::advance(&db.pool, &lease, &Advance::to(Phase::Installing))
+            .await
+            .unwrap()
+    );
+    let now = store(&db, s.id).await;
+    assert_eq!(now.phase, Phase::Installing);
+    assert_eq!(now.namespace_uid.as_deref(), Some("uid-7"));
+    assert_eq!(now.provision_started_at, Some(started));
+    let op_now = operations::get(&db.pool, op.id).await.unwrap().unwrap();
+    assert_eq!(op_now.step, Some(Phase::Installing));
+
+    // Less lease left than the margin asks for: refused, nothing written.
+    let guarded = Advance {
+        margin: Duration::from_secs(60),
+        ..Advance::to(Phase::WaitingForReady)
+    };
+    assert!(!ledger::advance(&db.pool, &lease, &guarded).await.unwrap());
+    assert_eq!(store(&db, s.id).await.phase, Phase::Installing);
+
+    // Another claim's token: refused.
+    let stale = Lease {
+        claim: lease.claim - 1,
+        ..lease.clone()
+    };
+    let evil = Advance {
+        namespace_uid: Some("evil"),
+        ..Advance::to(Phase::CleaningUp)
+    };
+    assert!(!ledger::advance(&db.pool, &stale, &evil).await.unwrap());
+    let after = store(&db, s.id).await;
+    assert_eq!(
+        (after.phase, after.namespace_uid.as_deref()),
+        (Phase::Installing, Some("uid-7"))
+    );
+    db.drop_db().await;
+}

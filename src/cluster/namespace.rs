@@ -78,6 +78,8 @@ pub struct OwnedNamespace {
     name: String,
     uid: String,
     terminating: bool,
+    /// Made by the very call that returned it: nothing can be in it yet.
+    created: bool,
 }
 
 impl OwnedNamespace {
@@ -89,6 +91,11 @@ impl OwnedNamespace {
     }
     pub fn is_terminating(&self) -> bool {
         self.terminating
+    }
+    /// Whether `ensure_namespace` created it just now (so it is empty: no
+    /// Helm release, no Secret), rather than finding it.
+    pub fn was_created(&self) -> bool {
+        self.created
     }
 }
 
@@ -128,6 +135,7 @@ fn owned(ns: &Namespace, want: &NamespaceRef) -> Result<OwnedNamespace, Namespac
         name: want.name.clone(),
         uid: ns.metadata.uid.clone().unwrap_or_default(),
         terminating: ns.metadata.deletion_timestamp.is_some(),
+        created: false,
     })
 }
 
@@ -158,7 +166,13 @@ pub async fn ensure_namespace(
 ) -> Result<OwnedNamespace, NamespaceError> {
     let ns = want.name.as_str();
     let api: Api<Namespace> = Api::all(client.clone());
-    if let Some(existing) = verify(client, want).await? {
+    // A store that recorded a namespace uid has had one: look first, so that
+    // one re-created by someone else is told apart by its uid. A store that
+    // never had one (every first provision) creates at once, one request
+    // instead of two; a 409 then means it exists, judged by its labels below.
+    if want.uid.is_some()
+        && let Some(existing) = verify(client, want).await?
+    {
         if existing.terminating {
             return Err(NamespaceError::Terminating { ns: ns.to_string() });
         }
@@ -184,7 +198,7 @@ pub async fn ensure_namespace(
         ..want.clone()
     };
     match api.create(&PostParams::default(), &obj).await {
-        Ok(created) => owned(&created, &fresh),
+        Ok(created) => owned(&created, &fresh).map(|o| OwnedNamespace { created: true, ..o }),
         Err(kube::Error::Api(s)) if s.code == 409 => match verify(client, &fresh).await? {
             Some(o) if !o.terminating => Ok(o),
             Some(_) => Err(NamespaceError::Terminating { ns: ns.to_string() }),
@@ -237,14 +251,7 @@ pub async fn ensure_credentials(
 ) -> Result<bool, NamespaceError> {
     let ns = owned.name();
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    if api
-        .get_opt(CREDENTIALS_SECRET)
-        .await
-        .map_err(api_err("get", format!("secret {ns}/{CREDENTIALS_SECRET}")))?
-        .is_some()
-    {
-        return Ok(false);
-    }
+    // Create, and keep the existing one on 409: one request, not a read first.
     let data: BTreeMap<String, String> = CREDENTIAL_KEYS
         .iter()
         .map(|k| {

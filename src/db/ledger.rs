@@ -406,6 +406,59 @@ pub async fn set_phase(pool: &PgPool, lease: &Lease, phase: Phase) -> Result<boo
     Ok(row.is_some())
 }
 
+/// A worker's step with what goes with it, written by [`advance`] in one
+/// statement (one round trip instead of a transaction per fact).
+#[derive(Debug, Clone, Copy)]
+pub struct Advance<'a> {
+    pub phase: Phase,
+    /// Also record that provisioning started (kept if already set).
+    pub started: bool,
+    /// Also record the uid of the namespace the engine made or found.
+    pub namespace_uid: Option<&'a str>,
+    /// Write only if the lease has at least this long left: the check made
+    /// before a step that changes the cluster (see [`holds`]).
+    pub margin: Duration,
+}
+
+impl Advance<'_> {
+    pub fn to(phase: Phase) -> Advance<'static> {
+        Advance {
+            phase,
+            started: false,
+            namespace_uid: None,
+            margin: Duration::ZERO,
+        }
+    }
+}
+
+/// Moves the operation and the store to `a.phase` (and records what `a`
+/// says), announcing the change, only while the lease is held with
+/// `a.margin` to spare. False, and nothing written, otherwise.
+pub async fn advance(pool: &PgPool, lease: &Lease, a: &Advance<'_>) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "WITH op AS (UPDATE operations SET step = $4 WHERE {HELD} \
+                     AND lease_expires_at > now() + make_interval(secs => $6) RETURNING store_id), \
+         st AS (UPDATE stores SET phase = $4, updated_at = now(), \
+                    provision_started_at = CASE WHEN $7 THEN coalesce(provision_started_at, now()) \
+                                                ELSE provision_started_at END, \
+                    namespace_uid = coalesce($8, namespace_uid) \
+                FROM op WHERE stores.id = op.store_id RETURNING stores.id) \
+         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text)) n"
+    );
+    let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(a.phase.as_str())
+        .bind(super::STORE_CHANNEL)
+        .bind(a.margin.as_secs_f64())
+        .bind(a.started)
+        .bind(a.namespace_uid)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Opens a transaction in which the lease is checked and the operation row
 /// locked, so the writes that follow happen only while it is held.
 async fn held_tx<'a>(
