@@ -4,25 +4,14 @@
 //! ~/.local/state/store-weaver/sandbox/env`), and `tmux`. Each test gets a
 //! database of its own and a tmux server of its own.
 
-use sqlx::postgres::PgPoolOptions;
+mod common;
+
+use common::{TestDb, repo, require_env};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_store-weaver");
-
-fn require_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: the console end-to-end tests need the local sandbox; \
-             run `source ~/.local/state/store-weaver/sandbox/env` (after `scripts/sandbox up`) first"
-        )
-    })
-}
-
-fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
 
 /// The small test chart, or the real one while the fixture is missing.
 fn charts_dir() -> PathBuf {
@@ -36,111 +25,6 @@ fn charts_dir() -> PathBuf {
 
 fn short_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
-}
-
-fn replace_db(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let cut = base.rfind('/').expect("DATABASE_URL has a database path");
-    let mut out = format!("{}/{db}", &base[..cut]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        let admin = require_env("DATABASE_URL");
-        let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&admin)
-            .await
-            .expect("connect to the sandbox PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .expect("create the test database");
-        pool.close().await;
-        let url = replace_db(&admin, &name);
-        TestDb { admin, name, url }
-    }
-
-    async fn pool(&self) -> sqlx::PgPool {
-        PgPoolOptions::new()
-            .max_connections(2)
-            .connect(&self.url)
-            .await
-            .expect("connect to the test database")
-    }
-
-    async fn drop_db(self) {
-        drop(self);
-    }
-}
-
-/// Whatever happens to the test (a failed assertion included): stores still
-/// live in its database are deleted from the cluster, then the database is
-/// dropped.
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin, name, url) = (self.admin.clone(), self.name.clone(), self.url.clone());
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(&url).await {
-                    let live: Vec<(uuid::Uuid,)> =
-                        sqlx::query_as("SELECT id FROM stores WHERE status <> 'Deleted'")
-                            .fetch_all(&pool)
-                            .await
-                            .unwrap_or_default();
-                    pool.close().await;
-                    let charts = charts_dir();
-                    for (id,) in live {
-                        let _ = Command::new(BIN)
-                            .args([
-                                "store",
-                                "delete",
-                                &id.to_string(),
-                                "--wait",
-                                "--database-url",
-                                &url,
-                            ])
-                            .arg("--charts-dir")
-                            .arg(&charts)
-                            .arg("--values-file")
-                            .arg(charts.join("woocommerce/values.yaml"))
-                            .env("STORE_WEAVER_LOG", "error")
-                            .output();
-                    }
-                }
-                if let Ok(pool) = PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect(&admin)
-                    .await
-                {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&pool)
-                    .await;
-                }
-            });
-        });
-        let _ = cleanup.join();
-    }
 }
 
 fn sh_quote(s: &str) -> String {
@@ -309,7 +193,7 @@ fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_watch_ready_open_events_delete_and_quit() {
-    let db = TestDb::new().await;
+    let db = TestDb::unmigrated().await;
     let logs = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let t = Tmux::start(120, 40, &console_command(&db.url, logs.path(), ""));
@@ -411,7 +295,7 @@ async fn create_watch_ready_open_events_delete_and_quit() {
     t.assert_restored();
 
     // The database agrees, and the audit log says it was the console.
-    let pool = db.pool().await;
+    let pool = db.pool.clone();
     let (status,): (String,) = sqlx::query_as("SELECT status FROM stores WHERE name = $1")
         .bind(&name)
         .fetch_one(&pool)
@@ -498,7 +382,7 @@ async fn starts_and_explains_when_the_database_is_down() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_restores_the_terminal() {
-    let db = TestDb::new().await;
+    let db = TestDb::unmigrated().await;
     let logs = tempfile::tempdir().unwrap();
     let t = Tmux::start(
         80,
@@ -521,7 +405,7 @@ async fn sigterm_restores_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sighup_when_the_terminal_goes_away_ends_the_process() {
-    let db = TestDb::new().await;
+    let db = TestDb::unmigrated().await;
     let logs = tempfile::tempdir().unwrap();
     let t = Tmux::start(80, 24, &console_command(&db.url, logs.path(), ""));
     t.wait_for("the console", Duration::from_secs(20), |s| {
@@ -560,7 +444,7 @@ fn cli(db_url: &str, args: &[&str]) -> Output {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn mark_two_stores_and_delete_both_with_one_confirmation() {
-    let db = TestDb::new().await;
+    let db = TestDb::unmigrated().await;
     let logs = tempfile::tempdir().unwrap();
     let tag = short_id();
     let names = [format!("Bulk {tag} one"), format!("Bulk {tag} two")];
@@ -619,7 +503,7 @@ async fn mark_two_stores_and_delete_both_with_one_confirmation() {
     t.keys(&["q"]);
     t.assert_restored();
 
-    let pool = db.pool().await;
+    let pool = db.pool.clone();
     let deleted: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT DISTINCT s.name, s.status, a.via FROM stores s \
          JOIN audit_log a ON a.store_name = s.name \
@@ -644,7 +528,7 @@ async fn mark_two_stores_and_delete_both_with_one_confirmation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn open_a_stores_logs_and_run_a_wp_command() {
-    let db = TestDb::new().await;
+    let db = TestDb::unmigrated().await;
     let logs = tempfile::tempdir().unwrap();
     let name = format!("Logs {}", short_id());
     let out = cli(
@@ -713,7 +597,7 @@ async fn open_a_stores_logs_and_run_a_wp_command() {
     t.assert_restored();
 
     // Both acts are in the audit log, as the console and as its user.
-    let pool = db.pool().await;
+    let pool = db.pool.clone();
     let acts: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT action, via, outcome FROM audit_log WHERE store_name = $1 \
          AND action IN ('store.logs', 'store.wp') ORDER BY id",
@@ -741,7 +625,10 @@ async fn open_a_stores_logs_and_run_a_wp_command() {
 async fn wordpress_pod(db_url: &str, name: &str) {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, PostParams};
-    let pool = PgPoolOptions::new().connect(db_url).await.unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect(db_url)
+        .await
+        .unwrap();
     let (id, ns): (uuid::Uuid, String) =
         sqlx::query_as("SELECT id, namespace FROM stores WHERE name = $1")
             .bind(name)

@@ -11,7 +11,9 @@
 //! dashboard first with `scripts/build-dashboard.sh --no-test` (a no-op when
 //! nothing changed), which also installs playwright-core.
 
-use sqlx::postgres::PgPoolOptions;
+mod common;
+
+use common::{TestDb, repo, require_env};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -32,74 +34,6 @@ const SCREENSHOTS: [&str; 7] = [
     "dashboard-phone.png",
     "dashboard-admin.png",
 ];
-
-fn require_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: the dashboard end-to-end test needs the local sandbox \
-             (a real PostgreSQL and Kubernetes API server); run it with scripts/test, or \
-             `scripts/sandbox up && source ~/.local/state/store-weaver/sandbox/env` first"
-        )
-    })
-}
-
-fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-fn replace_db(url: &str, db: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let cut = base.rfind('/').expect("DATABASE_URL has a database path");
-    let mut out = format!("{}/{db}", &base[..cut]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-/// A database of its own for this test, dropped at the end.
-struct TestDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn new() -> TestDb {
-        let admin = require_env("DATABASE_URL");
-        let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&admin)
-            .await
-            .expect("connect to the sandbox PostgreSQL (DATABASE_URL)");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .expect("create the test database (the DATABASE_URL role needs CREATEDB)");
-        pool.close().await;
-        let url = replace_db(&admin, &name);
-        TestDb { admin, name, url }
-    }
-
-    async fn drop_db(self) {
-        if let Ok(pool) = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&self.admin)
-            .await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&pool)
-            .await;
-        }
-    }
-}
 
 /// The `store-weaver --serve` process; stopped with SIGTERM when dropped.
 struct Server {
@@ -258,7 +192,7 @@ async fn dashboard_sign_in_create_ready_detail_delete_sign_out() {
     );
     assert!(ok, "scripts/build-dashboard.sh --no-test failed:\n{out}");
 
-    let db = TestDb::new().await;
+    let db = TestDb::unmigrated().await;
     let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
 
     // The users, created the way an operator does: password on stdin.

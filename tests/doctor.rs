@@ -112,17 +112,7 @@ async fn doctor_is_green_against_the_sandbox() {
 }
 
 fn kubectl(args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", require_env("KUBECONFIG"))
-        .output()
-        .expect("kubectl (PATH from scripts/sandbox env)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::tools::kubectl_out(args)
 }
 
 #[tokio::test]

@@ -46,6 +46,88 @@ async fn migrations_apply_to_an_empty_database_and_a_second_run_is_a_no_op() {
     db.drop_db().await;
 }
 
+/// A test that fails before `drop_db` (here: the TestDb simply dropped, as
+/// unwinding does) still removes its database and the namespaces of its live
+/// stores, and nothing else.
+#[tokio::test]
+async fn a_test_database_dropped_without_drop_db_takes_its_stores_namespaces_along() {
+    let db = TestDb::new().await;
+    let s = settings(&db.url, "tests/fixtures/charts", &[]);
+    let (store, _) = store_weaver::engine::create(
+        &db.pool,
+        store_weaver::runtime::limits(&s),
+        &store_weaver::runtime::naming(&s),
+        &store_weaver::store::Actor::new("tester", store_weaver::store::Via::Cli),
+        &store_weaver::engine::CreateRequest {
+            name: unique("Left Behind"),
+            owner: "cleanup@example.com".into(),
+            engine: "woocommerce".into(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    let client = kube().await;
+    let nss: Api<Namespace> = Api::all(client);
+    let labelled = |name: &str, id: &str| Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(
+                [(
+                    store_weaver::cluster::STORE_ID_LABEL.to_string(),
+                    id.to_string(),
+                )]
+                .into(),
+            ),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    nss.create(
+        &PostParams::default(),
+        &labelled(&store.namespace, &store.id.to_string()),
+    )
+    .await
+    .unwrap();
+    // A namespace of another store (not in this database) is not touched.
+    let other = format!(
+        "sw-other-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    nss.create(
+        &PostParams::default(),
+        &labelled(&other, &uuid::Uuid::now_v7().to_string()),
+    )
+    .await
+    .unwrap();
+    let name = db.name.clone();
+    drop(db);
+
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&require_env("DATABASE_URL"))
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the database {name} is still there");
+    let gone = |ns: Option<Namespace>| ns.is_none_or(|n| n.metadata.deletion_timestamp.is_some());
+    assert!(
+        gone(nss.get_opt(&store.namespace).await.unwrap()),
+        "the store's namespace {} was left behind",
+        store.namespace
+    );
+    let kept = nss.get_opt(&other).await.unwrap();
+    assert!(
+        kept.is_some_and(|n| n.metadata.deletion_timestamp.is_none()),
+        "another store's namespace was deleted"
+    );
+    let _ = nss.delete(&other, &DeleteParams::default()).await;
+}
+
 #[tokio::test]
 async fn the_client_reaches_the_api_server_over_tls_and_lists_ready_nodes() {
     let kubeconfig = std::fs::read_to_string(require_env("KUBECONFIG")).unwrap();

@@ -574,17 +574,7 @@ async fn store_logs_and_store_wp_on_the_command_line_are_audited() {
 }
 
 fn kubectl(args: &[&str]) -> String {
-    let out = Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", require_env("KUBECONFIG"))
-        .output()
-        .expect("kubectl (PATH from scripts/sandbox env)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::tools::kubectl_out(args)
 }
 
 #[tokio::test]

@@ -12,7 +12,6 @@ use k8s_openapi::api::authorization::v1::{
 use k8s_openapi::api::rbac::v1::{RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 use store_weaver::cluster::view::ClusterView;
@@ -22,21 +21,12 @@ use store_weaver::store::{Actor, Status, Via};
 
 const SA: &str = "system:serviceaccount:store-weaver-system:store-weaver";
 
-fn kubectl(args: &[&str], stdin_file: Option<&str>) -> String {
-    let mut cmd = Command::new("kubectl");
-    cmd.args(args).env("KUBECONFIG", require_env("KUBECONFIG"));
-    if let Some(f) = stdin_file {
-        cmd.args(["-f", f]);
+fn kubectl(args: &[&str], file: Option<&str>) -> String {
+    let mut all = args.to_vec();
+    if let Some(f) = file {
+        all.extend(["-f", f]);
     }
-    let out = cmd
-        .output()
-        .expect("run kubectl (PATH from scripts/sandbox env)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::tools::kubectl_out(&all)
 }
 
 async fn allowed(

@@ -4,6 +4,8 @@
 //! environment.
 #![allow(dead_code)]
 
+pub mod tools;
+
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use std::collections::BTreeMap;
@@ -21,16 +23,32 @@ pub fn repo(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// A database of its own, dropped when the test is done with it.
+/// A database of its own for one test. `drop_db` ends it; if the test
+/// fails (or forgets) first, `Drop` does the same: the namespaces of stores
+/// still live in it are deleted from the cluster (chosen by this database's
+/// store ids, never by name), then the database is dropped. So a failed test
+/// leaks neither a database nor namespaces.
 pub struct TestDb {
     pub name: String,
     pub url: String,
     pub pool: PgPool,
     admin_url: String,
+    done: bool,
 }
 
 impl TestDb {
+    /// A migrated database.
     pub async fn new() -> TestDb {
+        TestDb::create(true).await
+    }
+
+    /// An empty database, for tests whose binary migrates it on its first
+    /// start (the console, `--serve`).
+    pub async fn unmigrated() -> TestDb {
+        TestDb::create(false).await
+    }
+
+    async fn create(migrate: bool) -> TestDb {
         let admin_url = require_env("DATABASE_URL");
         let name = format!("sw_test_{}", uuid::Uuid::new_v4().simple());
         let admin = PgPoolOptions::new()
@@ -41,7 +59,7 @@ impl TestDb {
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin)
             .await
-            .expect("create the test database");
+            .expect("create the test database (the DATABASE_URL role needs CREATEDB)");
         admin.close().await;
         let url = replace_db(&admin_url, &name);
         let pool = PgPoolOptions::new()
@@ -49,30 +67,90 @@ impl TestDb {
             .connect(&url)
             .await
             .expect("connect to the test database");
-        store_weaver::db::migrate(&pool)
-            .await
-            .expect("migrations apply");
+        if migrate {
+            store_weaver::db::migrate(&pool)
+                .await
+                .expect("migrations apply");
+        }
         TestDb {
             name,
             url,
             pool,
             admin_url,
+            done: false,
         }
     }
 
-    pub async fn drop_db(self) {
+    pub async fn drop_db(mut self) {
+        self.done = true;
         self.pool.close().await;
-        if let Ok(admin) = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&self.admin_url)
-            .await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&admin)
-            .await;
+        clean_up(&self.admin_url, &self.name, &self.url).await;
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // The test's runtime may be unwinding: clean up on a runtime of our own.
+        let (admin, name, url) = (self.admin_url.clone(), self.name.clone(), self.url.clone());
+        let cleanup = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(clean_up(&admin, &name, &url));
+            }
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// Deletes the namespaces of the database's live stores (without waiting:
+/// the controller manager removes them), then the database.
+async fn clean_up(admin_url: &str, name: &str, url: &str) {
+    if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(url).await {
+        let live: Vec<(uuid::Uuid,)> =
+            sqlx::query_as("SELECT id FROM stores WHERE status <> 'Deleted'")
+                .fetch_all(&pool)
+                .await
+                .unwrap_or_default();
+        pool.close().await;
+        if !live.is_empty() && std::env::var_os("KUBECONFIG").is_some() {
+            delete_store_namespaces(live.iter().map(|(id,)| id.to_string()).collect()).await;
+        }
+    }
+    if let Ok(admin) = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await
+    {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await;
+    }
+}
+
+async fn delete_store_namespaces(ids: Vec<String>) {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, DeleteParams, ListParams};
+    let api: Api<Namespace> = Api::all(kube().await);
+    for chunk in ids.chunks(50) {
+        let selector = format!(
+            "{} in ({})",
+            store_weaver::cluster::STORE_ID_LABEL,
+            chunk.join(",")
+        );
+        let Ok(list) = api.list(&ListParams::default().labels(&selector)).await else {
+            continue;
+        };
+        for ns in list.items {
+            if let Some(n) = ns.metadata.name {
+                let _ = api.delete(&n, &DeleteParams::background()).await;
+            }
         }
     }
 }
@@ -221,19 +299,7 @@ pub fn url_addr(url: &str) -> std::net::SocketAddr {
         .expect("an address")
 }
 
-fn kubectl_out(args: &[&str]) -> String {
-    let out = std::process::Command::new("kubectl")
-        .args(args)
-        .env("KUBECONFIG", require_env("KUBECONFIG"))
-        .output()
-        .expect("kubectl (PATH from scripts/sandbox env)");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use tools::kubectl_out;
 
 /// A kubeconfig in `dir` that authenticates with the platform service
 /// account's own token (config/rbac.yaml applied first), for least-privilege
