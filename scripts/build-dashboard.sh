@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the web dashboard (dashboard/) into dashboard/dist, which
-# `store-weaver --serve` embeds, and runs its Vitest unit tests. The build
+# `store-weaver --serve` embeds, and runs ESLint and its Vitest unit tests. The build
 # first checks that the generated API types (src/api.gen.ts) are what
 # openapi.json gives, then type-checks with tsc.
 #
@@ -66,7 +66,7 @@ fi
 # 2. Build.
 # openapi.json and scripts/ too: the build checks that src/api.gen.ts is what
 # openapi.json gives (generated API types current; see docs/api.md).
-src_hash="$(hash_of src public scripts index.html openapi.json vite.config.ts tsconfig.json package.json package-lock.json)"
+src_hash="$(hash_of src public scripts e2e index.html openapi.json eslint.config.js vite.config.ts tsconfig.json package.json package-lock.json)"
 build_stamp=node_modules/.store-weaver-build
 if [ "$force" = 1 ] || [ ! -f dist/index.html ] || [ ! -f "$build_stamp" ] || [ "$(cat "$build_stamp")" != "$src_hash" ]; then
   t0=$SECONDS
@@ -82,6 +82,13 @@ if [ "$tests" = auto ] && [ "$force" = 0 ] && [ -f "$test_stamp" ] && [ "$(head 
   say "unit tests unchanged since they passed: $(tail -1 "$test_stamp")"
   exit 0
 fi
+# ESLint (with React's hooks rules) first: a warning fails too.
+if ! npx --no-install eslint --max-warnings 0 . >"$log" 2>&1; then
+  cat "$log" >&2
+  say "eslint FAILED (npm run lint in dashboard/)"
+  exit 1
+fi
+say "eslint: no problems"
 if ! NO_COLOR=1 FORCE_COLOR=0 npx --no-install vitest run --reporter=dot >"$log" 2>&1; then
   cat "$log" >&2
   say "unit tests FAILED"

@@ -6,7 +6,7 @@ import { Link } from './components/Link';
 import { SignIn } from './components/SignIn';
 import { StoreDetail } from './components/StoreDetail';
 import { StoreList, type StoreActions } from './components/StoreList';
-import { useLiveStores, type LiveOptions } from './live';
+import { filterKey, useLiveStores, type LiveOptions } from './live';
 import { hrefFor, navigate, parseRoute, useRoute } from './router';
 import type { Me, Store } from './types';
 
@@ -46,14 +46,15 @@ export function App({ api: given, live }: AppProps) {
   }, [api, signedOut]);
 
   useEffect(() => {
-    api.onUnauthorized = () =>
+    api.setUnauthorizedHandler(() =>
       setAuth((a) =>
         a.state === 'signedIn'
           ? { state: 'signedOut', mode: api.demoMode ? 'demo' : 'password', notice: 'Your session has ended. Sign in again.' }
           : a,
-      );
+      ),
+    );
     return () => {
-      api.onUnauthorized = null;
+      api.setUnauthorizedHandler(null);
     };
   }, [api]);
 
@@ -110,9 +111,10 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
   const route = useRoute();
   // The list's filter lives in its URL; other pages keep the last one, so
   // coming back to the list does not reload it.
-  const lastFilter = useRef<ListFilter>({});
-  if (route.name === 'list') lastFilter.current = route.filter ?? {};
-  const live = useLiveStores(api, lastFilter.current, liveOpts);
+  const routeFilter = route.name === 'list' ? (route.filter ?? {}) : null;
+  const [lastFilter, setLastFilter] = useState<ListFilter>(routeFilter ?? {});
+  if (routeFilter && filterKey(routeFilter) !== filterKey(lastFilter)) setLastFilter(routeFilter);
+  const live = useLiveStores(api, routeFilter ?? lastFilter, liveOpts);
   const [pending, setPending] = useState<ReadonlySet<string>>(new Set());
   const [confirming, setConfirming] = useState<Store | null>(null);
   const [confirmError, setConfirmError] = useState<string | null>(null);
@@ -121,7 +123,7 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
   const setNotice = (n: { text: string; kind: 'ok' | 'error'; path?: string } | null) =>
     setNoticeState(n ? { ...n, path: n.path ?? hrefFor(parseRoute(window.location.pathname)).split('?')[0] } : null);
   const [announce, setAnnounce] = useState('');
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(() => Date.now());
   const mainRef = useRef<HTMLElement>(null);
 
   // Time moves: "2 min ago", "1 min 10 s so far".
@@ -132,6 +134,7 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
 
   // Focus the page heading on navigation, for screen readers and keyboards.
   const first = useRef(true);
+  const storeId = route.name === 'store' ? route.id : '';
   useEffect(() => {
     if (first.current) {
       first.current = false;
@@ -139,20 +142,25 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
     }
     const h = mainRef.current?.querySelector<HTMLElement>('h1');
     h?.focus();
-  }, [route.name, route.name === 'store' ? route.id : '']);
+  }, [route.name, storeId]);
 
-  // Say status changes out loud (a polite live region).
-  const seen = useRef<Map<string, string>>(new Map());
-  useEffect(() => {
-    if (!live.stores) return;
+  // Say status changes out loud (a polite live region): each new list is
+  // compared, while rendering, with the statuses seen so far.
+  const [seen, setSeen] = useState<{ list: Store[] | null; status: ReadonlyMap<string, string> }>({
+    list: null,
+    status: new Map(),
+  });
+  if (live.stores && live.stores !== seen.list) {
+    const status = new Map(seen.status);
     const changes: string[] = [];
     for (const s of live.stores) {
-      const before = seen.current.get(s.id);
+      const before = status.get(s.id);
       if (before && before !== s.status) changes.push(`${s.name} is now ${s.status}.`);
-      seen.current.set(s.id, s.status);
+      status.set(s.id, s.status);
     }
+    setSeen({ list: live.stores, status });
     if (changes.length) setAnnounce(changes.join(' '));
-  }, [live.stores]);
+  }
 
   const setBusy = (id: string, on: boolean) =>
     setPending((p) => {

@@ -110,6 +110,11 @@ export class Api {
   /** Called on any 401, so the app can show the sign-in screen. */
   onUnauthorized: (() => void) | null = null;
 
+  /** Sets (or with null clears) what is called on any 401. */
+  setUnauthorizedHandler(handler: (() => void) | null): void {
+    this.onUnauthorized = handler;
+  }
+
   constructor(opts: ApiOptions = {}) {
     this.base = (opts.base ?? '').replace(/\/$/, '');
     this.fetchImpl = opts.fetch ?? ((...args) => fetch(...args));

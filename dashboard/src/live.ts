@@ -6,7 +6,7 @@
 // that no longer matches leaves it. When the stream is unavailable, the first
 // page is polled every 5 s while any store shown is provisioning or deleting.
 
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Api, ApiError, explain, type ListFilter } from './api';
 import { isBusy } from './format';
 import type { Store } from './types';
@@ -82,9 +82,16 @@ export interface LiveOptions {
 }
 
 interface Page {
+  /** The filter (its key) this page was loaded for. */
+  key: string;
   stores: Store[];
   total: number;
   cursor: string | null;
+}
+
+/** A filter as a value: a new object with the same fields is the same filter. */
+export function filterKey(filter: ListFilter): string {
+  return JSON.stringify([filter.q ?? '', filter.status ?? '', filter.owner ?? '']);
 }
 
 export function useLiveStores(api: Api, filter: ListFilter = {}, opts: LiveOptions = {}): LiveStores {
@@ -96,44 +103,62 @@ export function useLiveStores(api: Api, filter: ListFilter = {}, opts: LiveOptio
         : EventSource;
   const pollMs = opts.pollMs ?? POLL_MS;
   const retryMs = opts.retryMs ?? STREAM_RETRY_MS;
-  const [page, setPage] = useState<Page | null>(null);
+  const streams = !!ES && api.canStream();
+  const [loaded, setPage] = useState<Page | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [mode, setMode] = useState<LiveMode>(ES && api.canStream() ? 'connecting' : 'polling');
+  const [streamMode, setMode] = useState<LiveMode>('connecting');
+  // Without EventSource (or a stream the API cannot open) the list polls.
+  const mode: LiveMode = streams ? streamMode : 'polling';
   const alive = useRef(true);
   // The filter as a value: a new object with the same fields is the same filter.
-  const key = JSON.stringify([filter.q ?? '', filter.status ?? '', filter.owner ?? '']);
-  const filterRef = useRef<ListFilter>(filter);
-  filterRef.current = filter;
+  const key = filterKey(filter);
+  const current = useMemo<ListFilter>(() => {
+    const [q, status, owner] = JSON.parse(key) as [string, string, string];
+    const f: ListFilter = {};
+    if (q) f.q = q;
+    if (status) f.status = status as ListFilter['status'];
+    if (owner) f.owner = owner;
+    return f;
+  }, [key]);
+  // A page loaded for another filter is not shown: the new one is loading.
+  const page = loaded && loaded.key === key ? loaded : null;
+  // For the stream's callbacks, which outlive a filter.
+  const filterRef = useRef<ListFilter>(current);
+  useEffect(() => {
+    filterRef.current = current;
+  }, [current]);
   const generation = useRef(0);
 
   const refresh = useCallback(async () => {
     const mine = ++generation.current;
     try {
-      const first = await api.listStores(filterRef.current);
+      const first = await api.listStores(current);
       if (!alive.current || mine !== generation.current) return;
-      setPage({ stores: first.stores, total: first.total, cursor: first.next_cursor });
+      setPage({ key, stores: first.stores, total: first.total, cursor: first.next_cursor });
       setError(null);
     } catch (e) {
       if (!alive.current || mine !== generation.current) return;
       if (e instanceof ApiError && e.unauthenticated) return; // the app signs out
       setError(explain(e));
     }
-    // `key` stands for the filter, read through filterRef.
-  }, [api, key]);
+  }, [api, current, key]);
   const refreshRef = useRef(refresh);
-  refreshRef.current = refresh;
+  useEffect(() => {
+    refreshRef.current = refresh;
+  }, [refresh]);
 
+  const cursor = page?.cursor;
   const loadMore = useCallback(async () => {
-    const cursor = page?.cursor;
     if (!cursor) return;
     const mine = generation.current;
     try {
-      const next = await api.listStores(filterRef.current, cursor);
+      const next = await api.listStores(current, cursor);
       if (!alive.current || mine !== generation.current) return;
       setPage((p) => {
         if (!p) return p;
         const seen = new Set(p.stores.map((s) => s.id));
         return {
+          key: p.key,
           stores: [...p.stores, ...next.stores.filter((s) => !seen.has(s.id))],
           total: next.total,
           cursor: next.next_cursor,
@@ -144,7 +169,7 @@ export function useLiveStores(api: Api, filter: ListFilter = {}, opts: LiveOptio
       if (e instanceof ApiError && e.unauthenticated) return;
       setError(explain(e));
     }
-  }, [api, page?.cursor]);
+  }, [api, cursor, current]);
 
   const change = useCallback((s: Store) => {
     setPage((p) => {
@@ -160,15 +185,16 @@ export function useLiveStores(api: Api, filter: ListFilter = {}, opts: LiveOptio
 
   // First load, again whenever the filter changes.
   useEffect(() => {
-    setPage(null);
+    // refresh sets state only after its await (the API's answer), which is
+    // what an effect may do; the rule does not look past the async call.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     void refresh();
   }, [refresh]);
 
   // The stream, whatever the filter: each change is matched against it here.
   useEffect(() => {
     alive.current = true;
-    if (!ES || !api.canStream()) {
-      setMode('polling');
+    if (!ES || !streams) {
       return () => {
         alive.current = false;
       };
@@ -227,7 +253,7 @@ export function useLiveStores(api: Api, filter: ListFilter = {}, opts: LiveOptio
       clearTimeout(retryTimer);
       source?.close();
     };
-  }, [api, ES, change, retryMs]);
+  }, [api, ES, streams, change, retryMs]);
 
   // Polling while the stream is down and something shown is under way.
   const busy = page ? anyBusy(page.stores) : false;

@@ -36,9 +36,10 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
   const [loadedAt, setLoadedAt] = useState<number | null>(null);
   const seq = useRef(0);
 
+  // Loads run on their own (first, when the store changes, while it is busy)
+  // and on the Refresh button, which alone shows "Refreshing…".
   const load = useCallback(async () => {
     const mine = ++seq.current;
-    setLoading(true);
     const [d, t] = await Promise.allSettled([api.detail(id), api.timeline(id)]);
     if (mine !== seq.current) return;
     if (d.status === 'fulfilled') {
@@ -73,6 +74,9 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
 
   // Load now, again whenever the store changes, and every so often while busy.
   useEffect(() => {
+    // load sets state only after its await (the API's answer), which is what
+    // an effect may do; the rule does not look past the async call.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     void load();
   }, [load, version]);
   const busy = store ? isBusy(store.status) : false;
@@ -148,7 +152,15 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
             Delete…
           </button>
         ) : null}
-        <button type="button" onClick={() => void load()} disabled={loading} aria-busy={loading}>
+        <button
+          type="button"
+          onClick={() => {
+            setLoading(true);
+            void load();
+          }}
+          disabled={loading}
+          aria-busy={loading}
+        >
           {loading ? 'Refreshing…' : 'Refresh'}
         </button>
         {loadedAt ? (

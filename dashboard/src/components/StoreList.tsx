@@ -62,8 +62,11 @@ export function StoreList({
   mode,
   error,
   actions,
-  now = Date.now(),
+  now: givenNow,
 }: StoreListProps) {
+  // Without a clock from the app, times are relative to the first render.
+  const [firstRender] = useState(() => Date.now());
+  const now = givenNow ?? firstRender;
   const admin = me.role === 'admin';
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
@@ -72,8 +75,14 @@ export function StoreList({
   // The text boxes apply after a pause; the URL (filter) stays the truth.
   const [q, setQ] = useState(filter.q ?? '');
   const [owner, setOwner] = useState(filter.owner ?? '');
-  useEffect(() => setQ(filter.q ?? ''), [filter.q]);
-  useEffect(() => setOwner(filter.owner ?? ''), [filter.owner]);
+  // A new filter (the URL changed) resets the boxes to it, while rendering.
+  const [shownFilter, setShownFilter] = useState({ q: filter.q ?? '', owner: filter.owner ?? '' });
+  if ((filter.q ?? '') !== shownFilter.q || (filter.owner ?? '') !== shownFilter.owner) {
+    const next = { q: filter.q ?? '', owner: filter.owner ?? '' };
+    if (next.q !== shownFilter.q) setQ(next.q);
+    if (next.owner !== shownFilter.owner) setOwner(next.owner);
+    setShownFilter(next);
+  }
   const apply = (f: ListFilter) => {
     const next: ListFilter = {};
     if (f.q?.trim()) next.q = f.q.trim();
@@ -81,12 +90,20 @@ export function StoreList({
     if (f.owner?.trim()) next.owner = f.owner.trim();
     onFilter?.(next);
   };
+  // Only typing schedules a new filter, after a pause; a new filter cancels
+  // a pending one.
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => {
-    if (q.trim() === (filter.q ?? '') && owner.trim() === (filter.owner ?? '')) return;
-    const t = setTimeout(() => apply({ ...filter, q, owner }), SEARCH_DELAY_MS);
-    return () => clearTimeout(t);
-    // Only typing schedules a new filter.
-  }, [q, owner]);
+    const t = pending;
+    return () => clearTimeout(t.current);
+  }, [filter.q, filter.owner]);
+  const typed = (nextQ: string, nextOwner: string) => {
+    setQ(nextQ);
+    setOwner(nextOwner);
+    clearTimeout(pending.current);
+    if (nextQ.trim() === (filter.q ?? '') && nextOwner.trim() === (filter.owner ?? '')) return;
+    pending.current = setTimeout(() => apply({ ...filter, q: nextQ, owner: nextOwner }), SEARCH_DELAY_MS);
+  };
   const filtered = !!(filter.q || filter.status || filter.owner);
   const shown = stores ?? [];
 
@@ -118,7 +135,7 @@ export function StoreList({
             placeholder="Name, namespace or address"
             value={q}
             maxLength={100}
-            onChange={(e) => setQ(e.target.value)}
+            onChange={(e) => typed(e.target.value, owner)}
           />
         </div>
         <div className="field inline">
@@ -144,7 +161,7 @@ export function StoreList({
               type="search"
               placeholder="Everyone"
               value={owner}
-              onChange={(e) => setOwner(e.target.value)}
+              onChange={(e) => typed(q, e.target.value)}
             />
           </div>
         ) : null}
