@@ -693,29 +693,10 @@ impl Effective {
     pub fn shown(&self) -> String {
         match &self.value {
             None => "(unset)".into(),
-            Some(v) if self.secret => mask_url_password(v),
+            Some(v) if self.secret => crate::text::mask_url_password(v),
             Some(v) => v.clone(),
         }
     }
-}
-
-pub fn mask_url_password(url: &str) -> String {
-    // postgres://user:password@host/db -> postgres://user:****@host/db
-    if let Some(scheme_end) = url.find("://") {
-        let rest = &url[scheme_end + 3..];
-        if let Some(at) = rest.rfind('@') {
-            let userinfo = &rest[..at];
-            if let Some(colon) = userinfo.find(':') {
-                return format!(
-                    "{}{}:****{}",
-                    &url[..scheme_end + 3],
-                    &userinfo[..colon],
-                    &rest[at..]
-                );
-            }
-        }
-    }
-    url.to_string()
 }
 
 impl Settings {
@@ -744,7 +725,7 @@ impl Settings {
                     origin: source,
                     expected: k.kind.expected(),
                     got: if k.secret {
-                        mask_url_password(v)
+                        crate::text::mask_url_password(v)
                     } else {
                         v.clone()
                     },
@@ -985,7 +966,7 @@ mod tests {
     #[test]
     fn passwords_are_masked_everywhere_they_are_shown() {
         assert_eq!(
-            mask_url_password("postgres://sw:s3cret@127.0.0.1:5432/sw"),
+            crate::text::mask_url_password("postgres://sw:s3cret@127.0.0.1:5432/sw"),
             "postgres://sw:****@127.0.0.1:5432/sw"
         );
         let s = Settings::resolve(&layers(

@@ -678,7 +678,7 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
             );
         }
     };
-    let shown = crate::config::mask_url_password(&url);
+    let shown = crate::text::mask_url_password(&url);
     let pool = match within("PostgreSQL", crate::db::connect(&url)).await {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {

@@ -14,6 +14,27 @@ pub fn bound_message(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// A URL with its password (if any) replaced by `****`, for showing and
+/// logging connection strings.
+pub fn mask_url_password(url: &str) -> String {
+    // postgres://user:password@host/db -> postgres://user:****@host/db
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        if let Some(at) = rest.rfind('@') {
+            let userinfo = &rest[..at];
+            if let Some(colon) = userinfo.find(':') {
+                return format!(
+                    "{}{}:****{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &rest[at..]
+                );
+            }
+        }
+    }
+    url.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -562,6 +562,98 @@ fn imports_point_down_the_layers_only() {
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
 
+/// Which rooms each room imports (through `crate::`), read from src/.
+fn room_imports() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for file in &files {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let first = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        if first == "main" || first == "lib" {
+            continue;
+        }
+        let code: String = std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let entry = graph.entry(first.clone()).or_default();
+        for room in crate_rooms(&code) {
+            if room != first && LAYERS.iter().any(|(r, _)| *r == room) {
+                entry.insert(room);
+            }
+        }
+    }
+    graph
+}
+
+/// A circle in the graph, as the rooms along it, if there is one.
+fn find_circle(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        room: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|r| r == room) {
+            let mut circle = path[i..].to_vec();
+            circle.push(room.to_string());
+            return Some(circle);
+        }
+        if done.contains(room) {
+            return None;
+        }
+        path.push(room.to_string());
+        for next in graph.get(room).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(room.to_string());
+        None
+    }
+    let mut done = Default::default();
+    graph
+        .keys()
+        .find_map(|room| visit(room, graph, &mut Vec::new(), &mut done))
+}
+
+/// Rooms of one layer may import each other, but never both ways round
+/// (nor around a longer loop): the import graph between rooms has no circle.
+#[test]
+fn rooms_import_each_other_in_no_circle() {
+    let graph = room_imports();
+    assert!(graph.len() >= 15, "too few rooms read: {graph:?}");
+    if let Some(circle) = find_circle(&graph) {
+        panic!(
+            "rooms import each other in a circle: {}",
+            circle.join(" -> ")
+        );
+    }
+    let mut looped = graph.clone();
+    looped.entry("text".into()).or_default().insert("db".into());
+    assert!(
+        find_circle(&looped).is_some(),
+        "the circle finder sees db -> text -> db"
+    );
+}
+
 #[test]
 fn the_import_reader_sees_grouped_and_inline_paths() {
     assert_eq!(

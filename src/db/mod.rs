@@ -35,7 +35,7 @@ pub async fn connect(url: &str) -> Result<PgPool> {
         .wrap_err_with(|| {
             format!(
                 "cannot connect to PostgreSQL at {}; is it running? (scripts/sandbox up starts a local one)",
-                crate::config::mask_url_password(url)
+                crate::text::mask_url_password(url)
             )
         })
 }
@@ -66,7 +66,7 @@ pub async fn connect_api(url: &str, size: u32, wait: Duration) -> Result<PgPool>
                 return Err(e).wrap_err_with(|| {
                     format!(
                         "cannot connect to PostgreSQL at {}",
-                        crate::config::mask_url_password(url)
+                        crate::text::mask_url_password(url)
                     )
                 });
             }
