@@ -47,6 +47,9 @@ fn stores(n: usize) -> Vec<Store> {
                 provision_started_at: Some(created),
                 ready_at: (status == Status::Ready).then(|| created + Duration::seconds(80)),
                 deleted_at: None,
+                chart_version: None,
+                helm_revision: None,
+                settings: Default::default(),
             }
         })
         .collect()

@@ -445,6 +445,9 @@ settings! {
     /// a provision that is not ready after this fails and is cleaned up
     provision_timeout: Duration = "provision_timeout_secs", env "PROVISION_TIMEOUT_SECS",
         flag "provision-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("600");
+    /// an upgrade whose pods are not all Ready after this is rolled back automatically
+    upgrade_timeout: Duration = "upgrade_timeout_secs", env "UPGRADE_TIMEOUT_SECS",
+        flag "upgrade-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("300");
     /// how long to wait for a store's namespace to disappear
     delete_timeout: Duration = "delete_timeout_secs", env "DELETE_TIMEOUT_SECS",
         flag "delete-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("300");

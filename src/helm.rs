@@ -28,10 +28,59 @@ pub struct Helm {
     context: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Revision {
     pub revision: u32,
     pub status: String,
+    /// "<chart name>-<version>", e.g. "woocommerce-0.2.0".
+    #[serde(default)]
+    pub chart: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub updated: String,
+}
+
+impl Revision {
+    /// The chart version part of `chart`.
+    pub fn chart_version(&self) -> &str {
+        self.chart.rsplit_once('-').map_or("", |(_, v)| v)
+    }
+}
+
+/// What `helm upgrade` wrote: the new revision and the chart's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub revision: u32,
+    pub chart_version: String,
+}
+
+#[derive(Deserialize)]
+struct ReleaseJson {
+    version: u32,
+    chart: ChartJson,
+}
+
+#[derive(Deserialize)]
+struct ChartJson {
+    metadata: ChartMeta,
+}
+
+#[derive(Deserialize)]
+struct ChartMeta {
+    version: String,
+}
+
+/// The `version:` of a chart directory's Chart.yaml (a top-level key).
+pub fn chart_version(chart: &Path) -> Result<String, String> {
+    let file = chart.join("Chart.yaml");
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("version:"))
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("{} has no version", file.display()))
 }
 
 impl Revision {
@@ -161,7 +210,7 @@ impl Helm {
         values_files: &[PathBuf],
         values: &serde_json::Value,
         timeout: Duration,
-    ) -> Result<Duration, HelmError> {
+    ) -> Result<(Release, Duration), HelmError> {
         // JSON is YAML: the non-secret per-store values go in a private temp file.
         let file = tempfile_with(values.to_string()).map_err(|e| HelmError::Spawn {
             bin: self.bin.display().to_string(),
@@ -183,6 +232,8 @@ impl Helm {
             ns,
             "--timeout",
             &timeout_arg,
+            "-o",
+            "json",
         ];
         for f in &vf {
             args.extend(["-f", f.as_str()]);
@@ -195,7 +246,45 @@ impl Helm {
                 timeout + Duration::from_secs(30),
             )
             .await?;
-        Ok(out.took)
+        let rel: ReleaseJson = serde_json::from_str(&out.stdout).map_err(|e| HelmError::Parse {
+            action: "upgrade --install".into(),
+            reason: e.to_string(),
+        })?;
+        Ok((
+            Release {
+                revision: rel.version,
+                chart_version: rel.chart.metadata.version,
+            },
+            out.took,
+        ))
+    }
+
+    /// Renders the chart with these values without touching the cluster:
+    /// the chart's schema checks them (a wrong value names its path).
+    pub async fn template(
+        &self,
+        chart: &Path,
+        values_files: &[PathBuf],
+        values: &serde_json::Value,
+    ) -> Result<(), HelmError> {
+        let file = tempfile_with(values.to_string()).map_err(|e| HelmError::Spawn {
+            bin: self.bin.display().to_string(),
+            reason: format!("cannot write the values file: {e}"),
+        })?;
+        let chart = chart.display().to_string();
+        let file_path = file.path().display().to_string();
+        let vf: Vec<String> = values_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let mut args: Vec<&str> = vec!["template", "check", &chart];
+        for f in &vf {
+            args.extend(["-f", f.as_str()]);
+        }
+        args.extend(["-f", file_path.as_str()]);
+        self.run("template", &args, Duration::from_secs(60))
+            .await
+            .map(|_| ())
     }
 
     /// Removes a release; a release that does not exist is not an error.
@@ -317,6 +406,9 @@ mod tests {
         Revision {
             revision,
             status: status.into(),
+            chart: String::new(),
+            description: String::new(),
+            updated: String::new(),
         }
     }
 
@@ -349,6 +441,8 @@ mod tests {
     fn history_json_parses() {
         let json = r#"[{"revision":1,"updated":"x","status":"deployed","chart":"c","app_version":"1","description":"Install complete"}]"#;
         let h: Vec<Revision> = serde_json::from_str(json).unwrap();
-        assert_eq!(h, vec![rev(1, "deployed")]);
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].revision, h[0].status.as_str()), (1, "deployed"));
+        assert_eq!(h[0].chart_version(), "");
     }
 }

@@ -68,13 +68,16 @@ fn observed_current(observed: Option<i64>, generation: Option<i64>) -> bool {
     observed.unwrap_or(0) >= generation.unwrap_or(0)
 }
 
-/// A Deployment: ready and updated replicas both reach the wanted count,
-/// and its status is for the current generation.
+/// A Deployment: ready and updated replicas both reach the wanted count, no
+/// pod of an older template is left, and its status is for the current
+/// generation.
 pub fn deployment_rollout(d: &Deployment) -> Rollout {
     let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let st = d.status.as_ref();
     let ready = st.and_then(|s| s.ready_replicas).unwrap_or(0);
     let updated = st.and_then(|s| s.updated_replicas).unwrap_or(0);
+    // Pods of the old template still counted: a rollout under way.
+    let all = st.and_then(|s| s.replicas).unwrap_or(0);
     let current = observed_current(
         st.and_then(|s| s.observed_generation),
         d.metadata.generation,
@@ -82,16 +85,21 @@ pub fn deployment_rollout(d: &Deployment) -> Rollout {
     Rollout {
         ready,
         want,
-        ok: ready >= want && updated >= want && current,
+        ok: ready >= want && updated >= want && all <= want && current,
     }
 }
 
-/// A StatefulSet: ready replicas reach the wanted count, and its status is
-/// for the current generation.
+/// A StatefulSet: ready replicas reach the wanted count, every pod runs the
+/// latest template, and its status is for the current generation.
 pub fn statefulset_rollout(s: &StatefulSet) -> Rollout {
     let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let st = s.status.as_ref();
     let ready = st.and_then(|s| s.ready_replicas).unwrap_or(0);
+    // Every pod on the latest template (when the controller says which).
+    let rolled = st.is_none_or(|s| match (&s.current_revision, &s.update_revision) {
+        (Some(cur), Some(upd)) => cur == upd,
+        _ => true,
+    });
     let current = observed_current(
         st.and_then(|s| s.observed_generation),
         s.metadata.generation,
@@ -99,7 +107,7 @@ pub fn statefulset_rollout(s: &StatefulSet) -> Rollout {
     Rollout {
         ready,
         want,
-        ok: ready >= want && current,
+        ok: ready >= want && rolled && current,
     }
 }
 
@@ -313,6 +321,23 @@ mod tests {
         let h = health(&[deploy("wordpress", 1, 1)], &[sts("db", 1, 1)], &[], &[]);
         assert_eq!(h.state, HealthState::Ready);
         assert_eq!(h.summary, "2/2 workloads ready");
+    }
+
+    #[test]
+    fn a_rollout_under_way_is_not_ready_while_old_pods_remain() {
+        // The new pod is stuck; the old one is still ready (an upgrade).
+        let mut d = deploy("wordpress", 1, 1);
+        if let Some(st) = d.status.as_mut() {
+            st.replicas = Some(2);
+        }
+        let h = health(&[d], &[], &[], &[]);
+        assert_eq!(h.state, HealthState::Progressing);
+        let mut s = sts("db", 1, 1);
+        if let Some(st) = s.status.as_mut() {
+            st.current_revision = Some("db-1".into());
+            st.update_revision = Some("db-2".into());
+        }
+        assert_eq!(health(&[], &[s], &[], &[]).state, HealthState::Progressing);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod health;
 pub mod index;
 pub mod namespace;
 pub mod pods;
+pub mod rollout;
 pub mod view;
 
 use crate::config::Settings;

@@ -24,6 +24,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Upgrade many stores in waves, with a failure budget (admins only:
+    /// this command needs the database).
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Show the audit log (newest first).
     Audit {
         /// Only this store (id, id prefix, namespace or name).
@@ -126,9 +130,129 @@ pub enum StoreCommand {
         #[arg(last = true, required = true, value_name = "WP_ARGS")]
         args: Vec<String>,
     },
+    /// Upgrade a Ready store to the chart shipped with this binary, with
+    /// changed settings if given (`--set wordpress.image=6.8.3-php8.3-apache`).
+    /// A store that is not healthy within upgrade_timeout_secs is rolled back.
+    Upgrade {
+        store: String,
+        /// key=value; repeatable. Keys: wordpress.image, database.image,
+        /// wordpress.cpu, wordpress.memory, database.cpu, database.memory,
+        /// wordpress.volume, database.volume (grow only), replicas (0 pauses).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// The chart version to end on (must be the one this binary ships).
+        #[arg(long, value_name = "CHART_VERSION")]
+        to: Option<String>,
+        /// Run workers here and wait until the change has ended.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Change a Ready store's settings (an upgrade with only settings):
+    /// `store set shop replicas=0` pauses it.
+    Set {
+        store: String,
+        /// key=value pairs (see `store upgrade --help`).
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Roll a Ready store back to its previous revision, or to --revision N.
+    Rollback {
+        store: String,
+        #[arg(long, value_name = "N")]
+        revision: Option<u32>,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// The store's release history (Helm revisions and what each ran), and
+    /// whether the release drifted from the record.
+    History {
+        store: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a store and everything it has in the cluster.
     Delete {
         store: String,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Start a fleet upgrade: matching Ready stores in waves; each wave is
+    /// queued once the one before ended healthy; the run stops when
+    /// --max-failures stores failed (each failed store is rolled back).
+    Upgrade {
+        /// The chart version to end on (must be the one this binary ships).
+        #[arg(long, value_name = "CHART_VERSION")]
+        to: Option<String>,
+        /// key=value settings applied to every store; repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Only this owner's stores.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only stores with this status (only Ready stores can be upgraded).
+        #[arg(long)]
+        status: Option<String>,
+        /// Stores per wave.
+        #[arg(long, default_value_t = 5)]
+        wave: u32,
+        /// Stop the run when this many stores failed.
+        #[arg(long, default_value_t = 1)]
+        max_failures: u32,
+        /// Run workers here and wait until the run has ended.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// The fleet runs, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: its waves and each store's outcome.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a run: stores not yet queued are left as they are.
+    Cancel {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Start a stopped or cancelled run again (after fixing the cause): its
+    /// failed stores are tried again, then the rest.
+    Resume {
+        id: i64,
         #[arg(long)]
         wait: bool,
         #[arg(long)]

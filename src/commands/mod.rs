@@ -4,6 +4,7 @@
 pub mod pods;
 
 pub mod args;
+pub mod changes;
 pub mod users;
 
 use crate::config::Settings;
@@ -35,8 +36,11 @@ fn engine_exit(e: &EngineError) -> u8 {
         EngineError::Invalid { .. } => exit::INVALID,
         EngineError::Limit { .. } => exit::LIMIT,
         EngineError::NotFound { .. } => exit::NOT_FOUND,
-        EngineError::NameTaken { .. } | EngineError::NotAllowed { .. } => exit::CONFLICT,
-        EngineError::Database(_) => exit::UNAVAILABLE,
+        EngineError::NameTaken { .. }
+        | EngineError::NotAllowed { .. }
+        | EngineError::Busy { .. }
+        | EngineError::NotOwned { .. } => exit::CONFLICT,
+        EngineError::Unavailable(_) | EngineError::Database(_) => exit::UNAVAILABLE,
     }
 }
 
@@ -68,6 +72,11 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
         }
         Command::Doctor { json } => Ok(pods::doctor(&settings, json).await),
         Command::Store(cmd) => store_command(cmd, settings).await,
+        Command::Fleet(cmd) => {
+            let pool = db::connect(settings.database_url()?).await?;
+            db::migrate(&pool).await?;
+            changes::fleet_command(cmd, settings, &pool).await
+        }
         Command::User(cmd) => users::run(cmd, settings).await,
         Command::Audit { store, limit, json } => {
             let pool = db::connect(settings.database_url()?).await?;
@@ -213,7 +222,7 @@ async fn list_stores(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_store(s: &Store, json: bool) {
+pub(crate) fn print_store(s: &Store, json: bool) {
     if json {
         match serde_json::to_string_pretty(s) {
             Ok(text) => println!("{text}"),
@@ -229,6 +238,13 @@ fn print_store(s: &Store, json: bool) {
     println!("status:    {} ({})", s.status, s.phase);
     println!("url:       {}", s.url);
     println!("attempts:  {}", s.attempts);
+    println!(
+        "chart:     {} (revision {})",
+        s.chart_version.as_deref().unwrap_or("unknown"),
+        s.helm_revision
+            .map_or("unknown".to_string(), |r| r.to_string())
+    );
+    println!("settings:  {}", s.settings);
     println!(
         "created:   {}",
         s.created_at.format("%Y-%m-%d %H:%M:%S UTC")
@@ -321,6 +337,41 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             json,
             actor,
         } => act(settings, &pool, &store, actor, wait, json, Action::Delete).await,
+        StoreCommand::Upgrade {
+            store,
+            set,
+            to,
+            wait,
+            json,
+            actor,
+        } => {
+            let change = changes::Change::Upgrade(engine::changes::UpgradeRequest { set, to });
+            changes::change(settings, &pool, &store, change, wait, json, actor).await
+        }
+        StoreCommand::Set {
+            store,
+            settings: set,
+            wait,
+            json,
+            actor,
+        } => {
+            let change =
+                changes::Change::Upgrade(engine::changes::UpgradeRequest { set, to: None });
+            changes::change(settings, &pool, &store, change, wait, json, actor).await
+        }
+        StoreCommand::Rollback {
+            store,
+            revision,
+            wait,
+            json,
+            actor,
+        } => {
+            let change = changes::Change::Rollback(revision);
+            changes::change(settings, &pool, &store, change, wait, json, actor).await
+        }
+        StoreCommand::History { store, json } => {
+            changes::history(&settings, &pool, &store, json).await
+        }
         StoreCommand::Logs {
             store,
             container,
@@ -389,7 +440,7 @@ async fn act(
     }
 }
 
-fn report(e: EngineError, json: bool) -> ExitCode {
+pub(crate) fn report(e: EngineError, json: bool) -> ExitCode {
     if json {
         println!(
             "{}",

@@ -46,6 +46,7 @@ pub enum Action {
     Upgraded,
     UpgradeFailed,
     RolledBack,
+    RollbackFailed,
     Fleet,
 }
 
@@ -69,6 +70,7 @@ impl Action {
             Action::Upgraded => "store.upgraded",
             Action::UpgradeFailed => "store.upgrade-failed",
             Action::RolledBack => "store.rolled-back",
+            Action::RollbackFailed => "store.rollback-failed",
             Action::Fleet => "fleet",
         }
     }

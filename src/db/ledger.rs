@@ -9,9 +9,9 @@
 //! and not run out, so a worker that lost its lease changes nothing.
 
 use super::audit::{self, Action, Outcome as AuditOutcome};
-use super::operations::{Kind, Operation, State};
+use super::operations::{Kind, Operation, Params, State};
 use super::stores;
-use crate::store::{Actor, Phase, Status, Store, Via};
+use crate::store::{Actor, Phase, Status, Store, StoreSettings, Via};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::time::Duration;
 use uuid::Uuid;
@@ -48,6 +48,15 @@ impl Lease {
     }
 }
 
+/// A Helm revision of a store as the platform made it: what the record
+/// says the store runs once the operation ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub revision: i32,
+    pub chart_version: String,
+    pub settings: StoreSettings,
+}
+
 /// What a worker's operation came to. The ledger turns it into the store's
 /// new status, the operation's end state and the audit entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,25 +65,49 @@ pub enum Outcome {
     ProvisionFailed(String),
     Deleted,
     DeleteFailed(String),
+    /// An upgrade or rollback that ended healthy; `detail` says from/to.
+    Changed {
+        kind: Kind,
+        release: Recorded,
+        detail: String,
+    },
+    /// A change that was refused by the cluster's state, or did not become
+    /// healthy and was rolled back: the store is Ready on its old settings,
+    /// `release` is the revision it runs now; `reason` says why.
+    NotChanged {
+        release: Recorded,
+        reason: String,
+    },
+    /// A change that could not be made nor undone: the store is Failed, and
+    /// retrying it re-installs the recorded settings.
+    ChangeFailed {
+        kind: Kind,
+        message: String,
+    },
 }
 
 impl Outcome {
     fn succeeded(&self) -> bool {
-        matches!(self, Outcome::Ready | Outcome::Deleted)
+        matches!(
+            self,
+            Outcome::Ready | Outcome::Deleted | Outcome::Changed { .. }
+        )
     }
 
     fn error(&self) -> Option<&str> {
         match self {
             Outcome::ProvisionFailed(m) | Outcome::DeleteFailed(m) => Some(m),
-            Outcome::Ready | Outcome::Deleted => None,
+            Outcome::NotChanged { reason, .. } => Some(reason),
+            Outcome::ChangeFailed { message, .. } => Some(message),
+            Outcome::Ready | Outcome::Deleted | Outcome::Changed { .. } => None,
         }
     }
 
     /// The store's status after this outcome.
     pub fn status(&self) -> Status {
         match self {
-            Outcome::Ready => Status::Ready,
-            Outcome::ProvisionFailed(_) => Status::Failed,
+            Outcome::Ready | Outcome::Changed { .. } | Outcome::NotChanged { .. } => Status::Ready,
+            Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } => Status::Failed,
             Outcome::Deleted => Status::Deleted,
             Outcome::DeleteFailed(_) => Status::DeleteFailed,
         }
@@ -86,6 +119,32 @@ impl Outcome {
             Outcome::ProvisionFailed(_) => Action::Failed,
             Outcome::Deleted => Action::Deleted,
             Outcome::DeleteFailed(_) => Action::DeleteFailed,
+            Outcome::Changed {
+                kind: Kind::Rollback,
+                ..
+            } => Action::RolledBack,
+            Outcome::Changed { .. } => Action::Upgraded,
+            Outcome::NotChanged { .. } => Action::UpgradeFailed,
+            Outcome::ChangeFailed {
+                kind: Kind::Rollback,
+                ..
+            } => Action::RollbackFailed,
+            Outcome::ChangeFailed { .. } => Action::UpgradeFailed,
+        }
+    }
+
+    fn release(&self) -> Option<&Recorded> {
+        match self {
+            Outcome::Changed { release, .. } | Outcome::NotChanged { release, .. } => Some(release),
+            _ => None,
+        }
+    }
+
+    /// The audit entry's detail: the error, or what changed.
+    fn detail(&self) -> Option<&str> {
+        match self {
+            Outcome::Changed { detail, .. } => Some(detail),
+            _ => self.error(),
         }
     }
 }
@@ -220,7 +279,7 @@ pub async fn delete(
 /// The common end of every accepted request: queue the operation, audit,
 /// announce the change, wake the workers, commit, and return the store.
 async fn accept(
-    mut tx: Transaction<'_, Postgres>,
+    tx: Transaction<'_, Postgres>,
     actor: &Actor,
     id: Uuid,
     name: &str,
@@ -228,13 +287,56 @@ async fn accept(
     action: Action,
     detail: &str,
 ) -> Result<Store, sqlx::Error> {
+    let op = NewOp {
+        kind,
+        params: Params::default(),
+        from_revision: None,
+    };
+    accept_op(tx, actor, id, name, &op, action, detail).await
+}
+
+/// The operation a request queues.
+struct NewOp {
+    kind: Kind,
+    params: Params,
+    from_revision: Option<i32>,
+}
+
+async fn accept_op(
+    mut tx: Transaction<'_, Postgres>,
+    actor: &Actor,
+    id: Uuid,
+    name: &str,
+    op: &NewOp,
+    action: Action,
+    detail: &str,
+) -> Result<Store, sqlx::Error> {
+    let store = enqueue(&mut tx, actor, id, name, op, action, detail).await?;
+    tx.commit().await?;
+    Ok(store)
+}
+
+/// Queues the operation, audits, announces the change and wakes the workers,
+/// in the caller's transaction.
+async fn enqueue(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    name: &str,
+    op: &NewOp,
+    action: Action,
+    detail: &str,
+) -> Result<Store, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO operations (store_id, kind, requested_by, via) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO operations (store_id, kind, requested_by, via, params, from_revision) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
-    .bind(kind.as_str())
+    .bind(op.kind.as_str())
     .bind(&actor.user)
     .bind(actor.via.as_str())
+    .bind(sqlx::types::Json(&op.params))
+    .bind(op.from_revision)
     .execute(&mut *tx)
     .await?;
     audit::record(
@@ -254,11 +356,51 @@ async fn accept(
         .bind(super::OPERATION_CHANNEL)
         .execute(&mut *tx)
         .await?;
-    let store = stores::get(&mut *tx, id)
+    stores::get(&mut *tx, id)
         .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// A change of a running store (upgrade or rollback), queued. The store
+/// stays Ready; its phase says it is queued for a change.
+pub async fn change(
+    mut tx: Transaction<'_, Postgres>,
+    store: &Store,
+    actor: &Actor,
+    kind: Kind,
+    params: &Params,
+    detail: &str,
+) -> Result<Store, sqlx::Error> {
+    let store = queue_change(&mut tx, store, actor, kind, params, detail).await?;
     tx.commit().await?;
     Ok(store)
+}
+
+/// [`change`] inside the caller's transaction (a fleet run queues a wave of
+/// them at once, with its own bookkeeping).
+pub async fn queue_change(
+    tx: &mut PgConnection,
+    store: &Store,
+    actor: &Actor,
+    kind: Kind,
+    params: &Params,
+    detail: &str,
+) -> Result<Store, sqlx::Error> {
+    sqlx::query("UPDATE stores SET phase = 'queued', updated_at = now() WHERE id = $1")
+        .bind(store.id)
+        .execute(&mut *tx)
+        .await?;
+    let action = if kind == Kind::Rollback {
+        Action::Rollback
+    } else {
+        Action::Upgrade
+    };
+    let op = NewOp {
+        kind,
+        params: params.clone(),
+        from_revision: store.helm_revision,
+    };
+    enqueue(tx, actor, store.id, &store.name, &op, action, detail).await
 }
 
 /// A request that was refused: only the audit entry changes.
@@ -308,7 +450,6 @@ pub async fn claim(
              WHERE kind <> 'delete' AND state = 'running' AND lease_expires_at > now()) \
          SELECT o.id FROM operations o \
          WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
-           AND o.kind IN ('provision', 'delete') \
            AND (o.kind = 'delete' OR (SELECT n FROM busy) < $1) \
          ORDER BY (o.kind = 'delete') DESC, o.id \
          LIMIT 1 FOR UPDATE SKIP LOCKED",
@@ -606,7 +747,7 @@ pub async fn finish(
             } else {
                 AuditOutcome::Failed
             },
-            detail: Some(outcome.error().unwrap_or(&worker_detail)),
+            detail: Some(outcome.detail().unwrap_or(&worker_detail)),
         },
     )
     .await?;
@@ -629,7 +770,7 @@ async fn set_store_outcome(
             "UPDATE stores SET status = 'Deleted', phase = 'done', error_message = NULL, \
              deleted_at = now(), updated_at = now() WHERE id = $1"
         }
-        Outcome::ProvisionFailed(_) => {
+        Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } => {
             "UPDATE stores SET status = 'Failed', phase = 'done', error_message = $2, \
              updated_at = now() WHERE id = $1"
         }
@@ -637,11 +778,79 @@ async fn set_store_outcome(
             "UPDATE stores SET status = 'DeleteFailed', phase = 'done', error_message = $2, \
              updated_at = now() WHERE id = $1"
         }
+        Outcome::Changed { .. } | Outcome::NotChanged { .. } => {
+            "UPDATE stores SET status = 'Ready', phase = 'done', error_message = NULL, \
+             helm_revision = $3, chart_version = $4, settings = $5, updated_at = now() \
+             WHERE id = $1"
+        }
     };
+    let release = outcome.release();
     sqlx::query(sql)
         .bind(id)
         .bind(outcome.error())
+        .bind(release.map(|r| r.revision))
+        .bind(release.map(|r| r.chart_version.as_str()))
+        .bind(release.map(|r| sqlx::types::Json(&r.settings)))
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// Records what a Helm revision the platform just wrote runs. With
+/// `current` the store's record says so at once (a fresh install); an
+/// upgrade updates the record only once it proved healthy, at its end.
+pub async fn record_revision(
+    pool: &PgPool,
+    lease: &Lease,
+    release: &Recorded,
+    current: bool,
+) -> Result<bool, sqlx::Error> {
+    let Some(mut tx) = held_tx(pool, lease).await? else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "INSERT INTO store_revisions (store_id, revision, chart_version, settings, op_id) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, revision) DO UPDATE \
+         SET chart_version = EXCLUDED.chart_version, settings = EXCLUDED.settings, op_id = EXCLUDED.op_id",
+    )
+    .bind(lease.store_id)
+    .bind(release.revision)
+    .bind(&release.chart_version)
+    .bind(sqlx::types::Json(&release.settings))
+    .bind(lease.op_id)
+    .execute(&mut *tx)
+    .await?;
+    if current {
+        sqlx::query(
+            "UPDATE stores SET helm_revision = $2, chart_version = $3, settings = $4 WHERE id = $1",
+        )
+        .bind(lease.store_id)
+        .bind(release.revision)
+        .bind(&release.chart_version)
+        .bind(sqlx::types::Json(&release.settings))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Remembers the revision a change started from, once (a store recorded
+/// before revisions were): a resumed worker rolls back to the same one.
+pub async fn set_from_revision(
+    pool: &PgPool,
+    lease: &Lease,
+    revision: i32,
+) -> Result<bool, sqlx::Error> {
+    let sql =
+        format!("UPDATE operations SET from_revision = coalesce(from_revision, $4) WHERE {HELD}");
+    let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(revision)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
 }

@@ -1,8 +1,10 @@
 //! PostgreSQL access: the pool, embedded migrations, and one module per table.
 
 pub mod audit;
+pub mod fleet;
 pub mod ledger;
 pub mod operations;
+pub mod revisions;
 pub mod sessions;
 pub mod stores;
 pub mod users;

@@ -79,6 +79,24 @@ impl State {
     }
 }
 
+/// What an upgrade or rollback is to do, kept with the operation so that a
+/// worker resuming it after a crash knows the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Params {
+    /// The store's settings after the change (upgrades).
+    pub settings: crate::store::StoreSettings,
+    /// The chart version the upgrade installs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_version: Option<String>,
+    /// The revision a rollback returns to; None = the one before the current.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    /// The fleet run that queued it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet_run: Option<i64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Operation {
     pub id: i64,
@@ -99,6 +117,9 @@ pub struct Operation {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub params: Params,
+    /// The Helm revision the store was at when the change was asked for.
+    pub from_revision: Option<i32>,
 }
 
 #[derive(FromRow)]
@@ -119,6 +140,8 @@ struct Row {
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    params: sqlx::types::Json<serde_json::Value>,
+    from_revision: Option<i32>,
 }
 
 impl From<Row> for Operation {
@@ -141,6 +164,9 @@ impl From<Row> for Operation {
             created_at: r.created_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
+            // Written only from `Params`.
+            params: serde_json::from_value(r.params.0).unwrap_or_default(),
+            from_revision: r.from_revision,
         }
     }
 }
@@ -148,7 +174,7 @@ impl From<Row> for Operation {
 macro_rules! operation_columns {
     () => {
         "id, store_id, kind, state, step, claims, lease_owner, lease_expires_at, requested_by, via, \
-     error, helm_ms, wait_ms, created_at, started_at, finished_at"
+     error, helm_ms, wait_ms, created_at, started_at, finished_at, params, from_revision"
     };
 }
 

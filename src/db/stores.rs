@@ -23,6 +23,9 @@ struct Row {
     ready_at: Option<DateTime<Utc>>,
     deleted_at: Option<DateTime<Utc>>,
     namespace_uid: Option<String>,
+    chart_version: Option<String>,
+    helm_revision: Option<i32>,
+    settings: sqlx::types::Json<serde_json::Value>,
 }
 
 impl From<Row> for Store {
@@ -46,6 +49,10 @@ impl From<Row> for Store {
             provision_started_at: r.provision_started_at,
             ready_at: r.ready_at,
             deleted_at: r.deleted_at,
+            chart_version: r.chart_version,
+            helm_revision: r.helm_revision,
+            // Written only from validated settings; an unreadable one shows as defaults.
+            settings: serde_json::from_value(r.settings.0).unwrap_or_default(),
         }
     }
 }
@@ -53,7 +60,8 @@ impl From<Row> for Store {
 macro_rules! store_columns {
     () => {
         "id, name, namespace, owner, engine, status, phase, url, error_message, attempts, \
-     created_at, updated_at, provision_started_at, ready_at, deleted_at, namespace_uid"
+     created_at, updated_at, provision_started_at, ready_at, deleted_at, namespace_uid, \
+     chart_version, helm_revision, settings"
     };
 }
 

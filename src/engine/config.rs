@@ -29,6 +29,7 @@ pub struct EngineConfig {
     pub binding: Option<Binding>,
     pub provision_timeout: Duration,
     pub delete_timeout: Duration,
+    pub upgrade_timeout: Duration,
     pub lease: Duration,
     pub max_concurrent_provisions: u32,
     pub helm_bin: PathBuf,
@@ -53,6 +54,7 @@ impl EngineConfig {
             },
             provision_timeout: s.provision_timeout,
             delete_timeout: s.delete_timeout,
+            upgrade_timeout: s.upgrade_timeout,
             lease: s.lease,
             max_concurrent_provisions: s.max_concurrent_provisions,
             helm_bin: s.helm_bin.clone(),
@@ -61,6 +63,17 @@ impl EngineConfig {
             chart: s.chart_dir_for(engine),
             values_files: vec![s.values_file_for(engine)],
         }
+    }
+}
+
+impl EngineConfig {
+    /// The helm command for this cluster.
+    pub fn helm(&self) -> crate::helm::Helm {
+        crate::helm::Helm::new(
+            self.helm_bin.clone(),
+            self.kubeconfig.clone(),
+            self.kube_context.clone(),
+        )
     }
 }
 

@@ -4,9 +4,12 @@
 //! workers (`worker`) claim those operations with a lease and carry them out
 //! (`provision`), each step idempotent.
 
+pub mod changes;
 pub mod config;
+pub mod fleet;
 pub mod provision;
 pub mod requests;
+pub mod upgrade;
 pub mod worker;
 
 pub use config::{EngineConfig, Naming};
@@ -39,6 +42,13 @@ pub enum EngineError {
         status: Status,
         hint: &'static str,
     },
+    #[error("{detail}")]
+    NotOwned { detail: String },
+    #[error("store \"{name}\" is busy: {detail}")]
+    Busy { name: String, detail: String },
+    /// Something the request needs to look at (helm, the cluster) did not answer.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error: {0}; check that PostgreSQL is reachable")]
     Database(#[from] sqlx::Error),
 }
@@ -52,7 +62,9 @@ impl EngineError {
             EngineError::NameTaken { .. } => "conflict",
             EngineError::NotFound { .. } => "not_found",
             EngineError::NotAllowed { .. } => "conflict",
-            EngineError::Database(_) => "unavailable",
+            EngineError::Busy { .. } => "busy",
+            EngineError::NotOwned { .. } => "not_owned",
+            EngineError::Unavailable(_) | EngineError::Database(_) => "unavailable",
         }
     }
 }

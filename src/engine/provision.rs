@@ -14,6 +14,7 @@ use crate::db::ledger::{self, Lease, Outcome, Timing};
 use crate::db::operations::Operation;
 use crate::db::stores;
 use crate::helm::Helm;
+use crate::store::settings::{self, StoreSettings};
 use crate::store::{self, Actor, Phase, Store, Via};
 use crate::text::bound_message;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -28,7 +29,7 @@ use tokio::time::Instant;
 /// A worker that stopped mid-way this many times makes the operation fail
 /// instead of being retried forever.
 pub const MAX_CLAIMS: i32 = 3;
-const MAX_ERROR_CHARS: usize = 1000;
+pub(super) const MAX_ERROR_CHARS: usize = 1000;
 /// How many other namespaces to try when the store's is taken in the cluster.
 const MAX_REASSIGN: usize = 5;
 
@@ -79,7 +80,7 @@ impl Laps {
 }
 
 /// Why a step stopped.
-enum StepError {
+pub(super) enum StepError {
     /// It failed: which step and what the cluster said.
     Failed(String),
     /// The lease is no longer this worker's: stop, write nothing, touch nothing.
@@ -92,19 +93,19 @@ impl From<String> for StepError {
     }
 }
 
-fn step(name: &'static str) -> impl Fn(NamespaceError) -> StepError {
+pub(super) fn step(name: &'static str) -> impl Fn(NamespaceError) -> StepError {
     move |e| StepError::Failed(format!("step {name}: {e}"))
 }
 
 impl Context {
-    fn release_name(store: &Store) -> String {
+    pub(super) fn release_name(store: &Store) -> String {
         // One release per namespace; the namespace name is unique and says which store.
         store.namespace.clone()
     }
 
     /// Records the phase. A lost lease stops the work; a database that does
     /// not answer does not (the renewer stops the work if that lasts).
-    async fn phase(&self, lease: &Lease, phase: Phase) -> Result<(), StepError> {
+    pub(super) async fn phase(&self, lease: &Lease, phase: Phase) -> Result<(), StepError> {
         match ledger::set_phase(&self.pool, lease, phase).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(StepError::Lost),
@@ -117,7 +118,7 @@ impl Context {
 
     /// Proves the lease is still ours with a margin, right before a step that
     /// changes or removes things in the cluster. No answer counts as no.
-    async fn guard(&self, lease: &Lease) -> Result<(), StepError> {
+    pub(super) async fn guard(&self, lease: &Lease) -> Result<(), StepError> {
         let margin = self.cfg.lease / 3;
         match tokio::time::timeout(margin, ledger::holds(&self.pool, lease, margin)).await {
             Ok(Ok(true)) => Ok(()),
@@ -174,7 +175,7 @@ impl Context {
         }
     }
 
-    async fn finish(
+    pub(super) async fn finish(
         &self,
         lease: &Lease,
         outcome: Outcome,
@@ -398,8 +399,10 @@ impl Context {
             }
             laps.lap("helm-recover");
         }
-        let values = self.chart_values(&store);
-        self.helm
+        // A store provisioned again (a retry) keeps what its operator set.
+        let values = self.chart_values(&store, &store.settings);
+        let (installed, _) = self
+            .helm
             .upgrade_install(
                 &release,
                 ns,
@@ -411,7 +414,21 @@ impl Context {
             .await
             .map_err(|e| format!("step installing: {e}"))?;
         timing.helm += t.elapsed();
-        laps.lap("helm-install");
+        let recorded = ledger::Recorded {
+            revision: i32::try_from(installed.revision).unwrap_or(i32::MAX),
+            chart_version: installed.chart_version,
+            settings: store.settings.clone(),
+        };
+        match ledger::record_revision(&self.pool, lease, &recorded, true).await {
+            Ok(true) => {}
+            Ok(false) => return Err(StepError::Lost),
+            Err(e) => {
+                return Err(StepError::Failed(format!(
+                    "step installing: recording the revision: {e}"
+                )));
+            }
+        }
+        laps.lap(\"helm-install\");
 
         let t = Instant::now();
         // The phase is written and the chart's workloads are listed while
@@ -475,28 +492,17 @@ impl Context {
         }
     }
 
-    /// Non-secret values for the chart; passwords stay in the Secret.
-    fn chart_values(&self, store: &Store) -> serde_json::Value {
-        let host = store::store_host(&store.namespace, &self.cfg.naming.suffix);
-        let admin_email = if store.owner.contains('@') {
-            store.owner.clone()
-        } else {
-            format!("admin@{host}")
-        };
-        serde_json::json!({
-            "store": {
-                "id": store.id.to_string(),
-                "name": store.name,
-                "host": host,
-                "adminEmail": admin_email,
-            },
-            "existingSecret": cluster::CREDENTIALS_SECRET,
-        })
+    pub(super) fn chart_values(
+        &self,
+        store: &Store,
+        settings: &StoreSettings,
+    ) -> serde_json::Value {
+        chart_values(&self.cfg.naming, store, settings)
     }
 
     /// The workloads the chart created, listed once after the install, so
     /// "ready" cannot be declared before the watch has seen all of them.
-    async fn expected_workloads(&self, ns: &str) -> Result<Vec<String>, StepError> {
+    pub(super) async fn expected_workloads(&self, ns: &str) -> Result<Vec<String>, StepError> {
         let lp = ListParams::default().labels(STORE_ID_LABEL);
         let kube_err = |e: kube::Error| {
             StepError::Failed(format!("step waiting-for-ready: Kubernetes API: {e}"))
@@ -679,4 +685,30 @@ impl Context {
             Err(e) => Err(step("removing namespace")(e)),
         }
     }
+}
+
+/// The chart values of a store with these settings: non-secret, passwords
+/// stay in the Secret. Requests render them to check settings before queuing.
+pub fn chart_values(
+    naming: &super::config::Naming,
+    store: &Store,
+    settings: &StoreSettings,
+) -> serde_json::Value {
+    let host = store::store_host(&store.namespace, &naming.suffix);
+    let admin_email = if store.owner.contains('@') {
+        store.owner.clone()
+    } else {
+        format!("admin@{host}")
+    };
+    let mut values = serde_json::json!({
+        "store": {
+            "id": store.id.to_string(),
+            "name": store.name,
+            "host": host,
+            "adminEmail": admin_email,
+        },
+        "existingSecret": cluster::CREDENTIALS_SECRET,
+    });
+    settings::merge_values(&mut values, &settings.chart_values());
+    values
 }

@@ -181,7 +181,7 @@ pub fn limit_reached(
     }
 }
 
-async fn refused(
+pub(super) async fn refused(
     pool: &PgPool,
     actor: &Actor,
     action: Action,
@@ -198,7 +198,7 @@ async fn refused(
 
 /// Loads a store for an action, locked, and scoped to `owner` when given
 /// (someone else's store is "not found", not "forbidden").
-async fn load_for_update(
+pub(super) async fn load_for_update(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
     owner: Option<&str>,

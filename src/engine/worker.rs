@@ -7,7 +7,6 @@ use crate::cluster::view::ClusterView;
 use crate::db::ledger::{self, Lease};
 use crate::db::operations::{self, Kind};
 use crate::db::{self, stores};
-use crate::helm::Helm;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
@@ -44,16 +43,18 @@ impl WorkerPool {
                 wake.clone(),
                 shutdown.clone(),
             ));
+            tasks.spawn(drive_fleets(
+                cfg.pool.clone(),
+                cfg.engine.clone(),
+                wake.clone(),
+                shutdown.clone(),
+            ));
         }
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         // Two pools in one process (a console restarted in place, tests) must
         // not share worker names: the name is part of the lease.
         let tag: u16 = rand::random();
-        let helm = Helm::new(
-            cfg.engine.helm_bin.clone(),
-            cfg.engine.kubeconfig.clone(),
-            cfg.engine.kube_context.clone(),
-        );
+        let helm = cfg.engine.helm();
         for n in 0..cfg.workers {
             let ctx = Context {
                 pool: cfg.pool.clone(),
@@ -109,6 +110,27 @@ async fn listen_for_work(pool: PgPool, wake: Arc<Notify>, shutdown: Cancellation
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+}
+
+/// Advances the fleet runs: any process with workers does, each step under
+/// the run's row lock, so a run outlives the process that started it.
+async fn drive_fleets(
+    pool: PgPool,
+    cfg: Arc<EngineConfig>,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    while !shutdown.is_cancelled() {
+        let notified = wake.notified();
+        if let Err(e) = super::fleet::advance_all(&pool, &cfg).await {
+            tracing::warn!(error = %e, "cannot advance the fleet runs");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = notified => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 }
@@ -220,8 +242,7 @@ async fn run_one(
         match op.kind {
             Kind::Provision => ctx.provision(&op, &lease, &store).await,
             Kind::Delete => ctx.delete(&op, &lease, &store).await,
-            // Never claimed (see ledger::claim) until this version runs them.
-            Kind::Upgrade | Kind::Rollback => Ok(()),
+            Kind::Upgrade | Kind::Rollback => ctx.change(&op, &lease, &store).await,
         }
     };
     tokio::select! {

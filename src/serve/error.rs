@@ -145,6 +145,11 @@ impl From<EngineError> for ApiError {
             EngineError::NotAllowed { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "not_allowed", msg)
             }
+            EngineError::Busy { .. } => ApiError::new(StatusCode::CONFLICT, "busy", msg),
+            EngineError::NotOwned { .. } => ApiError::new(StatusCode::CONFLICT, "not_owned", msg),
+            EngineError::Unavailable(_) => {
+                ApiError::unavailable("unavailable", msg).retry_after(Duration::from_secs(5))
+            }
             EngineError::Database(e) => ApiError::database(&e),
         }
     }

@@ -2,10 +2,12 @@
 //! Pure: no I/O, so every rule here is unit-tested without a cluster.
 
 mod naming;
+pub mod settings;
 
 pub use naming::{
     NameError, Reserved, namespace_for, slugify, validate_name, validate_owner, with_suffix,
 };
+pub use settings::StoreSettings;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -85,11 +87,15 @@ pub enum Phase {
     CleaningUp,
     Uninstalling,
     RemovingNamespace,
+    /// A running store being changed: it stays Ready meanwhile.
+    Upgrading,
+    /// An upgrade that did not become healthy, being undone (or a rollback).
+    RollingBack,
     Done,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 11] = [
         Phase::Queued,
         Phase::Namespace,
         Phase::Secrets,
@@ -98,6 +104,8 @@ impl Phase {
         Phase::CleaningUp,
         Phase::Uninstalling,
         Phase::RemovingNamespace,
+        Phase::Upgrading,
+        Phase::RollingBack,
         Phase::Done,
     ];
 
@@ -111,6 +119,8 @@ impl Phase {
             Phase::CleaningUp => "cleaning-up",
             Phase::Uninstalling => "uninstalling",
             Phase::RemovingNamespace => "removing-namespace",
+            Phase::Upgrading => "upgrading",
+            Phase::RollingBack => "rolling-back",
             Phase::Done => "done",
         }
     }
@@ -242,6 +252,13 @@ pub struct Store {
     pub ready_at: Option<DateTime<Utc>>,
     #[schema(required)]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The store chart's version the platform last installed.
+    pub chart_version: Option<String>,
+    /// The Helm revision the platform last wrote; a release at another
+    /// revision was changed by someone else (drift).
+    pub helm_revision: Option<i32>,
+    /// What the operator set for this store (image tags, sizes, replicas).
+    pub settings: StoreSettings,
 }
 
 /// Who may see and act on a store: everyone when unscoped (admins, the
@@ -274,6 +291,11 @@ impl Store {
         } else {
             "retry"
         }
+    }
+
+    /// A running store can be upgraded, rolled back or have its settings changed.
+    pub fn can_change(&self) -> bool {
+        self.status == Status::Ready
     }
 
     pub fn can_delete(&self) -> bool {

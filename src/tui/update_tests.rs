@@ -45,6 +45,9 @@ pub(crate) fn store(n: u128, name: &str, owner: &str, status: Status, age_secs: 
         provision_started_at: Some(created + Duration::seconds(1)),
         ready_at: ready.then(|| created + Duration::seconds(95)),
         deleted_at: None,
+        chart_version: None,
+        helm_revision: None,
+        settings: Default::default(),
     }
 }
 

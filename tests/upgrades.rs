@@ -1,0 +1,792 @@
+//! Changing running stores against real PostgreSQL, the real API server
+//! (kwok nodes), the real helm CLI and the test chart: upgrades, automatic
+//! rollback, rollback to a named revision, a worker killed mid-upgrade,
+//! pause/resume, volumes that only grow, drift, and fleet runs in waves.
+
+mod common;
+
+use common::*;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, ResourceQuota};
+use kube::api::{Api, DeleteParams, PostParams};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store_weaver::cluster::view::ClusterView;
+use store_weaver::config::Settings;
+use store_weaver::db::fleet::{ItemState, RunState};
+use store_weaver::db::{audit, operations, stores};
+use store_weaver::engine::changes::{self, UpgradeRequest};
+use store_weaver::engine::fleet::{self, FleetRequest};
+use store_weaver::engine::{
+    self, CreateRequest, EngineConfig, EngineError, WorkerPool, WorkerPoolConfig,
+};
+use store_weaver::runtime;
+use store_weaver::store::{Actor, Phase, Status, Store, Via};
+use uuid::Uuid;
+
+const TAG: &str = "6.9.0-php8.3-apache";
+
+fn base(db: &TestDb, charts: &str, extra: &[(&'static str, &str)]) -> Settings {
+    let mut o: Vec<(&'static str, &str)> = vec![
+        ("max_stores", "100"),
+        ("max_stores_per_user", "100"),
+        ("max_concurrent_provisions", "10"),
+        ("upgrade_timeout_secs", "60"),
+    ];
+    o.extend_from_slice(extra);
+    settings(&db.url, charts, &o)
+}
+
+async fn workers(settings: &Settings, db: &TestDb, n: u32) -> WorkerPool {
+    let client = store_weaver::cluster::client(settings).await.unwrap();
+    let view = ClusterView::start(client.clone());
+    WorkerPool::start(WorkerPoolConfig {
+        workers: n,
+        engine: Arc::new(EngineConfig::from_settings(settings)),
+        pool: db.pool.clone(),
+        client,
+        view,
+    })
+}
+
+fn operator() -> Actor {
+    Actor::new("ops@example.com", Via::Cli)
+}
+
+async fn ready_store(db: &TestDb, s: &Settings, name: &str) -> Store {
+    let (store, _) = engine::create(
+        &db.pool,
+        runtime::limits(s),
+        &runtime::naming(s),
+        &operator(),
+        &CreateRequest {
+            name: name.into(),
+            owner: "ops@example.com".into(),
+            engine: "woocommerce".into(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .expect("create");
+    let store = runtime::wait_for_store(&db.pool, store.id, Duration::from_secs(180), |s| {
+        !s.status.is_busy()
+    })
+    .await
+    .expect("provisioned");
+    assert_eq!(store.status, Status::Ready, "{:?}", store.error_message);
+    store
+}
+
+/// Waits until the store's change has ended; returns the store and the
+/// operation that made it.
+async fn changed(db: &TestDb, id: Uuid, secs: u64) -> (Store, operations::Operation) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = stores::get(&db.pool, id).await.unwrap().unwrap();
+        let active = operations::active_for(&db.pool, id).await.unwrap();
+        if active.is_none() && s.phase == Phase::Done {
+            let op = operations::for_store(&db.pool, id)
+                .await
+                .unwrap()
+                .pop()
+                .unwrap();
+            return (s, op);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the change of {id} did not end in {secs}s: {} {}",
+            s.status,
+            s.phase
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn upgrade(db: &TestDb, s: &Settings, id: Uuid, set: &[&str]) -> Result<Store, EngineError> {
+    changes::upgrade(
+        &db.pool,
+        &EngineConfig::from_settings(s),
+        &operator(),
+        id,
+        &UpgradeRequest {
+            set: set.iter().map(|x| x.to_string()).collect(),
+            to: None,
+        },
+    )
+    .await
+}
+
+fn helm(args: &[&str]) -> String {
+    let out = Command::new("helm")
+        .args(args)
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .output()
+        .expect("run helm");
+    assert!(
+        out.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn history(ns: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(&helm(&["history", ns, "-n", ns, "-o", "json"])).unwrap()
+}
+
+async fn web_image(ns: &str) -> String {
+    let d: Deployment = Api::namespaced(kube().await, ns).get("web").await.unwrap();
+    d.spec.unwrap().template.spec.unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap()
+}
+
+/// A copy of the test chart as a later release of it: `version`, and pods
+/// that never become Ready when `unready` (no node has their label).
+fn chart_copy(dir: &Path, version: &str, unready: bool) -> PathBuf {
+    let src = repo("tests/fixtures/charts/woocommerce");
+    let dst = dir.join("woocommerce");
+    std::fs::create_dir_all(dst.join("templates")).unwrap();
+    for f in ["values.yaml", "values.schema.json", "templates/store.yaml"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let chart = std::fs::read_to_string(src.join("Chart.yaml"))
+        .unwrap()
+        .replace("version: 0.1.0", &format!("version: {version}"));
+    std::fs::write(dst.join("Chart.yaml"), chart).unwrap();
+    if unready {
+        let values = std::fs::read_to_string(dst.join("values.yaml"))
+            .unwrap()
+            .replace(
+                "web:\n  nodeSelector: {}",
+                "web:\n  nodeSelector: {store-weaver.io/no-such-node: \"true\"}",
+            );
+        std::fs::write(dst.join("values.yaml"), values).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upgrade_changes_the_tag_keeps_the_store_ready_and_a_rollback_goes_to_a_named_revision()
+{
+    let db = TestDb::new().await;
+    let s = base(&db, "tests/fixtures/charts", &[]);
+    let pool = workers(&s, &db, 2).await;
+    let store = ready_store(&db, &s, &unique("Upgrade")).await;
+    assert_eq!(store.helm_revision, Some(1));
+    assert_eq!(store.chart_version.as_deref(), Some("0.1.0"));
+
+    let queued = upgrade(&db, &s, store.id, &[&format!("wordpress.image={TAG}")])
+        .await
+        .expect("upgrade accepted");
+    assert_eq!(
+        queued.status,
+        Status::Ready,
+        "a store stays Ready while it changes"
+    );
+    // Watch the store while the upgrade runs: Ready throughout, phase upgrading.
+    let mut phases = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let now = stores::get(&db.pool, store.id).await.unwrap().unwrap();
+        assert_eq!(now.status, Status::Ready, "status during the upgrade");
+        if phases.last() != Some(&now.phase) {
+            phases.push(now.phase);
+        }
+        if now.phase == Phase::Done
+            && operations::active_for(&db.pool, store.id)
+                .await
+                .unwrap()
+                .is_none()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "upgrade did not end: {phases:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        phases.contains(&Phase::Upgrading),
+        "phases seen: {phases:?}"
+    );
+    let (after, op) = changed(&db, store.id, 5).await;
+    assert_eq!(op.state, operations::State::Succeeded, "{:?}", op.error);
+    assert_eq!(after.helm_revision, Some(2));
+    assert_eq!(after.settings.wordpress_image.as_deref(), Some(TAG));
+    assert_eq!(
+        web_image(&after.namespace).await,
+        format!("registry.invalid/web:{TAG}")
+    );
+    let entries = audit::list(&db.pool, Some(store.id), 50).await.unwrap();
+    let up = entries
+        .iter()
+        .find(|e| e.action == "store.upgraded")
+        .expect("an audit entry for the upgrade");
+    let detail = up.detail.clone().unwrap_or_default();
+    assert!(detail.contains("revision 1 → 2"), "{detail}");
+    assert!(
+        detail.contains(&format!("wordpress.image default → {TAG}")),
+        "{detail}"
+    );
+    assert_eq!(up.actor, "ops@example.com");
+
+    // Nothing to change is refused before anything is queued.
+    let e = upgrade(&db, &s, store.id, &[]).await.unwrap_err();
+    assert!(e.to_string().contains("nothing to change"), "{e}");
+    // The chart's schema checks what the settings' own rules let through.
+    let e = upgrade(&db, &s, store.id, &["wordpress.volume=1500M"])
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("chart refuses"), "{e}");
+
+    // Roll back to revision 1 by name: a new revision with its content.
+    let cfg = EngineConfig::from_settings(&s);
+    changes::rollback(&db.pool, &cfg, &operator(), store.id, Some(1))
+        .await
+        .expect("rollback accepted");
+    let (back, op) = changed(&db, store.id, 90).await;
+    assert_eq!(op.state, operations::State::Succeeded, "{:?}", op.error);
+    assert_eq!(back.status, Status::Ready);
+    assert_eq!(back.helm_revision, Some(3));
+    assert_eq!(
+        back.settings.wordpress_image, None,
+        "revision 1's settings are back"
+    );
+    assert_eq!(
+        web_image(&back.namespace).await,
+        "registry.invalid/web:6.8.3-php8.3-apache"
+    );
+    let h = history(&back.namespace);
+    assert_eq!(h.last().unwrap()["description"], "Rollback to 1");
+    // A revision the release never had is refused with what it has.
+    let e = changes::rollback(&db.pool, &cfg, &operator(), store.id, Some(9))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("not in the release's history"),
+        "{e}"
+    );
+
+    pool.shutdown().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upgrade_whose_pods_never_become_ready_is_rolled_back_with_the_pod_named() {
+    let db = TestDb::new().await;
+    let s = base(&db, "tests/fixtures/charts", &[]);
+    let first = workers(&s, &db, 2).await;
+    let store = ready_store(&db, &s, &unique("Rollback")).await;
+    first.shutdown().await;
+
+    // A later Store Weaver ships chart 0.2.0, whose web pod cannot be scheduled.
+    let dir = tempdir();
+    let charts = chart_copy(&dir, "0.2.0", true);
+    let s2 = base(
+        &db,
+        charts.to_str().unwrap(),
+        &[("upgrade_timeout_secs", "8")],
+    );
+    let second = workers(&s2, &db, 2).await;
+    changes::upgrade(
+        &db.pool,
+        &EngineConfig::from_settings(&s2),
+        &operator(),
+        store.id,
+        &UpgradeRequest {
+            set: vec![],
+            to: Some("0.2.0".into()),
+        },
+    )
+    .await
+    .expect("upgrade accepted");
+    let (after, op) = changed(&db, store.id, 120).await;
+    assert_eq!(op.state, operations::State::Failed);
+    let why = op.error.unwrap_or_default();
+    assert!(
+        why.starts_with("rolled back automatically to revision 1"),
+        "{why}"
+    );
+    assert!(why.contains("pod web-"), "the reason names the pod: {why}");
+    assert!(
+        why.contains("unschedulable"),
+        "and what Kubernetes said: {why}"
+    );
+    assert_eq!(after.status, Status::Ready, "{:?}", after.error_message);
+    assert_eq!(after.chart_version.as_deref(), Some("0.1.0"));
+    assert_eq!(after.helm_revision, Some(3), "the rollback's own revision");
+    let h = history(&after.namespace);
+    let last = h.last().unwrap();
+    assert_eq!(last["description"], "Rollback to 1");
+    assert_eq!(last["status"], "deployed");
+    assert_eq!(last["chart"], "woocommerce-0.1.0");
+    let failed = audit::list(&db.pool, Some(store.id), 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "store.upgrade-failed")
+        .expect("audited");
+    assert!(failed.detail.unwrap_or_default().contains("pod web-"));
+    // The web Deployment is back on its old template and ready.
+    let d: Deployment = Api::namespaced(kube().await, &after.namespace)
+        .get("web")
+        .await
+        .unwrap();
+    assert!(
+        d.spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap()
+            .node_selector
+            .is_none()
+    );
+
+    second.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    db.drop_db().await;
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sw-upgrade-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A helm that waits for the pods in `upgrade` (so the release sits in
+/// pending-upgrade), for the worker that is killed mid-upgrade.
+fn waiting_helm(dir: &Path) -> PathBuf {
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v helm"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let path = dir.join("helm");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = upgrade ]; then exec {} \"$@\" --wait; fi\nexec {} \"$@\"\n",
+            real.trim(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_upgrade_is_resumed_and_no_release_is_left_pending() {
+    let db = TestDb::new().await;
+    let s = base(&db, "tests/fixtures/charts", &[]);
+    let first = workers(&s, &db, 1).await;
+    let store = ready_store(&db, &s, &unique("Killed")).await;
+    first.shutdown().await;
+
+    // The doomed worker: its chart's new pods never get ready and its helm
+    // waits for them, so it is killed with the release pending-upgrade.
+    let dir = tempdir();
+    let charts = chart_copy(&dir, "0.1.0", true);
+    let helm_bin = waiting_helm(&dir);
+    let log = std::fs::File::create(dir.join("worker.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .arg("worker")
+        .args(["--database-url", &db.url])
+        .args(["--kubeconfig", &require_env("KUBECONFIG")])
+        .args(["--charts-dir", charts.to_str().unwrap()])
+        .args([
+            "--values-file",
+            charts.join("woocommerce/values.yaml").to_str().unwrap(),
+        ])
+        .args(["--helm", helm_bin.to_str().unwrap()])
+        .args(["--lease", "4", "--workers", "1", "--upgrade-timeout", "120"])
+        .env_remove("DATABASE_URL")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start a worker process");
+    upgrade(&db, &s, store.id, &[&format!("wordpress.image={TAG}")])
+        .await
+        .expect("upgrade accepted");
+    let ns = store.namespace.clone();
+    eventually(
+        Duration::from_secs(60),
+        "the release pending-upgrade",
+        || {
+            let ns = ns.clone();
+            async move {
+                history(&ns)
+                    .iter()
+                    .any(|r| r["status"] == "pending-upgrade")
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    // SIGKILL the worker's helm and the worker: no chance to hand anything back.
+    let _ = Command::new("pkill")
+        .args(["-KILL", "-P", &child.id().to_string()])
+        .status();
+    child.kill().expect("SIGKILL the worker");
+    let _ = child.wait();
+
+    // A healthy worker takes over once the lease runs out.
+    let s2 = base(&db, "tests/fixtures/charts", &[("lease_secs", "4")]);
+    let second = workers(&s2, &db, 1).await;
+    let (after, op) = changed(&db, store.id, 120).await;
+    assert_eq!(op.state, operations::State::Succeeded, "{:?}", op.error);
+    assert!(
+        op.claims >= 2,
+        "claimed again after the kill: {}",
+        op.claims
+    );
+    assert_eq!(after.status, Status::Ready);
+    assert_eq!(after.settings.wordpress_image.as_deref(), Some(TAG));
+    // The interrupted revision stays in the history as what it was (helm
+    // keeps it); the release is past it: put back, then upgraded.
+    let h = history(&ns);
+    let pending = h
+        .iter()
+        .position(|r| r["status"] == "pending-upgrade")
+        .expect("the interrupted revision is in the history");
+    assert_eq!(h[pending + 1]["description"], "Rollback to 1", "{h:?}");
+    let last = h.last().unwrap();
+    assert_eq!(last["status"], "deployed", "{h:?}");
+    assert_eq!(last["description"], "Upgrade complete");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&helm(&["status", &ns, "-n", &ns, "-o", "json"]))
+            .unwrap()["info"]["status"],
+        "deployed"
+    );
+    assert_eq!(web_image(&ns).await, format!("registry.invalid/web:{TAG}"));
+
+    second.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pause_resume_grow_volumes_refuse_shrinking_and_report_drift() {
+    let db = TestDb::new().await;
+    let s = base(&db, "tests/fixtures/charts", &[]);
+    let pool = workers(&s, &db, 2).await;
+    let store = ready_store(&db, &s, &unique("Knobs")).await;
+    let ns = store.namespace.clone();
+    let client = kube().await;
+    let deps: Api<Deployment> = Api::namespaced(client.clone(), &ns);
+
+    // Pause: no storefront pod, the store Ready and its data kept.
+    upgrade(&db, &s, store.id, &["replicas=0"])
+        .await
+        .expect("pause");
+    let (paused, op) = changed(&db, store.id, 90).await;
+    assert_eq!(op.state, operations::State::Succeeded, "{:?}", op.error);
+    assert_eq!(paused.status, Status::Ready);
+    assert_eq!(
+        deps.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(0)
+    );
+    upgrade(&db, &s, store.id, &["replicas=1"])
+        .await
+        .expect("resume");
+    let (_, op) = changed(&db, store.id, 90).await;
+    assert_eq!(op.state, operations::State::Succeeded, "{:?}", op.error);
+    assert_eq!(
+        deps.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(1)
+    );
+
+    // Grow both volumes: the claims grow, the database's template follows.
+    upgrade(
+        &db,
+        &s,
+        store.id,
+        &["wordpress.volume=2Gi", "database.volume=3Gi"],
+    )
+    .await
+    .expect("grow");
+    let (grown, op) = changed(&db, store.id, 120).await;
+    assert_eq!(op.state, operations::State::Succeeded, "{:?}", op.error);
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
+    let size = |p: PersistentVolumeClaim| {
+        p.spec.unwrap().resources.unwrap().requests.unwrap()["storage"]
+            .0
+            .clone()
+    };
+    assert_eq!(size(pvcs.get("web-content").await.unwrap()), "2Gi");
+    assert_eq!(size(pvcs.get("data-db-0").await.unwrap()), "3Gi");
+    let sts: StatefulSet = Api::namespaced(client.clone(), &ns)
+        .get("db")
+        .await
+        .unwrap();
+    let tmpl = &sts.spec.unwrap().volume_claim_templates.unwrap()[0];
+    assert_eq!(
+        tmpl.spec
+            .as_ref()
+            .unwrap()
+            .resources
+            .as_ref()
+            .unwrap()
+            .requests
+            .as_ref()
+            .unwrap()["storage"]
+            .0,
+        "3Gi"
+    );
+    assert_eq!(grown.settings.database_volume.as_deref(), Some("3Gi"));
+
+    // Shrinking is refused before anything is queued, with the fix.
+    let e = upgrade(&db, &s, store.id, &["database.volume=1Gi"])
+        .await
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("cannot shrink a volume from 3Gi to 1Gi"),
+        "{msg}"
+    );
+    assert!(msg.contains("set 3Gi or more"), "{msg}");
+    assert!(
+        operations::active_for(&db.pool, store.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The command line says the same and exits 2.
+    let out = Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .args(["store", "set", &ns, "database.volume=1Gi"])
+        .args([
+            "--database-url",
+            &db.url,
+            "--kubeconfig",
+            &require_env("KUBECONFIG"),
+        ])
+        .env_remove("DATABASE_URL")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot shrink"));
+
+    // No drift so far; a release changed with helm by hand is drift.
+    let cfg = EngineConfig::from_settings(&s);
+    let now = stores::get(&db.pool, store.id).await.unwrap().unwrap();
+    let h = changes::history(&db.pool, &cfg, &client, &now)
+        .await
+        .unwrap();
+    assert_eq!(h.drift, None, "{:?}", h.drift);
+    assert!(h.revisions.iter().all(|r| r.settings.is_some()));
+    helm(&[
+        "upgrade",
+        &ns,
+        repo("tests/fixtures/charts/woocommerce").to_str().unwrap(),
+        "-n",
+        &ns,
+        "--reuse-values",
+        "--set",
+        "wordpress.image.tag=by-hand",
+    ]);
+    let h = changes::history(&db.pool, &cfg, &client, &now)
+        .await
+        .unwrap();
+    let drift = h.drift.expect("drift reported");
+    assert!(drift.contains("not made by Store Weaver"), "{drift}");
+    assert_eq!(
+        h.revisions[0].settings, None,
+        "the hand-made revision is marked"
+    );
+    // The command line reports it too.
+    let out = Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .args(["store", "history", &ns, "--json"])
+        .args([
+            "--database-url",
+            &db.url,
+            "--kubeconfig",
+            &require_env("KUBECONFIG"),
+        ])
+        .env_remove("DATABASE_URL")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        j["drift"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not made by Store Weaver")
+    );
+
+    pool.shutdown().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fleet_upgrade_runs_in_waves_stops_at_the_budget_and_resumes_after_the_fix() {
+    let db = TestDb::new().await;
+    let s = base(
+        &db,
+        "tests/fixtures/charts",
+        &[("upgrade_timeout_secs", "10")],
+    );
+    let pool = workers(&s, &db, 10).await;
+    let prefix = unique("Fleet");
+    let mut made = Vec::new();
+    for i in 0..20 {
+        let (st, _) = engine::create(
+            &db.pool,
+            runtime::limits(&s),
+            &runtime::naming(&s),
+            &operator(),
+            &CreateRequest {
+                name: format!("{prefix} {i:02}"),
+                owner: "ops@example.com".into(),
+                engine: "woocommerce".into(),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+        made.push(st);
+    }
+    for st in &made {
+        let st = runtime::wait_for_store(&db.pool, st.id, Duration::from_secs(300), |s| {
+            !s.status.is_busy()
+        })
+        .await
+        .unwrap();
+        assert_eq!(st.status, Status::Ready, "{:?}", st.error_message);
+    }
+    // Store 7 (wave 2) cannot start a new pod: a quota of two pods, both used.
+    let bad = &made[7];
+    let client = kube().await;
+    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &bad.namespace);
+    let quota: ResourceQuota = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "two-pods"},
+        "spec": {"hard": {"pods": "2"}}
+    }))
+    .unwrap();
+    quotas.create(&PostParams::default(), &quota).await.unwrap();
+
+    let cfg = EngineConfig::from_settings(&s);
+    let started = Instant::now();
+    let run = fleet::start(
+        &db.pool,
+        &cfg,
+        &operator(),
+        &FleetRequest {
+            set: vec![format!("wordpress.image={TAG}")],
+            to: None,
+            owner: None,
+            status: Some(Status::Ready),
+            wave: 5,
+            max_failures: 1,
+        },
+    )
+    .await
+    .expect("fleet run started");
+    assert_eq!(run.waves, 4);
+    assert_eq!(run.items.len(), 20);
+    let id = run.run.id;
+    let stopped = eventually(Duration::from_secs(240), "the run stops", || {
+        let pool = db.pool.clone();
+        async move {
+            let d = fleet::detail_of(&pool, id).await.unwrap();
+            (d.run.state != RunState::Running && d.counts.queued == 0).then_some(d)
+        }
+    })
+    .await;
+    assert_eq!(
+        stopped.run.state,
+        RunState::Stopped,
+        "{:?}",
+        stopped.run.stop_reason
+    );
+    assert_eq!(stopped.run.current_wave, 2, "exactly waves 1 and 2 ran");
+    assert_eq!(stopped.counts.upgraded, 9);
+    assert_eq!(stopped.counts.failed, 1);
+    assert_eq!(stopped.counts.pending, 10, "waves 3 and 4 untouched");
+    let failed_item = stopped
+        .items
+        .iter()
+        .find(|i| i.state == ItemState::Failed)
+        .unwrap();
+    assert_eq!(failed_item.store_id, bad.id);
+    assert!(
+        failed_item
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("rolled back automatically"),
+        "{:?}",
+        failed_item.detail
+    );
+    // The failed store is Ready on its old settings; the untouched ones were never changed.
+    let b = stores::get(&db.pool, bad.id).await.unwrap().unwrap();
+    assert_eq!(b.status, Status::Ready);
+    assert_eq!(b.settings.wordpress_image, None);
+    for st in &made[10..] {
+        let now = stores::get(&db.pool, st.id).await.unwrap().unwrap();
+        assert_eq!(now.helm_revision, Some(1), "{} untouched", now.name);
+        let ops = operations::for_store(&db.pool, st.id).await.unwrap();
+        assert!(
+            ops.iter().all(|o| o.kind == operations::Kind::Provision),
+            "{} has no upgrade",
+            now.name
+        );
+    }
+    // A second run cannot be resumed while running, and cancel/resume need a run that exists.
+    assert!(
+        fleet::resume(&db.pool, &cfg, &operator(), id + 1000)
+            .await
+            .is_err()
+    );
+
+    // Fix the cause, resume: the failed store and the rest are upgraded.
+    quotas
+        .delete("two-pods", &DeleteParams::default())
+        .await
+        .unwrap();
+    fleet::resume(&db.pool, &cfg, &operator(), id)
+        .await
+        .expect("resumed");
+    let done = eventually(Duration::from_secs(240), "the run completes", || {
+        let pool = db.pool.clone();
+        async move {
+            let d = fleet::detail_of(&pool, id).await.unwrap();
+            (d.run.state != RunState::Running).then_some(d)
+        }
+    })
+    .await;
+    assert_eq!(done.run.state, RunState::Done, "{:?}", done.run.stop_reason);
+    assert_eq!(done.counts.upgraded, 20);
+    for st in &made {
+        let now = stores::get(&db.pool, st.id).await.unwrap().unwrap();
+        assert_eq!(
+            now.settings.wordpress_image.as_deref(),
+            Some(TAG),
+            "{}",
+            now.name
+        );
+        assert_eq!(now.status, Status::Ready);
+    }
+    eprintln!(
+        "fleet figures: 20 stores, wave 5, one failure with a {}s upgrade timeout, resumed: {:.1}s in all",
+        10,
+        started.elapsed().as_secs_f64()
+    );
+
+    pool.shutdown().await;
+    db.drop_db().await;
+}
