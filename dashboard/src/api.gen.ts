@@ -21,6 +21,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet runs, newest first (admins). */
+        get: operations["fleet_list"];
+        put?: never;
+        /**
+         * Start a fleet upgrade (admins): Ready stores in waves, each after the
+         *     one before ended healthy, stopping at the failure budget.
+         */
+        post: operations["fleet_start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fleet/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One fleet run: its waves and each store's outcome (admins). */
+        get: operations["fleet_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fleet/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a fleet run (admins): stores not yet queued are left as they are. */
+        post: operations["fleet_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fleet/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a stopped or cancelled fleet run (admins), after fixing the cause:
+         *     its failed stores are tried again, then the rest.
+         */
+        post: operations["fleet_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -168,6 +243,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stores/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's release history and whether it drifted from the record.
+         * @description Each Helm revision with what the platform recorded for it (None: someone
+         *     else made it); `drift` says why the release is not what the record says.
+         */
+        get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stores/{id}/logs": {
         parameters: {
             query?: never;
@@ -209,6 +305,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stores/{id}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Roll a Ready store back (admins): to the previous revision or a named one. */
+        post: operations["rollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stores/{id}/status": {
         parameters: {
             query?: never;
@@ -240,6 +353,27 @@ export interface paths {
         get: operations["timeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stores/{id}/upgrade": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upgrade a Ready store (admins): to the chart this server ships, with the
+         *     given settings. It stays Ready meanwhile (phase "upgrading"); if its
+         *     pods are not Ready within the upgrade timeout it is rolled back.
+         */
+        post: operations["upgrade"];
         delete?: never;
         options?: never;
         head?: never;
@@ -357,6 +491,13 @@ export interface components {
          * @enum {string}
          */
         AuthMethod: "cookie" | "bearer" | "proxy" | "demo";
+        Counts: {
+            failed: number;
+            pending: number;
+            queued: number;
+            skipped: number;
+            upgraded: number;
+        };
         /** @description What a new store is made of. */
         CreateBody: {
             engine?: components["schemas"]["EngineKind"] | null;
@@ -438,6 +579,90 @@ export interface components {
             reason: string;
             warning: boolean;
         };
+        FleetBody: {
+            /**
+             * Format: int32
+             * @description The run stops once this many stores failed (default 1).
+             */
+            max_failures?: number;
+            /** @description Only this owner's stores. */
+            owner?: string | null;
+            /** @description Settings applied to every store (as for one store's upgrade). */
+            set?: {
+                [key: string]: string;
+            };
+            /** @description Must be the chart version this server ships. */
+            to?: string | null;
+            /**
+             * Format: int32
+             * @description Stores per wave (default 5).
+             */
+            wave?: number;
+        };
+        /** @description A run with its stores and counts, for every face. */
+        FleetDetail: {
+            counts: components["schemas"]["Counts"];
+            items: components["schemas"]["FleetItem"][];
+            run: components["schemas"]["FleetRun"];
+            /**
+             * Format: int32
+             * @description Number of waves planned.
+             */
+            waves: number;
+        };
+        FleetItem: {
+            detail: string | null;
+            namespace: string;
+            /** Format: int64 */
+            op_id: number | null;
+            state: components["schemas"]["ItemState"];
+            /** Format: uuid */
+            store_id: string;
+            store_name: string;
+            /** Format: int32 */
+            wave: number;
+        };
+        /** @description What a fleet run applies to each store, kept with the run. */
+        FleetParams: {
+            /**
+             * @description Only this owner's stores, when given.
+             * @default null
+             */
+            owner: string | null;
+            /**
+             * @description `key=value` settings applied on top of each store's own.
+             * @default []
+             */
+            set: string[];
+            /**
+             * @description The chart version asked for (checked against the shipped one).
+             * @default null
+             */
+            to: string | null;
+        };
+        FleetRun: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /** Format: int32 */
+            current_wave: number;
+            /** Format: int32 */
+            failures: number;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: int64 */
+            id: number;
+            /** Format: int32 */
+            max_failures: number;
+            params: components["schemas"]["FleetParams"];
+            state: components["schemas"]["RunState"];
+            stop_reason: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            via: string;
+            /** Format: int32 */
+            wave_size: number;
+        };
         /** @description What the cluster shows of a store right now (from the watches). */
         Health: {
             ready_workloads: number;
@@ -451,6 +676,38 @@ export interface components {
         };
         /** @enum {string} */
         HealthState: "missing" | "progressing" | "ready" | "degraded";
+        History: {
+            chart_version: string | null;
+            /**
+             * @description Why the release is not what the record says (someone ran helm by
+             *     hand), or None.
+             */
+            drift: string | null;
+            /** Format: int32 */
+            helm_revision: number | null;
+            /** @description Newest first. */
+            revisions: components["schemas"]["HistoryEntry"][];
+            settings: components["schemas"]["StoreSettings"];
+            /** @description The chart this Store Weaver would upgrade to. */
+            shipped_chart: string | null;
+        };
+        /**
+         * @description One revision of a store's release, as Helm has it and as the platform
+         *     recorded it.
+         */
+        HistoryEntry: {
+            chart_version: string;
+            /** @description The revision the store's record says it runs. */
+            current: boolean;
+            description: string;
+            /** Format: int32 */
+            revision: number;
+            settings: components["schemas"]["StoreSettings"] | null;
+            status: string;
+            updated: string;
+        };
+        /** @enum {string} */
+        ItemState: "pending" | "queued" | "upgraded" | "failed" | "skipped";
         /** @description Who the server thinks you are. */
         Me: {
             /**
@@ -466,7 +723,7 @@ export interface components {
          * @description The finer step shown next to the status.
          * @enum {string}
          */
-        Phase: "queued" | "namespace" | "secrets" | "installing" | "waiting-for-ready" | "cleaning-up" | "uninstalling" | "removing-namespace" | "done";
+        Phase: "queued" | "namespace" | "secrets" | "installing" | "waiting-for-ready" | "cleaning-up" | "uninstalling" | "removing-namespace" | "upgrading" | "rolling-back" | "done";
         /** @description What `/readyz` found. */
         Readiness: {
             /** @description When not ready: `not_ready`. */
@@ -492,6 +749,15 @@ export interface components {
         };
         /** @enum {string} */
         Role: "admin" | "user";
+        RollbackBody: {
+            /**
+             * Format: int32
+             * @description The Helm revision to go back to; default: the one before the current.
+             */
+            revision?: number | null;
+        };
+        /** @enum {string} */
+        RunState: "running" | "stopped" | "cancelled" | "done";
         /** @description A new session. */
         SessionOut: {
             /** Format: date-time */
@@ -540,12 +806,20 @@ export interface components {
         Store: {
             /** Format: int32 */
             attempts: number;
+            /** @description The store chart's version the platform last installed. */
+            chart_version: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             deleted_at: string | null;
             engine: components["schemas"]["EngineKind"];
             error_message: string | null;
+            /**
+             * Format: int32
+             * @description The Helm revision the platform last wrote; a release at another
+             *     revision was changed by someone else (drift).
+             */
+            helm_revision: number | null;
             /** Format: uuid */
             id: string;
             name: string;
@@ -558,6 +832,8 @@ export interface components {
             provision_started_at: string | null;
             /** Format: date-time */
             ready_at: string | null;
+            /** @description What the operator set for this store (image tags, sizes, replicas). */
+            settings: components["schemas"]["StoreSettings"];
             status: components["schemas"]["Status"];
             /** Format: date-time */
             updated_at: string;
@@ -584,6 +860,22 @@ export interface components {
              */
             retry_label: "retry" | "retry delete";
         };
+        /** @description What the operator chose for one store. `None` = the chart's default. */
+        StoreSettings: {
+            database_cpu?: string;
+            database_image?: string;
+            database_memory?: string;
+            database_volume?: string;
+            /**
+             * Format: int32
+             * @description 1 runs the storefront, 0 pauses it (the data stays).
+             */
+            replicas?: number;
+            wordpress_cpu?: string;
+            wordpress_image?: string;
+            wordpress_memory?: string;
+            wordpress_volume?: string;
+        };
         /** @description One page of a store's timeline. */
         Timeline: {
             /** @description The store's audit entries, oldest first. */
@@ -591,6 +883,23 @@ export interface components {
             next_cursor: string | null;
             /** Format: int64 */
             total: number;
+        };
+        /**
+         * @description An upgrade: settings to change (`key: value`; "default" or "" puts the
+         *     chart's default back) and optionally the chart version to end on.
+         */
+        UpgradeBody: {
+            /**
+             * @description e.g. {"wordpress.image": "6.8.3-php8.3-apache", "replicas": "0"}.
+             *     Keys: wordpress.image, database.image, wordpress.cpu,
+             *     wordpress.memory, database.cpu, database.memory, wordpress.volume,
+             *     database.volume (grow only), replicas (0 pauses the store).
+             */
+            set?: {
+                [key: string]: string;
+            };
+            /** @description Must be the chart version this server ships. */
+            to?: string | null;
         };
         /**
          * @description Who asked for a change, and through which face of the product.
@@ -660,6 +969,347 @@ export interface operations {
             };
             /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    fleet_list: {
+        parameters: {
+            query?: {
+                /** @description At most this many runs, newest first (1 to 200, default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetRun"][];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    fleet_start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FleetBody"];
+            };
+        };
+        responses: {
+            /** @description Started; the first wave is queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetDetail"];
+                };
+            };
+            /** @description Malformed JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing to upgrade, or a setting is wrong (`field` says which). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    fleet_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The fleet run's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetDetail"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    fleet_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The fleet run's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetDetail"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    fleet_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The fleet run's id. */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Running again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetDetail"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1373,6 +2023,83 @@ export interface operations {
             };
         };
     };
+    history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description History. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["History"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The namespace is not the store's (`code`: not_owned). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     logs: {
         parameters: {
             query?: {
@@ -1540,6 +2267,114 @@ export interface operations {
             };
         };
     };
+    rollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackBody"];
+            };
+        };
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreOut"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store is not Ready (`not_allowed`) or has an operation under way (`busy`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A field is missing, unknown, of the wrong type or invalid; `field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     status: {
         parameters: {
             query?: never;
@@ -1666,6 +2501,114 @@ export interface operations {
             };
             /** @description No such store, or it is not yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    upgrade: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpgradeBody"];
+            };
+        };
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreOut"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store is not Ready (`not_allowed`) or has an operation under way (`busy`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A field is missing, unknown, of the wrong type or invalid; `field` names it. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,18 +8,20 @@ use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
 /// What a fleet run applies to each store, kept with the run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct FleetParams {
     /// `key=value` settings applied on top of each store's own.
     pub set: Vec<String>,
     /// The chart version asked for (checked against the shipped one).
+    #[schema(required)]
     pub to: Option<String>,
     /// Only this owner's stores, when given.
+    #[schema(required)]
     pub owner: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RunState {
     Running,
@@ -56,7 +58,7 @@ impl std::fmt::Display for RunState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemState {
     Pending,
@@ -90,7 +92,7 @@ impl ItemState {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FleetRun {
     pub id: i64,
     pub created_by: String,
@@ -101,9 +103,11 @@ pub struct FleetRun {
     pub state: RunState,
     pub current_wave: i32,
     pub failures: i32,
+    #[schema(required)]
     pub stop_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required)]
     pub finished_at: Option<DateTime<Utc>>,
 }
 
@@ -149,14 +153,16 @@ impl From<RunRow> for FleetRun {
 const RUN_COLUMNS: &str = "id, created_by, via, params, wave_size, max_failures, state, \
     current_wave, failures, stop_reason, created_at, updated_at, finished_at";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FleetItem {
     pub store_id: Uuid,
     pub store_name: String,
     pub namespace: String,
     pub wave: i32,
     pub state: ItemState,
+    #[schema(required)]
     pub op_id: Option<i64>,
+    #[schema(required)]
     pub detail: Option<String>,
 }
 

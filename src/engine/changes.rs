@@ -313,7 +313,7 @@ async fn plan_rollback(
 
 /// One revision of a store's release, as Helm has it and as the platform
 /// recorded it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub revision: u32,
     pub status: String,
@@ -321,22 +321,27 @@ pub struct HistoryEntry {
     pub description: String,
     pub updated: String,
     /// What the platform recorded for it; None: made by someone else.
+    #[schema(required)]
     pub settings: Option<StoreSettings>,
     /// The revision the store's record says it runs.
     pub current: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct History {
+    #[schema(required)]
     pub chart_version: Option<String>,
+    #[schema(required)]
     pub helm_revision: Option<i32>,
     pub settings: StoreSettings,
     /// The chart this Store Weaver would upgrade to.
+    #[schema(required)]
     pub shipped_chart: Option<String>,
     /// Newest first.
     pub revisions: Vec<HistoryEntry>,
     /// Why the release is not what the record says (someone ran helm by
     /// hand), or None.
+    #[schema(required)]
     pub drift: Option<String>,
 }
 

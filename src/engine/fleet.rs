@@ -32,7 +32,7 @@ pub struct FleetRequest {
 }
 
 /// A run with its stores and counts, for every face.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FleetDetail {
     pub run: FleetRun,
     pub items: Vec<FleetItem>,
@@ -41,7 +41,7 @@ pub struct FleetDetail {
     pub waves: i32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub pending: usize,
     pub queued: usize,

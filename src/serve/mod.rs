@@ -19,6 +19,7 @@ pub mod ops;
 pub mod stores;
 pub mod stream;
 pub mod throttle;
+pub mod upgrades;
 
 use crate::cluster::view::ClusterView;
 use crate::config::Settings;
@@ -204,6 +205,13 @@ pub fn routes() -> Routes {
         .api(routes!(stores::credentials))
         .api(routes!(stream::stream))
         .api(routes!(stores::audit))
+        .api(routes!(upgrades::upgrade))
+        .api(routes!(upgrades::rollback))
+        .api(routes!(upgrades::history))
+        .api(routes!(upgrades::fleet_list, upgrades::fleet_start))
+        .api(routes!(upgrades::fleet_get))
+        .api(routes!(upgrades::fleet_cancel))
+        .api(routes!(upgrades::fleet_resume))
 }
 
 /// The whole application: routes, the dashboard fallback and the layers.

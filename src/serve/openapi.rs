@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         (name = "session", description = "Signing in and out."),
         (name = "stores", description = "Your stores."),
         (name = "audit", description = "Who did what (admins)."),
+        (name = "changes", description = "Changing running stores: upgrade, rollback, history, fleet runs (admins change; owners read their history)."),
     )
 )]
 struct ApiDoc;

@@ -253,9 +253,11 @@ pub struct Store {
     #[schema(required)]
     pub deleted_at: Option<DateTime<Utc>>,
     /// The store chart's version the platform last installed.
+    #[schema(required)]
     pub chart_version: Option<String>,
     /// The Helm revision the platform last wrote; a release at another
     /// revision was changed by someone else (drift).
+    #[schema(required)]
     pub helm_revision: Option<i32>,
     /// What the operator set for this store (image tags, sizes, replicas).
     pub settings: StoreSettings,

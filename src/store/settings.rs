@@ -8,27 +8,38 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What the operator chose for one store. `None` = the chart's default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+// Missing keys are None without `serde(default)`, which would also mark
+// every key required in the API's schema.
+#[serde(deny_unknown_fields)]
 pub struct StoreSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub wordpress_image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub database_image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub wordpress_cpu: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub wordpress_memory: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub database_cpu: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub database_memory: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub wordpress_volume: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub database_volume: Option<String>,
     /// 1 runs the storefront, 0 pauses it (the data stays).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
     pub replicas: Option<u8>,
 }
 
