@@ -428,7 +428,7 @@ impl Context {
                 )));
             }
         }
-        laps.lap(\"helm-install\");
+        laps.lap("helm-install");
 
         let t = Instant::now();
         // The phase is written and the chart's workloads are listed while

@@ -245,6 +245,99 @@ impl Effects {
                     Msg::WpDone { seq, result }
                 })
             }
+            Command::LoadHistory { id } => {
+                let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
+                let client = self.client.clone();
+                self.spawn(async move {
+                    let result = async {
+                        let client = client.ok_or("no cluster connection".to_string())?;
+                        let store = timed(DB_TIMEOUT, "database", stores::get(&pool, id))
+                            .await?
+                            .ok_or("the store is gone".to_string())?;
+                        let h = timed(
+                            CLUSTER_TIMEOUT,
+                            "helm",
+                            crate::engine::changes::history(&pool, &cfg, &client, &store),
+                        )
+                        .await?;
+                        Ok(super::changes::history_lines(&store.name, &h))
+                    }
+                    .await;
+                    Msg::Report {
+                        which: super::msg::Report::History(id),
+                        result,
+                    }
+                })
+            }
+            Command::LoadFleet => self.spawn(async move {
+                let result = async {
+                    let runs =
+                        timed(DB_TIMEOUT, "database", crate::db::fleet::list(&pool, 20)).await?;
+                    let latest = match runs.first() {
+                        Some(r) => Some(
+                            timed(
+                                DB_TIMEOUT,
+                                "database",
+                                crate::engine::fleet::detail_of(&pool, r.id),
+                            )
+                            .await?,
+                        ),
+                        None => None,
+                    };
+                    Ok(super::changes::fleet_lines(&runs, latest.as_ref()))
+                }
+                .await;
+                Msg::Report {
+                    which: super::msg::Report::Fleet,
+                    result,
+                }
+            }),
+            Command::Change { id, name, change } => {
+                let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
+                let actor = self.actor.clone();
+                let read_only = self.read_only;
+                self.spawn(async move {
+                    if read_only {
+                        return Msg::ChangeQueued {
+                            name,
+                            result: Err("read-only mode: changes are disabled".into()),
+                        };
+                    }
+                    use super::msg::StoreChange;
+                    use crate::engine::changes;
+                    // The chart check (helm template) runs before the queueing.
+                    let (what, res) = match change {
+                        StoreChange::Upgrade(set) => (
+                            "upgrade",
+                            timed(
+                                CLUSTER_TIMEOUT,
+                                "helm",
+                                changes::upgrade(
+                                    &pool,
+                                    &cfg,
+                                    &actor,
+                                    id,
+                                    &changes::UpgradeRequest { set, to: None },
+                                ),
+                            )
+                            .await,
+                        ),
+                        StoreChange::Rollback(rev) => (
+                            "rollback",
+                            timed(
+                                CLUSTER_TIMEOUT,
+                                "helm",
+                                changes::rollback(&pool, &cfg, &actor, id, rev),
+                            )
+                            .await,
+                        ),
+                    };
+                    Msg::ChangeQueued {
+                        name,
+                        result: res.map(|_| what.to_string()),
+                    }
+                })
+            }
             Command::Doctor => {
                 let settings = self.settings.clone();
                 self.spawn(async move { Msg::Doctor(Ok(pods::doctor(&settings).await)) })

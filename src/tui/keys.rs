@@ -123,6 +123,9 @@ pub enum Act {
     PrevMatch,
     NextSuggestion,
     PrevSuggestion,
+    History,
+    Upgrade,
+    Fleet,
 }
 
 /// One key: a code and the modifiers that matter (ctrl, alt). Shift is part
@@ -285,9 +288,14 @@ const STORES: &[Binding] = &[
     b(&[ch('G'), code(End)], Act::Last, "last"),
     b(&[ctrl('r')], Act::Reload, "reload from the database"),
     b(
+        &[ch('F')],
+        Act::Fleet,
+        "fleet runs: waves and each store's outcome",
+    ),
+    b(
         &[ch(':')],
         Act::Command,
-        "command (:create :sort name :filter x :q)",
+        "command (:create :sort name :filter x :fleet :q)",
     ),
     bf(&[ch('?')], Act::Help, "help", "help"),
     bf(&[ch('q')], Act::Quit, "quit", "quit"),
@@ -316,6 +324,17 @@ const DETAIL: &[Binding] = &[
     bf(&[ch('x')], Act::ShowError, "full error message", "error"),
     bf(&[ch('l')], Act::Logs, "pod logs", "logs"),
     bf(&[ch('w')], Act::Wp, "wp-cli prompt", "wp"),
+    bf(
+        &[ch('H')],
+        Act::History,
+        "release history, drift",
+        "history",
+    ),
+    w(b(
+        &[ch('U')],
+        Act::Upgrade,
+        "upgrade / change settings (:upgrade key=value, :rollback [N])",
+    )),
     w(bf(&[ch('r')], Act::Retry, "retry", "retry")),
     w(bf(&[ctrl('d')], Act::Delete, "delete", "delete")),
     b(&[ctrl('r')], Act::Reload, "refresh"),

@@ -95,6 +95,16 @@ pub enum Msg {
         result: Result<WpOutput, String>,
     },
     Doctor(Result<Vec<DoctorCheck>, String>),
+    /// A store's release history or the fleet runs, as lines to show.
+    Report {
+        which: Report,
+        result: Result<Vec<String>, String>,
+    },
+    /// An upgrade or rollback was queued (Ok: what), or refused (Err: why).
+    ChangeQueued {
+        name: String,
+        result: Result<String, String>,
+    },
     /// SIGTERM, SIGHUP (the SSH session dropped), SIGINT: leave now.
     Signal(&'static str),
 }
@@ -223,4 +233,28 @@ pub enum Command {
         args: Vec<String>,
     },
     Doctor,
+    LoadHistory {
+        id: Uuid,
+    },
+    LoadFleet,
+    Change {
+        id: Uuid,
+        name: String,
+        change: StoreChange,
+    },
+}
+
+/// What the release-history and fleet pop-ups show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    History(Uuid),
+    Fleet,
+}
+
+/// A change of a running store asked for from the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChange {
+    /// `key=value` settings (none: the shipped chart only).
+    Upgrade(Vec<String>),
+    Rollback(Option<u32>),
 }

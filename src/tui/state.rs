@@ -1,7 +1,7 @@
 //! Everything the console knows, owned by the event loop alone. `update`
 //! changes it, `view::draw` reads it; nothing else touches it.
 
-use super::msg::{Action, ContainerRef, DoctorCheck, WpOutput};
+use super::msg::{Action, ContainerRef, DoctorCheck, Report, WpOutput};
 use super::theme::Theme;
 use super::{keys, layout};
 use crate::cluster::detail::{EventLine, Resource};
@@ -591,6 +591,12 @@ pub enum Overlay {
         report: Feed<Vec<DoctorCheck>>,
         scroll: usize,
     },
+    /// A store's release history, or the fleet runs.
+    Changes {
+        which: Report,
+        lines: Feed<Vec<String>>,
+        scroll: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -758,9 +764,9 @@ impl State {
                 ..
             }) => keys::Context::ConfirmBulkDelete,
             Some(Overlay::ConfirmBulk { .. }) => keys::Context::ConfirmRetry,
-            Some(Overlay::BulkSummary { .. }) | Some(Overlay::Doctor { .. }) => {
-                keys::Context::Report
-            }
+            Some(Overlay::BulkSummary { .. })
+            | Some(Overlay::Doctor { .. })
+            | Some(Overlay::Changes { .. }) => keys::Context::Report,
             None => match &self.screen {
                 Screen::Stores if self.list.filtering => keys::Context::Filter,
                 Screen::Stores => keys::Context::Stores,

@@ -4,7 +4,7 @@
 use super::fmt;
 use super::form;
 use super::keys::{self, Act};
-use super::msg::{Action, Command, Msg};
+use super::msg::{Action, Command, Msg, Report, StoreChange};
 use super::msg::{ContainerRef, LogRequest};
 use super::state::{
     BulkRun, CreateForm, DetailMode, DetailView, FIELD_ENGINE, Feed, Flash, LinkState, LogsView,
@@ -306,6 +306,23 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             }
             Vec::new()
         }
+        Msg::Report { which, result } => {
+            if let Some(Overlay::Changes {
+                which: w, lines, ..
+            }) = &mut state.overlay
+                && *w == which
+            {
+                lines.set(result);
+            }
+            Vec::new()
+        }
+        Msg::ChangeQueued { name, result } => {
+            match result {
+                Ok(what) => flash(state, format!("{what} of \"{name}\" queued"), false),
+                Err(e) => flash(state, format!("\"{name}\": {e}"), true),
+            }
+            Vec::new()
+        }
         // Handled in `update`.
         Msg::Tick(_) | Msg::StoreNotified { .. } | Msg::WorkersBusy(_) => Vec::new(),
     }
@@ -502,12 +519,99 @@ fn stores_key(state: &mut State, act: Act) -> Vec<Command> {
         }
         Act::Create => open_create(state),
         Act::Retry => ask_retry(state),
+        Act::Fleet => return open_fleet(state),
         Act::Help => state.overlay = Some(Overlay::Help { scroll: 0 }),
         Act::Command => open_command(state),
         Act::Quit => quit_or_ask(state),
         _ => {}
     }
     Vec::new()
+}
+
+fn open_fleet(state: &mut State) -> Vec<Command> {
+    state.overlay = Some(Overlay::Changes {
+        which: Report::Fleet,
+        lines: Feed::loading(),
+        scroll: 0,
+    });
+    vec![Command::LoadFleet]
+}
+
+fn open_history(state: &mut State) -> Vec<Command> {
+    let Some(id) = state.current_store().map(|s| s.id) else {
+        flash(state, "no store selected".into(), true);
+        return Vec::new();
+    };
+    state.overlay = Some(Overlay::Changes {
+        which: Report::History(id),
+        lines: Feed::loading(),
+        scroll: 0,
+    });
+    vec![Command::LoadHistory { id }]
+}
+
+/// `:upgrade key=value …`, `:set …`, `:rollback [N]` on the store shown.
+fn ask_change(state: &mut State, change: Result<StoreChange, String>) -> Vec<Command> {
+    if state.info.read_only {
+        flash(
+            state,
+            "read-only mode: upgrades and rollbacks are disabled".into(),
+            true,
+        );
+        return Vec::new();
+    }
+    let change = match change {
+        Ok(c) => c,
+        Err(e) => {
+            flash(state, e, true);
+            return Vec::new();
+        }
+    };
+    let Some(s) = state.current_store() else {
+        flash(
+            state,
+            "open a store first (enter), then :upgrade".into(),
+            true,
+        );
+        return Vec::new();
+    };
+    if !s.can_change() {
+        let text = format!(
+            "only Ready stores can be changed; \"{}\" is {}",
+            s.name, s.status
+        );
+        flash(state, text, true);
+        return Vec::new();
+    }
+    vec![Command::Change {
+        id: s.id,
+        name: s.name.clone(),
+        change,
+    }]
+}
+
+fn parse_rollback(arg: &str) -> Result<StoreChange, String> {
+    if arg.is_empty() {
+        return Ok(StoreChange::Rollback(None));
+    }
+    arg.parse::<u32>()
+        .map(|r| StoreChange::Rollback(Some(r)))
+        .map_err(|_| format!(":rollback takes a revision number (see H), not \"{arg}\""))
+}
+
+fn open_upgrade_line(state: &mut State) {
+    if state.info.read_only {
+        flash(
+            state,
+            "read-only mode: upgrades and rollbacks are disabled".into(),
+            true,
+        );
+        return;
+    }
+    state.overlay = Some(Overlay::Command {
+        input: Input::new("upgrade ".into()),
+        error: None,
+    });
 }
 
 fn filter_key(state: &mut State, act: Option<Act>, key: KeyEvent) -> Vec<Command> {
@@ -652,6 +756,8 @@ fn detail_key(state: &mut State, act: Act) -> Vec<Command> {
         }
         Act::Delete => return ask_delete(state),
         Act::Retry => ask_retry(state),
+        Act::History => return open_history(state),
+        Act::Upgrade => open_upgrade_line(state),
         Act::Help => state.overlay = Some(Overlay::Help { scroll: 0 }),
         Act::Command => open_command(state),
         Act::Quit => quit_or_ask(state),
@@ -863,6 +969,34 @@ fn overlay_key(
             }
             _ => state.overlay = Some(Overlay::Doctor { report, scroll }),
         },
+        Overlay::Changes {
+            which,
+            lines,
+            scroll,
+        } => match act {
+            Some(Act::Close) => {}
+            Some(Act::Down) => {
+                state.overlay = Some(Overlay::Changes {
+                    which,
+                    lines,
+                    scroll: scroll + 1,
+                })
+            }
+            Some(Act::Up) => {
+                state.overlay = Some(Overlay::Changes {
+                    which,
+                    lines,
+                    scroll: scroll.saturating_sub(1),
+                })
+            }
+            _ => {
+                state.overlay = Some(Overlay::Changes {
+                    which,
+                    lines,
+                    scroll,
+                })
+            }
+        },
         Overlay::Create(mut form) => {
             let (close, cmds) = form_key(state, &mut form, act, key);
             if !close {
@@ -938,6 +1072,21 @@ fn run_command(state: &mut State, line: String) -> Vec<Command> {
             }
         }
         "reload" => return vec![Command::LoadStores],
+        "upgrade" | "set" => {
+            let set: Vec<String> = arg.split_whitespace().map(String::from).collect();
+            if cmd == "set" && set.is_empty() {
+                flash(
+                    state,
+                    ":set takes key=value pairs, e.g. :set replicas=0".into(),
+                    true,
+                );
+                return Vec::new();
+            }
+            return ask_change(state, Ok(StoreChange::Upgrade(set)));
+        }
+        "rollback" => return ask_change(state, parse_rollback(arg)),
+        "history" => return open_history(state),
+        "fleet" => return open_fleet(state),
         "doctor" => {
             state.overlay = Some(Overlay::Doctor {
                 report: Feed::loading(),
@@ -967,7 +1116,7 @@ fn run_command(state: &mut State, line: String) -> Vec<Command> {
         other => flash(
             state,
             format!(
-                "unknown command \":{other}\"; try :create, :sort name, :filter text, :doctor, :reload, :help, :q"
+                "unknown command \":{other}\"; try :create, :sort name, :filter text, :upgrade key=value, :rollback, :history, :fleet, :doctor, :reload, :help, :q"
             ),
             true,
         ),

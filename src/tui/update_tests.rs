@@ -1650,3 +1650,95 @@ fn signals_quit_at_once() {
         assert!(s.quit, "{sig}: operations are durable, no question asked");
     }
 }
+
+#[test]
+fn upgrade_rollback_history_and_fleet_from_the_detail_and_the_command_line() {
+    let mut s = loaded(sample_stores());
+    // The fleet pop-up loads the runs from the list.
+    let cmds = update(&mut s, c('F'));
+    assert!(matches!(cmds[..], [Command::LoadFleet]));
+    assert!(matches!(
+        s.overlay,
+        Some(Overlay::Changes {
+            which: super::msg::Report::Fleet,
+            ..
+        })
+    ));
+    update(
+        &mut s,
+        Msg::Report {
+            which: super::msg::Report::Fleet,
+            result: Ok(vec!["run 1 — done".into()]),
+        },
+    );
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Changes { lines, .. }) if lines.data.as_deref() == Some(&["run 1 — done".to_string()][..]))
+    );
+    update(&mut s, k(KeyCode::Esc));
+    assert!(s.overlay.is_none());
+
+    open_detail_of(&mut s, "Echo Audio");
+    let id = s.current_store().unwrap().id;
+    // H: the release history of this store.
+    let cmds = update(&mut s, c('H'));
+    assert!(matches!(cmds[..], [Command::LoadHistory { id: x }] if x == id));
+    update(&mut s, k(KeyCode::Esc));
+    // U opens the command line ready for settings; :upgrade queues them.
+    update(&mut s, c('U'));
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Command { input, .. }) if input.value() == "upgrade ")
+    );
+    typed(&mut s, "replicas=0");
+    let cmds = update(&mut s, k(KeyCode::Enter));
+    assert!(
+        matches!(&cmds[..], [Command::Change { id: x, change: super::msg::StoreChange::Upgrade(set), .. }] if *x == id && set == &["replicas=0".to_string()]),
+        "{cmds:?}"
+    );
+    let cmds = command(&mut s, "rollback 2");
+    assert!(matches!(
+        &cmds[..],
+        [Command::Change {
+            change: super::msg::StoreChange::Rollback(Some(2)),
+            ..
+        }]
+    ));
+    assert!(command(&mut s, "rollback two").is_empty());
+    assert!(is_flash_error(&s, ":rollback takes a revision number"));
+    update(
+        &mut s,
+        Msg::ChangeQueued {
+            name: "Echo Audio".into(),
+            result: Err("nothing to change".into()),
+        },
+    );
+    assert!(is_flash_error(&s, "nothing to change"));
+}
+
+#[test]
+fn changes_are_refused_in_read_only_mode_and_for_stores_that_are_not_ready() {
+    let mut info = Info::example();
+    info.read_only = true;
+    let mut s = new_state(info, (120, 40));
+    update(
+        &mut s,
+        Msg::StoresLoaded {
+            at: t0(),
+            result: Ok(sample_stores()),
+        },
+    );
+    open_detail_of(&mut s, "Echo Audio");
+    update(&mut s, c('U'));
+    assert!(s.overlay.is_none());
+    assert!(is_flash_error(&s, "read-only"));
+    assert!(command(&mut s, "upgrade replicas=0").is_empty());
+    assert!(is_flash_error(&s, "read-only"));
+
+    let mut s = loaded(sample_stores());
+    let failed = sample_stores()
+        .into_iter()
+        .find(|st| st.status == Status::Failed)
+        .unwrap();
+    open_detail_of(&mut s, &failed.name);
+    assert!(command(&mut s, "upgrade replicas=0").is_empty());
+    assert!(is_flash_error(&s, "only Ready stores can be changed"));
+}

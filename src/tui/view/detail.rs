@@ -70,6 +70,16 @@ pub fn draw(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, area: Re
     let mut l2 = kv("owner", store.owner.clone());
     l2.extend(kv("  engine", store.engine.to_string()));
     l2.extend(kv("  attempts", store.attempts.to_string()));
+    l2.extend(kv(
+        "  chart",
+        match (&store.chart_version, store.helm_revision) {
+            (Some(v), Some(r)) => format!("{v} r{r}"),
+            _ => "-".into(),
+        },
+    ));
+    if !store.settings.is_empty() {
+        l2.extend(kv("  set", store.settings.to_string()));
+    }
     lines.push(Line::from(l2));
     let mut l3 = kv("namespace", store.namespace.clone());
     l3.extend(kv("  url", store.url.clone()));

@@ -249,6 +249,25 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
             }
             report(" Doctor ", lines, *scroll, theme, f, area);
         }
+        Overlay::Changes {
+            which,
+            lines: feed,
+            scroll,
+        } => {
+            let mut lines: Vec<String> = Vec::new();
+            if feed.loading {
+                lines.push("loading…".into());
+            }
+            if let Some(e) = &feed.error {
+                lines.push(format!("✗ {e}"));
+            }
+            lines.extend(feed.data.iter().flatten().cloned());
+            let title = match which {
+                crate::tui::msg::Report::History(_) => " Release history ",
+                crate::tui::msg::Report::Fleet => " Fleet runs ",
+            };
+            report(title, lines, *scroll, theme, f, area);
+        }
         // Drawn in the footer.
         Overlay::Command { .. } => {}
     }
