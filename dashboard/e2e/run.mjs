@@ -7,11 +7,14 @@
 // Signs in (keyboard only), creates a store (first with an invalid name to see
 // the API's validation message next to the field), waits until the store is
 // Ready without reloading the page and without polling (the change must come
-// over the event stream), opens its detail (resources, events, timeline,
-// admin credentials), deletes it after confirming, and signs out; then, with
-// the stream refused, checks that the list falls back to polling. Takes PNG
-// screenshots of the main screens into <screenshots-dir>. Exits non-zero with
-// a message saying which step failed, and why.
+// over the event stream); an operator then changes it (a setting the server
+// refuses, its message next to the field, then an upgrade that keeps the store
+// Ready and ends on Helm revision 2); the owner opens its detail (resources,
+// events, timeline, admin credentials, history, no change buttons), deletes it
+// after confirming, and signs out; then, with the stream refused, checks that
+// the list falls back to polling. Takes PNG screenshots of the main screens
+// into <screenshots-dir>. Exits non-zero with a message saying which step
+// failed, and why.
 
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -227,6 +230,39 @@ try {
       check(owner.trim() === email.toLowerCase(), `the operator sees owner ${owner}, not ${email}`);
       await page.getByText('admin', { exact: true }).first().waitFor();
       await shot('admin');
+    });
+
+    await step('an operator changes the running store: a refused setting, then an upgrade to revision 2', async () => {
+      await row.getByRole('link', { name }).click();
+      await page.getByRole('heading', { name, level: 1 }).waitFor();
+      const history = page.getByRole('region', { name: 'History' });
+      await history.locator('tr[data-revision="1"]').getByText('current', { exact: true }).waitFor({ timeout: 30_000 });
+      const chart = (await page.getByTestId('chart-version').innerText()).trim();
+      check(/^\d+\.\d+\.\d+/.test(chart), `the detail shows chart version "${chart}"`);
+      check((await page.getByTestId('settings').innerText()).trim() === 'chart defaults', 'a new store runs the chart defaults');
+      const form = page.getByRole('region', { name: 'Upgrade / change settings' });
+      // The server refuses a bad value; its message sits next to the field.
+      await form.getByLabel('wordpress.cpu', { exact: true }).fill('lots');
+      await form.getByRole('button', { name: 'Upgrade' }).click();
+      const err = page.locator('#setting-wordpress-cpu-error');
+      await err.waitFor();
+      check(/not a CPU amount/.test(await err.innerText()), `unexpected 422 message: ${await err.innerText()}`);
+      await form.getByLabel('wordpress.cpu', { exact: true }).fill('');
+      await form.getByLabel('wordpress.memory', { exact: true }).fill('1Gi');
+      await form.getByRole('button', { name: 'Upgrade' }).click();
+      await form.getByRole('status').filter({ hasText: 'Upgrading' }).waitFor();
+      // It stays Ready meanwhile, and the live updates bring revision 2.
+      await page.getByTestId('helm-revision').filter({ hasText: /^2$/ }).waitFor({ timeout: READY_TIMEOUT });
+      check((await page.locator('.page-head .badge').innerText()).includes('Ready'), 'the upgraded store is not Ready');
+      check((await page.getByTestId('settings').innerText()).trim() === 'wordpress.memory=1Gi', 'the settings do not show the upgrade');
+      await history.locator('tr[data-revision="2"]').getByText('current', { exact: true }).waitFor({ timeout: 30_000 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await shot('store-changes', { fullPage: true });
+      await page.getByRole('link', { name: '← Stores' }).click();
+      await page.getByRole('heading', { name: 'All stores' }).waitFor();
+    });
+
+    await step('back to the user', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByLabel('Email').fill(email);
       await page.getByLabel('Password').fill(password);
@@ -254,6 +290,10 @@ try {
     check(n > 0, 'no resources listed');
     const events = page.getByRole('region', { name: 'Events' });
     await events.locator('li, p.muted').first().waitFor();
+    const history = page.getByRole('region', { name: 'History' });
+    await history.locator('tbody tr').first().waitFor({ timeout: 30_000 });
+    check((await page.getByRole('region', { name: 'Upgrade / change settings' }).count()) === 0, 'a user sees the upgrade form');
+    check((await history.getByRole('button').count()) === 0, 'a user sees roll-back buttons');
     const timeline = page.getByRole('region', { name: 'Timeline' });
     await timeline.getByText('create', { exact: true }).waitFor();
     await timeline.getByText('ready', { exact: true }).waitFor();

@@ -5,12 +5,14 @@ import type {
   Credentials,
   Detail,
   ErrorBody,
+  History,
   Me,
   SessionOut,
   Store,
   StoreList,
   StoreStatus,
   Timeline,
+  UpgradeBody,
 } from './types';
 
 /** Stores per page of the list. */
@@ -244,6 +246,24 @@ export class Api {
 
   credentials(id: string): Promise<Credentials> {
     return this.request<Credentials>('POST', `/api/stores/${encodeURIComponent(id)}/credentials`);
+  }
+
+  // ---- changing running stores (admins; owners read the history) ----
+
+  /** The release's revisions, which is current, and any drift. */
+  history(id: string): Promise<History> {
+    return this.request<History>('GET', `/api/stores/${encodeURIComponent(id)}/history`);
+  }
+
+  /** Upgrade to the shipped chart with `set` ("" or "default" puts a key's default back). */
+  upgrade(id: string, set: Record<string, string>, to?: string): Promise<Store> {
+    const body: UpgradeBody = to ? { set, to } : { set };
+    return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/upgrade`, body);
+  }
+
+  /** Roll back to `revision`, or without one to the previous revision Store Weaver made. */
+  rollback(id: string, revision?: number): Promise<Store> {
+    return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/rollback`, revision === undefined ? {} : { revision });
   }
 
   /** The Server-Sent Events stream; EventSource sends the session cookie. */

@@ -1,6 +1,6 @@
 // Times and durations for people.
 
-import type { Store, StoreStatus } from './types';
+import type { Store, StoreSettings, StoreStatus } from './types';
 
 export function parseTime(t: string | null | undefined): Date | null {
   if (!t) return null;
@@ -68,8 +68,15 @@ const PHASES: Record<string, string> = {
   'cleaning-up': 'cleaning up',
   uninstalling: 'uninstalling',
   'removing-namespace': 'removing namespace',
+  upgrading: 'upgrading',
+  'rolling-back': 'rolling back',
   done: 'done',
 };
+
+/** A change under way on a store that stays Ready (and keeps serving) meanwhile. */
+export function isChanging(phase: string): boolean {
+  return phase === 'upgrading' || phase === 'rolling-back';
+}
 
 export function phaseLabel(phase: string): string {
   return PHASES[phase] ?? phase;
@@ -78,4 +85,32 @@ export function phaseLabel(phase: string): string {
 /** "store.create" -> "create", "store.credentials.reveal" -> "credentials reveal". */
 export function actionLabel(action: string): string {
   return action.replace(/^store\./, '').replace(/[._]/g, ' ');
+}
+
+/** The settings an operator can change, as the API names them (src/store/settings.rs). */
+export const SETTING_KEYS: readonly { key: string; field: keyof StoreSettings; hint: string }[] = [
+  { key: 'wordpress.image', field: 'wordpress_image', hint: 'WordPress image tag, e.g. 6.8.3-php8.3-apache' },
+  { key: 'database.image', field: 'database_image', hint: 'MariaDB image tag, e.g. 11.4' },
+  { key: 'wordpress.cpu', field: 'wordpress_cpu', hint: 'e.g. 500m or 2 (at least 100m)' },
+  { key: 'wordpress.memory', field: 'wordpress_memory', hint: 'e.g. 1Gi (at least 256Mi)' },
+  { key: 'database.cpu', field: 'database_cpu', hint: 'e.g. 1 (at least 100m)' },
+  { key: 'database.memory', field: 'database_memory', hint: 'e.g. 2Gi (at least 256Mi)' },
+  { key: 'wordpress.volume', field: 'wordpress_volume', hint: 'wp-content volume, e.g. 5Gi (grow only)' },
+  { key: 'database.volume', field: 'database_volume', hint: 'database volume, e.g. 5Gi (grow only)' },
+  { key: 'replicas', field: 'replicas', hint: '1 runs the storefront, 0 pauses it (data kept)' },
+];
+
+/** "wordpress.image=6.8 replicas=0", or "chart defaults" when nothing is set. */
+export function settingsText(s: StoreSettings | null | undefined): string {
+  if (!s) return 'chart defaults';
+  const parts = SETTING_KEYS.filter((k) => s[k.field] !== undefined && s[k.field] !== null).map(
+    (k) => `${k.key}=${String(s[k.field])}`,
+  );
+  return parts.length ? parts.join(' ') : 'chart defaults';
+}
+
+/** The setting a 422 message is about: the server says "wordpress.cpu: ...". */
+export function settingOfMessage(message: string): string | null {
+  const m = /^([a-z]+\.[a-z]+|replicas): /.exec(message);
+  return m && SETTING_KEYS.some((k) => k.key === m[1]) ? m[1] : null;
 }

@@ -8,7 +8,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Api, ApiError, explain, type ListFilter } from './api';
-import { isBusy } from './format';
+import { isBusy, isChanging } from './format';
 import type { Store } from './types';
 
 export const POLL_MS = 5000;
@@ -56,7 +56,7 @@ export function applyChange(list: Store[], changed: Store, filter: ListFilter = 
 }
 
 export function anyBusy(list: Store[]): boolean {
-  return list.some((s) => isBusy(s.status));
+  return list.some((s) => isBusy(s.status) || isChanging(s.phase));
 }
 
 export interface LiveStores {

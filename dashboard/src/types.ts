@@ -41,5 +41,18 @@ export type Timeline = Schemas['Timeline'];
 /** `POST /api/stores/{id}/credentials` */
 export type Credentials = Schemas['Credentials'];
 
+/** What an operator set for a store; a key left out is the chart's default. */
+export type StoreSettings = Schemas['StoreSettings'];
+
+/** `GET /api/stores/{id}/history` */
+export type History = Schemas['History'];
+export type HistoryEntry = Schemas['HistoryEntry'];
+
+/** `POST /api/stores/{id}/upgrade` */
+export type UpgradeBody = Schemas['UpgradeBody'];
+
+/** `POST /api/stores/{id}/rollback` */
+export type RollbackBody = Schemas['RollbackBody'];
+
 /** The one error shape of every non-success response. */
 export type ErrorBody = Schemas['Error'];

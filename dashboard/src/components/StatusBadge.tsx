@@ -1,4 +1,4 @@
-import { phaseLabel } from '../format';
+import { isChanging, phaseLabel } from '../format';
 import type { StoreStatus } from '../types';
 
 const ICON: Record<StoreStatus, string> = {
@@ -10,10 +10,13 @@ const ICON: Record<StoreStatus, string> = {
   Deleted: '○',
 };
 
-/** The status as a coloured badge that always carries its text. */
+/** The status as a coloured badge that always carries its text, with the
+ * step while busy, and "upgrading"/"rolling back" on a Ready store that is
+ * being changed (it keeps serving meanwhile, so it stays Ready). */
 export function StatusBadge({ status, phase }: { status: StoreStatus; phase?: string }) {
   const busy = status === 'Provisioning' || status === 'Deleting';
-  const showPhase = busy && phase && phase !== 'done';
+  const changing = status === 'Ready' && !!phase && isChanging(phase);
+  const showPhase = (busy && phase && phase !== 'done') || changing;
   return (
     <span className="status">
       <span className={`badge badge-${status.toLowerCase()}`} data-status={status}>
@@ -22,7 +25,12 @@ export function StatusBadge({ status, phase }: { status: StoreStatus; phase?: st
         </span>
         {status}
       </span>
-      {showPhase ? <span className="phase">{phaseLabel(phase)}</span> : null}
+      {showPhase && phase ? (
+        <span className={changing ? 'phase phase-changing' : 'phase'}>
+          {changing ? <span aria-hidden="true" className="badge-icon spin">◔</span> : null}
+          {phaseLabel(phase)}
+        </span>
+      ) : null}
     </span>
   );
 }

@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Api, ApiError, explain } from '../api';
-import { actionLabel, formatTime, isBusy, phaseLabel, provisionTime } from '../format';
+import { actionLabel, formatTime, isBusy, isChanging, phaseLabel, provisionTime, settingsText } from '../format';
 import { hrefFor } from '../router';
 import type { AuditEntry, Credentials, Detail, Me, Store } from '../types';
 import { Link } from './Link';
 import type { StoreActions } from './StoreList';
 import { StatusBadge } from './StatusBadge';
+import { StoreChanges } from './StoreChanges';
 
 export const DETAIL_REFRESH_MS = 10_000;
 
@@ -34,6 +35,8 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
   const [missing, setMissing] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const [loadedAt, setLoadedAt] = useState<number | null>(null);
+  // Bumped by the Refresh button: the history section reloads too.
+  const [refreshKey, setRefreshKey] = useState(0);
   const seq = useRef(0);
 
   // Loads run on their own (first, when the store changes, while it is busy)
@@ -44,7 +47,9 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
     if (mine !== seq.current) return;
     if (d.status === 'fulfilled') {
       setDetail(d.value);
-      setRecord(d.value.store);
+      // Never back to an older record than a change's answer already gave.
+      const fetched = d.value.store;
+      setRecord((r) => newer(fetched, r));
       setClusterError(null);
       setMissing(null);
     } else if (d.reason instanceof ApiError && (d.reason.status === 404 || d.reason.status === 400)) {
@@ -79,7 +84,7 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
     // eslint-disable-next-line react-hooks/set-state-in-effect
     void load();
   }, [load, version]);
-  const busy = store ? isBusy(store.status) : false;
+  const busy = store ? isBusy(store.status) || isChanging(store.phase) : false;
   useEffect(() => {
     if (!busy) return;
     const t = setInterval(() => void load(), refreshMs);
@@ -156,6 +161,7 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
           type="button"
           onClick={() => {
             setLoading(true);
+            setRefreshKey((k) => k + 1);
             void load();
           }}
           disabled={loading}
@@ -206,6 +212,14 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
           <dd>{formatTime(store.ready_at)}</dd>
           <dt>Attempts</dt>
           <dd>{store.attempts}</dd>
+          <dt>Chart version</dt>
+          <dd data-testid="chart-version">{store.chart_version ?? '—'}</dd>
+          <dt>Helm revision</dt>
+          <dd data-testid="helm-revision">{store.helm_revision ?? '—'}</dd>
+          <dt>Settings</dt>
+          <dd data-testid="settings">
+            <code>{settingsText(store.settings)}</code>
+          </dd>
           {store.deleted_at ? (
             <>
               <dt>Deleted</dt>
@@ -229,6 +243,16 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
 
       {owner && (store.status === 'Ready' || store.status === 'Provisioning') ? (
         <CredentialsPanel api={api} store={store} />
+      ) : null}
+
+      {store.status !== 'Deleted' && store.status !== 'Deleting' ? (
+        <StoreChanges
+          api={api}
+          store={store}
+          admin={me.role === 'admin'}
+          refreshKey={refreshKey}
+          onChanged={(s) => setRecord((r) => newer(s, r))}
+        />
       ) : null}
 
       <section aria-labelledby="resources-title" className="card">
