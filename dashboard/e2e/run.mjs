@@ -9,7 +9,8 @@
 // Ready without reloading the page and without polling (the change must come
 // over the event stream); an operator then changes it (a setting the server
 // refuses, its message next to the field, then an upgrade that keeps the store
-// Ready and ends on Helm revision 2); the owner opens its detail (resources,
+// Ready and ends on Helm revision 2, then a roll back to revision 1's content
+// as revision 3); the owner opens its detail (resources,
 // events, timeline, admin credentials, history, no change buttons), deletes it
 // after confirming, and signs out; then, with the stream refused, checks that
 // the list falls back to polling. Takes PNG screenshots of the main screens
@@ -232,7 +233,7 @@ try {
       await shot('admin');
     });
 
-    await step('an operator changes the running store: a refused setting, then an upgrade to revision 2', async () => {
+    await step('an operator changes the running store: a refused setting, an upgrade to revision 2, a roll back', async () => {
       await row.getByRole('link', { name }).click();
       await page.getByRole('heading', { name, level: 1 }).waitFor();
       const history = page.getByRole('region', { name: 'History' });
@@ -258,6 +259,12 @@ try {
       await history.locator('tr[data-revision="2"]').getByText('current', { exact: true }).waitFor({ timeout: 30_000 });
       await page.evaluate(() => window.scrollTo(0, 0));
       await shot('store-changes', { fullPage: true });
+      // Roll back to the previous revision: Helm makes revision 3 with revision 1's content.
+      await history.getByRole('button', { name: 'Roll back', exact: true }).click();
+      await history.getByRole('status').filter({ hasText: 'Rolling' }).waitFor();
+      await page.getByTestId('helm-revision').filter({ hasText: /^3$/ }).waitFor({ timeout: READY_TIMEOUT });
+      check((await page.getByTestId('settings').innerText()).trim() === 'chart defaults', 'the rollback did not bring the chart defaults back');
+      await history.locator('tr[data-revision="3"]').getByText('current', { exact: true }).waitFor({ timeout: 30_000 });
       await page.getByRole('link', { name: '← Stores' }).click();
       await page.getByRole('heading', { name: 'All stores' }).waitFor();
     });
