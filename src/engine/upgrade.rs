@@ -29,6 +29,16 @@ fn rev_i32(r: u32) -> i32 {
     i32::try_from(r).unwrap_or(i32::MAX)
 }
 
+/// "revision 1 → 2; chart a → b; key x → y", for the audit entry.
+fn from_to(old: &Recorded, new: &Recorded, note: &str) -> Vec<String> {
+    let mut out = vec![
+        format!("revision {} → {}{note}", old.revision, new.revision),
+        format!("chart {} → {}", old.chart_version, new.chart_version),
+    ];
+    out.extend(old.settings.diff(&new.settings));
+    out
+}
+
 /// The latest revision that ran (deployed, or superseded by a failed one).
 fn last_good(history: &[Revision]) -> Option<&Revision> {
     history
@@ -122,19 +132,21 @@ impl Context {
         let ns = owned.name().to_string();
         self.guard(lease).await?;
         let t = Instant::now();
-        let recovered = self
-            .helm
-            .recover_pending(&release, &ns, self.cfg.upgrade_timeout)
-            .await
-            .map_err(|e| format!("step upgrading (recovering a pending release): {e}"))?;
-        if recovered != helm::Recovery::Nothing {
-            tracing::info!(store = %store.id, ?recovered, "put back a release left pending by an interrupted change");
+        let read = |what: &'static str| {
+            move |e: helm::HelmError| StepError::Failed(format!("step upgrading{what}: {e}"))
+        };
+        let mut history = self.helm.history(&release, &ns).await.map_err(read(""))?;
+        // A release left pending by a killed worker goes back to its last
+        // good revision first (helm refuses to upgrade it otherwise).
+        let recovery = helm::recovery_for(&history);
+        if recovery != helm::Recovery::Nothing {
+            self.helm
+                .recover_pending(&release, &ns, self.cfg.upgrade_timeout)
+                .await
+                .map_err(read(" (recovering a pending release)"))?;
+            tracing::info!(store = %store.id, ?recovery, "put back a release left pending by an interrupted change");
+            history = self.helm.history(&release, &ns).await.map_err(read(""))?;
         }
-        let history = self
-            .helm
-            .history(&release, &ns)
-            .await
-            .map_err(|e| format!("step upgrading: {e}"))?;
         timing.helm += t.elapsed();
         let Some(current) = last_good(&history) else {
             return Err(StepError::Failed(format!(
@@ -249,15 +261,7 @@ impl Context {
             .await?
         {
             Ok(()) => {
-                let mut detail = vec![format!(
-                    "revision {} → {}",
-                    start.good.revision, new.revision
-                )];
-                detail.push(format!(
-                    "chart {} → {}",
-                    start.good.chart_version, new.chart_version
-                ));
-                detail.extend(start.good.settings.diff(&new.settings));
+                let mut detail = from_to(&start.good, &new, "");
                 detail.extend(notes);
                 Ok(Outcome::Changed {
                     kind: Kind::Upgrade,
@@ -316,15 +320,11 @@ impl Context {
             .await?
         {
             Ok(()) => {
-                let mut detail = vec![format!(
-                    "revision {} → {} (the content of revision {target})",
-                    start.good.revision, new.revision
-                )];
-                detail.push(format!(
-                    "chart {} → {}",
-                    start.good.chart_version, new.chart_version
-                ));
-                detail.extend(start.good.settings.diff(&new.settings));
+                let detail = from_to(
+                    &start.good,
+                    &new,
+                    &format!(" (the content of revision {target})"),
+                );
                 Ok(Outcome::Changed {
                     kind: Kind::Rollback,
                     release: new,
@@ -461,18 +461,12 @@ impl Context {
         owned: &OwnedNamespace,
         timing: &mut Timing,
     ) -> Result<Result<(), String>, StepError> {
-        let expected = self.expected_workloads(owned.name()).await?;
+        // helm created every object before it returned, so the fresh read
+        // sees all of them: no list of expected workloads is needed.
         let deadline = Instant::now() + self.cfg.upgrade_timeout;
         let t = Instant::now();
-        let res = rollout::wait_healthy(
-            &self.client,
-            &self.view,
-            owned,
-            store.id,
-            &expected,
-            deadline,
-        )
-        .await;
+        let res =
+            rollout::wait_healthy(&self.client, &self.view, owned, store.id, &[], deadline).await;
         timing.wait += t.elapsed();
         Ok(res.map(|_| ()).map_err(|h| {
             format!(
