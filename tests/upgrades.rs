@@ -242,8 +242,7 @@ async fn an_upgrade_changes_the_tag_keeps_the_store_ready_and_a_rollback_goes_to
     assert!(e.to_string().contains("chart refuses"), "{e}");
 
     // Roll back to revision 1 by name: a new revision with its content.
-    let cfg = EngineConfig::from_settings(&s);
-    changes::rollback(&db.pool, &cfg, &operator(), store.id, Some(1))
+    changes::rollback(&db.pool, &operator(), store.id, Some(1))
         .await
         .expect("rollback accepted");
     let (back, op) = changed(&db, store.id, 90).await;
@@ -261,7 +260,7 @@ async fn an_upgrade_changes_the_tag_keeps_the_store_ready_and_a_rollback_goes_to
     let h = history(&back.namespace);
     assert_eq!(h.last().unwrap()["description"], "Rollback to 1");
     // A revision the release never had is refused with what it has.
-    let e = changes::rollback(&db.pool, &cfg, &operator(), store.id, Some(9))
+    let e = changes::rollback(&db.pool, &operator(), store.id, Some(9))
         .await
         .unwrap_err();
     assert!(

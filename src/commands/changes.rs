@@ -39,7 +39,7 @@ pub async fn change(
     let actor = runtime::actor(actor, Via::Cli);
     let res = match &change {
         Change::Upgrade(req) => changes::upgrade(pool, &cfg, &actor, store.id, req).await,
-        Change::Rollback(rev) => changes::rollback(pool, &cfg, &actor, store.id, *rev).await,
+        Change::Rollback(rev) => changes::rollback(pool, &actor, store.id, *rev).await,
     };
     let store = match res {
         Ok(s) => s,

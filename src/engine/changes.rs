@@ -201,7 +201,6 @@ pub fn upgrade_detail(store: &Store, target: &StoreSettings, shipped: &str) -> S
 /// platform made before the current one.
 pub async fn rollback(
     pool: &PgPool,
-    cfg: &EngineConfig,
     actor: &Actor,
     id: Uuid,
     revision: Option<u32>,
@@ -214,7 +213,7 @@ pub async fn rollback(
             });
         }
     };
-    let checked = plan_rollback(pool, cfg, &store, revision).await;
+    let checked = plan_rollback(pool, &store, revision).await;
     let (target, settings) = match checked {
         Ok(t) => t,
         Err(e) => {
@@ -255,7 +254,6 @@ pub async fn rollback(
 /// The revision a rollback goes to and the settings it brings back.
 async fn plan_rollback(
     pool: &PgPool,
-    cfg: &EngineConfig,
     store: &Store,
     revision: Option<u32>,
 ) -> Result<(u32, StoreSettings), EngineError> {
@@ -282,27 +280,24 @@ async fn plan_rollback(
     if i64::from(target) == i64::from(current) {
         return Err(invalid(format!("the store already runs revision {target}")));
     }
-    let history = cfg
-        .helm()
-        .history(&store.namespace, &store.namespace)
-        .await
-        .map_err(|e| EngineError::Unavailable(format!("cannot read the release history: {e}")))?;
-    if !history.iter().any(|r| r.revision == target) {
-        let known: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
+    // Only revisions the platform made: their settings are known, and the
+    // cluster is not read before the worker has checked the namespace is
+    // the store's.
+    let Some(rev) = made
+        .iter()
+        .find(|r| i64::from(r.revision) == i64::from(target))
+    else {
+        let known: Vec<String> = made.iter().map(|r| r.revision.to_string()).collect();
         return Err(invalid(format!(
-            "revision {target} is not in the release's history (it has: {}); see `store history`",
+            "revision {target} is not in the release's history as Store Weaver made it (it has: {}); see `store history`",
             if known.is_empty() {
                 "none".into()
             } else {
                 known.join(", ")
             }
         )));
-    }
-    let settings = made
-        .iter()
-        .find(|r| i64::from(r.revision) == i64::from(target))
-        .map(|r| r.settings.clone())
-        .unwrap_or_else(|| store.settings.clone());
+    };
+    let settings = rev.settings.clone();
     store.settings.check_change(&settings).map_err(|e| {
         invalid(format!(
             "revision {target} would shrink a volume ({e}); volumes only grow"

@@ -256,10 +256,7 @@ impl Context {
         };
         self.record(lease, &new).await?;
 
-        match self
-            .wait_healthy(lease, store, &start.owned, timing)
-            .await?
-        {
+        match self.wait_healthy(store, &start.owned, timing).await? {
             Ok(()) => {
                 let mut detail = from_to(&start.good, &new, "");
                 detail.extend(notes);
@@ -315,10 +312,7 @@ impl Context {
                 )));
             }
         };
-        match self
-            .wait_healthy(lease, store, &start.owned, timing)
-            .await?
-        {
+        match self.wait_healthy(store, &start.owned, timing).await? {
             Ok(()) => {
                 let detail = from_to(
                     &start.good,
@@ -417,10 +411,7 @@ impl Context {
                 });
             }
         };
-        match self
-            .wait_healthy(lease, store, &start.owned, timing)
-            .await?
-        {
+        match self.wait_healthy(store, &start.owned, timing).await? {
             Ok(()) => Ok(Outcome::NotChanged {
                 release,
                 reason: bound_message(
@@ -456,7 +447,6 @@ impl Context {
     /// Ok(Err(why)) names what is not ready (which pod, what Kubernetes said).
     async fn wait_healthy(
         &self,
-        _lease: &Lease,
         store: &Store,
         owned: &OwnedNamespace,
         timing: &mut Timing,

@@ -100,8 +100,7 @@ pub async fn rollback(
 ) -> ApiResult<Response> {
     admin_only(&principal)?;
     visible(&state, &principal, id).await?;
-    let cfg = EngineConfig::from_settings(&state.settings);
-    let store = changes::rollback(&state.pool, &cfg, &principal.actor(), id, body.revision).await?;
+    let store = changes::rollback(&state.pool, &principal.actor(), id, body.revision).await?;
     Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
 }
 

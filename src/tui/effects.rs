@@ -327,7 +327,7 @@ impl Effects {
                             timed(
                                 CLUSTER_TIMEOUT,
                                 "helm",
-                                changes::rollback(&pool, &cfg, &actor, id, rev),
+                                changes::rollback(&pool, &actor, id, rev),
                             )
                             .await,
                         ),
