@@ -734,3 +734,143 @@ async fn a_cluster_left_idle_keeps_its_watches_without_listing_again() {
     );
     assert!(view.watch_stats().iter().all(|s| s.lists == 1));
 }
+
+/// Whether a dry-run create of the credentials Secret in `ns` is refused by
+/// the test's admission policy (which takes effect, and goes, a moment after
+/// it is written).
+async fn credentials_refused(client: &kube::Client, ns: &str) -> bool {
+    let secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": store_weaver::cluster::CREDENTIALS_SECRET},
+        "stringData": {"probe": "x"},
+    }))
+    .unwrap();
+    let pp = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    match Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&pp, &secret)
+        .await
+    {
+        Ok(_) => false,
+        Err(kube::Error::Api(s)) if s.message.contains("test policy") => true,
+        Err(e) => panic!("dry-run create of the credentials Secret: {e}"),
+    }
+}
+
+/// The Secret is written while helm runs. When it is refused (here by a
+/// ValidatingAdmissionPolicy for the namespaces of one owner), the attempt
+/// fails naming the step and the API server's words, what helm installed
+/// beside it is removed with the namespace, and a retry once the cluster
+/// allows it makes the same store Ready with its credentials.
+#[tokio::test]
+async fn a_refused_secret_fails_the_attempt_cleanly_and_a_retry_makes_it() {
+    use k8s_openapi::api::admissionregistration::v1::{
+        ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+    };
+    use store_weaver::cluster::{OWNER_LABEL, label_value, namespace::CREDENTIAL_KEYS};
+    let db = TestDb::new().await;
+    let s = settings(&db.url, "tests/fixtures/charts", &[]);
+    let client = kube().await;
+    let tag = Uuid::new_v4().simple().to_string()[..10].to_string();
+    let owner = format!("nosecret-{tag}@example.com");
+    let name = format!("sw-test-no-credentials-{tag}");
+    let policies: Api<ValidatingAdmissionPolicy> = Api::all(client.clone());
+    let bindings: Api<ValidatingAdmissionPolicyBinding> = Api::all(client.clone());
+    let pp = kube::api::PostParams::default();
+    let policy = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["CREATE"], "resources": ["secrets"]}]},
+            "validations": [{
+                "expression": format!("object.metadata.name != '{}'", store_weaver::cluster::CREDENTIALS_SECRET),
+                "message": "test policy: no credentials in this owner's namespaces"}]
+        }
+    }))
+    .unwrap();
+    policies.create(&pp, &policy).await.unwrap();
+    let binding = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {
+            "policyName": name,
+            "validationActions": ["Deny"],
+            "matchResources": {"namespaceSelector": {"matchLabels": {OWNER_LABEL: label_value(&owner)}}}
+        }
+    }))
+    .unwrap();
+    bindings.create(&pp, &binding).await.unwrap();
+    // A namespace of that owner that is no store's (no managed-by label: the
+    // engine never touches it), to see when the policy is in force.
+    let probe_ns = format!("probe-{tag}");
+    let probe: Namespace = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": probe_ns, "labels": {OWNER_LABEL: label_value(&owner)}}
+    }))
+    .unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces.create(&pp, &probe).await.unwrap();
+    eventually(Duration::from_secs(30), "the policy in force", || {
+        let client = client.clone();
+        let ns = probe_ns.clone();
+        async move { credentials_refused(&client, &ns).await.then_some(()) }
+    })
+    .await;
+
+    let pool = workers(&s, &db, 1).await;
+    let (store, _) = create(&db, &s, &unique("No Secret"), &owner).await.unwrap();
+    let failed = settle(&db, store.id, 120).await;
+    assert_eq!(failed.status, Status::Failed);
+    let msg = failed.error_message.clone().unwrap_or_default();
+    assert!(msg.contains("step secrets"), "{msg}");
+    assert!(
+        msg.contains("test policy: no credentials"),
+        "the API server's words reach the user: {msg}"
+    );
+    assert!(!msg.contains("cleanup incomplete"), "{msg}");
+    namespace_gone(&store.namespace).await;
+    assert_eq!(helm_history_len(&store.namespace), 0);
+
+    bindings.delete(&name, &Default::default()).await.unwrap();
+    policies.delete(&name, &Default::default()).await.unwrap();
+    eventually(Duration::from_secs(30), "the policy gone", || {
+        let client = client.clone();
+        let ns = probe_ns.clone();
+        async move { (!credentials_refused(&client, &ns).await).then_some(()) }
+    })
+    .await;
+    namespaces
+        .delete(&probe_ns, &Default::default())
+        .await
+        .unwrap();
+
+    engine::retry(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap();
+    let ready = settle(&db, store.id, 120).await;
+    assert_eq!(
+        ready.status,
+        Status::Ready,
+        "error: {:?}",
+        ready.error_message
+    );
+    let secret = Api::<Secret>::namespaced(client.clone(), &ready.namespace)
+        .get(store_weaver::cluster::CREDENTIALS_SECRET)
+        .await
+        .unwrap();
+    let data = secret.data.unwrap_or_default();
+    for key in CREDENTIAL_KEYS {
+        assert!(
+            data.get(*key).is_some_and(|v| !v.0.is_empty()),
+            "{key} in the Secret"
+        );
+    }
+
+    engine::delete(&db.pool, &tester(), store.id, None)
+        .await
+        .unwrap();
+    assert_eq!(settle(&db, store.id, 150).await.status, Status::Deleted);
+    pool.shutdown().await;
+    db.drop_db().await;
+}

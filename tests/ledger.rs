@@ -459,3 +459,220 @@ async fn advance_writes_a_step_and_its_facts_only_while_the_lease_is_held() {
     );
     db.drop_db().await;
 }
+
+/// A fresh install's revision and the step after it are one write: the
+/// revision recorded as what the store runs, the phase moved on, the change
+/// announced; fenced like every other write.
+#[tokio::test]
+async fn installed_records_the_revision_and_the_next_step_only_while_the_lease_is_held() {
+    use store_weaver::db::ledger::Recorded;
+    use store_weaver::db::revisions;
+    use store_weaver::store::StoreSettings;
+    let db = TestDb::new().await;
+    let s = new_store(&db).await;
+    let (op, lease) = claim(&db, "w1", Duration::from_secs(30)).await;
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener
+        .listen(store_weaver::db::STORE_CHANNEL)
+        .await
+        .unwrap();
+    let rec = Recorded {
+        revision: 1,
+        chart_version: "0.3.0".into(),
+        settings: StoreSettings {
+            wordpress_cpu: Some("250m".into()),
+            ..Default::default()
+        },
+    };
+
+    // Another claim's token: nothing written, not even the revision row.
+    let stale = Lease {
+        claim: lease.claim - 1,
+        ..lease.clone()
+    };
+    assert!(
+        !ledger::installed(&db.pool, &stale, &rec, Phase::WaitingForReady)
+            .await
+            .unwrap()
+    );
+    assert!(
+        revisions::for_store(&db.pool, s.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let before = store(&db, s.id).await;
+    assert_eq!((before.phase, before.helm_revision), (Phase::Queued, None));
+
+    assert!(
+        ledger::installed(&db.pool, &lease, &rec, Phase::WaitingForReady)
+            .await
+            .unwrap()
+    );
+    assert_eq!(next(&mut listener).await.payload(), s.id.to_string());
+    let now = store(&db, s.id).await;
+    assert_eq!(now.phase, Phase::WaitingForReady);
+    assert_eq!(
+        (now.helm_revision, now.chart_version.as_deref()),
+        (Some(1), Some("0.3.0"))
+    );
+    assert_eq!(now.settings, rec.settings);
+    let op_now = operations::get(&db.pool, op.id).await.unwrap().unwrap();
+    assert_eq!(op_now.step, Some(Phase::WaitingForReady));
+    let revs = revisions::for_store(&db.pool, s.id).await.unwrap();
+    assert_eq!(revs.len(), 1);
+    assert_eq!(
+        (revs[0].revision, revs[0].op_id, &revs[0].settings),
+        (1, Some(op.id), &rec.settings)
+    );
+    // Written again (a resumed worker): the same row, not a second one.
+    assert!(
+        ledger::installed(&db.pool, &lease, &rec, Phase::WaitingForReady)
+            .await
+            .unwrap()
+    );
+    assert_eq!(revisions::for_store(&db.pool, s.id).await.unwrap().len(), 1);
+    db.drop_db().await;
+}
+
+/// `finish` is one statement: the operation, the store, the audit entry (the
+/// requester's, by a worker) and the notification all happen, or none does.
+#[tokio::test]
+async fn finish_writes_the_operation_the_store_the_audit_entry_and_the_notice_or_nothing() {
+    let db = TestDb::new().await;
+    let s = new_store(&db).await;
+    let (op, lease) = claim(&db, "w1", Duration::from_secs(30)).await;
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener
+        .listen(store_weaver::db::STORE_CHANNEL)
+        .await
+        .unwrap();
+    let failed = Outcome::ProvisionFailed("step secrets: denied".into());
+
+    let stale = Lease {
+        worker: "w2".into(),
+        ..lease.clone()
+    };
+    assert!(
+        !ledger::finish(&db.pool, &stale, &failed, Timing::default())
+            .await
+            .unwrap()
+    );
+    assert_eq!(store(&db, s.id).await.status, Status::Provisioning);
+    assert_eq!(
+        actions(&db, s.id).await,
+        vec![("store.create".into(), "accepted".into())],
+        "no audit entry from a worker without the lease"
+    );
+
+    let timing = Timing {
+        helm: Duration::from_millis(900),
+        wait: Duration::from_millis(300),
+    };
+    assert!(
+        ledger::finish(&db.pool, &lease, &failed, timing)
+            .await
+            .unwrap()
+    );
+    assert_eq!(next(&mut listener).await.payload(), s.id.to_string());
+    let after = store(&db, s.id).await;
+    assert_eq!(
+        (after.status, after.phase, after.error_message.as_deref()),
+        (Status::Failed, Phase::Done, Some("step secrets: denied"))
+    );
+    let op_after = operations::get(&db.pool, op.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            op_after.state,
+            op_after.error.as_deref(),
+            op_after.helm_ms,
+            op_after.wait_ms,
+            op_after.lease_owner.as_deref()
+        ),
+        (State::Failed, Some("step secrets: denied"), 900, 300, None)
+    );
+    assert!(op_after.finished_at.is_some() && op_after.lease_expires_at.is_none());
+    let last = audit::list(&db.pool, Some(s.id), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (
+            last.actor.as_str(),
+            last.via.as_str(),
+            last.action.as_str(),
+            last.outcome.as_str(),
+            last.store_name.as_deref(),
+            last.detail.as_deref()
+        ),
+        (
+            "ledger@example.com",
+            "worker",
+            "store.failed",
+            "failed",
+            Some(s.name.as_str()),
+            Some("step secrets: denied")
+        )
+    );
+
+    // A change records what the store runs now; a success names the worker.
+    let (store2, lease2) = {
+        let s2 = new_store(&db).await;
+        let (_, l) = claim(&db, "w9", Duration::from_secs(30)).await;
+        (s2, l)
+    };
+    let changed = Outcome::Changed {
+        kind: Kind::Upgrade,
+        release: ledger::Recorded {
+            revision: 4,
+            chart_version: "0.4.0".into(),
+            settings: Default::default(),
+        },
+        detail: "0.3.0 -> 0.4.0".into(),
+    };
+    assert!(
+        ledger::finish(&db.pool, &lease2, &changed, Timing::default())
+            .await
+            .unwrap()
+    );
+    let s2 = store(&db, store2.id).await;
+    assert_eq!(
+        (s2.status, s2.helm_revision, s2.chart_version.as_deref()),
+        (Status::Ready, Some(4), Some("0.4.0"))
+    );
+    let last = audit::list(&db.pool, Some(store2.id), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (last.action.as_str(), last.detail.as_deref()),
+        ("store.upgraded", Some("0.3.0 -> 0.4.0"))
+    );
+    assert!(
+        !ledger::finish(&db.pool, &lease2, &Outcome::Ready, Timing::default())
+            .await
+            .unwrap(),
+        "a finished operation is nobody's"
+    );
+    let s3 = new_store(&db).await;
+    let (_, lease3) = claim(&db, "w3", Duration::from_secs(30)).await;
+    assert!(
+        ledger::finish(&db.pool, &lease3, &Outcome::Ready, Timing::default())
+            .await
+            .unwrap()
+    );
+    assert!(store(&db, s3.id).await.ready_at.is_some());
+    let last = audit::list(&db.pool, Some(s3.id), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (
+            last.action.as_str(),
+            last.outcome.as_str(),
+            last.detail.as_deref()
+        ),
+        ("store.ready", "ok", Some("worker w3"))
+    );
+    db.drop_db().await;
+}

@@ -105,6 +105,9 @@ pub struct Record<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// Longer details are cut to this many bytes, ending in "…".
+pub const MAX_DETAIL_CHARS: usize = 2000;
+
 pub async fn record<'e>(exec: impl PgExecutor<'e>, r: &Record<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO audit_log (actor, via, action, store_id, store_name, outcome, detail) \
@@ -116,7 +119,10 @@ pub async fn record<'e>(exec: impl PgExecutor<'e>, r: &Record<'_>) -> Result<(),
     .bind(r.store_id)
     .bind(r.store_name)
     .bind(r.outcome.as_str())
-    .bind(r.detail.map(|d| crate::text::bound_message(d, 2000)))
+    .bind(
+        r.detail
+            .map(|d| crate::text::bound_message(d, MAX_DETAIL_CHARS)),
+    )
     .execute(exec)
     .await
     .map(|_| ())

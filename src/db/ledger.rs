@@ -444,37 +444,33 @@ pub async fn claim(
         .bind(CLAIM_LOCK)
         .execute(&mut *tx)
         .await?;
-    let found: Option<i64> = sqlx::query_scalar(
-        "WITH busy AS ( \
-             SELECT count(*) AS n FROM operations \
-             WHERE kind <> 'delete' AND state = 'running' AND lease_expires_at > now()) \
-         SELECT o.id FROM operations o \
-         WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
-           AND (o.kind = 'delete' OR (SELECT n FROM busy) < $1) \
-         ORDER BY (o.kind = 'delete') DESC, o.id \
-         LIMIT 1 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(i64::from(max_busy))
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(id) = found else {
-        tx.commit().await?;
-        return Ok(None);
-    };
-    sqlx::query(
+    // The pick and the claim in one statement (the row locked by the pick
+    // is the one updated): the advisory lock is held for one round trip.
+    let sql: &str = concat!(
         "UPDATE operations SET state = 'running', lease_owner = $2, \
          lease_expires_at = now() + make_interval(secs => $3), claims = claims + 1, \
-         started_at = coalesce(started_at, now()) WHERE id = $1",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(lease.as_secs_f64())
-    .execute(&mut *tx)
-    .await?;
-    let op = super::operations::get(&mut *tx, id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
+         started_at = coalesce(started_at, now()) \
+         WHERE id = (WITH busy AS ( \
+                 SELECT count(*) AS n FROM operations \
+                 WHERE kind <> 'delete' AND state = 'running' AND lease_expires_at > now()) \
+             SELECT o.id FROM operations o \
+             WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
+               AND (o.kind = 'delete' OR (SELECT n FROM busy) < $1) \
+             ORDER BY (o.kind = 'delete') DESC, o.id \
+             LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING ",
+        super::operations::operation_columns!()
+    );
+    let row: Option<super::operations::Row> = sqlx::query_as(sql)
+        .bind(i64::from(max_busy))
+        .bind(worker)
+        .bind(lease.as_secs_f64())
+        .fetch_optional(&mut *tx)
+        .await?;
     tx.commit().await?;
+    let Some(op) = row.map(Operation::from) else {
+        return Ok(None);
+    };
     let lease = Lease::of(&op, worker);
     Ok(Some((op, lease)))
 }
@@ -697,103 +693,127 @@ pub async fn reassign_namespace(
 }
 
 /// Ends the operation with its outcome: the operation, the store, the audit
-/// entry and the notification in one transaction, only while the lease is
-/// held. False (and nothing written) when it is not.
+/// entry and the notification in one statement (one round trip and one
+/// commit, where a transaction of eight statements was), only while the lease
+/// is held. False (and nothing written) when it is not.
 pub async fn finish(
     pool: &PgPool,
     lease: &Lease,
     outcome: &Outcome,
     timing: Timing,
 ) -> Result<bool, sqlx::Error> {
-    let Some(mut tx) = held_tx(pool, lease).await? else {
-        return Ok(false);
-    };
-    let op_requested_by: String =
-        sqlx::query_scalar("SELECT requested_by FROM operations WHERE id = $1")
-            .bind(lease.op_id)
-            .fetch_one(&mut *tx)
-            .await?;
     let state = if outcome.succeeded() {
         State::Succeeded
     } else {
         State::Failed
     };
-    sqlx::query(
-        "UPDATE operations SET state = $2, error = $3, finished_at = now(), lease_owner = NULL, \
-         lease_expires_at = NULL, helm_ms = helm_ms + $4, wait_ms = wait_ms + $5 WHERE id = $1",
-    )
-    .bind(lease.op_id)
-    .bind(state.as_str())
-    .bind(outcome.error())
-    .bind(i64::try_from(timing.helm.as_millis()).unwrap_or(i64::MAX))
-    .bind(i64::try_from(timing.wait.as_millis()).unwrap_or(i64::MAX))
-    .execute(&mut *tx)
-    .await?;
-    set_store_outcome(&mut tx, lease.store_id, outcome).await?;
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM stores WHERE id = $1")
-        .bind(lease.store_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let worker_detail = format!("worker {}", lease.worker);
-    audit::record(
-        &mut *tx,
-        &audit::Record {
-            actor: &Actor::new(op_requested_by, Via::Worker),
-            action: outcome.action(),
-            store_id: Some(lease.store_id),
-            store_name: name.as_deref(),
-            outcome: if outcome.succeeded() {
-                AuditOutcome::Ok
-            } else {
-                AuditOutcome::Failed
-            },
-            detail: Some(outcome.detail().unwrap_or(&worker_detail)),
-        },
-    )
-    .await?;
-    super::notify_store(&mut *tx, lease.store_id).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
-async fn set_store_outcome(
-    tx: &mut PgConnection,
-    id: Uuid,
-    outcome: &Outcome,
-) -> Result<(), sqlx::Error> {
-    let sql = match outcome {
-        Outcome::Ready => {
-            "UPDATE stores SET status = 'Ready', phase = 'done', error_message = NULL, \
-             ready_at = now(), updated_at = now() WHERE id = $1"
-        }
-        Outcome::Deleted => {
-            "UPDATE stores SET status = 'Deleted', phase = 'done', error_message = NULL, \
-             deleted_at = now(), updated_at = now() WHERE id = $1"
-        }
-        Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } => {
-            "UPDATE stores SET status = 'Failed', phase = 'done', error_message = $2, \
-             updated_at = now() WHERE id = $1"
-        }
-        Outcome::DeleteFailed(_) => {
-            "UPDATE stores SET status = 'DeleteFailed', phase = 'done', error_message = $2, \
-             updated_at = now() WHERE id = $1"
-        }
-        Outcome::Changed { .. } | Outcome::NotChanged { .. } => {
-            "UPDATE stores SET status = 'Ready', phase = 'done', error_message = NULL, \
-             helm_revision = $3, chart_version = $4, settings = $5, updated_at = now() \
-             WHERE id = $1"
-        }
+    let audit_outcome = if outcome.succeeded() {
+        AuditOutcome::Ok
+    } else {
+        AuditOutcome::Failed
     };
+    let worker_detail = format!("worker {}", lease.worker);
+    let detail = crate::text::bound_message(
+        outcome.detail().unwrap_or(&worker_detail),
+        audit::MAX_DETAIL_CHARS,
+    );
     let release = outcome.release();
-    sqlx::query(sql)
-        .bind(id)
+    // Every part keys on `op`, the operation row updated under the lease
+    // condition: no row there (the lease is not ours), nothing anywhere.
+    // The audit entry is the requester's, done by a worker, as requests'
+    // entries are.
+    let sql = format!(
+        "WITH op AS (UPDATE operations SET state = $4, error = $5, finished_at = now(), \
+                     lease_owner = NULL, lease_expires_at = NULL, helm_ms = helm_ms + $6, \
+                     wait_ms = wait_ms + $7 WHERE {HELD} RETURNING store_id, requested_by), \
+         st AS (UPDATE stores SET {} FROM op WHERE stores.id = op.store_id \
+                RETURNING stores.id, stores.name), \
+         au AS (INSERT INTO audit_log (actor, via, action, store_id, store_name, outcome, detail) \
+                SELECT op.requested_by, $11, $12, op.store_id, st.name, $13, $14 \
+                FROM op LEFT JOIN st ON true) \
+         SELECT op.store_id FROM op, LATERAL (SELECT pg_notify($15, op.store_id::text)) n",
+        store_outcome(outcome)
+    );
+    let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(state.as_str())
         .bind(outcome.error())
+        .bind(i64::try_from(timing.helm.as_millis()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(timing.wait.as_millis()).unwrap_or(i64::MAX))
         .bind(release.map(|r| r.revision))
         .bind(release.map(|r| r.chart_version.as_str()))
         .bind(release.map(|r| sqlx::types::Json(&r.settings)))
-        .execute(&mut *tx)
+        .bind(Via::Worker.as_str())
+        .bind(outcome.action().as_str())
+        .bind(audit_outcome.as_str())
+        .bind(detail)
+        .bind(super::STORE_CHANNEL)
+        .fetch_optional(pool)
         .await?;
-    Ok(())
+    Ok(row.is_some())
+}
+
+/// What an outcome sets on the store (`finish`'s parameters: $5 the error,
+/// $8-$10 the revision, chart version and settings it runs).
+fn store_outcome(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Ready => {
+            "status = 'Ready', phase = 'done', error_message = NULL, ready_at = now(), \
+             updated_at = now()"
+        }
+        Outcome::Deleted => {
+            "status = 'Deleted', phase = 'done', error_message = NULL, deleted_at = now(), \
+             updated_at = now()"
+        }
+        Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } => {
+            "status = 'Failed', phase = 'done', error_message = $5, updated_at = now()"
+        }
+        Outcome::DeleteFailed(_) => {
+            "status = 'DeleteFailed', phase = 'done', error_message = $5, updated_at = now()"
+        }
+        Outcome::Changed { .. } | Outcome::NotChanged { .. } => {
+            "status = 'Ready', phase = 'done', error_message = NULL, helm_revision = $8, \
+             chart_version = $9, settings = $10, updated_at = now()"
+        }
+    }
+}
+
+/// A fresh install's revision, recorded as what the store runs, and the
+/// step it moves to (waiting for its workloads) in one statement: the two
+/// writes that follow `helm upgrade --install`, in one round trip that runs
+/// while Kubernetes starts the workloads. False, and nothing written, when
+/// the lease is not held.
+pub async fn installed(
+    pool: &PgPool,
+    lease: &Lease,
+    release: &Recorded,
+    phase: Phase,
+) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "WITH op AS (UPDATE operations SET step = $4 WHERE {HELD} RETURNING store_id), \
+         rev AS (INSERT INTO store_revisions (store_id, revision, chart_version, settings, op_id) \
+                 SELECT op.store_id, $6, $7, $8, $1 FROM op \
+                 ON CONFLICT (store_id, revision) DO UPDATE SET chart_version = EXCLUDED.chart_version, \
+                 settings = EXCLUDED.settings, op_id = EXCLUDED.op_id), \
+         st AS (UPDATE stores SET phase = $4, updated_at = now(), helm_revision = $6, \
+                    chart_version = $7, settings = $8 \
+                FROM op WHERE stores.id = op.store_id RETURNING stores.id) \
+         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text)) n"
+    );
+    let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(phase.as_str())
+        .bind(super::STORE_CHANNEL)
+        .bind(release.revision)
+        .bind(&release.chart_version)
+        .bind(sqlx::types::Json(&release.settings))
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Records what a Helm revision the platform just wrote runs. With

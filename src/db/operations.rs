@@ -122,8 +122,9 @@ pub struct Operation {
     pub from_revision: Option<i32>,
 }
 
+/// An operation row as read; `ledger` reads one back from the claim.
 #[derive(FromRow)]
-struct Row {
+pub(super) struct Row {
     id: i64,
     store_id: Uuid,
     kind: String,
@@ -177,6 +178,7 @@ macro_rules! operation_columns {
      error, helm_ms, wait_ms, created_at, started_at, finished_at, params, from_revision"
     };
 }
+pub(super) use operation_columns;
 
 /// The unfinished operation of a store, if any.
 pub async fn active_for<'e>(

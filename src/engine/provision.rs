@@ -48,6 +48,9 @@ pub struct Context {
 struct Laps {
     last: Instant,
     parts: Vec<(&'static str, Duration)>,
+    /// The namespace step's own Kubernetes API calls (its POST; a read after
+    /// a 409): the lap that holds them also holds the ledger write beside.
+    kube_write: Duration,
 }
 
 impl Laps {
@@ -61,6 +64,7 @@ impl Laps {
         Laps {
             last: Instant::now(),
             parts: vec![("claim", since)],
+            kube_write: Duration::ZERO,
         }
     }
 
@@ -137,27 +141,12 @@ impl Context {
         }
     }
 
-    /// Writes a step (see `ledger::advance`). Like `phase`, a database that
-    /// does not answer does not stop the work; a lost lease does.
-    async fn advance(&self, lease: &Lease, a: &ledger::Advance<'_>) -> Result<(), StepError> {
-        match ledger::advance(&self.pool, lease, a).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(StepError::Lost),
-            Err(e) => {
-                tracing::warn!(op = lease.op_id, error = %e, "could not record the step");
-                Ok(())
-            }
-        }
-    }
-
-    /// The phase, written only if the lease is still ours with a margin: the
-    /// phase write and `guard` in one. No answer counts as no.
-    async fn guarded(&self, lease: &Lease, phase: Phase) -> Result<(), StepError> {
+    /// A step (see `ledger::advance`) written only if the lease is still ours
+    /// with a margin: the step's write and `guard` in one. No answer counts
+    /// as no.
+    async fn guarded(&self, lease: &Lease, a: ledger::Advance<'_>) -> Result<(), StepError> {
         let margin = self.cfg.lease / 3;
-        let a = ledger::Advance {
-            margin,
-            ..ledger::Advance::to(phase)
-        };
+        let a = ledger::Advance { margin, ..a };
         match tokio::time::timeout(margin, ledger::advance(&self.pool, lease, &a)).await {
             Ok(Ok(true)) => Ok(()),
             Ok(Ok(false)) => Err(StepError::Lost),
@@ -220,7 +209,15 @@ impl Context {
             Ok(()) => {
                 let r = self.finish(lease, Outcome::Ready, timing).await;
                 laps.lap("finish");
-                tracing::info!(op = op.id, store = %store.id, steps = %laps.summary(), "provisioned");
+                tracing::info!(
+                    op = op.id,
+                    store = %store.id,
+                    steps = %laps.summary(),
+                    helm_ms = timing.helm.as_millis(),
+                    wait_ms = timing.wait.as_millis(),
+                    namespace_api_ms = laps.kube_write.as_millis(),
+                    "provisioned"
+                );
                 crate::metrics::provision_finished(true, op);
                 r
             }
@@ -332,49 +329,38 @@ impl Context {
         laps: &mut Laps,
     ) -> Result<(), StepError> {
         // Each step's ledger write is one statement that also carries what
-        // the step learnt (started, the namespace uid) or must check (the
-        // lease, before helm changes the cluster): three round trips where
-        // there were twelve. The writes that only record go alongside the
-        // API calls rather than before them. Creating the namespace or the
-        // Secret while the lease is being lost is harmless: the worker that
-        // holds it finds them (409) and checks them like any other.
+        // the step learnt (started, the namespace uid, the revision) or must
+        // check (the lease, before helm changes the cluster), and runs beside
+        // the API calls or helm rather than before them: none of them waits
+        // alone. Creating the namespace or the Secret while the lease is
+        // being lost is harmless: the worker that holds it finds them (409)
+        // and checks them like any other.
+        //
+        // The start is written with the lease check that helm needs, beside
+        // the namespace POST: the lease was ours with `margin` to spare when
+        // it was sent, so helm may start until half of that has passed; a
+        // namespace that took longer (it waited for an earlier attempt's to
+        // go) asks again.
+        let margin = self.cfg.lease / 3;
         let start = ledger::Advance {
             started: true,
             ..ledger::Advance::to(Phase::Namespace)
         };
-        let ((store, owned), ()) = futures::future::try_join(
-            self.claim_namespace(lease, store, deadline, timing),
-            self.advance(lease, &start),
-        )
-        .await?;
+        let checked = Instant::now();
+        let namespace = async {
+            let r = self.claim_namespace(lease, store, deadline, timing).await;
+            laps.kube_write = checked.elapsed();
+            r
+        };
+        let ((store, owned), ()) =
+            futures::future::try_join(namespace, self.guarded(lease, start)).await?;
         laps.lap("namespace");
-        let secrets = ledger::Advance {
-            namespace_uid: (store.namespace_uid.as_deref() != Some(owned.uid()))
-                .then_some(owned.uid()),
-            ..ledger::Advance::to(Phase::Secrets)
-        };
-        let record = async {
-            match ledger::advance(&self.pool, lease, &secrets).await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(StepError::Lost),
-                Err(e) => Err(StepError::Failed(format!(
-                    "step namespace: recording its uid: {e}"
-                ))),
-            }
-        };
-        let make = async {
-            self.ensure_binding(&owned, &store)
-                .await
-                .map_err(step("namespace"))?;
-            ns_ops::ensure_credentials(&self.client, &owned, store.id)
-                .await
-                .map_err(step("secrets"))
-        };
-        futures::future::try_join(record, make).await?;
-        laps.lap("secret");
+        if !check_still_covers(checked.elapsed(), margin) {
+            self.guard(lease).await?;
+            laps.lap("guard");
+        }
         let ns = owned.name();
         let release = Self::release_name(&store);
-
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(StepError::Failed(format!(
@@ -382,70 +368,117 @@ impl Context {
                 self.cfg.provision_timeout.as_secs()
             )));
         }
-        // The phase and the lease check before helm changes the cluster.
-        self.guarded(lease, Phase::Installing).await?;
-        laps.lap("phase+guard");
-        let t = Instant::now();
-        // A namespace this attempt created is empty: no release to recover,
-        // so no `helm history` process (100-300 ms) to ask.
-        if !owned.was_created() {
-            let recovery = self
-                .helm
-                .recover_pending(&release, ns, remaining)
-                .await
-                .map_err(|e| format!("step installing (recovering a pending release): {e}"))?;
-            if recovery != crate::helm::Recovery::Nothing {
-                tracing::info!(store = %store.id, ?recovery, "recovered a release left pending by an interrupted run");
+        // The namespace's uid and the phase, recorded while helm runs.
+        let installing = ledger::Advance {
+            namespace_uid: (store.namespace_uid.as_deref() != Some(owned.uid()))
+                .then_some(owned.uid()),
+            ..ledger::Advance::to(Phase::Installing)
+        };
+        let record = async {
+            match ledger::advance(&self.pool, lease, &installing).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(StepError::Lost),
+                Err(e) => Err(StepError::Failed(format!(
+                    "step namespace: recording its uid: {e}"
+                ))),
             }
-            laps.lap("helm-recover");
-        }
-        // A store provisioned again (a retry) keeps what its operator set.
-        let values = self.chart_values(&store, &store.settings);
-        let (installed, _) = self
-            .helm
-            .upgrade_install(
-                &release,
-                ns,
-                &self.cfg.chart,
-                &self.cfg.values_files,
-                &values,
-                remaining,
-            )
-            .await
-            .map_err(|e| format!("step installing: {e}"))?;
-        timing.helm += t.elapsed();
+        };
+        // The Secret is written while helm runs: the chart only names it
+        // (`existingSecret`, no `lookup`), so helm does not need it, and
+        // helm takes far longer to start, render and reach its first create
+        // than one POST. Written first, it cost a POST and, into a namespace
+        // made a moment ago, up to 50 ms more: the API server's namespace
+        // admission waits that long for its cache to see a new namespace.
+        // Both are awaited to the end (helm is never cut off because the
+        // Secret failed), and the step fails if either did: a failed attempt
+        // is cleaned up and a retry creates what is missing.
+        let install = async {
+            let t = Instant::now();
+            // A namespace this attempt created is empty: no release to
+            // recover, so no `helm history` process (100-300 ms) to ask.
+            if !owned.was_created() {
+                let recovery = self
+                    .helm
+                    .recover_pending(&release, ns, remaining)
+                    .await
+                    .map_err(|e| format!("step installing (recovering a pending release): {e}"))?;
+                if recovery != crate::helm::Recovery::Nothing {
+                    tracing::info!(store = %store.id, ?recovery, "recovered a release left pending by an interrupted run");
+                }
+            }
+            // A store provisioned again (a retry) keeps what its operator set.
+            let values = self.chart_values(&store, &store.settings);
+            let installed = self
+                .helm
+                .upgrade_install(
+                    &release,
+                    ns,
+                    &self.cfg.chart,
+                    &self.cfg.values_files,
+                    &values,
+                    remaining,
+                )
+                .await
+                .map_err(|e| format!("step installing: {e}"))?;
+            Ok::<_, String>((installed.0, t.elapsed()))
+        };
+        let credentials = async {
+            ns_ops::ensure_credentials(&self.client, &owned, store.id)
+                .await
+                .map_err(step("secrets"))
+        };
+        let work = async {
+            // The binding gives the platform its rights in the namespace
+            // (the Secret and helm's objects need them): before both.
+            self.ensure_binding(&owned, &store)
+                .await
+                .map_err(step("namespace"))?;
+            Ok::<_, StepError>(futures::future::join(install, credentials).await)
+        };
+        let (recorded_uid, work) = futures::future::join(record, work).await;
+        recorded_uid?;
+        let (installed, credentials) = work?;
+        let (installed, helm_took) = installed?;
+        // Only helm's own time is helm's: a Secret or a ledger write slower
+        // than helm counts as overhead.
+        timing.helm += helm_took;
+        credentials?;
+        laps.lap("helm+secret");
+
+        // The revision and the phase are written, and the chart's workloads
+        // listed, while Kubernetes starts them: neither the write nor the
+        // list (a consistent read, ~100 ms per kind on a busy API server)
+        // adds to the wait. Ready is decided only by the wait that follows,
+        // with every listed workload.
         let recorded = ledger::Recorded {
             revision: i32::try_from(installed.revision).unwrap_or(i32::MAX),
             chart_version: installed.chart_version,
             settings: store.settings.clone(),
         };
-        match ledger::record_revision(&self.pool, lease, &recorded, true).await {
-            Ok(true) => {}
-            Ok(false) => return Err(StepError::Lost),
-            Err(e) => {
-                return Err(StepError::Failed(format!(
+        let record = async {
+            match ledger::installed(&self.pool, lease, &recorded, Phase::WaitingForReady).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(StepError::Lost),
+                Err(e) => Err(StepError::Failed(format!(
                     "step installing: recording the revision: {e}"
-                )));
+                ))),
             }
-        }
-        laps.lap("helm-install");
-
-        let t = Instant::now();
-        // The phase is written and the chart's workloads are listed while
-        // Kubernetes starts them: the list (a consistent read, ~100 ms per
-        // kind on a busy API server) overlaps with the wait instead of adding
-        // to it. Ready is decided only by the wait that follows, with every
-        // listed workload.
-        let early = async {
-            let _ = self.view.wait_ready(store.id, &[], deadline).await;
-            Ok(())
         };
-        let (expected, (), ()) = futures::future::try_join3(
-            self.expected_workloads(ns),
-            self.phase(lease, Phase::WaitingForReady),
-            early,
-        )
-        .await?;
+        let t = Instant::now();
+        let kubernetes = async {
+            let early = async {
+                let _ = self.view.wait_ready(store.id, &[], deadline).await;
+                Ok(())
+            };
+            let (expected, ()) =
+                futures::future::try_join(self.expected_workloads(ns), early).await?;
+            Ok((expected, t.elapsed()))
+        };
+        let ((expected, k8s_took), ()) = futures::future::try_join(kubernetes, record).await?;
+        // As with helm: waiting is only the time Kubernetes took; a ledger
+        // write slower than that counts as overhead.
+        timing.wait += k8s_took;
+        let t = Instant::now();
         let result = self.view.wait_ready(store.id, &expected, deadline).await;
         timing.wait += t.elapsed();
         laps.lap("wait-ready");
@@ -687,6 +720,14 @@ impl Context {
     }
 }
 
+/// Whether a lease check sent `since` ago that asked for `margin` to spare
+/// still covers a step that changes the cluster now: the lease had at least
+/// `margin` left when the database answered, which was after the check was
+/// sent, so with half the margin used there is still half of it to spare.
+fn check_still_covers(since: Duration, margin: Duration) -> bool {
+    since < margin / 2
+}
+
 /// The chart values of a store with these settings: non-secret, passwords
 /// stay in the Secret. Requests render them to check settings before queuing.
 pub fn chart_values(
@@ -711,4 +752,21 @@ pub fn chart_values(
     });
     settings::merge_values(&mut values, &settings.chart_values());
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_check_covers_helm_only_while_half_its_margin_is_left() {
+        let margin = Duration::from_secs(10);
+        assert!(check_still_covers(Duration::from_millis(40), margin));
+        assert!(check_still_covers(Duration::from_millis(4999), margin));
+        // A namespace step that waited (an earlier attempt's namespace
+        // going away) must be followed by a fresh check before helm.
+        assert!(!check_still_covers(Duration::from_secs(5), margin));
+        assert!(!check_still_covers(Duration::from_secs(30), margin));
+        assert!(!check_still_covers(Duration::ZERO, Duration::ZERO));
+    }
 }
