@@ -17,6 +17,7 @@
 #
 #   scripts/bench-serve.sh [seconds-per-run (default 10)] [connections (default 32)]
 #   BIN=path/to/store-weaver scripts/bench-serve.sh ...   # another build (e.g. an older one)
+#   ONLY=http scripts/bench-serve.sh ...                  # the wrk table only (no fan-out, no flood)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,11 +36,10 @@ command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wr
 command -v psql >/dev/null || { echo "psql is not installed" >&2; exit 1; }
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-if [[ -z "${BIN:-}" ]]; then
-  cargo build --release --bin store-weaver >&2
-  BIN="$CARGO_TARGET_DIR/release/store-weaver"
-fi
-cargo build --release --example sign_in_flood --example sse_fanout >&2
+# One build: the binary alone would be built with other features than with
+# the examples (their dev-dependencies), so twice.
+cargo build --release --bin store-weaver --example sign_in_flood --example sse_fanout >&2
+BIN="${BIN:-$CARGO_TARGET_DIR/release/store-weaver}"
 FLOOD="$CARGO_TARGET_DIR/release/examples/sign_in_flood"
 FANOUT="$CARGO_TARGET_DIR/release/examples/sse_fanout"
 
@@ -179,7 +179,7 @@ for spec in \
   "GET /api/stores/{id} (user)|U|/api/stores/$SOME_ID"; do
   IFS='|' read -r title who path <<<"$spec"
   if [[ "$who" == A ]]; then hdr=("${A[@]}"); tok="$ADMIN_TOKEN"; else hdr=("${U[@]}"); tok="$USER_TOKEN"; fi
-  row "GET ${path%%\?*} $title" "$(bytes "$tok" "$path")" "${hdr[@]}" "$URL$path"
+  row "$title" "$(bytes "$tok" "$path")" "${hdr[@]}" "$URL$path"
 done
 before="$(psql "$BENCH_URL" -Atc "SELECT count(*) FROM stores")"
 row "POST /api/stores (limits raised; each a new store)" "-" -s "$WORK/create.lua" "$URL"
@@ -189,6 +189,8 @@ echo "stores created during the POST runs: $((after - before))"
 errors="$(grep -ci 'error\|panic' "$WORK/server.log" || true)"
 echo "server log lines mentioning error/panic: $errors"
 grep -i 'error\|panic' "$WORK/server.log" | head -5 || true
+
+[[ "${ONLY:-}" == http ]] && exit 0
 
 # SSE fan-out, on a fresh server that lets one user hold 1,000 streams.
 stop_server

@@ -512,6 +512,9 @@ settings! {
     /// milliseconds an API request waits for a database connection before it gets 503 with Retry-After
     api_db_wait_ms: u32 = "api_db_wait_ms", env "STORE_WEAVER_API_DB_WAIT_MS",
         flag "api-db-wait-ms", Kind::Count { min: 1, max: 60_000 }, default Some("500");
+    /// answer repeated reads (sessions, stores, list pages) from memory kept true by the database's change notifications; false: every request reads the database
+    api_cache: bool = "api_cache", env "STORE_WEAVER_API_CACHE", flag "api-cache",
+        Kind::Bool, default Some("true");
 }
 
 /// An address range (`10.42.0.0/16`, `::1/128`); a bare address is a /32 or /128.

@@ -434,3 +434,58 @@ async fn substring_search_uses_the_trigram_indexes() {
     }
     assert!(!plan.contains("Seq Scan"), "{plan}");
 }
+
+/// Every page in order, read as `matches` says.
+async fn db_pages(
+    pool: &sqlx::PgPool,
+    filter: &store_weaver::db::stores::Filter,
+    sort: store_weaver::db::stores::Sort,
+    matches: store_weaver::db::stores::Matches,
+) -> Vec<uuid::Uuid> {
+    use store_weaver::db::stores;
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = stores::page_of(pool, filter, sort, after.as_ref(), 7, matches)
+            .await
+            .expect("a page");
+        out.extend(page.iter().map(|s| s.id));
+        match page.last() {
+            Some(last) if page.len() == 7 => after = Some(stores::After::of(sort, last)),
+            _ => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_search_reads_the_same_pages_through_its_indexes_as_by_walking_the_sort_order() {
+    use store_weaver::db::stores::{Filter, Matches, Sort, SortKey};
+    let db = common::TestDb::new().await;
+    seed(&db.pool, "ann@example.com", "ann", 60).await;
+    seed(&db.pool, "bob@example.com", "bob", 40).await;
+    for q in [
+        "shop-1",
+        "ANN SHOP 2",
+        "bob",
+        "localhost",
+        "nothing-like-this",
+    ] {
+        for key in [SortKey::Created, SortKey::Name, SortKey::Status] {
+            for desc in [false, true] {
+                let filter = Filter {
+                    q: Some(q.to_string()),
+                    ..Filter::default()
+                };
+                let sort = Sort { key, desc };
+                let walked = db_pages(&db.pool, &filter, sort, Matches::Many).await;
+                let collected = db_pages(&db.pool, &filter, sort, Matches::Few).await;
+                assert_eq!(walked, collected, "q={q} sort={key:?} desc={desc}");
+                let n = store_weaver::db::stores::count_matching(&db.pool, &filter)
+                    .await
+                    .unwrap();
+                assert_eq!(walked.len() as i64, n, "q={q}: every match once");
+            }
+        }
+    }
+    db.drop_db().await;
+}

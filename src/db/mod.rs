@@ -23,13 +23,33 @@ pub const STORE_CHANNEL: &str = "store_weaver_stores";
 /// The channel that wakes workers when an operation is queued.
 pub const OPERATION_CHANNEL: &str = "store_weaver_operations";
 
+/// A connection idle at least this long is checked (one round trip) before
+/// it is handed out; a busier one is not (sqlx's default checks every time,
+/// a second round trip for each query).
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(5);
+
+/// What every pool shares: a connection that went bad while idle is found
+/// and replaced before use, without a round trip on every acquire.
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// Connects with short timeouts: when the database is gone, callers get an
 /// error quickly instead of hanging.
 pub async fn connect(url: &str) -> Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver");
-    PgPoolOptions::new()
+    pool_options()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts)
@@ -51,7 +71,7 @@ pub async fn connect_api(url: &str, size: u32, wait: Duration) -> Result<PgPool>
         .application_name("store-weaver-api");
     // All connections are kept open (min = max), so that a request rarely
     // waits for one to be established: the short wait is for a free one.
-    let pool = PgPoolOptions::new()
+    let pool = pool_options()
         .max_connections(size.max(1))
         .min_connections(size.max(1))
         .acquire_timeout(wait)
@@ -82,7 +102,7 @@ pub fn connect_lazy(url: &str) -> Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver");
-    Ok(PgPoolOptions::new()
+    Ok(pool_options()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(3))
         .connect_lazy_with(opts))

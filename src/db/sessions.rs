@@ -18,6 +18,7 @@ struct SessionUser {
     role: String,
     created_at: DateTime<Utc>,
     last_login_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
 }
 
 /// Stores a new session for `user_id`; the token itself is not stored.
@@ -48,22 +49,34 @@ pub async fn user_for_token<'e>(
     exec: impl PgExecutor<'e>,
     token: &str,
 ) -> Result<Option<User>, sqlx::Error> {
+    Ok(live_session(exec, token).await?.map(|(u, _)| u))
+}
+
+/// The enabled user a live session token belongs to, and when the session
+/// expires.
+pub async fn live_session<'e>(
+    exec: impl PgExecutor<'e>,
+    token: &str,
+) -> Result<Option<(User, DateTime<Utc>)>, sqlx::Error> {
     let row: Option<SessionUser> = sqlx::query_as(
-        "SELECT u.id, u.email, u.role, u.created_at, u.last_login_at FROM sessions s \
+        "SELECT u.id, u.email, u.role, u.created_at, u.last_login_at, s.expires_at FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = sha256(convert_to($1, 'UTF8')) AND s.expires_at > now() AND u.disabled_at IS NULL",
     )
     .bind(token)
     .fetch_optional(exec)
     .await?;
-    Ok(row.map(|r| User {
-        id: r.id,
-        email: r.email,
-        password_hash: String::new(),
-        role: Role::parse(&r.role).unwrap_or(Role::User),
-        created_at: r.created_at,
-        disabled_at: None,
-        last_login_at: r.last_login_at,
+    Ok(row.map(|r| {
+        let user = User {
+            id: r.id,
+            email: r.email,
+            password_hash: String::new(),
+            role: Role::parse(&r.role).unwrap_or(Role::User),
+            created_at: r.created_at,
+            disabled_at: None,
+            last_login_at: r.last_login_at,
+        };
+        (user, r.expires_at)
     }))
 }
 

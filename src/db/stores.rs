@@ -316,8 +316,51 @@ pub async fn page<'e>(
     after: Option<&After>,
     limit: i64,
 ) -> Result<Vec<Store>, sqlx::Error> {
-    let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!("SELECT ", store_columns!()));
-    push_filter(&mut qb, filter);
+    page_of(exec, filter, sort, after, limit, Matches::Many).await
+}
+
+/// How many stores a filter is known to match, which decides how a page is
+/// read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matches {
+    /// Many, or not known: walk the sort order's index, testing each store,
+    /// until the page is full (fast when matches are dense).
+    Many,
+    /// Few (a text search that matches little): collect every match through
+    /// the search indexes first, then sort them. Walking the index instead
+    /// reads the whole table when the matches are all at its far end.
+    Few,
+}
+
+/// At most this many matches count as [`Matches::Few`].
+pub const FEW_MATCHES: i64 = 1_000;
+
+/// [`page`], read as `matches` says.
+pub async fn page_of<'e>(
+    exec: impl PgExecutor<'e>,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&After>,
+    limit: i64,
+    matches: Matches,
+) -> Result<Vec<Store>, sqlx::Error> {
+    let mut qb = match matches {
+        Matches::Many => {
+            let mut qb =
+                sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!("SELECT ", store_columns!()));
+            push_filter(&mut qb, filter);
+            qb
+        }
+        Matches::Few => {
+            let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
+                "WITH m AS MATERIALIZED (SELECT ",
+                store_columns!()
+            ));
+            push_filter(&mut qb, filter);
+            qb.push(concat!(") SELECT ", store_columns!(), " FROM m WHERE true"));
+            qb
+        }
+    };
     let col = sort.column();
     let cmp = if sort.desc { "<" } else { ">" };
     match after {
@@ -338,8 +381,13 @@ pub async fn page<'e>(
         }
     }
     let dir = if sort.desc { "DESC" } else { "ASC" };
-    qb.push(format_args!(" ORDER BY {col} {dir}, id {dir} LIMIT "))
-        .push_bind(limit);
+    // The limit is written into the statement, not bound: with it bound,
+    // PostgreSQL plans every execution anew (its generic plan for an unknown
+    // LIMIT looks dearer), and planning cost more than running.
+    qb.push(format_args!(
+        " ORDER BY {col} {dir}, id {dir} LIMIT {}",
+        limit.max(0)
+    ));
     let rows: Vec<Row> = qb.build_query_as().fetch_all(exec).await?;
     Ok(rows.into_iter().map(Store::from).collect())
 }

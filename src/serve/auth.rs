@@ -13,6 +13,7 @@
 //! someone without a row is a plain user.
 
 use super::AppState;
+use super::cache::Session;
 use super::client;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::gate::{GateRefusal, HashPermit};
@@ -243,13 +244,9 @@ impl FromRequestParts<AppState> for Principal {
                         "the session token is not valid; sign in again",
                     ));
                 }
-                let user = sessions::user_for_token(&state.pool, &token)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::unauthorized(
-                            "the session has expired or was ended; sign in again",
-                        )
-                    })?;
+                let user = live_session(state, &token).await?.ok_or_else(|| {
+                    ApiError::unauthorized("the session has expired or was ended; sign in again")
+                })?;
                 if method == AuthMethod::Cookie && cross_site(parts, state) {
                     return Err(ApiError::forbidden(
                         "cross-site request refused: this origin may not change stores with the session cookie",
@@ -299,6 +296,25 @@ impl FromRequestParts<AppState> for Principal {
         parts.extensions.insert(principal.clone());
         Ok(principal)
     }
+}
+
+/// The live session for `token`: from memory when this replica has it (see
+/// `cache.rs`), else from the database, then remembered.
+async fn live_session(state: &AppState, token: &str) -> Result<Option<Session>, sqlx::Error> {
+    if let Some(s) = state.cache.session(token) {
+        return Ok(Some(s));
+    }
+    let ticket = state.cache.session_ticket();
+    let Some((user, expires_at)) = sessions::live_session(&state.pool, token).await? else {
+        return Ok(None);
+    };
+    let s = Session {
+        email: user.email,
+        role: user.role,
+        expires_at,
+    };
+    state.cache.remember_session(ticket, token, s.clone());
+    Ok(Some(s))
 }
 
 /// Whether the principal's session (or account) still stands: a live stream
@@ -630,6 +646,7 @@ pub async fn sign_out(
     if let Some(token) = &principal.token
         && well_formed_token(token)
     {
+        state.cache.forget_session(token);
         sessions::delete(&state.pool, token).await?;
     }
     tracing::info!(user = %principal.user, "signed out");

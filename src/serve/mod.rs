@@ -7,6 +7,7 @@
 //! through Postgres notifications.
 
 pub mod auth;
+pub mod cache;
 pub mod client;
 pub mod cursor;
 pub mod dashboard;
@@ -87,6 +88,9 @@ pub struct Shared {
     pub view: ClusterView,
     pub auth: AuthMode,
     pub hub: broadcast::Sender<stream::HubEvent>,
+    /// Sessions, stores and totals remembered between requests, kept true
+    /// by the hub's notifications.
+    pub cache: cache::Cache,
     /// Bounds the password checks running at once (memory).
     pub hashes: gate::HashGate,
     /// Bounds the live streams, per user and in total.
@@ -123,6 +127,7 @@ impl AppState {
             view: rt.view.clone(),
             auth,
             hub,
+            cache: cache::Cache::new(rt.settings.api_cache),
             hashes: gate::HashGate::new(rt.settings.max_concurrent_hashes),
             streams: gate::StreamSlots::new(
                 rt.settings.max_streams_per_user,

@@ -133,6 +133,45 @@ fn line(out: &mut String, name: &str, help: &str, kind: &str, value: impl std::f
     let _ = writeln!(out, "{name} {value}");
 }
 
+/// What this replica answers from memory (see `cache.rs`).
+fn render_cache(out: &mut String, cache: &super::cache::Cache) {
+    line(
+        out,
+        "store_weaver_api_cache_live",
+        "Whether this replica may answer from memory (it is receiving the change notifications).",
+        "gauge",
+        u8::from(cache.is_live()),
+    );
+    let stats = cache.stats();
+    let rows: [(&str, &str, &str, Vec<u64>); 3] = [
+        (
+            "store_weaver_api_cache_entries",
+            "Entries this replica remembers, by part.",
+            "gauge",
+            stats.iter().map(|p| p.entries as u64).collect(),
+        ),
+        (
+            "store_weaver_api_cache_hits_total",
+            "Answers from memory, by part.",
+            "counter",
+            stats.iter().map(|p| p.hits).collect(),
+        ),
+        (
+            "store_weaver_api_cache_misses_total",
+            "Reads that went to the database, by part.",
+            "counter",
+            stats.iter().map(|p| p.misses).collect(),
+        ),
+    ];
+    for (name, help, kind, values) in rows {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (p, v) in stats.iter().zip(values) {
+            let _ = writeln!(out, "{name}{{part=\"{}\"}} {v}", p.part);
+        }
+    }
+}
+
 /// Prometheus metrics (text format 0.0.4).
 ///
 /// Stores by status, operations queued, provisions started and failed (whole
@@ -208,6 +247,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         u8::from(state.view.is_connected()),
     );
     crate::metrics::render_watch(&mut out, &state.view.watch_stats());
+    render_cache(&mut out, &state.cache);
     line(
         &mut out,
         "store_weaver_process_provisions_succeeded_total",

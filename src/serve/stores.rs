@@ -4,6 +4,7 @@
 //! "not found". Admins see every store.
 
 use super::auth::{AuthMethod, Principal, client_addr, peer};
+use super::cache::TotalKey;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::cluster::{detail, health::Health, namespace};
@@ -13,10 +14,12 @@ use crate::metrics::METRICS;
 use crate::runtime;
 use crate::store::{Status, Store};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
@@ -230,7 +233,7 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<StoreList>> {
+) -> ApiResult<Response> {
     let status = parse_status(q.status.as_deref())?;
     let sort = parse_sort(q.sort.as_deref())?;
     let limit = parse_limit(q.limit, DEFAULT_PAGE, MAX_PAGE)?;
@@ -263,11 +266,36 @@ pub async fn list(
                 .ok_or_else(bad_cursor)?,
         ),
     };
+    let page_key = format!("{context}\n{}\n{limit}", q.cursor.as_deref().unwrap_or(""));
+    if let Some(body) = state.cache.page(&page_key) {
+        return Ok(json_bytes(body));
+    }
+    let ticket = state.cache.page_ticket();
     // One row more than asked says whether there is a next page.
-    let (mut rows, total) = tokio::try_join!(
-        db_stores::page(&state.pool, &filter, sort, after.as_ref(), limit + 1),
-        db_stores::count_matching(&state.pool, &filter),
-    )?;
+    let (mut rows, total) = if filter.q.is_some() {
+        // How many match decides how the page is best read.
+        let total = total_matching(&state, &filter).await?;
+        let matches = if total <= db_stores::FEW_MATCHES {
+            db_stores::Matches::Few
+        } else {
+            db_stores::Matches::Many
+        };
+        let rows = db_stores::page_of(
+            &state.pool,
+            &filter,
+            sort,
+            after.as_ref(),
+            limit + 1,
+            matches,
+        )
+        .await?;
+        (rows, total)
+    } else {
+        tokio::try_join!(
+            db_stores::page(&state.pool, &filter, sort, after.as_ref(), limit + 1),
+            total_matching(&state, &filter),
+        )?
+    };
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = match rows.last() {
@@ -278,11 +306,49 @@ pub async fn list(
         ),
         _ => None,
     };
-    Ok(Json(StoreList {
+    let list = StoreList {
         stores: rows.into_iter().map(StoreOut::from).collect(),
         next_cursor,
         total,
-    }))
+    };
+    let body = Bytes::from(serde_json::to_vec(&list).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("cannot write the page as JSON: {e}"),
+        )
+    })?);
+    state.cache.remember_page(ticket, page_key, body.clone());
+    Ok(json_bytes(body))
+}
+
+/// A JSON body already written (as `Json` would send it).
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The exact count of stores matching `filter`, remembered until any store
+/// changes (see `cache.rs`).
+async fn total_matching(state: &AppState, filter: &db_stores::Filter) -> Result<i64, sqlx::Error> {
+    let key = TotalKey {
+        owner: filter.owner.clone(),
+        status: filter.status.map(|s| s.as_str()),
+        q: filter.q.clone(),
+    };
+    if let Some(n) = state.cache.total(&key) {
+        return Ok(n);
+    }
+    let ticket = state.cache.total_ticket();
+    let n = db_stores::count_matching(&state.pool, filter).await?;
+    state.cache.remember_total(ticket, key, n);
+    Ok(n)
 }
 
 /// What a new store is made of.
@@ -418,11 +484,34 @@ pub async fn create(
     }
 }
 
-/// The store if the principal may see it; 404 otherwise.
+/// The store if the principal may see it; 404 otherwise. Read from the
+/// database: what acts on a store or reveals what it holds decides on the
+/// record as it is now.
 pub async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<Store> {
     match db_stores::get(&state.pool, id).await? {
         Some(s) if principal.can_see(&s.owner) => Ok(s),
         _ => Err(ApiError::store_not_found()),
+    }
+}
+
+/// [`visible`] for an answer that only shows the record: from this
+/// replica's memory when it has the store (see `cache.rs`).
+async fn visible_to_show(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<Store> {
+    let store = match state.cache.store(id) {
+        Some(s) => s,
+        None => {
+            let ticket = state.cache.store_ticket();
+            let Some(read) = db_stores::get(&state.pool, id).await?.map(Arc::new) else {
+                return Err(ApiError::store_not_found());
+            };
+            state.cache.remember_store(ticket, read.clone());
+            read
+        }
+    };
+    if principal.can_see(&store.owner) {
+        Ok(Store::clone(&store))
+    } else {
+        Err(ApiError::store_not_found())
     }
 }
 
@@ -434,7 +523,7 @@ pub async fn get(
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<StoreOut>> {
-    Ok(Json(visible(&state, &principal, id).await?.into()))
+    Ok(Json(visible_to_show(&state, &principal, id).await?.into()))
 }
 
 /// A store's status with its live health.

@@ -52,7 +52,9 @@ pub enum HubEvent {
 pub fn spawn_hub(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match listen(&state).await {
+            let ended = listen(&state).await;
+            state.cache.deaf();
+            match ended {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "lost the store change notifications; reconnecting")
@@ -72,6 +74,7 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
     listener.listen(db::STORE_CHANNEL).await?;
     listener.listen(db::sessions::USER_CHANNEL).await?;
     // Whatever happened while not listening is unknown.
+    state.cache.listening();
     let _ = state.hub.send(HubEvent::Resync);
     loop {
         let msg = tokio::select! {
@@ -80,18 +83,23 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
         };
         match msg {
             Some(n) if n.channel() == db::sessions::USER_CHANNEL => {
+                state.cache.user_changed(n.payload());
                 let _ = state.hub.send(HubEvent::User(Arc::from(n.payload())));
             }
             Some(n) => {
                 let Ok(id) = Uuid::parse_str(n.payload()) else {
                     continue;
                 };
+                state.cache.store_changed(id);
                 if state.hub.receiver_count() == 0 {
                     continue;
                 }
+                let ticket = state.cache.store_ticket();
                 match stores::get(&state.background_pool, id).await {
                     Ok(Some(s)) => {
-                        let _ = state.hub.send(HubEvent::Store(Arc::new(s)));
+                        let s = Arc::new(s);
+                        state.cache.remember_store(ticket, s.clone());
+                        let _ = state.hub.send(HubEvent::Store(s));
                     }
                     Ok(None) => {}
                     Err(e) => {
@@ -100,10 +108,12 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
                     }
                 }
             }
-            // The connection dropped and sqlx reconnected: changes in between
-            // were missed.
+            // The connection dropped: changes from now until a new
+            // listener is in place would be missed, so start one afresh.
             None => {
-                let _ = state.hub.send(HubEvent::Resync);
+                return Err(sqlx::Error::Protocol(
+                    "the notification connection closed".into(),
+                ));
             }
         }
     }
