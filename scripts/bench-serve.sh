@@ -18,6 +18,7 @@
 #   scripts/bench-serve.sh [seconds-per-run (default 10)] [connections (default 32)]
 #   BIN=path/to/store-weaver scripts/bench-serve.sh ...   # another build (e.g. an older one)
 #   ONLY=http scripts/bench-serve.sh ...                  # the wrk table only (no fan-out, no flood)
+#   SERVER_ARGS="--api-cache false" scripts/bench-serve.sh ...   # flags for the server of the wrk table
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -100,7 +101,8 @@ start_server() {
   done
   curl -fsS "$URL/readyz" >/dev/null || { echo "the server did not get ready:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 }
-start_server
+# shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
+start_server ${SERVER_ARGS:-}
 
 token() {
   curl -fsS -X POST "$URL/api/session" -H 'content-type: application/json' \
@@ -151,20 +153,46 @@ once() {
     END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$WORK/run.txt"
 }
 
-# The median of $RUNS runs (by requests/s), as a table row.
+# CPU time (clock ticks) used so far by the server, and by the PostgreSQL
+# backends serving the benchmark's database (WAL writer and checkpointer
+# not counted): per request, it says what a request costs whatever else the
+# machine is doing (requests/s on a shared machine says more about the
+# others).
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+pg_ticks() {
+  local t=0 p
+  for p in $(pgrep -u postgres -f " $DB " || true); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+HZ="$(getconf CLK_TCK)"
+requests_done() { awk '/requests in/ { print $1 }' "$WORK/run.txt"; }
+
+# The median of $RUNS runs (by requests/s), as a table row, with the CPU
+# per request over all runs.
 row() {
   local title="$1" bytes="$2"; shift 2
-  for _ in $(seq 1 "$RUNS"); do once "$@"; done | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p" >"$WORK/median.txt"
+  local s0 p0 n=0
+  s0="$(server_ticks)"; p0="$(pg_ticks)"
+  : >"$WORK/runs.txt"
+  for _ in $(seq 1 "$RUNS"); do
+    once "$@" >>"$WORK/runs.txt"
+    n=$((n + $(requests_done)))
+  done
+  local cpu_server=$(( ($(server_ticks) - s0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+  local cpu_pg=$(( ($(pg_ticks) - p0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+  sort -n "$WORK/runs.txt" | sed -n "$(( (RUNS + 1) / 2 ))p" >"$WORK/median.txt"
   read -r rps p50 p99 bad <"$WORK/median.txt"
-  printf '| %s | %s | %s | %s ms | %s ms | %s |\n' "$title" "$bytes" "$rps" "$p50" "$p99" "$bad"
+  printf '| %s | %s | %s | %s ms | %s ms | %s | %s µs | %s µs |\n' "$title" "$bytes" "$rps" "$p50" "$p99" "$bad" "$cpu_server" "$cpu_pg"
 }
 bytes() { get "$1" "$2" | wc -c | tr -d ' '; }
 
-echo "store-weaver --serve load figures ($(nproc) CPUs, $(date -u +%FT%TZ)); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $RUNS runs, loopback, $BIN, auth = password (bearer token), workers = 0"
+echo "store-weaver --serve load figures ($(nproc) CPUs, $(date -u +%FT%TZ)); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $RUNS runs, loopback, $BIN, auth = password (bearer token), workers = 0, server flags: ${SERVER_ARGS:-none}"
 echo "stores: 10,000 over 2,000 owners (5 each); total as admin: $(get "$ADMIN_TOKEN" "/api/stores?limit=1" | field '["total"]')"
 echo
-echo "| request | bytes | req/s | p50 | p99 | non-2xx |"
-echo "|---|---|---|---|---|---|"
+echo "| request | bytes | req/s | p50 | p99 | non-2xx | server CPU per request | PostgreSQL CPU per request |"
+echo "|---|---|---|---|---|---|---|---|"
 A=(-H "authorization: Bearer $ADMIN_TOKEN")
 U=(-H "authorization: Bearer $USER_TOKEN")
 for spec in \
