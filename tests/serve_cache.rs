@@ -135,3 +135,28 @@ async fn a_remembered_session_ends_at_sign_out_at_once_and_at_a_disable_elsewher
     .await;
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn what_a_client_changes_through_this_server_it_reads_back_at_once() {
+    let srv = TestServer::start(&[]).await;
+    let ann = srv.user("ann@example.com", Role::User).await;
+    let list = "/api/stores?limit=5";
+    ann.create("Shop 0").await.expect(201);
+    until_remembered(&ann, list, "pages").await;
+    // No waiting for the notification: the very next read shows the write
+    // (a few rounds, as the notification may also win the race).
+    for n in 1..=4 {
+        let id = ann.create(&format!("Shop {n}")).await.expect(201).body["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(ann.get(list).await.expect(200).body["total"], n + 1);
+        let path = format!("/api/stores/{id}");
+        ann.get(&path).await.expect(200);
+        ann.get(&path).await.expect(200);
+        ann.delete(&path).await.expect(202);
+        assert_eq!(ann.get(&path).await.expect(200).body["status"], "Deleting");
+        assert_eq!(ann.get(list).await.expect(200).body["total"], n + 1);
+    }
+    srv.stop().await;
+}

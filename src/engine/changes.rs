@@ -473,27 +473,11 @@ mod tests {
     }
 
     fn store(settings: StoreSettings, chart: Option<&str>) -> Store {
-        let now = chrono::Utc::now();
         Store {
-            id: Uuid::nil(),
-            name: "Shop".into(),
-            namespace: "store-shop".into(),
-            owner: "a@b.c".into(),
-            engine: crate::store::EngineKind::Woocommerce,
-            status: Status::Ready,
-            phase: crate::store::Phase::Done,
-            url: "http://shop.localhost".into(),
-            namespace_uid: None,
-            error_message: None,
-            attempts: 1,
-            created_at: now,
-            updated_at: now,
-            provision_started_at: None,
-            ready_at: None,
-            deleted_at: None,
             chart_version: chart.map(String::from),
             helm_revision: Some(1),
             settings,
+            ..Store::sample()
         }
     }
 

@@ -207,15 +207,21 @@ impl Cache {
 
     fn forget_all(&self) {
         self.sessions.forget(|_, _| false);
-        self.stores.forget(|_, _| false);
-        self.totals.forget(|_, _| false);
-        self.pages.forget(|_, _| false);
+        self.stores_written();
     }
 
     /// A store row changed (or was added): its entry, every total and every
     /// page go.
     pub fn store_changed(&self, id: Uuid) {
         self.stores.remove(&id);
+        self.totals.forget(|_, _| false);
+        self.pages.forget(|_, _| false);
+    }
+
+    /// This replica may have changed stores: every store, total and page
+    /// goes.
+    pub fn stores_written(&self) {
+        self.stores.forget(|_, _| false);
         self.totals.forget(|_, _| false);
         self.pages.forget(|_, _| false);
     }
@@ -339,27 +345,9 @@ mod tests {
     }
 
     fn store(id: Uuid) -> Store {
-        let now = Utc::now();
         Store {
             id,
-            name: "Shop".into(),
-            namespace: "store-shop".into(),
-            owner: "a@x".into(),
-            engine: crate::store::EngineKind::Woocommerce,
-            status: crate::store::Status::Ready,
-            phase: crate::store::Phase::Done,
-            url: "http://shop.localhost".into(),
-            namespace_uid: None,
-            error_message: None,
-            attempts: 1,
-            created_at: now,
-            updated_at: now,
-            provision_started_at: None,
-            ready_at: None,
-            deleted_at: None,
-            chart_version: None,
-            helm_revision: None,
-            settings: Default::default(),
+            ..Store::sample()
         }
     }
 

@@ -230,6 +230,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(limit_time))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            forget_after_writes,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             refuse_when_draining,
         ))
         .layer(middleware::from_fn(api_headers))
@@ -416,6 +420,21 @@ async fn refuse_when_draining(State(state): State<AppState>, req: Request, next:
         .into_response();
     }
     next.run(req).await
+}
+
+/// After a request that may have changed stores (anything but a read), this
+/// replica forgets the stores, totals and pages it remembers before the
+/// answer leaves, so that the client's next request reads its own write
+/// instead of racing the change notification. Writes are few next to reads;
+/// forgetting everything keeps it right for any of them (a fleet run
+/// touches many stores).
+async fn forget_after_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let res = next.run(req).await;
+    if writes {
+        state.cache.stores_written();
+    }
+    res
 }
 
 /// A running server: its address, and what to stop on shutdown.

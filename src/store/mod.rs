@@ -271,6 +271,35 @@ pub fn visible_to(scope: Option<&str>, owner: &str) -> bool {
     scope.is_none_or(|me| me == owner)
 }
 
+#[cfg(test)]
+impl Store {
+    /// A Ready store named Shop, for unit tests to change what they need.
+    pub fn sample() -> Store {
+        let now = chrono::Utc::now();
+        Store {
+            id: Uuid::nil(),
+            name: "Shop".into(),
+            namespace: "store-shop".into(),
+            owner: "a@b.c".into(),
+            engine: EngineKind::Woocommerce,
+            status: Status::Ready,
+            phase: Phase::Done,
+            url: "http://shop.localhost".into(),
+            namespace_uid: None,
+            error_message: None,
+            attempts: 1,
+            created_at: now,
+            updated_at: now,
+            provision_started_at: None,
+            ready_at: None,
+            deleted_at: None,
+            chart_version: None,
+            helm_revision: None,
+            settings: Default::default(),
+        }
+    }
+}
+
 impl Store {
     /// How long the last provisioning took, once the store became ready.
     pub fn provision_duration(&self) -> Option<chrono::Duration> {
