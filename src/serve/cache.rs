@@ -89,7 +89,11 @@ impl<K: Eq + Hash, V: Clone> Part<K, V> {
         Ticket(self.changes.load(Ordering::Acquire))
     }
 
-    fn get(&self, k: &K) -> Option<V> {
+    fn get<Q>(&self, k: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let v = self.lock().map.get(k).map(|(v, _)| v.clone());
         let counter = if v.is_some() {
             &self.hits
@@ -187,7 +191,9 @@ impl Cache {
         }
     }
 
-    fn live(&self) -> bool {
+    /// Whether answers may come from memory now (enabled, and the hub is
+    /// listening).
+    pub fn is_live(&self) -> bool {
         self.enabled && self.listening.load(Ordering::Acquire)
     }
 
@@ -237,7 +243,7 @@ impl Cache {
 
     /// The live session for `token`, when remembered and not expired.
     pub fn session(&self, token: &str) -> Option<Session> {
-        if !self.live() {
+        if !self.is_live() {
             return None;
         }
         self.sessions
@@ -246,7 +252,7 @@ impl Cache {
     }
 
     pub fn remember_session(&self, t: Ticket, token: &str, s: Session) {
-        if self.live() {
+        if self.is_live() {
             self.sessions.put(t, digest(token), s, 1);
         }
     }
@@ -261,14 +267,14 @@ impl Cache {
     }
 
     pub fn store(&self, id: Uuid) -> Option<Arc<Store>> {
-        if !self.live() {
+        if !self.is_live() {
             return None;
         }
         self.stores.get(&id)
     }
 
     pub fn remember_store(&self, t: Ticket, s: Arc<Store>) {
-        if self.live() {
+        if self.is_live() {
             self.stores.put(t, s.id, s, 1);
         }
     }
@@ -278,14 +284,14 @@ impl Cache {
     }
 
     pub fn total(&self, k: &TotalKey) -> Option<i64> {
-        if !self.live() {
+        if !self.is_live() {
             return None;
         }
         self.totals.get(k)
     }
 
     pub fn remember_total(&self, t: Ticket, k: TotalKey, n: i64) {
-        if self.live() {
+        if self.is_live() {
             self.totals.put(t, k, n, 1);
         }
     }
@@ -295,22 +301,17 @@ impl Cache {
     }
 
     pub fn page(&self, k: &str) -> Option<Bytes> {
-        if !self.live() {
+        if !self.is_live() {
             return None;
         }
-        self.pages.get(&k.to_string())
+        self.pages.get(k)
     }
 
     pub fn remember_page(&self, t: Ticket, k: String, body: Bytes) {
-        if self.live() {
+        if self.is_live() {
             let weight = body.len() + k.len();
             self.pages.put(t, k, body, weight);
         }
-    }
-
-    /// Whether answers may come from memory now (the hub is listening).
-    pub fn is_live(&self) -> bool {
-        self.live()
     }
 
     /// Each part's entries, hits and misses, for /metrics.
