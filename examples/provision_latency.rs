@@ -4,9 +4,11 @@
 //! time inside helm and waiting for Kubernetes).
 //!
 //!   source "$(scripts/sandbox env-file)"
-//!   cargo run --release --example provision_latency -- [STORES] [AT_ONCE]
-//!       STORES default 20; AT_ONCE (max_concurrent_provisions, and as many
-//!       workers) default 4. The throughput run of issue 17: `100 10`.
+//!   cargo run --release --example provision_latency -- [STORES] [AT_ONCE] [WORKERS]
+//!       STORES default 20; AT_ONCE (max_concurrent_provisions: helm runs
+//!       at once) default 4; WORKERS (operations at once, waits for Ready
+//!       included) default 4 x AT_ONCE. The throughput run of issue 17:
+//!       `100 10`.
 //!   RUST_LOG=store_weaver::engine=info shows each provision's steps.
 //!
 //! Two independent observers in this process share one clock: a raw watch
@@ -44,6 +46,10 @@ async fn main() -> color_eyre::Result<()> {
         .nth(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(4);
+    let workers: u32 = std::env::args()
+        .nth(3)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(4 * at_once);
     let admin_url = std::env::var("DATABASE_URL")?;
     let db_name = format!("sw_bench_{}", Uuid::new_v4().simple());
     let admin = PgPoolOptions::new()
@@ -146,8 +152,8 @@ async fn main() -> color_eyre::Result<()> {
     }
 
     let view = ClusterView::start(store_weaver::cluster::streaming_client(&settings).await?);
-    let workers = WorkerPool::start(WorkerPoolConfig {
-        workers: at_once,
+    let pool_of_workers = WorkerPool::start(WorkerPoolConfig {
+        workers,
         engine: Arc::new(store_weaver::engine::EngineConfig::from_settings(&settings)),
         pool: pool.clone(),
         client,
@@ -214,7 +220,7 @@ async fn main() -> color_eyre::Result<()> {
     .await?;
 
     println!(
-        "stores provisioned: {} of {n} in {:.1}s (max {at_once} at once)",
+        "stores provisioned: {} of {n} in {:.1}s (helm {at_once} at once, {workers} workers)",
         totals.len(),
         all_ready.as_secs_f64()
     );
@@ -256,7 +262,7 @@ async fn main() -> color_eyre::Result<()> {
         })
         .await?;
     }
-    workers.shutdown().await;
+    pool_of_workers.shutdown().await;
     pool.close().await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE {db_name} WITH (FORCE)"

@@ -439,7 +439,7 @@ settings! {
     /// stores per owner
     max_stores_per_user: u32 = "max_stores_per_user", env "MAX_STORES_PER_USER",
         flag "max-stores-per-user", Kind::Count { min: 1, max: MAX_COUNT }, default Some("5");
-    /// provisions running at once, across every process
+    /// provisions and upgrades running helm at once, across every process (a store waiting for Ready takes none)
     max_concurrent_provisions: u32 = "max_concurrent_provisions", env "MAX_CONCURRENT_PROVISIONS",
         flag "max-concurrent-provisions", Kind::Count { min: 1, max: 10_000 }, default Some("3");
     /// a provision that is not ready after this fails and is cleaned up
@@ -454,9 +454,9 @@ settings! {
     /// a worker that stops renewing its lease for this long loses the operation to another worker
     lease: Duration = "lease_secs", env "STORE_WEAVER_LEASE_SECS", flag "lease",
         Kind::Seconds { min: 2, max: 3_600 }, default Some("30");
-    /// operation workers in this process (0: none)
+    /// operations this process carries out at once, waits for Ready included (0: none)
     workers: u32 = "workers", env "STORE_WEAVER_WORKERS", flag "workers",
-        Kind::Count { min: 0, max: MAX_WORKERS }, default Some("4");
+        Kind::Count { min: 0, max: MAX_WORKERS }, default Some("12");
     /// address for --serve
     listen: std::net::SocketAddr = "listen", env "STORE_WEAVER_LISTEN", flag "listen",
         Kind::SocketAddr, default Some("127.0.0.1:8080");
@@ -919,7 +919,7 @@ mod tests {
         assert_eq!(s.auth_mode, AuthMode::Password);
         assert_eq!(s.log_format, LogFormat::Text);
         assert_eq!(s.log_level, LogLevel::Info);
-        assert_eq!(s.workers, 4);
+        assert_eq!(s.workers, 12);
         assert_eq!(s.lease, Duration::from_secs(30));
         assert_eq!(s.listen.port(), 8080);
         assert!(s.cors_origins.is_empty() && s.service_account.is_none());

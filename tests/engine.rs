@@ -426,13 +426,15 @@ async fn provisions_beyond_the_concurrency_cap_wait_their_turn() {
                 .id,
         );
     }
-    // Sample the running provisions until all settle: never more than 2.
+    // Sample the provisions before their wait for Ready (the part the cap
+    // counts) until all settle: never more than 2.
     let mut max_running = 0i64;
     let mut saw_queued_while_busy = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     loop {
         let running: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM operations WHERE kind = 'provision' AND state = 'running'",
+            "SELECT count(*) FROM operations WHERE kind = 'provision' AND state = 'running' \
+             AND step IS DISTINCT FROM 'waiting-for-ready'",
         )
         .fetch_one(&db.pool)
         .await
@@ -468,6 +470,67 @@ async fn provisions_beyond_the_concurrency_cap_wait_their_turn() {
         let ops = operations::for_store(&db.pool, *id).await.unwrap();
         assert_eq!(ops.len(), 1);
         assert_eq!(ops[0].claims, 1, "claimed once");
+        engine::delete(&db.pool, &tester(), *id, None)
+            .await
+            .unwrap();
+    }
+    for id in &ids {
+        assert_eq!(settle(&db, *id, 180).await.status, Status::Deleted);
+    }
+    pool.shutdown().await;
+    db.drop_db().await;
+}
+
+/// The cap is on the helm step: stores that wait for Kubernetes (here for
+/// ever: their pods cannot be scheduled) do not keep the next ones queued,
+/// and no more than the cap are ever before that wait at once.
+#[tokio::test]
+async fn stores_waiting_for_ready_do_not_hold_the_provisioning_slots() {
+    let db = TestDb::new().await;
+    let values = repo("tests/fixtures/values-unschedulable.yaml");
+    let s = settings(
+        &db.url,
+        "tests/fixtures/charts",
+        &[
+            ("max_concurrent_provisions", "1"),
+            ("provision_timeout_secs", "300"),
+            ("values_file", values.to_str().unwrap()),
+        ],
+    );
+    let pool = workers(&s, &db, 3).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let name = unique(&format!("Slot {i}"));
+        ids.push(
+            create(&db, &s, &name, "fay@example.com")
+                .await
+                .unwrap()
+                .0
+                .id,
+        );
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (before_wait, waiting): (i64, i64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE phase IN ('namespace', 'secrets', 'installing')), \
+                    count(*) FILTER (WHERE phase = 'waiting-for-ready') \
+             FROM stores WHERE id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        assert!(before_wait <= 1, "{before_wait} stores past the cap of 1");
+        if waiting == 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {waiting} of 3 stores reached the wait for Ready: the waiting ones hold the slot"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for id in &ids {
         engine::delete(&db.pool, &tester(), *id, None)
             .await
             .unwrap();

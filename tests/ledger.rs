@@ -535,6 +535,86 @@ async fn installed_records_the_revision_and_the_next_step_only_while_the_lease_i
     db.drop_db().await;
 }
 
+/// The cap on provisions counts helm's part only: a provision that has
+/// installed (waiting for Kubernetes to make it Ready) frees its slot, a
+/// stale lease cannot free it, and a provision taken over holds one again.
+#[tokio::test]
+async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it_again() {
+    use store_weaver::db::ledger::Recorded;
+    let db = TestDb::new().await;
+    let lease_for = Duration::from_secs(30);
+    let first = new_store(&db).await;
+    let second = new_store(&db).await;
+    let (op1, lease1) = ledger::claim(&db.pool, "w1", lease_for, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(op1.store_id, first.id);
+    assert!(
+        ledger::claim(&db.pool, "w2", lease_for, 1)
+            .await
+            .unwrap()
+            .is_none(),
+        "the one slot is taken"
+    );
+    let rec = Recorded {
+        revision: 1,
+        chart_version: "0.1.0".into(),
+        settings: Default::default(),
+    };
+    let stale = Lease {
+        claim: lease1.claim - 1,
+        ..lease1.clone()
+    };
+    assert!(
+        !ledger::installed(&db.pool, &stale, &rec, Phase::WaitingForReady)
+            .await
+            .unwrap()
+    );
+    assert!(
+        ledger::claim(&db.pool, "w2", lease_for, 1)
+            .await
+            .unwrap()
+            .is_none(),
+        "a stale lease freed the slot"
+    );
+    assert!(
+        ledger::installed(&db.pool, &lease1, &rec, Phase::WaitingForReady)
+            .await
+            .unwrap()
+    );
+    let (op2, _) = ledger::claim(&db.pool, "w2", lease_for, 1)
+        .await
+        .unwrap()
+        .expect("the installed provision no longer holds the slot");
+    assert_eq!(op2.store_id, second.id);
+    assert!(
+        ledger::claim(&db.pool, "w3", lease_for, 1)
+            .await
+            .unwrap()
+            .is_none(),
+        "the second provision holds the slot"
+    );
+
+    // The first worker stops while waiting: whoever takes it over starts
+    // from the beginning (helm again), so it holds a slot again.
+    assert!(ledger::release(&db.pool, &lease1).await.unwrap());
+    let (again, _) = ledger::claim(&db.pool, "w3", lease_for, 2)
+        .await
+        .unwrap()
+        .expect("the released provision can be taken over");
+    assert_eq!(again.id, op1.id);
+    let _third = new_store(&db).await;
+    assert!(
+        ledger::claim(&db.pool, "w4", lease_for, 2)
+            .await
+            .unwrap()
+            .is_none(),
+        "both slots are held: the taken-over provision and the second one"
+    );
+    db.drop_db().await;
+}
+
 /// `finish` is one statement: the operation, the store, the audit entry (the
 /// requester's, by a worker) and the notification all happen, or none does.
 #[tokio::test]

@@ -431,8 +431,10 @@ pub async fn refused(
 
 /// Claims the next operation for `worker`: a queued one, or a running one
 /// whose lease has expired (its worker died or was cut off). Deletes go
-/// first; provisions and upgrades only while fewer than `max_busy` of them
-/// run with a live lease.
+/// first; provisions and upgrades only while fewer than `max_busy` slots are
+/// held under a live lease. A claim of either takes a slot; a provision
+/// gives it back once installed ([`installed`]), when only the wait for
+/// Kubernetes is left.
 pub async fn claim(
     pool: &PgPool,
     worker: &str,
@@ -449,10 +451,10 @@ pub async fn claim(
     let sql: &str = concat!(
         "UPDATE operations SET state = 'running', lease_owner = $2, \
          lease_expires_at = now() + make_interval(secs => $3), claims = claims + 1, \
-         started_at = coalesce(started_at, now()) \
+         started_at = coalesce(started_at, now()), holds_slot = (kind <> 'delete') \
          WHERE id = (WITH busy AS ( \
                  SELECT count(*) AS n FROM operations \
-                 WHERE kind <> 'delete' AND state = 'running' AND lease_expires_at > now()) \
+                 WHERE holds_slot AND state = 'running' AND lease_expires_at > now()) \
              SELECT o.id FROM operations o \
              WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
                AND (o.kind = 'delete' OR (SELECT n FROM busy) < $1) \
@@ -783,8 +785,9 @@ fn store_outcome(outcome: &Outcome) -> &'static str {
 /// A fresh install's revision, recorded as what the store runs, and the
 /// step it moves to (waiting for its workloads) in one statement: the two
 /// writes that follow `helm upgrade --install`, in one round trip that runs
-/// while Kubernetes starts the workloads. False, and nothing written, when
-/// the lease is not held.
+/// while Kubernetes starts the workloads. It also gives the provision's slot
+/// back (see [`claim`]). False, and nothing written, when the lease is not
+/// held.
 pub async fn installed(
     pool: &PgPool,
     lease: &Lease,
@@ -792,7 +795,8 @@ pub async fn installed(
     phase: Phase,
 ) -> Result<bool, sqlx::Error> {
     let sql = format!(
-        "WITH op AS (UPDATE operations SET step = $4 WHERE {HELD} RETURNING store_id), \
+        "WITH op AS (UPDATE operations SET step = $4, holds_slot = false WHERE {HELD} \
+                     RETURNING store_id), \
          rev AS (INSERT INTO store_revisions (store_id, revision, chart_version, settings, op_id) \
                  SELECT op.store_id, $6, $7, $8, $1 FROM op \
                  ON CONFLICT (store_id, revision) DO UPDATE SET chart_version = EXCLUDED.chart_version, \

@@ -128,6 +128,21 @@ impl Phase {
     pub fn parse(s: &str) -> Option<Phase> {
         Phase::ALL.into_iter().find(|p| p.as_str() == s)
     }
+
+    /// Whether a store at this step is using one of the
+    /// `max_concurrent_provisions` slots, as far as its phase shows: the
+    /// ledger's claim decides exactly (a provision gives its slot back once
+    /// installed, when only the wait for Ready is left).
+    pub fn uses_a_slot(self) -> bool {
+        matches!(
+            self,
+            Phase::Namespace
+                | Phase::Secrets
+                | Phase::Installing
+                | Phase::Upgrading
+                | Phase::RollingBack
+        )
+    }
 }
 
 impl fmt::Display for Phase {

@@ -4,7 +4,7 @@
 
 use super::state::{CreateForm, FIELD_ENGINE, FIELD_NAME, FIELD_OWNER, State};
 use crate::engine::{CreateRequest, EngineError, requests};
-use crate::store::{self, EngineKind, Status};
+use crate::store::{self, EngineKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FormCheck {
@@ -110,10 +110,16 @@ pub fn check(state: &State, form: &CreateForm) -> FormCheck {
                 state.info.max_stores_per_user, state.info.max_stores
             ));
         }
-        let provisioning = state.count(Status::Provisioning);
-        if out.limit.is_none() && provisioning >= state.info.max_concurrent as usize {
+        // Stores waiting for Ready do not hold a slot; only a glance at the
+        // form, so a scan of the loaded stores.
+        let installing = state
+            .stores
+            .iter()
+            .filter(|s| s.phase.uses_a_slot())
+            .count();
+        if out.limit.is_none() && installing >= state.info.max_concurrent as usize {
             out.note = Some(format!(
-                "{provisioning} provisions are running (MAX_CONCURRENT_PROVISIONS is {}): this one will wait its turn",
+                "{installing} stores are being installed or changed (MAX_CONCURRENT_PROVISIONS is {}): this one will wait its turn",
                 state.info.max_concurrent
             ));
         }

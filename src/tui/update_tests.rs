@@ -689,6 +689,16 @@ fn form_knows_names_in_use_and_limits_before_submitting() {
             .unwrap()
             .contains("MAX_CONCURRENT_PROVISIONS is 1")
     );
+    // A store past helm, waiting for Ready, holds no slot: no note.
+    for st in s.stores.iter_mut() {
+        if st.phase == Phase::Installing {
+            st.phase = Phase::WaitingForReady;
+        }
+    }
+    let check = super::form::check(&s, form(&s));
+    assert!(check.ok());
+    let note = check.note.unwrap_or_default();
+    assert!(!note.contains("MAX_CONCURRENT"), "{note}");
 }
 
 #[test]
