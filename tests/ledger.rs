@@ -545,6 +545,11 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
     let lease_for = Duration::from_secs(30);
     let first = new_store(&db).await;
     let second = new_store(&db).await;
+    // Idle workers of every process are woken whenever a slot may be free.
+    let mut wake = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    wake.listen(store_weaver::db::OPERATION_CHANNEL)
+        .await
+        .unwrap();
     let (op1, lease1) = ledger::claim(&db.pool, "w1", lease_for, 1)
         .await
         .unwrap()
@@ -583,7 +588,8 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
             .await
             .unwrap()
     );
-    let (op2, _) = ledger::claim(&db.pool, "w2", lease_for, 1)
+    next(&mut wake).await;
+    let (op2, lease2) = ledger::claim(&db.pool, "w2", lease_for, 1)
         .await
         .unwrap()
         .expect("the installed provision no longer holds the slot");
@@ -599,6 +605,7 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
     // The first worker stops while waiting: whoever takes it over starts
     // from the beginning (helm again), so it holds a slot again.
     assert!(ledger::release(&db.pool, &lease1).await.unwrap());
+    next(&mut wake).await;
     let (again, _) = ledger::claim(&db.pool, "w3", lease_for, 2)
         .await
         .unwrap()
@@ -612,6 +619,18 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
             .is_none(),
         "both slots are held: the taken-over provision and the second one"
     );
+    // The second one ends: its slot is free, and the workers hear of it.
+    assert!(
+        ledger::finish(&db.pool, &lease2, &Outcome::Ready, Timing::default())
+            .await
+            .unwrap()
+    );
+    next(&mut wake).await;
+    let (third, _) = ledger::claim(&db.pool, "w4", lease_for, 2)
+        .await
+        .unwrap()
+        .expect("the ended provision's slot is free");
+    assert_ne!(third.id, op2.id);
     db.drop_db().await;
 }
 

@@ -511,18 +511,22 @@ pub async fn holds(pool: &PgPool, lease: &Lease, margin: Duration) -> Result<boo
         .await
 }
 
-/// Hands a running operation back (graceful shutdown): another worker may
-/// claim it at once instead of waiting for the lease to run out.
+/// Hands a running operation back (graceful shutdown): another worker,
+/// woken by the notification, claims it at once instead of waiting for the
+/// lease to run out.
 pub async fn release(pool: &PgPool, lease: &Lease) -> Result<bool, sqlx::Error> {
-    let sql = format!("UPDATE operations SET lease_expires_at = now() WHERE {HELD}");
-    let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let sql = format!(
+        "WITH op AS (UPDATE operations SET lease_expires_at = now() WHERE {HELD} RETURNING id) \
+         SELECT op.id FROM op, LATERAL (SELECT pg_notify($4, '')) n"
+    );
+    let row: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(lease.op_id)
         .bind(&lease.worker)
         .bind(lease.claim)
-        .execute(pool)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
+        .bind(super::OPERATION_CHANNEL)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The step the operation is at, which is also the store's phase: one
@@ -695,7 +699,8 @@ pub async fn reassign_namespace(
 }
 
 /// Ends the operation with its outcome: the operation, the store, the audit
-/// entry and the notification in one statement (one round trip and one
+/// entry and the notifications (the store's, and the workers' wake-up: a
+/// slot may have come free) in one statement (one round trip and one
 /// commit, where a transaction of eight statements was), only while the lease
 /// is held. False (and nothing written) when it is not.
 pub async fn finish(
@@ -733,7 +738,8 @@ pub async fn finish(
          au AS (INSERT INTO audit_log (actor, via, action, store_id, store_name, outcome, detail) \
                 SELECT op.requested_by, $11, $12, op.store_id, st.name, $13, $14 \
                 FROM op LEFT JOIN st ON true) \
-         SELECT op.store_id FROM op, LATERAL (SELECT pg_notify($15, op.store_id::text)) n",
+         SELECT op.store_id FROM op, \
+             LATERAL (SELECT pg_notify($15, op.store_id::text), pg_notify($16, '')) n",
         store_outcome(outcome)
     );
     let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
@@ -752,6 +758,7 @@ pub async fn finish(
         .bind(audit_outcome.as_str())
         .bind(detail)
         .bind(super::STORE_CHANNEL)
+        .bind(super::OPERATION_CHANNEL)
         .fetch_optional(pool)
         .await?;
     Ok(row.is_some())
@@ -786,8 +793,8 @@ fn store_outcome(outcome: &Outcome) -> &'static str {
 /// step it moves to (waiting for its workloads) in one statement: the two
 /// writes that follow `helm upgrade --install`, in one round trip that runs
 /// while Kubernetes starts the workloads. It also gives the provision's slot
-/// back (see [`claim`]). False, and nothing written, when the lease is not
-/// held.
+/// back (see [`claim`]) and wakes the workers of every process to take it.
+/// False, and nothing written, when the lease is not held.
 pub async fn installed(
     pool: &PgPool,
     lease: &Lease,
@@ -804,7 +811,7 @@ pub async fn installed(
          st AS (UPDATE stores SET phase = $4, updated_at = now(), helm_revision = $6, \
                     chart_version = $7, settings = $8 \
                 FROM op WHERE stores.id = op.store_id RETURNING stores.id) \
-         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text)) n"
+         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text), pg_notify($9, '')) n"
     );
     let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(lease.op_id)
@@ -815,6 +822,7 @@ pub async fn installed(
         .bind(release.revision)
         .bind(&release.chart_version)
         .bind(sqlx::types::Json(&release.settings))
+        .bind(super::OPERATION_CHANNEL)
         .fetch_optional(pool)
         .await?;
     Ok(row.is_some())

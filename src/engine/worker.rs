@@ -34,7 +34,7 @@ pub struct WorkerPool {
 impl WorkerPool {
     pub fn start(cfg: WorkerPoolConfig) -> WorkerPool {
         let shutdown = CancellationToken::new();
-        let wake = Arc::new(Notify::new());
+        let wake = Wake::default();
         let busy = Arc::new(AtomicUsize::new(0));
         let mut tasks = JoinSet::new();
         if cfg.workers > 0 {
@@ -46,7 +46,7 @@ impl WorkerPool {
             tasks.spawn(drive_fleets(
                 cfg.pool.clone(),
                 cfg.engine.clone(),
-                wake.clone(),
+                wake.fleets.clone(),
                 shutdown.clone(),
             ));
         }
@@ -64,7 +64,12 @@ impl WorkerPool {
                 view: cfg.view.clone(),
                 worker_id: format!("{host}-{}-{tag:04x}-{n}", std::process::id()),
             };
-            tasks.spawn(work_loop(ctx, wake.clone(), shutdown.clone(), busy.clone()));
+            tasks.spawn(work_loop(
+                ctx,
+                wake.work.clone(),
+                shutdown.clone(),
+                busy.clone(),
+            ));
         }
         WorkerPool {
             shutdown,
@@ -86,15 +91,29 @@ impl WorkerPool {
     }
 }
 
-/// Wakes idle workers when an operation is queued anywhere.
-async fn listen_for_work(pool: PgPool, wake: Arc<Notify>, shutdown: CancellationToken) {
+/// What an operation notification wakes in this process.
+#[derive(Clone, Default)]
+struct Wake {
+    /// One idle worker; one that claims something wakes the next (see
+    /// `work_loop`), so a burst of queued operations is taken one claim
+    /// after another instead of every idle worker racing for the claim
+    /// lock on every notification.
+    work: Arc<Notify>,
+    /// The fleet driver, on every notification.
+    fleets: Arc<Notify>,
+}
+
+/// Wakes an idle worker when an operation is queued, handed back or ends
+/// (a slot may be free), or a provision gives its slot back, anywhere.
+async fn listen_for_work(pool: PgPool, wake: Wake, shutdown: CancellationToken) {
     loop {
         let listener = async {
             let mut l = PgListener::connect_with(&pool).await?;
             l.listen(db::OPERATION_CHANNEL).await?;
             loop {
                 l.recv().await?;
-                wake.notify_waiters();
+                wake.work.notify_one();
+                wake.fleets.notify_waiters();
             }
             #[allow(unreachable_code)]
             Ok::<(), sqlx::Error>(())
@@ -155,6 +174,8 @@ async fn work_loop(
         .await;
         match claimed {
             Ok(Some((op, held))) => {
+                // There may be more to take: the next idle worker looks.
+                wake.notify_one();
                 busy.fetch_add(1, Ordering::Relaxed);
                 run_one(&ctx, op, held, &shutdown).await;
                 busy.fetch_sub(1, Ordering::Relaxed);
