@@ -12,7 +12,10 @@
 //!   RUST_LOG=store_weaver::engine=info shows each provision's steps.
 //!
 //! Two independent observers in this process share one clock: a raw watch
-//! on pods and a LISTEN on the store channel.
+//! on pods and a LISTEN on the store channel. Where the machine's CPU went
+//! until all were Ready is read from /proc (Linux): this process, its helm
+//! processes, the sandbox's control plane (the pid files beside its
+//! kubeconfig) and PostgreSQL.
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -77,7 +80,7 @@ async fn main() -> color_eyre::Result<()> {
         env: Default::default(),
         flags,
     })?;
-    let pool = store_weaver::db::connect(&url).await?;
+    let pool = store_weaver::db::connect(&url, workers).await?;
     store_weaver::db::migrate(&pool).await?;
     let client = store_weaver::cluster::client(&settings).await?;
 
@@ -162,6 +165,7 @@ async fn main() -> color_eyre::Result<()> {
     let actor = Actor::new("bench", Via::Cli);
     let urls = store_weaver::runtime::naming(&settings);
     let mut ids = Vec::new();
+    let cpu_before = cpu::Snapshot::take();
     let started = Instant::now();
     for i in 0..n {
         let req = CreateRequest {
@@ -190,6 +194,7 @@ async fn main() -> color_eyre::Result<()> {
         .await?;
     }
     let all_ready = started.elapsed();
+    let cpu_used = cpu::Snapshot::take().since(&cpu_before);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut lat: Vec<f64> = Vec::new();
@@ -251,6 +256,8 @@ async fn main() -> color_eyre::Result<()> {
         pct(&overhead, 95.0)
     );
 
+    cpu_used.print(all_ready);
+
     for id in &ids {
         engine::delete(&pool, &actor, *id, None).await?;
     }
@@ -280,4 +287,140 @@ fn pct(v: &[f64], p: f64) -> f64 {
     s.sort_by(|a, b| a.total_cmp(b));
     let idx = ((p / 100.0) * (s.len() - 1) as f64).round() as usize;
     s[idx.min(s.len() - 1)]
+}
+
+/// CPU time from /proc, in seconds: what each part of the machine spent.
+mod cpu {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    /// Clock ticks per second on Linux (`getconf CLK_TCK`).
+    const TICKS: f64 = 100.0;
+    const CONTROL_PLANE: [&str; 5] = [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    ];
+
+    pub struct Snapshot {
+        parts: BTreeMap<&'static str, f64>,
+        machine_busy: f64,
+    }
+
+    /// utime, stime, cutime, cstime of a process (fields 14-17).
+    fn times(pid: &str) -> Option<[f64; 4]> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name may hold spaces: fields count from its ')'.
+        let rest = stat.get(stat.rfind(')')? + 2..)?;
+        let f: Vec<f64> = rest
+            .split(' ')
+            .skip(11)
+            .take(4)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        (f.len() == 4).then(|| [f[0], f[1], f[2], f[3]])
+    }
+
+    fn comm(pid: &str) -> String {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default()
+    }
+
+    impl Snapshot {
+        pub fn take() -> Snapshot {
+            let mut parts = BTreeMap::new();
+            if let Some(t) = times("self") {
+                parts.insert("store-weaver (this process)", (t[0] + t[1]) / TICKS);
+                parts.insert("helm (its child processes)", (t[2] + t[3]) / TICKS);
+            }
+            let run = std::env::var("KUBECONFIG")
+                .ok()
+                .and_then(|k| std::path::Path::new(&k).parent().map(|d| d.join("run")));
+            for name in CONTROL_PLANE {
+                let pid = run
+                    .as_ref()
+                    .and_then(|r| std::fs::read_to_string(r.join(format!("{name}.pid"))).ok());
+                if let Some(t) = pid.and_then(|p| times(p.trim())) {
+                    parts.insert(name, (t[0] + t[1]) / TICKS);
+                }
+            }
+            // Every postgres process, and what the postmaster reaped (the
+            // backends that ended).
+            let mut pg = 0.0;
+            let mut oldest: Option<(u64, [f64; 4])> = None;
+            for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                let Ok(pid) = name.parse::<u64>() else {
+                    continue;
+                };
+                if comm(&name).trim() != "postgres" {
+                    continue;
+                }
+                if let Some(t) = times(&name) {
+                    pg += t[0] + t[1];
+                    if oldest.is_none_or(|(p, _)| pid < p) {
+                        oldest = Some((pid, t));
+                    }
+                }
+            }
+            if let Some((_, t)) = oldest {
+                pg += t[2] + t[3];
+            }
+            parts.insert("postgresql", pg / TICKS);
+            let machine_busy = std::fs::read_to_string("/proc/stat")
+                .ok()
+                .and_then(|s| {
+                    let line = s.lines().next()?.to_string();
+                    let v: Vec<f64> = line
+                        .split_whitespace()
+                        .skip(1)
+                        .filter_map(|x| x.parse().ok())
+                        .collect();
+                    // user nice system idle iowait irq softirq steal
+                    (v.len() >= 8).then(|| v[0] + v[1] + v[2] + v[5] + v[6] + v[7])
+                })
+                .unwrap_or(0.0)
+                / TICKS;
+            Snapshot {
+                parts,
+                machine_busy,
+            }
+        }
+
+        pub fn since(&self, before: &Snapshot) -> Snapshot {
+            let parts = self
+                .parts
+                .iter()
+                .map(|(k, v)| (*k, v - before.parts.get(k).copied().unwrap_or(0.0)))
+                .collect();
+            Snapshot {
+                parts,
+                machine_busy: self.machine_busy - before.machine_busy,
+            }
+        }
+
+        pub fn print(&self, took: Duration) {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let available = took.as_secs_f64() * cores as f64;
+            println!(
+                "CPU until all Ready: {:.0} s busy of {:.0} s ({cores} cores x {:.1} s), {:.0}%",
+                self.machine_busy,
+                available,
+                took.as_secs_f64(),
+                100.0 * self.machine_busy / available.max(f64::EPSILON)
+            );
+            let mut parts: Vec<_> = self.parts.iter().collect();
+            parts.sort_by(|a, b| b.1.total_cmp(a.1));
+            let named: f64 = parts.iter().map(|(_, v)| **v).sum();
+            for (name, secs) in parts {
+                println!("  {name:<28} {secs:>7.1} s");
+            }
+            println!(
+                "  {:<28} {:>7.1} s",
+                "everything else",
+                self.machine_busy - named
+            );
+        }
+    }
 }

@@ -5,5 +5,7 @@
 -- slot through it kept the next store's helm waiting (100 stores at 10 at
 -- once took 3.3 times helm's own time). A provision taken over by another
 -- worker starts again from helm, so its claim takes a slot again.
-ALTER TABLE operations ADD COLUMN holds_slot boolean NOT NULL DEFAULT false;
+-- The default is true so that a claim by a process that predates this
+-- column (a rolling upgrade) still counts; every claim sets it.
+ALTER TABLE operations ADD COLUMN holds_slot boolean NOT NULL DEFAULT true;
 UPDATE operations SET holds_slot = (kind <> 'delete') WHERE state = 'running';

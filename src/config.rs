@@ -439,7 +439,7 @@ settings! {
     /// stores per owner
     max_stores_per_user: u32 = "max_stores_per_user", env "MAX_STORES_PER_USER",
         flag "max-stores-per-user", Kind::Count { min: 1, max: MAX_COUNT }, default Some("5");
-    /// provisions and upgrades running helm at once, across every process (a store waiting for Ready takes none)
+    /// provisions and upgrades running helm at once, across every process (a store waiting for Ready, a cleanup or a delete takes none)
     max_concurrent_provisions: u32 = "max_concurrent_provisions", env "MAX_CONCURRENT_PROVISIONS",
         flag "max-concurrent-provisions", Kind::Count { min: 1, max: 10_000 }, default Some("3");
     /// a provision that is not ready after this fails and is cleaned up

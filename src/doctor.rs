@@ -679,7 +679,7 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
         }
     };
     let shown = crate::text::mask_url_password(&url);
-    let pool = match within("PostgreSQL", crate::db::connect(&url)).await {
+    let pool = match within("PostgreSQL", crate::db::connect(&url, 0)).await {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
             return (

@@ -26,7 +26,7 @@ impl Runtime {
     /// when `with_workers` is false).
     pub async fn start(settings: Settings, with_workers: bool) -> Result<Runtime> {
         let settings = Arc::new(settings);
-        let pool = db::connect(settings.database_url()?).await?;
+        let pool = db::connect(settings.database_url()?, settings.workers).await?;
         db::migrate(&pool).await?;
         let client = cluster::client(&settings).await?;
         // Watches may be quiet for minutes: their client has no read timeout

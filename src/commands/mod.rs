@@ -54,7 +54,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let pool = db::connect(settings.database_url()?).await?;
+            let pool = db::connect(settings.database_url()?, settings.workers).await?;
             db::migrate(&pool).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
@@ -73,13 +73,13 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
         Command::Doctor { json } => Ok(pods::doctor(&settings, json).await),
         Command::Store(cmd) => store_command(cmd, settings).await,
         Command::Fleet(cmd) => {
-            let pool = db::connect(settings.database_url()?).await?;
+            let pool = db::connect(settings.database_url()?, settings.workers).await?;
             db::migrate(&pool).await?;
             changes::fleet_command(cmd, settings, &pool).await
         }
         Command::User(cmd) => users::run(cmd, settings).await,
         Command::Audit { store, limit, json } => {
-            let pool = db::connect(settings.database_url()?).await?;
+            let pool = db::connect(settings.database_url()?, settings.workers).await?;
             db::migrate(&pool).await?;
             let id = match store {
                 Some(key) => match resolve(&pool, &key).await {
@@ -275,7 +275,7 @@ async fn settle(settings: Settings, id: Uuid, json: bool, want: Status) -> Resul
 }
 
 async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode> {
-    let pool = db::connect(settings.database_url()?).await?;
+    let pool = db::connect(settings.database_url()?, settings.workers).await?;
     db::migrate(&pool).await?;
     match cmd {
         StoreCommand::List {

@@ -517,7 +517,7 @@ pub async fn holds(pool: &PgPool, lease: &Lease, margin: Duration) -> Result<boo
 pub async fn release(pool: &PgPool, lease: &Lease) -> Result<bool, sqlx::Error> {
     let sql = format!(
         "WITH op AS (UPDATE operations SET lease_expires_at = now() WHERE {HELD} RETURNING id) \
-         SELECT op.id FROM op, LATERAL (SELECT pg_notify($4, '')) n"
+         SELECT op.id FROM op, LATERAL (SELECT pg_notify($4, op.id::text)) n"
     );
     let row: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(lease.op_id)

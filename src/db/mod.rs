@@ -20,7 +20,8 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// The channel on which every change to a store is announced, so consoles and
 /// API replicas in other processes learn about it without polling.
 pub const STORE_CHANNEL: &str = "store_weaver_stores";
-/// The channel that wakes workers when an operation is queued.
+/// The channel that wakes workers when an operation is queued, handed back
+/// or ends, or a provision gives its slot back: when there may be work to take.
 pub const OPERATION_CHANNEL: &str = "store_weaver_operations";
 
 /// A connection idle at least this long is checked (one round trip) before
@@ -43,14 +44,21 @@ fn pool_options() -> PgPoolOptions {
         })
 }
 
+/// The most connections a process's pool opens (on demand) for `workers`
+/// operation workers: each may renew its lease while it writes a step, and
+/// the work listener and the fleet driver need theirs.
+pub fn pool_size(workers: u32) -> u32 {
+    workers.saturating_mul(2).saturating_add(4).max(16)
+}
+
 /// Connects with short timeouts: when the database is gone, callers get an
-/// error quickly instead of hanging.
-pub async fn connect(url: &str) -> Result<PgPool> {
+/// error quickly instead of hanging. Sized for `workers` (see [`pool_size`]).
+pub async fn connect(url: &str, workers: u32) -> Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver");
     pool_options()
-        .max_connections(16)
+        .max_connections(pool_size(workers))
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts)
         .await
@@ -98,12 +106,12 @@ pub async fn connect_api(url: &str, size: u32, wait: Duration) -> Result<PgPool>
 
 /// A pool that connects on first use, for the console: it must start and
 /// show what is wrong even when the database is down.
-pub fn connect_lazy(url: &str) -> Result<PgPool> {
+pub fn connect_lazy(url: &str, workers: u32) -> Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver");
     Ok(pool_options()
-        .max_connections(16)
+        .max_connections(pool_size(workers))
         .acquire_timeout(Duration::from_secs(3))
         .connect_lazy_with(opts))
 }
@@ -126,4 +134,18 @@ where
         .execute(exec)
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool_size;
+
+    #[test]
+    fn a_pool_grows_with_the_workers_and_never_overflows() {
+        assert_eq!(pool_size(0), 16);
+        assert_eq!(pool_size(4), 16);
+        assert_eq!(pool_size(12), 28);
+        assert_eq!(pool_size(40), 84);
+        assert_eq!(pool_size(u32::MAX), u32::MAX);
+    }
 }

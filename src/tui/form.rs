@@ -110,16 +110,16 @@ pub fn check(state: &State, form: &CreateForm) -> FormCheck {
                 state.info.max_stores_per_user, state.info.max_stores
             ));
         }
-        // Stores waiting for Ready do not hold a slot; only a glance at the
-        // form, so a scan of the loaded stores.
-        let installing = state
+        // Stores waiting for Ready hold no slot; queued ones go first. Only
+        // a glance at the form, so a scan of the loaded stores.
+        let ahead = state
             .stores
             .iter()
-            .filter(|s| s.phase.uses_a_slot())
+            .filter(|s| s.phase.uses_a_slot() || s.phase == store::Phase::Queued)
             .count();
-        if out.limit.is_none() && installing >= state.info.max_concurrent as usize {
+        if out.limit.is_none() && ahead >= state.info.max_concurrent as usize {
             out.note = Some(format!(
-                "{installing} stores are being installed or changed (MAX_CONCURRENT_PROVISIONS is {}): this one will wait its turn",
+                "{ahead} stores are being installed, changed or queued (MAX_CONCURRENT_PROVISIONS is {}): this one will wait its turn",
                 state.info.max_concurrent
             ));
         }

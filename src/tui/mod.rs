@@ -78,7 +78,7 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
     }
     let settings = Arc::new(settings);
     let url = settings.database_url()?.to_string();
-    let pool = db::connect_lazy(&url)?;
+    let pool = db::connect_lazy(&url, settings.workers)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let user = runtime::local_user();
     let info = Info {
