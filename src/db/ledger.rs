@@ -1,6 +1,8 @@
 //! The ledger: the one owner of every change to a store's status and phase
 //! and to an operation's state. Each change is one transaction that writes the
-//! store, the operation, the audit entry and the notification together.
+//! store, the operation and the audit entry together; the trigger on
+//! `stores` announces the change (migration 20261201220000), and the ledger
+//! announces on the operation channel when there may be work to take.
 //!
 //! Requests (create, retry, delete) take the transaction their caller opened
 //! to check limits under a lock. Workers prove they still hold the
@@ -351,7 +353,6 @@ async fn enqueue(
         },
     )
     .await?;
-    super::notify_store(&mut *tx, id).await?;
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(super::OPERATION_CHANNEL)
         .execute(&mut *tx)
@@ -530,20 +531,19 @@ pub async fn release(pool: &PgPool, lease: &Lease) -> Result<bool, sqlx::Error> 
 }
 
 /// The step the operation is at, which is also the store's phase: one
-/// statement writes both and announces the change.
+/// statement writes both (the stores trigger announces the change).
 pub async fn set_phase(pool: &PgPool, lease: &Lease, phase: Phase) -> Result<bool, sqlx::Error> {
     let sql = format!(
         "WITH op AS (UPDATE operations SET step = $4 WHERE {HELD} RETURNING store_id), \
          st AS (UPDATE stores SET phase = $4, updated_at = now() FROM op \
                 WHERE stores.id = op.store_id RETURNING stores.id) \
-         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text)) n"
+         SELECT st.id FROM st"
     );
     let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(lease.op_id)
         .bind(&lease.worker)
         .bind(lease.claim)
         .bind(phase.as_str())
-        .bind(super::STORE_CHANNEL)
         .fetch_optional(pool)
         .await?;
     Ok(row.is_some())
@@ -580,20 +580,19 @@ impl Advance<'_> {
 pub async fn advance(pool: &PgPool, lease: &Lease, a: &Advance<'_>) -> Result<bool, sqlx::Error> {
     let sql = format!(
         "WITH op AS (UPDATE operations SET step = $4 WHERE {HELD} \
-                     AND lease_expires_at > now() + make_interval(secs => $6) RETURNING store_id), \
+                     AND lease_expires_at > now() + make_interval(secs => $5) RETURNING store_id), \
          st AS (UPDATE stores SET phase = $4, updated_at = now(), \
-                    provision_started_at = CASE WHEN $7 THEN coalesce(provision_started_at, now()) \
+                    provision_started_at = CASE WHEN $6 THEN coalesce(provision_started_at, now()) \
                                                 ELSE provision_started_at END, \
-                    namespace_uid = coalesce($8, namespace_uid) \
+                    namespace_uid = coalesce($7, namespace_uid) \
                 FROM op WHERE stores.id = op.store_id RETURNING stores.id) \
-         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text)) n"
+         SELECT st.id FROM st"
     );
     let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(lease.op_id)
         .bind(&lease.worker)
         .bind(lease.claim)
         .bind(a.phase.as_str())
-        .bind(super::STORE_CHANNEL)
         .bind(a.margin.as_secs_f64())
         .bind(a.started)
         .bind(a.namespace_uid)
@@ -692,15 +691,14 @@ pub async fn reassign_namespace(
         },
     )
     .await?;
-    super::notify_store(&mut *tx, lease.store_id).await?;
     let store = stores::get(&mut *tx, lease.store_id).await?;
     tx.commit().await?;
     Ok(store)
 }
 
 /// Ends the operation with its outcome: the operation, the store, the audit
-/// entry and the notifications (the store's, and the workers' wake-up: a
-/// slot may have come free) in one statement (one round trip and one
+/// entry and the workers' wake-up (a slot may have come free) in one
+/// statement (one round trip and one
 /// commit, where a transaction of eight statements was), only while the lease
 /// is held. False (and nothing written) when it is not.
 pub async fn finish(
@@ -739,7 +737,7 @@ pub async fn finish(
                 SELECT op.requested_by, $11, $12, op.store_id, st.name, $13, $14 \
                 FROM op LEFT JOIN st ON true) \
          SELECT op.store_id FROM op, \
-             LATERAL (SELECT pg_notify($15, op.store_id::text), pg_notify($16, '')) n",
+             LATERAL (SELECT pg_notify($15, '')) n",
         store_outcome(outcome)
     );
     let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
@@ -757,7 +755,6 @@ pub async fn finish(
         .bind(outcome.action().as_str())
         .bind(audit_outcome.as_str())
         .bind(detail)
-        .bind(super::STORE_CHANNEL)
         .bind(super::OPERATION_CHANNEL)
         .fetch_optional(pool)
         .await?;
@@ -805,20 +802,19 @@ pub async fn installed(
         "WITH op AS (UPDATE operations SET step = $4, holds_slot = false WHERE {HELD} \
                      RETURNING store_id), \
          rev AS (INSERT INTO store_revisions (store_id, revision, chart_version, settings, op_id) \
-                 SELECT op.store_id, $6, $7, $8, $1 FROM op \
+                 SELECT op.store_id, $5, $6, $7, $1 FROM op \
                  ON CONFLICT (store_id, revision) DO UPDATE SET chart_version = EXCLUDED.chart_version, \
                  settings = EXCLUDED.settings, op_id = EXCLUDED.op_id), \
-         st AS (UPDATE stores SET phase = $4, updated_at = now(), helm_revision = $6, \
-                    chart_version = $7, settings = $8 \
+         st AS (UPDATE stores SET phase = $4, updated_at = now(), helm_revision = $5, \
+                    chart_version = $6, settings = $7 \
                 FROM op WHERE stores.id = op.store_id RETURNING stores.id) \
-         SELECT st.id FROM st, LATERAL (SELECT pg_notify($5, st.id::text), pg_notify($9, '')) n"
+         SELECT st.id FROM st, LATERAL (SELECT pg_notify($8, '')) n"
     );
     let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(lease.op_id)
         .bind(&lease.worker)
         .bind(lease.claim)
         .bind(phase.as_str())
-        .bind(super::STORE_CHANNEL)
         .bind(release.revision)
         .bind(&release.chart_version)
         .bind(sqlx::types::Json(&release.settings))

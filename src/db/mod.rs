@@ -123,19 +123,6 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
         .wrap_err("applying database migrations failed")
 }
 
-/// Announces a store change to every listening process.
-pub async fn notify_store<'e, E>(exec: E, store_id: uuid::Uuid) -> Result<(), sqlx::Error>
-where
-    E: sqlx::PgExecutor<'e>,
-{
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(STORE_CHANNEL)
-        .bind(store_id.to_string())
-        .execute(exec)
-        .await
-        .map(|_| ())
-}
-
 #[cfg(test)]
 mod tests {
     use super::pool_size;
