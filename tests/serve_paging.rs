@@ -373,20 +373,53 @@ async fn the_cli_lists_a_page_or_streams_every_page() {
 
 #[tokio::test]
 async fn an_overloaded_api_pool_answers_503_busy_with_retry_after() {
-    let srv = TestServer::start(&[("api_db_connections", "1"), ("api_db_wait_ms", "200")]).await;
+    // Every request reads the database (no answers from memory), through
+    // one connection.
+    let srv = TestServer::start(&[
+        ("api_db_connections", "1"),
+        ("api_db_wait_ms", "200"),
+        ("api_cache", "false"),
+    ])
+    .await;
     let ann = srv.user("ann@example.com", Role::User).await;
     seed(&srv.db.pool, "ann@example.com", "ann", 40).await;
+    // The one connection is kept busy for as long as the test says: the
+    // list that gets it waits on this lock while holding it. (Counting on
+    // requests being slow enough to queue up was timing, not overload.)
+    let mut blocker = srv.db.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE stores IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let ann = ann.clone();
-            tokio::spawn(async move { ann.get("/api/stores?limit=500&q=shop").await })
+            let answered = answered.clone();
+            tokio::spawn(async move {
+                let r = ann.get("/api/stores?limit=500&q=shop").await;
+                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                r
+            })
         })
         .collect();
-    let mut busy = 0;
+    // Every request but the one holding the connection is answered within
+    // its 200 ms wait for a connection.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while answered.load(std::sync::atomic::Ordering::SeqCst) < 99 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of 99 requests were answered while the pool was busy",
+            answered.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    blocker.commit().await.unwrap();
+    let (mut busy, mut ok) = (0, 0);
     for t in tasks {
         let r = t.await.unwrap();
         match r.status.as_u16() {
-            200 => {}
+            200 => ok += 1,
             503 => {
                 assert_eq!(r.code(), "busy", "{}", r.text);
                 assert_eq!(r.header("retry-after").as_deref(), Some("1"));
@@ -395,9 +428,10 @@ async fn an_overloaded_api_pool_answers_503_busy_with_retry_after() {
             other => panic!("{other}: {}", r.text),
         }
     }
-    assert!(
-        busy > 0,
-        "100 requests on one connection never found it busy"
+    assert_eq!(
+        (busy, ok),
+        (99, 1),
+        "one request held the connection, the others found it busy"
     );
     // The overload passes: the next request is answered.
     ann.get("/api/stores").await.expect(200);
