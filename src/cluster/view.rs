@@ -318,6 +318,9 @@ where
                 counters.reconnects.fetch_add(1, Ordering::Relaxed);
             }
             first = false;
+            // Open again: a stream that breaks later starts its backoff
+            // over, rather than where a long outage left it (up to 30 s).
+            failures = 0;
             if down {
                 // Back: the replay from `version` catches up on what changed;
                 // waiters re-check what depends on being connected.
@@ -330,7 +333,11 @@ where
                 Ended::Closed => failures = 0,
                 Ended::Gone => break,
                 Ended::Broke(e) => {
+                    // Not connected until a stream is open again: the view
+                    // must not say it is while this kind waits out a backoff.
                     tracing::debug!(kind, error = %e, "watch stream broke; resuming");
+                    set_kind(&inner, kind, Err(crate::text::bound_message(&e, 200)));
+                    down = true;
                     failures = failures.saturating_add(1);
                     tokio::time::sleep(backoff(failures)).await;
                 }
