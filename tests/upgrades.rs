@@ -430,12 +430,33 @@ async fn a_worker_killed_mid_upgrade_is_resumed_and_no_release_is_left_pending()
         },
     )
     .await;
-    // SIGKILL the worker's helm and the worker: no chance to hand anything back.
-    let _ = Command::new("pkill")
-        .args(["-KILL", "-P", &child.id().to_string()])
-        .status();
+    // SIGKILL the worker's helm and the worker: no chance to hand anything
+    // back, nor to see its helm die. The worker is frozen first: a worker
+    // that outlives its helm even by a moment takes the dead helm for a
+    // failed upgrade and starts rolling back (then the kill interrupts a
+    // rollback, not the upgrade, which is another test's case).
+    let pid = child.id().to_string();
+    let stopped = Command::new("kill").args(["-STOP", &pid]).status();
+    assert!(
+        stopped.as_ref().is_ok_and(|s| s.success()),
+        "SIGSTOP the worker: {stopped:?}"
+    );
+    let helm_killed = Command::new("pkill").args(["-KILL", "-P", &pid]).status();
+    assert!(
+        helm_killed.as_ref().is_ok_and(|s| s.success()),
+        "SIGKILL the worker's helm: {helm_killed:?}"
+    );
     child.kill().expect("SIGKILL the worker");
     let _ = child.wait();
+    let op = operations::active_for(&db.pool, store.id)
+        .await
+        .unwrap()
+        .expect("the upgrade is still active");
+    assert_eq!(
+        op.step,
+        Some(Phase::Upgrading),
+        "killed mid-upgrade, before anything else happened"
+    );
 
     // A healthy worker takes over once the lease runs out.
     let s2 = base(&db, "tests/fixtures/charts", &[("lease_secs", "4")]);
