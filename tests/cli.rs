@@ -157,3 +157,48 @@ async fn the_store_commands_drive_the_whole_lifecycle_with_meaningful_exit_codes
     );
     db.drop_db().await;
 }
+
+/// `store retry --wait` waits for where the retry settles: a retried delete
+/// that succeeds ends Deleted, exit 0 (it waited for Ready and exited 5).
+#[tokio::test]
+async fn retry_wait_of_a_failed_delete_waits_for_the_delete() {
+    use common::tools::kubectl_out;
+    let db = TestDb::new().await;
+    let name = unique("Cli Redelete");
+    let out = sw(
+        &db.url,
+        &[
+            "store",
+            "create",
+            &name,
+            "--owner",
+            "redelete@example.com",
+            "--wait",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", tools::text(&out.stderr));
+    let created = json(&out);
+    let id = created["id"].as_str().unwrap().to_string();
+    let ns = created["namespace"].as_str().unwrap().to_string();
+
+    // Without the store's label the namespace is not provably the store's:
+    // the delete refuses to touch it and fails.
+    let label = store_weaver::cluster::STORE_ID_LABEL;
+    kubectl_out(&["label", "namespace", &ns, &format!("{label}-")]);
+    let out = sw(&db.url, &["store", "delete", &id, "--wait", "--json"]);
+    assert_eq!(out.status.code(), Some(5), "{}", tools::text(&out.stderr));
+    assert_eq!(json(&out)["status"], "DeleteFailed");
+
+    // The label back: the retried delete succeeds, and that is success.
+    kubectl_out(&["label", "namespace", &ns, &format!("{label}={id}")]);
+    let out = sw(&db.url, &["store", "retry", &id, "--wait", "--json"]);
+    let status = json(&out)["status"].clone();
+    assert_eq!(
+        (out.status.code(), status.as_str()),
+        (Some(0), Some("Deleted")),
+        "{}",
+        tools::text(&out.stderr)
+    );
+    db.drop_db().await;
+}

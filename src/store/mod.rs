@@ -1,6 +1,7 @@
 //! The domain: what a store is, its lifecycle states and its naming rules.
 //! Pure: no I/O, so every rule here is unit-tested without a cluster.
 
+pub mod lifecycle;
 mod naming;
 pub mod settings;
 

@@ -873,6 +873,71 @@ fn action_results_flash_and_remember_what_started_here() {
     assert!(!s.started_here.contains(&Uuid::from_u128(3)));
 }
 
+/// A retried delete is a delete: the console says so, and its refusals use
+/// the lifecycle's words, which name failed deletes too.
+#[test]
+fn a_retried_delete_is_called_a_delete_and_refusals_give_the_rule() {
+    let mut stores = sample_stores();
+    stores.push(store(6, "Fig Foods", "fay@example.com", Status::DeleteFailed, 900));
+    let mut s = loaded(stores);
+    // Bulk retry of a Ready store and the failed delete: the Ready one is
+    // skipped with the rule's reason.
+    s.list.marked.insert(Uuid::from_u128(1));
+    s.list.marked.insert(Uuid::from_u128(6));
+    update(&mut s, c('r'));
+    match &s.overlay {
+        Some(Overlay::ConfirmBulk {
+            targets, skipped, ..
+        }) => {
+            assert_eq!(targets.len(), 1);
+            assert_eq!(targets[0].1, "Fig Foods");
+            assert_eq!(
+                skipped,
+                &[(
+                    "Acme Shoes".to_string(),
+                    "is Ready; only Failed stores can be retried (a failed delete is retried as a delete)"
+                        .to_string()
+                )]
+            );
+        }
+        other => panic!("expected the bulk confirmation, got {other:?}"),
+    }
+    update(&mut s, k(KeyCode::Esc));
+    s.list.marked.clear();
+
+    let mut deleting = store(6, "Fig Foods", "fay@example.com", Status::Deleting, 900);
+    deleting.phase = Phase::Queued;
+    update(
+        &mut s,
+        Msg::Acted {
+            action: Action::Retry,
+            id: deleting.id,
+            name: "Fig Foods".into(),
+            result: Ok(deleting),
+        },
+    );
+    let text = s.flash.as_ref().map(|f| f.text.clone()).unwrap_or_default();
+    assert!(!text.contains("provision"), "{text}");
+    assert_eq!(
+        text,
+        "retry of \"Fig Foods\" accepted: the delete runs again: uninstalling and removing its namespace"
+    );
+    // r again while that delete runs: refused with the rule, as the engine would.
+    let pos = names(&s).iter().position(|n| n == "Fig Foods").unwrap();
+    s.list.cursor = pos;
+    s.list.selected = s.selected_store().map(|x| x.id);
+    update(&mut s, c('r'));
+    assert!(s.overlay.is_none());
+    assert!(
+        is_flash_error(
+            &s,
+            "cannot retry store \"Fig Foods\" while it is Deleting; only Failed stores can be retried (a failed delete is retried as a delete)"
+        ),
+        "{:?}",
+        s.flash
+    );
+}
+
 // ---------------------------------------------------------------- detail view
 
 fn detail_state() -> State {
