@@ -879,32 +879,8 @@ fn action_results_flash_and_remember_what_started_here() {
 fn a_retried_delete_is_called_a_delete_and_refusals_give_the_rule() {
     let mut stores = sample_stores();
     stores.push(store(6, "Fig Foods", "fay@example.com", Status::DeleteFailed, 900));
+    stores.push(store(7, "Gus Games", "gus@example.com", Status::DeleteFailed, 950));
     let mut s = loaded(stores);
-    // Bulk retry of a Ready store and the failed delete: the Ready one is
-    // skipped with the rule's reason.
-    s.list.marked.insert(Uuid::from_u128(1));
-    s.list.marked.insert(Uuid::from_u128(6));
-    update(&mut s, c('r'));
-    match &s.overlay {
-        Some(Overlay::ConfirmBulk {
-            targets, skipped, ..
-        }) => {
-            assert_eq!(targets.len(), 1);
-            assert_eq!(targets[0].1, "Fig Foods");
-            assert_eq!(
-                skipped,
-                &[(
-                    "Acme Shoes".to_string(),
-                    "is Ready; only Failed stores can be retried (a failed delete is retried as a delete)"
-                        .to_string()
-                )]
-            );
-        }
-        other => panic!("expected the bulk confirmation, got {other:?}"),
-    }
-    update(&mut s, k(KeyCode::Esc));
-    s.list.marked.clear();
-
     let mut deleting = store(6, "Fig Foods", "fay@example.com", Status::Deleting, 900);
     deleting.phase = Phase::Queued;
     update(
@@ -936,6 +912,28 @@ fn a_retried_delete_is_called_a_delete_and_refusals_give_the_rule() {
         "{:?}",
         s.flash
     );
+    // Bulk retry of a Ready store and the failed delete: the Ready one is
+    // skipped with the rule's reason.
+    s.list.marked.insert(Uuid::from_u128(1));
+    s.list.marked.insert(Uuid::from_u128(7));
+    update(&mut s, c('r'));
+    match &s.overlay {
+        Some(Overlay::ConfirmBulk {
+            targets, skipped, ..
+        }) => {
+            assert_eq!(targets.len(), 1);
+            assert_eq!(targets[0].1, "Gus Games");
+            assert_eq!(
+                skipped,
+                &[(
+                    "Acme Shoes".to_string(),
+                    "is Ready; only Failed stores can be retried (a failed delete is retried as a delete)"
+                        .to_string()
+                )]
+            );
+        }
+        other => panic!("expected the bulk confirmation, got {other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------- detail view
