@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::db::{self, audit, stores};
 use crate::engine::{self, CreateRequest, EngineError};
 use crate::runtime::{self, Runtime};
-use crate::store::{Status, Store, Via};
+use crate::store::{Request, Status, Store, Via, lifecycle};
 pub use args::{Command, StoreCommand};
 use color_eyre::eyre::Result;
 use sqlx::PgPool;
@@ -259,7 +259,14 @@ pub(crate) fn print_store(s: &Store, json: bool) {
 
 /// Runs workers in this process while waiting for the store to settle, so
 /// `--wait` works even when no other Store Weaver process is running.
-async fn settle(settings: Settings, id: Uuid, json: bool, want: Status) -> Result<ExitCode> {
+/// Waits until the store is no longer busy; success when it settled at
+/// `want`, the status the lifecycle says the request ends in.
+async fn settle(
+    settings: Settings,
+    id: Uuid,
+    json: bool,
+    want: Option<Status>,
+) -> Result<ExitCode> {
     let timeout =
         settings.provision_timeout.max(settings.delete_timeout) + Duration::from_secs(120);
     let rt = Runtime::start(settings, true).await?;
@@ -267,7 +274,7 @@ async fn settle(settings: Settings, id: Uuid, json: bool, want: Status) -> Resul
     rt.shutdown().await;
     let store = res?;
     print_store(&store, json);
-    Ok(if store.status == want {
+    Ok(if Some(store.status) == want {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(exit::FAILED)
@@ -317,7 +324,10 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             )
             .await
             {
-                Ok((store, _)) if wait => settle(settings, store.id, json, Status::Ready).await,
+                Ok((store, _)) if wait => {
+                    let want = lifecycle::decide(None, Request::Create).ok();
+                    settle(settings, store.id, json, want.map(|t| t.settles)).await
+                }
                 Ok((store, _)) => {
                     print_store(&store, json);
                     Ok(ExitCode::SUCCESS)
@@ -330,13 +340,13 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             wait,
             json,
             actor,
-        } => act(settings, &pool, &store, actor, wait, json, Action::Retry).await,
+        } => act(settings, &pool, &store, actor, wait, json, Request::Retry).await,
         StoreCommand::Delete {
             store,
             wait,
             json,
             actor,
-        } => act(settings, &pool, &store, actor, wait, json, Action::Delete).await,
+        } => act(settings, &pool, &store, actor, wait, json, Request::Delete).await,
         StoreCommand::Upgrade {
             store,
             set,
@@ -403,11 +413,6 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
     }
 }
 
-enum Action {
-    Retry,
-    Delete,
-}
-
 /// Retry or delete one store, then print it (or wait until it settles).
 async fn act(
     settings: Settings,
@@ -416,22 +421,23 @@ async fn act(
     actor: Option<String>,
     wait: bool,
     json: bool,
-    action: Action,
+    request: Request,
 ) -> Result<ExitCode> {
     let s = match resolve(pool, key).await {
         Ok(s) => s,
         Err(code) => return Ok(ExitCode::from(code)),
     };
     let actor = runtime::actor(actor, Via::Cli);
-    let (result, want) = match action {
-        Action::Retry => (engine::retry(pool, &actor, s.id, None).await, Status::Ready),
-        Action::Delete => (
-            engine::delete(pool, &actor, s.id, None).await,
-            Status::Deleted,
-        ),
+    let result = match request {
+        Request::Delete => engine::delete(pool, &actor, s.id, None).await,
+        _ => engine::retry(pool, &actor, s.id, None).await,
     };
     match result {
-        Ok(store) if wait => settle(settings, store.id, json, want).await,
+        Ok(store) if wait => {
+            // Where this request settles: a retried delete at Deleted.
+            let want = lifecycle::accepted(request, store.status).map(|t| t.settles);
+            settle(settings, store.id, json, want).await
+        }
         Ok(store) => {
             print_store(&store, json);
             Ok(ExitCode::SUCCESS)

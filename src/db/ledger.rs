@@ -190,11 +190,13 @@ pub async fn retry_provision(
     actor: &Actor,
 ) -> Result<Store, sqlx::Error> {
     sqlx::query(
-        "UPDATE stores SET status = 'Provisioning', phase = 'queued', error_message = NULL, \
+        "UPDATE stores SET status = $2, phase = $3, error_message = NULL, \
          attempts = attempts + 1, ready_at = NULL, provision_started_at = NULL, updated_at = now() \
          WHERE id = $1",
     )
     .bind(store.id)
+    .bind(Status::Provisioning.as_str())
+    .bind(Phase::Queued.as_str())
     .execute(&mut *tx)
     .await?;
     let detail = format!("attempt {}", store.attempts + 1);
@@ -217,10 +219,12 @@ pub async fn retry_delete(
     actor: &Actor,
 ) -> Result<Store, sqlx::Error> {
     sqlx::query(
-        "UPDATE stores SET status = 'Deleting', phase = 'queued', error_message = NULL, \
+        "UPDATE stores SET status = $2, phase = $3, error_message = NULL, \
          updated_at = now() WHERE id = $1",
     )
     .bind(store.id)
+    .bind(Status::Deleting.as_str())
+    .bind(Phase::Queued.as_str())
     .execute(&mut *tx)
     .await?;
     let detail = store
@@ -248,19 +252,22 @@ pub async fn delete(
     actor: &Actor,
 ) -> Result<Store, sqlx::Error> {
     let superseded = sqlx::query(
-        "UPDATE operations SET state = 'superseded', finished_at = now(), lease_owner = NULL \
-         WHERE store_id = $1 AND state IN ('queued', 'running')",
+        "UPDATE operations SET state = $2, finished_at = now(), lease_owner = NULL \
+         WHERE store_id = $1 AND state IN ($3, $4)",
     )
     .bind(store.id)
+    .bind(State::Superseded.as_str())
+    .bind(State::Queued.as_str())
+    .bind(State::Running.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    sqlx::query(
-        "UPDATE stores SET status = 'Deleting', phase = 'queued', updated_at = now() WHERE id = $1",
-    )
-    .bind(store.id)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE stores SET status = $2, phase = $3, updated_at = now() WHERE id = $1")
+        .bind(store.id)
+        .bind(Status::Deleting.as_str())
+        .bind(Phase::Queued.as_str())
+        .execute(&mut *tx)
+        .await?;
     let detail = if superseded > 0 {
         format!("was {}; its running operation was stopped", store.status)
     } else {
@@ -387,8 +394,9 @@ pub async fn queue_change(
     params: &Params,
     detail: &str,
 ) -> Result<Store, sqlx::Error> {
-    sqlx::query("UPDATE stores SET phase = 'queued', updated_at = now() WHERE id = $1")
+    sqlx::query("UPDATE stores SET phase = $2, updated_at = now() WHERE id = $1")
         .bind(store.id)
+        .bind(Phase::Queued.as_str())
         .execute(&mut *tx)
         .await?;
     let action = if kind == Kind::Rollback {
@@ -756,31 +764,30 @@ pub async fn finish(
         .bind(audit_outcome.as_str())
         .bind(detail)
         .bind(super::OPERATION_CHANNEL)
+        .bind(outcome.status().as_str())
+        .bind(Phase::Done.as_str())
         .fetch_optional(pool)
         .await?;
     Ok(row.is_some())
 }
 
 /// What an outcome sets on the store (`finish`'s parameters: $5 the error,
-/// $8-$10 the revision, chart version and settings it runs).
+/// $8-$10 the revision, chart version and settings it runs, $16 the status
+/// it ends in, $17 the phase).
 fn store_outcome(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::Ready => {
-            "status = 'Ready', phase = 'done', error_message = NULL, ready_at = now(), \
-             updated_at = now()"
+            "status = $16, phase = $17, error_message = NULL, ready_at = now(), updated_at = now()"
         }
         Outcome::Deleted => {
-            "status = 'Deleted', phase = 'done', error_message = NULL, deleted_at = now(), \
+            "status = $16, phase = $17, error_message = NULL, deleted_at = now(), \
              updated_at = now()"
         }
-        Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } => {
-            "status = 'Failed', phase = 'done', error_message = $5, updated_at = now()"
-        }
-        Outcome::DeleteFailed(_) => {
-            "status = 'DeleteFailed', phase = 'done', error_message = $5, updated_at = now()"
+        Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } | Outcome::DeleteFailed(_) => {
+            "status = $16, phase = $17, error_message = $5, updated_at = now()"
         }
         Outcome::Changed { .. } | Outcome::NotChanged { .. } => {
-            "status = 'Ready', phase = 'done', error_message = NULL, helm_revision = $8, \
+            "status = $16, phase = $17, error_message = NULL, helm_revision = $8, \
              chart_version = $9, settings = $10, updated_at = now()"
         }
     }

@@ -7,37 +7,8 @@ use serde::Serialize;
 use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Provision,
-    Delete,
-    Upgrade,
-    Rollback,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Provision, Kind::Delete, Kind::Upgrade, Kind::Rollback];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Provision => "provision",
-            Kind::Delete => "delete",
-            Kind::Upgrade => "upgrade",
-            Kind::Rollback => "rollback",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The kind of an operation is the lifecycle's: what a request queues.
+pub use crate::store::lifecycle::Kind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

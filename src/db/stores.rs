@@ -131,7 +131,7 @@ pub struct NewStore<'a> {
 pub async fn insert<'e>(exec: impl PgExecutor<'e>, s: &NewStore<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO stores (id, name, namespace, owner, engine, status, phase, url, idempotency_key, attempts) \
-         VALUES ($1, $2, $3, $4, $5, 'Provisioning', 'queued', $6, $7, 1)",
+         VALUES ($1, $2, $3, $4, $5, $8, $9, $6, $7, 1)",
     )
     .bind(s.id)
     .bind(s.name)
@@ -140,6 +140,8 @@ pub async fn insert<'e>(exec: impl PgExecutor<'e>, s: &NewStore<'_>) -> Result<(
     .bind(s.engine.as_str())
     .bind(s.url)
     .bind(s.idempotency_key)
+    .bind(Status::Provisioning.as_str())
+    .bind(Phase::Queued.as_str())
     .execute(exec)
     .await
     .map(|_| ())

@@ -13,7 +13,7 @@ use crate::db::audit::Action;
 use crate::db::operations::{self, Kind, Params};
 use crate::db::{ledger, revisions};
 use crate::helm::{self, Revision};
-use crate::store::{Actor, Status, Store, StoreSettings};
+use crate::store::{Actor, Request, Status, Store, StoreSettings};
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -64,16 +64,11 @@ pub fn plan_upgrade(
     Ok(target)
 }
 
-fn check_changeable(store: &Store, action: &'static str) -> Result<(), EngineError> {
-    if store.status != Status::Ready {
-        return Err(EngineError::NotAllowed {
-            action,
-            name: store.name.clone(),
-            status: store.status,
-            hint: "only Ready stores can be changed; retry a Failed one first",
-        });
-    }
-    Ok(())
+fn check_changeable(store: &Store, request: Request) -> Result<(), EngineError> {
+    store
+        .may(request)
+        .map(|_| ())
+        .map_err(|refusal| EngineError::refused(store, refusal))
 }
 
 async fn check_idle(conn: &mut sqlx::PgConnection, store: &Store) -> Result<(), EngineError> {
@@ -135,7 +130,7 @@ pub async fn upgrade(
         }
     };
     let checked = async {
-        check_changeable(&store, "upgrade")?;
+        check_changeable(&store, Request::Upgrade)?;
         let target = plan_upgrade(&store, req, &shipped)?;
         check_with_chart(cfg, &store, &target).await?;
         Ok::<_, EngineError>(target)
@@ -169,7 +164,7 @@ pub(super) async fn queue_upgrade(
 ) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, None).await?;
-    check_changeable(&store, "upgrade")?;
+    check_changeable(&store, Request::Upgrade)?;
     check_idle(&mut tx, &store).await?;
     let params = Params {
         settings: target.clone(),
@@ -224,7 +219,7 @@ pub async fn rollback(
     let queued = async {
         let mut tx = pool.begin().await?;
         let store = load_for_update(&mut tx, id, None).await?;
-        check_changeable(&store, "roll back")?;
+        check_changeable(&store, Request::Rollback)?;
         check_idle(&mut tx, &store).await?;
         let params = Params {
             settings: settings.clone(),
@@ -257,7 +252,7 @@ async fn plan_rollback(
     store: &Store,
     revision: Option<u32>,
 ) -> Result<(u32, StoreSettings), EngineError> {
-    check_changeable(store, "roll back")?;
+    check_changeable(store, Request::Rollback)?;
     let invalid = |message: String| EngineError::Invalid {
         field: "revision",
         message,

@@ -13,7 +13,7 @@ use crate::db::fleet::{self, FleetItem, FleetParams, FleetRun, ItemState, RunSta
 use crate::db::operations::{self, Kind, Params};
 use crate::db::{ledger, stores};
 use crate::helm;
-use crate::store::{Actor, Status, Via};
+use crate::store::{Actor, Request, Status, Via, lifecycle};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -88,11 +88,11 @@ pub fn check_request(req: &FleetRequest) -> Result<(), EngineError> {
         ));
     }
     if let Some(st) = req.status
-        && st != Status::Ready
+        && let Err(refusal) = lifecycle::decide(Some(st), Request::Upgrade)
     {
         return Err(invalid(
             "status",
-            format!("only Ready stores can be upgraded, not {st}; retry Failed stores first"),
+            format!("{st} stores cannot be upgraded: {}", refusal.reason),
         ));
     }
     Ok(())
@@ -363,7 +363,7 @@ async fn queue_one(
         Err(EngineError::NotFound { .. }) => return Ok(Err("the store was deleted".into())),
         Err(e) => return Err(e),
     };
-    if store.status != Status::Ready {
+    if store.may(Request::Upgrade).is_err() {
         return Ok(Err(format!(
             "the store was {} when its wave came",
             store.status

@@ -16,7 +16,7 @@ pub use config::{EngineConfig, Naming};
 pub use requests::{CreateRequest, Limits, create, delete, retry};
 pub use worker::{WorkerPool, WorkerPoolConfig};
 
-use crate::store::Status;
+use crate::store::{Refusal, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -35,13 +35,9 @@ pub enum EngineError {
     NameTaken { name: String, owner: String },
     #[error("no such store: {key}")]
     NotFound { key: String },
-    #[error("cannot {action} store \"{name}\" while it is {status}; {hint}")]
-    NotAllowed {
-        action: &'static str,
-        name: String,
-        status: Status,
-        hint: &'static str,
-    },
+    /// The lifecycle refuses the request in the store's status.
+    #[error("{}", refusal.message(name))]
+    NotAllowed { name: String, refusal: Refusal },
     #[error("{detail}")]
     NotOwned { detail: String },
     #[error("store \"{name}\" is busy: {detail}")]
@@ -54,6 +50,14 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// The lifecycle's refusal of a request for `store`.
+    pub fn refused(store: &Store, refusal: Refusal) -> EngineError {
+        EngineError::NotAllowed {
+            name: store.name.clone(),
+            refusal,
+        }
+    }
+
     /// Stable short code for scripts and the API.
     pub fn code(&self) -> &'static str {
         match self {

@@ -7,7 +7,7 @@ use super::EngineError;
 use super::config::Naming;
 use crate::db::audit::Action;
 use crate::db::{ledger, stores};
-use crate::store::{self, Actor, EngineKind, Reserved, Status, Store};
+use crate::store::{self, Actor, EngineKind, Kind, Request, Reserved, Status, Store};
 use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -212,7 +212,7 @@ pub(super) async fn load_for_update(
 }
 
 /// Retries a store whose last operation failed: a failed provision is
-/// provisioned again, a failed delete deleted again.
+/// provisioned again, a failed delete deleted again (the lifecycle decides).
 pub async fn retry(
     pool: &PgPool,
     actor: &Actor,
@@ -221,19 +221,12 @@ pub async fn retry(
 ) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, owner).await?;
-    let result = match store.status {
-        Status::Failed => ledger::retry_provision(tx, &store, actor).await,
-        Status::DeleteFailed => ledger::retry_delete(tx, &store, actor).await,
-        status => {
-            let e = EngineError::NotAllowed {
-                action: "retry",
-                name: store.name.clone(),
-                status,
-                hint: "only Failed stores can be retried (a failed delete is retried as a delete)",
-            };
+    let result = match store.may(Request::Retry) {
+        Ok(t) if t.operation == Some(Kind::Delete) => ledger::retry_delete(tx, &store, actor).await,
+        Ok(_) => ledger::retry_provision(tx, &store, actor).await,
+        Err(refusal) => {
             drop(tx);
-            refused(pool, actor, Action::Retry, Some(&store), None, &e).await;
-            return Err(e);
+            return Err(refuse(pool, actor, Action::Retry, &store, refusal).await);
         }
     };
     Ok(result?)
@@ -249,18 +242,24 @@ pub async fn delete(
 ) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, owner).await?;
-    if store.status == Status::Deleting {
-        let e = EngineError::NotAllowed {
-            action: "delete",
-            name: store.name.clone(),
-            status: store.status,
-            hint: "it is already being deleted",
-        };
+    if let Err(refusal) = store.may(Request::Delete) {
         drop(tx);
-        refused(pool, actor, Action::Delete, Some(&store), None, &e).await;
-        return Err(e);
+        return Err(refuse(pool, actor, Action::Delete, &store, refusal).await);
     }
     Ok(ledger::delete(tx, &store, actor).await?)
+}
+
+/// The lifecycle's refusal, audited; the error to answer with.
+async fn refuse(
+    pool: &PgPool,
+    actor: &Actor,
+    action: Action,
+    store: &Store,
+    refusal: store::Refusal,
+) -> EngineError {
+    let e = EngineError::refused(store, refusal);
+    refused(pool, actor, action, Some(store), None, &e).await;
+    e
 }
 
 #[cfg(test)]

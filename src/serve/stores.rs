@@ -12,7 +12,7 @@ use crate::db::{audit, sessions, stores as db_stores};
 use crate::engine::{self, CreateRequest};
 use crate::metrics::METRICS;
 use crate::runtime;
-use crate::store::{Status, Store};
+use crate::store::{Request, Status, Store};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -829,14 +829,11 @@ pub async fn credentials(
             "only the store's owner can reveal its credentials",
         ));
     }
-    if matches!(
-        s.status,
-        Status::Deleting | Status::DeleteFailed | Status::Deleted
-    ) {
+    if let Err(refusal) = s.may(Request::Credentials) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_allowed",
-            format!("the store is {}; its credentials are gone", s.status),
+            format!("the store is {}; {}", s.status, refusal.reason),
         ));
     }
     let found = tokio::time::timeout(

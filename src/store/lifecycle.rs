@@ -174,14 +174,17 @@ pub fn decide(status: Option<Status>, request: Request) -> Result<Transition, Re
     };
     match (request, status) {
         (Request::Create, _) => refuse("it exists already; choose another name"),
+        (Request::Credentials, Deleting | DeleteFailed | Deleted) => {
+            refuse("its credentials are gone")
+        }
         // The record is kept for its history; nothing more happens to it.
         (_, Deleted) => refuse("it is deleted; create a new store instead"),
         (Request::Retry, Failed) => go(Some(Kind::Provision), Provisioning, Ready),
         // Never a re-provision of a store its owner wanted gone.
         (Request::Retry, DeleteFailed) => go(Some(Kind::Delete), Deleting, Deleted),
-        (Request::Retry, _) => refuse(
-            "only Failed stores can be retried (a failed delete is retried as a delete)",
-        ),
+        (Request::Retry, _) => {
+            refuse("only Failed stores can be retried (a failed delete is retried as a delete)")
+        }
         (Request::Delete, Deleting) => refuse("it is already being deleted"),
         (Request::Delete, _) => go(Some(Kind::Delete), Deleting, Deleted),
         (Request::Upgrade, Ready) => go(Some(Kind::Upgrade), Ready, Ready),
@@ -189,7 +192,6 @@ pub fn decide(status: Option<Status>, request: Request) -> Result<Transition, Re
         (Request::Upgrade | Request::Rollback, _) => {
             refuse("only Ready stores can be changed; retry a Failed one first")
         }
-        (Request::Credentials, Deleting | DeleteFailed) => refuse("its credentials are gone"),
         (Request::Credentials, _) => go(None, status, status),
     }
 }
@@ -215,7 +217,11 @@ mod tests {
     /// and the one it settles at, or the refusal's reason.
     #[test]
     fn every_status_and_request_has_one_answer() {
-        type Row = (Option<Status>, Request, Result<(Option<Kind>, Status, Status), &'static str>);
+        type Row = (
+            Option<Status>,
+            Request,
+            Result<(Option<Kind>, Status, Status), &'static str>,
+        );
         const RETRY_ONLY_FAILED: &str =
             "only Failed stores can be retried (a failed delete is retried as a delete)";
         const CHANGE_ONLY_READY: &str =
@@ -241,7 +247,11 @@ mod tests {
             (Some(Provisioning), Delete, Ok((d, Deleting, Deleted))),
             (Some(Provisioning), Upgrade, Err(CHANGE_ONLY_READY)),
             (Some(Provisioning), Rollback, Err(CHANGE_ONLY_READY)),
-            (Some(Provisioning), Credentials, Ok((None, Provisioning, Provisioning))),
+            (
+                Some(Provisioning),
+                Credentials,
+                Ok((None, Provisioning, Provisioning)),
+            ),
             (Some(Ready), Create, Err(EXISTS)),
             (Some(Ready), Retry, Err(RETRY_ONLY_FAILED)),
             (Some(Ready), Delete, Ok((d, Deleting, Deleted))),
@@ -271,7 +281,7 @@ mod tests {
             (Some(Deleted), Delete, Err(DELETED)),
             (Some(Deleted), Upgrade, Err(DELETED)),
             (Some(Deleted), Rollback, Err(DELETED)),
-            (Some(Deleted), Credentials, Err(DELETED)),
+            (Some(Deleted), Credentials, Err(GONE)),
         ];
         // The table covers every pair exactly once.
         let statuses: Vec<Option<Status>> =

@@ -5,6 +5,7 @@ pub mod lifecycle;
 mod naming;
 pub mod settings;
 
+pub use lifecycle::{Kind, Refusal, Request, Transition};
 pub use naming::{
     NameError, Reserved, namespace_for, slugify, validate_name, validate_owner, with_suffix,
 };
@@ -325,28 +326,33 @@ impl Store {
         }
     }
 
+    /// What `request` would do to this store, or why it is refused: the
+    /// lifecycle's one rule ([`lifecycle::decide`]).
+    pub fn may(&self, request: Request) -> Result<Transition, Refusal> {
+        lifecycle::decide(Some(self.status), request)
+    }
+
     /// A failed provision is retried by provisioning again; a failed delete
     /// by deleting again, never by re-provisioning a store its owner wanted gone.
     pub fn can_retry(&self) -> bool {
-        self.status.is_failed()
+        self.may(Request::Retry).is_ok()
     }
 
     /// What "retry" does for this store, in words for the faces.
     pub fn retry_label(&self) -> &'static str {
-        if self.status == Status::DeleteFailed {
-            "retry delete"
-        } else {
-            "retry"
+        match self.may(Request::Retry) {
+            Ok(t) if t.operation == Some(Kind::Delete) => "retry delete",
+            _ => "retry",
         }
     }
 
     /// A running store can be upgraded, rolled back or have its settings changed.
     pub fn can_change(&self) -> bool {
-        self.status == Status::Ready
+        self.may(Request::Upgrade).is_ok()
     }
 
     pub fn can_delete(&self) -> bool {
-        !matches!(self.status, Status::Deleting | Status::Deleted)
+        self.may(Request::Delete).is_ok()
     }
 }
 

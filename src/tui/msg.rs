@@ -185,9 +185,14 @@ pub enum Action {
 
 impl Action {
     pub fn verb(self) -> &'static str {
+        self.request().verb()
+    }
+
+    /// The lifecycle's request this action makes.
+    pub fn request(self) -> crate::store::Request {
         match self {
-            Action::Retry => "retry",
-            Action::Delete => "delete",
+            Action::Retry => crate::store::Request::Retry,
+            Action::Delete => crate::store::Request::Delete,
         }
     }
 }

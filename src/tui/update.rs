@@ -11,7 +11,7 @@ use super::state::{
     Overlay, Pane, Screen, SortKey, State, WpRun,
 };
 use super::{layout, wp};
-use crate::store::Store;
+use crate::store::{Request, Store, lifecycle};
 use crossterm::event::{Event, KeyEvent, KeyEventKind};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use tui_input::Input;
@@ -248,15 +248,12 @@ fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             match result {
                 Ok(store) => {
                     state.started_here.insert(id);
+                    // What was queued follows from the status the store has
+                    // now: a retried delete is Deleting, not Provisioning.
+                    let next = lifecycle::accepted(action.request(), store.status)
+                        .map_or("queued", |t| t.next());
                     upsert(state, store);
-                    let text = match action {
-                        Action::Retry => {
-                            format!("retry of \"{name}\" accepted: provisioning queued again")
-                        }
-                        Action::Delete => format!(
-                            "delete of \"{name}\" accepted: uninstalling and removing its namespace"
-                        ),
-                    };
+                    let text = format!("{} of \"{name}\" accepted: {next}", action.verb());
                     flash(state, text, false);
                 }
                 Err(e) => flash(
@@ -575,11 +572,12 @@ fn ask_change(state: &mut State, change: Result<StoreChange, String>) -> Vec<Com
         );
         return Vec::new();
     };
-    if !s.can_change() {
-        let text = format!(
-            "only Ready stores can be changed; \"{}\" is {}",
-            s.name, s.status
-        );
+    let request = match change {
+        StoreChange::Upgrade(_) => Request::Upgrade,
+        StoreChange::Rollback(_) => Request::Rollback,
+    };
+    if let Err(refusal) = s.may(request) {
+        let text = format!("\"{}\" {}", s.name, refusal.why());
         flash(state, text, true);
         return Vec::new();
     }
@@ -691,11 +689,8 @@ fn ask_retry(state: &mut State) {
         flash(state, "no store selected".into(), true);
         return;
     };
-    if !s.can_retry() {
-        let text = format!(
-            "only Failed stores can be retried; \"{}\" is {}",
-            s.name, s.status
-        );
+    if let Err(refusal) = s.may(Request::Retry) {
+        let text = format!("\"{}\" {}", s.name, refusal.why());
         flash(state, text, true);
         return;
     }
@@ -714,8 +709,8 @@ fn ask_delete(state: &mut State) -> Vec<Command> {
         flash(state, "no store selected".into(), true);
         return Vec::new();
     };
-    if !s.can_delete() {
-        let text = format!("\"{}\" is already {}", s.name, s.status);
+    if let Err(refusal) = s.may(Request::Delete) {
+        let text = format!("\"{}\" {}", s.name, refusal.why());
         flash(state, text, true);
         return Vec::new();
     }
@@ -1146,18 +1141,9 @@ fn ask_bulk(state: &mut State, action: Action) {
         .collect();
     marked.sort_by(|a, b| a.name.cmp(&b.name));
     for s in marked {
-        let ok = match action {
-            Action::Retry => s.can_retry(),
-            Action::Delete => s.can_delete(),
-        };
-        if ok {
-            targets.push((s.id, s.name.clone()));
-        } else {
-            let why = match action {
-                Action::Retry => format!("is {}; only Failed stores can be retried", s.status),
-                Action::Delete => format!("is already {}", s.status),
-            };
-            skipped.push((s.name.clone(), why));
+        match s.may(action.request()) {
+            Ok(_) => targets.push((s.id, s.name.clone())),
+            Err(refusal) => skipped.push((s.name.clone(), refusal.why())),
         }
     }
     if targets.is_empty() {

@@ -393,7 +393,7 @@ fn r_asks_to_retry_only_failed_stores() {
     assert!(s.overlay.is_none());
     assert!(is_flash_error(
         &s,
-        "only Failed stores can be retried; \"Bolt Bikes\" is Provisioning"
+        "\"Bolt Bikes\" is Provisioning; only Failed stores can be retried"
     ));
     update(&mut s, c('/'));
     typed(&mut s, "cora");
@@ -414,7 +414,10 @@ fn ctrl_d_asks_to_delete_unless_already_deleting() {
     assert_eq!(selected_name(&s), "Dune Books");
     update(&mut s, ctrl('d'));
     assert!(s.overlay.is_none());
-    assert!(is_flash_error(&s, "already Deleting"));
+    assert!(is_flash_error(
+        &s,
+        "\"Dune Books\" is Deleting; it is already being deleted"
+    ));
     // Nothing selected.
     let mut s = loaded(Vec::new());
     update(&mut s, ctrl('d'));
@@ -878,8 +881,20 @@ fn action_results_flash_and_remember_what_started_here() {
 #[test]
 fn a_retried_delete_is_called_a_delete_and_refusals_give_the_rule() {
     let mut stores = sample_stores();
-    stores.push(store(6, "Fig Foods", "fay@example.com", Status::DeleteFailed, 900));
-    stores.push(store(7, "Gus Games", "gus@example.com", Status::DeleteFailed, 950));
+    stores.push(store(
+        6,
+        "Fig Foods",
+        "fay@example.com",
+        Status::DeleteFailed,
+        900,
+    ));
+    stores.push(store(
+        7,
+        "Gus Games",
+        "gus@example.com",
+        Status::DeleteFailed,
+        950,
+    ));
     let mut s = loaded(stores);
     let mut deleting = store(6, "Fig Foods", "fay@example.com", Status::Deleting, 900);
     deleting.phase = Phase::Queued;
@@ -907,7 +922,7 @@ fn a_retried_delete_is_called_a_delete_and_refusals_give_the_rule() {
     assert!(
         is_flash_error(
             &s,
-            "cannot retry store \"Fig Foods\" while it is Deleting; only Failed stores can be retried (a failed delete is retried as a delete)"
+            "\"Fig Foods\" is Deleting; only Failed stores can be retried (a failed delete is retried as a delete)"
         ),
         "{:?}",
         s.flash
