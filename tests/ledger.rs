@@ -776,3 +776,162 @@ async fn finish_writes_the_operation_the_store_the_audit_entry_and_the_notice_or
     );
     db.drop_db().await;
 }
+
+/// A fleet run's state changes follow the ledger's pattern: one statement
+/// guarded by the states the change allows writes the run, its items, the
+/// audit entry and the notice together, or nothing at all.
+#[tokio::test]
+async fn a_fleet_run_changes_state_only_from_the_states_its_rule_allows() {
+    use store_weaver::db::fleet::{self, FleetParams, ItemState, RunAudit, RunChange, RunState};
+    let db = TestDb::new().await;
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener.listen(fleet::FLEET_CHANNEL).await.unwrap();
+    let (a, b, c) = (
+        new_store(&db).await,
+        new_store(&db).await,
+        new_store(&db).await,
+    );
+    let mut tx = db.pool.begin().await.unwrap();
+    let run = fleet::insert_run(
+        &mut tx,
+        "ops@example.com",
+        "cli",
+        &FleetParams::default(),
+        1,
+        1,
+    )
+    .await
+    .unwrap();
+    fleet::insert_item(&mut tx, run, a.id, 1, ItemState::Failed, Some("it broke"))
+        .await
+        .unwrap();
+    fleet::insert_item(&mut tx, run, b.id, 2, ItemState::Pending, None)
+        .await
+        .unwrap();
+    fleet::insert_item(
+        &mut tx,
+        run,
+        c.id,
+        0,
+        ItemState::Skipped,
+        Some("nothing to change"),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let actor = actor();
+    let entry = |detail| RunAudit {
+        actor: &actor,
+        outcome: audit::Outcome::Ok,
+        detail,
+    };
+    let change = |change, detail: Option<&'static str>| {
+        let pool = db.pool.clone();
+        let entry = detail.map(entry);
+        async move {
+            let mut conn = pool.acquire().await.unwrap();
+            fleet::change_run(&mut conn, run, change, entry)
+                .await
+                .unwrap()
+        }
+    };
+    let states = || {
+        let pool = db.pool.clone();
+        async move {
+            let run = fleet::get(&pool, run).await.unwrap().unwrap();
+            let mut items: Vec<_> = fleet::items(&pool, run.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.store_id, i.state, i.detail))
+                .collect();
+            items.sort_by_key(|i| i.0);
+            (run, items)
+        }
+    };
+    let fleet_audit = || {
+        let pool = db.pool.clone();
+        async move {
+            audit::list(&pool, None, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.action == "fleet")
+                .map(|e| e.detail.unwrap_or_default())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // A running run cannot be resumed: nothing is written, nothing announced.
+    assert!(!change(RunChange::Resume, Some("resumed")).await);
+    assert!(fleet_audit().await.is_empty());
+
+    // Cancel: the pending store is skipped as cancelled, the others stay.
+    assert!(change(RunChange::Cancel, Some("cancelled")).await);
+    assert_eq!(next(&mut listener).await.payload(), run.to_string());
+    let (r, items) = states().await;
+    assert_eq!(r.state, RunState::Cancelled);
+    assert!(r.finished_at.is_some());
+    let by_store = |id| items.iter().find(|i| i.0 == id).cloned().unwrap();
+    assert_eq!(by_store(a.id).1, ItemState::Failed);
+    assert_eq!(
+        (by_store(b.id).1, by_store(b.id).2.as_deref()),
+        (ItemState::Skipped, Some("cancelled"))
+    );
+    assert_eq!(by_store(c.id).1, ItemState::Skipped);
+    assert_eq!(fleet_audit().await, ["cancelled"]);
+
+    // A cancelled run is not stopped or finished by a late step.
+    let stop = RunChange::Stop {
+        failures: 3,
+        reason: "late",
+    };
+    assert!(!change(stop, Some("stopped late")).await);
+    assert!(!change(RunChange::Finish { failures: 0 }, Some("done late")).await);
+    assert_eq!(states().await.0.state, RunState::Cancelled);
+    assert_eq!(fleet_audit().await, ["cancelled"]);
+
+    // Resume: the failed store and the cancelled one are pending again; the
+    // one skipped for its own reason stays skipped; the budget counts afresh.
+    let mut conn = db.pool.acquire().await.unwrap();
+    assert_eq!(fleet::count_reopenable(&mut conn, run).await.unwrap(), 2);
+    drop(conn);
+    assert!(change(RunChange::Resume, Some("resumed")).await);
+    let (r, items) = states().await;
+    assert_eq!(
+        (r.state, r.failures, r.finished_at),
+        (RunState::Running, 0, None)
+    );
+    let pending: Vec<_> = items
+        .iter()
+        .filter(|i| i.1 == ItemState::Pending)
+        .map(|i| i.0)
+        .collect();
+    let mut want = vec![a.id, b.id];
+    want.sort();
+    assert_eq!(pending, want);
+
+    // Progress then stop: the wave and the failures move, the reason kept.
+    let progress = RunChange::Progress {
+        wave: 2,
+        failures: 1,
+    };
+    assert!(change(progress, None).await);
+    assert_eq!(
+        fleet_audit().await.len(),
+        2,
+        "progress writes no audit entry"
+    );
+    assert!(change(stop, Some("stopped")).await);
+    let (r, _) = states().await;
+    assert_eq!(
+        (
+            r.state,
+            r.current_wave,
+            r.failures,
+            r.stop_reason.as_deref()
+        ),
+        (RunState::Stopped, 2, 3, Some("late"))
+    );
+    db.drop_db().await;
+}

@@ -1,7 +1,12 @@
 //! The `fleet_runs` and `fleet_items` tables: a fleet upgrade's plan and
 //! progress. The engine's fleet module drives it, one transaction per step
-//! under the run's row lock; the operations it queues go through the ledger.
+//! under the run's row lock; the operations it queues go through the ledger,
+//! and the run's own state changes follow the ledger's pattern
+//! ([`change_run`]: one statement per change, guarded by the states the
+//! change may start from).
 
+use super::audit;
+use crate::store::Actor;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgConnection, PgExecutor};
@@ -374,53 +379,147 @@ pub async fn set_item(
     .map(|_| ())
 }
 
-pub async fn set_run(
+/// A change of a run's state. Like the ledger's changes of a store, each is
+/// one statement guarded by the states the run may be in for it
+/// ([`RunChange::from`]): the run, its items, the audit entry and the
+/// announcement together, or nothing at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunChange<'a> {
+    /// The run goes on: `wave` is the wave under way, `failures` so far.
+    Progress { wave: i32, failures: i32 },
+    /// The failure budget is spent: no new wave is queued.
+    Stop { failures: i32, reason: &'a str },
+    /// Every wave ended.
+    Finish { failures: i32 },
+    /// The stores not yet queued are skipped.
+    Cancel,
+    /// Failed stores and the ones a cancel skipped are tried again; the
+    /// failure budget counts afresh.
+    Resume,
+}
+
+/// The detail of items a cancel skipped (a resume takes them back).
+const CANCELLED: &str = "cancelled";
+
+impl RunChange<'_> {
+    /// The states a run may be in for this change (pure: the rule).
+    pub fn from(&self) -> &'static [RunState] {
+        match self {
+            RunChange::Progress { .. } | RunChange::Stop { .. } | RunChange::Finish { .. } => {
+                &[RunState::Running]
+            }
+            RunChange::Cancel => &[RunState::Running, RunState::Stopped],
+            RunChange::Resume => &[RunState::Stopped, RunState::Cancelled],
+        }
+    }
+
+    /// The state the run is in after it.
+    pub fn to(&self) -> RunState {
+        match self {
+            RunChange::Progress { .. } | RunChange::Resume => RunState::Running,
+            RunChange::Stop { .. } => RunState::Stopped,
+            RunChange::Finish { .. } => RunState::Done,
+            RunChange::Cancel => RunState::Cancelled,
+        }
+    }
+
+    pub fn allowed(&self, state: RunState) -> bool {
+        self.from().contains(&state)
+    }
+
+    /// What it does to the run's items (`change_run`'s parameters: $14
+    /// pending, $15 skipped, $16 failed, $17 the detail of a cancel).
+    fn items_sql(&self) -> &'static str {
+        match self {
+            RunChange::Cancel => {
+                "UPDATE fleet_items i SET state = $15, detail = $17 FROM run \
+                 WHERE i.run_id = run.id AND i.state = $14 RETURNING 1"
+            }
+            RunChange::Resume => {
+                "UPDATE fleet_items i SET state = $14, detail = NULL FROM run \
+                 WHERE i.run_id = run.id AND (i.state = $16 OR (i.state = $15 AND i.detail = $17)) \
+                 RETURNING 1"
+            }
+            _ => "SELECT 1 WHERE false",
+        }
+    }
+}
+
+/// How many items a [`RunChange::Resume`] takes back (asked under the run's
+/// lock, so the change that follows moves exactly these).
+pub async fn count_reopenable(conn: &mut PgConnection, run: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM fleet_items \
+         WHERE run_id = $1 AND (state = $2 OR (state = $3 AND detail = $4))",
+    )
+    .bind(run)
+    .bind(ItemState::Failed.as_str())
+    .bind(ItemState::Skipped.as_str())
+    .bind(CANCELLED)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// The audit entry that goes with a change of a run.
+pub struct RunAudit<'a> {
+    pub actor: &'a Actor,
+    pub outcome: audit::Outcome,
+    pub detail: &'a str,
+}
+
+/// Makes `change` to the run, with its audit entry, if the run is in a
+/// state it allows; false (and nothing written) otherwise.
+pub async fn change_run(
     conn: &mut PgConnection,
     run: i64,
-    state: RunState,
-    current_wave: i32,
-    failures: i32,
-    stop_reason: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE fleet_runs SET state = $2, current_wave = $3, failures = $4, stop_reason = $5, \
-         updated_at = now(), \
-         finished_at = CASE WHEN $2 IN ('done', 'cancelled') THEN now() ELSE NULL END \
-         WHERE id = $1",
-    )
-    .bind(run)
-    .bind(state.as_str())
-    .bind(current_wave)
-    .bind(failures)
-    .bind(stop_reason)
-    .execute(&mut *conn)
-    .await
-    .map(|_| ())
-}
-
-/// Puts items back to pending (a resumed run retries its failed stores and
-/// the ones a cancel skipped).
-pub async fn reopen(conn: &mut PgConnection, run: i64) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE fleet_items SET state = 'pending', detail = NULL \
-         WHERE run_id = $1 AND (state = 'failed' OR (state = 'skipped' AND detail = 'cancelled'))",
-    )
-    .bind(run)
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected())
-}
-
-/// Pending items become skipped (a cancel).
-pub async fn skip_pending(conn: &mut PgConnection, run: i64) -> Result<u64, sqlx::Error> {
-    sqlx::query(
-        "UPDATE fleet_items SET state = 'skipped', detail = 'cancelled' \
-         WHERE run_id = $1 AND state = 'pending'",
-    )
-    .bind(run)
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected())
+    change: RunChange<'_>,
+    entry: Option<RunAudit<'_>>,
+) -> Result<bool, sqlx::Error> {
+    let (wave, failures, reason) = match change {
+        RunChange::Progress { wave, failures } => (Some(wave), Some(failures), None),
+        RunChange::Stop { failures, reason } => (None, Some(failures), Some(reason)),
+        RunChange::Finish { failures } => (None, Some(failures), None),
+        RunChange::Cancel => (None, None, Some(CANCELLED)),
+        RunChange::Resume => (None, Some(0), None),
+    };
+    let to = change.to();
+    let from: Vec<&str> = change.from().iter().map(|s| s.as_str()).collect();
+    let sql = format!(
+        "WITH run AS (UPDATE fleet_runs SET state = $2, current_wave = coalesce($3, current_wave), \
+                      failures = coalesce($4, failures), stop_reason = $5, updated_at = now(), \
+                      finished_at = CASE WHEN $6 THEN now() END \
+                      WHERE id = $1 AND state = ANY($7) RETURNING id), \
+         items AS ({}), \
+         au AS (INSERT INTO audit_log (actor, via, action, outcome, detail) \
+                SELECT $8, $9, $10, $11, $12 FROM run WHERE $8 IS NOT NULL) \
+         SELECT run.id FROM run, LATERAL (SELECT pg_notify($13, run.id::text)) n",
+        change.items_sql()
+    );
+    let row: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(run)
+        .bind(to.as_str())
+        .bind(wave)
+        .bind(failures)
+        .bind(reason)
+        .bind(matches!(to, RunState::Done | RunState::Cancelled))
+        .bind(from)
+        .bind(entry.as_ref().map(|e| e.actor.user.as_str()))
+        .bind(entry.as_ref().map(|e| e.actor.via.as_str()))
+        .bind(audit::Action::Fleet.as_str())
+        .bind(entry.as_ref().map(|e| e.outcome.as_str()))
+        .bind(
+            entry
+                .as_ref()
+                .map(|e| crate::text::bound_message(e.detail, audit::MAX_DETAIL_CHARS)),
+        )
+        .bind(FLEET_CHANNEL)
+        .bind(ItemState::Pending.as_str())
+        .bind(ItemState::Skipped.as_str())
+        .bind(ItemState::Failed.as_str())
+        .bind(CANCELLED)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Announces a change of a run to every face that follows fleet runs.
@@ -434,3 +533,49 @@ pub async fn notify(conn: &mut PgConnection, run: i64) -> Result<(), sqlx::Error
 }
 
 pub const FLEET_CHANNEL: &str = "store_weaver_fleet";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every change from every state: allowed only from the states its rule
+    /// names, and where it leaves the run.
+    #[test]
+    fn a_run_changes_only_from_the_states_its_rule_allows() {
+        use RunState::*;
+        let all = [Running, Stopped, Cancelled, Done];
+        let table = [
+            (
+                RunChange::Progress {
+                    wave: 2,
+                    failures: 0,
+                },
+                &[Running][..],
+                Running,
+            ),
+            (
+                RunChange::Stop {
+                    failures: 1,
+                    reason: "x",
+                },
+                &[Running][..],
+                Stopped,
+            ),
+            (RunChange::Finish { failures: 0 }, &[Running][..], Done),
+            (RunChange::Cancel, &[Running, Stopped][..], Cancelled),
+            (RunChange::Resume, &[Stopped, Cancelled][..], Running),
+        ];
+        for (change, from, to) in table {
+            for state in all {
+                assert_eq!(
+                    change.allowed(state),
+                    from.contains(&state),
+                    "{change:?} from {state}"
+                );
+            }
+            assert_eq!(change.to(), to, "{change:?}");
+        }
+        // A finished run never changes again.
+        assert!(table.iter().all(|(c, _, _)| !c.allowed(Done)));
+    }
+}

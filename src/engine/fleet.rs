@@ -9,7 +9,9 @@ use super::changes::{UpgradeRequest, check_with_chart, plan_upgrade, upgrade_det
 use super::config::EngineConfig;
 use super::requests::load_for_update;
 use crate::db::audit::{self, Action, Outcome as AuditOutcome};
-use crate::db::fleet::{self, FleetItem, FleetParams, FleetRun, ItemState, RunState};
+use crate::db::fleet::{
+    self, FleetItem, FleetParams, FleetRun, ItemState, RunAudit, RunChange, RunState,
+};
 use crate::db::operations::{self, Kind, Params};
 use crate::db::{ledger, stores};
 use crate::helm;
@@ -271,38 +273,23 @@ pub async fn advance(pool: &PgPool, cfg: &EngineConfig, id: i64) -> Result<bool,
             }
         );
         // The wave's other upgrades still end; the run takes no new one.
-        fleet::set_run(
-            &mut tx,
-            id,
-            RunState::Stopped,
-            run.current_wave,
+        let stop = RunChange::Stop {
             failures,
-            Some(&reason),
-        )
-        .await?;
-        record(
-            &mut tx,
-            &actor,
-            AuditOutcome::Failed,
-            &format!("fleet run {id} {reason}"),
-        )
-        .await?;
-        fleet::notify(&mut tx, id).await?;
+            reason: &reason,
+        };
+        let detail = format!("fleet run {id} {reason}");
+        let entry = audit_entry(&actor, AuditOutcome::Failed, &detail);
+        fleet::change_run(&mut tx, id, stop, Some(entry)).await?;
         tx.commit().await?;
         return Ok(true);
     }
     if fleet::count_in_state(&mut tx, id, ItemState::Queued).await? > 0 {
         if changed {
-            fleet::set_run(
-                &mut tx,
-                id,
-                RunState::Running,
-                run.current_wave,
+            let progress = RunChange::Progress {
+                wave: run.current_wave,
                 failures,
-                None,
-            )
-            .await?;
-            fleet::notify(&mut tx, id).await?;
+            };
+            fleet::change_run(&mut tx, id, progress, None).await?;
         }
         tx.commit().await?;
         return Ok(changed);
@@ -313,16 +300,8 @@ pub async fn advance(pool: &PgPool, cfg: &EngineConfig, id: i64) -> Result<bool,
             let upgraded = fleet::count_in_state(&mut tx, id, ItemState::Upgraded).await?;
             let detail =
                 format!("fleet run {id} done: {upgraded} stores upgraded, {failures} failed");
-            fleet::set_run(
-                &mut tx,
-                id,
-                RunState::Done,
-                run.current_wave,
-                failures,
-                None,
-            )
-            .await?;
-            record(&mut tx, &actor, AuditOutcome::Ok, &detail).await?;
+            let entry = audit_entry(&actor, AuditOutcome::Ok, &detail);
+            fleet::change_run(&mut tx, id, RunChange::Finish { failures }, Some(entry)).await?;
             changed = true;
         }
         Some((wave, ids)) => {
@@ -335,11 +314,11 @@ pub async fn advance(pool: &PgPool, cfg: &EngineConfig, id: i64) -> Result<bool,
                     };
                 fleet::set_item(&mut tx, id, store_id, state, op, detail.as_deref()).await?;
             }
-            fleet::set_run(&mut tx, id, RunState::Running, wave, failures, None).await?;
+            let progress = RunChange::Progress { wave, failures };
+            fleet::change_run(&mut tx, id, progress, None).await?;
             changed = true;
         }
     }
-    fleet::notify(&mut tx, id).await?;
     tx.commit().await?;
     if changed {
         // Queued upgrades finish at once when there is nothing to wait for
@@ -401,24 +380,12 @@ async fn queue_one(
     Ok(Ok(op.id))
 }
 
-async fn record(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    outcome: AuditOutcome,
-    detail: &str,
-) -> Result<(), sqlx::Error> {
-    audit::record(
-        &mut *conn,
-        &audit::Record {
-            actor,
-            action: Action::Fleet,
-            store_id: None,
-            store_name: None,
-            outcome,
-            detail: Some(detail),
-        },
-    )
-    .await
+fn audit_entry<'a>(actor: &'a Actor, outcome: AuditOutcome, detail: &'a str) -> RunAudit<'a> {
+    RunAudit {
+        actor,
+        outcome,
+        detail,
+    }
 }
 
 /// Stops a run: stores not yet queued are skipped; upgrades already under
@@ -430,30 +397,17 @@ pub async fn cancel(pool: &PgPool, actor: &Actor, id: i64) -> Result<FleetDetail
             key: format!("fleet run {id}"),
         });
     };
-    if matches!(run.state, RunState::Done | RunState::Cancelled) {
+    if !RunChange::Cancel.allowed(run.state) {
         return Err(invalid(
             "state",
             format!("fleet run {id} is already {}", run.state),
         ));
     }
-    let skipped = fleet::skip_pending(&mut tx, id).await?;
-    fleet::set_run(
-        &mut tx,
-        id,
-        RunState::Cancelled,
-        run.current_wave,
-        run.failures,
-        Some("cancelled"),
-    )
-    .await?;
-    record(
-        &mut tx,
-        actor,
-        AuditOutcome::Ok,
-        &format!("fleet run {id} cancelled; {skipped} stores not upgraded"),
-    )
-    .await?;
-    fleet::notify(&mut tx, id).await?;
+    // Under the run's lock: the change skips exactly these.
+    let skipped = fleet::count_in_state(&mut tx, id, ItemState::Pending).await?;
+    let detail = format!("fleet run {id} cancelled; {skipped} stores not upgraded");
+    let entry = audit_entry(actor, AuditOutcome::Ok, &detail);
+    fleet::change_run(&mut tx, id, RunChange::Cancel, Some(entry)).await?;
     tx.commit().await?;
     detail_of(pool, id).await
 }
@@ -472,7 +426,7 @@ pub async fn resume(
             key: format!("fleet run {id}"),
         });
     };
-    if !matches!(run.state, RunState::Stopped | RunState::Cancelled) {
+    if !RunChange::Resume.allowed(run.state) {
         return Err(invalid(
             "state",
             format!(
@@ -481,16 +435,10 @@ pub async fn resume(
             ),
         ));
     }
-    let reopened = fleet::reopen(&mut tx, id).await?;
-    fleet::set_run(&mut tx, id, RunState::Running, run.current_wave, 0, None).await?;
-    record(
-        &mut tx,
-        actor,
-        AuditOutcome::Accepted,
-        &format!("fleet run {id} resumed; {reopened} stores to try again"),
-    )
-    .await?;
-    fleet::notify(&mut tx, id).await?;
+    let reopened = fleet::count_reopenable(&mut tx, id).await?;
+    let detail = format!("fleet run {id} resumed; {reopened} stores to try again");
+    let entry = audit_entry(actor, AuditOutcome::Accepted, &detail);
+    fleet::change_run(&mut tx, id, RunChange::Resume, Some(entry)).await?;
     tx.commit().await?;
     advance(pool, cfg, id).await?;
     detail_of(pool, id).await
