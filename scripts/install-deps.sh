@@ -13,6 +13,19 @@ command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 if [ -d "$(dirname "$0")/../dashboard" ] && [ -f "$(dirname "$0")/../dashboard/package.json" ]; then
   command -v chromium >/dev/null || need+=(chromium)
 fi
+# The sandbox's real node (scripts/sandbox-node.sh) and its images
+# (scripts/build-images.sh); SANDBOX_REAL_NODE=0 skips them.
+if [ "${SANDBOX_REAL_NODE:-1}" = 1 ]; then
+  command -v containerd >/dev/null || need+=(containerd)
+  command -v runc >/dev/null || need+=(runc)
+  [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+  command -v iptables >/dev/null || need+=(iptables)
+  command -v nft >/dev/null || need+=(nftables)
+  command -v conntrack >/dev/null || need+=(conntrack)
+  command -v ip >/dev/null || need+=(iproute2)
+  command -v ss >/dev/null || need+=(iproute2)
+  command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+fi
 fc-list 2>/dev/null | grep -qi "DejaVu Sans Mono" || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "[install-deps] installing: ${need[*]}" >&2

@@ -416,6 +416,9 @@ settings! {
     /// values file for the store chart; unset: charts/<engine>/values-<environment>.yaml
     values_file: Option<PathBuf> = "values_file", env "STORE_WEAVER_VALUES_FILE", flag "values-file",
         Kind::Path, default None;
+    /// comma-separated values files applied after values_file to every store (e.g. placement: nodeSelector, tolerations, affinity)
+    extra_values_files: Vec<String> = "extra_values_files", env "STORE_WEAVER_EXTRA_VALUES_FILES",
+        flag "extra-values-files", Kind::List, default Some("");
     /// helm executable
     helm_bin: PathBuf = "helm_bin", env "HELM_BIN", flag "helm", Kind::Path, default Some("helm");
     /// ClusterRole bound to the platform's service account inside each store namespace (least privilege); empty: none
@@ -779,6 +782,14 @@ impl Settings {
                 .join(engine)
                 .join(format!("values-{short}.yaml"))
         })
+    }
+
+    /// Every values file for an engine's chart, in the order helm applies
+    /// them: the environment's (or values_file), then extra_values_files.
+    pub fn values_files_for(&self, engine: &str) -> Vec<PathBuf> {
+        let mut files = vec![self.values_file_for(engine)];
+        files.extend(self.extra_values_files.iter().map(PathBuf::from));
+        files
     }
 
     pub fn chart_dir_for(&self, engine: &str) -> PathBuf {

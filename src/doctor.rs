@@ -969,7 +969,12 @@ async fn helm_check(settings: &Settings) -> Check {
 async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<Rendered>) {
     let name = "store chart";
     let chart = settings.chart_dir_for("woocommerce");
-    let values = settings.values_file_for("woocommerce");
+    let values_files = settings.values_files_for("woocommerce");
+    let values = values_files
+        .iter()
+        .map(|v| v.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
     let host = format!("doctor-check{}", settings.ingress_suffix);
     let kube_version = git_version
         .trim_start_matches('v')
@@ -981,8 +986,11 @@ async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<R
     cmd.arg("template")
         .arg("doctor-check")
         .arg(&chart)
-        .arg("-f")
-        .arg(&values)
+        .args(
+            values_files
+                .iter()
+                .flat_map(|v| [std::ffi::OsStr::new("-f"), v.as_os_str()]),
+        )
         .args(["--kube-version", &kube_version])
         .args([
             "--set-string",
@@ -1019,10 +1027,10 @@ async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<R
                 format!(
                     "{} with {} does not render: {}",
                     chart.display(),
-                    values.display(),
+                    values,
                     crate::text::bound_message(stderr.trim(), 600)
                 ),
-                "fix the values file (the error names the key), or point charts_dir / values_file at the right files",
+                "fix the values file (the error names the key), or point charts_dir / values_file / extra_values_files at the right files",
             ),
             None,
         );
@@ -1035,7 +1043,7 @@ async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<R
             format!(
                 "{} renders {objects} objects with {} ({})",
                 chart.display(),
-                values.display(),
+                values,
                 settings.environment
             ),
         ),

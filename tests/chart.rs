@@ -1168,3 +1168,84 @@ fn e2e_order_script_passes_against_a_mock_store() {
         "the mock test did not report its count:\n{stdout}"
     );
 }
+
+#[test]
+fn placement_reaches_every_store_pod_and_setup_can_be_turned_off() {
+    let placed = [
+        "--set-string",
+        "nodeSelector.pool=stores",
+        "--set",
+        "tolerations[0].key=dedicated,tolerations[0].operator=Exists,tolerations[0].effect=NoSchedule",
+        "--set-string",
+        "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=disk",
+        "--set",
+        "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists",
+    ];
+    let (items, _) = server_dry_run_with("local", &placed);
+    for workload in ["Deployment", "StatefulSet"] {
+        let obj = items
+            .iter()
+            .find(|o| o["kind"] == workload)
+            .unwrap_or_else(|| panic!("no {workload}"));
+        let spec = &obj["spec"]["template"]["spec"];
+        assert_eq!(spec["nodeSelector"]["pool"], "stores", "{workload}");
+        assert_eq!(spec["tolerations"][0]["key"], "dedicated", "{workload}");
+        assert_eq!(
+            spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+                [0]["matchExpressions"][0]["key"],
+            "disk",
+            "{workload}"
+        );
+    }
+    // Unset: no placement at all (the scheduler's defaults).
+    let (items, _) = server_dry_run("local");
+    for o in items
+        .iter()
+        .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+    {
+        let spec = &o["spec"]["template"]["spec"];
+        assert!(
+            spec["nodeSelector"].is_null()
+                && spec["tolerations"].is_null()
+                && spec["affinity"].is_null(),
+            "{}",
+            describe(o)
+        );
+    }
+    // The setup step is on by default and can be left out.
+    let on = container(&items, "Deployment", "setup-store");
+    assert_eq!(on["name"], "setup-store");
+    let (items, _) = server_dry_run_with("local", &["--set", "setup.enabled=false"]);
+    let init: Vec<&str> = items
+        .iter()
+        .find(|o| o["kind"] == "Deployment")
+        .unwrap()["spec"]["template"]["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(init, ["copy-wordpress"]);
+    // A toleration that is not a list is refused, naming the key.
+    let out = helm(&[
+        "template",
+        RELEASE,
+        &chart(),
+        "-f",
+        &values_file("local"),
+        "--set",
+        "tolerations=x",
+        "--set-string",
+        "store.id=00000000-0000-4000-8000-000000000000",
+        "--set-string",
+        "store.host=x.localhost",
+        "--set-string",
+        "existingSecret=s",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("tolerations"),
+        "{}",
+        text(&out.stderr)
+    );
+}

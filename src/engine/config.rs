@@ -61,7 +61,7 @@ impl EngineConfig {
             kubeconfig: s.kubeconfig.clone(),
             kube_context: s.kube_context.clone(),
             chart: s.chart_dir_for(engine),
-            values_files: vec![s.values_file_for(engine)],
+            values_files: s.values_files_for(engine),
         }
     }
 }

@@ -104,6 +104,15 @@ pages_ok() {
 # ------------------------------------------------------------------ invariants
 cd "$WP_PATH"
 
+# Every step below runs wp-cli. An image without it (the Store Weaver
+# sandbox's setup image: no registry that machine reaches has wp-cli or
+# WooCommerce) stops here, before it touches anything, with the reason in the
+# pod's termination message.
+if ! command -v wp >/dev/null 2>&1; then
+  echo "[setup-store] error: wp-cli is not in this image: the setup step installs WordPress and WooCommerce with it. Use setup.image with wp-cli (the chart's default wordpress:cli image has it). In the Store Weaver sandbox no reachable registry has wp-cli or WooCommerce, so a store there runs with setup.enabled=false (docs/sandbox.md)." >&2
+  exit 1
+fi
+
 if [ -n "$WP_CLI_EXPORT_DIR" ]; then
   # Leaves wp-cli where the WordPress container can run it
   # (`php /opt/wp-cli/wp ...` with `kubectl exec`).

@@ -150,3 +150,20 @@ secretKeyRef: its value never passes through values or the rendered manifest.
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* Where a store pod runs: nodeSelector, tolerations and affinity, the
+     same for every pod of the store. */}}
+{{- define "woocommerce.placement" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

@@ -323,6 +323,14 @@ for shell in "${shells[@]}"; do
   run_setup "$shell" ADMIN_PASSWORD=
   check "[$shell] no admin password: exits non-zero" test "$RC" != 0
 
+  # 9b. An image without wp-cli (the sandbox's, which no registry it reaches
+  # can fill) stops at once, saying so, before it touches anything.
+  new_state
+  run_setup "$shell" PATH=/usr/bin:/bin
+  check "[$shell] no wp-cli: exits non-zero" test "$RC" != 0
+  check "[$shell] no wp-cli: names the boundary" grep -q 'wp-cli is not in this image' <<<"$OUT"
+  check "[$shell] no wp-cli: touched nothing" test -z "$(mutations)"
+
   # 10. Options turned off in values are not applied.
   new_state
   run_setup "$shell" ENABLE_COD=false ENABLE_FREE_SHIPPING=false PRODUCTS_FILE=
