@@ -8,7 +8,9 @@ K8S_VERSION=${K8S_VERSION:-1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-3.6.16}
 KWOK_VERSION=${KWOK_VERSION:-0.8.0}
 HELM_VERSION=${HELM_VERSION:-3.22.0}
+COREDNS_VERSION=${COREDNS_VERSION:-1.15.0}
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${STORE_WEAVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/store-weaver}
 BIN="$CACHE/bin"
 export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
@@ -128,10 +130,52 @@ build_helm() {
   done_mark helm "$HELM_VERSION-b2"
 }
 
+# The real node's programs: kubelet and kube-proxy from the control plane's
+# module tree (they reuse its compiled packages: ~30 s after it), and the
+# sandbox's own volume provisioner (scripts/sandbox-go), built in the same
+# module so it shares client-go. The marker carries a hash of the
+# provisioner's source, so a change to it rebuilds.
+build_node() {
+  local src="$HERE/sandbox-go/local-provisioner/main.go" key
+  key="$K8S_VERSION-$(sha256sum "$src" | cut -c1-12)"
+  have node "$key" && return 0
+  build_k8s
+  log "building kubelet, kube-proxy v$K8S_VERSION and the sandbox's local-provisioner"
+  local dir="$CACHE/src/k8s-$K8S_VERSION"
+  mkdir -p "$dir/local-provisioner"
+  cp "$src" "$dir/local-provisioner/main.go"
+  cd "$dir"
+  local V=k8s.io/component-base/version minor
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  go build -trimpath -o "$BIN/" \
+    -ldflags "-s -w -X $V.gitVersion=v$K8S_VERSION -X $V.gitMajor=1 -X $V.gitMinor=$minor -X $V.gitTreeState=clean" \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy ./local-provisioner
+  rm -f "$BIN"/.node-"$K8S_VERSION"-*
+  done_mark node "$key"
+}
+
+# CoreDNS with only the plugins the sandbox needs (scripts/sandbox-go/coredns).
+build_coredns() {
+  local src="$HERE/sandbox-go/coredns/main.go" key
+  key="$COREDNS_VERSION-$(sha256sum "$src" | cut -c1-12)"
+  have coredns "$key" && return 0
+  log "building CoreDNS v$COREDNS_VERSION (cold: a few minutes)"
+  local dir="$CACHE/src/coredns-$COREDNS_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  go mod init local/coredns >/dev/null 2>&1
+  cp "$src" main.go
+  go get github.com/coredns/coredns@"v$COREDNS_VERSION"
+  go mod tidy
+  go build -trimpath -ldflags "-s -w" -o "$BIN/coredns" .
+  rm -f "$BIN"/.coredns-"$COREDNS_VERSION"-*
+  done_mark coredns "$key"
+}
+
 what=${1:-all}
 case "$what" in
   all) build_helm; build_kwok; build_etcd; build_k8s; build_kubectl ;;
-  k8s|kubectl|etcd|kwok|helm) "build_$what" ;;
-  *) echo "usage: $0 [all|k8s|kubectl|etcd|kwok|helm]" >&2; exit 2 ;;
+  node) build_node; build_coredns ;;
+  k8s|kubectl|etcd|kwok|helm|coredns) "build_$what" ;;
+  *) echo "usage: $0 [all|node|k8s|kubectl|etcd|kwok|helm|coredns]" >&2; exit 2 ;;
 esac
 log "binaries in $BIN"

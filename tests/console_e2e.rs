@@ -163,6 +163,17 @@ impl Drop for Tmux {
 
 fn console_command(db_url: &str, log_dir: &std::path::Path, extra: &str) -> String {
     let charts = charts_dir();
+    let values = charts.join("woocommerce/values.yaml");
+    console_command_with(db_url, log_dir, &charts, &values, extra)
+}
+
+fn console_command_with(
+    db_url: &str,
+    log_dir: &std::path::Path,
+    charts: &std::path::Path,
+    values: &std::path::Path,
+    extra: &str,
+) -> String {
     let env = [
         ("DATABASE_URL", db_url.to_string()),
         ("KUBECONFIG", require_env("KUBECONFIG")),
@@ -180,7 +191,7 @@ fn console_command(db_url: &str, log_dir: &std::path::Path, extra: &str) -> Stri
         env.join(" "),
         sh_quote(BIN),
         sh_quote(&charts.display().to_string()),
-        sh_quote(&charts.join("woocommerce/values.yaml").display().to_string()),
+        sh_quote(&values.display().to_string()),
     )
 }
 
@@ -617,6 +628,64 @@ async fn open_a_stores_logs_and_run_a_wp_command() {
         "{acts:?}"
     );
     pool.close().await;
+    drop(t);
+    db.drop_db().await;
+}
+
+/// On the sandbox's real node (scripts/sandbox-node.sh) the logs pane
+/// follows a real container's own log: Apache's lines from the store's
+/// WordPress container, not kwok's stand-in.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_logs_pane_shows_a_real_containers_lines_on_the_real_node() {
+    let db = TestDb::unmigrated().await;
+    let logs = tempfile::tempdir().unwrap();
+    let name = format!("Real Logs {}", short_id());
+    let out = cli(
+        &db.url,
+        &["store", "create", &name, "--owner", "oncall@example.com"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let charts = repo("charts");
+    let extra = format!(
+        "--extra-values-files {}",
+        sh_quote(&require_env("SANDBOX_REAL_NODE_VALUES"))
+    );
+    let t = Tmux::start(
+        120,
+        40,
+        &console_command_with(
+            &db.url,
+            logs.path(),
+            &charts,
+            &charts.join("woocommerce/values-local.yaml"),
+            &extra,
+        ),
+    );
+    t.wait_for(
+        "the store on the real node to become Ready",
+        Duration::from_secs(300),
+        |s| row(s, &name).is_some_and(|r| r.contains("● Ready")),
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("the detail view", Duration::from_secs(10), |s| {
+        s.contains("Resources") && s.contains("<l> logs")
+    });
+    t.keys(&["l"]);
+    let s = t.wait_for(
+        "Apache's own lines in the logs pane",
+        Duration::from_secs(60),
+        |s| s.contains(&format!("Logs of {name}")) && s.contains("AH00"),
+    );
+    assert!(
+        s.contains("/wordpress [following]") && !s.contains("[sandbox]"),
+        "the real WordPress container, not kwok's stand-in:\n{s}"
+    );
+    t.keys(&["Escape", "Escape", "q"]);
+    t.assert_restored();
     drop(t);
     db.drop_db().await;
 }
