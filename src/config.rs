@@ -451,6 +451,9 @@ settings! {
     /// an upgrade whose pods are not all Ready after this is rolled back automatically
     upgrade_timeout: Duration = "upgrade_timeout_secs", env "UPGRADE_TIMEOUT_SECS",
         flag "upgrade-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("300");
+    /// a pod of an upgrade's new revision that stays stuck this long (a wrong image, a missing Secret key, a container crashing again and again) ends the wait: the upgrade is rolled back at once instead of at upgrade_timeout_secs
+    upgrade_stuck: Duration = "upgrade_stuck_secs", env "UPGRADE_STUCK_SECS",
+        flag "upgrade-stuck", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("20");
     /// how long to wait for a store's namespace to disappear
     delete_timeout: Duration = "delete_timeout_secs", env "DELETE_TIMEOUT_SECS",
         flag "delete-timeout", Kind::Seconds { min: 1, max: DAY_SECS }, default Some("300");

@@ -128,6 +128,8 @@ async fn the_engine_works_with_the_platform_account_and_that_account_can_do_litt
     assert!(allowed(&admin, "delete", "namespaces", "", Some(ns), Some(ns)).await);
     assert!(allowed(&admin, "create", "namespaces", "", None, None).await);
     assert!(allowed(&admin, "watch", "pods", "", None, None).await);
+    // An upgrade's wait tells the new revision's pods by their ReplicaSet.
+    assert!(allowed(&admin, "list", "replicasets", "apps", Some(ns), None).await);
     // ...and outside it, nothing that matters.
     assert!(
         !allowed(&admin, "get", "secrets", "", Some("kube-system"), None).await,

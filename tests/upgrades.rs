@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, ResourceQuota};
-use kube::api::{Api, DeleteParams, PostParams};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, ResourceQuota};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -341,6 +341,124 @@ async fn an_upgrade_whose_pods_never_become_ready_is_rolled_back_with_the_pod_na
             .unwrap()
             .node_selector
             .is_none()
+    );
+
+    second.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    db.drop_db().await;
+}
+
+/// The one pod of `ns` whose web container runs `image`, once it exists.
+async fn pod_with_image(ns: &str, image: &str) -> String {
+    let pods: Api<Pod> = Api::namespaced(kube().await, ns);
+    let what = format!("a pod running {image} in {ns}");
+    eventually(Duration::from_secs(60), &what, || {
+        let pods = pods.clone();
+        async move {
+            let list = pods.list(&ListParams::default()).await.ok()?;
+            list.items.into_iter().find_map(|p| {
+                let spec = p.spec.as_ref()?;
+                spec.containers
+                    .iter()
+                    .any(|c| c.image.as_deref() == Some(image))
+                    .then(|| p.metadata.name.clone())
+                    .flatten()
+            })
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upgrade_whose_new_pod_cannot_pull_its_image_is_rolled_back_without_waiting_out_the_timeout()
+ {
+    let db = TestDb::new().await;
+    let s = base(&db, "tests/fixtures/charts", &[]);
+    let first = workers(&s, &db, 1).await;
+    let store = ready_store(&db, &s, &unique("Stuck")).await;
+    first.shutdown().await;
+    let ns = store.namespace.clone();
+
+    // The new revision's web pod is never scheduled (kwok, which plays the
+    // kubelets, never touches it): the test says for the kubelet what a
+    // real one says of an image that does not exist.
+    let dir = tempdir();
+    let charts = chart_copy(&dir, "0.1.0", true);
+    let timeout = 300;
+    let s2 = base(
+        &db,
+        charts.to_str().unwrap(),
+        &[
+            ("upgrade_timeout_secs", &timeout.to_string()),
+            ("upgrade_stuck_secs", "3"),
+        ],
+    );
+    let second = workers(&s2, &db, 1).await;
+    let bad = "no-such-tag";
+    upgrade(&db, &s2, store.id, &[&format!("wordpress.image={bad}")])
+        .await
+        .expect("upgrade accepted");
+    let image = format!("registry.invalid/web:{bad}");
+    let pod = pod_with_image(&ns, &image).await;
+    let pods: Api<Pod> = Api::namespaced(kube().await, &ns);
+    let status = serde_json::json!({"status": {"containerStatuses": [{
+        "name": "web", "image": image, "imageID": "", "ready": false,
+        "restartCount": 0, "started": false,
+        "state": {"waiting": {
+            "reason": "ImagePullBackOff",
+            "message": format!("Back-off pulling image \"{image}\": not found")
+        }}
+    }]}});
+    pods.patch_status(&pod, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .expect("patch the pod's status as its kubelet would");
+    let stuck_at = Instant::now();
+
+    // The rollback starts within seconds (3 s to confirm), not at the timeout.
+    let within = Duration::from_secs(60);
+    let started = eventually(within, "the automatic rollback starts", || {
+        let pool = db.pool.clone();
+        async move {
+            let st = stores::get(&pool, store.id).await.unwrap()?;
+            (st.phase == Phase::RollingBack || st.phase == Phase::Done).then(|| stuck_at.elapsed())
+        }
+    })
+    .await;
+    assert!(
+        started < within,
+        "the rollback started {started:?} after the pod was stuck"
+    );
+    let (after, op) = changed(&db, store.id, 120).await;
+    assert_eq!(op.state, operations::State::Failed);
+    let why = op.error.unwrap_or_default();
+    assert!(
+        why.starts_with("rolled back automatically to revision 1"),
+        "{why}"
+    );
+    assert!(
+        why.contains(&format!("pod {pod}: container web: ImagePullBackOff")),
+        "the reason names the pod and what its kubelet said: {why}"
+    );
+    assert!(
+        why.contains(&format!("{timeout}s upgrade timeout was not waited out")),
+        "{why}"
+    );
+    assert!(
+        stuck_at.elapsed() < Duration::from_secs(timeout / 2),
+        "ended {:?} after the pod was stuck",
+        stuck_at.elapsed()
+    );
+    assert_eq!(after.status, Status::Ready, "{:?}", after.error_message);
+    assert_eq!(after.settings.wordpress_image, None, "the old settings");
+    assert_eq!(after.helm_revision, Some(3), "the rollback's own revision");
+    assert_eq!(
+        web_image(&ns).await,
+        "registry.invalid/web:6.8.3-php8.3-apache"
+    );
+    eprintln!(
+        "fail-fast figures: rollback started {:.1}s after the pod was stuck (confirmation window 3s), change ended after {:.1}s; upgrade timeout {timeout}s",
+        started.as_secs_f64(),
+        stuck_at.elapsed().as_secs_f64()
     );
 
     second.shutdown().await;

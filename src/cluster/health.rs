@@ -49,6 +49,91 @@ const BAD_WAITING: &[&str] = &[
     "RunContainerError",
 ];
 
+/// Waiting reasons an upgrade does not wait out (see [`stuck`]): a wrong
+/// image or a missing Secret key stays wrong until the template changes.
+const STUCK_WAITING: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+];
+
+/// Restarts after which a container in CrashLoopBackOff counts as stuck: one
+/// crash can be a dependency that was not up yet, a couple are a pattern.
+pub const STUCK_RESTARTS: i32 = 2;
+
+/// The longest part of a container's own message quoted in a summary.
+const MESSAGE_CHARS: usize = 300;
+
+/// The end of a container's message on one line: the last lines of a log
+/// say what went wrong, the first say what started.
+pub fn message_tail(text: &str, max: usize) -> String {
+    let one_line = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if one_line.len() <= max {
+        return one_line;
+    }
+    let mut start = one_line.len() - max.saturating_sub('…'.len_utf8());
+    while !one_line.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &one_line[start..])
+}
+
+/// Why this pod will not become ready by itself, or None: a container
+/// waiting for a reason that does not pass (a wrong image, a missing Secret
+/// key), or crashing again and again. A pod being deleted is going anyway.
+pub fn stuck(pod: &Pod) -> Option<String> {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    let status = pod.status.as_ref()?;
+    let statuses = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten());
+    for cs in statuses {
+        let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+            continue;
+        };
+        let reason = w.reason.as_deref().unwrap_or("");
+        let msg = w
+            .message
+            .as_deref()
+            .map(|m| format!(" ({})", message_tail(m, MESSAGE_CHARS)))
+            .unwrap_or_default();
+        if STUCK_WAITING.contains(&reason) {
+            return Some(format!("pod {name}: container {}: {reason}{msg}", cs.name));
+        }
+        if reason == "CrashLoopBackOff" && cs.restart_count >= STUCK_RESTARTS {
+            let last = cs
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .map(|t| {
+                    let said = t
+                        .message
+                        .as_deref()
+                        .map(|m| format!(": {}", message_tail(m, MESSAGE_CHARS)))
+                        .unwrap_or_default();
+                    format!("; last exit {}{said}", t.exit_code)
+                })
+                .unwrap_or_default();
+            return Some(format!(
+                "pod {name}: container {}: CrashLoopBackOff after {} restarts{last}",
+                cs.name, cs.restart_count
+            ));
+        }
+    }
+    None
+}
+
 /// A workload's readiness: the one rule both the store's health and the
 /// resource pane of its detail use, so they cannot disagree ("1/1
 /// Available" next to a Progressing store).
@@ -378,6 +463,68 @@ mod tests {
         );
         assert_eq!(h.state, HealthState::Progressing);
         assert!(h.summary.contains("deployment/wordpress not created yet"));
+    }
+
+    fn crash_looping(restarts: i32) -> Pod {
+        let mut p = waiting_pod("web-1", "CrashLoopBackOff");
+        let cs = &mut p
+            .status
+            .as_mut()
+            .unwrap()
+            .container_statuses
+            .as_mut()
+            .unwrap()[0];
+        cs.restart_count = restarts;
+        cs.last_state = Some(ContainerState {
+            terminated: Some(k8s_openapi::api::core::v1::ContainerStateTerminated {
+                exit_code: 1,
+                message: Some(
+                    "PHP Fatal error:  Uncaught Error\nin /var/www/html/wp-settings.php".into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        p
+    }
+
+    #[test]
+    fn a_pod_that_will_not_start_by_itself_is_stuck_and_one_that_may_is_not() {
+        for reason in [
+            "ErrImagePull",
+            "ImagePullBackOff",
+            "InvalidImageName",
+            "CreateContainerConfigError",
+        ] {
+            let why = stuck(&waiting_pod("web-1", reason)).expect(reason);
+            assert_eq!(why, format!("pod web-1: container wordpress: {reason}"));
+        }
+        // Starting up, or waiting for a volume: it may get there.
+        assert_eq!(stuck(&waiting_pod("web-1", "ContainerCreating")), None);
+        assert_eq!(stuck(&waiting_pod("web-1", "PodInitializing")), None);
+        // One crash can be a database not up yet; a couple are a pattern.
+        assert_eq!(stuck(&crash_looping(1)), None);
+        let why = stuck(&crash_looping(STUCK_RESTARTS)).expect("crash loop");
+        assert_eq!(
+            why,
+            "pod web-1: container wordpress: CrashLoopBackOff after 2 restarts; last exit 1: PHP Fatal error:  Uncaught Error | in /var/www/html/wp-settings.php"
+        );
+        // A pod being deleted goes anyway.
+        let mut going = waiting_pod("web-1", "ImagePullBackOff");
+        going.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ));
+        assert_eq!(stuck(&going), None);
+    }
+
+    #[test]
+    fn a_message_tail_keeps_the_end_on_one_line() {
+        assert_eq!(message_tail("a\n\n  b  \nc\n", 100), "a | b | c");
+        let long = format!("{}END", "é".repeat(200));
+        let t = message_tail(&long, 20);
+        assert!(t.len() <= 20, "{t}");
+        assert!(t.starts_with('…') && t.ends_with("END"), "{t}");
     }
 
     #[test]

@@ -9,9 +9,10 @@ use super::health::{self, Health};
 use super::namespace::OwnedNamespace;
 use super::view::{Change, ClusterView};
 use crate::store::settings;
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use std::time::Duration;
@@ -23,28 +24,43 @@ fn selector(store_id: Uuid) -> ListParams {
     ListParams::default().labels(&format!("{STORE_ID_LABEL}={store_id}"))
 }
 
+/// What a fresh read of the store shows: its health and, when a pod of a
+/// workload's current template will not become ready by itself, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub health: Health,
+    pub stuck: Option<String>,
+}
+
 /// The store's health from a fresh read of its workloads and pods.
 pub async fn measure(
     client: &Client,
     owned: &OwnedNamespace,
     store_id: Uuid,
     expected: &[String],
-) -> Result<Health, kube::Error> {
+) -> Result<Reading, kube::Error> {
     let ns = owned.name();
     let lp = selector(store_id);
-    let (da, sa, ja, pa) = (
+    let (da, ra, sa, ja, pa) = (
         Api::<Deployment>::namespaced(client.clone(), ns),
+        Api::<ReplicaSet>::namespaced(client.clone(), ns),
         Api::<StatefulSet>::namespaced(client.clone(), ns),
         Api::<Job>::namespaced(client.clone(), ns),
         Api::<Pod>::namespaced(client.clone(), ns),
     );
-    let (deps, stss, jobs, pods) =
-        tokio::try_join!(da.list(&lp), sa.list(&lp), ja.list(&lp), pa.list(&lp))?;
+    let (deps, rss, stss, jobs, pods) = tokio::try_join!(
+        da.list(&lp),
+        ra.list(&lp),
+        sa.list(&lp),
+        ja.list(&lp),
+        pa.list(&lp)
+    )?;
     let d: Vec<&Deployment> = deps.items.iter().collect();
+    let r: Vec<&ReplicaSet> = rss.items.iter().collect();
     let s: Vec<&StatefulSet> = stss.items.iter().collect();
     let j: Vec<&Job> = jobs.items.iter().collect();
     let p: Vec<&Pod> = pods.items.iter().collect();
-    Ok(health::derive(
+    let health = health::derive(
         &health::Objects {
             deployments: &d,
             statefulsets: &s,
@@ -52,12 +68,108 @@ pub async fn measure(
             pods: &p,
         },
         expected,
-    ))
+    );
+    let stuck = p
+        .iter()
+        .filter(|pod| of_current_template(pod, &d, &r, &s))
+        .find_map(|pod| health::stuck(pod));
+    Ok(Reading { health, stuck })
 }
 
-/// Waits until the store is healthy on a fresh read, or the deadline. The
-/// watches say when something of the store changed; without news it looks
-/// again every few seconds. Err carries the last health measured.
+const DEPLOYMENT_REVISION: &str = "deployment.kubernetes.io/revision";
+const POD_REVISION_LABEL: &str = "controller-revision-hash";
+
+/// Whether a pod runs its workload's current template (pure): a pod of
+/// the ReplicaSet that carries its Deployment's revision, or of the
+/// StatefulSet's update revision, once the controller has seen the latest
+/// spec. A pod whose owner is not among these is not counted as current:
+/// an old pod that was already failing must not end a change that may fix
+/// it. Pods of Jobs and bare pods are the release's own, so current.
+pub fn of_current_template(
+    pod: &Pod,
+    deployments: &[&Deployment],
+    replica_sets: &[&ReplicaSet],
+    statefulsets: &[&StatefulSet],
+) -> bool {
+    fn controller(refs: Option<&Vec<OwnerReference>>) -> Option<&OwnerReference> {
+        refs.into_iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+    }
+    fn revision(annotations: Option<&std::collections::BTreeMap<String, String>>) -> Option<&str> {
+        annotations
+            .and_then(|a| a.get(DEPLOYMENT_REVISION))
+            .map(String::as_str)
+    }
+    let Some(owner) = controller(pod.metadata.owner_references.as_ref()) else {
+        return true;
+    };
+    let uid = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, want: &str| {
+        m.uid.as_deref() == Some(want)
+    };
+    match owner.kind.as_str() {
+        "ReplicaSet" => {
+            let Some(rs) = replica_sets.iter().find(|r| uid(&r.metadata, &owner.uid)) else {
+                return false;
+            };
+            let Some(dref) = controller(rs.metadata.owner_references.as_ref()) else {
+                return true;
+            };
+            let Some(dep) = deployments.iter().find(|d| uid(&d.metadata, &dref.uid)) else {
+                return false;
+            };
+            let seen = dep
+                .status
+                .as_ref()
+                .and_then(|s| s.observed_generation)
+                .unwrap_or(0)
+                >= dep.metadata.generation.unwrap_or(0);
+            let want = revision(dep.metadata.annotations.as_ref());
+            seen && want.is_some() && revision(rs.metadata.annotations.as_ref()) == want
+        }
+        "StatefulSet" => {
+            let Some(sts) = statefulsets.iter().find(|s| uid(&s.metadata, &owner.uid)) else {
+                return false;
+            };
+            let st = sts.status.as_ref();
+            let seen = st.and_then(|s| s.observed_generation).unwrap_or(0)
+                >= sts.metadata.generation.unwrap_or(0);
+            let want = st.and_then(|s| s.update_revision.as_deref());
+            let has = pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(POD_REVISION_LABEL))
+                .map(String::as_str);
+            seen && want.is_some() && has == want
+        }
+        _ => true,
+    }
+}
+
+/// Why a wait for a healthy store ended without one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotHealthy {
+    /// The deadline passed; the last health measured.
+    TimedOut(Health),
+    /// A pod of the current template was stuck (see [`health::stuck`]) on
+    /// two reads `confirm` apart: waiting longer would not help.
+    Stuck { health: Health, why: String },
+}
+
+impl NotHealthy {
+    pub fn health(&self) -> &Health {
+        match self {
+            NotHealthy::TimedOut(h) | NotHealthy::Stuck { health: h, .. } => h,
+        }
+    }
+}
+
+/// Waits until the store is healthy on a fresh read, the deadline, or a
+/// pod of the current template stuck on every read for `confirm` (a wrong
+/// image, a container crashing again and again: no reason to wait for the
+/// deadline). The watches say when something of the store changed;
+/// without news it looks again every few seconds.
 pub async fn wait_healthy(
     client: &Client,
     view: &ClusterView,
@@ -65,7 +177,8 @@ pub async fn wait_healthy(
     store_id: Uuid,
     expected: &[String],
     deadline: Instant,
-) -> Result<Health, Health> {
+    confirm: Duration,
+) -> Result<Health, NotHealthy> {
     let mut rx = view.subscribe();
     let mut last = Health {
         state: health::HealthState::Missing,
@@ -73,30 +186,49 @@ pub async fn wait_healthy(
         ready_workloads: 0,
         workloads: 0,
     };
+    // When a stuck pod was first seen, on every read since.
+    let mut stuck_since: Option<Instant> = None;
     loop {
         match measure(client, owned, store_id, expected).await {
-            Ok(h) if h.state == health::HealthState::Ready => return Ok(h),
-            Ok(h) => last = h,
+            Ok(r) if r.health.state == health::HealthState::Ready => return Ok(r.health),
+            Ok(r) => {
+                last = r.health;
+                match r.stuck {
+                    Some(why) => {
+                        let since = *stuck_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() >= confirm {
+                            return Err(NotHealthy::Stuck { health: last, why });
+                        }
+                    }
+                    None => stuck_since = None,
+                }
+            }
+            // A failed read says nothing about the pods either way.
             Err(e) => last.summary = format!("cannot read the store's workloads: {e}"),
         }
-        let wake = tokio::time::sleep(Duration::from_secs(3));
+        // Without news, look again in a few seconds, and exactly when a
+        // stuck pod has been seen for `confirm`.
+        let mut next = Instant::now() + Duration::from_secs(3);
+        if let Some(since) = stuck_since {
+            next = next.min(since + confirm);
+        }
+        let wake = tokio::time::sleep_until(next.min(deadline));
         tokio::pin!(wake);
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Ok(Change::Store(id)) if id != store_id => continue,
                     Err(broadcast::error::RecvError::Closed) => {
-                        tokio::time::sleep_until(deadline.min(Instant::now() + Duration::from_secs(3))).await;
+                        (&mut wake).await;
                         break;
                     }
                     _ => break,
                 },
                 _ = &mut wake => break,
-                _ = tokio::time::sleep_until(deadline) => return Err(last),
             }
         }
         if Instant::now() >= deadline {
-            return Err(last);
+            return Err(NotHealthy::TimedOut(last));
         }
     }
 }
@@ -263,6 +395,101 @@ async fn wait_gone(api: &Api<StatefulSet>, name: &str) -> Result<(), kube::Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use k8s_openapi::api::apps::v1::{DeploymentStatus, StatefulSetStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use std::collections::BTreeMap;
+
+    fn owned_by(kind: &str, uid: &str) -> Option<Vec<OwnerReference>> {
+        Some(vec![OwnerReference {
+            kind: kind.into(),
+            uid: uid.into(),
+            controller: Some(true),
+            ..Default::default()
+        }])
+    }
+
+    fn revision(r: &str) -> Option<BTreeMap<String, String>> {
+        Some(BTreeMap::from([(
+            DEPLOYMENT_REVISION.to_string(),
+            r.to_string(),
+        )]))
+    }
+
+    fn deployment(rev: &str, generation: i64, observed: i64) -> Deployment {
+        Deployment {
+            metadata: ObjectMeta {
+                uid: Some("d".into()),
+                generation: Some(generation),
+                annotations: revision(rev),
+                ..Default::default()
+            },
+            status: Some(DeploymentStatus {
+                observed_generation: Some(observed),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn replica_set(uid: &str, rev: &str) -> ReplicaSet {
+        ReplicaSet {
+            metadata: ObjectMeta {
+                uid: Some(uid.into()),
+                annotations: revision(rev),
+                owner_references: owned_by("Deployment", "d"),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn pod(owner: &str, uid: &str, hash: Option<&str>) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                owner_references: owned_by(owner, uid),
+                labels: hash.map(|h| BTreeMap::from([(POD_REVISION_LABEL.to_string(), h.into())])),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_pods_of_the_current_template_count() {
+        let (old, new) = (replica_set("rs-old", "1"), replica_set("rs-new", "2"));
+        let rss = [&old, &new];
+        let dep = deployment("2", 2, 2);
+        let current = |p: &Pod, d: &Deployment| of_current_template(p, &[d], &rss, &[]);
+        assert!(current(&pod("ReplicaSet", "rs-new", None), &dep));
+        // An old pod that was failing before the change is not the change's.
+        assert!(!current(&pod("ReplicaSet", "rs-old", None), &dep));
+        // Before the controller has seen the new spec, no pod is current.
+        let unseen = deployment("1", 2, 1);
+        assert!(!current(&pod("ReplicaSet", "rs-old", None), &unseen));
+        // An owner the read did not return: not counted.
+        assert!(!current(&pod("ReplicaSet", "rs-gone", None), &dep));
+
+        let sts = StatefulSet {
+            metadata: ObjectMeta {
+                uid: Some("s".into()),
+                generation: Some(3),
+                ..Default::default()
+            },
+            status: Some(StatefulSetStatus {
+                observed_generation: Some(3),
+                update_revision: Some("db-7c9".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let in_sts = |p: &Pod| of_current_template(p, &[], &[], &[&sts]);
+        assert!(in_sts(&pod("StatefulSet", "s", Some("db-7c9"))));
+        assert!(!in_sts(&pod("StatefulSet", "s", Some("db-5f1"))));
+        // Pods of the release's Jobs, and bare pods, are the release's own.
+        assert!(of_current_template(&pod("Job", "j", None), &[], &[], &[]));
+        assert!(of_current_template(&Pod::default(), &[], &[], &[]));
+    }
 
     fn claim(name: &str, sts: Option<&str>, size: &str) -> Claim {
         Claim {

@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub provision_timeout: Duration,
     pub delete_timeout: Duration,
     pub upgrade_timeout: Duration,
+    /// How long a pod of a change's new revision must stay stuck before the
+    /// change stops waiting for it (see `cluster::rollout::wait_healthy`).
+    pub upgrade_stuck: Duration,
     pub lease: Duration,
     pub max_concurrent_provisions: u32,
     pub helm_bin: PathBuf,
@@ -55,6 +58,7 @@ impl EngineConfig {
             provision_timeout: s.provision_timeout,
             delete_timeout: s.delete_timeout,
             upgrade_timeout: s.upgrade_timeout,
+            upgrade_stuck: s.upgrade_stuck,
             lease: s.lease,
             max_concurrent_provisions: s.max_concurrent_provisions,
             helm_bin: s.helm_bin.clone(),

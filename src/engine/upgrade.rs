@@ -443,8 +443,10 @@ impl Context {
         }
     }
 
-    /// Waits for the new pods to be Ready within the upgrade timeout.
-    /// Ok(Err(why)) names what is not ready (which pod, what Kubernetes said).
+    /// Waits for the new pods to be Ready within the upgrade timeout; a pod
+    /// of the new revision that stays stuck (see `upgrade_stuck`) ends the
+    /// wait at once. Ok(Err(why)) names what is not ready (which pod, what
+    /// Kubernetes said).
     async fn wait_healthy(
         &self,
         store: &Store,
@@ -455,15 +457,28 @@ impl Context {
         // sees all of them: no list of expected workloads is needed.
         let deadline = Instant::now() + self.cfg.upgrade_timeout;
         let t = Instant::now();
-        let res =
-            rollout::wait_healthy(&self.client, &self.view, owned, store.id, &[], deadline).await;
+        let res = rollout::wait_healthy(
+            &self.client,
+            &self.view,
+            owned,
+            store.id,
+            &[],
+            deadline,
+            self.cfg.upgrade_stuck,
+        )
+        .await;
         timing.wait += t.elapsed();
-        Ok(res.map(|_| ()).map_err(|h| {
-            format!(
+        Ok(res.map(|_| ()).map_err(|n| match n {
+            rollout::NotHealthy::TimedOut(h) => format!(
                 "not healthy after {}s: {}",
                 self.cfg.upgrade_timeout.as_secs(),
                 h.summary
-            )
+            ),
+            rollout::NotHealthy::Stuck { why, .. } => format!(
+                "{why}, on every look for {}s: it will not fix itself, so the {}s upgrade timeout was not waited out",
+                self.cfg.upgrade_stuck.as_secs(),
+                self.cfg.upgrade_timeout.as_secs()
+            ),
         }))
     }
 
