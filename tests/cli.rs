@@ -155,6 +155,29 @@ async fn the_store_commands_drive_the_whole_lifecycle_with_meaningful_exit_codes
         mine.iter()
             .any(|e| e["action"] == "store.retry" && e["outcome"] == "refused")
     );
+
+    // The trail of the deleted store, by its full id, namespace or name
+    // (README: "kept after deletion"); `store show` says where to look.
+    for key in [id.as_str(), ns.as_str(), name.as_str()] {
+        let out = sw(&db.url, &["audit", key, "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "audit {key}: {}",
+            tools::text(&out.stderr)
+        );
+        let trail = json(&out);
+        let trail = trail.as_array().unwrap();
+        assert_eq!(trail.len(), mine.len(), "audit {key}");
+        assert!(
+            trail.iter().all(|e| e["store_id"] == id.as_str()),
+            "audit {key}"
+        );
+    }
+    let out = sw(&db.url, &["store", "show", &id]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = tools::text(&out.stderr);
+    assert!(err.contains("deleted") && err.contains("audit"), "{err}");
     db.drop_db().await;
 }
 
@@ -200,5 +223,70 @@ async fn retry_wait_of_a_failed_delete_waits_for_the_delete() {
         "{}",
         tools::text(&out.stderr)
     );
+    db.drop_db().await;
+}
+
+/// README's keys resolve: `store show acme` for "Acme Shoes", the slug in
+/// its URL (`acme-shoes`), its namespace, any case; a key that fits several
+/// stores names each (name, id, status) and says how to pick one.
+#[tokio::test]
+async fn store_keys_accept_the_slug_and_an_unambiguous_name_prefix() {
+    let db = TestDb::new().await;
+    let create = |name: &str, owner: &str| {
+        let out = sw(
+            &db.url,
+            &["store", "create", name, "--owner", owner, "--json"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", tools::text(&out.stderr));
+        json(&out)["id"].as_str().unwrap().to_string()
+    };
+    let shoes = create("Acme Shoes", "shoes@example.com");
+    for key in [
+        "acme",
+        "ACME",
+        "acme-shoes",
+        "Acme-Shoes",
+        "store-acme-shoes",
+        "acme shoes",
+        &shoes[..8],
+        &shoes,
+    ] {
+        let out = sw(&db.url, &["store", "show", key, "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{key}: {}",
+            tools::text(&out.stderr)
+        );
+        assert_eq!(json(&out)["id"], shoes.as_str(), "{key}");
+    }
+
+    let hats = create("Acme Hats", "hats@example.com");
+    let out = sw(&db.url, &["store", "show", "acme"]);
+    assert_eq!(out.status.code(), Some(6), "{}", tools::text(&out.stdout));
+    let err = tools::text(&out.stderr);
+    for want in [
+        "Acme Shoes",
+        "Acme Hats",
+        &shoes,
+        &hats,
+        "Provisioning",
+        "id",
+    ] {
+        assert!(err.contains(want), "{want} missing from: {err}");
+    }
+    // A key that fits one store exactly wins over prefixes of others.
+    for (key, want) in [("acme-hats", &hats), ("acme s", &shoes), ("ACME H", &hats)] {
+        let out = sw(&db.url, &["store", "show", key, "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{key}: {}",
+            tools::text(&out.stderr)
+        );
+        assert_eq!(json(&out)["id"], want.as_str(), "{key}");
+    }
+    let out = sw(&db.url, &["store", "show", "acme-boots"]);
+    assert_eq!(out.status.code(), Some(4));
     db.drop_db().await;
 }

@@ -30,7 +30,8 @@ pub enum Command {
     Fleet(FleetCommand),
     /// Show the audit log (newest first).
     Audit {
-        /// Only this store (id, id prefix, namespace or name).
+        /// Only this store (id, id prefix, namespace, slug, name or name prefix),
+        /// deleted ones included.
         store: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
@@ -57,7 +58,7 @@ pub enum StoreCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one store (id, id prefix, namespace or name).
+    /// Show one store (id, id prefix, namespace, slug, name or name prefix).
     Show {
         store: String,
         #[arg(long)]

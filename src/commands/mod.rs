@@ -5,6 +5,7 @@ pub mod pods;
 
 pub mod args;
 pub mod changes;
+pub mod keys;
 pub mod users;
 
 use crate::config::Settings;
@@ -82,7 +83,8 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             let pool = db::connect(settings.database_url()?, settings.workers).await?;
             db::migrate(&pool).await?;
             let id = match store {
-                Some(key) => match resolve(&pool, &key).await {
+                // Deleted stores too: their trail is kept.
+                Some(key) => match keys::resolve_key(&pool, &key, true).await {
                     Ok(s) => Some(s.id),
                     Err(code) => return Ok(ExitCode::from(code)),
                 },
@@ -110,29 +112,10 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
     }
 }
 
-/// Finds one live store by id, id prefix, namespace or name.
+/// Finds one live store by key (`keys`: id, id prefix, namespace, slug,
+/// name or name prefix).
 pub(crate) async fn resolve(pool: &PgPool, key: &str) -> Result<Store, u8> {
-    match stores::find(pool, key).await {
-        Ok(mut found) if found.len() == 1 => Ok(found.remove(0)),
-        Ok(found) if found.is_empty() => {
-            eprintln!("error: no store matches \"{key}\" (give its id, namespace or name)");
-            Err(exit::NOT_FOUND)
-        }
-        Ok(found) => {
-            eprintln!(
-                "error: \"{key}\" matches {} stores; give the id or namespace:",
-                found.len()
-            );
-            for s in found {
-                eprintln!("  {}  {}  {}", s.id, s.namespace, s.owner);
-            }
-            Err(exit::CONFLICT)
-        }
-        Err(e) => {
-            eprintln!("error: database: {e}");
-            Err(exit::UNAVAILABLE)
-        }
-    }
+    keys::resolve_key(pool, key, false).await
 }
 
 /// `store list`: pages from the database (keyset, newest first), so that

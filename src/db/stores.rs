@@ -88,15 +88,32 @@ pub async fn get<'e>(exec: impl PgExecutor<'e>, id: Uuid) -> Result<Option<Store
 
 /// Finds a store by id, id prefix (at least 4 characters), namespace or name,
 /// for the command line. Live stores only.
-pub async fn find<'e>(exec: impl PgExecutor<'e>, key: &str) -> Result<Vec<Store>, sqlx::Error> {
+/// Stores a key may mean: its id or an id prefix (4+ characters), its
+/// namespace or slug (the URL's host part), its name or a name prefix, all
+/// case-insensitive; oldest first, at most `limit`. `commands::keys` ranks
+/// them (an exact match wins over prefixes).
+pub async fn candidates<'e>(
+    exec: impl PgExecutor<'e>,
+    key: &str,
+    with_deleted: bool,
+    limit: i64,
+) -> Result<Vec<Store>, sqlx::Error> {
     let sql: &str = concat!(
         "SELECT ",
         store_columns!(),
-        " FROM stores WHERE status <> 'Deleted' AND \
-         (id::text = $1 OR (length($1) >= 4 AND id::text LIKE $1 || '%') OR namespace = $1 OR lower(name) = lower($1)) \
-         ORDER BY created_at"
+        " FROM stores WHERE ($2 OR status <> 'Deleted') AND \
+         (id::text = lower($1) OR (length($1) >= 4 AND starts_with(id::text, lower($1))) \
+          OR namespace = lower($1) OR namespace = 'store-' || lower($1) \
+          OR starts_with(lower(name), lower($1))) \
+         ORDER BY created_at LIMIT $3"
     );
-    let rows: Vec<Row> = sqlx::query_as(sql).bind(key).fetch_all(exec).await?;
+    let rows: Vec<Row> = sqlx::query_as(sql)
+        .bind(key)
+        .bind(with_deleted)
+        .bind(limit)
+        .bind(crate::store::NAMESPACE_PREFIX)
+        .fetch_all(exec)
+        .await?;
     Ok(rows.into_iter().map(Store::from).collect())
 }
 

@@ -7,7 +7,8 @@ pub mod settings;
 
 pub use lifecycle::{Kind, Refusal, Request, Transition};
 pub use naming::{
-    NameError, Reserved, namespace_for, slugify, validate_name, validate_owner, with_suffix,
+    NAMESPACE_PREFIX, NameError, Reserved, namespace_for, slugify, validate_name, validate_owner,
+    with_suffix,
 };
 pub use settings::StoreSettings;
 
