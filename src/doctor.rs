@@ -511,9 +511,7 @@ pub fn check_ingress_class(wanted: Option<&str>, classes: &[(String, bool)]) -> 
                     list()
                 }
             ),
-            format!(
-                "install the {w} ingress controller (k3s/k3d ship traefik), or set ingress.className in the values file"
-            ),
+            missing_class_fix(w, classes.first().map(|(n, _)| n.as_str())),
         ),
         None => match classes.iter().find(|(_, d)| *d) {
             Some((d, _)) => Check::ok(name, format!("the cluster's default, {d}")),
@@ -523,6 +521,29 @@ pub fn check_ingress_class(wanted: Option<&str>, classes: &[(String, bool)]) -> 
                 "set ingress.className in the values file, or mark a class default (ingressclass.kubernetes.io/is-default-class=true)",
             ),
         },
+    }
+}
+
+/// What to do when IngressClass `wanted` is missing: k3s and k3d ship
+/// traefik unless it was turned off, so there the fix is to turn it back
+/// on; elsewhere, install the controller or use a class the cluster has.
+fn missing_class_fix(wanted: &str, existing: Option<&str>) -> String {
+    let use_other = format!(
+        "or use a class the cluster has: set `ingress.className: {}` in a values file (values_file or extra_values_files)",
+        existing.unwrap_or("<class>")
+    );
+    if wanted == "traefik" {
+        format!(
+            "on k3s, traefik comes with the server unless it was started with --disable=traefik: remove that flag (k3s service or /etc/rancher/k3s/config.yaml) and restart k3s; \
+             on k3d, recreate the cluster without --k3s-arg \"--disable=traefik@server:*\"; \
+             on other clusters (kind, minikube, EKS, GKE, AKS...), install it (`helm repo add traefik https://traefik.github.io/charts && helm install traefik traefik/traefik -n traefik --create-namespace`), \
+             {use_other}"
+        )
+    } else {
+        format!(
+            "k3s and k3d ship traefik, not {wanted}: set `ingress.className: traefik` in a values file there; \
+             on other clusters, install the {wanted} ingress controller, {use_other}"
+        )
     }
 }
 
@@ -1267,6 +1288,35 @@ mod tests {
             needed_access(None)
                 .iter()
                 .any(|a| a.resource == "pods/exec")
+        );
+    }
+
+    /// A missing class still fails, and the fix says what to do on k3s,
+    /// on k3d and on any other cluster.
+    #[test]
+    fn a_missing_ingress_class_says_what_to_do_per_cluster_kind() {
+        let classes = vec![("nginx".to_string(), true)];
+        let c = check_ingress_class(Some("traefik"), &classes);
+        assert_eq!(c.level, Level::Fail);
+        assert!(c.detail.contains("traefik") && c.detail.contains("does not exist"));
+        let fix = c.fix.unwrap_or_default();
+        for want in [
+            "on k3s",
+            "--disable=traefik",
+            "on k3d",
+            "other clusters",
+            "helm install traefik",
+            "ingress.className: nginx",
+        ] {
+            assert!(fix.contains(want), "{want} missing from: {fix}");
+        }
+        // Another class: k3s/k3d have traefik, not it.
+        let fix = check_ingress_class(Some("nginx"), &[])
+            .fix
+            .unwrap_or_default();
+        assert!(
+            fix.contains("k3s and k3d ship traefik") && fix.contains("install the nginx"),
+            "{fix}"
         );
     }
 
