@@ -1249,3 +1249,38 @@ fn placement_reaches_every_store_pod_and_setup_can_be_turned_off() {
         text(&out.stderr)
     );
 }
+
+/// The setup step marks itself for the mu-plugin (STORE_WEAVER_STEP=setup),
+/// so mails WooCommerce sends during setup are logged as the setup step's,
+/// never with "mail is off for this store" while mail is on (issue 28, 7);
+/// the WordPress container, which sends the store's mail, is not marked.
+#[test]
+fn the_setup_step_tells_the_mu_plugin_it_sends_no_mail() {
+    let relay = [
+        "--set",
+        "smtp.enabled=true",
+        "--set-string",
+        "smtp.host=smtp.example.com",
+        "--set-string",
+        "smtp.from=orders@example.com",
+    ];
+    let (items, _) = server_dry_run_with("prod", &relay);
+    let cm = setup_config_map(&items);
+    let script = cm["data"]["setup-store.sh"]
+        .as_str()
+        .expect("setup-store.sh");
+    assert!(
+        script.contains("\nexport STORE_WEAVER_STEP=setup\n"),
+        "setup-store.sh marks the setup step"
+    );
+    let plugin = cm["data"]["store-weaver-mu.php"]
+        .as_str()
+        .expect("mu-plugin");
+    assert!(plugin.contains("'setup' === store_weaver_env( 'STORE_WEAVER_STEP' )"));
+    let wp = container(&items, "Deployment", "wordpress");
+    assert!(env_of(wp, "STORE_WEAVER_STEP").is_none());
+    assert_eq!(
+        env_value(wp, "STORE_WEAVER_SMTP_HOST").as_deref(),
+        Some("smtp.example.com")
+    );
+}

@@ -39,6 +39,9 @@ set -eu
 : "${PRODUCTS_FILE:=}"
 : "${PERMALINK_STRUCTURE:=/%postname%/}"
 : "${WP_CLI_EXPORT_DIR:=}"
+# The platform's mu-plugin reads this: the setup step sends no mail (it has no
+# relay settings), and says so instead of "mail is off for this store".
+export STORE_WEAVER_STEP=setup
 # The level of first-run defaults this chart applies. A chart version that
 # adds a default adds a level below; a store records the level it reached, so
 # it receives each level's steps once.

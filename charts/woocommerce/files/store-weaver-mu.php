@@ -218,14 +218,28 @@ add_action(
 	}
 );
 
+/**
+ * Whether this process is the setup step (setup-store.sh exports
+ * STORE_WEAVER_STEP=setup). That init container has no relay settings even
+ * when the store's mail is on, so it sends no mail at all.
+ */
+function store_weaver_in_setup() {
+	return 'setup' === store_weaver_env( 'STORE_WEAVER_STEP' );
+}
+
 /** Records one mail's outcome (recipients counted, never listed). */
 function store_weaver_record_mail( $ok, $to, $subject, $error ) {
+	if ( store_weaver_in_setup() ) {
+		$via = 'setup';
+	} else {
+		$via = '' !== store_weaver_env( 'STORE_WEAVER_SMTP_HOST' ) ? 'smtp' : 'none';
+	}
 	$entry = array(
 		'time'       => gmdate( 'c' ),
 		'ok'         => (bool) $ok,
 		'recipients' => is_array( $to ) ? count( $to ) : count( array_filter( explode( ',', (string) $to ) ) ),
 		'subject'    => (string) $subject,
-		'via'        => '' !== store_weaver_env( 'STORE_WEAVER_SMTP_HOST' ) ? 'smtp' : 'none',
+		'via'        => $via,
 	);
 	if ( ! $ok ) {
 		$entry['error'] = (string) $error;
@@ -250,8 +264,31 @@ add_action(
 		$hint = '' === store_weaver_env( 'STORE_WEAVER_SMTP_HOST' )
 			? ' (mail is off for this store: set smtp.enabled, smtp.host and smtp.from in the store chart values)'
 			: '';
+		if ( store_weaver_in_setup() ) {
+			$hint = ' (' . STORE_WEAVER_SETUP_NO_MAIL . ')';
+		}
 		error_log( sprintf( 'store-weaver: mail "%s" not sent: %s%s', $subject, $message, $hint ) );
 	}
+);
+
+// The setup step does not try at all: whether the store's mail is on or
+// off, its own mails (WooCommerce's during install) are recorded and logged
+// as the setup step's, not blamed on a missing relay.
+const STORE_WEAVER_SETUP_NO_MAIL = 'the setup step sends no mail; the store sends its mail from the WordPress container, through the relay when smtp.enabled is set';
+add_filter(
+	'pre_wp_mail',
+	function ( $preempt, $atts ) {
+		if ( null !== $preempt || ! store_weaver_in_setup() ) {
+			return $preempt;
+		}
+		$atts    = is_array( $atts ) ? $atts : array();
+		$subject = isset( $atts['subject'] ) ? (string) $atts['subject'] : '';
+		store_weaver_record_mail( false, isset( $atts['to'] ) ? $atts['to'] : array(), $subject, STORE_WEAVER_SETUP_NO_MAIL );
+		error_log( sprintf( 'store-weaver: mail "%s" not sent: %s', $subject, STORE_WEAVER_SETUP_NO_MAIL ) );
+		return false;
+	},
+	10,
+	2
 );
 
 // 3. Google Fonts: off when the chart says so (privacy: every shopper's

@@ -201,6 +201,23 @@ check( 'mail: the failure is in the container log with the fix', false !== strpo
 check( 'mail: the password never reaches the log', false === strpos( $logged, 's3cret' ), $logged );
 @unlink( ini_get( 'error_log' ) );
 
+// The setup step (setup-store.sh sets STORE_WEAVER_STEP=setup) sends no mail
+// whether mail is on or off: it says so, never "mail is off for this store".
+check( 'mail: outside the setup step wp_mail is left alone', null === run_filter( 'pre_wp_mail', null, array( 'to' => 'a@example.com', 'subject' => 'x' ) ) );
+set_env( array( 'STORE_WEAVER_STEP' => 'setup' ) );
+$sent = run_filter( 'pre_wp_mail', null, array( 'to' => 'owner@example.com', 'subject' => '[Acme] Welcome to WooCommerce' ) );
+check( 'setup: no mail is attempted', false === $sent, $sent );
+$entry = end( $GLOBALS['options']['store_weaver_mail_log'] );
+check( 'setup: recorded as the setup step\'s', false === $entry['ok'] && 'setup' === $entry['via'] && '[Acme] Welcome to WooCommerce' === $entry['subject'], $entry );
+foreach ( $GLOBALS['hooks']['wp_mail_failed'] as $cb ) {
+	$cb( new Fake_Error( 'Could not instantiate mail function.', array( 'to' => array( 'c@example.com' ), 'subject' => '[Acme] Other' ) ) );
+}
+$logged = (string) @file_get_contents( ini_get( 'error_log' ) );
+check( 'setup: the log says the setup step sends no mail', false !== strpos( $logged, '"[Acme] Welcome to WooCommerce" not sent' ) && false !== strpos( $logged, 'the setup step sends no mail' ), $logged );
+check( 'setup: no "mail is off" hint', false === strpos( $logged, 'mail is off' ) && false === strpos( $logged, 'smtp.enabled, smtp.host' ), $logged );
+set_env( array( 'STORE_WEAVER_STEP' => null ) );
+@unlink( ini_get( 'error_log' ) );
+
 check( 'fonts on: no font filters', ! has_hook( 'style_loader_src' ) && ! has_hook( 'storefront_google_font_families' ) );
 $out = array();
 exec( escapeshellarg( PHP_BINARY ) . ' ' . escapeshellarg( __FILE__ ) . ' fonts-off 2>&1', $out, $rc );
