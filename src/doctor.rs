@@ -453,6 +453,142 @@ pub fn check_access(
     vec![need, not_needed]
 }
 
+/// A step toward root on a node, tried as a server-side dry run with this
+/// identity: what the API server must refuse the platform's account (the
+/// admission policies of config/rbac.yaml and the platform chart).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Escape {
+    pub what: String,
+    pub answer: EscapeAnswer,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EscapeAnswer {
+    /// Refused (403 or 422), with the API server's words.
+    Refused(String),
+    /// The dry run would have been admitted.
+    Admitted,
+    /// No answer either way.
+    Unknown(String),
+}
+
+/// The node-escape dry runs, as one check. Under least privilege an
+/// admitted step fails (the policies are missing or too weak); with broad
+/// rights the policies do not bind this identity, so it is a warning.
+pub fn check_escapes(escapes: &[Escape], least_privilege: bool) -> Check {
+    let name = "admission policy";
+    if let Some(e) = escapes.iter().find_map(|e| match &e.answer {
+        EscapeAnswer::Unknown(why) => Some(format!("{}: {why}", e.what)),
+        _ => None,
+    }) {
+        return Check::fail(
+            name,
+            format!("cannot ask the API server (a server-side dry run): {e}"),
+            "is the API server reachable, and does it serve dry runs (Kubernetes 1.18+)?",
+        );
+    }
+    let admitted: Vec<&str> = escapes
+        .iter()
+        .filter(|e| e.answer == EscapeAnswer::Admitted)
+        .map(|e| e.what.as_str())
+        .collect();
+    if admitted.is_empty() {
+        return Check::ok(
+            name,
+            format!(
+                "the API server refuses this identity {} (server-side dry runs)",
+                escapes
+                    .iter()
+                    .map(|e| e.what.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    let detail = format!(
+        "the API server would admit, from this identity: {}; together they are root on a node",
+        admitted.join("; ")
+    );
+    if least_privilege {
+        Check::fail(
+            name,
+            detail,
+            "apply config/rbac.yaml (or the platform chart with rbac.admissionPolicy=true) on Kubernetes 1.30+: its ValidatingAdmissionPolicies refuse these for the platform's service account; run as that account",
+        )
+    } else {
+        Check::warn(
+            name,
+            format!("broad rights (no store_cluster_role set): {detail}"),
+            "fine for a sandbox; in production run as the service account config/rbac.yaml creates, which its admission policies confine",
+        )
+    }
+}
+
+/// A namespace that no store has (store namespaces are slugs of names, and
+/// this one is taken by no cluster): dry runs only.
+const ESCAPE_NAMESPACE: &str = "store-weaver-doctor-privileged";
+/// The same outside the store prefix.
+const ESCAPE_OUTSIDE: &str = "sw-doctor-not-a-store";
+
+/// The dry runs doctor tries: (what, namespace to create it in or None for
+/// cluster-scoped, the object). `store_ns`: a live store's namespace, where
+/// the platform may create Deployments, to try a privileged one.
+pub fn escape_attempts(
+    store_ns: Option<&str>,
+    store_role: &str,
+    service_account: (&str, &str),
+) -> Vec<(String, Option<String>, serde_json::Value)> {
+    use crate::cluster::{MANAGED_BY, MANAGED_BY_LABEL, STORE_ID_LABEL};
+    let labels = |enforce: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
+        m.insert(
+            STORE_ID_LABEL.into(),
+            "00000000-0000-4000-8000-000000000000".into(),
+        );
+        m.insert("pod-security.kubernetes.io/enforce".into(), enforce.into());
+        serde_json::Value::Object(m)
+    };
+    let mut v = vec![
+        (
+            "a store namespace with Pod Security privileged".to_string(),
+            None,
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": ESCAPE_NAMESPACE, "labels": labels("privileged")}}),
+        ),
+        (
+            "a namespace labelled as a store's outside the store- prefix".to_string(),
+            None,
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": ESCAPE_OUTSIDE, "labels": labels("baseline")}}),
+        ),
+        (
+            "the store role bound in default".to_string(),
+            Some("default".to_string()),
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "store-weaver-doctor-probe"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": store_role},
+                "subjects": [{"kind": "ServiceAccount", "name": service_account.1, "namespace": service_account.0}]}),
+        ),
+    ];
+    if let Some(ns) = store_ns {
+        v.push((
+            format!("a privileged Deployment with the host's namespaces and / mounted in {ns}"),
+            Some(ns.to_string()),
+            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "store-weaver-doctor-probe"},
+                "spec": {"selector": {"matchLabels": {"app": "doctor-probe"}},
+                    "template": {"metadata": {"labels": {"app": "doctor-probe"}},
+                        "spec": {"hostPID": true, "hostNetwork": true,
+                            "containers": [{"name": "probe", "image": "busybox",
+                                "securityContext": {"privileged": true},
+                                "volumeMounts": [{"name": "host", "mountPath": "/host"}]}],
+                            "volumes": [{"name": "host", "hostPath": {"path": "/"}}]}}}}),
+        ));
+    }
+    v
+}
+
 /// StorageClasses: (name, is-default).
 pub fn check_storage_classes(classes: &[(String, bool)]) -> Check {
     let name = "storage class";
@@ -801,6 +937,7 @@ async fn cluster_checks(settings: &Settings, live: Option<Live>) -> Vec<Check> {
             for name in [
                 "permissions needed",
                 "permissions not needed",
+                "admission policy",
                 "store chart",
                 "storage class",
                 "ingress class",
@@ -860,6 +997,14 @@ async fn cluster_checks(settings: &Settings, live: Option<Live>) -> Vec<Check> {
 
     checks.extend(
         access_checks(
+            &client,
+            settings,
+            live.and_then(|l| l.ready_namespace.as_deref()),
+        )
+        .await,
+    );
+    checks.push(
+        escape_check(
             &client,
             settings,
             live.and_then(|l| l.ready_namespace.as_deref()),
@@ -967,6 +1112,58 @@ async fn access_checks(
             .collect()
     };
     check_access(&flat(needed), &flat(forbidden), role.is_some())
+}
+
+/// Tries each step toward a node's root as a server-side dry run (nothing
+/// is created) and reports what the API server would admit.
+async fn escape_check(client: &kube::Client, settings: &Settings, store_ns: Option<&str>) -> Check {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+    let role = settings
+        .store_cluster_role
+        .as_deref()
+        .unwrap_or("store-weaver-store");
+    let (sa_ns, sa_name) = settings
+        .service_account
+        .as_ref()
+        .map(|(n, a)| (n.as_str(), a.as_str()))
+        .unwrap_or(("store-weaver-system", "store-weaver"));
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let attempts = escape_attempts(store_ns, role, (sa_ns, sa_name));
+    let tries = attempts.into_iter().map(|(what, ns, obj)| {
+        let dry = dry.clone();
+        async move {
+            let api_version = obj["apiVersion"].as_str().unwrap_or("v1").to_string();
+            let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+            let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+            let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &kind));
+            let api: Api<DynamicObject> = match &ns {
+                Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+                None => Api::all_with(client.clone(), &ar),
+            };
+            let answer = match serde_json::from_value::<DynamicObject>(obj) {
+                Err(e) => EscapeAnswer::Unknown(format!("cannot build the object: {e}")),
+                Ok(o) => match within("a dry run", api.create(&dry, &o)).await {
+                    Ok(Ok(_)) => EscapeAnswer::Admitted,
+                    Ok(Err(kube::Error::Api(s))) if s.code == 403 || s.code == 422 => {
+                        EscapeAnswer::Refused(s.message)
+                    }
+                    // Already there: the dry run cannot tell; a namespace
+                    // by these names is itself a finding.
+                    Ok(Err(kube::Error::Api(s))) if s.code == 409 => {
+                        EscapeAnswer::Unknown(format!("{} already exists: {}", kind, s.message))
+                    }
+                    Ok(Err(e)) => EscapeAnswer::Unknown(e.to_string()),
+                    Err(why) => EscapeAnswer::Unknown(why),
+                },
+            };
+            Escape { what, answer }
+        }
+    });
+    let escapes = futures::future::join_all(tries).await;
+    check_escapes(&escapes, settings.store_cluster_role.is_some())
 }
 
 async fn helm_check(settings: &Settings) -> Check {
@@ -1266,6 +1463,38 @@ mod tests {
             Level::Warn,
             "broad rights are the configured mode"
         );
+    }
+
+    #[test]
+    fn an_admitted_step_to_the_node_fails_under_least_privilege() {
+        let attempts = escape_attempts(Some("store-acme"), "store-weaver-store", ("sw", "sa"));
+        assert_eq!(attempts.len(), 4);
+        assert!(
+            attempts
+                .iter()
+                .any(|(w, ns, _)| w.contains("privileged Deployment")
+                    && ns.as_deref() == Some("store-acme"))
+        );
+        assert_eq!(escape_attempts(None, "r", ("sw", "sa")).len(), 3);
+        let refused = |w: &str| Escape {
+            what: w.into(),
+            answer: EscapeAnswer::Refused("denied".into()),
+        };
+        let all_refused = vec![refused("a"), refused("b")];
+        assert_eq!(check_escapes(&all_refused, true).level, Level::Ok);
+        let mut one_in = all_refused.clone();
+        one_in[1].answer = EscapeAnswer::Admitted;
+        let c = check_escapes(&one_in, true);
+        assert_eq!(c.level, Level::Fail);
+        assert!(
+            c.detail.contains("would admit") && c.detail.contains('b'),
+            "{c:?}"
+        );
+        assert!(c.fix.unwrap().contains("config/rbac.yaml"));
+        assert_eq!(check_escapes(&one_in, false).level, Level::Warn);
+        let mut unknown = all_refused;
+        unknown[0].answer = EscapeAnswer::Unknown("timeout".into());
+        assert_eq!(check_escapes(&unknown, false).level, Level::Fail);
     }
 
     #[test]

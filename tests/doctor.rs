@@ -56,12 +56,13 @@ fn not_green(r: &Value) -> Vec<String> {
         .collect()
 }
 
-const ALL: [&str; 12] = [
+const ALL: [&str; 13] = [
     "database",
     "migrations",
     "cluster",
     "permissions needed",
     "permissions not needed",
+    "admission policy",
     "helm",
     "store chart",
     "storage class",
@@ -79,14 +80,19 @@ async fn doctor_is_green_against_the_sandbox() {
     for name in ALL {
         check(&r, name);
     }
-    // The admin kubeconfig has more rights than the platform needs: said,
-    // as a warning (no store_cluster_role is configured), not a failure.
+    // The admin kubeconfig has more rights than the platform needs, and the
+    // admission policies do not bind it: said, as warnings (no
+    // store_cluster_role is configured), not failures.
     let problems: Vec<String> = not_green(&r)
         .into_iter()
-        .filter(|p| !p.starts_with("\"warn\" \"permissions not needed\""))
+        .filter(|p| {
+            !p.starts_with("\"warn\" \"permissions not needed\"")
+                && !p.starts_with("\"warn\" \"admission policy\"")
+        })
         .collect();
     assert!(problems.is_empty(), "not green: {problems:#?}");
     assert_eq!(check(&r, "permissions not needed")["level"], "warn");
+    assert_eq!(check(&r, "admission policy")["level"], "warn");
     assert_eq!(r["ok"], true);
     assert_eq!(out.status.code(), Some(0));
     assert!(
@@ -107,7 +113,7 @@ async fn doctor_is_green_against_the_sandbox() {
     let out = doctor(&db.url, &require_env("KUBECONFIG"), &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ok    database"), "{text}");
-    assert!(text.contains("all 12 checks passed"), "{text}");
+    assert!(text.contains("all 13 checks passed"), "{text}");
     db.drop_db().await;
 }
 
@@ -220,6 +226,17 @@ async fn doctor_is_green_with_the_platform_service_account() {
         not_green(&r)
     );
     assert_eq!(out.status.code(), Some(0));
+    // The API server refuses the account every step toward a node's root
+    // (server-side dry runs).
+    let policy = check(&r, "admission policy");
+    assert_eq!(policy["level"], "ok", "{policy}");
+    assert!(
+        policy["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Pod Security privileged"),
+        "{policy}"
+    );
     // Least privilege: the strict check ran and found none of the forbidden rights.
     assert!(
         check(&r, "permissions not needed")["detail"]
@@ -331,4 +348,97 @@ async fn an_unreachable_database_is_named_with_its_fix() {
     );
     assert_eq!(check(&r, "migrations")["level"], "skip");
     assert_eq!(check(&r, "cluster")["level"], "ok", "the cluster is fine");
+}
+
+/// A kubeconfig that authenticates as `ns/name`'s own token.
+fn token_kubeconfig(dir: &std::path::Path, ns: &str, name: &str) -> std::path::PathBuf {
+    let token = kubectl(&["create", "token", name, "-n", ns, "--duration", "1h"]);
+    let admin = kube::config::Kubeconfig::read_from(require_env("KUBECONFIG")).unwrap();
+    let cluster = admin.clusters[0].cluster.clone().unwrap();
+    let kc = dir.join(format!("{name}-kubeconfig"));
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: u\n  user:\n    token: {}\ncontexts:\n- name: c\n  context: {{cluster: sandbox, user: u}}\ncurrent-context: c\n",
+            cluster.server.unwrap(),
+            cluster.certificate_authority_data.unwrap(),
+            token.trim()
+        ),
+    )
+    .unwrap();
+    kc
+}
+
+/// Issue 27 (1): doctor goes red when the API server would let the
+/// platform's account toward a node's root. Here: an account with the
+/// platform's roles that the admission policies do not name (as when they
+/// were never applied, or name another account).
+#[tokio::test]
+async fn doctor_fails_when_the_admission_policy_would_let_the_account_through() {
+    // The roles (config/rbac.yaml) exist.
+    let dir = tempfile::tempdir().unwrap();
+    service_account_kubeconfig(dir.path());
+    let name = format!(
+        "doctor-unpoliced-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    kubectl(&[
+        "create",
+        "serviceaccount",
+        &name,
+        "-n",
+        "store-weaver-system",
+    ]);
+    kubectl(&[
+        "create",
+        "clusterrolebinding",
+        &name,
+        "--clusterrole",
+        "store-weaver",
+        "--serviceaccount",
+        &format!("store-weaver-system:{name}"),
+    ]);
+    let kc = token_kubeconfig(dir.path(), "store-weaver-system", &name);
+    let db = TestDb::new().await;
+    let sa = format!("store-weaver-system/{name}");
+    let args = [
+        "--json",
+        "--store-cluster-role",
+        "store-weaver-store",
+        "--service-account",
+        sa.as_str(),
+    ];
+    // The authorizer sees the new binding a moment after it is made.
+    let mut found = None;
+    for _ in 0..50 {
+        let out = doctor(&db.url, kc.to_str().unwrap(), &args);
+        let r = report(&out);
+        if check(&r, "permissions needed")["level"] == "ok" {
+            found = Some((out, r));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    kubectl(&["delete", "clusterrolebinding", &name]);
+    kubectl(&[
+        "delete",
+        "serviceaccount",
+        &name,
+        "-n",
+        "store-weaver-system",
+    ]);
+    let (out, r) = found.expect("the roles' rights became visible");
+    let policy = check(&r, "admission policy");
+    assert_eq!(policy["level"], "fail", "{r:#}");
+    let detail = policy["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("would admit") && detail.contains("Pod Security privileged"),
+        "{detail}"
+    );
+    assert!(
+        policy["fix"].as_str().unwrap().contains("config/rbac.yaml"),
+        "{policy}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    db.drop_db().await;
 }

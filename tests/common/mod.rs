@@ -301,11 +301,27 @@ pub fn url_addr(url: &str) -> std::net::SocketAddr {
 
 use tools::kubectl_out;
 
+/// Applies config/rbac.yaml. Tests running at once apply it at once, and
+/// two clients creating the same object race ("already exists"): the loser
+/// tries again, when the object is there.
+pub fn apply_rbac() {
+    let file = repo("config/rbac.yaml");
+    let mut last = None;
+    for _ in 0..5 {
+        let out = tools::kubectl(&["apply", "-f", file.to_str().unwrap()], None);
+        if out.status.success() {
+            return;
+        }
+        last = Some(out);
+    }
+    tools::must(last.expect("tried"), "kubectl apply -f config/rbac.yaml");
+}
+
 /// A kubeconfig in `dir` that authenticates with the platform service
 /// account's own token (config/rbac.yaml applied first), for least-privilege
 /// tests.
 pub fn service_account_kubeconfig(dir: &std::path::Path) -> PathBuf {
-    kubectl_out(&["apply", "-f", repo("config/rbac.yaml").to_str().unwrap()]);
+    apply_rbac();
     let token = kubectl_out(&[
         "create",
         "token",
