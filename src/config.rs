@@ -82,6 +82,10 @@ enum Kind {
     List,
     /// Empty, or comma-separated CIDRs / addresses (`10.0.0.0/8, ::1`).
     CidrList,
+    /// Empty, or an address and port.
+    OptionalSocketAddr,
+    /// Empty, or comma-separated browser origins (`https://a.example.com`).
+    OriginList,
 }
 
 impl Kind {
@@ -97,10 +101,14 @@ impl Kind {
             Kind::OneOf(choices) => format!("one of: {}", choices.join(", ")),
             Kind::Suffix => "a domain suffix such as .localhost or .shops.example.com".into(),
             Kind::SocketAddr => "an address and port such as 127.0.0.1:8080".into(),
+            Kind::OptionalSocketAddr => {
+                "empty, or an address and port such as 0.0.0.0:9090".into()
+            }
             Kind::ServiceAccount => "namespace/name, e.g. store-weaver-system/store-weaver".into(),
             Kind::CidrList => {
                 "comma-separated addresses or CIDRs such as 10.42.0.0/16, 127.0.0.1".into()
             }
+            Kind::OriginList => "comma-separated origins such as https://admin.example.com, http://localhost:5173 (scheme, host and port only; no * and no wildcards: the API answers with credentials, which browsers refuse for a wildcard)".into(),
         }
     }
 
@@ -115,9 +123,10 @@ impl Kind {
             Kind::Bool => "BOOL",
             Kind::OneOf(_) => "CHOICE",
             Kind::Suffix => "SUFFIX",
-            Kind::SocketAddr => "ADDR",
+            Kind::SocketAddr | Kind::OptionalSocketAddr => "ADDR",
             Kind::ServiceAccount => "NAMESPACE/NAME",
             Kind::CidrList => "CIDRS",
+            Kind::OriginList => "ORIGINS",
         }
     }
 
@@ -150,6 +159,9 @@ impl Kind {
                     })
             }
             Kind::SocketAddr => v.trim().parse::<std::net::SocketAddr>().is_ok(),
+            Kind::OptionalSocketAddr => {
+                v.trim().is_empty() || v.trim().parse::<std::net::SocketAddr>().is_ok()
+            }
             Kind::ServiceAccount => {
                 let v = v.trim();
                 v.is_empty()
@@ -158,8 +170,44 @@ impl Kind {
                     })
             }
             Kind::CidrList => parse_cidrs(v).is_ok(),
+            Kind::OriginList => v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .all(is_origin),
         }
     }
+}
+
+/// `http(s)://host[:port]`: what a browser sends in `Origin`, exactly.
+fn is_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    // An IPv6 host is bracketed: [::1]:8080.
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, "")) => (h, None),
+            Some((h, after)) => match after.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    host_ok && port_ok
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -258,6 +306,16 @@ impl FromSetting for Duration {
 impl FromSetting for std::net::SocketAddr {
     fn from_setting(raw: Option<&str>) -> Option<Self> {
         raw?.trim().parse().ok()
+    }
+}
+
+/// Unset and empty: not configured.
+impl FromSetting for Option<std::net::SocketAddr> {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        match raw.map(str::trim).filter(|s| !s.is_empty()) {
+            None => Some(None),
+            Some(v) => v.parse().ok().map(Some),
+        }
     }
 }
 
@@ -466,6 +524,9 @@ settings! {
     /// address for --serve
     listen: std::net::SocketAddr = "listen", env "STORE_WEAVER_LISTEN", flag "listen",
         Kind::SocketAddr, default Some("127.0.0.1:8080");
+    /// serve /metrics on this address only (its own port, for the scraper; no Ingress routes to it); unset: on the main port, to this machine only
+    metrics_listen: Option<std::net::SocketAddr> = "metrics_listen", env "STORE_WEAVER_METRICS_LISTEN",
+        flag "metrics-listen", Kind::OptionalSocketAddr, default None;
     /// --serve sign-in: password (users in Postgres), proxy (trusted header), demo (anyone is anyone; never in production)
     auth_mode: AuthMode = "auth_mode", env "STORE_WEAVER_AUTH", flag "auth",
         Kind::OneOf(AuthMode::WORDS), default Some("password");
@@ -474,7 +535,7 @@ settings! {
         flag "proxy-user-header", Kind::Text, default Some("x-forwarded-user");
     /// comma-separated origins allowed to call the API from a browser
     cors_origins: Vec<String> = "cors_origins", env "STORE_WEAVER_CORS_ORIGINS", flag "cors-origins",
-        Kind::List, default Some("");
+        Kind::OriginList, default Some("");
     /// creates per minute allowed per user and per client address
     create_rate_per_minute: u32 = "create_rate_per_minute", env "STORE_WEAVER_CREATE_RATE",
         flag "create-rate", Kind::Count { min: 1, max: MAX_COUNT }, default Some("10");
@@ -506,6 +567,9 @@ settings! {
     /// open HTTP connections; beyond it new connections are closed at once
     max_connections: u32 = "max_connections", env "STORE_WEAVER_MAX_CONNECTIONS",
         flag "max-connections", Kind::Count { min: 1, max: MAX_COUNT }, default Some("4096");
+    /// connections one client address may hold before one of them completes a request (after that: up to half of max_connections), so one address cannot take them all
+    max_connections_per_peer: u32 = "max_connections_per_peer", env "STORE_WEAVER_MAX_CONNECTIONS_PER_PEER",
+        flag "max-connections-per-peer", Kind::Count { min: 1, max: MAX_COUNT }, default Some("64");
     /// live streams (/api/stream) open at once in this process
     max_streams: u32 = "max_streams", env "STORE_WEAVER_MAX_STREAMS", flag "max-streams",
         Kind::Count { min: 1, max: MAX_COUNT }, default Some("2000");
@@ -1000,6 +1064,38 @@ mod tests {
         let err = Settings::resolve(&layers(&[], &[("database_url", "mysql://a:s3cret@x")], &[]))
             .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    /// Issue 27 (16): `*` used to pass here and panic at start (a wildcard
+    /// cannot go with credentials); now it and anything that is not an
+    /// origin are refused with the key named.
+    #[test]
+    fn cors_origins_must_be_origins() {
+        for bad in [
+            "*",
+            "https://a.example.com, *",
+            "a.example.com",
+            "https://a.example.com/path",
+            "https://*.example.com",
+        ] {
+            let err =
+                Settings::resolve(&layers(&[], &[("cors_origins", bad)], &[])).expect_err(bad);
+            let msg = err.to_string();
+            assert!(
+                msg.contains("cors_origins") && msg.contains("origins such as"),
+                "{bad}: {msg}"
+            );
+        }
+        let s = Settings::resolve(&layers(
+            &[],
+            &[(
+                "cors_origins",
+                "https://admin.example.com, http://localhost:5173",
+            )],
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(s.cors_origins.len(), 2);
     }
 
     #[test]

@@ -119,10 +119,16 @@ pub async fn wp(
     actor: &Actor,
     t: &Target,
     args: &[String],
-    read_only: bool,
+    mode: impl Into<pods::WpMode>,
 ) -> Result<WpOutput, IncidentError> {
+    let mode = mode.into();
     let shown = pods::wp_command_for_audit(args, &pods::Masker::default());
-    if let Err(why) = pods::check_wp_command(args, read_only) {
+    let shown = if mode == pods::WpMode::Unsafe {
+        format!("{shown} (--unsafe)")
+    } else {
+        shown
+    };
+    if let Err(why) = pods::check_wp_command(args, mode) {
         record(
             pool,
             actor,
@@ -135,7 +141,7 @@ pub async fn wp(
         return Err(PodsError::Refused(why).into());
     }
     record(pool, actor, Action::Wp, t, Outcome::Accepted, &shown).await?;
-    match pods::run_wp(client, &t.store, args, read_only).await {
+    match pods::run_wp(client, &t.store, args, mode).await {
         Ok(out) => {
             let outcome = if out.success {
                 Outcome::Ok

@@ -35,9 +35,79 @@ pub fn mask_url_password(url: &str) -> String {
     url.to_string()
 }
 
+/// Text from a store (its logs, what wp printed, audit details) as it may
+/// reach an operator's terminal: C0 and C1 control characters and DEL are
+/// shown (`^[`, `^?`, `<U+009B>`) instead of obeyed, so that bytes a store
+/// controls cannot set the window title or the clipboard (OSC), move the
+/// cursor or fake lines. `keep` are the controls left as they are (a tab,
+/// the newlines of multi-line output).
+pub fn visible_controls<'a>(s: &'a str, keep: &[char]) -> std::borrow::Cow<'a, str> {
+    let shown = |c: char| is_terminal_control(c) && !keep.contains(&c);
+    if !s.chars().any(shown) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !shown(c) {
+            out.push(c);
+            continue;
+        }
+        let code = u32::from(c);
+        match code {
+            // Caret notation, as `cat -v` shows them: ESC is ^[, CR is ^M.
+            0x00..=0x1f => {
+                out.push('^');
+                out.push(char::from_u32(code + 0x40).unwrap_or('?'));
+            }
+            0x7f => out.push_str("^?"),
+            _ => out.push_str(&format!("<U+{code:04X}>")),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// C0 (U+0000-001F), DEL and C1 (U+0080-009F).
+fn is_terminal_control(c: char) -> bool {
+    matches!(u32::from(c), 0x00..=0x1f | 0x7f..=0x9f)
+}
+
+/// `s` for a stream that `tty` says is a terminal: controls shown (but tabs
+/// and newlines) there, left as they are for a pipe or a file (which get
+/// the store's bytes unchanged).
+pub fn for_terminal(s: &str, tty: bool) -> std::borrow::Cow<'_, str> {
+    if tty {
+        visible_controls(s, &['\t', '\n'])
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controls_from_a_store_are_shown_not_obeyed() {
+        // OSC 52 (clipboard), OSC 0 (title), a cursor move, CR and a C1 CSI.
+        let hostile = "ok\x1b]52;c;cm0gLXJmIH4=\x07 \x1b]0;pwned\x1b\\ \x1b[2A\rfake\u{9b}31m\x7f";
+        let shown = visible_controls(hostile, &[]);
+        assert!(!shown.chars().any(is_terminal_control), "{shown:?}");
+        assert_eq!(
+            shown,
+            "ok^[]52;c;cm0gLXJmIH4=^G ^[]0;pwned^[\\ ^[[2A^Mfake<U+009B>31m^?"
+        );
+        // Plain text, accents and emoji pass untouched (and are not copied).
+        assert!(matches!(
+            visible_controls("Café ☕ plain", &[]),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // Newlines: kept for multi-line output, shown for one-line rows.
+        assert_eq!(visible_controls("a\nb\tc", &['\n', '\t']), "a\nb\tc");
+        assert_eq!(visible_controls("a\nb", &[]), "a^Jb");
+        // A pipe gets the bytes as they are; a terminal sees them shown.
+        assert_eq!(for_terminal("\x1b[2J", false), "\x1b[2J");
+        assert_eq!(for_terminal("\x1b[2J\n", true), "^[[2J\n");
+    }
 
     #[test]
     fn bound_message_cuts_on_char_boundaries() {

@@ -1284,3 +1284,90 @@ fn the_setup_step_tells_the_mu_plugin_it_sends_no_mail() {
         Some("smtp.example.com")
     );
 }
+
+/// Issue 27 (13): the store's WordPress is reached only by the ingress
+/// controller's pods (never "any pod of kube-system"), and its outbound
+/// HTTPS reaches no cluster-private range, carrier-grade NAT included.
+#[test]
+fn network_policies_name_the_ingress_controller_and_keep_private_ranges_out() {
+    for env in ["local", "prod"] {
+        let (items, _) = server_dry_run(env);
+        let wp = items
+            .iter()
+            .find(|o| {
+                o["kind"] == "NetworkPolicy"
+                    && o["metadata"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.ends_with("-wordpress"))
+            })
+            .expect("the WordPress network policy");
+        let from = &wp["spec"]["ingress"][0]["from"][0];
+        let pods = from["podSelector"]["matchLabels"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            !pods.is_empty(),
+            "values-{env}.yaml: every pod of the ingress controller's namespace may reach WordPress: {from}"
+        );
+        let except: Vec<&str> = wp["spec"]["egress"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["to"][0]["ipBlock"]["except"].as_array())
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        for range in [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "169.254.0.0/16",
+            "100.64.0.0/10",
+        ] {
+            assert!(
+                except.contains(&range),
+                "values-{env}.yaml: egress reaches {range}: {except:?}"
+            );
+        }
+    }
+    // Removing the labels is refused, naming the key. (A `{}` in a values
+    // file merges with the default and keeps it; null removes it.)
+    let id = random_uuid();
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        RELEASE.into(),
+        chart(),
+        "-f".into(),
+        values_file("prod"),
+    ];
+    args.extend(store_sets(&id, "np.example.com"));
+    args.extend([
+        "--set".into(),
+        "networkPolicy.ingressController.podLabels=null".into(),
+    ]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = helm(&argv);
+    assert!(
+        !out.status.success(),
+        "empty ingress controller labels were accepted"
+    );
+    assert!(
+        text(&out.stderr).contains("networkPolicy.ingressController.podLabels"),
+        "{}",
+        text(&out.stderr)
+    );
+    // An overridden list of exceptions still keeps the private ranges out.
+    let mut args = args.clone();
+    args.truncate(args.len() - 2);
+    args.extend([
+        "--set-json".into(),
+        "networkPolicy.egressHttps.except=[\"203.0.113.0/24\"]".into(),
+    ]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let rendered = text(&must(helm(&argv), "helm template with a custom except").stdout);
+    assert!(
+        rendered.contains("100.64.0.0/10") && rendered.contains("203.0.113.0/24"),
+        "{rendered}"
+    );
+}

@@ -223,6 +223,53 @@ async fn retry_wait_of_a_failed_delete_waits_for_the_delete() {
         "{}",
         tools::text(&out.stderr)
     );
+}
+
+/// Issue 27 (8): audit details can carry bytes a store controls (a wp
+/// command line, a helm message); the table shows their controls instead of
+/// sending them to the operator's terminal, one row per entry.
+#[tokio::test]
+async fn the_audit_table_shows_control_characters_instead_of_obeying_them() {
+    use store_weaver::db::audit::{self, Action, Outcome, Record};
+    let db = TestDb::new().await;
+    let actor = store_weaver::store::Actor::new("ann", store_weaver::store::Via::Cli);
+    let hostile = "wp option get x\x1b]0;pwned\x07\x1b]52;c;cm0gLXJm\x07\n2099-01-01 00:00:00  root  fake row\u{9b}2J";
+    audit::record(
+        &db.pool,
+        &Record {
+            actor: &actor,
+            action: Action::Wp,
+            store_id: None,
+            store_name: Some("Shop\x1b[2Aname"),
+            outcome: Outcome::Ok,
+            detail: Some(hostile),
+        },
+    )
+    .await
+    .unwrap();
+    let out = sw(&db.url, &["audit"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !text
+            .chars()
+            .any(|c| matches!(u32::from(c), 0..=0x08 | 0x0b..=0x1f | 0x7f..=0x9f)),
+        "raw controls reached the terminal: {text:?}"
+    );
+    assert_eq!(text.lines().count(), 1, "one row per entry: {text:?}");
+    assert!(
+        text.contains("^[]0;pwned^G") && text.contains("^J2099") && text.contains("<U+009B>2J"),
+        "{text:?}"
+    );
+    assert!(text.contains("Shop^[[2Aname"), "{text:?}");
+    // --json stays exact (JSON escapes them itself).
+    let out = sw(&db.url, &["audit", "--json"]);
+    let v = json(&out);
+    assert_eq!(v[0]["detail"], hostile);
     db.drop_db().await;
 }
 

@@ -221,10 +221,50 @@ async fn a_namespace_that_lost_its_store_label_is_refused_for_credentials_detail
         .await
         .expect(400);
     assert_eq!(bad.body["field"], "tail");
+    // Issue 27 (14): a pod or container the store does not have is the
+    // client's mistake, named, not a cluster outage.
+    for (query, field) in [
+        ("container=nope", "container"),
+        ("pod=nope", "pod"),
+        ("pod=nope&container=web", "pod"),
+    ] {
+        let r = ann
+            .get(&format!("/api/stores/{id}/logs?{query}"))
+            .await
+            .expect(404);
+        assert_eq!(r.body["field"], field, "{query}: {}", r.text);
+        assert!(r.text.contains("nope"), "{}", r.text);
+    }
     let bob = server.user("bob@example.com", Role::User).await;
     bob.get(&format!("/api/stores/{id}/logs")).await.expect(404);
     let timeline = ann.get(&format!("/api/stores/{id}/timeline")).await;
     assert!(timeline.text.contains("store.logs"), "{}", timeline.text);
+
+    // Issue 27 (16): a namespace labelled as another store's is refused
+    // without naming that store (its id is nobody else's business).
+    let other = uuid::Uuid::new_v4().to_string();
+    let patch = json!({ "metadata": { "labels": { "store-weaver.io/store-id": other } } });
+    KubeApi::<Namespace>::all(client.clone())
+        .patch(&ns, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    for r in [
+        ann.post_empty(&format!("/api/stores/{id}/credentials"))
+            .await
+            .expect(409),
+        ann.get(&format!("/api/stores/{id}/detail"))
+            .await
+            .expect(409),
+        ann.get(&format!("/api/stores/{id}/logs")).await.expect(409),
+    ] {
+        assert_eq!(r.code(), "not_owned");
+        assert!(
+            !r.text.contains(&other),
+            "names the other store: {}",
+            r.text
+        );
+        assert!(r.text.contains("another store"), "{}", r.text);
+    }
 
     // Someone (a second installation, a restore) takes the label away.
     let patch = json!({ "metadata": { "labels": { "store-weaver.io/store-id": null } } });
@@ -316,5 +356,64 @@ async fn reserved_names_are_refused_by_the_api_and_the_cli() {
         err.contains("reserved") && err.contains("store-weaver-system"),
         "{err}"
     );
+    server.stop().await;
+}
+
+/// Issue 27 (9): a followed log (`logs?follow=true`) is a live stream like
+/// `/api/stream`: it takes one of the user's stream slots, and it ends when
+/// the user's session does (here: the account is disabled).
+#[tokio::test]
+async fn a_followed_log_takes_a_stream_slot_and_ends_with_the_session() {
+    use futures::StreamExt;
+    let server = TestServer::start(&[("workers", "1"), ("max_streams_per_user", "1")]).await;
+    let ann = server.user("ann@example.com", Role::User).await;
+    let created = ann
+        .post("/api/stores", json!({ "name": unique("Followed") }))
+        .await;
+    assert!(created.status.is_success(), "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let s = settle(&ann, &id).await;
+    assert_eq!(s["status"], "Ready", "{s}");
+
+    let res = ann
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/stores/{id}/logs?container=web&follow=true&tail=5"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = res.bytes_stream();
+    // The one slot is taken: neither another follow nor the live stream.
+    let r = ann
+        .get(&format!("/api/stores/{id}/logs?container=web&follow=true"))
+        .await
+        .expect(429);
+    assert_eq!(r.body["limit"], "max_streams_per_user", "{}", r.text);
+    let r = ann.get("/api/stream").await.expect(429);
+    assert_eq!(r.body["limit"], "max_streams_per_user", "{}", r.text);
+    // A log that is not followed is a plain request: no slot needed.
+    ann.get(&format!("/api/stores/{id}/logs?container=web&tail=5"))
+        .await
+        .expect(200);
+
+    store_weaver::db::users::set_disabled(&server.db.pool, "ann@example.com", true)
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(chunk) = body.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the followed log of a disabled user was still open after 15 s"
+    );
+    // Stopping the server drops the test database, and with it the store's
+    // namespace.
     server.stop().await;
 }

@@ -318,7 +318,16 @@ async fn logs_of_a_store_pod_come_through_the_api_server_with_secrets_masked() {
     .await
     .err()
     .expect("no such container");
-    assert!(matches!(err, PodsError::NoTarget(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            PodsError::NoSuch {
+                field: "container",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("setup-store (init)"), "{err}");
 }
 

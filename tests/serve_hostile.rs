@@ -257,6 +257,76 @@ async fn connections_beyond_the_cap_and_slow_request_heads_are_closed() {
     srv.stop().await;
 }
 
+/// A connection from `from` (any 127.0.0.0/8 address is this machine) to
+/// `addr`.
+async fn connect_from(from: &str, addr: &str) -> TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    sock.connect(addr.parse().unwrap()).await.unwrap()
+}
+
+/// How many of `streams` the server closes within `within` (all watched at
+/// once).
+async fn count_closed(streams: &mut [TcpStream], within: Duration) -> usize {
+    let checks = streams.iter_mut().map(|s| closed_within(s, within));
+    futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .filter(|c| *c)
+        .collect::<Vec<_>>()
+        .len()
+}
+
+/// Issue 27 (2): one address with half-sent request heads used to take the
+/// whole connection cap, and every other client was reset. Now it holds
+/// `max_connections_per_peer`; an address that completed a request has
+/// headroom up to half the cap.
+#[tokio::test]
+async fn one_address_cannot_fill_the_connection_cap() {
+    let srv = TestServer::start(&[
+        ("max_connections", "40"),
+        ("max_connections_per_peer", "8"),
+        ("header_read_timeout_secs", "60"),
+    ])
+    .await;
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let mut slow = Vec::new();
+    for _ in 0..40 {
+        let mut s = connect_from("127.0.0.2", &addr).await;
+        // A request head that never ends (the write may fail on one the
+        // server has closed already).
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+        slow.push(s);
+    }
+    let closed = count_closed(&mut slow, Duration::from_secs(2)).await;
+    assert_eq!(
+        closed, 32,
+        "the half-sent heads beyond 8 are closed at once"
+    );
+    // Everyone else is still served.
+    srv.client().get("/healthz").await.expect(200);
+
+    // A client that completed a request has headroom: up to half the cap.
+    let mut proven = connect_from("127.0.0.3", &addr).await;
+    proven
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = proven.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let mut more = Vec::new();
+    for _ in 0..25 {
+        more.push(connect_from("127.0.0.3", &addr).await);
+    }
+    // 1 + 19 = 20 = 40 / 2 stay; 6 are closed.
+    let closed = count_closed(&mut more, Duration::from_secs(2)).await;
+    assert_eq!(closed, 6, "a proven address holds at most half the cap");
+    srv.client().get("/healthz").await.expect(200);
+    drop((slow, more, proven));
+    srv.stop().await;
+}
+
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
     let srv = TestServer::start(&[
@@ -509,6 +579,18 @@ async fn store_names_with_bidi_or_invisible_characters_are_refused() {
         "Shop\u{200B}Zero",
         "Shop\u{200F}Mark",
         "Shop\u{7}Bell",
+        // Issue 27 (16): the rest of Default_Ignorable_Code_Point, and the
+        // line and paragraph separators.
+        "Shop\u{E0041}\u{E0042}Tags",
+        "Shop\u{FE0F}Selector",
+        "Shop\u{034F}Joiner",
+        "Shop\u{3164}Filler",
+        "Shop\u{115F}Filler",
+        "Shop\u{FFA0}Filler",
+        "Shop\u{00AD}Soft",
+        "Shop\u{2028}Line",
+        "Shop\u{2029}Para",
+        "Shop\u{180E}Mongolian",
     ] {
         let r = ann.create(name).await.expect(422);
         assert_eq!(r.body["field"], "name", "{name:?}");
@@ -523,5 +605,118 @@ async fn store_names_with_bidi_or_invisible_characters_are_refused() {
         );
     }
     ann.create("Plain Shop").await.expect(201);
+    srv.stop().await;
+}
+
+/// Issue 27 (16): an idempotency key answers a repeat of the same request;
+/// the same key with another name is a client error, not the first store.
+#[tokio::test]
+async fn an_idempotency_key_reused_for_another_name_is_refused() {
+    let srv = TestServer::start(&[]).await;
+    let ann = srv.user("ann@example.com", Role::User).await;
+    let key = "order-4711";
+    let first = ann
+        .clone()
+        .with_header("idempotency-key", key)
+        .create("Key Shop")
+        .await
+        .expect(201);
+    // The same request again: the same store.
+    let again = ann
+        .clone()
+        .with_header("idempotency-key", key)
+        .create("Key Shop")
+        .await
+        .expect(200);
+    assert_eq!(again.body["id"], first.body["id"]);
+    // The same key, another store: refused, naming the field.
+    let other = ann
+        .clone()
+        .with_header("idempotency-key", key)
+        .create("Other Shop")
+        .await
+        .expect(422);
+    assert_eq!(other.body["field"], "idempotency_key", "{}", other.text);
+    assert!(other.text.contains("another request"), "{}", other.text);
+    srv.stop().await;
+}
+
+/// Issue 27 (16): two identity headers from the proxy are ambiguous (a proxy
+/// that appends instead of replacing lets the client's own header through):
+/// refused, not "the first wins".
+#[tokio::test]
+async fn proxy_mode_refuses_two_identity_headers() {
+    let srv =
+        TestServer::start(&[("auth_mode", "proxy"), ("trusted_proxies", "127.0.0.1/32")]).await;
+    srv.add_user("root@example.com", Role::Admin).await;
+    srv.add_user("ann@example.com", Role::User).await;
+    srv.client()
+        .with_header("x-forwarded-user", "ann@example.com")
+        .get("/api/me")
+        .await
+        .expect(200);
+    let r = srv
+        .client()
+        .with_header("x-forwarded-user", "root@example.com")
+        .with_header("x-forwarded-user", "ann@example.com")
+        .get("/api/me")
+        .await
+        .expect(401);
+    assert!(r.text.contains("more than one"), "{}", r.text);
+    srv.stop().await;
+}
+
+/// Issue 27 (15): demo auth trusts anyone's X-User-Id: it starts only on a
+/// loopback address, whatever the environment says.
+#[tokio::test]
+async fn demo_mode_is_refused_on_a_non_loopback_address() {
+    let db = common::TestDb::new().await;
+    let s = common::settings(
+        &db.url,
+        "tests/fixtures/charts",
+        &[("auth_mode", "demo"), ("environment", "local")],
+    );
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let err = store_weaver::serve::Server::start(s, listener)
+        .await
+        .err()
+        .expect("demo on 0.0.0.0 is refused");
+    let msg = err.to_string();
+    assert!(msg.contains("demo") && msg.contains("loopback"), "{msg}");
+    db.drop_db().await;
+}
+
+/// Issue 27 (11): /metrics is not for the public. Through the Ingress (a
+/// request a trusted proxy forwarded) it does not exist; on the main port it
+/// answers this machine only; `metrics_listen` serves it on a port of its
+/// own (the chart's scraper port, which no Ingress routes to).
+#[tokio::test]
+async fn metrics_are_not_served_through_the_ingress() {
+    let srv = TestServer::start(&[("trusted_proxies", "127.0.0.1/32")]).await;
+    srv.client().get("/metrics").await.expect(200);
+    let r = srv
+        .client()
+        .with_header("x-forwarded-for", "203.0.113.5")
+        .get("/metrics")
+        .await
+        .expect(404);
+    assert!(!r.text.contains("store_weaver_"), "{}", r.text);
+    srv.stop().await;
+
+    let srv = TestServer::start(&[("metrics_listen", "127.0.0.1:0")]).await;
+    let metrics = srv
+        .metrics_addr()
+        .expect("a metrics listener when metrics_listen is set");
+    let r = Api::new(&format!("http://{metrics}"))
+        .get("/metrics")
+        .await
+        .expect(200);
+    assert!(r.text.contains("store_weaver_database_up"), "{}", r.text);
+    // Only /metrics there, and not on the main port any more.
+    Api::new(&format!("http://{metrics}"))
+        .get("/api/me")
+        .await
+        .expect(404);
+    srv.client().get("/metrics").await.expect(404);
     srv.stop().await;
 }

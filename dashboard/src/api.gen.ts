@@ -274,7 +274,9 @@ export interface paths {
         /**
          * A container's log, streamed as text/plain, the store's secrets masked
          *     (owner only; recorded in the audit log). Headers x-pod and x-container
-         *     say which.
+         *     say which. With `follow=true` it is a live stream: it takes one of
+         *     `max_streams_per_user` / `max_streams` (429 beyond) and ends when the
+         *     session does.
          */
         get: operations["logs"];
         put?: never;
@@ -1695,7 +1697,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A field is missing, unknown, of the wrong type or invalid; `field` names it. */
+            /** @description Invalid (`field` names what), including an idempotency key already used for another name. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2161,7 +2163,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No such store, or it is not yours. */
+            /** @description No such pod or container in the store (`field` names which), or nothing to read yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2172,6 +2174,15 @@ export interface operations {
             };
             /** @description The namespace is not the store's (`code`: not_owned). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description follow=true and too many live streams (`limit`: max_streams_per_user or max_streams). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -67,16 +67,31 @@ impl StoreObjects {
     }
 
     /// What makes a store count as "in the cluster" for `health_all`: its
-    /// namespace or a workload (pods and jobs alone are leftovers).
+    /// namespace (a workload lives in it; one elsewhere is not the store's).
     fn is_present(&self) -> bool {
-        !self.namespaces.is_empty() || !self.deployments.is_empty() || !self.statefulsets.is_empty()
+        !self.namespaces.is_empty()
+    }
+
+    /// The objects of one kind that are in one of the store's own
+    /// namespaces (those carrying its id label). Anyone who may create a
+    /// Deployment somewhere can put a store's id label on it; such a decoy
+    /// elsewhere must not change the store's health.
+    fn own<'a, K>(&self, objects: &'a BTreeMap<String, Arc<K>>) -> Vec<&'a K> {
+        objects
+            .iter()
+            .filter(|(key, _)| {
+                key.split_once('/')
+                    .is_some_and(|(ns, _)| self.namespaces.contains_key(&format!("/{ns}")))
+            })
+            .map(|(_, o)| o.as_ref())
+            .collect()
     }
 
     pub fn health(&self, expected: &[String]) -> Health {
-        let d: Vec<&Deployment> = self.deployments.values().map(Arc::as_ref).collect();
-        let s: Vec<&StatefulSet> = self.statefulsets.values().map(Arc::as_ref).collect();
-        let j: Vec<&Job> = self.jobs.values().map(Arc::as_ref).collect();
-        let p: Vec<&Pod> = self.pods.values().map(Arc::as_ref).collect();
+        let d: Vec<&Deployment> = self.own(&self.deployments);
+        let s: Vec<&StatefulSet> = self.own(&self.statefulsets);
+        let j: Vec<&Job> = self.own(&self.jobs);
+        let p: Vec<&Pod> = self.own(&self.pods);
         health::derive(
             &health::Objects {
                 deployments: &d,
@@ -286,6 +301,8 @@ mod tests {
     fn an_added_object_is_filed_under_its_store_and_modified_in_place() {
         let (a, b) = ids();
         let mut ix = Index::default();
+        ix.apply(namespace("ns-a", &a.to_string()));
+        ix.apply(namespace("ns-b", &b.to_string()));
         assert_eq!(
             ix.apply(deploy("ns-a", "wordpress", &a.to_string(), 0)),
             vec![a]
@@ -301,7 +318,7 @@ mod tests {
         );
         assert_eq!(ix.health(a, &[]).state, HealthState::Ready);
         assert_eq!(ix.store(a).map(|o| o.deployments.len()), Some(1));
-        assert_eq!(ix.len(), 2);
+        assert_eq!(ix.len(), 4);
     }
 
     #[test]
@@ -330,19 +347,20 @@ mod tests {
         let mut ix = Index::default();
         ix.apply(deploy("ns-x", "wordpress", &a.to_string(), 1));
         ix.apply(namespace("ns-a", &a.to_string()));
+        ix.apply(namespace("ns-x", &b.to_string()));
         let touched = ix.apply(deploy("ns-x", "wordpress", &b.to_string(), 1));
         assert_eq!(touched, vec![a, b]);
         assert_eq!(ix.store(a).map(|o| o.deployments.len()), Some(0));
         assert_eq!(ix.health(a, &[]).state, HealthState::Missing);
         assert_eq!(ix.health(b, &[]).state, HealthState::Ready);
-        assert_eq!(ix.len(), 2);
+        assert_eq!(ix.len(), 3);
         // A label that is not a store id files it nowhere.
         assert_eq!(
             ix.apply(deploy("ns-x", "wordpress", "nonsense", 1)),
             vec![b]
         );
-        assert!(ix.store(b).is_none());
-        assert_eq!(ix.len(), 1);
+        assert_eq!(ix.store(b).map(|o| o.deployments.len()), Some(0));
+        assert_eq!(ix.len(), 2);
     }
 
     #[test]
@@ -352,6 +370,7 @@ mod tests {
         ix.apply(deploy("ns-a", "wordpress", &a.to_string(), 0));
         ix.apply(deploy("ns-a", "old", &a.to_string(), 0));
         ix.apply(namespace("ns-a", &a.to_string()));
+        ix.apply(namespace("ns-b", &b.to_string()));
         ix.replace(vec![
             deploy("ns-a", "wordpress", &a.to_string(), 1),
             deploy("ns-b", "wordpress", &b.to_string(), 1),
@@ -366,22 +385,47 @@ mod tests {
         assert_eq!(ix.health(a, &[]).state, HealthState::Ready);
         assert_eq!(ix.health(b, &[]).state, HealthState::Ready);
         ix.replace::<Deployment>(Vec::new());
-        assert!(ix.store(b).is_none());
-        assert_eq!(ix.len(), 1);
+        assert_eq!(ix.store(b).map(|o| o.deployments.len()), Some(0));
+        assert_eq!(ix.len(), 2);
     }
 
     #[test]
-    fn health_all_lists_stores_with_a_namespace_or_workload() {
+    fn health_all_lists_stores_with_a_namespace() {
         let (a, b) = ids();
         let c = Uuid::new_v4();
         let mut ix = Index::default();
         ix.apply(namespace("ns-a", &a.to_string()));
+        ix.apply(namespace("ns-b", &b.to_string()));
         ix.apply(deploy("ns-b", "wordpress", &b.to_string(), 1));
+        // Leftovers, or objects elsewhere that carry a store's label.
         ix.apply(pod("ns-c", "leftover", &c.to_string()));
+        ix.apply(deploy("ns-c", "wordpress", &c.to_string(), 1));
         let all = ix.health_all();
         assert_eq!(all.len(), 2);
         assert_eq!(all[&a].state, HealthState::Missing);
         assert_eq!(all[&b].state, HealthState::Ready);
+    }
+
+    /// Issue 27 (12): anyone who may create a Deployment somewhere can put
+    /// a store's id label on it; only the store's own namespace counts.
+    #[test]
+    fn a_labelled_decoy_in_another_namespace_does_not_count() {
+        let (a, _) = ids();
+        let id = a.to_string();
+        let mut ix = Index::default();
+        ix.apply(namespace("store-acme", &id));
+        ix.apply(deploy("store-acme", "wordpress", &id, 1));
+        assert_eq!(ix.health(a, &[]).state, HealthState::Ready);
+        ix.apply(deploy("elsewhere", "decoy", &id, 0));
+        ix.apply(pod("elsewhere", "decoy-x", &id));
+        let h = ix.health(a, &[]);
+        assert_eq!(h.state, HealthState::Ready, "{h:?}");
+        // A store whose namespace the watch has not seen (or that is gone)
+        // has nothing of its own in the cluster.
+        let (b, _) = ids();
+        ix.apply(deploy("elsewhere", "decoy-b", &b.to_string(), 1));
+        assert_eq!(ix.health(b, &[]).state, HealthState::Missing);
+        assert!(!ix.health_all().contains_key(&b));
     }
 
     #[test]

@@ -111,7 +111,9 @@ pub fn not_ours(ns: &Namespace, want: &NamespaceRef) -> Option<String> {
     let id = want.store_id.to_string();
     match label(STORE_ID_LABEL) {
         Some(found) if found == id => {}
-        Some(found) => return Some(format!("it belongs to store {found}")),
+        // Said without the other store's id: this text reaches the store's
+        // owner (the API, the store's error), who has no business with it.
+        Some(_) => return Some("it belongs to another store".to_string()),
         None => return Some(format!("it has no {STORE_ID_LABEL} label")),
     }
     if let (Some(known), Some(uid)) = (want.uid.as_deref(), ns.metadata.uid.as_deref())

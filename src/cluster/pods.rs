@@ -55,6 +55,9 @@ pub enum PodsError {
     NotOwned { ns: String, why: String },
     #[error("{0}")]
     NoTarget(String),
+    /// A pod or container the caller named that the store does not have.
+    #[error("{detail}")]
+    NoSuch { field: &'static str, detail: String },
     #[error("{0}")]
     Refused(String),
     #[error("wp did not finish within {}s and was stopped", .0.as_secs())]
@@ -273,13 +276,20 @@ pub fn pick_container<'a>(
             .or_else(|| list.iter().filter(in_pod).find(|c| !c.init)),
     };
     found.ok_or_else(|| {
-        let what = match (pod, container) {
-            (Some(p), Some(c)) => format!("no container {c} in pod {p}"),
-            (None, Some(c)) => format!("no container {c}"),
-            (Some(p), None) => format!("no pod {p}"),
-            (None, None) => "no container".to_string(),
+        // The field named is the one that matched nothing: a pod that is not
+        // the store's, else a container not in it.
+        let pod_known = pod.is_none_or(|p| list.iter().any(|c| c.pod == p));
+        let (field, what) = match (pod, container) {
+            (Some(p), _) if !pod_known => ("pod", format!("no pod {p}")),
+            (Some(p), Some(c)) => ("container", format!("no container {c} in pod {p}")),
+            (None, Some(c)) => ("container", format!("no container {c}")),
+            (Some(p), None) => ("pod", format!("no container to read in pod {p}")),
+            (None, None) => return PodsError::NoTarget(format!("no container: {}", known(list))),
         };
-        PodsError::NoTarget(format!("{what}: {}", known(list)))
+        PodsError::NoSuch {
+            field,
+            detail: format!("{what}: {}", known(list)),
+        }
     })
 }
 
@@ -464,38 +474,82 @@ pub struct WpOutput {
     pub message: Option<String>,
 }
 
-/// The verbs `--read-only` allows: they only read.
+/// The verbs `--read-only` allows, for the refusal text.
 pub const READ_VERBS: &[&str] = &["list", "get", "version", "status"];
 
-/// Command groups whose verb is their third word (`wp cron event list`).
-const NESTED_GROUPS: &[(&str, &str)] = &[
-    ("cron", "event"),
-    ("cron", "schedule"),
-    ("user", "meta"),
-    ("user", "session"),
-    ("user", "term"),
-    ("user", "application-password"),
-    ("post", "meta"),
-    ("post", "term"),
-    ("term", "meta"),
-    ("comment", "meta"),
-    ("site", "meta"),
-    ("site", "option"),
-    ("network", "meta"),
-    ("plugin", "auto-updates"),
-    ("theme", "auto-updates"),
-    ("theme", "mod"),
-    ("language", "core"),
-    ("language", "plugin"),
-    ("language", "theme"),
-    ("action-scheduler", "action"),
-    ("wc", "product"),
-    ("wc", "order"),
-    ("wc", "customer"),
-    ("wc", "payment_gateway"),
-    ("wc", "shipping_zone"),
-    ("wc", "shipping_zone_method"),
-    ("wc", "tool"),
+/// What `--read-only` allows: these exact command paths (the leading
+/// words that are not options), nothing else. An allow-list of whole
+/// commands, not of verbs: `search-replace list ...` or `eval list` name a
+/// verb in their second word and write or run code all the same.
+const READ_COMMANDS: &[&[&str]] = &[
+    &["core", "version"],
+    &["core", "is-installed"],
+    &["plugin", "list"],
+    &["plugin", "get"],
+    &["plugin", "status"],
+    &["plugin", "is-installed"],
+    &["plugin", "is-active"],
+    &["theme", "list"],
+    &["theme", "get"],
+    &["theme", "status"],
+    &["theme", "is-installed"],
+    &["theme", "is-active"],
+    &["option", "get"],
+    &["option", "list"],
+    &["user", "list"],
+    &["user", "get"],
+    &["user", "meta", "list"],
+    &["user", "meta", "get"],
+    &["post", "list"],
+    &["post", "get"],
+    &["post", "meta", "list"],
+    &["post", "meta", "get"],
+    &["term", "list"],
+    &["term", "get"],
+    &["comment", "list"],
+    &["comment", "get"],
+    &["site", "list"],
+    &["cron", "event", "list"],
+    &["cron", "schedule", "list"],
+    &["rewrite", "list"],
+    &["role", "list"],
+    &["cap", "list"],
+    &["menu", "list"],
+    &["widget", "list"],
+    &["sidebar", "list"],
+    &["language", "core", "list"],
+    &["language", "plugin", "list"],
+    &["language", "theme", "list"],
+    &["maintenance-mode", "status"],
+    &["cli", "version"],
+    &["action-scheduler", "action", "list"],
+    &["action-scheduler", "action", "get"],
+    &["wc", "product", "list"],
+    &["wc", "product", "get"],
+    &["wc", "order", "list"],
+    &["wc", "order", "get"],
+    &["wc", "customer", "list"],
+    &["wc", "customer", "get"],
+    &["wc", "payment_gateway", "list"],
+    &["wc", "payment_gateway", "get"],
+    &["wc", "shipping_zone", "list"],
+    &["wc", "shipping_zone", "get"],
+    &["wc", "tool", "list"],
+];
+
+/// Commands that run code or raw SQL given on the command line, or change
+/// wp-cli itself: refused unless the caller says `--unsafe` (the command
+/// line only; the console and the API never do).
+const UNSAFE_COMMANDS: &[&[&str]] = &[
+    &["eval"],
+    &["eval-file"],
+    &["shell"],
+    &["db", "query"],
+    &["db", "cli"],
+    &["db", "import"],
+    &["package"],
+    &["cli", "update"],
+    &["server"],
 ];
 
 /// Global options that would run code or point wp at another site
@@ -503,10 +557,39 @@ const NESTED_GROUPS: &[(&str, &str)] = &[
 /// `--url=` ...): refused always, the command runs in this store only.
 const REFUSED_OPTIONS: &[&str] = &["--exec", "--require", "--ssh", "--http", "--path", "--url"];
 
+/// What a `wp` command may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WpMode {
+    /// Only the commands in the read allow-list.
+    ReadOnly,
+    /// Anything but the commands that run code or SQL given on the line.
+    Standard,
+    /// Those too (`store wp --unsafe`), still never the refused options.
+    Unsafe,
+}
+
+impl From<bool> for WpMode {
+    /// `read_only` as the faces without `--unsafe` say it.
+    fn from(read_only: bool) -> WpMode {
+        if read_only {
+            WpMode::ReadOnly
+        } else {
+            WpMode::Standard
+        }
+    }
+}
+
+/// Does the command (its leading non-option words) start with `path`?
+fn is_command(words: &[&str], path: &[&str]) -> bool {
+    words.len() >= path.len() && words.iter().zip(path).all(|(w, p)| w == p)
+}
+
 /// Checks a `wp` command line before it runs: never a global option that
-/// runs code or targets another site; with `read_only`, only a command whose
-/// verb is in [`READ_VERBS`]. The error says what is allowed.
-pub fn check_wp_command(args: &[String], read_only: bool) -> Result<(), String> {
+/// runs code or targets another site; never a command that runs code or SQL
+/// from the line unless [`WpMode::Unsafe`]; with [`WpMode::ReadOnly`], only
+/// a command of the read allow-list. The error says what is allowed.
+pub fn check_wp_command(args: &[String], mode: impl Into<WpMode>) -> Result<(), String> {
+    let mode = mode.into();
     if args.is_empty() {
         return Err("no wp command given (for example: plugin list)".into());
     }
@@ -518,25 +601,31 @@ pub fn check_wp_command(args: &[String], read_only: bool) -> Result<(), String> 
             ));
         }
     }
-    if !read_only {
-        return Ok(());
-    }
     let words: Vec<&str> = args
         .iter()
         .map(String::as_str)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let verb_at = match (words.first(), words.get(1)) {
-        (Some(g), Some(s)) if NESTED_GROUPS.contains(&(*g, *s)) => 2,
-        _ => 1,
-    };
-    match words.get(verb_at) {
-        Some(v) if READ_VERBS.contains(v) => Ok(()),
-        _ => Err(format!(
-            "read-only: only commands that read are allowed ({}), e.g. `plugin list`, `option get siteurl`, `core version`; `{}` is not one",
-            READ_VERBS.join(", "),
-            args.join(" ")
-        )),
+    match mode {
+        WpMode::ReadOnly => {
+            if READ_COMMANDS.iter().any(|c| is_command(&words, c)) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "read-only: only commands that read are allowed ({}), e.g. `plugin list`, `option get siteurl`, `core version`; `{}` is not one",
+                    READ_VERBS.join(", "),
+                    args.join(" ")
+                ))
+            }
+        }
+        WpMode::Standard => match UNSAFE_COMMANDS.iter().find(|c| is_command(&words, c)) {
+            Some(c) => Err(format!(
+                "`wp {}` runs code or SQL given on its command line and is refused; if you mean it, run it from the command line with `store wp STORE --unsafe -- ...` (audited)",
+                c.join(" ")
+            )),
+            None => Ok(()),
+        },
+        WpMode::Unsafe => Ok(()),
     }
 }
 
@@ -597,9 +686,9 @@ pub async fn run_wp(
     client: &Client,
     store: &StoreRef,
     args: &[String],
-    read_only: bool,
+    mode: impl Into<WpMode>,
 ) -> Result<WpOutput, PodsError> {
-    check_wp_command(args, read_only).map_err(PodsError::Refused)?;
+    check_wp_command(args, mode).map_err(PodsError::Refused)?;
     let list = containers(client, store).await?;
     let pod = wordpress_pod(&list)?.pod.clone();
     let mask = masker(client, store).await?;
@@ -741,7 +830,8 @@ mod tests {
         assert!(check_owned(&store, &ns_with(Some(&id.to_string()), "u1")).is_ok());
         let err = check_owned(&store, &ns_with(Some("someone-else"), "u1")).unwrap_err();
         assert!(
-            err.to_string().contains("belongs to store someone-else"),
+            err.to_string().contains("belongs to another store")
+                && !err.to_string().contains("someone-else"),
             "{err}"
         );
         let err = check_owned(&store, &ns_with(None, "u1")).unwrap_err();
@@ -939,6 +1029,14 @@ mod tests {
             &["db", "query", "DELETE FROM wp_users"],
             &["cron", "event", "run", "--due-now"],
             &["list"],
+            // Issue 27 (7): a verb in the second word is not a read.
+            &["search-replace", "list", "status", "--all-tables"],
+            &["eval", "list"],
+            &["eval-file", "-", "list"],
+            &["import", "list"],
+            &["db", "query", "get"],
+            &["config", "get", "DB_PASSWORD"],
+            &["plugin", "install", "list"],
         ] {
             let err = check_wp_command(&s(refused), true).unwrap_err();
             assert!(
@@ -948,6 +1046,37 @@ mod tests {
         }
         // Without read-only, writes are fine.
         assert_eq!(check_wp_command(&s(&["cache", "flush"]), false), Ok(()));
+    }
+
+    #[test]
+    fn code_and_sql_from_the_command_line_need_unsafe() {
+        for args in [
+            &["eval", "echo 1;"][..],
+            &["eval-file", "-"],
+            &["shell"],
+            &["db", "query", "SELECT 1"],
+            &["db", "cli"],
+            &["package", "install", "x/y"],
+            &["--user=admin", "eval", "echo 1;"],
+        ] {
+            let err = check_wp_command(&s(args), WpMode::Standard).unwrap_err();
+            assert!(err.contains("--unsafe"), "{args:?}: {err}");
+            assert!(check_wp_command(&s(args), WpMode::ReadOnly).is_err());
+            assert_eq!(
+                check_wp_command(&s(args), WpMode::Unsafe),
+                Ok(()),
+                "{args:?}"
+            );
+        }
+        // Commands that merely share a first word are not caught.
+        assert_eq!(
+            check_wp_command(&s(&["db", "size"]), WpMode::Standard),
+            Ok(())
+        );
+        // The refused options stay refused even with --unsafe.
+        let err =
+            check_wp_command(&s(&["eval", "1;", "--require=/x.php"]), WpMode::Unsafe).unwrap_err();
+        assert!(err.contains("is not allowed"), "{err}");
     }
 
     #[test]

@@ -121,8 +121,12 @@ pub enum StoreCommand {
     Wp {
         store: String,
         /// Allow only commands that read (list, get, version, status).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "unsafe_code")]
         read_only: bool,
+        /// Also allow the commands that run code or SQL given on the command
+        /// line (eval, eval-file, shell, db query, package...): audited.
+        #[arg(long = "unsafe")]
+        unsafe_code: bool,
         #[arg(long)]
         json: bool,
         #[arg(long = "as", value_name = "USER")]

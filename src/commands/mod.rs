@@ -94,16 +94,19 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&entries)?);
             } else {
+                // One row per entry, whatever a detail holds: its controls
+                // (newlines included; some come from stores) are shown.
+                let row = |s: &str| crate::text::visible_controls(s, &[]).into_owned();
                 for e in entries {
                     println!(
                         "{}  {:<22} {:<8} {:<20} {:<24} {:<9} {}",
                         e.at.format("%Y-%m-%d %H:%M:%S"),
-                        e.actor,
+                        row(&e.actor),
                         e.via,
                         e.action,
-                        e.store_name.unwrap_or_default(),
+                        row(&e.store_name.unwrap_or_default()),
                         e.outcome,
-                        e.detail.unwrap_or_default()
+                        row(&e.detail.unwrap_or_default())
                     );
                 }
             }
@@ -389,10 +392,17 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
         StoreCommand::Wp {
             store,
             read_only,
+            unsafe_code,
             json,
             actor,
             args,
-        } => pods::wp(&settings, &pool, &store, &args, read_only, json, actor).await,
+        } => {
+            let mode = match (read_only, unsafe_code) {
+                (_, true) => crate::cluster::pods::WpMode::Unsafe,
+                (ro, false) => ro.into(),
+            };
+            pods::wp(&settings, &pool, &store, &args, mode, json, actor).await
+        }
     }
 }
 

@@ -7,15 +7,18 @@ use crate::cluster::pods::{self, LogRequest, PodsError};
 use crate::config::Settings;
 use crate::incident::{self, IncidentError, Target};
 use crate::store::Via;
+use crate::text::for_terminal;
 use color_eyre::eyre::Result;
 use futures::StreamExt;
 use sqlx::PgPool;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 fn pods_exit(e: &PodsError) -> u8 {
     match e {
-        PodsError::NoNamespace { .. } | PodsError::NoTarget(_) => exit::NOT_FOUND,
+        PodsError::NoNamespace { .. } | PodsError::NoTarget(_) | PodsError::NoSuch { .. } => {
+            exit::NOT_FOUND
+        }
         PodsError::NotOwned { .. } => exit::CONFLICT,
         PodsError::Refused(_) => exit::INVALID,
         _ => exit::ERROR,
@@ -78,12 +81,14 @@ pub async fn logs(
             return Ok(ExitCode::from(incident_exit(&e)));
         }
     };
+    // The store writes these bytes: on a terminal its controls are shown.
+    let tty = std::io::stdout().is_terminal();
     while let Some(line) = lines.next().await {
         match line {
             Ok(l) => {
                 let mut out = std::io::stdout().lock();
                 // A closed pipe (`| head`) ends the command quietly.
-                if writeln!(out, "{l}").is_err() {
+                if writeln!(out, "{}", for_terminal(&l, tty)).is_err() {
                     return Ok(ExitCode::SUCCESS);
                 }
                 if req.follow {
@@ -99,13 +104,13 @@ pub async fn logs(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `store wp STORE [--read-only] -- <wp args>`.
+/// `store wp STORE [--read-only | --unsafe] -- <wp args>`.
 pub async fn wp(
     settings: &Settings,
     pool: &PgPool,
     key: &str,
     args: &[String],
-    read_only: bool,
+    mode: pods::WpMode,
     json: bool,
     actor: Option<String>,
 ) -> Result<ExitCode> {
@@ -115,15 +120,21 @@ pub async fn wp(
     };
     let actor = crate::runtime::actor(actor, Via::Cli);
     let client = crate::cluster::streaming_client(settings).await?;
-    match incident::wp(pool, &client, &actor, &Target::of(&s), args, read_only).await {
+    match incident::wp(pool, &client, &actor, &Target::of(&s), args, mode).await {
         Ok(out) => {
             if json {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
-                print!("{}", out.stdout);
-                eprint!("{}", out.stderr);
+                // What wp printed is the store's: on a terminal its
+                // controls are shown, not obeyed.
+                let (tty_out, tty_err) = (
+                    std::io::stdout().is_terminal(),
+                    std::io::stderr().is_terminal(),
+                );
+                print!("{}", for_terminal(&out.stdout, tty_out));
+                eprint!("{}", for_terminal(&out.stderr, tty_err));
                 if let (false, Some(m)) = (out.success, &out.message) {
-                    eprintln!("error: {m}");
+                    eprintln!("error: {}", for_terminal(m, tty_err));
                 }
             }
             Ok(if out.success {

@@ -62,6 +62,21 @@ pub fn validate(
     Ok((name, owner, engine))
 }
 
+/// A key seen before answers only a repeat of its request: the same key
+/// for another name (or engine) is the client's mistake, not that store.
+pub fn same_request(existing: &Store, name: &str, engine: EngineKind) -> Result<(), EngineError> {
+    if existing.name == name && existing.engine == engine {
+        return Ok(());
+    }
+    Err(EngineError::Invalid {
+        field: "idempotency_key",
+        message: format!(
+            "this idempotency key was already used for another request (store \"{}\"); send a new key for a new store",
+            existing.name
+        ),
+    })
+}
+
 /// Creates a store and queues its provisioning. With an idempotency key that
 /// was seen before (same owner), returns that store and `false`.
 pub async fn create(
@@ -107,6 +122,7 @@ async fn create_tx(
         && let Some(existing) = stores::by_idempotency_key(&mut *tx, owner, key).await?
     {
         tx.commit().await?;
+        same_request(&existing, name, engine)?;
         return Ok((existing, false));
     }
     if stores::name_taken(&mut *tx, owner, name).await? {

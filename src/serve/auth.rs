@@ -211,9 +211,18 @@ async fn role_of(state: &AppState, user: &str) -> ApiResult<Role> {
 }
 
 fn identity_header(headers: &HeaderMap, name: &HeaderName) -> ApiResult<String> {
-    let raw = headers.get(name).ok_or_else(|| {
+    let mut all = headers.get_all(name).iter();
+    let raw = all.next().ok_or_else(|| {
         ApiError::unauthorized(format!("not signed in: the {name} header is missing"))
     })?;
+    // Two of them: a proxy that appends rather than replaces let the
+    // client's own through; which one is the proxy's cannot be known.
+    if all.next().is_some() {
+        tracing::warn!(header = %name, "refused a request with more than one identity header");
+        return Err(ApiError::unauthorized(format!(
+            "the request has more than one {name} header; the proxy must replace the client's, not add its own"
+        )));
+    }
     let raw = raw
         .to_str()
         .map_err(|_| ApiError::unauthorized(format!("the {name} header is not printable text")))?;

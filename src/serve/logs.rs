@@ -49,6 +49,14 @@ fn incident_error(e: IncidentError) -> ApiError {
             tracing::warn!(error = %p, "refused to read logs in a namespace that is not the store's");
             ApiError::new(StatusCode::CONFLICT, "not_owned", p.to_string())
         }
+        // The client named a pod or container the store does not have.
+        IncidentError::Pods(PodsError::NoSuch { field, detail }) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", detail).field(field)
+        }
+        // Nothing to read (no pods yet, no namespace): not an outage either.
+        IncidentError::Pods(p @ (PodsError::NoTarget(_) | PodsError::NoNamespace { .. })) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", p.to_string())
+        }
         IncidentError::Pods(p) => cluster_error(p),
         IncidentError::Audit(db) => ApiError::database(&db),
     }
@@ -56,12 +64,16 @@ fn incident_error(e: IncidentError) -> ApiError {
 
 /// A container's log, streamed as text/plain, the store's secrets masked
 /// (owner only; recorded in the audit log). Headers x-pod and x-container
-/// say which.
+/// say which. With `follow=true` it is a live stream: it takes one of
+/// `max_streams_per_user` / `max_streams` (429 beyond) and ends when the
+/// session does.
 #[utoipa::path(get, path = "/api/stores/{id}/logs", tag = "stores",
     params(super::stores::StoreId, LogsQuery),
     responses(
         (status = 200, description = "The log, one line per line.", content_type = "text/plain", body = String),
+        (status = 404, description = "No such pod or container in the store (`field` names which), or nothing to read yet.", body = super::error::ErrorBody),
         (status = 409, description = "The namespace is not the store's (`code`: not_owned).", body = super::error::ErrorBody),
+        (status = 429, description = "follow=true and too many live streams (`limit`: max_streams_per_user or max_streams).", body = super::error::ErrorBody),
     ))]
 pub async fn logs(
     State(state): State<AppState>,
@@ -83,10 +95,26 @@ pub async fn logs(
         )
         .field("tail"));
     }
-    // A followed log may be quiet for long: no read timeout on this client.
-    let client = crate::cluster::streaming_client(&state.settings)
+    // A followed log is a live stream: it takes one of the user's stream
+    // slots (429 beyond), held until the response ends.
+    let slot = if q.follow {
+        Some(
+            state
+                .streams
+                .take(&principal.user, state.settings.max_streams)
+                .map_err(super::stream::too_many)?,
+        )
+    } else {
+        None
+    };
+    // A followed log may be quiet for long: no read timeout on this client,
+    // one for the whole process.
+    let client = state
+        .log_client
+        .get_or_try_init(|| crate::cluster::streaming_client(&state.settings))
         .await
-        .map_err(|e| cluster_error(format!("{e:#}")))?;
+        .map_err(|e| cluster_error(format!("{e:#}")))?
+        .clone();
     let req = LogRequest {
         pod: q.pod,
         container: q.container,
@@ -104,10 +132,28 @@ pub async fn logs(
     )
     .await
     .map_err(incident_error)?;
-    let body = Body::from_stream(lines.map(|line| {
+    let lines = lines.map(|line| {
         line.map(|l| format!("{l}\n"))
             .map_err(|e| std::io::Error::other(e.to_string()))
-    }));
+    });
+    let body = match slot {
+        None => Body::from_stream(lines),
+        // Followed: ends when the session does (or the server stops), like
+        // /api/stream; the slot goes back when the body is dropped.
+        Some(slot) => {
+            let state = state.clone();
+            let principal = principal.clone();
+            let ended = Box::pin(async move {
+                super::stream::session_ended(&state, &principal).await;
+                tracing::info!(user = %principal.user, "followed log ended: the session is gone or the server stops");
+            });
+            let lines = lines.take_until(ended).map(move |l| {
+                let _held = &slot;
+                l
+            });
+            Body::from_stream(lines)
+        }
+    };
     let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();
     h.insert(

@@ -85,6 +85,9 @@ pub struct Shared {
     /// Seals page cursors (the key is shared by every replica).
     pub cursor_key: cursor::CursorKey,
     pub client: kube::Client,
+    /// One client without a read timeout for every log read (a followed log
+    /// may be quiet for long), made on first use.
+    pub log_client: tokio::sync::OnceCell<kube::Client>,
     pub view: ClusterView,
     pub auth: AuthMode,
     pub hub: broadcast::Sender<stream::HubEvent>,
@@ -124,6 +127,7 @@ impl AppState {
             background_pool: rt.pool.clone(),
             cursor_key,
             client: rt.client.clone(),
+            log_client: tokio::sync::OnceCell::new(),
             view: rt.view.clone(),
             auth,
             hub,
@@ -237,6 +241,7 @@ pub fn app(state: AppState) -> Router {
             refuse_when_draining,
         ))
         .layer(middleware::from_fn(api_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics_gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
@@ -332,6 +337,30 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this path does not take that method; see /api/openapi.json",
     )
+}
+
+/// `/metrics` on the main port: not with `metrics_listen` (it has its own
+/// port then), never for a request a proxy forwarded (the public Ingress),
+/// and only to this machine. It says how many stores there are and how
+/// provisioning goes: not for the public.
+async fn metrics_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/metrics" {
+        let forwarded = req.headers().contains_key("x-forwarded-for")
+            || req.headers().contains_key(header::FORWARDED);
+        let local = auth::peer(req.extensions()).is_some_and(|p| p.ip().is_loopback());
+        if state.settings.metrics_listen.is_some() || forwarded || !local {
+            return ApiError::not_found("no such path").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The router of the metrics port: `/metrics` and nothing else.
+fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(ops::metrics))
+        .fallback(|| async { ApiError::not_found("only /metrics is served here") })
+        .with_state(state)
 }
 
 /// API responses are never cached: they are per-user and change.
@@ -440,6 +469,8 @@ async fn forget_after_writes(State(state): State<AppState>, req: Request, next: 
 /// A running server: its address, and what to stop on shutdown.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served on its own (`metrics_listen`), if set.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     serve: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
@@ -451,6 +482,16 @@ impl Server {
     /// change hub and the HTTP server on `listener`.
     pub async fn start(settings: Settings, listener: TcpListener) -> Result<Server> {
         let auth = AuthMode::from_settings(&settings).map_err(|e| eyre!(e))?;
+        let addr = listener
+            .local_addr()
+            .wrap_err("cannot read the listening address")?;
+        // Demo trusts anyone's X-User-Id: only this machine may reach it,
+        // whatever `environment` says (the platform chart's default is local).
+        if matches!(auth, AuthMode::Demo) && !addr.ip().is_loopback() {
+            return Err(eyre!(
+                "auth = demo trusts X-User-Id from anyone and is allowed only on a loopback listen address (127.0.0.1 or ::1); {addr} can be reached from other machines: listen on 127.0.0.1, or use auth = password or proxy"
+            ));
+        }
         let runtime = Runtime::start(settings, true).await?;
         match &auth {
             AuthMode::Demo => {
@@ -480,23 +521,48 @@ impl Server {
             .await
             .wrap_err("cannot read the cursor key from the database (api_secrets)")?;
         let state = AppState::new(&runtime, auth, api_pool, cursor::CursorKey::new(&secret));
-        let background = vec![
+        let mut background = vec![
             stream::spawn_hub(state.clone()),
             spawn_pruner(state.clone()),
         ];
-        let addr = listener
-            .local_addr()
-            .wrap_err("cannot read the listening address")?;
+        let metrics_addr = match state.settings.metrics_listen {
+            Some(at) => {
+                let l = TcpListener::bind(at).await.wrap_err_with(|| {
+                    format!(
+                        "cannot listen on {at} for /metrics (metrics_listen); is the port in use?"
+                    )
+                })?;
+                let bound = l.local_addr().wrap_err("cannot read the metrics address")?;
+                let limits = http::Limits {
+                    max_connections: 64,
+                    max_connections_per_peer: 16,
+                    header_read_timeout: state.settings.header_read_timeout,
+                    idle_timeout: state.settings.idle_timeout,
+                };
+                let (app, token) = (metrics_app(state.clone()), state.shutdown.clone());
+                background.push(tokio::spawn(async move {
+                    if let Err(e) = http::serve(l, app, limits, Vec::new(), token).await {
+                        tracing::warn!(error = %e, "the metrics listener stopped");
+                    }
+                }));
+                tracing::info!("serving /metrics on http://{bound}");
+                Some(bound)
+            }
+            None => None,
+        };
         let app = app(state.clone());
         let token = state.shutdown.clone();
         let limits = http::Limits {
             max_connections: state.settings.max_connections,
+            max_connections_per_peer: state.settings.max_connections_per_peer,
             header_read_timeout: state.settings.header_read_timeout,
             idle_timeout: state.settings.idle_timeout,
         };
-        let serve = tokio::spawn(http::serve(listener, app, limits, token));
+        let trusted = state.settings.trusted_proxies.clone();
+        let serve = tokio::spawn(http::serve(listener, app, limits, trusted, token));
         Ok(Server {
             addr,
+            metrics_addr,
             state,
             serve,
             background,

@@ -395,6 +395,7 @@ fn store_response(status: StatusCode, store: Store, replayed: bool) -> Response 
         (status = 201, description = "Created; `Location` points at the store.", body = StoreOut),
         (status = 200, description = "An idempotent repeat: the store created by the first request (header `Idempotent-Replayed: true`).", body = StoreOut),
         (status = 409, description = "You already have a store with this name (`code`: name_taken).", body = ErrorBody),
+        (status = 422, description = "Invalid (`field` names what), including an idempotency key already used for another name.", body = ErrorBody),
         (status = 429, description = "A limit was hit; `limit` says which: MAX_STORES, MAX_STORES_PER_USER, create_rate_per_user, create_rate_per_address.", body = ErrorBody),
     ))]
 pub async fn create(
@@ -432,12 +433,14 @@ pub async fn create(
         engine: body.engine.unwrap_or_default(),
         idempotency_key,
     };
-    engine::requests::validate(&req, &runtime::naming(&state.settings).reserved)?;
+    let (name, _, kind) =
+        engine::requests::validate(&req, &runtime::naming(&state.settings).reserved)?;
     // A repeated request is answered before it counts against the rate.
     if let Some(key) = &req.idempotency_key
         && let Some(existing) =
             db_stores::by_idempotency_key(&state.pool, &principal.user, key).await?
     {
+        engine::requests::same_request(&existing, &name, kind)?;
         return Ok(store_response(StatusCode::OK, existing, true));
     }
     let addr = client_addr(&state, &headers, peer(&request));

@@ -119,6 +119,58 @@ async fn listen(state: &AppState) -> Result<(), sqlx::Error> {
     }
 }
 
+/// The 429 for a stream slot refused (live streams and followed logs share
+/// the slots).
+pub(super) fn too_many(r: StreamRefusal) -> ApiError {
+    let (limit, msg) = match r {
+        StreamRefusal::PerUser(n) => (
+            "max_streams_per_user",
+            format!(
+                "you already have {n} live streams (or followed logs) open; close one and retry"
+            ),
+        ),
+        StreamRefusal::Total(n) => (
+            "max_streams",
+            format!(
+                "this server has {n} live streams open, its maximum; retry shortly (the list still works without the stream)"
+            ),
+        ),
+    };
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg)
+        .limit(limit)
+        .retry_after(Duration::from_secs(5))
+}
+
+/// Why a long-lived response should end now: the session is gone (checked
+/// every [`RECHECK_EVERY`] and at once when the user changes), or the
+/// server is shutting down. Followed logs wait on this beside their lines.
+pub(super) async fn session_ended(state: &AppState, principal: &Principal) {
+    let mut changes = state.hub.subscribe();
+    let mut recheck = tokio::time::interval(RECHECK_EVERY);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    recheck.tick().await;
+    loop {
+        let check = tokio::select! {
+            _ = state.shutdown.cancelled() => return,
+            _ = recheck.tick() => true,
+            msg = changes.recv() => match msg {
+                Ok(HubEvent::User(u)) => *u == *principal.user,
+                Ok(HubEvent::Store(_)) => false,
+                Ok(HubEvent::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        if check {
+            match auth::still_valid(state, principal).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                // Unknown is not gone: ask again later.
+                Err(e) => tracing::warn!(error = %e, "cannot re-check a followed log's session"),
+            }
+        }
+    }
+}
+
 /// GET /api/stream?snapshot=false: instead of the whole list, a `resync`
 /// event says "changes may have been missed: reload what you show" (a paged
 /// client reloads its page rather than receive thousands of stores).
@@ -186,21 +238,7 @@ pub async fn stream(
     let slot = state
         .streams
         .take(&principal.user, state.settings.max_streams)
-        .map_err(|r| {
-            let (limit, msg) = match r {
-                StreamRefusal::PerUser(n) => (
-                    "max_streams_per_user",
-                    format!("you already have {n} live streams open; close a dashboard tab and retry"),
-                ),
-                StreamRefusal::Total(n) => (
-                    "max_streams",
-                    format!("this server has {n} live streams open, its maximum; retry shortly (the list still works without the stream)"),
-                ),
-            };
-            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg)
-                .limit(limit)
-                .retry_after(Duration::from_secs(5))
-        })?;
+        .map_err(too_many)?;
     // Subscribe before taking the snapshot, so no change falls in between.
     let mut changes = state.hub.subscribe();
     let (tx, rx) = mpsc::channel::<Event>(64);

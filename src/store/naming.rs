@@ -43,7 +43,7 @@ impl fmt::Display for NameError {
             ),
             NameError::InvisibleCharacter(c) => write!(
                 f,
-                "the store name contains the invisible formatting character U+{:04X} (bidirectional or zero-width), which can make a name display as another; type the name as plain text",
+                "the store name contains the invisible formatting character U+{:04X} (bidirectional, zero-width, a selector, filler or separator), which can make a name display as another; type the name as plain text",
                 u32::from(*c)
             ),
             NameError::ControlCharacter => write!(
@@ -75,15 +75,12 @@ pub fn validate_name(raw: &str) -> Result<String, NameError> {
     if name.is_empty() {
         return Err(NameError::Empty);
     }
-    // Control characters, and the invisible formatting ones that can make a
-    // name display as something else: bidirectional embeddings, overrides
-    // and isolates (U+202A-202E, U+2066-2069), marks (U+200E, U+200F,
-    // U+061C), zero-width characters and the byte-order mark.
-    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}');
+    // Control characters, and the invisible ones that can make a name
+    // display as something else (see `is_invisible`).
     if name.chars().any(char::is_control) {
         return Err(NameError::ControlCharacter);
     }
-    if let Some(c) = name.chars().find(|c| invisible(*c)) {
+    if let Some(c) = name.chars().find(|c| is_invisible(*c)) {
         return Err(NameError::InvisibleCharacter(c));
     }
     let chars = name.chars().count();
@@ -101,6 +98,34 @@ pub fn validate_name(raw: &str) -> Result<String, NameError> {
         return Err(NameError::TooShortSlug { slug });
     }
     Ok(name.to_string())
+}
+
+/// Characters that display as nothing (or as a line break), so that two
+/// names that look the same differ: Unicode's Default_Ignorable_Code_Point
+/// (DerivedCoreProperties.txt, Unicode 16: bidirectional controls, zero-width
+/// characters, variation selectors, tag characters, Hangul fillers, the soft
+/// hyphen...) and the line and paragraph separators (Zl, Zp).
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// Lower-case ASCII letters and digits, runs of anything else folded into a
@@ -284,6 +309,52 @@ mod tests {
         assert!(e.to_string().contains("U+202E"), "{e}");
         assert_eq!(validate_name("  Acme  "), Ok("Acme".to_string()));
         assert!(NameError::Empty.to_string().contains("empty"));
+    }
+
+    /// Issue 27 (16): every Default_Ignorable_Code_Point (Unicode's list of
+    /// characters that display as nothing) and the line and paragraph
+    /// separators are refused, each named by its code point.
+    #[test]
+    fn invisible_and_separator_characters_are_refused() {
+        for c in [
+            '\u{00AD}',
+            '\u{034F}',
+            '\u{061C}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{17B4}',
+            '\u{180B}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{2064}',
+            '\u{3164}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{FEFF}',
+            '\u{FFA0}',
+            '\u{FFF0}',
+            '\u{1BCA0}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{E0100}',
+            '\u{E0FFF}',
+        ] {
+            let name = format!("Shop{c}Name");
+            assert_eq!(
+                validate_name(&name),
+                Err(NameError::InvisibleCharacter(c)),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        // Visible neighbours of those ranges stay allowed.
+        for ok in ["Café ☕ Shop", "Shop ❤ Store", "Ümlaut Shop", "Shop-Name"] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl TestServer {
         Api::new(&self.base)
     }
 
+    /// Where `/metrics` is served on its own port (`metrics_listen`), if so.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().and_then(|s| s.metrics_addr)
+    }
+
     pub async fn add_user(&self, email: &str, role: Role) {
         add_user(&self.db.pool, email, role).await;
     }
