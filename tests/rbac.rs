@@ -788,7 +788,9 @@ async fn a_node_root_pod_never_starts_on_the_real_node() {
                     Some(s.message)
                 }
                 Err(_) => None,
-                Ok(()) => panic!("the node-root Deployment was admitted from the platform's account"),
+                Ok(()) => {
+                    panic!("the node-root Deployment was admitted from the platform's account")
+                }
             }
         },
     )
@@ -806,7 +808,12 @@ async fn a_node_root_pod_never_starts_on_the_real_node() {
             rs["items"]
                 .as_array()?
                 .iter()
-                .flat_map(|r| r["status"]["conditions"].as_array().cloned().unwrap_or_default())
+                .flat_map(|r| {
+                    r["status"]["conditions"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                })
                 .find(|c| c["type"] == "ReplicaFailure" && c["reason"] == "FailedCreate")
                 .and_then(|c| c["message"].as_str().map(str::to_string))
         },
