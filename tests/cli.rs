@@ -7,14 +7,14 @@ use common::*;
 use std::process::{Command, Output};
 
 fn sw(db_url: &str, args: &[&str]) -> Output {
+    sw_on(db_url, &require_env("KUBECONFIG"), args)
+}
+
+/// `sw` against the cluster of `kubeconfig`.
+fn sw_on(db_url: &str, kubeconfig: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_store-weaver"))
         .args(args)
-        .args([
-            "--database-url",
-            db_url,
-            "--kubeconfig",
-            &require_env("KUBECONFIG"),
-        ])
+        .args(["--database-url", db_url, "--kubeconfig", kubeconfig])
         .args([
             "--charts-dir",
             repo("tests/fixtures/charts").to_str().unwrap(),
@@ -335,5 +335,136 @@ async fn store_keys_accept_the_slug_and_an_unambiguous_name_prefix() {
     }
     let out = sw(&db.url, &["store", "show", "acme-boots"]);
     assert_eq!(out.status.code(), Some(4));
+    db.drop_db().await;
+}
+
+/// `store show` and `store list` print what the cluster shows, like the API
+/// and the console: a Ready store whose pod stops being ready is shown so,
+/// not as `Ready (done)` alone. A cluster that does not answer within the
+/// short deadline is said to, instead of hanging or passing the record off
+/// as live (issue 28, 4).
+#[tokio::test]
+async fn store_show_and_list_print_the_live_health_or_say_it_is_unknown() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams, Patch, PatchParams};
+    let db = TestDb::new().await;
+    let name = unique("Cli Health");
+    let out = sw(
+        &db.url,
+        &[
+            "store",
+            "create",
+            &name,
+            "--owner",
+            "health@example.com",
+            "--wait",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", tools::text(&out.stderr));
+    let created = json(&out);
+    let id = created["id"].as_str().unwrap().to_string();
+    let ns = created["namespace"].as_str().unwrap().to_string();
+
+    let out = sw(&db.url, &["store", "show", &id, "--json"]);
+    assert_eq!(
+        json(&out)["health"]["state"],
+        "ready",
+        "{}",
+        tools::text(&out.stdout)
+    );
+    let out = sw(&db.url, &["store", "show", &id]);
+    let text = tools::text(&out.stdout);
+    assert!(text.contains("health:    ready"), "{text}");
+
+    // One of its pods stops: what its kubelet would report of a container
+    // that keeps crashing.
+    let pods: Api<Pod> = Api::namespaced(kube().await, &ns);
+    let pod = pods
+        .list(&ListParams::default())
+        .await
+        .expect("the store's pods")
+        .items;
+    let pod = pod.first().expect("a pod");
+    let pod_name = pod.metadata.name.clone().unwrap();
+    let container = pod.spec.as_ref().unwrap().containers[0].name.clone();
+    let status = serde_json::json!({"status": {
+    "conditions": [{"type": "Ready", "status": "False"}, {"type": "ContainersReady", "status": "False"}],
+    "containerStatuses": [{
+        "name": container, "image": "x", "imageID": "", "ready": false,
+        "restartCount": 3, "started": false,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting"}}
+    }]}});
+    pods.patch_status(&pod_name, &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .expect("patch the pod's status as its kubelet would");
+
+    let out = sw(&db.url, &["store", "show", &id, "--json"]);
+    let shown = json(&out);
+    assert_eq!(shown["status"], "Ready", "the record is unchanged");
+    assert_eq!(shown["health"]["state"], "degraded", "{shown:#}");
+    let summary = shown["health"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains(&pod_name) && summary.contains("CrashLoopBackOff"),
+        "{summary}"
+    );
+    let out = sw(&db.url, &["store", "show", &id]);
+    let text = tools::text(&out.stdout);
+    assert!(
+        text.contains("health:    degraded") && text.contains("CrashLoopBackOff"),
+        "{text}"
+    );
+    let out = sw(&db.url, &["store", "list"]);
+    let text = tools::text(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_default();
+    assert!(line.contains("degraded"), "{text}");
+    let out = sw(&db.url, &["store", "list", "--json"]);
+    assert_eq!(json(&out)[0]["health"]["state"], "degraded");
+
+    // A cluster that accepts connections and never answers: the deadline,
+    // and an honest "unknown", never the record passed off as live.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let kubeconfig = std::env::temp_dir().join(format!("sw-silent-{}.yaml", uuid::Uuid::new_v4()));
+    let real = std::fs::read_to_string(require_env("KUBECONFIG")).unwrap();
+    let server = real
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("a server in the kubeconfig")
+        .to_string();
+    std::fs::write(
+        &kubeconfig,
+        real.replace(&server, &format!("https://{addr}")),
+    )
+    .unwrap();
+    let kc = kubeconfig.to_str().unwrap();
+    let started = std::time::Instant::now();
+    let out = sw_on(&db.url, kc, &["store", "show", &id, "--json"]);
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", tools::text(&out.stderr));
+    let shown = json(&out);
+    assert!(shown["health"].is_null(), "{shown:#}");
+    let why = shown["health_error"].as_str().unwrap_or_default();
+    assert!(why.contains("did not answer within"), "{why}");
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    let out = sw_on(&db.url, kc, &["store", "show", &id]);
+    let text = tools::text(&out.stdout);
+    assert!(
+        text.contains("health:    unknown") && text.contains("the record's"),
+        "{text}"
+    );
+    let out = sw_on(&db.url, kc, &["store", "list"]);
+    let text = tools::text(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_default();
+    assert!(line.contains("unknown"), "{text}");
+    assert!(tools::text(&out.stderr).contains("did not answer within"));
+    let _ = std::fs::remove_file(&kubeconfig);
+    drop(silent);
     db.drop_db().await;
 }

@@ -6,8 +6,10 @@ pub mod pods;
 pub mod args;
 pub mod changes;
 pub mod keys;
+pub mod live;
 pub mod users;
 
+use crate::cluster::health::Health;
 use crate::config::Settings;
 use crate::db::{self, audit, stores};
 use crate::engine::{self, CreateRequest, EngineError};
@@ -124,6 +126,7 @@ pub(crate) async fn resolve(pool: &PgPool, key: &str) -> Result<Store, u8> {
 /// `store list`: pages from the database (keyset, newest first), so that
 /// `--all` streams any number of stores in constant memory.
 async fn list_stores(
+    settings: &Settings,
     pool: &PgPool,
     owner: Option<String>,
     status: Option<String>,
@@ -157,14 +160,19 @@ async fn list_stores(
     };
     let sort = stores::Sort::NEWEST;
     let total = stores::count_matching(pool, &filter).await?;
+    // Read once, before paging: one list per kind, whatever the page count.
+    let live = live::read(settings, live::Scope::All).await;
+    if let Err(why) = &live {
+        eprintln!("health unknown: {why}; STATUS is the record's, not what the cluster shows now");
+    }
     let mut out = std::io::stdout().lock();
     if json {
         write!(out, "[")?;
     } else {
         writeln!(
             out,
-            "{:<36}  {:<24} {:<13} {:<18} {:<26} URL",
-            "ID", "NAME", "STATUS", "PHASE", "OWNER"
+            "{:<36}  {:<24} {:<13} {:<12} {:<18} {:<26} URL",
+            "ID", "NAME", "STATUS", "HEALTH", "PHASE", "OWNER"
         )?;
     }
     let mut after: Option<stores::After> = None;
@@ -174,16 +182,18 @@ async fn list_stores(
         let more = page.len() as i64 > limit;
         page.truncate(limit as usize);
         for s in &page {
+            let health = live::health(&live, s.id);
             if json {
                 let sep = if shown == 0 { "\n  " } else { ",\n  " };
-                write!(out, "{sep}{}", serde_json::to_string(s)?)?;
+                write!(out, "{sep}{}", live::json(s, &health))?;
             } else {
                 writeln!(
                     out,
-                    "{:<36}  {:<24} {:<13} {:<18} {:<26} {}",
+                    "{:<36}  {:<24} {:<13} {:<12} {:<18} {:<26} {}",
                     s.id,
                     s.name,
                     s.status.as_str(),
+                    health.as_ref().map_or("unknown", |h| h.state.as_str()),
                     s.phase,
                     s.owner,
                     s.url
@@ -209,8 +219,17 @@ async fn list_stores(
 }
 
 pub(crate) fn print_store(s: &Store, json: bool) {
+    print_store_live(s, None, json)
+}
+
+/// The store, with its live health when `health` is given (`store show`).
+fn print_store_live(s: &Store, health: Option<&Result<Health, String>>, json: bool) {
     if json {
-        match serde_json::to_string_pretty(s) {
+        let value = match health {
+            Some(h) => serde_json::to_string_pretty(&live::json(s, h)),
+            None => serde_json::to_string_pretty(s),
+        };
+        match value {
             Ok(text) => println!("{text}"),
             Err(e) => eprintln!("error: cannot encode the store: {e}"),
         }
@@ -222,6 +241,9 @@ pub(crate) fn print_store(s: &Store, json: bool) {
     println!("owner:     {}", s.owner);
     println!("engine:    {}", s.engine);
     println!("status:    {} ({})", s.status, s.phase);
+    if let Some(h) = health {
+        println!("health:    {}", live::line(h));
+    }
     println!("url:       {}", s.url);
     println!("attempts:  {}", s.attempts);
     println!(
@@ -277,10 +299,15 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             limit,
             all,
             json,
-        } => list_stores(&pool, owner, status, limit, all, json).await,
+        } => list_stores(&settings, &pool, owner, status, limit, all, json).await,
         StoreCommand::Show { store, json } => match resolve(&pool, &store).await {
             Ok(s) => {
-                print_store(&s, json);
+                let scope = live::Scope::Store {
+                    id: s.id,
+                    namespace: &s.namespace,
+                };
+                let health = live::health(&live::read(&settings, scope).await, s.id);
+                print_store_live(&s, Some(&health), json);
                 Ok(ExitCode::SUCCESS)
             }
             Err(code) => Ok(ExitCode::from(code)),
