@@ -3,11 +3,11 @@
 //! commands, quitting) if and only if the help (or the pop-up's hint line)
 //! lists it.
 
+use super::fixtures::{loaded, sample_audit, sample_events, sample_resources, sample_stores};
 use super::keys::{self, Context, HelpLine};
 use super::msg::Msg;
 use super::state::{Overlay, State};
 use super::update::update;
-use super::update_tests::{loaded, sample_audit, sample_events, sample_resources, sample_stores};
 use super::view::draw;
 use crate::cluster::view::Connection;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -122,7 +122,7 @@ fn detail_state(focus: char) -> State {
         &mut s,
         Msg::Cluster(Connection {
             connected: true,
-            since: super::update_tests::t0(),
+            since: super::fixtures::t0(),
             error: None,
         }),
     );

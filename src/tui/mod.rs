@@ -27,11 +27,11 @@ pub mod view;
 pub mod wp;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod keys_tests;
 #[cfg(test)]
 mod snapshot_tests;
-#[cfg(test)]
-mod update_tests;
 
 use crate::cluster::{self, view::ClusterView};
 use crate::config::Settings;

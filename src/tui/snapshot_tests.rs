@@ -2,12 +2,12 @@
 //! the accepted snapshots in `src/tui/snapshots/` (review changes with
 //! `cargo insta review`, or `INSTA_UPDATE=always` and read the diff).
 
+use super::fixtures::{
+    loaded, new_state, sample_audit, sample_events, sample_resources, sample_stores, store, t0,
+};
 use super::msg::Msg;
 use super::state::{Info, Overlay, State};
 use super::update::update;
-use super::update_tests::{
-    loaded, new_state, sample_audit, sample_events, sample_resources, sample_stores, store, t0,
-};
 use super::view::draw;
 use crate::cluster::health::{Health, HealthState};
 use crate::cluster::view::Connection;

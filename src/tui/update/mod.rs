@@ -18,6 +18,9 @@ use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 use uuid::Uuid;
 
+#[cfg(test)]
+mod tests;
+
 const FLASH_SECS: i64 = 6;
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {

@@ -1,0 +1,112 @@
+//! The pop-ups over the screen, and the bulk action one of them confirms.
+
+use super::Feed;
+use crate::tui::msg::{Action, DoctorCheck, Report};
+use std::collections::HashSet;
+use tui_input::Input;
+use uuid::Uuid;
+
+/// A bulk retry or delete under way: one request per store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRun {
+    pub action: Action,
+    pub total: usize,
+    pub pending: HashSet<Uuid>,
+    pub accepted: Vec<String>,
+    /// Store name and why it was refused (here or by the engine).
+    pub refused: Vec<(String, String)>,
+}
+
+impl BulkRun {
+    pub fn done(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+pub const FIELD_NAME: usize = 0;
+pub const FIELD_OWNER: usize = 1;
+pub const FIELD_ENGINE: usize = 2;
+pub const FIELD_LABELS: [&str; 3] = ["Name", "Owner", "Engine"];
+
+#[derive(Debug, Clone)]
+pub struct CreateForm {
+    pub fields: [Input; 3],
+    pub focus: usize,
+    /// The request is on its way; keys other than esc are ignored.
+    pub submitting: bool,
+    /// The engine's answer when it refused the request.
+    pub error: Option<String>,
+    /// One key per form: submitting twice creates one store.
+    pub idempotency_key: String,
+}
+
+impl CreateForm {
+    pub fn new(owner: &str, idempotency_key: String) -> CreateForm {
+        CreateForm {
+            fields: [
+                Input::default(),
+                Input::new(owner.to_string()),
+                Input::new("woocommerce".to_string()),
+            ],
+            focus: FIELD_NAME,
+            submitting: false,
+            error: None,
+            idempotency_key,
+        }
+    }
+
+    pub fn value(&self, field: usize) -> &str {
+        self.fields[field].value()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help {
+        scroll: usize,
+    },
+    Create(Box<CreateForm>),
+    ConfirmRetry {
+        id: Uuid,
+        name: String,
+    },
+    ConfirmDelete {
+        id: Uuid,
+        name: String,
+        input: Input,
+        mismatch: bool,
+    },
+    ConfirmQuit {
+        running: usize,
+    },
+    Command {
+        input: Input,
+        error: Option<String>,
+    },
+    /// The full error message of the store in the detail view.
+    Error {
+        scroll: usize,
+    },
+    /// Retry or delete every marked store; a delete needs the count typed.
+    ConfirmBulk {
+        action: Action,
+        targets: Vec<(Uuid, String)>,
+        /// Marked stores the action cannot apply to, and why.
+        skipped: Vec<(String, String)>,
+        input: Input,
+        mismatch: bool,
+    },
+    /// What a bulk action did.
+    BulkSummary {
+        scroll: usize,
+    },
+    Doctor {
+        report: Feed<Vec<DoctorCheck>>,
+        scroll: usize,
+    },
+    /// A store's release history, or the fleet runs.
+    Changes {
+        which: Report,
+        lines: Feed<Vec<String>>,
+        scroll: usize,
+    },
+}
