@@ -239,6 +239,94 @@ fn pop_ups_list_exactly_the_keys_that_work() {
         &[quit],
         &hint_keys(Context::ConfirmQuit),
     );
+
+    check(
+        Context::Report,
+        &report_states(),
+        &hint_keys(Context::Report),
+    );
+}
+
+/// The report pop-ups (a bulk result, the doctor, the fleet runs), each
+/// long enough to scroll at 80x24, scrolled one line down.
+fn report_states() -> Vec<State> {
+    use super::msg::{Action, CheckState, DoctorCheck, Report};
+    use super::state::{BulkRun, Feed};
+    let base = stores_state();
+    let mut bulk = base.clone();
+    bulk.bulk = Some(BulkRun {
+        action: Action::Delete,
+        total: 40,
+        pending: Default::default(),
+        accepted: vec!["Acme Shoes".into()],
+        refused: (0..39)
+            .map(|i| {
+                (
+                    format!("Store {i}"),
+                    "is Deleting; it is already being deleted".into(),
+                )
+            })
+            .collect(),
+    });
+    bulk.overlay = Some(Overlay::BulkSummary { scroll: 1 });
+    let mut doctor = base.clone();
+    let mut checks = Feed::loading();
+    checks.set(Ok((0..30)
+        .map(|i| DoctorCheck {
+            name: format!("check {i}"),
+            state: if i % 7 == 3 {
+                CheckState::Fail
+            } else {
+                CheckState::Ok
+            },
+            detail: "fine".into(),
+            fix: (i % 7 == 3).then(|| "do the thing".into()),
+        })
+        .collect()));
+    doctor.overlay = Some(Overlay::Doctor {
+        report: checks,
+        scroll: 1,
+    });
+    let mut fleet = base;
+    let mut lines = Feed::loading();
+    lines.set(Ok((0..60)
+        .map(|i| format!("run {i}: done, 3 stores upgraded"))
+        .collect()));
+    fleet.overlay = Some(Overlay::Changes {
+        which: Report::Fleet,
+        lines,
+        scroll: 1,
+    });
+    vec![bulk, doctor, fleet]
+}
+
+/// Every scrolling pop-up stops at its last line: after any number of
+/// `j`, one `k` moves the view.
+#[test]
+fn scrolling_pop_ups_stop_at_their_last_line() {
+    let mut help = stores_state();
+    update(&mut help, Msg::Key(KeyEvent::from(KeyCode::Char('?'))));
+    let mut error = detail_state('1');
+    for st in error.stores.iter_mut() {
+        st.error_message = Some("helm upgrade --install failed: ".repeat(40));
+    }
+    error.size = (80, 24);
+    error.overlay = Some(Overlay::Error { scroll: 0 });
+    let mut states = report_states();
+    states.extend([help, error]);
+    for mut s in states {
+        let what = format!("{:?}", s.key_context());
+        for _ in 0..200 {
+            update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('j'))));
+        }
+        let bottom = screen(&s);
+        update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('k'))));
+        assert_ne!(
+            screen(&s),
+            bottom,
+            "{what}: one k after the end moves the view up"
+        );
+    }
 }
 
 /// Views with a text field: every listed key works (the rest type).
@@ -255,11 +343,26 @@ fn text_views_honour_every_listed_key() {
         &mut delete,
         Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
     );
+    // Two stores marked, then ctrl-d: the count must be typed.
+    let mut bulk_delete = stores_state();
+    update(
+        &mut bulk_delete,
+        Msg::Key(KeyEvent::from(KeyCode::Char(' '))),
+    );
+    update(
+        &mut bulk_delete,
+        Msg::Key(KeyEvent::from(KeyCode::Char(' '))),
+    );
+    update(
+        &mut bulk_delete,
+        Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+    );
     for (ctx, s) in [
         (Context::Filter, filter),
         (Context::Create, form),
         (Context::Command, command),
         (Context::ConfirmDelete, delete),
+        (Context::ConfirmBulkDelete, bulk_delete),
     ] {
         assert_eq!(s.key_context(), ctx);
         for b in keys::all(ctx) {
