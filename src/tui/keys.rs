@@ -62,7 +62,7 @@ impl Context {
             Context::Filter => Some("filter by name, owner, status, phase, URL"),
             Context::Create => Some("edit the field (ctrl-u clears it, ctrl-w a word)"),
             Context::ConfirmDelete => Some("the store's name exactly"),
-            Context::Command => Some(":create :sort name :filter x :doctor :reload :help :q"),
+            Context::Command => Some("a command (the list is under Commands in the help)"),
             Context::LogSearch => Some("search the log (case-insensitive)"),
             Context::Wp => Some("a wp command, e.g. plugin list"),
             Context::ConfirmBulkDelete => Some("the number of stores"),
@@ -126,6 +126,7 @@ pub enum Act {
     History,
     Upgrade,
     Fleet,
+    Complete,
 }
 
 /// One key: a code and the modifiers that matter (ctrl, alt). Shift is part
@@ -295,7 +296,7 @@ const STORES: &[Binding] = &[
     b(
         &[ch(':')],
         Act::Command,
-        "command (:create :sort name :filter x :fleet :q)",
+        "command line (see Commands below)",
     ),
     bf(&[ch('?')], Act::Help, "help", "help"),
     bf(&[ch('q')], Act::Quit, "quit", "quit"),
@@ -388,6 +389,12 @@ const HELP: &[Binding] = &[
 
 const COMMAND: &[Binding] = &[
     bf(&[code(Enter)], Act::Confirm, "run", "run"),
+    bf(
+        &[code(Tab)],
+        Act::Complete,
+        "complete the command",
+        "complete",
+    ),
     bf(&[code(Esc)], Act::Cancel, "cancel", "cancel"),
 ];
 
@@ -503,13 +510,17 @@ pub fn all(ctx: Context) -> &'static [Binding] {
     }
 }
 
-/// The action of a key in a context (the global table first), if any.
-pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Act> {
+/// The binding of a key in a context (the global table first), if any.
+pub fn binding(ctx: Context, ev: &KeyEvent) -> Option<&'static Binding> {
     [Context::Global, ctx]
         .into_iter()
         .flat_map(|c| all(c).iter())
         .find(|b| b.keys.iter().any(|k| k.matches(ev)))
-        .map(|b| b.act)
+}
+
+/// The action of a key in a context, if any.
+pub fn lookup(ctx: Context, ev: &KeyEvent) -> Option<Act> {
+    binding(ctx, ev).map(|b| b.act)
 }
 
 /// The bindings of a context as the hints show them (without the ones
@@ -605,6 +616,14 @@ pub fn help(under: Context, read_only: bool) -> Vec<HelpLine> {
         }
         out.push(HelpLine::Blank);
     }
+    out.push(HelpLine::Section("Commands (after :, tab completes)"));
+    for c in super::commands::offered(read_only) {
+        out.push(HelpLine::Key {
+            keys: c.usage(),
+            help: c.help,
+        });
+    }
+    out.push(HelpLine::Blank);
     out.push(HelpLine::Section("Status"));
     out.push(HelpLine::StatusLegend);
     out.push(HelpLine::Section(

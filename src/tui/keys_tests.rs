@@ -308,10 +308,11 @@ fn scrolling_pop_ups_stop_at_their_last_line() {
     update(&mut help, Msg::Key(KeyEvent::from(KeyCode::Char('?'))));
     let mut error = detail_state('1');
     for st in error.stores.iter_mut() {
-        st.error_message = Some("helm upgrade --install failed: ".repeat(40));
+        st.error_message = Some("helm upgrade --install failed: ".repeat(100));
     }
     error.size = (80, 24);
     error.overlay = Some(Overlay::Error { scroll: 0 });
+    assert!(error.overlay_max_scroll() > 0, "the error scrolls");
     let mut states = report_states();
     states.extend([help, error]);
     for mut s in states {

@@ -112,6 +112,25 @@ pub fn error_max_scroll(body: Rect, msg: &str) -> usize {
         .saturating_sub(usize::from(r.height.saturating_sub(2)))
 }
 
+/// The width a report pop-up in `body` is, its borders included.
+fn report_width(body: Rect) -> u16 {
+    body.width.saturating_sub(4).min(100)
+}
+
+/// The width a report pop-up's text wraps at (inside borders and padding).
+pub fn report_text_width(body: Rect) -> usize {
+    usize::from(report_width(body).saturating_sub(4))
+}
+
+/// The box of a report pop-up of `lines` wrapped lines.
+pub fn report_box(body: Rect, lines: usize) -> Rect {
+    let h = u16::try_from(lines)
+        .unwrap_or(u16::MAX)
+        .saturating_add(2)
+        .min(body.height);
+    centered(body, report_width(body), h)
+}
+
 /// How far a bordered box of `lines` lines can scroll.
 pub fn max_scroll(lines: usize, boxed: Rect) -> usize {
     (lines + 2).saturating_sub(usize::from(boxed.height))

@@ -12,6 +12,7 @@
 //! the header says what is down and since when.
 
 pub mod changes;
+pub mod commands;
 pub mod effects;
 pub mod fmt;
 pub mod form;
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod layout;
 pub mod msg;
 pub mod pods;
+pub mod report;
 pub mod sources;
 pub mod state;
 pub mod theme;

@@ -380,6 +380,25 @@ impl State {
         layout::max_scroll(lines, layout::help_box(body, lines))
     }
 
+    /// How far the pop-up shown can scroll: until its last line is on
+    /// screen (0 for pop-ups that do not scroll).
+    pub fn overlay_max_scroll(&self) -> usize {
+        match &self.overlay {
+            Some(Overlay::Help { .. }) => self.help_max_scroll(),
+            Some(Overlay::Error { .. }) => self.error_max_scroll(),
+            Some(o) => match super::report::text(self, o) {
+                Some((_, text)) => {
+                    let body = self.body();
+                    let width = layout::report_text_width(body);
+                    let lines = text.iter().map(|t| layout::wrap(t, width).len()).sum();
+                    layout::max_scroll(lines, layout::report_box(body, lines))
+                }
+                None => 0,
+            },
+            None => 0,
+        }
+    }
+
     /// Problems shown under the header, worst first.
     pub fn banners(&self) -> Vec<String> {
         let mut out = Vec::new();

@@ -78,9 +78,11 @@ pub enum Overlay {
     ConfirmQuit {
         running: usize,
     },
+    /// The `:` line; `completing` is the prefix typed and the candidate
+    /// `tab` put in the line, while it goes through them.
     Command {
         input: Input,
-        error: Option<String>,
+        completing: Option<(String, usize)>,
     },
     /// The full error message of the store in the detail view.
     Error {
@@ -109,4 +111,18 @@ pub enum Overlay {
         lines: Feed<Vec<String>>,
         scroll: usize,
     },
+}
+
+impl Overlay {
+    /// The scroll position of a pop-up that scrolls.
+    pub fn scroll_mut(&mut self) -> Option<&mut usize> {
+        match self {
+            Overlay::Help { scroll }
+            | Overlay::Error { scroll }
+            | Overlay::BulkSummary { scroll }
+            | Overlay::Doctor { scroll, .. }
+            | Overlay::Changes { scroll, .. } => Some(scroll),
+            _ => None,
+        }
+    }
 }

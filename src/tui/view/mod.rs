@@ -183,14 +183,13 @@ fn draw_header(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
 }
 
 fn draw_footer(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
-    if let Some(Overlay::Command { input, error }) = &state.overlay {
-        let mut spans = vec![
+    if let Some(Overlay::Command { input, .. }) = &state.overlay {
+        let hint = super::commands::hint(input.value(), state.info.read_only);
+        let spans = vec![
             Span::styled(":", theme.key()),
             Span::raw(input.value().to_string()),
+            Span::styled(format!("   {hint}"), theme.dim()),
         ];
-        if let Some(e) = error {
-            spans.push(Span::styled(format!("  {e}"), theme.error()));
-        }
         f.render_widget(Paragraph::new(Line::from(spans)), area);
         let x = area.x + 1 + input.visual_cursor() as u16;
         f.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));

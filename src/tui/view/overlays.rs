@@ -4,7 +4,8 @@
 use super::super::form;
 use super::super::keys::{self, Context, HelpLine};
 use super::super::layout::{self, centered, wrap};
-use super::super::msg::{Action, CheckState};
+use super::super::msg::Action;
+use super::super::report;
 use super::super::state::{CreateForm, FIELD_LABELS, Overlay, State};
 use super::super::theme::{self, Theme};
 use crate::cluster::health::HealthState;
@@ -186,87 +187,12 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
             };
             confirm(title, text, input, &bottom, theme, f, area);
         }
-        Overlay::BulkSummary { scroll } => {
-            let mut lines: Vec<String> = Vec::new();
-            if let Some(b) = &state.bulk {
-                lines.push(format!(
-                    "{} of {} store{}: {} accepted, {} refused{}",
-                    b.action.verb(),
-                    b.total,
-                    if b.total == 1 { "" } else { "s" },
-                    b.accepted.len(),
-                    b.refused.len(),
-                    if b.done() {
-                        String::new()
-                    } else {
-                        format!(", {} waiting", b.pending.len())
-                    }
-                ));
-                if !b.accepted.is_empty() {
-                    lines.push(String::new());
-                    lines.push(format!("✓ accepted: {}", b.accepted.join(", ")));
-                }
-                if !b.refused.is_empty() {
-                    lines.push(String::new());
-                    lines.push("✗ refused:".into());
-                    for (name, why) in &b.refused {
-                        lines.push(format!("  {name}: {why}"));
-                    }
-                }
+        Overlay::BulkSummary { scroll }
+        | Overlay::Doctor { scroll, .. }
+        | Overlay::Changes { scroll, .. } => {
+            if let Some((title, lines)) = report::text(state, o) {
+                report(title, lines, *scroll, theme, f, area);
             }
-            report(" Bulk result ", lines, *scroll, theme, f, area);
-        }
-        Overlay::Doctor { report: r, scroll } => {
-            let mut lines: Vec<String> = Vec::new();
-            if r.loading {
-                lines.push("checking…".into());
-            }
-            if let Some(e) = &r.error {
-                lines.push(format!("✗ the doctor could not run: {e}"));
-            }
-            for c in r.data.iter().flatten() {
-                let glyph = match c.state {
-                    CheckState::Ok => "✓ ok  ",
-                    CheckState::Warn => "⚠ warn",
-                    CheckState::Fail => "✗ FAIL",
-                };
-                lines.push(format!("{glyph} {}: {}", c.name, c.detail));
-                if let Some(fix) = &c.fix {
-                    lines.push(format!("         fix: {fix}"));
-                }
-            }
-            if let Some(checks) = &r.data {
-                let bad = checks
-                    .iter()
-                    .filter(|c| c.state == CheckState::Fail)
-                    .count();
-                lines.push(String::new());
-                lines.push(if bad == 0 {
-                    format!("{} checks, none failed", checks.len())
-                } else {
-                    format!("{} checks, {bad} failed", checks.len())
-                });
-            }
-            report(" Doctor ", lines, *scroll, theme, f, area);
-        }
-        Overlay::Changes {
-            which,
-            lines: feed,
-            scroll,
-        } => {
-            let mut lines: Vec<String> = Vec::new();
-            if feed.loading {
-                lines.push("loading…".into());
-            }
-            if let Some(e) = &feed.error {
-                lines.push(format!("✗ {e}"));
-            }
-            lines.extend(feed.data.iter().flatten().cloned());
-            let title = match which {
-                crate::tui::msg::Report::History(_) => " Release history ",
-                crate::tui::msg::Report::Fleet => " Fleet runs ",
-            };
-            report(title, lines, *scroll, theme, f, area);
         }
         // Drawn in the footer.
         Overlay::Command { .. } => {}
@@ -275,8 +201,7 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
 
 /// A scrollable read-only pop-up; lines starting with ✗ are errors, ⚠ warnings.
 fn report(title: &str, text: Vec<String>, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
-    let w = area.width.saturating_sub(4).min(100);
-    let inner_w = w.saturating_sub(4) as usize;
+    let inner_w = layout::report_text_width(area);
     let mut lines: Vec<Line> = Vec::new();
     for t in &text {
         let style = if t.starts_with('✗') {
@@ -292,8 +217,7 @@ fn report(title: &str, text: Vec<String>, scroll: usize, theme: Theme, f: &mut F
             lines.push(Line::styled(l, style));
         }
     }
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, w, h);
+    let r = layout::report_box(area, lines.len());
     let max = layout::max_scroll(lines.len(), r);
     let lines: Vec<Line> = lines.into_iter().skip(scroll.min(max)).collect();
     f.render_widget(Clear, r);
@@ -376,7 +300,8 @@ fn help_lines(state: &State, theme: Theme) -> Vec<Line<'static>> {
         .flat_map(|l| match l {
             HelpLine::Section(name) => vec![Line::styled(name, theme.title())],
             HelpLine::Key { keys, help } => vec![Line::from(vec![
-                Span::styled(format!("  {keys:<14}"), theme.key()),
+                // At least one space after keys longer than the column.
+                Span::styled(format!("  {keys:<13} "), theme.key()),
                 Span::raw(help),
             ])],
             HelpLine::Typing(what) => vec![Line::from(vec![

@@ -145,3 +145,102 @@ fn changes_are_refused_in_read_only_mode_and_for_stores_that_are_not_ready() {
     assert!(command(&mut s, "upgrade replicas=0").is_empty());
     assert!(is_flash_error(&s, "only Ready stores can be changed"));
 }
+
+/// Every binding and every `:` command that writes is refused in
+/// `--read-only` by the one check, with the same words; nothing opens and
+/// nothing is sent.
+#[test]
+fn read_only_refuses_every_write_binding_and_command_alike() {
+    use crate::tui::{commands, keys};
+    let mut info = Info::example();
+    info.read_only = true;
+    let mut base = new_state(info, (120, 40));
+    update(
+        &mut base,
+        Msg::StoresLoaded {
+            at: t0(),
+            result: Ok(sample_stores()),
+        },
+    );
+    let mut marked = base.clone();
+    marked.list.marked.insert(Uuid::from_u128(3));
+    let mut detail = base.clone();
+    open_detail_of(&mut detail, "Cora Cafe");
+    let mut tried = 0;
+    for s in [&base, &marked, &detail] {
+        let ctx = s.key_context();
+        for b in keys::all(ctx).iter().filter(|b| b.writes) {
+            let mut s = s.clone();
+            let cmds = update(&mut s, Msg::Key(b.keys[0].event()));
+            assert!(
+                cmds.is_empty() && s.overlay.is_none(),
+                "{ctx:?} {:?}",
+                b.act
+            );
+            assert!(
+                is_flash_error(&s, "read-only mode: ")
+                    && is_flash_error(&s, "start the console without --read-only"),
+                "{ctx:?} {:?}: {:?}",
+                b.act,
+                s.flash
+            );
+            tried += 1;
+        }
+    }
+    assert!(
+        tried >= 7,
+        "c r ctrl-d, with marks r ctrl-d, U r ctrl-d: {tried}"
+    );
+    for spec in commands::ALL.iter().filter(|c| c.writes) {
+        let mut s = detail.clone();
+        let cmds = command(&mut s, &format!("{} replicas=0", spec.name()));
+        assert!(cmds.is_empty() && s.overlay.is_none(), ":{}", spec.name());
+        assert!(
+            is_flash_error(&s, &format!("read-only mode: :{} is disabled", spec.name())),
+            "{:?}",
+            s.flash
+        );
+    }
+}
+
+/// `tab` in the `:` line completes the command's name from the table and
+/// goes on to the next candidate; typing starts over.
+#[test]
+fn tab_completes_commands_from_the_table() {
+    let mut s = loaded(sample_stores());
+    let line = |s: &State| match &s.overlay {
+        Some(Overlay::Command { input, .. }) => input.value().to_string(),
+        other => panic!("the : line, not {other:?}"),
+    };
+    update(&mut s, c(':'));
+    typed(&mut s, "s");
+    update(&mut s, k(KeyCode::Tab));
+    assert_eq!(line(&s), "sort");
+    update(&mut s, k(KeyCode::Tab));
+    assert_eq!(line(&s), "set");
+    update(&mut s, k(KeyCode::Tab));
+    assert_eq!(line(&s), "stores");
+    update(&mut s, k(KeyCode::Tab));
+    assert_eq!(line(&s), "sort", "round again");
+    typed(&mut s, " name");
+    update(&mut s, k(KeyCode::Tab));
+    assert_eq!(line(&s), "sort name", "arguments are not completed");
+    update(&mut s, k(KeyCode::Enter));
+    assert_eq!(s.list.sort, SortKey::Name);
+
+    // Read-only: the commands that write are not offered.
+    let mut info = Info::example();
+    info.read_only = true;
+    let mut s = new_state(info, (120, 40));
+    update(&mut s, c(':'));
+    typed(&mut s, "s");
+    update(&mut s, k(KeyCode::Tab));
+    update(&mut s, k(KeyCode::Tab));
+    assert_eq!(line(&s), "stores");
+    // Unknown: nothing to complete, the line stays.
+    let mut s = loaded(sample_stores());
+    update(&mut s, c(':'));
+    typed(&mut s, "zz");
+    update(&mut s, k(KeyCode::Tab));
+    assert_eq!(line(&s), "zz");
+}
