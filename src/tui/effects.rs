@@ -2,7 +2,7 @@
 //! and cluster call has a timeout, so a slow side shows up as an error in
 //! the console, never as a frozen screen.
 
-use super::msg::{Action, Command, Msg};
+use super::msg::{Action, Command, LogRequest, Msg};
 use super::pods;
 use crate::cluster::detail::{self, EventLine};
 use crate::cluster::namespace;
@@ -112,28 +112,7 @@ impl Effects {
                 .await;
                 Msg::Audit { id, result }
             }),
-            Command::LoadResources { id, namespace } => {
-                let client = self.client.clone();
-                self.spawn(async move {
-                    let result = match client {
-                        Some(c) => {
-                            timed(CLUSTER_TIMEOUT, "cluster", async {
-                                // Only what the store owns is shown.
-                                match namespace::verify(&c, &namespace).await {
-                                    Ok(Some(owned)) => detail::resources(&c, &owned)
-                                        .await
-                                        .map_err(|e| e.to_string()),
-                                    Ok(None) => Ok(Vec::new()),
-                                    Err(e) => Err(e.to_string()),
-                                }
-                            })
-                            .await
-                        }
-                        None => Err("no cluster connection".to_string()),
-                    };
-                    Msg::Resources { id, result }
-                })
-            }
+            Command::LoadResources { id, namespace } => self.load_resources(id, namespace),
             Command::WatchEvents(target) => {
                 if let Some(h) = self.events.take() {
                     h.abort();
@@ -144,81 +123,11 @@ impl Effects {
                         Some(tokio::spawn(watch_events(client, id, ns, tx)).abort_handle());
                 }
             }
-            Command::Create(req) => {
-                let (actor, limits, urls) = (self.actor.clone(), self.limits, self.urls.clone());
-                self.spawn(async move {
-                    let res = tokio::time::timeout(
-                        DB_TIMEOUT,
-                        engine::create(&pool, limits, &urls, &actor, &req),
-                    )
-                    .await;
-                    Msg::Created(match res {
-                        Ok(Ok((store, _new))) => Ok(store),
-                        Ok(Err(e)) => Err(e.to_string()),
-                        Err(_) => Err(format!(
-                            "no answer from the database after {}s; submitting again is safe (the request carries an idempotency key)",
-                            DB_TIMEOUT.as_secs()
-                        )),
-                    })
-                })
-            }
-            Command::Retry { id, name } => {
-                let actor = self.actor.clone();
-                self.spawn(async move {
-                    let result = timed(
-                        DB_TIMEOUT,
-                        "database",
-                        engine::retry(&pool, &actor, id, None),
-                    )
-                    .await;
-                    Msg::Acted {
-                        action: Action::Retry,
-                        id,
-                        name,
-                        result,
-                    }
-                })
-            }
-            Command::LoadContainers { id, namespace } => {
-                let client = self.client.clone();
-                self.spawn(async move {
-                    let result = match client {
-                        Some(c) => match tokio::time::timeout(
-                            CLUSTER_TIMEOUT,
-                            pods::containers(&c, id, &namespace),
-                        )
-                        .await
-                        {
-                            Ok(r) => r,
-                            Err(_) => Err(format!(
-                                "cluster: no answer after {}s",
-                                CLUSTER_TIMEOUT.as_secs()
-                            )),
-                        },
-                        None => Err("no cluster connection".to_string()),
-                    };
-                    Msg::Containers { id, result }
-                })
-            }
-            Command::StreamLogs { stream, request } => {
-                if let Some(h) = self.logs.take() {
-                    h.abort();
-                }
-                let tx = self.tx.clone();
-                match self.streaming.clone() {
-                    Some(c) => {
-                        let task =
-                            pods::stream_logs(c, pool, self.actor.clone(), request, stream, tx);
-                        self.logs = Some(tokio::spawn(task).abort_handle());
-                    }
-                    None => {
-                        let _ = tx.send(Msg::LogEnded {
-                            stream,
-                            error: Some("no cluster connection".into()),
-                        });
-                    }
-                }
-            }
+            Command::Create(req) => self.create(req),
+            Command::Retry { id, name } => self.act(Action::Retry, id, name),
+            Command::Delete { id, name } => self.act(Action::Delete, id, name),
+            Command::LoadContainers { id, namespace } => self.load_containers(id, namespace),
+            Command::StreamLogs { stream, request } => self.stream_logs(stream, request),
             Command::StopLogs => {
                 if let Some(h) = self.logs.take() {
                     h.abort();
@@ -245,30 +154,7 @@ impl Effects {
                     Msg::WpDone { seq, result }
                 })
             }
-            Command::LoadHistory { id } => {
-                let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
-                let client = self.client.clone();
-                self.spawn(async move {
-                    let result = async {
-                        let client = client.ok_or("no cluster connection".to_string())?;
-                        let store = timed(DB_TIMEOUT, "database", stores::get(&pool, id))
-                            .await?
-                            .ok_or("the store is gone".to_string())?;
-                        let h = timed(
-                            CLUSTER_TIMEOUT,
-                            "helm",
-                            crate::engine::changes::history(&pool, &cfg, &client, &store),
-                        )
-                        .await?;
-                        Ok(super::changes::history_lines(&store.name, &h))
-                    }
-                    .await;
-                    Msg::Report {
-                        which: super::msg::Report::History(id),
-                        result,
-                    }
-                })
-            }
+            Command::LoadHistory { id } => self.load_history(id),
             Command::LoadFleet => self.spawn(async move {
                 let result = async {
                     let runs =
@@ -292,74 +178,210 @@ impl Effects {
                     result,
                 }
             }),
-            Command::Change { id, name, change } => {
-                let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
-                let actor = self.actor.clone();
-                let read_only = self.read_only;
-                self.spawn(async move {
-                    if read_only {
-                        return Msg::ChangeQueued {
-                            name,
-                            result: Err("read-only mode: changes are disabled".into()),
-                        };
-                    }
-                    use super::msg::StoreChange;
-                    use crate::engine::changes;
-                    // The chart check (helm template) runs before the queueing.
-                    let (what, res) = match change {
-                        StoreChange::Upgrade(set) => (
-                            "upgrade",
-                            timed(
-                                CLUSTER_TIMEOUT,
-                                "helm",
-                                changes::upgrade(
-                                    &pool,
-                                    &cfg,
-                                    &actor,
-                                    id,
-                                    &changes::UpgradeRequest { set, to: None },
-                                ),
-                            )
-                            .await,
-                        ),
-                        StoreChange::Rollback(rev) => (
-                            "rollback",
-                            timed(
-                                CLUSTER_TIMEOUT,
-                                "helm",
-                                changes::rollback(&pool, &actor, id, rev),
-                            )
-                            .await,
-                        ),
-                    };
-                    Msg::ChangeQueued {
-                        name,
-                        result: res.map(|_| what.to_string()),
-                    }
-                })
-            }
+            Command::Change { id, name, change } => self.change(id, name, change),
             Command::Doctor => {
                 let settings = self.settings.clone();
                 self.spawn(async move { Msg::Doctor(Ok(pods::doctor(&settings).await)) })
             }
-            Command::Delete { id, name } => {
-                let actor = self.actor.clone();
-                self.spawn(async move {
-                    let result = timed(
+        }
+    }
+
+    fn load_resources(&self, id: Uuid, namespace: NamespaceRef) {
+        let client = self.client.clone();
+        self.spawn(async move {
+            let result = match client {
+                Some(c) => {
+                    timed(CLUSTER_TIMEOUT, "cluster", async {
+                        // Only what the store owns is shown.
+                        match namespace::verify(&c, &namespace).await {
+                            Ok(Some(owned)) => detail::resources(&c, &owned)
+                                .await
+                                .map_err(|e| e.to_string()),
+                            Ok(None) => Ok(Vec::new()),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    })
+                    .await
+                }
+                None => Err("no cluster connection".to_string()),
+            };
+            Msg::Resources { id, result }
+        })
+    }
+
+    fn create(&self, req: engine::CreateRequest) {
+        let pool = self.pool.clone();
+        let (actor, limits, urls) = (self.actor.clone(), self.limits, self.urls.clone());
+        self.spawn(async move {
+            let res = tokio::time::timeout(
+                DB_TIMEOUT,
+                engine::create(&pool, limits, &urls, &actor, &req),
+            )
+            .await;
+            Msg::Created(match res {
+                Ok(Ok((store, _new))) => Ok(store),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!(
+                    "no answer from the database after {}s; submitting again is safe (the request carries an idempotency key)",
+                    DB_TIMEOUT.as_secs()
+                )),
+            })
+        })
+    }
+
+    /// A retry or a delete, answered with the store as it is now.
+    fn act(&self, action: Action, id: Uuid, name: String) {
+        let pool = self.pool.clone();
+        let actor = self.actor.clone();
+        self.spawn(async move {
+            let result = match action {
+                Action::Retry => {
+                    timed(
+                        DB_TIMEOUT,
+                        "database",
+                        engine::retry(&pool, &actor, id, None),
+                    )
+                    .await
+                }
+                Action::Delete => {
+                    timed(
                         DB_TIMEOUT,
                         "database",
                         engine::delete(&pool, &actor, id, None),
                     )
-                    .await;
-                    Msg::Acted {
-                        action: Action::Delete,
-                        id,
-                        name,
-                        result,
-                    }
-                })
+                    .await
+                }
+            };
+            Msg::Acted {
+                action,
+                id,
+                name,
+                result,
+            }
+        })
+    }
+
+    fn load_containers(&self, id: Uuid, namespace: String) {
+        let client = self.client.clone();
+        self.spawn(async move {
+            let result = match client {
+                Some(c) => match tokio::time::timeout(
+                    CLUSTER_TIMEOUT,
+                    pods::containers(&c, id, &namespace),
+                )
+                .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(format!(
+                        "cluster: no answer after {}s",
+                        CLUSTER_TIMEOUT.as_secs()
+                    )),
+                },
+                None => Err("no cluster connection".to_string()),
+            };
+            Msg::Containers { id, result }
+        })
+    }
+
+    fn stream_logs(&mut self, stream: u64, request: LogRequest) {
+        if let Some(h) = self.logs.take() {
+            h.abort();
+        }
+        let tx = self.tx.clone();
+        match self.streaming.clone() {
+            Some(c) => {
+                let task = pods::stream_logs(
+                    c,
+                    self.pool.clone(),
+                    self.actor.clone(),
+                    request,
+                    stream,
+                    tx,
+                );
+                self.logs = Some(tokio::spawn(task).abort_handle());
+            }
+            None => {
+                let _ = tx.send(Msg::LogEnded {
+                    stream,
+                    error: Some("no cluster connection".into()),
+                });
             }
         }
+    }
+
+    fn load_history(&self, id: Uuid) {
+        let pool = self.pool.clone();
+        let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
+        let client = self.client.clone();
+        self.spawn(async move {
+            let result = async {
+                let client = client.ok_or("no cluster connection".to_string())?;
+                let store = timed(DB_TIMEOUT, "database", stores::get(&pool, id))
+                    .await?
+                    .ok_or("the store is gone".to_string())?;
+                let h = timed(
+                    CLUSTER_TIMEOUT,
+                    "helm",
+                    crate::engine::changes::history(&pool, &cfg, &client, &store),
+                )
+                .await?;
+                Ok(super::changes::history_lines(&store.name, &h))
+            }
+            .await;
+            Msg::Report {
+                which: super::msg::Report::History(id),
+                result,
+            }
+        })
+    }
+
+    /// An upgrade or a rollback; the chart check (helm template) runs
+    /// before the queueing.
+    fn change(&self, id: Uuid, name: String, change: super::msg::StoreChange) {
+        use super::msg::StoreChange;
+        use crate::engine::changes;
+        let pool = self.pool.clone();
+        let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
+        let actor = self.actor.clone();
+        let read_only = self.read_only;
+        self.spawn(async move {
+            if read_only {
+                return Msg::ChangeQueued {
+                    name,
+                    result: Err("read-only mode: changes are disabled".into()),
+                };
+            }
+            let (what, res) = match change {
+                StoreChange::Upgrade(set) => (
+                    "upgrade",
+                    timed(
+                        CLUSTER_TIMEOUT,
+                        "helm",
+                        changes::upgrade(
+                            &pool,
+                            &cfg,
+                            &actor,
+                            id,
+                            &changes::UpgradeRequest { set, to: None },
+                        ),
+                    )
+                    .await,
+                ),
+                StoreChange::Rollback(rev) => (
+                    "rollback",
+                    timed(
+                        CLUSTER_TIMEOUT,
+                        "helm",
+                        changes::rollback(&pool, &actor, id, rev),
+                    )
+                    .await,
+                ),
+            };
+            Msg::ChangeQueued {
+                name,
+                result: res.map(|_| what.to_string()),
+            }
+        })
     }
 
     pub fn stop(&mut self) {

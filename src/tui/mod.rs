@@ -83,21 +83,7 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
     let pool = db::connect_lazy(&url, settings.workers)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let user = runtime::local_user();
-    let info = Info {
-        context: cluster::context_name(&settings),
-        database: fmt::database_location(&url),
-        read_only,
-        workers: if read_only { 0 } else { settings.workers },
-        user: user.clone(),
-        max_stores: settings.max_stores,
-        max_stores_per_user: settings.max_stores_per_user,
-        max_concurrent: settings.max_concurrent_provisions,
-        ingress_suffix: settings.ingress_suffix.clone(),
-        tls: settings.tls,
-        reserved: runtime::naming(&settings).reserved,
-        theme: theme::Theme::from_env(),
-        log_lines: settings.console_log_lines as usize,
-    };
+    let info = console_info(&settings, &url, read_only, &user);
 
     // The first frame goes out before anything slow (building the cluster
     // client, starting the watches and the workers).
@@ -176,25 +162,49 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         code = ExitCode::FAILURE;
     }
     if let Some(w) = workers {
-        let busy = w.busy();
-        if busy > 0 {
-            let _ = writeln!(
-                std::io::stderr(),
-                "handing {busy} running operation(s) back to the queue; another worker resumes them"
-            );
-        }
-        if tokio::time::timeout(WORKER_SHUTDOWN, w.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "workers did not stop in time; their leases expire and another worker resumes"
-            );
-        }
+        stop_workers(w).await;
     }
     drop(view);
     pool.close().await;
     Ok(code)
+}
+
+/// The facts the header and the form show, fixed at start-up.
+fn console_info(settings: &Settings, url: &str, read_only: bool, user: &str) -> Info {
+    Info {
+        context: cluster::context_name(settings),
+        database: fmt::database_location(url),
+        read_only,
+        workers: if read_only { 0 } else { settings.workers },
+        user: user.to_string(),
+        max_stores: settings.max_stores,
+        max_stores_per_user: settings.max_stores_per_user,
+        max_concurrent: settings.max_concurrent_provisions,
+        ingress_suffix: settings.ingress_suffix.clone(),
+        tls: settings.tls,
+        reserved: runtime::naming(settings).reserved,
+        theme: theme::Theme::from_env(),
+        log_lines: settings.console_log_lines as usize,
+    }
+}
+
+/// Hands running operations back to the queue, waiting a bounded time.
+async fn stop_workers(w: WorkerPool) {
+    let busy = w.busy();
+    if busy > 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "handing {busy} running operation(s) back to the queue; another worker resumes them"
+        );
+    }
+    if tokio::time::timeout(WORKER_SHUTDOWN, w.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "workers did not stop in time; their leases expire and another worker resumes"
+        );
+    }
 }
 
 async fn event_loop(

@@ -8,6 +8,7 @@ use super::super::layout::wrap;
 use super::super::state::{DetailMode, DetailView, Feed, LinkState, Pane, State};
 use super::super::theme::{self, Theme};
 use super::stores::status_cell;
+use crate::store::Store;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -25,42 +26,35 @@ pub fn draw(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, area: Re
         DetailMode::Wp => return super::wp::draw(state, &d.wp, &store.name, theme, f, area),
         DetailMode::Panes => {}
     }
+    let lines = info_lines(state, d, store, theme, area);
+    let info_h = lines.len() as u16 + 2;
+    let [info_area, lower] =
+        Layout::vertical([Constraint::Length(info_h), Constraint::Min(3)]).areas(area);
+    let title = Line::from(vec![Span::styled(
+        format!(" {} ", store.name),
+        theme.title(),
+    )]);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().border_style(theme.border()).title(title)),
+        info_area,
+    );
+
+    draw_panes(state, d, theme, f, lower);
+}
+
+/// The store's facts above the panes: status, owner, chart, namespace,
+/// times, the operation under way, and as much of the error as fits.
+fn info_lines(
+    state: &State,
+    d: &DetailView,
+    store: &Store,
+    theme: Theme,
+    area: Rect,
+) -> Vec<Line<'static>> {
     let inner_w = area.width.saturating_sub(2) as usize;
 
-    let mut lines: Vec<Line> = Vec::new();
-    let mut first = vec![
-        status_cell(store.status, theme),
-        Span::raw(format!("  phase {}", store.phase)),
-    ];
-    if state.store(d.id).is_none() {
-        first.push(Span::styled(
-            "  (no longer in the list: deleted)",
-            theme.dim(),
-        ));
-    }
-    match state.health.get(&d.id) {
-        Some(h) => {
-            first.push(Span::raw("  cluster "));
-            first.push(Span::styled(
-                format!(
-                    "{} {} {}/{}",
-                    theme::health_glyph(h.state),
-                    h.state.as_str(),
-                    h.ready_workloads,
-                    h.workloads
-                ),
-                theme.health(h.state),
-            ));
-            if !h.summary.is_empty() && inner_w >= 100 {
-                first.push(Span::styled(
-                    format!("  {}", fmt::truncate(&h.summary, 60)),
-                    theme.dim(),
-                ));
-            }
-        }
-        None => first.push(Span::styled("  cluster -", theme.dim())),
-    }
-    lines.push(Line::from(first));
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    lines.push(status_line(state, d.id, store, theme, inner_w));
     let kv = |k: &str, v: String| {
         vec![
             Span::styled(format!("{k} "), theme.header_key()),
@@ -128,18 +122,55 @@ pub fn draw(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, area: Re
             lines.push(Line::styled(text, theme.error()));
         }
     }
-    let info_h = lines.len() as u16 + 2;
-    let [info_area, lower] =
-        Layout::vertical([Constraint::Length(info_h), Constraint::Min(3)]).areas(area);
-    let title = Line::from(vec![Span::styled(
-        format!(" {} ", store.name),
-        theme.title(),
-    )]);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().border_style(theme.border()).title(title)),
-        info_area,
-    );
+    lines
+}
 
+/// Status, phase and the cluster's view of the store's workloads.
+fn status_line(
+    state: &State,
+    id: uuid::Uuid,
+    store: &Store,
+    theme: Theme,
+    inner_w: usize,
+) -> Line<'static> {
+    let mut first = vec![
+        status_cell(store.status, theme),
+        Span::raw(format!("  phase {}", store.phase)),
+    ];
+    if state.store(id).is_none() {
+        first.push(Span::styled(
+            "  (no longer in the list: deleted)",
+            theme.dim(),
+        ));
+    }
+    match state.health.get(&id) {
+        Some(h) => {
+            first.push(Span::raw("  cluster "));
+            first.push(Span::styled(
+                format!(
+                    "{} {} {}/{}",
+                    theme::health_glyph(h.state),
+                    h.state.as_str(),
+                    h.ready_workloads,
+                    h.workloads
+                ),
+                theme.health(h.state),
+            ));
+            if !h.summary.is_empty() && inner_w >= 100 {
+                first.push(Span::styled(
+                    format!("  {}", fmt::truncate(&h.summary, 60)),
+                    theme.dim(),
+                ));
+            }
+        }
+        None => first.push(Span::styled("  cluster -", theme.dim())),
+    }
+    Line::from(first)
+}
+
+/// The resources, events and timeline: all at once on a large terminal,
+/// as tabs on a small one.
+fn draw_panes(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, lower: Rect) {
     let all_panes = lower.height >= 24 && lower.width >= 100;
     if all_panes {
         let res_len = d.resources.data.as_ref().map_or(1, Vec::len) as u16;
@@ -233,156 +264,173 @@ fn draw_pane(state: &State, d: &DetailView, pane: Pane, theme: Theme, f: &mut Fr
     let inner = block.inner(area);
     f.render_widget(block, area);
     let skip = d.scroll[pane.index()];
-    let empty = |f: &mut Frame, text: &str| {
-        f.render_widget(
+    let body = match pane {
+        Pane::Resources => resources(state, d, skip, theme),
+        Pane::Events => events(state, d, skip, theme, inner.width),
+        Pane::Timeline => timeline(state, d, skip, theme),
+    };
+    match body {
+        PaneBody::Nothing => {}
+        PaneBody::Empty(text) => f.render_widget(
             Paragraph::new(Line::styled(format!(" {text}"), theme.dim())),
             inner,
-        );
-    };
-    match pane {
-        Pane::Resources => {
-            let Some(items) = &d.resources.data else {
-                return;
-            };
-            if items.is_empty() {
-                return empty(f, "No resources in the namespace.");
-            }
-            let rows = items.iter().skip(skip).map(|r| {
-                let kind = if r.kind == "PersistentVolumeClaim" {
-                    "PVC"
-                } else {
-                    r.kind
-                };
-                Row::new(vec![
-                    Cell::from(kind),
-                    Cell::from(r.name.as_str()),
-                    Cell::from(Span::styled(
-                        if r.ready.is_empty() {
-                            theme::ok_glyph(r.ok).to_string()
-                        } else {
-                            format!("{} {}", theme::ok_glyph(r.ok), r.ready)
-                        },
-                        theme.ok(r.ok),
-                    )),
-                    Cell::from(r.status.as_str()),
-                    Cell::from(fmt::age_opt(state.now, r.created)),
-                ])
-            });
-            let t = Table::new(
-                rows,
-                [
-                    Constraint::Length(11),
-                    Constraint::Fill(2),
-                    Constraint::Length(9),
-                    Constraint::Fill(1),
-                    Constraint::Length(4),
-                ],
-            )
-            .header(
-                Row::new(["KIND", "NAME", "READY", "STATUS", "AGE"]).style(theme.table_header()),
-            );
-            f.render_widget(t, inner);
-        }
-        Pane::Events => {
-            let Some(items) = &d.events.data else { return };
-            if items.is_empty() {
-                return empty(
-                    f,
-                    "No events in the namespace (events expire after an hour).",
-                );
-            }
-            let wide = inner.width >= 100;
-            // Narrow: the message wraps onto up to three lines instead of being cut.
-            let fixed: u16 = 4 + 6 + 20 + 3 + if wide { 29 } else { 0 };
-            let msg_w = inner.width.saturating_sub(fixed).max(10) as usize;
-            let rows = items.iter().skip(skip).map(|e| {
-                let style = if e.warning {
-                    theme.warning()
-                } else {
-                    Style::new()
-                };
-                let kind = if e.warning { "⚠ Warn" } else { "  Norm" };
-                let msg = if e.count > 1 {
-                    format!("{} (×{})", e.message, e.count)
-                } else {
-                    e.message.clone()
-                };
-                let lines: Vec<String> = if wide {
-                    vec![msg]
-                } else {
-                    wrap(&msg, msg_w).into_iter().take(3).collect()
-                };
-                let height = lines.len().max(1) as u16;
-                let mut cells = vec![
-                    Cell::from(fmt::age_opt(state.now, e.at)),
-                    Cell::from(kind),
-                    Cell::from(e.reason.as_str()),
-                ];
-                if wide {
-                    cells.push(Cell::from(e.object.as_str()));
-                }
-                cells.push(Cell::from(Text::from(
-                    lines.into_iter().map(Line::from).collect::<Vec<_>>(),
-                )));
-                Row::new(cells).style(style).height(height)
-            });
-            let mut widths = vec![
-                Constraint::Length(4),
-                Constraint::Length(6),
-                Constraint::Length(20),
-            ];
-            let mut header = vec!["AGE", "TYPE", "REASON"];
-            if wide {
-                widths.push(Constraint::Length(28));
-                header.push("OBJECT");
-            }
-            widths.push(Constraint::Fill(1));
-            header.push("MESSAGE");
-            let t = Table::new(rows, widths).header(Row::new(header).style(theme.table_header()));
-            f.render_widget(t, inner);
-        }
-        Pane::Timeline => {
-            let Some(items) = &d.audit.data else { return };
-            if items.is_empty() {
-                return empty(f, "No audit entries.");
-            }
-            let old = items.iter().any(|a| (state.now - a.at).num_hours() >= 24);
-            let rows = items.iter().skip(skip).map(|a| {
-                let ok = !matches!(a.outcome.as_str(), "failed" | "refused" | "error");
-                Row::new(vec![
-                    Cell::from(if old {
-                        a.at.with_timezone(&state.tz)
-                            .format("%m-%d %H:%M")
-                            .to_string()
-                    } else {
-                        fmt::clock(a.at, state.tz)
-                    }),
-                    Cell::from(
-                        a.action
-                            .strip_prefix("store.")
-                            .unwrap_or(&a.action)
-                            .to_string(),
-                    ),
-                    Cell::from(Span::styled(a.outcome.clone(), theme.ok(ok))),
-                    Cell::from(format!("{} via {}", a.actor, a.via)),
-                    Cell::from(a.detail.clone().unwrap_or_default()),
-                ])
-            });
-            let t = Table::new(
-                rows,
-                [
-                    Constraint::Length(if old { 11 } else { 8 }),
-                    Constraint::Length(10),
-                    Constraint::Length(8),
-                    Constraint::Fill(1),
-                    Constraint::Fill(2),
-                ],
-            )
-            .header(
-                Row::new(["TIME", "ACTION", "OUTCOME", "WHO", "DETAIL"])
-                    .style(theme.table_header()),
-            );
-            f.render_widget(t, inner);
-        }
+        ),
+        PaneBody::Table(t) => f.render_widget(*t, inner),
     }
+}
+
+/// What a pane shows: nothing yet, a note that it is empty, or its table.
+enum PaneBody<'a> {
+    Nothing,
+    Empty(&'static str),
+    Table(Box<Table<'a>>),
+}
+
+fn resources<'a>(state: &State, d: &'a DetailView, skip: usize, theme: Theme) -> PaneBody<'a> {
+    let Some(items) = &d.resources.data else {
+        return PaneBody::Nothing;
+    };
+    if items.is_empty() {
+        return PaneBody::Empty("No resources in the namespace.");
+    }
+    let rows = items.iter().skip(skip).map(|r| {
+        let kind = if r.kind == "PersistentVolumeClaim" {
+            "PVC"
+        } else {
+            r.kind
+        };
+        Row::new(vec![
+            Cell::from(kind),
+            Cell::from(r.name.as_str()),
+            Cell::from(Span::styled(
+                if r.ready.is_empty() {
+                    theme::ok_glyph(r.ok).to_string()
+                } else {
+                    format!("{} {}", theme::ok_glyph(r.ok), r.ready)
+                },
+                theme.ok(r.ok),
+            )),
+            Cell::from(r.status.as_str()),
+            Cell::from(fmt::age_opt(state.now, r.created)),
+        ])
+    });
+    let t = Table::new(
+        rows,
+        [
+            Constraint::Length(11),
+            Constraint::Fill(2),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+            Constraint::Length(4),
+        ],
+    )
+    .header(Row::new(["KIND", "NAME", "READY", "STATUS", "AGE"]).style(theme.table_header()));
+    PaneBody::Table(Box::new(t))
+}
+
+fn events<'a>(
+    state: &State,
+    d: &'a DetailView,
+    skip: usize,
+    theme: Theme,
+    width: u16,
+) -> PaneBody<'a> {
+    let Some(items) = &d.events.data else {
+        return PaneBody::Nothing;
+    };
+    if items.is_empty() {
+        return PaneBody::Empty("No events in the namespace (events expire after an hour).");
+    }
+    let wide = width >= 100;
+    // Narrow: the message wraps onto up to three lines instead of being cut.
+    let fixed: u16 = 4 + 6 + 20 + 3 + if wide { 29 } else { 0 };
+    let msg_w = width.saturating_sub(fixed).max(10) as usize;
+    let rows = items.iter().skip(skip).map(|e| {
+        let style = if e.warning {
+            theme.warning()
+        } else {
+            Style::new()
+        };
+        let kind = if e.warning { "⚠ Warn" } else { "  Norm" };
+        let msg = if e.count > 1 {
+            format!("{} (×{})", e.message, e.count)
+        } else {
+            e.message.clone()
+        };
+        let lines: Vec<String> = if wide {
+            vec![msg]
+        } else {
+            wrap(&msg, msg_w).into_iter().take(3).collect()
+        };
+        let height = lines.len().max(1) as u16;
+        let mut cells = vec![
+            Cell::from(fmt::age_opt(state.now, e.at)),
+            Cell::from(kind),
+            Cell::from(e.reason.as_str()),
+        ];
+        if wide {
+            cells.push(Cell::from(e.object.as_str()));
+        }
+        cells.push(Cell::from(Text::from(
+            lines.into_iter().map(Line::from).collect::<Vec<_>>(),
+        )));
+        Row::new(cells).style(style).height(height)
+    });
+    let mut widths = vec![
+        Constraint::Length(4),
+        Constraint::Length(6),
+        Constraint::Length(20),
+    ];
+    let mut header = vec!["AGE", "TYPE", "REASON"];
+    if wide {
+        widths.push(Constraint::Length(28));
+        header.push("OBJECT");
+    }
+    widths.push(Constraint::Fill(1));
+    header.push("MESSAGE");
+    let t = Table::new(rows, widths).header(Row::new(header).style(theme.table_header()));
+    PaneBody::Table(Box::new(t))
+}
+
+fn timeline<'a>(state: &State, d: &'a DetailView, skip: usize, theme: Theme) -> PaneBody<'a> {
+    let Some(items) = &d.audit.data else {
+        return PaneBody::Nothing;
+    };
+    if items.is_empty() {
+        return PaneBody::Empty("No audit entries.");
+    }
+    let old = items.iter().any(|a| (state.now - a.at).num_hours() >= 24);
+    let rows = items.iter().skip(skip).map(|a| {
+        let ok = !matches!(a.outcome.as_str(), "failed" | "refused" | "error");
+        Row::new(vec![
+            Cell::from(if old {
+                a.at.with_timezone(&state.tz)
+                    .format("%m-%d %H:%M")
+                    .to_string()
+            } else {
+                fmt::clock(a.at, state.tz)
+            }),
+            Cell::from(
+                a.action
+                    .strip_prefix("store.")
+                    .unwrap_or(&a.action)
+                    .to_string(),
+            ),
+            Cell::from(Span::styled(a.outcome.clone(), theme.ok(ok))),
+            Cell::from(format!("{} via {}", a.actor, a.via)),
+            Cell::from(a.detail.clone().unwrap_or_default()),
+        ])
+    });
+    let t = Table::new(
+        rows,
+        [
+            Constraint::Length(if old { 11 } else { 8 }),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Fill(1),
+            Constraint::Fill(2),
+        ],
+    )
+    .header(Row::new(["TIME", "ACTION", "OUTCOME", "WHO", "DETAIL"]).style(theme.table_header()));
+    PaneBody::Table(Box::new(t))
 }

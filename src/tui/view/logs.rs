@@ -13,6 +13,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 pub fn draw(l: &LogsView, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
+    let block = frame(l, name, theme);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if l.searching {
+        let x = area.x + 2 + l.search.visual_cursor() as u16;
+        f.set_cursor_position((x.min(area.right().saturating_sub(2)), area.bottom() - 1));
+    }
+
+    f.render_widget(Paragraph::new(body(l, inner, theme)), inner);
+    picker(l, theme, f, area);
+}
+
+/// The border: container, flags and stream state on top; the search or
+/// the ring's fill at the bottom.
+fn frame<'a>(l: &'a LogsView, name: &str, theme: Theme) -> Block<'a> {
     let mut title = vec![Span::styled(format!(" Logs of {name} "), theme.title())];
     match l.container() {
         Some(c) => title.push(Span::raw(format!("{} ", c.label()))),
@@ -80,17 +95,14 @@ pub fn draw(l: &LogsView, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
             theme.dim(),
         )
     };
-    let block = Block::bordered()
+    Block::bordered()
         .border_style(theme.focus_border())
         .title(Line::from(title))
-        .title_bottom(bottom);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    if l.searching {
-        let x = area.x + 2 + l.search.visual_cursor() as u16;
-        f.set_cursor_position((x.min(area.right().saturating_sub(2)), area.bottom() - 1));
-    }
+        .title_bottom(bottom)
+}
 
+/// The lines on screen, or why there are none.
+fn body<'a>(l: &'a LogsView, inner: Rect, theme: Theme) -> Vec<Line<'a>> {
     let rows = usize::from(inner.height);
     let width = usize::from(inner.width).max(1);
     let query = l.query().map(str::to_lowercase);
@@ -110,7 +122,7 @@ pub fn draw(l: &LogsView, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
                 vec![Line::styled(format!(" {text}"), theme.dim())]
             }
         };
-        f.render_widget(Paragraph::new(lines), inner);
+        lines
     } else {
         let top = l.top_line(rows);
         let mut out: Vec<Line> = Vec::with_capacity(rows);
@@ -145,9 +157,12 @@ pub fn draw(l: &LogsView, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
                 out.push(Line::styled(cut, style));
             }
         }
-        f.render_widget(Paragraph::new(out), inner);
+        out
     }
+}
 
+/// The container picker over the log, when open.
+fn picker(l: &LogsView, theme: Theme, f: &mut Frame, area: Rect) {
     if let (Some(cur), Some(cs)) = (l.picking, l.containers.data.as_ref()) {
         let w = area.width.saturating_sub(8).min(70);
         let h = (cs.len() as u16 + 2).min(area.height);

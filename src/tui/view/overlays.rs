@@ -9,7 +9,7 @@ use super::super::report;
 use super::super::state::{CreateForm, FIELD_LABELS, Overlay, State};
 use super::super::theme::{self, Theme};
 use crate::cluster::health::HealthState;
-use crate::store::Status;
+use crate::store::{Kind, Request, Status};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -20,120 +20,15 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
     match o {
         Overlay::Help { scroll } => help(state, *scroll, theme, f, area),
         Overlay::Create(form) => create(state, form, theme, f, area),
-        Overlay::ConfirmRetry { name, .. } => {
-            let store = state.current_store();
-            let err = store.and_then(|s| s.error_message.clone());
-            let delete = store.is_some_and(|s| s.status == crate::store::Status::DeleteFailed);
-            let (title, question, what) = if delete {
-                (
-                    " Retry delete ",
-                    format!("Retry deleting store \"{name}\"?"),
-                    "The delete runs again (uninstall, remove the namespace); nothing is re-provisioned.",
-                )
-            } else {
-                (
-                    " Retry ",
-                    format!("Retry store \"{name}\"?"),
-                    "Provisioning starts again on the same record (same namespace and URL).",
-                )
-            };
-            let mut text = vec![question, String::new()];
-            if let Some(e) = err {
-                text.push(format!("It failed with: {e}"));
-                text.push(String::new());
-            }
-            text.push(what.into());
-            confirm(
-                title,
-                text,
-                None,
-                &keys::hint_line(Context::ConfirmRetry, false),
-                theme,
-                f,
-                area,
-            );
-        }
+        Overlay::ConfirmRetry { name, .. } => confirm_retry(state, name, theme, f, area),
         Overlay::ConfirmDelete {
             name,
             input,
             mismatch,
             ..
-        } => {
-            let ns = state
-                .current_store()
-                .map(|s| s.namespace.clone())
-                .unwrap_or_default();
-            let text = vec![
-                format!("Delete store \"{name}\"?"),
-                String::new(),
-                format!(
-                    "This uninstalls it and deletes namespace {ns} with everything in it (database, uploads). It cannot be undone."
-                ),
-                String::new(),
-                "Type the store's name to confirm:".into(),
-            ];
-            let bottom = if *mismatch {
-                "✗ that is not the store's name; type it exactly (esc cancels)".to_string()
-            } else {
-                keys::hint_line(Context::ConfirmDelete, false)
-            };
-            confirm(
-                " Delete ",
-                text,
-                Some((input, *mismatch)),
-                &bottom,
-                theme,
-                f,
-                area,
-            );
-        }
-        Overlay::ConfirmQuit { running } => {
-            let text = vec![
-                format!(
-                    "{running} operation{} started here {} still running.",
-                    if *running == 1 { "" } else { "s" },
-                    if *running == 1 { "is" } else { "are" }
-                ),
-                String::new(),
-                "Quitting does not stop it: operations are kept in the database and another worker picks them up.".into(),
-                String::new(),
-                "Quit anyway?".into(),
-            ];
-            confirm(
-                " Quit ",
-                text,
-                None,
-                &keys::hint_line(Context::ConfirmQuit, false),
-                theme,
-                f,
-                area,
-            );
-        }
-        Overlay::Error { scroll } => {
-            let msg = state
-                .current_store()
-                .and_then(|s| s.error_message.clone())
-                .unwrap_or_default();
-            let (r, lines) = layout::error_box(area, &msg);
-            let body: Vec<Line> = lines
-                .into_iter()
-                .skip(*scroll)
-                .map(|l| Line::styled(l, theme.error()))
-                .collect();
-            f.render_widget(Clear, r);
-            f.render_widget(
-                Paragraph::new(body).block(
-                    Block::bordered()
-                        .border_style(theme.focus_border())
-                        .title(Span::styled(" Error ", theme.title()))
-                        .title_bottom(Line::styled(
-                            format!(" {} ", keys::hint_line(Context::Error, false)),
-                            theme.dim(),
-                        )),
-                ),
-                r,
-            );
-        }
+        } => confirm_delete(state, name, (input, *mismatch), theme, f, area),
+        Overlay::ConfirmQuit { running } => confirm_quit(*running, theme, f, area),
+        Overlay::Error { scroll } => error(state, *scroll, theme, f, area),
         Overlay::ConfirmBulk {
             action,
             targets,
@@ -141,51 +36,13 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
             input,
             mismatch,
         } => {
-            let n = targets.len();
-            let names: Vec<&str> = targets.iter().map(|(_, n)| n.as_str()).collect();
-            let mut text = vec![
-                format!(
-                    "{} {n} store{}?",
-                    match action {
-                        Action::Retry => "Retry",
-                        Action::Delete => "Delete",
-                    },
-                    if n == 1 { "" } else { "s" }
-                ),
-                String::new(),
-                names.join(", "),
-            ];
-            if !skipped.is_empty() {
-                text.push(String::new());
-                text.push(format!("Skipped ({}):", skipped.len()));
-                for (name, why) in skipped.iter().take(5) {
-                    text.push(format!("  {name} {why}"));
-                }
-                if skipped.len() > 5 {
-                    text.push(format!("  … and {} more", skipped.len() - 5));
-                }
-            }
-            let (title, input, bottom) = match action {
-                Action::Retry => (
-                    " Retry marked ",
-                    None,
-                    keys::hint_line(Context::ConfirmRetry, false),
-                ),
-                Action::Delete => {
-                    text.push(String::new());
-                    text.push(
-                        "Each is uninstalled and its namespace deleted with everything in it. This cannot be undone.".into(),
-                    );
-                    text.push(format!("Type {n} to confirm:"));
-                    let bottom = if *mismatch {
-                        format!("✗ type the number {n} exactly (esc cancels)")
-                    } else {
-                        keys::hint_line(Context::ConfirmBulkDelete, false)
-                    };
-                    (" Delete marked ", Some((input, *mismatch)), bottom)
-                }
+            let ask = BulkAsk {
+                action: *action,
+                targets,
+                skipped,
+                input: (input, *mismatch),
             };
-            confirm(title, text, input, &bottom, theme, f, area);
+            confirm_bulk(&ask, theme, f, area)
         }
         Overlay::BulkSummary { scroll }
         | Overlay::Doctor { scroll, .. }
@@ -197,6 +54,187 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
         // Drawn in the footer.
         Overlay::Command { .. } => {}
     }
+}
+
+fn confirm_retry(state: &State, name: &str, theme: Theme, f: &mut Frame, area: Rect) {
+    let store = state.current_store();
+    let err = store.and_then(|s| s.error_message.clone());
+    // What a retry does is the lifecycle's answer: a failed delete is deleted again.
+    let delete = store
+        .and_then(|s| s.may(Request::Retry).ok())
+        .is_some_and(|t| t.operation == Some(Kind::Delete));
+    let (title, question, what) = if delete {
+        (
+            " Retry delete ",
+            format!("Retry deleting store \"{name}\"?"),
+            "The delete runs again (uninstall, remove the namespace); nothing is re-provisioned.",
+        )
+    } else {
+        (
+            " Retry ",
+            format!("Retry store \"{name}\"?"),
+            "Provisioning starts again on the same record (same namespace and URL).",
+        )
+    };
+    let mut text = vec![question, String::new()];
+    if let Some(e) = err {
+        text.push(format!("It failed with: {e}"));
+        text.push(String::new());
+    }
+    text.push(what.into());
+    confirm(
+        title,
+        text,
+        None,
+        &keys::hint_line(Context::ConfirmRetry, false),
+        theme,
+        f,
+        area,
+    );
+}
+
+fn confirm_delete(
+    state: &State,
+    name: &str,
+    (input, mismatch): (&Input, bool),
+    theme: Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
+    let ns = state
+        .current_store()
+        .map(|s| s.namespace.clone())
+        .unwrap_or_default();
+    let text = vec![
+        format!("Delete store \"{name}\"?"),
+        String::new(),
+        format!(
+            "This uninstalls it and deletes namespace {ns} with everything in it (database, uploads). It cannot be undone."
+        ),
+        String::new(),
+        "Type the store's name to confirm:".into(),
+    ];
+    let bottom = if mismatch {
+        "✗ that is not the store's name; type it exactly (esc cancels)".to_string()
+    } else {
+        keys::hint_line(Context::ConfirmDelete, false)
+    };
+    confirm(
+        " Delete ",
+        text,
+        Some((input, mismatch)),
+        &bottom,
+        theme,
+        f,
+        area,
+    );
+}
+
+fn confirm_quit(running: usize, theme: Theme, f: &mut Frame, area: Rect) {
+    let text = vec![
+        format!(
+            "{running} operation{} started here {} still running.",
+            if running == 1 { "" } else { "s" },
+            if running == 1 { "is" } else { "are" }
+        ),
+        String::new(),
+        "Quitting does not stop it: operations are kept in the database and another worker picks them up.".into(),
+        String::new(),
+        "Quit anyway?".into(),
+    ];
+    confirm(
+        " Quit ",
+        text,
+        None,
+        &keys::hint_line(Context::ConfirmQuit, false),
+        theme,
+        f,
+        area,
+    );
+}
+
+fn error(state: &State, scroll: usize, theme: Theme, f: &mut Frame, area: Rect) {
+    let msg = state
+        .current_store()
+        .and_then(|s| s.error_message.clone())
+        .unwrap_or_default();
+    let (r, lines) = layout::error_box(area, &msg);
+    let body: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .map(|l| Line::styled(l, theme.error()))
+        .collect();
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(body).block(
+            Block::bordered()
+                .border_style(theme.focus_border())
+                .title(Span::styled(" Error ", theme.title()))
+                .title_bottom(Line::styled(
+                    format!(" {} ", keys::hint_line(Context::Error, false)),
+                    theme.dim(),
+                )),
+        ),
+        r,
+    );
+}
+
+/// What the bulk confirmation shows.
+struct BulkAsk<'a> {
+    action: Action,
+    targets: &'a [(uuid::Uuid, String)],
+    skipped: &'a [(String, String)],
+    input: (&'a Input, bool),
+}
+
+fn confirm_bulk(ask: &BulkAsk<'_>, theme: Theme, f: &mut Frame, area: Rect) {
+    let (action, targets, skipped) = (ask.action, ask.targets, ask.skipped);
+    let (input, mismatch) = ask.input;
+    let n = targets.len();
+    let names: Vec<&str> = targets.iter().map(|(_, n)| n.as_str()).collect();
+    let mut text = vec![
+        format!(
+            "{} {n} store{}?",
+            match action {
+                Action::Retry => "Retry",
+                Action::Delete => "Delete",
+            },
+            if n == 1 { "" } else { "s" }
+        ),
+        String::new(),
+        names.join(", "),
+    ];
+    if !skipped.is_empty() {
+        text.push(String::new());
+        text.push(format!("Skipped ({}):", skipped.len()));
+        for (name, why) in skipped.iter().take(5) {
+            text.push(format!("  {name} {why}"));
+        }
+        if skipped.len() > 5 {
+            text.push(format!("  … and {} more", skipped.len() - 5));
+        }
+    }
+    let (title, input, bottom) = match action {
+        Action::Retry => (
+            " Retry marked ",
+            None,
+            keys::hint_line(Context::ConfirmRetry, false),
+        ),
+        Action::Delete => {
+            text.push(String::new());
+            text.push(
+                "Each is uninstalled and its namespace deleted with everything in it. This cannot be undone.".into(),
+            );
+            text.push(format!("Type {n} to confirm:"));
+            let bottom = if mismatch {
+                format!("✗ type the number {n} exactly (esc cancels)")
+            } else {
+                keys::hint_line(Context::ConfirmBulkDelete, false)
+            };
+            (" Delete marked ", Some((input, mismatch)), bottom)
+        }
+    };
+    confirm(title, text, input, &bottom, theme, f, area);
 }
 
 /// A scrollable read-only pop-up; lines starting with ✗ are errors, ⚠ warnings.
