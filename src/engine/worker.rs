@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub struct WorkerPoolConfig {
     pub workers: u32,
@@ -208,22 +209,15 @@ async fn renew_lease(pool: sqlx::PgPool, lease: Lease, length: Duration, lost: C
         match tokio::time::timeout(every, ledger::renew(&pool, &lease, length)).await {
             Ok(Ok(true)) => last_ok = sent,
             Ok(Ok(false)) => {
-                tracing::warn!(
-                    op = lease.op_id,
-                    "the lease is no longer ours (superseded or taken over)"
-                );
+                tracing::warn!("the lease is no longer ours (superseded or taken over)");
                 lost.cancel();
                 return;
             }
-            Ok(Err(e)) => tracing::warn!(op = lease.op_id, error = %e, "cannot renew the lease"),
-            Err(_) => tracing::warn!(
-                op = lease.op_id,
-                "the database did not answer the lease renewal in time"
-            ),
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot renew the lease"),
+            Err(_) => tracing::warn!("the database did not answer the lease renewal in time"),
         }
         if last_ok.elapsed() >= give_up {
             tracing::error!(
-                op = lease.op_id,
                 secs = give_up.as_secs_f64(),
                 "no lease renewal succeeded in time; stopping the work (another worker will resume it)"
             );
@@ -251,14 +245,33 @@ async fn run_one(
             return;
         }
     };
-    tracing::info!(worker = %ctx.worker_id, op = op.id, kind = %op.kind, store = %store.namespace, claims = op.claims, "operation claimed");
+    // One span per operation: every event of the worker, the lease renewal
+    // and the steps carries which operation, store and claim it is about.
+    let span = tracing::info_span!(
+        "operation",
+        op = op.id,
+        kind = %op.kind,
+        store = %store.namespace,
+        claim = op.claims,
+        worker = %ctx.worker_id,
+    );
+    run_claimed(ctx, op, lease, store, shutdown)
+        .instrument(span)
+        .await;
+}
+
+async fn run_claimed(
+    ctx: &Context,
+    op: operations::Operation,
+    lease: Lease,
+    store: crate::store::Store,
+    shutdown: &CancellationToken,
+) {
+    tracing::info!("operation claimed");
     let lost = CancellationToken::new();
-    let renewer = tokio::spawn(renew_lease(
-        ctx.pool.clone(),
-        lease.clone(),
-        ctx.cfg.lease,
-        lost.clone(),
-    ));
+    let renewer = tokio::spawn(
+        renew_lease(ctx.pool.clone(), lease.clone(), ctx.cfg.lease, lost.clone()).in_current_span(),
+    );
     let work = async {
         match op.kind {
             Kind::Provision => ctx.provision(&op, &lease, &store).await,
@@ -269,15 +282,15 @@ async fn run_one(
     tokio::select! {
         res = work => {
             if let Err(e) = res {
-                tracing::error!(error = %e, op = op.id, "could not record the outcome; the operation will be resumed");
+                tracing::error!(error = %e, "could not record the outcome; the operation will be resumed");
                 let _ = ledger::release(&ctx.pool, &lease).await;
             }
         }
         _ = lost.cancelled() => {
-            tracing::warn!(op = op.id, "operation is no longer ours; stopped");
+            tracing::warn!("operation is no longer ours; stopped");
         }
         _ = shutdown.cancelled() => {
-            tracing::info!(op = op.id, "shutting down: handing the operation back");
+            tracing::info!("shutting down: handing the operation back");
             let _ = ledger::release(&ctx.pool, &lease).await;
         }
     }
