@@ -512,6 +512,12 @@ fn check_rendered_objects(env: &str, items: &[Value], id: &str) {
                 "{cname} adds capabilities"
             );
             assert_no_secret_in_the_open(&cname, c);
+            // A failing step's last log lines reach the pod's status (and
+            // the store's health); the default, File, says only "Error".
+            assert_eq!(
+                c["terminationMessagePolicy"], "FallbackToLogsOnError",
+                "{cname}: terminationMessagePolicy"
+            );
         }
         for vct in obj["spec"]["volumeClaimTemplates"]
             .as_array()

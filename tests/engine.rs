@@ -6,8 +6,10 @@ mod common;
 
 use common::*;
 use futures::future::join_all;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::Api;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, LogParams, Patch, PatchParams, PostParams,
+};
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
 use std::sync::Arc;
@@ -282,6 +284,164 @@ async fn a_provision_that_never_gets_ready_times_out_with_a_message_naming_the_o
     assert!(msg.contains("deployment/web 0/1 ready"), "{msg}");
     assert!(msg.contains("unschedulable"), "{msg}");
     namespace_gone(&store.namespace).await;
+    pool.shutdown().await;
+    db.drop_db().await;
+}
+
+/// Lines in the CRI log format kwok serves a container's log in.
+fn cri(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("2026-12-06T10:00:00.000000000Z stdout F {l}\n"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failed_provision_keeps_the_logs_and_warnings_that_say_why_after_its_namespace_is_gone() {
+    let db = TestDb::new().await;
+    // The web pod is never scheduled (a Warning event says why); the
+    // database pod runs on kwok, and the test makes it a crashing one.
+    let values = repo("tests/fixtures/values-unschedulable.yaml");
+    let timeout = 40;
+    let s = settings(
+        &db.url,
+        "tests/fixtures/charts",
+        &[
+            ("provision_timeout_secs", &timeout.to_string()),
+            ("values_file", values.to_str().unwrap()),
+        ],
+    );
+    let pool = workers(&s, &db, 1).await;
+    let (store, _) = create(&db, &s, &unique("Evidence"), "ev@example.com")
+        .await
+        .unwrap();
+    let ns = store.namespace.clone();
+    let client = kube().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    eventually(Duration::from_secs(60), "db-0 Running (kwok)", || {
+        let pods = pods.clone();
+        async move {
+            let p = pods.get_opt("db-0").await.ok()??;
+            (p.status?.phase.as_deref() == Some("Running")).then_some(())
+        }
+    })
+    .await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let db_password = eventually(Duration::from_secs(30), "the store's Secret", || {
+        let secrets = secrets.clone();
+        async move {
+            let data = secrets.get_opt("store-credentials").await.ok()??.data?;
+            Some(String::from_utf8_lossy(&data.get("db-password")?.0).into_owned())
+        }
+    })
+    .await;
+
+    // What the database said before it crashed, its password among it.
+    let dir = tempfile::tempdir().unwrap();
+    let said =
+        "[ERROR] InnoDB: Cannot open datafile './ibdata1': Permission denied (the test's crash)";
+    let log = cri(&[
+        "[Note] Starting MariaDB 11.4",
+        &format!("[Note] user wordpress, password {db_password}"),
+        said,
+    ]);
+    for f in ["db.log", "db-previous.log"] {
+        std::fs::write(dir.path().join(f), &log).unwrap();
+    }
+    // kwok (root) reads these files.
+    let mut perms = std::fs::metadata(dir.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(dir.path(), perms).unwrap();
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
+    let logs_api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &ns,
+        &ApiResource::from_gvk_with_plural(&gvk, "logs"),
+    );
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    let mut logs: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
+        "metadata": {"name": "db-0", "namespace": ns},
+        "spec": {"logs": [{"containers": ["db"], "logsFile": p("db.log"),
+                           "previousLogsFile": p("db-previous.log")}]}
+    }))
+    .unwrap();
+    logs.metadata.namespace = Some(ns.clone());
+    logs_api
+        .create(&PostParams::default(), &logs)
+        .await
+        .expect("create kwok's Logs object (scripts/sandbox up installs its CRD)");
+    eventually(Duration::from_secs(30), "kwok serving db-0's log", || {
+        let pods = pods.clone();
+        async move {
+            let lp = LogParams {
+                container: Some("db".into()),
+                ..Default::default()
+            };
+            let text = pods.logs("db-0", &lp).await.ok()?;
+            text.contains("Permission denied").then_some(())
+        }
+    })
+    .await;
+    // What a kubelet reports of a database that keeps crashing.
+    let status = serde_json::json!({"status": {
+        "phase": "Running",
+        "conditions": [
+            {"type": "PodScheduled", "status": "True"},
+            {"type": "Initialized", "status": "True"},
+            {"type": "Ready", "status": "False", "reason": "ContainersNotReady"},
+            {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady"}
+        ],
+        "containerStatuses": [{
+            "name": "db", "image": "registry.invalid/db:11.4", "imageID": "",
+            "ready": false, "started": false, "restartCount": 3,
+            "state": {"waiting": {"reason": "CrashLoopBackOff",
+                "message": "back-off 40s restarting failed container=db pod=db-0"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                "startedAt": "2026-12-06T10:00:00Z", "finishedAt": "2026-12-06T10:00:02Z"}}
+        }]
+    }});
+    pods.patch_status("db-0", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .expect("patch db-0's status as its kubelet would");
+    let now = stores::get(&db.pool, store.id).await.unwrap().unwrap();
+    assert!(
+        now.status.is_busy(),
+        "the evidence was in place before the {timeout}s provision timeout: {} {:?}",
+        now.status,
+        now.error_message
+    );
+
+    let failed = settle(&db, store.id, 120).await;
+    assert_eq!(failed.status, Status::Failed);
+    let msg = failed.error_message.clone().unwrap_or_default();
+    assert!(
+        msg.starts_with(&format!("timed out after {timeout}s")),
+        "{msg}"
+    );
+    assert!(msg.contains(" — before cleanup: "), "{msg}");
+    assert!(
+        msg.contains("log of db-0/db (restarted 3 times, last exit 1 (Error)): "),
+        "the crashing container's log: {msg}"
+    );
+    assert!(msg.contains(said), "its last lines: {msg}");
+    assert!(
+        msg.contains("FailedScheduling pod/web-"),
+        "the Warning events: {msg}"
+    );
+    assert!(!msg.contains(&db_password), "a secret leaked: {msg}");
+    assert!(msg.contains("password ********"), "{msg}");
+    assert!(msg.len() <= 4096, "{} bytes", msg.len());
+    // The audit entry says the same, and outlives the namespace.
+    namespace_gone(&ns).await;
+    let entry = audit::list(&db.pool, Some(store.id), 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "store.failed")
+        .expect("the failure is audited");
+    assert_eq!(entry.detail.as_deref(), Some(msg.as_str()));
+
     pool.shutdown().await;
     db.drop_db().await;
 }

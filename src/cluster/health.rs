@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -98,6 +98,13 @@ pub fn stuck(pod: &Pod) -> Option<String> {
         .iter()
         .flatten()
         .chain(status.container_statuses.iter().flatten());
+    for cs in status.init_container_statuses.iter().flatten() {
+        if cs.restart_count >= STUCK_RESTARTS
+            && let Some(failure) = init_failure(pod, cs)
+        {
+            return Some(format!("pod {name}: {failure}"));
+        }
+    }
     for cs in statuses {
         let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
             continue;
@@ -132,6 +139,54 @@ pub fn stuck(pod: &Pod) -> Option<String> {
         }
     }
     None
+}
+
+/// How an init container that failed looks (pure): a real kubelet reports
+/// it between retries as `terminated: Error` (then `running` again with
+/// the failure in `lastState`), not as CrashLoopBackOff, so a waiting
+/// reason alone misses it. None for a sidecar (an init container that runs
+/// beside the others) and for one that has completed. Quotes the end of
+/// its termination message (with `FallbackToLogsOnError`, its log's end).
+pub fn init_failure(pod: &Pod, cs: &ContainerStatus) -> Option<String> {
+    let sidecar = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .and_then(|cs_spec| cs_spec.iter().find(|c| c.name == cs.name))
+        .is_some_and(|c| c.restart_policy.as_deref() == Some("Always"));
+    if sidecar {
+        return None;
+    }
+    let state = cs.state.as_ref();
+    let now = state.and_then(|s| s.terminated.as_ref());
+    if now.is_some_and(|t| t.exit_code == 0) {
+        return None;
+    }
+    let failed = |t: &&ContainerStateTerminated| t.exit_code != 0;
+    let t = now.filter(failed).or_else(|| {
+        cs.last_state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .filter(failed)
+    })?;
+    let restarts = match cs.restart_count {
+        0 => String::new(),
+        1 => ", restarted once".to_string(),
+        n => format!(", restarted {n} times"),
+    };
+    let said = t
+        .message
+        .as_deref()
+        .map(|m| message_tail(m, MESSAGE_CHARS))
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(": {m}"))
+        .unwrap_or_default();
+    Some(format!(
+        "init container {} failed ({}, exit {}{restarts}){said}",
+        cs.name,
+        t.reason.as_deref().unwrap_or("Error"),
+        t.exit_code
+    ))
 }
 
 /// A workload's readiness: the one rule both the store's health and the
@@ -249,10 +304,18 @@ pub fn derive(o: &Objects<'_>, expected: &[String]) -> Health {
     for p in o.pods {
         let name = p.metadata.name.as_deref().unwrap_or("?");
         let Some(status) = &p.status else { continue };
+        let mut failed_inits: Vec<&str> = Vec::new();
+        for cs in status.init_container_statuses.iter().flatten() {
+            if let Some(failure) = init_failure(p, cs) {
+                degraded.push(format!("pod {name}: {failure}"));
+                failed_inits.push(&cs.name);
+            }
+        }
         let statuses = status
             .init_container_statuses
             .iter()
             .flatten()
+            .filter(|cs| !failed_inits.contains(&cs.name.as_str()))
             .chain(status.container_statuses.iter().flatten());
         for cs in statuses {
             if let Some(w) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) {
@@ -525,6 +588,153 @@ mod tests {
         let t = message_tail(&long, 20);
         assert!(t.len() <= 20, "{t}");
         assert!(t.starts_with('…') && t.ends_with("END"), "{t}");
+    }
+
+    /// A WordPress pod whose setup step fails, as a real kubelet (v1.37,
+    /// containerd) reported it between two retries; `setup` is the
+    /// setup-store container's status, the rest as it was.
+    fn kubelet_pod(setup: serde_json::Value) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "shop-wordpress-6d5c9f7b8-x2k4q", "namespace": "store-shop"},
+            "spec": {
+                "initContainers": [
+                    {"name": "copy-wordpress", "image": "wordpress:6.8.3-php8.3-apache",
+                     "terminationMessagePolicy": "FallbackToLogsOnError"},
+                    {"name": "setup-store", "image": "wordpress:cli-2.12.0-php8.3",
+                     "terminationMessagePolicy": "FallbackToLogsOnError"}
+                ],
+                "containers": [{"name": "wordpress", "image": "wordpress:6.8.3-php8.3-apache"}]
+            },
+            "status": {
+                "phase": "Pending",
+                "conditions": [
+                    {"type": "PodReadyToStartContainers", "status": "True"},
+                    {"type": "Initialized", "status": "False", "reason": "ContainersNotInitialized",
+                     "message": "containers with incomplete status: [setup-store]"},
+                    {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                     "message": "containers with unready status: [wordpress]"},
+                    {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
+                     "message": "containers with unready status: [wordpress]"},
+                    {"type": "PodScheduled", "status": "True"}
+                ],
+                "initContainerStatuses": [
+                    {"name": "copy-wordpress", "image": "docker.io/library/wordpress:6.8.3-php8.3-apache",
+                     "imageID": "sha256:0b1c", "containerID": "containerd://4f2a", "ready": true,
+                     "restartCount": 0, "started": false,
+                     "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                        "startedAt": "2026-12-05T09:12:01Z", "finishedAt": "2026-12-05T09:12:03Z",
+                        "containerID": "containerd://4f2a"}}},
+                    setup
+                ],
+                "containerStatuses": [
+                    {"name": "wordpress", "image": "wordpress:6.8.3-php8.3-apache", "imageID": "",
+                     "ready": false, "restartCount": 0, "started": false,
+                     "state": {"waiting": {"reason": "PodInitializing"}}}
+                ]
+            }
+        }))
+        .expect("a kubelet's pod")
+    }
+
+    const NO_PLUGINS: &str = "Downloading WooCommerce...\nWarning: woocommerce: An unexpected error occurred.\nError: No plugins installed.\n";
+
+    fn setup_status(restarts: i32, state: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "name": "setup-store", "image": "docker.io/library/wordpress:cli-2.12.0-php8.3",
+            "imageID": "sha256:9e7d", "containerID": "containerd://77c1", "ready": false,
+            "restartCount": restarts, "started": false, "state": state,
+            "lastState": if restarts > 0 { serde_json::json!({"terminated": {
+                "exitCode": 1, "reason": "Error", "message": NO_PLUGINS,
+                "startedAt": "2026-12-05T09:12:04Z", "finishedAt": "2026-12-05T09:12:19Z",
+                "containerID": "containerd://5a90"}}) } else { serde_json::json!({}) }
+        })
+    }
+
+    fn pod_health(p: &Pod) -> Health {
+        health(
+            &[deploy("shop-wordpress", 1, 0)],
+            &[],
+            std::slice::from_ref(p),
+            &[],
+        )
+    }
+
+    #[test]
+    fn a_setup_step_that_fails_and_restarts_is_degraded_with_its_message() {
+        let error = serde_json::json!({"terminated": {
+            "exitCode": 1, "reason": "Error", "message": NO_PLUGINS,
+            "startedAt": "2026-12-05T09:12:31Z", "finishedAt": "2026-12-05T09:12:46Z",
+            "containerID": "containerd://77c1"}});
+        // Between retries: terminated Error (no CrashLoopBackOff).
+        let between = kubelet_pod(setup_status(2, error.clone()));
+        let h = pod_health(&between);
+        assert_eq!(h.state, HealthState::Degraded, "{}", h.summary);
+        assert!(
+            h.summary.starts_with(
+                "pod shop-wordpress-6d5c9f7b8-x2k4q: init container setup-store failed (Error, exit 1, restarted 2 times): Downloading WooCommerce... | Warning: woocommerce: An unexpected error occurred. | Error: No plugins installed."
+            ),
+            "{}",
+            h.summary
+        );
+        // Its first failure, before any restart.
+        let first = pod_health(&kubelet_pod(setup_status(0, error)));
+        assert_eq!(first.state, HealthState::Degraded, "{}", first.summary);
+        assert!(
+            first.summary.contains("failed (Error, exit 1):"),
+            "{}",
+            first.summary
+        );
+        // Running again after failing: the failure is in lastState.
+        let running = serde_json::json!({"running": {"startedAt": "2026-12-05T09:13:20Z"}});
+        let again = pod_health(&kubelet_pod(setup_status(3, running)));
+        assert_eq!(again.state, HealthState::Degraded, "{}", again.summary);
+        assert!(
+            again.summary.contains("restarted 3 times): Downloading"),
+            "{}",
+            again.summary
+        );
+        // In back-off: the same failure, said once.
+        let backoff = serde_json::json!({"waiting": {"reason": "CrashLoopBackOff",
+            "message": "back-off 40s restarting failed container=setup-store"}});
+        let waiting = pod_health(&kubelet_pod(setup_status(3, backoff)));
+        assert_eq!(waiting.state, HealthState::Degraded);
+        assert_eq!(
+            waiting.summary.matches("setup-store").count(),
+            1,
+            "{}",
+            waiting.summary
+        );
+
+        // Twice: stuck (an upgrade stops waiting); once: it may still pass.
+        assert!(stuck(&between).is_some_and(|w| w.contains("init container setup-store failed")));
+        let once = kubelet_pod(setup_status(1, serde_json::json!({"running": {}})));
+        assert_eq!(stuck(&once), None);
+    }
+
+    #[test]
+    fn a_setup_step_that_failed_once_then_completed_is_not_degraded() {
+        let done = serde_json::json!({"terminated": {"exitCode": 0, "reason": "Completed",
+            "startedAt": "2026-12-05T09:12:31Z", "finishedAt": "2026-12-05T09:13:02Z"}});
+        let mut p = kubelet_pod(setup_status(1, done));
+        let st = p.status.as_mut().unwrap();
+        st.phase = Some("Running".into());
+        st.container_statuses.as_mut().unwrap()[0].state = Some(ContainerState {
+            running: Some(Default::default()),
+            ..Default::default()
+        });
+        let h = health(&[deploy("shop-wordpress", 1, 1)], &[], &[p], &[]);
+        assert_eq!(h.state, HealthState::Ready, "{}", h.summary);
+    }
+
+    #[test]
+    fn a_sidecar_is_not_a_setup_step() {
+        let running = serde_json::json!({"running": {"startedAt": "2026-12-05T09:13:20Z"}});
+        let mut p = kubelet_pod(setup_status(2, running));
+        p.spec.as_mut().unwrap().init_containers.as_mut().unwrap()[1].restart_policy =
+            Some("Always".into());
+        assert_ne!(pod_health(&p).state, HealthState::Degraded);
     }
 
     #[test]

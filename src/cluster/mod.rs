@@ -2,6 +2,7 @@
 //! and secrets), the live view built from watches, and a store's detail.
 
 pub mod detail;
+pub mod evidence;
 pub mod health;
 pub mod index;
 pub mod namespace;

@@ -6,8 +6,10 @@
 //! checked is the store's.
 
 use super::config::EngineConfig;
+use crate::cluster::evidence;
 use crate::cluster::health::HealthState;
 use crate::cluster::namespace::{self as ns_ops, NamespaceError, OwnedNamespace};
+use crate::cluster::pods::StoreRef;
 use crate::cluster::view::ClusterView;
 use crate::cluster::{self, STORE_ID_LABEL};
 use crate::db::ledger::{self, Lease, Outcome, Timing};
@@ -30,6 +32,18 @@ use tokio::time::Instant;
 /// instead of being retried forever.
 pub const MAX_CLAIMS: i32 = 3;
 pub(super) const MAX_ERROR_CHARS: usize = 1000;
+/// A failed provision's message with the evidence kept before its cleanup.
+const MAX_FAILURE_CHARS: usize = 4096;
+/// How long the evidence may take to read before the cleanup goes on.
+const EVIDENCE_TIME: Duration = Duration::from_secs(15);
+
+/// What a failure cleanup did: a problem it met, and what the namespace
+/// said before it was removed.
+#[derive(Default)]
+struct Cleaned {
+    problem: Option<String>,
+    evidence: String,
+}
 /// How many other namespaces to try when the store's is taken in the cluster.
 const MAX_REASSIGN: usize = 5;
 
@@ -565,15 +579,14 @@ impl Context {
 
     /// Removes what a failed provision left, only inside the store's own
     /// namespace and only while the lease is ours. Err(Lost) when it is not.
-    async fn cleanup(
-        &self,
-        lease: &Lease,
-        timing: &mut Timing,
-    ) -> Result<Option<String>, StepError> {
+    /// First it keeps what the namespace says about the failure (see
+    /// [`evidence::gather`]): deleting the namespace deletes that too.
+    async fn cleanup(&self, lease: &Lease, timing: &mut Timing) -> Result<Cleaned, StepError> {
+        let mut done = Cleaned::default();
         // The record may have moved to another namespace during the steps.
         let store = match stores::get(&self.pool, lease.store_id).await {
             Ok(Some(s)) => s,
-            Ok(None) => return Ok(None),
+            Ok(None) => return Ok(done),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot load the store for cleanup; not acting");
                 return Err(StepError::Lost);
@@ -581,13 +594,30 @@ impl Context {
         };
         let owned = match ns_ops::verify(&self.client, &store.namespace_ref()).await {
             Ok(Some(o)) => o,
-            Ok(None) => return Ok(None),
+            Ok(None) => return Ok(done),
             Err(NamespaceError::Foreign { ns, why }) => {
-                return Ok(Some(format!(
+                done.problem = Some(format!(
                     "namespace {ns} left alone: it is not this store's ({why})"
-                )));
+                ));
+                return Ok(done);
             }
-            Err(e) => return Ok(Some(e.to_string())),
+            Err(e) => {
+                done.problem = Some(e.to_string());
+                return Ok(done);
+            }
+        };
+        let store_ref = StoreRef {
+            id: store.id,
+            namespace: store.namespace.clone(),
+            namespace_uid: store.namespace_uid.clone(),
+        };
+        let gather = evidence::gather(&self.client, &owned, &store_ref);
+        done.evidence = match tokio::time::timeout(EVIDENCE_TIME, gather).await {
+            Ok(text) => text,
+            Err(_) => format!(
+                "(what the namespace said was not read within {}s)",
+                EVIDENCE_TIME.as_secs()
+            ),
         };
         let mut problems = Vec::new();
         self.guard(lease).await?;
@@ -608,7 +638,8 @@ impl Context {
         if let Err(e) = ns_ops::delete_namespace(&self.client, &owned).await {
             problems.push(e.to_string());
         }
-        Ok((!problems.is_empty()).then(|| problems.join("; ")))
+        done.problem = (!problems.is_empty()).then(|| problems.join("; "));
+        Ok(done)
     }
 
     async fn fail_provision(
@@ -622,15 +653,24 @@ impl Context {
             return Ok(());
         }
         let mut message = reason;
-        match self.cleanup(lease, timing).await {
-            Ok(None) => {}
-            Ok(Some(problem)) => message.push_str(&format!(" (cleanup incomplete: {problem})")),
+        let evidence = match self.cleanup(lease, timing).await {
+            Ok(done) => {
+                if let Some(problem) = done.problem {
+                    message.push_str(&format!(" (cleanup incomplete: {problem})"));
+                }
+                done.evidence
+            }
             Err(_) => {
                 tracing::warn!(op = lease.op_id, "lease lost during cleanup: stopped");
                 return Ok(());
             }
+        };
+        let mut message = bound_message(&message, MAX_ERROR_CHARS);
+        if !evidence.is_empty() {
+            message.push_str(" — before cleanup: ");
+            message.push_str(&evidence);
         }
-        let message = bound_message(&message, MAX_ERROR_CHARS);
+        let message = bound_message(&message, MAX_FAILURE_CHARS);
         self.finish(lease, Outcome::ProvisionFailed(message), *timing)
             .await
     }
