@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, ResourceQuota};
+use k8s_openapi::api::core::v1::{LimitRange, PersistentVolumeClaim, Pod, ResourceQuota};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -108,6 +108,7 @@ async fn upgrade(db: &TestDb, s: &Settings, id: Uuid, set: &[&str]) -> Result<St
     changes::upgrade(
         &db.pool,
         &EngineConfig::from_settings(s),
+        Some(&kube().await),
         &operator(),
         id,
         &UpgradeRequest {
@@ -292,6 +293,7 @@ async fn an_upgrade_whose_pods_never_become_ready_is_rolled_back_with_the_pod_na
     changes::upgrade(
         &db.pool,
         &EngineConfig::from_settings(&s2),
+        Some(&kube().await),
         &operator(),
         store.id,
         &UpgradeRequest {
@@ -463,6 +465,134 @@ async fn an_upgrade_whose_new_pod_cannot_pull_its_image_is_rolled_back_without_w
 
     second.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+    db.drop_db().await;
+}
+
+fn claim_size(p: PersistentVolumeClaim) -> String {
+    p.spec.unwrap().resources.unwrap().requests.unwrap()["storage"]
+        .0
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_volume_over_the_namespace_limit_range_is_refused_at_the_request_and_by_a_fleet_run() {
+    let db = TestDb::new().await;
+    let s = base(&db, "tests/fixtures/charts", &[]);
+    let first = workers(&s, &db, 1).await;
+    let store = ready_store(&db, &s, &unique("Limited")).await;
+    // No worker from here: what is refused is refused by the request itself.
+    first.shutdown().await;
+    let ns = store.namespace.clone();
+    let limit: LimitRange = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "volume-cap"},
+        "spec": {"limits": [{"type": "PersistentVolumeClaim", "max": {"storage": "2Gi"}}]}
+    }))
+    .unwrap();
+    Api::<LimitRange>::namespaced(kube().await, &ns)
+        .create(&PostParams::default(), &limit)
+        .await
+        .unwrap();
+
+    let e = upgrade(&db, &s, store.id, &["database.volume=1Ti"])
+        .await
+        .expect_err("a claim over the LimitRange's max is refused at once");
+    let msg = e.to_string();
+    assert!(msg.contains("database.volume=1Ti"), "{msg}");
+    assert!(msg.contains("LimitRange volume-cap"), "{msg}");
+    assert!(msg.contains("2Gi"), "{msg}");
+    assert!(
+        operations::active_for(&db.pool, store.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing queued"
+    );
+    // A fleet run checks its first store before its first wave.
+    let e = fleet::start(
+        &db.pool,
+        &EngineConfig::from_settings(&s),
+        Some(&kube().await),
+        &operator(),
+        &FleetRequest {
+            set: vec!["database.volume=1Ti".into()],
+            to: None,
+            owner: None,
+            status: Some(Status::Ready),
+            wave: 1,
+            max_failures: 1,
+        },
+    )
+    .await
+    .expect_err("the fleet run is refused before its first wave");
+    assert!(e.to_string().contains("LimitRange volume-cap"), "{e}");
+    assert!(
+        operations::active_for(&db.pool, store.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Within the limit it is accepted.
+    upgrade(&db, &s, store.id, &["database.volume=2Gi"])
+        .await
+        .expect("2Gi is within the LimitRange");
+    let now = stores::get(&db.pool, store.id).await.unwrap().unwrap();
+    assert_eq!(now.status, Status::Ready);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_volume_refused_by_a_quota_after_the_request_leaves_the_store_ready_on_its_old_settings()
+{
+    let db = TestDb::new().await;
+    let s = base(&db, "tests/fixtures/charts", &[]);
+    let first = workers(&s, &db, 1).await;
+    let store = ready_store(&db, &s, &unique("Quota")).await;
+    first.shutdown().await;
+    let ns = store.namespace.clone();
+    upgrade(&db, &s, store.id, &["database.volume=2Gi"])
+        .await
+        .expect("accepted: nothing limits it yet");
+    // Then, before a worker takes it, a quota the two 1Gi claims fill.
+    let client = kube().await;
+    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), &ns);
+    let quota: ResourceQuota = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "storage-cap"},
+        "spec": {"hard": {"requests.storage": "2Gi"}}
+    }))
+    .unwrap();
+    quotas.create(&PostParams::default(), &quota).await.unwrap();
+    eventually(Duration::from_secs(60), "the quota's usage counted", || {
+        let quotas = quotas.clone();
+        async move {
+            let q = quotas.get("storage-cap").await.ok()?;
+            q.status?
+                .used?
+                .contains_key("requests.storage")
+                .then_some(())
+        }
+    })
+    .await;
+
+    let second = workers(&s, &db, 1).await;
+    let (after, op) = changed(&db, store.id, 90).await;
+    assert_eq!(op.state, operations::State::Failed);
+    let why = op.error.unwrap_or_default();
+    assert!(why.contains("ResourceQuota storage-cap"), "{why}");
+    assert!(why.contains("nothing was changed"), "{why}");
+    assert_eq!(after.status, Status::Ready, "{:?}", after.error_message);
+    assert_eq!(after.settings.database_volume, None, "its old settings");
+    assert_eq!(after.helm_revision, Some(1), "no new revision");
+    let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
+    assert_eq!(claim_size(pvcs.get("data-db-0").await.unwrap()), "1Gi");
+    let entry = audit::list(&db.pool, Some(store.id), 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "store.upgrade-failed")
+        .expect("the refusal is audited");
+    assert!(entry.detail.unwrap_or_default().contains("storage-cap"));
+
+    second.shutdown().await;
     db.drop_db().await;
 }
 
@@ -822,6 +952,7 @@ async fn a_fleet_upgrade_runs_in_waves_stops_at_the_budget_and_resumes_after_the
     let run = fleet::start(
         &db.pool,
         &cfg,
+        Some(&client),
         &operator(),
         &FleetRequest {
             set: vec![format!("wordpress.image={TAG}")],

@@ -8,6 +8,7 @@ pub mod index;
 pub mod namespace;
 pub mod pods;
 pub mod rollout;
+pub mod room;
 pub mod view;
 
 use crate::config::Settings;

@@ -240,6 +240,8 @@ pub struct Claim {
     /// The StatefulSet whose template made it, if any (the database's).
     pub statefulset: Option<String>,
     pub requested: String,
+    /// Its storage class, when it names one (quotas may be per class).
+    pub class: Option<String>,
 }
 
 impl Claim {
@@ -295,6 +297,7 @@ pub async fn claims(
                 name,
                 statefulset,
                 requested,
+                class: p.spec.as_ref().and_then(|s| s.storage_class_name.clone()),
             }
         })
         .collect())
@@ -496,6 +499,7 @@ mod tests {
             name: name.into(),
             statefulset: sts.map(String::from),
             requested: size.into(),
+            class: None,
         }
     }
 

@@ -38,7 +38,11 @@ pub async fn change(
     let cfg = EngineConfig::from_settings(&settings);
     let actor = runtime::actor(actor, Via::Cli);
     let res = match &change {
-        Change::Upgrade(req) => changes::upgrade(pool, &cfg, &actor, store.id, req).await,
+        Change::Upgrade(req) => {
+            // No cluster configured: the worker checks sizes against the namespace.
+            let cluster = crate::cluster::client(&settings).await.ok();
+            changes::upgrade(pool, &cfg, cluster.as_ref(), &actor, store.id, req).await
+        }
         Change::Rollback(rev) => changes::rollback(pool, &actor, store.id, *rev).await,
     };
     let store = match res {
@@ -178,7 +182,8 @@ pub async fn fleet_command(
                 max_failures,
             };
             let actor = runtime::actor(actor, Via::Cli);
-            match fleet::start(pool, &cfg, &actor, &req).await {
+            let cluster = crate::cluster::client(&settings).await.ok();
+            match fleet::start(pool, &cfg, cluster.as_ref(), &actor, &req).await {
                 Ok(d) if wait => wait_run(settings, d.run.id, json).await,
                 Ok(d) => {
                     print_run(&d, json);

@@ -9,6 +9,7 @@ use super::config::EngineConfig;
 use super::provision::chart_values;
 use super::requests::{load_for_update, refused};
 use crate::cluster::namespace::{self as ns_ops, NamespaceError};
+use crate::cluster::{rollout, room};
 use crate::db::audit::Action;
 use crate::db::operations::{self, Kind, Params};
 use crate::db::{ledger, revisions};
@@ -107,6 +108,69 @@ pub async fn check_with_chart(
     }
 }
 
+/// Checks the volume sizes a change grows against the store's claims (they
+/// never shrink) and its namespace's LimitRanges and ResourceQuotas, so a
+/// change the cluster would refuse is refused before it is queued. Reads
+/// the cluster only when a size changes, and only inside a namespace that
+/// is the store's. Without a cluster connection (`None`) the worker checks
+/// the same before it touches anything.
+pub async fn check_volume_room(
+    client: Option<&kube::Client>,
+    store: &Store,
+    target: &StoreSettings,
+) -> Result<(), EngineError> {
+    let grows: Vec<(bool, &str, &str)> = [
+        (
+            false,
+            "wordpress.volume",
+            &target.wordpress_volume,
+            &store.settings.wordpress_volume,
+        ),
+        (
+            true,
+            "database.volume",
+            &target.database_volume,
+            &store.settings.database_volume,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, _, new, old)| new.is_some() && new != old)
+    .filter_map(|(db, key, new, _)| new.as_deref().map(|n| (db, key, n)))
+    .collect();
+    let Some(client) = client.filter(|_| !grows.is_empty()) else {
+        return Ok(());
+    };
+    let unavailable = |e: String| {
+        EngineError::Unavailable(format!(
+            "cannot check the volume sizes against the store's namespace: {e}"
+        ))
+    };
+    let owned = match ns_ops::verify(client, &store.namespace_ref()).await {
+        Ok(Some(o)) => o,
+        // Nothing to measure against: the worker says what is wrong.
+        Ok(None) => return Ok(()),
+        Err(e @ NamespaceError::Foreign { .. }) => {
+            return Err(EngineError::NotOwned {
+                detail: e.to_string(),
+            });
+        }
+        Err(e) => return Err(unavailable(e.to_string())),
+    };
+    let (claims, room) = tokio::try_join!(
+        rollout::claims(client, &owned, store.id),
+        room::read(client, &owned)
+    )
+    .map_err(|e| unavailable(e.to_string()))?;
+    let invalid = |message: String| EngineError::Invalid {
+        field: "settings",
+        message,
+    };
+    for (db, _, size) in &grows {
+        rollout::check_growth(&claims, *db, size).map_err(invalid)?;
+    }
+    room::check(&claims, &room, &grows).map_err(invalid)
+}
+
 fn shipped(cfg: &EngineConfig) -> Result<String, EngineError> {
     helm::chart_version(&cfg.chart).map_err(EngineError::Unavailable)
 }
@@ -116,6 +180,7 @@ fn shipped(cfg: &EngineConfig) -> Result<String, EngineError> {
 pub async fn upgrade(
     pool: &PgPool,
     cfg: &EngineConfig,
+    cluster: Option<&kube::Client>,
     actor: &Actor,
     id: Uuid,
     req: &UpgradeRequest,
@@ -133,6 +198,7 @@ pub async fn upgrade(
         check_changeable(&store, Request::Upgrade)?;
         let target = plan_upgrade(&store, req, &shipped)?;
         check_with_chart(cfg, &store, &target).await?;
+        check_volume_room(cluster, &store, &target).await?;
         Ok::<_, EngineError>(target)
     }
     .await;

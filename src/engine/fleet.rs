@@ -5,7 +5,9 @@
 //! process that started it; it can be cancelled and resumed.
 
 use super::EngineError;
-use super::changes::{UpgradeRequest, check_with_chart, plan_upgrade, upgrade_detail};
+use super::changes::{
+    UpgradeRequest, check_volume_room, check_with_chart, plan_upgrade, upgrade_detail,
+};
 use super::config::EngineConfig;
 use super::requests::load_for_update;
 use crate::db::audit::{self, Action, Outcome as AuditOutcome};
@@ -106,6 +108,7 @@ pub fn check_request(req: &FleetRequest) -> Result<(), EngineError> {
 pub async fn start(
     pool: &PgPool,
     cfg: &EngineConfig,
+    cluster: Option<&kube::Client>,
     actor: &Actor,
     req: &FleetRequest,
 ) -> Result<FleetDetail, EngineError> {
@@ -142,8 +145,11 @@ pub async fn start(
             Ok(target) => {
                 // The values differ between stores only by their identity:
                 // one render checks the settings for all.
+                // So is the first store's namespace: it has the same
+                // limits as the others unless someone changed them.
                 if !checked_chart {
                     check_with_chart(cfg, s, &target).await?;
+                    check_volume_room(cluster, s, &target).await?;
                     checked_chart = true;
                 }
                 plan.push((s.id, None));

@@ -8,7 +8,7 @@
 
 use super::provision::{Context, MAX_CLAIMS, MAX_ERROR_CHARS, StepError, step};
 use crate::cluster::namespace::{self as ns_ops, OwnedNamespace};
-use crate::cluster::rollout;
+use crate::cluster::{rollout, room};
 use crate::db::ledger::{self, Lease, Outcome, Recorded, Timing};
 use crate::db::operations::{Kind, Operation};
 use crate::db::revisions;
@@ -23,6 +23,15 @@ struct Start {
     release: String,
     /// The revision to come back to if the change does not work out.
     good: Recorded,
+}
+
+/// The setting that sizes the database's claims, or the others.
+fn volume_key(database: bool) -> &'static str {
+    if database {
+        "database.volume"
+    } else {
+        "wordpress.volume"
+    }
 }
 
 fn rev_i32(r: u32) -> i32 {
@@ -222,7 +231,7 @@ impl Context {
             Err(refusal) => {
                 return Ok(Outcome::NotChanged {
                     release: start.good.clone(),
-                    reason: format!("{refusal}; nothing was changed"),
+                    reason: refusal,
                 });
             }
         }
@@ -483,7 +492,10 @@ impl Context {
     }
 
     /// Grows the volume claims the new settings make bigger. Ok(Err) is a
-    /// refusal (a claim would shrink): nothing was touched.
+    /// refusal, saying what was changed (nothing, unless the API server
+    /// refused a claim after another had grown): a claim would shrink, or
+    /// the namespace's LimitRanges or quotas have no room for it (checked
+    /// before any claim is touched).
     async fn grow_volumes(
         &self,
         lease: &Lease,
@@ -509,16 +521,48 @@ impl Context {
             match rollout::check_growth(&claims, db, size) {
                 Ok(true) => grow.push((db, size)),
                 Ok(false) => {}
-                Err(refusal) => return Ok(Err(refusal)),
+                Err(refusal) => return Ok(Err(format!("{refusal}; nothing was changed"))),
             }
         }
-        let mut done = Vec::new();
+        if grow.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        let room = room::read(&self.client, owned).await.map_err(|e| {
+            format!("step upgrading: reading the namespace's LimitRanges and ResourceQuotas: {e}")
+        })?;
+        let keyed: Vec<(bool, &str, &str)> = grow
+            .iter()
+            .map(|(db, size)| (*db, volume_key(*db), size.as_str()))
+            .collect();
+        if let Err(refusal) = room::check(&claims, &room, &keyed) {
+            return Ok(Err(format!("{refusal}; nothing was changed")));
+        }
+        let mut done: Vec<String> = Vec::new();
         for (db, size) in grow {
             self.guard(lease).await?;
-            let did = rollout::grow(&self.client, owned, store.id, db, size)
-                .await
-                .map_err(|e| format!("step upgrading: growing the volume to {size}: {e}"))?;
-            done.extend(did);
+            match rollout::grow(&self.client, owned, store.id, db, size).await {
+                Ok(did) => done.extend(did),
+                // An admission rule the check above does not know: a
+                // refusal like the others, not a broken store.
+                Err(kube::Error::Api(e)) if e.code == 403 || e.code == 422 => {
+                    let kept = if done.is_empty() {
+                        "nothing was changed".to_string()
+                    } else {
+                        format!(
+                            "already done, as claims do not shrink: {}; nothing else was changed",
+                            done.join("; ")
+                        )
+                    };
+                    return Ok(Err(format!(
+                        "the API server refused {}={size}: {}; {kept}",
+                        volume_key(db),
+                        e.message
+                    )));
+                }
+                Err(e) => {
+                    return Err(format!("step upgrading: growing the volume to {size}: {e}").into());
+                }
+            }
         }
         Ok(Ok(done))
     }

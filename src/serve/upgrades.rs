@@ -73,7 +73,15 @@ pub async fn upgrade(
         set: assignments(&body.set),
         to: body.to,
     };
-    let store = changes::upgrade(&state.pool, &cfg, &principal.actor(), id, &req).await?;
+    let store = changes::upgrade(
+        &state.pool,
+        &cfg,
+        Some(&state.client),
+        &principal.actor(),
+        id,
+        &req,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
 }
 
@@ -194,7 +202,14 @@ pub async fn fleet_start(
         wave: body.wave,
         max_failures: body.max_failures,
     };
-    let detail = fleet::start(&state.pool, &cfg, &principal.actor(), &req).await?;
+    let detail = fleet::start(
+        &state.pool,
+        &cfg,
+        Some(&state.client),
+        &principal.actor(),
+        &req,
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(detail)).into_response())
 }
 

@@ -344,6 +344,7 @@ impl Effects {
         let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
         let actor = self.actor.clone();
         let read_only = self.read_only;
+        let client = self.client.clone();
         self.spawn(async move {
             if read_only {
                 return Msg::ChangeQueued {
@@ -360,6 +361,7 @@ impl Effects {
                         changes::upgrade(
                             &pool,
                             &cfg,
+                            client.as_ref(),
                             &actor,
                             id,
                             &changes::UpgradeRequest { set, to: None },
