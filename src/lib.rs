@@ -7,6 +7,7 @@ pub mod account;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod completions;
 pub mod config;
 pub mod db;
 pub mod doctor;

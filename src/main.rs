@@ -2,8 +2,9 @@ use clap::Parser;
 use color_eyre::eyre::Result;
 use std::process::ExitCode;
 use store_weaver::cli::Cli;
+use store_weaver::commands::Command;
 use store_weaver::config::{Layers, Settings};
-use store_weaver::{commands, logging};
+use store_weaver::{commands, completions, logging};
 
 fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
@@ -30,6 +31,27 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    // Generated from the definitions alone: no settings needed.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            print!("{}", completions::script(*shell));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man) => {
+            std::io::Write::write_all(&mut std::io::stdout(), &completions::man()?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Called by a shell while the user types: silent, whatever fails.
+        Some(Command::CompleteStores { deleted, prefix }) => {
+            let settings = Layers::gather(cli.config.as_deref(), cli.settings.layer())
+                .and_then(|l| Settings::resolve(&l));
+            if let Ok(settings) = settings {
+                commands::keys::complete(&settings, prefix, *deleted).await;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let layers = Layers::gather(cli.config.as_deref(), cli.settings.layer())?;
     let settings = Settings::resolve(&layers)?;
     match cli.command {

@@ -468,3 +468,136 @@ async fn store_show_and_list_print_the_live_health_or_say_it_is_unknown() {
     drop(silent);
     db.drop_db().await;
 }
+
+/// `completions` and `man` come from the clap definitions: every script
+/// names the subcommands and calls back for store keys.
+#[test]
+fn completion_scripts_and_the_man_page_cover_the_commands() {
+    let bin = env!("CARGO_BIN_EXE_store-weaver");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(bin)
+            .args(["completions", shell])
+            .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{shell}: {}",
+            tools::text(&out.stderr)
+        );
+        let script = tools::text(&out.stdout);
+        for want in [
+            "store",
+            "audit",
+            "doctor",
+            "fleet",
+            "rollback",
+            "__complete-stores",
+        ] {
+            assert!(script.contains(want), "{shell}: no {want}");
+        }
+        assert!(
+            !script.contains("__complete-stores'"),
+            "{shell}: the hidden command is not offered"
+        );
+    }
+    let script = Command::new(bin)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap()
+        .stdout;
+    let file = std::env::temp_dir().join(format!("sw-bash-{}.bash", uuid::Uuid::new_v4()));
+    std::fs::write(&file, script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        check.status.success(),
+        "bash -n: {}",
+        tools::text(&check.stderr)
+    );
+    let out = Command::new(bin).arg("man").output().unwrap();
+    let page = tools::text(&out.stdout);
+    assert!(out.status.success() && page.contains(".TH"), "{page}");
+    for want in ["store\\-weaver", "completions", "doctor", "audit"] {
+        assert!(page.contains(want), "man: no {want}");
+    }
+}
+
+/// Runs the bash completion for `words` (the last one is being typed) with
+/// the generated script, and returns what it offers.
+fn complete_in_bash(
+    database_url: &str,
+    words: &[&str],
+) -> (Vec<String>, String, std::time::Duration) {
+    let bin = env!("CARGO_BIN_EXE_store-weaver");
+    let script = Command::new(bin)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("sw-completion-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("store-weaver.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    let quoted: Vec<String> = std::iter::once(bin)
+        .chain(words.iter().copied())
+        .map(|w| format!("'{w}'"))
+        .collect();
+    let program = format!(
+        // As `complete -F` calls it: the command, the word, the one before.
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_store_weaver_keys '{bin}' \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        file.display(),
+        quoted.join(" "),
+        words.len()
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(program)
+        .env("DATABASE_URL", database_url)
+        .env("XDG_CONFIG_HOME", &dir)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", tools::text(&out.stderr));
+    let offered = tools::text(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    (offered, tools::text(&out.stderr), took)
+}
+
+/// Bash completes a store key from the database (its slug), and stays
+/// quick and silent when the database does not answer.
+#[tokio::test]
+async fn bash_completes_store_keys_from_the_database() {
+    let db = TestDb::new().await;
+    for (name, owner) in [
+        ("Acme Shoes", "a@example.com"),
+        ("Zebra Books", "z@example.com"),
+    ] {
+        let out = sw(&db.url, &["store", "create", name, "--owner", owner]);
+        assert_eq!(out.status.code(), Some(0), "{}", tools::text(&out.stderr));
+    }
+    let (offered, err, _) = complete_in_bash(&db.url, &["store", "show", "ac"]);
+    assert_eq!(offered, ["acme-shoes"], "{err}");
+    let (offered, _, _) = complete_in_bash(&db.url, &["audit", ""]);
+    assert_eq!(offered, ["acme-shoes", "zebra-books"]);
+    // Not a store argument: the generated completion of subcommands.
+    let (offered, _, _) = complete_in_bash(&db.url, &["store", "sh"]);
+    assert_eq!(offered, ["show"]);
+    // The generated part completes a subcommand's own flags.
+    let (offered, _, _) = complete_in_bash(&db.url, &["store", "show", "acme-shoes", "--js"]);
+    assert_eq!(offered, ["--json"]);
+
+    // A database that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://sw@{}/sw", silent.local_addr().unwrap());
+    let (offered, err, took) = complete_in_bash(&url, &["store", "show", "ac"]);
+    assert!(offered.is_empty() && err.is_empty(), "{offered:?} {err}");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    drop(silent);
+    db.drop_db().await;
+}

@@ -2,7 +2,15 @@
 //! that run them; `cli` only holds the top-level parser and the setting
 //! flags, so the arrows go cli → commands, never back.
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
+
+/// The shells `completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -28,6 +36,25 @@ pub enum Command {
     /// this command needs the database).
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// Print a shell completion script (bash, zsh or fish); store names are
+    /// completed from the database. See README, "Shell completions".
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff): `store-weaver man > store-weaver.1`.
+    Man,
+    /// For the completion scripts: the slugs of stores whose slug starts
+    /// with PREFIX, one a line; nothing (and exit 0) when the database
+    /// cannot be asked quickly.
+    #[command(name = "__complete-stores", hide = true)]
+    CompleteStores {
+        /// Deleted stores too (for `audit`).
+        #[arg(long)]
+        deleted: bool,
+        #[arg(default_value = "")]
+        prefix: String,
+    },
     /// Show the audit log (newest first).
     Audit {
         /// Only this store (id, id prefix, namespace, slug, name or name prefix),

@@ -125,6 +125,35 @@ pub async fn resolve_key(pool: &PgPool, key: &str, with_deleted: bool) -> Result
     }
 }
 
+/// `__complete-stores`: the slugs that start with `prefix`, one a line, for
+/// the shell completion scripts. A completion must never hang a prompt or
+/// print into it: the database gets one short try, and any failure prints
+/// nothing.
+pub async fn complete(settings: &crate::config::Settings, prefix: &str, with_deleted: bool) {
+    const WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+    let Ok(url) = settings.database_url() else {
+        return;
+    };
+    let slugs = async {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(WAIT)
+            .connect(url)
+            .await
+            .ok()?;
+        let slugs = stores::slugs(&pool, prefix.trim(), with_deleted, 200)
+            .await
+            .ok();
+        pool.close().await;
+        slugs
+    };
+    if let Ok(Some(slugs)) = tokio::time::timeout(WAIT, slugs).await {
+        for s in slugs {
+            println!("{s}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

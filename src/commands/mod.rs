@@ -74,6 +74,16 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor { json } => Ok(pods::doctor(&settings, json).await),
+        Command::CompleteStores { deleted, prefix } => {
+            keys::complete(&settings, &prefix, deleted).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        // They need the whole parser (`cli`, above this module): the binary
+        // answers them before it reads any setting.
+        Command::Completions { .. } | Command::Man => {
+            eprintln!("error: completions and man are answered by the store-weaver binary itself");
+            Ok(ExitCode::from(exit::ERROR))
+        }
         Command::Store(cmd) => store_command(cmd, settings).await,
         Command::Fleet(cmd) => {
             let pool = db::connect(settings.database_url()?, settings.workers).await?;

@@ -117,6 +117,27 @@ pub async fn candidates<'e>(
     Ok(rows.into_iter().map(Store::from).collect())
 }
 
+/// Slugs (namespaces without their prefix) that start with `prefix`, in
+/// order, at most `limit`: what shell completion offers as store keys.
+pub async fn slugs<'e>(
+    exec: impl PgExecutor<'e>,
+    prefix: &str,
+    with_deleted: bool,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT substr(namespace, length($1) + 1) AS slug FROM stores \
+         WHERE ($3 OR status <> 'Deleted') AND starts_with(namespace, $1 || lower($2)) \
+         ORDER BY slug LIMIT $4",
+    )
+    .bind(crate::store::NAMESPACE_PREFIX)
+    .bind(prefix)
+    .bind(with_deleted)
+    .bind(limit)
+    .fetch_all(exec)
+    .await
+}
+
 pub async fn by_idempotency_key<'e>(
     exec: impl PgExecutor<'e>,
     owner: &str,
