@@ -124,6 +124,12 @@ pub struct Output {
 
 impl Helm {
     pub fn new(bin: PathBuf, kubeconfig: Option<PathBuf>, context: Option<String>) -> Helm {
+        // Once per process, before its first helm run: what killed processes
+        // left (their helm children, their values files) is ended.
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| {
+            crate::leftovers::sweep();
+        });
         Helm {
             bin,
             kubeconfig,
@@ -137,12 +143,29 @@ impl Helm {
         args: &[&str],
         timeout: Duration,
     ) -> Result<Output, HelmError> {
+        self.run_recorded(action, args, timeout, None).await
+    }
+
+    /// [`Helm::run`], with helm's pid added to the record of its values file
+    /// (see `leftovers`).
+    async fn run_recorded(
+        &self,
+        action: &str,
+        args: &[&str],
+        timeout: Duration,
+        record: Option<&crate::leftovers::Run>,
+    ) -> Result<Output, HelmError> {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // A group of its own: the next start can end it (and anything it
+        // started) if this process is killed, and a terminal's Ctrl-C goes
+        // to the console, which stops its work in order, not to helm.
+        #[cfg(unix)]
+        cmd.process_group(0);
         if let Some(kc) = &self.kubeconfig {
             cmd.env("KUBECONFIG", kc);
         }
@@ -154,6 +177,9 @@ impl Helm {
             bin: self.bin.display().to_string(),
             reason: e.to_string(),
         })?;
+        if let (Some(r), Some(pid)) = (record, child.id()) {
+            r.spawned(pid);
+        }
         let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
             Ok(Ok(out)) => out,
             Ok(Err(e)) => {
@@ -254,10 +280,11 @@ impl Helm {
         }
         args.extend(["-f", file_path.as_str()]);
         let out = self
-            .run(
+            .run_recorded(
                 "upgrade --install",
                 &args,
                 timeout + Duration::from_secs(30),
+                Some(&file.run),
             )
             .await?;
         let rel: ReleaseJson = serde_json::from_str(&out.stdout).map_err(|e| HelmError::Parse {
@@ -296,7 +323,7 @@ impl Helm {
             args.extend(["-f", f.as_str()]);
         }
         args.extend(["-f", file_path.as_str()]);
-        self.run("template", &args, Duration::from_secs(60))
+        self.run_recorded("template", &args, Duration::from_secs(60), Some(&file.run))
             .await
             .map(|_| ())
     }
@@ -385,6 +412,9 @@ fn tempfile_with(contents: String) -> std::io::Result<TempFile> {
     use std::io::Write;
     let path =
         std::env::temp_dir().join(format!("store-weaver-values-{}.yaml", uuid::Uuid::new_v4()));
+    // Recorded before it exists: a kill from here on leaves a record that
+    // names it.
+    let run = crate::leftovers::Run::begin(&path);
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -394,21 +424,24 @@ fn tempfile_with(contents: String) -> std::io::Result<TempFile> {
     }
     let mut f = opts.open(&path)?;
     f.write_all(contents.as_bytes())?;
-    Ok(TempFile(path))
+    Ok(TempFile { path, run })
 }
 
-/// Removed when dropped.
-struct TempFile(PathBuf);
+/// Removed when dropped, with its record.
+struct TempFile {
+    path: PathBuf,
+    run: crate::leftovers::Run,
+}
 
 impl TempFile {
     fn path(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
 impl Drop for TempFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

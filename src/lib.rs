@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod engine;
 pub mod helm;
 pub mod incident;
+pub mod leftovers;
 pub mod logging;
 pub mod metrics;
 pub mod runtime;
