@@ -11,8 +11,8 @@
 #   scripts/build-images.sh build [name...]   build (default: every image) into $CACHE/images
 #   scripts/build-images.sh refs              name=reference, one line per image
 #   scripts/build-images.sh import SOCKET [name...]
-#                                             import the images (default: all) into containerd
-#                                             (namespace k8s.io) unless already there
+#                                             import the images (default: every one built)
+#                                             into containerd (namespace k8s.io) unless there
 #   scripts/build-images.sh stage NAME        run the Dockerfile's stage NAME on exactly
 #                                             its inputs (Dockerfile.inputs); prints its directory
 #   scripts/build-images.sh path STAGE PATH   where PATH of a stage's file system is here
@@ -588,14 +588,20 @@ cmd_import() { # socket [name...]
   local sock=${1:-}
   [ -n "$sock" ] || die "usage: $0 import <containerd-socket> [name...]"
   shift
-  local names=("$@")
-  [ ${#names[@]} -gt 0 ] || names=("${IMAGES[@]}")
+  local names=("$@") all=""
+  if [ ${#names[@]} -eq 0 ]; then names=("${IMAGES[@]}") all=1; fi
   [ -S "$sock" ] || die "no containerd socket at $sock (is the node's containerd running?)"
   local ctr_=(ctr --address "$sock" -n k8s.io) listing n ref key t0=$SECONDS
   listing=$("${ctr_[@]}" images ls 2>&1) || die "ctr images ls failed on $sock: $listing"
   for n in "${names[@]}"; do
     ref=$(ref_of "$n")
-    if [ ! -f "$OUT/$n.tar" ] || [ ! -f "$OUT/$n.key" ]; then die "$n is not built: run $0 build $n"; fi
+    if [ ! -f "$OUT/$n.tar" ] || [ ! -f "$OUT/$n.key" ]; then
+      # Without names: every image that is built (the sandbox builds only
+      # those its node runs); a named one must be.
+      [ -n "$all" ] || die "$n is not built: run $0 build $n"
+      log "$n: not built, not imported"
+      continue
+    fi
     key=$(cat "$OUT/$n.key")
     # The label records which build the tag points at: same key, nothing to do.
     if awk -v r="$ref" -v k="store-weaver.io/image-key=$key" \
