@@ -436,6 +436,29 @@ sync_exact() { # src dst
   done < <(cd "$src" && find . -mindepth 1 -print0 | LC_ALL=C sort -z)
 }
 
+# NAME=value words of the caller's environment a stage's commands keep.
+stage_env() {
+  local v
+  for v in $(compgen -e); do
+    case "$v" in
+      PATH | HOME | USER | LOGNAME | LANG | LC_ALL | TZ | TMPDIR | SSL_CERT_FILE | SSL_CERT_DIR | \
+        NODE_EXTRA_CA_CERTS | [Hh][Tt][Tt][Pp]_[Pp][Rr][Oo][Xx][Yy] | [Hh][Tt][Tt][Pp][Ss]_[Pp][Rr][Oo][Xx][Yy] | \
+        [Nn][Oo]_[Pp][Rr][Oo][Xx][Yy] | npm_config_* | GO* | RUSTUP_HOME | CARGO_HOME | CARGO_NET_* | \
+        CARGO_HTTP_* | CARGO_REGISTRIES_* | CARGO_REGISTRY_*)
+        printf '%s=%s\n' "$v" "${!v}" ;;
+    esac
+  done
+}
+
+# Whether what a stage makes, and what other stages copy from it, is there.
+stage_outputs_exist() { # stage
+  local m from src dest
+  for m in $(stage_made "$1"); do [ -e "$(stage_path "$1" "$m")" ] || return 1; done
+  while read -r from src dest; do
+    [ "$from" != "$1" ] || [ -e "$(stage_path "$1" "$src")" ] || return 1
+  done < <(awk '/^\[.*\]$/ {next} $1 ~ /^--from=/ {print substr($1, 8), $2, $3}' "$INPUTS")
+}
+
 # Removes from $dir every entry that is neither one of the targets (paths
 # under $dir, one a line; their own content is sync_exact's business) nor on
 # the way to one.
@@ -493,7 +516,7 @@ run_stage() { # stage
       if [ -d "$path" ]; then tree_hash "$path"; else sha256sum <"$path"; fi
     done <<<"$wanted"
   } | sha256sum | cut -d' ' -f1)
-  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ] && stage_outputs_exist "$stage"; then
     log "stage $stage: up to date (ran on exactly these inputs before)"
     echo "$dir"
     return 0
@@ -514,10 +537,13 @@ run_stage() { # stage
       WORKDIR) workdir=$rest; mkdir -p "$dir$workdir" ;;
       RUN)
         log "stage $stage: RUN $rest"
-        # A Docker build's environment: no cargo variables of a caller (a
-        # cargo test), the stage's ARGs; its target directory redirected.
-        if ! (cd "$dir$workdir" && unset "${!CARGO_@}" && export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" \
-          CARGO_TARGET_DIR="$RELEASE_TARGET" && env "${env[@]}" sh -c "$rest") >>"$logf" 2>&1; then
+        # Like a Docker build, the same environment whoever calls (a cargo
+        # test sets variables that would make cargo rebuild dependencies): the
+        # machine's paths, caches, proxies and certificates, the stage's ARGs,
+        # and the build stage's target directory redirected.
+        local keep; mapfile -t keep < <(stage_env)
+        if ! (cd "$dir$workdir" && env -i "${keep[@]}" CARGO_TARGET_DIR="$RELEASE_TARGET" \
+          "${env[@]}" sh -c "$rest") >>"$logf" 2>&1; then
           tail -40 "$logf" >&2
           die "stage $stage: \`$rest\` failed in $dir$workdir (full log: $logf)"
         fi
