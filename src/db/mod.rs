@@ -73,35 +73,60 @@ pub async fn connect(url: &str, workers: u32) -> Result<PgPool> {
 /// The `--serve` API's pool: sized for serving, and a short wait for a free
 /// connection, so that under overload a request gets 503 with Retry-After
 /// quickly instead of after seconds in a queue.
+///
+/// Every connection is open when this returns and stays open, so that a
+/// request only ever waits for a free connection, never for one to be
+/// established: a burst after start or after idle would otherwise open
+/// connections inside the short wait and answer 503 on a quiet server.
 pub async fn connect_api(url: &str, size: u32, wait: Duration) -> Result<PgPool> {
+    let size = size.max(1);
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver-api");
-    // All connections are kept open (min = max), so that a request rarely
-    // waits for one to be established: the short wait is for a free one.
+    // With no idle timeout and no lifetime, sqlx opens `min_connections` in
+    // the background at once and closes none while it is healthy (a broken
+    // one is found by `before_acquire` and replaced); with either set, it
+    // fills the minimum only after its reaper closed one, and the reaper
+    // closes idle ones: a quiet server kept one or two open.
     let pool = pool_options()
-        .max_connections(size.max(1))
-        .min_connections(size.max(1))
+        .max_connections(size)
+        .min_connections(size)
+        .idle_timeout(None)
+        .max_lifetime(None)
         .acquire_timeout(wait)
         .connect_lazy_with(opts);
-    // The first connection may take longer than `wait` to establish.
+    // One query first, so that a database that is down or refuses us is
+    // reported as such, quickly.
+    let masked = || {
+        format!(
+            "cannot connect to PostgreSQL at {}",
+            crate::text::mask_url_password(url)
+        )
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         match sqlx::query("SELECT 1").execute(&pool).await {
-            Ok(_) => return Ok(pool),
+            Ok(_) => break,
             Err(sqlx::Error::PoolTimedOut) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(e) => {
-                return Err(e).wrap_err_with(|| {
-                    format!(
-                        "cannot connect to PostgreSQL at {}",
-                        crate::text::mask_url_password(url)
-                    )
-                });
-            }
+            Err(e) => return Err(e).wrap_err_with(masked),
         }
     }
+    // Then wait for all of them, by polling: establishing one may take
+    // longer than `wait`, which bounds an acquire (and would abort its connect).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while (pool.num_idle() as u32) < size {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(color_eyre::eyre::eyre!(
+                "only {} of the {size} API connections (api_db_connections) opened within 30 s; lower api_db_connections or raise PostgreSQL's max_connections (see its log for why they were refused)",
+                pool.size()
+            ))
+            .wrap_err_with(masked);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(pool)
 }
 
 /// A pool that connects on first use, for the console: it must start and
