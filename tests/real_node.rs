@@ -280,18 +280,31 @@ async fn a_store_on_the_real_node_runs_real_containers_and_keeps_its_data() {
     let ip = web["spec"]["clusterIP"].as_str().unwrap().to_string();
     let port = web["spec"]["ports"][0]["port"].as_u64().unwrap();
     let host = done.url.trim_start_matches("http://").trim_end_matches('/');
-    let http = Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "--max-time", "20"])
-        .args(["-w", "%{http_code} %{redirect_url}"])
-        .args(["-H", &format!("Host: {host}")])
-        .arg(format!("http://{ip}:{port}/wp-login.php"))
-        .output()
-        .expect("run curl");
-    let answer = text(&http.stdout);
+    // kube-proxy programs the Service's endpoints a moment after the pods
+    // are Ready (it rejects while there are none): ask until it answers.
+    let url = format!("http://{ip}:{port}/wp-login.php");
+    let answer = eventually(
+        Duration::from_secs(60),
+        "WordPress through its Service",
+        || {
+            let (url, host) = (url.clone(), host.to_string());
+            async move {
+                let http = Command::new("curl")
+                    .args(["-sS", "-o", "/dev/null", "--max-time", "20"])
+                    .args(["-w", "%{http_code} %{redirect_url}"])
+                    .args(["-H", &format!("Host: {host}")])
+                    .arg(&url)
+                    .output()
+                    .expect("run curl");
+                let answer = text(&http.stdout);
+                (!answer.starts_with("000")).then_some(answer)
+            }
+        },
+    )
+    .await;
     assert!(
         answer.starts_with("302 ") && answer.contains("install.php"),
-        "WordPress through its Service: {answer} {}",
-        text(&http.stderr)
+        "WordPress through its Service: {answer}"
     );
 
     // The database keeps what it wrote across a pod restart (its volume is
@@ -594,9 +607,27 @@ async fn the_setup_step_stops_at_its_stated_boundary_on_the_real_node() {
     let out = sw(&db.url, &args);
     let said = text(&out.stdout);
     assert!(
-        said.contains("wp-cli") && said.contains("sandbox"),
+        said.contains("wp-cli is not in this image") && said.contains("sandbox"),
         "the setup step names its boundary: {said}{}",
         text(&out.stderr)
+    );
+    // The same words in the pod's status (terminationMessagePolicy:
+    // FallbackToLogsOnError), where they outlive the container's log.
+    let p = pods_api.get(&pod).await.expect("the WordPress pod");
+    let setup = p
+        .status
+        .and_then(|s| s.init_container_statuses)
+        .and_then(|l| l.into_iter().find(|c| c.name == "setup-store"))
+        .expect("the setup step's status");
+    let message = setup
+        .state
+        .and_then(|s| s.terminated)
+        .or_else(|| setup.last_state.and_then(|s| s.terminated))
+        .and_then(|t| t.message)
+        .unwrap_or_default();
+    assert!(
+        message.contains("wp-cli is not in this image"),
+        "termination message: {message:?}"
     );
     assert_eq!(get(&db, store.id).await.status, Status::Provisioning);
     engine::delete(&db.pool, &Actor::new("tester", Via::Cli), store.id, None)
