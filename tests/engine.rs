@@ -12,28 +12,14 @@ use kube::api::{
 };
 use std::collections::{HashMap, HashSet};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 use store_weaver::cluster::view::ClusterView;
 use store_weaver::config::Settings;
 use store_weaver::db::{audit, operations, stores};
-use store_weaver::engine::{self, CreateRequest, EngineError, WorkerPool, WorkerPoolConfig};
+use store_weaver::engine::{self, CreateRequest, EngineError};
 use store_weaver::runtime;
 use store_weaver::store::{Actor, Status, Store, Via};
 use uuid::Uuid;
-
-async fn workers(settings: &Settings, db: &TestDb, n: u32) -> WorkerPool {
-    let client = store_weaver::cluster::client(settings).await.unwrap();
-    let view = ClusterView::start(client.clone());
-    WorkerPool::start(WorkerPoolConfig {
-        workers: n,
-        engine: Arc::new(store_weaver::engine::EngineConfig::from_settings(settings)),
-        pool: db.pool.clone(),
-        client,
-        view,
-    })
-}
-
 fn req(name: &str, owner: &str) -> CreateRequest {
     CreateRequest {
         name: name.into(),
@@ -62,15 +48,6 @@ async fn create(
     )
     .await
 }
-
-async fn settle(db: &TestDb, id: Uuid, secs: u64) -> Store {
-    runtime::wait_for_store(&db.pool, id, Duration::from_secs(secs), |s| {
-        !s.status.is_busy()
-    })
-    .await
-    .expect("the store settles")
-}
-
 fn helm_history_len(ns: &str) -> usize {
     let out = Command::new("helm")
         .args(["history", ns, "-n", ns, "-o", "json"])

@@ -13,7 +13,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 use store_weaver::cluster::STORE_ID_LABEL;
 use store_weaver::cluster::pods::{self, LogRequest, MASK, PodsError, StoreRef};
@@ -434,23 +434,6 @@ async fn nothing_is_read_or_run_in_a_namespace_that_is_not_the_stores() {
 }
 
 // ------------------------------------------------------------- command line
-
-fn sw(db_url: &str, args: &[&str]) -> Output {
-    // Settings first: everything after `--` belongs to wp.
-    Command::new(env!("CARGO_BIN_EXE_store-weaver"))
-        .args([
-            "--database-url",
-            db_url,
-            "--kubeconfig",
-            &require_env("KUBECONFIG"),
-        ])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
-        .output()
-        .expect("run store-weaver")
-}
-
 #[tokio::test]
 async fn store_logs_and_store_wp_on_the_command_line_are_audited() {
     let db = TestDb::new().await;

@@ -19,13 +19,11 @@ use common::*;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, DeleteParams, ListParams};
 use serde_json::Value;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use store_weaver::cluster::view::ClusterView;
 use store_weaver::config::Settings;
 use store_weaver::db::operations;
-use store_weaver::engine::{self, CreateRequest, WorkerPool, WorkerPoolConfig};
+use store_weaver::engine::{self, CreateRequest};
 use store_weaver::runtime;
 use store_weaver::store::{Actor, Phase, Status, Store, Via};
 use uuid::Uuid;
@@ -55,19 +53,6 @@ fn real_settings(db: &TestDb, extra: &[&str]) -> Settings {
         ],
     )
 }
-
-async fn workers(s: &Settings, db: &TestDb, n: u32) -> WorkerPool {
-    let client = store_weaver::cluster::client(s).await.unwrap();
-    let view = ClusterView::start(client.clone());
-    WorkerPool::start(WorkerPoolConfig {
-        workers: n,
-        engine: Arc::new(engine::EngineConfig::from_settings(s)),
-        pool: db.pool.clone(),
-        client,
-        view,
-    })
-}
-
 async fn create(db: &TestDb, s: &Settings, name: &str) -> Store {
     engine::create(
         &db.pool,
@@ -85,37 +70,12 @@ async fn create(db: &TestDb, s: &Settings, name: &str) -> Store {
     .expect("create the store")
     .0
 }
-
-async fn settle(db: &TestDb, id: Uuid, secs: u64) -> Store {
-    runtime::wait_for_store(&db.pool, id, Duration::from_secs(secs), |s| {
-        !s.status.is_busy()
-    })
-    .await
-    .expect("the store settles")
-}
-
 async fn get(db: &TestDb, id: Uuid) -> Store {
     store_weaver::db::stores::get(&db.pool, id)
         .await
         .unwrap()
         .unwrap()
 }
-
-fn sw(db_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_store-weaver"))
-        .args([
-            "--database-url",
-            db_url,
-            "--kubeconfig",
-            &require_env("KUBECONFIG"),
-        ])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
-        .output()
-        .expect("run store-weaver")
-}
-
 fn pods(ns: &str) -> Vec<Value> {
     kubectl_json(&["get", "pods", "-n", ns, "-o", "json"])["items"]
         .as_array()

@@ -11,17 +11,13 @@ use k8s_openapi::api::core::v1::{LimitRange, PersistentVolumeClaim, Pod, Resourc
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store_weaver::cluster::view::ClusterView;
 use store_weaver::config::Settings;
 use store_weaver::db::fleet::{ItemState, RunState};
 use store_weaver::db::{audit, operations, stores};
 use store_weaver::engine::changes::{self, UpgradeRequest};
 use store_weaver::engine::fleet::{self, FleetRequest};
-use store_weaver::engine::{
-    self, CreateRequest, EngineConfig, EngineError, WorkerPool, WorkerPoolConfig,
-};
+use store_weaver::engine::{self, CreateRequest, EngineConfig, EngineError};
 use store_weaver::runtime;
 use store_weaver::store::{Actor, Phase, Status, Store, Via};
 use uuid::Uuid;
@@ -38,19 +34,6 @@ fn base(db: &TestDb, charts: &str, extra: &[(&'static str, &str)]) -> Settings {
     o.extend_from_slice(extra);
     settings(&db.url, charts, &o)
 }
-
-async fn workers(settings: &Settings, db: &TestDb, n: u32) -> WorkerPool {
-    let client = store_weaver::cluster::client(settings).await.unwrap();
-    let view = ClusterView::start(client.clone());
-    WorkerPool::start(WorkerPoolConfig {
-        workers: n,
-        engine: Arc::new(EngineConfig::from_settings(settings)),
-        pool: db.pool.clone(),
-        client,
-        view,
-    })
-}
-
 fn operator() -> Actor {
     Actor::new("ops@example.com", Via::Cli)
 }

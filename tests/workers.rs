@@ -76,15 +76,6 @@ async fn store(db: &TestDb, id: Uuid) -> Store {
         .unwrap()
         .unwrap()
 }
-
-async fn settle(db: &TestDb, id: Uuid, secs: u64) -> Store {
-    runtime::wait_for_store(&db.pool, id, Duration::from_secs(secs), |s| {
-        !s.status.is_busy()
-    })
-    .await
-    .expect("the store settles")
-}
-
 #[tokio::test]
 async fn a_worker_killed_mid_provision_is_replaced_after_its_lease_expires() {
     let db = TestDb::new().await;

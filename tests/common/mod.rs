@@ -349,3 +349,43 @@ pub fn service_account_kubeconfig(dir: &std::path::Path) -> PathBuf {
     .unwrap();
     kc
 }
+
+/// A pool of in-process workers with a cluster view of their own, as a
+/// process started with `settings` would run them.
+pub async fn workers(settings: &Settings, db: &TestDb, n: u32) -> store_weaver::engine::WorkerPool {
+    let client = store_weaver::cluster::client(settings).await.unwrap();
+    let view = store_weaver::cluster::view::ClusterView::start(client.clone());
+    store_weaver::engine::WorkerPool::start(store_weaver::engine::WorkerPoolConfig {
+        workers: n,
+        engine: std::sync::Arc::new(store_weaver::engine::EngineConfig::from_settings(settings)),
+        pool: db.pool.clone(),
+        client,
+        view,
+    })
+}
+
+/// The store once no operation is busy with it (Ready, Failed, Deleted...).
+pub async fn settle(db: &TestDb, id: uuid::Uuid, secs: u64) -> store_weaver::store::Store {
+    store_weaver::runtime::wait_for_store(&db.pool, id, Duration::from_secs(secs), |s| {
+        !s.status.is_busy()
+    })
+    .await
+    .expect("the store settles")
+}
+
+/// The real binary with the sandbox's cluster and this database, no config
+/// file. Settings come first: everything after `--` belongs to the command.
+pub fn sw(db_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .args([
+            "--database-url",
+            db_url,
+            "--kubeconfig",
+            &require_env("KUBECONFIG"),
+        ])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .output()
+        .expect("run store-weaver")
+}
