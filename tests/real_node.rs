@@ -589,6 +589,32 @@ async fn the_setup_step_stops_at_its_stated_boundary_on_the_real_node() {
         message.contains("wp-cli is not in this image"),
         "termination message: {message:?}"
     );
+    // And the store's health calls the store degraded, quoting them.
+    let p = pods_api.get(&pod).await.expect("the WordPress pod");
+    let setup = p
+        .status
+        .as_ref()
+        .and_then(|s| s.init_container_statuses.as_ref())
+        .and_then(|l| l.iter().find(|c| c.name == "setup-store"))
+        .expect("the setup step's status");
+    use store_weaver::cluster::health;
+    let failure = health::init_failure(&p, setup).expect("the health rule sees the failed step");
+    assert!(
+        failure.starts_with("init container setup-store failed (Error, exit ")
+            && failure.contains("wp-cli is not in this image"),
+        "the health quotes the step's own words: {failure}"
+    );
+    let h = health::derive(
+        &health::Objects {
+            deployments: &[],
+            statefulsets: &[],
+            jobs: &[],
+            pods: &[&p],
+        },
+        &[],
+    );
+    assert_eq!(h.state, health::HealthState::Degraded, "{}", h.summary);
+    assert!(h.summary.contains(&failure), "{}", h.summary);
     assert_eq!(get(&db, store.id).await.status, Status::Provisioning);
     engine::delete(&db.pool, &Actor::new("tester", Via::Cli), store.id, None)
         .await

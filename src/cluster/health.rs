@@ -63,7 +63,7 @@ const STUCK_WAITING: &[&str] = &[
 pub const STUCK_RESTARTS: i32 = 2;
 
 /// The longest part of a container's own message quoted in a summary.
-const MESSAGE_CHARS: usize = 300;
+const MESSAGE_CHARS: usize = 400;
 
 /// The end of a container's message on one line: the last lines of a log
 /// say what went wrong, the first say what started.
