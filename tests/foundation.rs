@@ -423,6 +423,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("metrics", 1),
     ("db", 1),
     ("helm", 1),
+    ("leftovers", 1),
     ("cluster", 1),
     ("engine", 2),
     ("incident", 2),
@@ -432,6 +433,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("serve", 4),
     ("commands", 4),
     ("cli", 5),
+    ("completions", 5),
 ];
 
 /// Known violations being fixed by others (issue 12); each entry must still
