@@ -122,7 +122,10 @@ node_network() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge || die "cannot create the bridge $BRIDGE (ip link add ... type bridge)"
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet $NODE_IP/24" || ip addr add "$NODE_IP/24" dev "$BRIDGE"
+  # Output captured first: with pipefail, `... | grep -q` fails when grep
+  # exits early and the writer gets SIGPIPE.
+  local addrs; addrs=$(ip -4 addr show dev "$BRIDGE")
+  [[ $addrs == *"inet $NODE_IP/24"* ]] || ip addr add "$NODE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   # Forwarding between pods and Services; the previous values are kept to
   # put back at down.
@@ -163,8 +166,10 @@ kubelet_chains_down() {
   done
   for fam in ip ip6; do
     for t in filter nat mangle; do
-      nft list table "$fam" "$t" >/dev/null 2>&1 || continue
-      if ! nft list table "$fam" "$t" | grep -v 'policy' | grep -qE 'counter|jump|goto|accept|drop|reject|masquerade|dnat|snat'; then
+      local rules
+      rules=$(nft list table "$fam" "$t" 2>/dev/null) || continue
+      if ! awk '!/policy/ && /counter|jump|goto|accept|drop|reject|masquerade|dnat|snat/ {found = 1}
+                END {exit !found}' <<<"$rules"; then
         nft delete table "$fam" "$t" 2>/dev/null || true
       fi
     done
@@ -380,7 +385,10 @@ database:
 YAML
 }
 
+# Ready as the kubelet itself says (its health endpoint) and as the API
+# server says: a node object stays Ready for a while after its kubelet stops.
 node_ready() {
+  curl -fsS --max-time 2 "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz" >/dev/null 2>&1 || return 1
   [ "$(kc get node "$REAL_NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
