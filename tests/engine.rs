@@ -62,21 +62,6 @@ fn helm_history_len(ns: &str) -> usize {
         .unwrap_or(0)
 }
 
-async fn namespace_gone(ns: &str) {
-    let api: Api<Namespace> = Api::all(kube().await);
-    let ns = ns.to_string();
-    eventually(
-        Duration::from_secs(90),
-        &format!("namespace {ns} gone"),
-        || {
-            let api = api.clone();
-            let ns = ns.clone();
-            async move { api.get_opt(&ns).await.unwrap().is_none().then_some(()) }
-        },
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn create_becomes_ready_and_delete_removes_everything_with_an_audit_trail() {
     let db = TestDb::new().await;
@@ -199,7 +184,7 @@ async fn a_failing_chart_is_cleaned_up_and_a_retry_makes_the_same_store_ready() 
         "helm's own words reach the user: {msg}"
     );
     assert!(msg.len() <= 1000);
-    namespace_gone(&store.namespace).await;
+    namespace_gone(&store.namespace, 90).await;
     assert_eq!(helm_history_len(&store.namespace), 0);
     pool.shutdown().await;
 
@@ -260,7 +245,7 @@ async fn a_provision_that_never_gets_ready_times_out_with_a_message_naming_the_o
     assert!(msg.starts_with("timed out after 8s"), "{msg}");
     assert!(msg.contains("deployment/web 0/1 ready"), "{msg}");
     assert!(msg.contains("unschedulable"), "{msg}");
-    namespace_gone(&store.namespace).await;
+    namespace_gone(&store.namespace, 90).await;
     pool.shutdown().await;
     db.drop_db().await;
 }
@@ -410,7 +395,7 @@ async fn a_failed_provision_keeps_the_logs_and_warnings_that_say_why_after_its_n
     assert!(msg.contains("password ********"), "{msg}");
     assert!(msg.len() <= 4096, "{} bytes", msg.len());
     // The audit entry says the same, and outlives the namespace.
-    namespace_gone(&ns).await;
+    namespace_gone(&ns, 90).await;
     let entry = audit::list(&db.pool, Some(store.id), 50)
         .await
         .unwrap()
@@ -1029,7 +1014,7 @@ async fn a_refused_secret_fails_the_attempt_cleanly_and_a_retry_makes_it() {
         "the API server's words reach the user: {msg}"
     );
     assert!(!msg.contains("cleanup incomplete"), "{msg}");
-    namespace_gone(&store.namespace).await;
+    namespace_gone(&store.namespace, 90).await;
     assert_eq!(helm_history_len(&store.namespace), 0);
 
     bindings.delete(&name, &Default::default()).await.unwrap();

@@ -16,7 +16,7 @@ mod common;
 
 use common::tools::{kubectl, kubectl_json, must, text};
 use common::*;
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams};
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
@@ -118,21 +118,6 @@ fn sql(ns: &str, pod: &str, query: &str) -> String {
             "MYSQL_PWD=\"$MARIADB_PASSWORD\" mariadb -N -B -u\"$MARIADB_USER\" \"$MARIADB_DATABASE\" -e '{query}'"
         ),
     )
-}
-
-async fn namespace_gone(ns: &str) {
-    let api: Api<Namespace> = Api::all(kube().await);
-    let ns = ns.to_string();
-    eventually(
-        Duration::from_secs(180),
-        &format!("namespace {ns} gone"),
-        || {
-            let api = api.clone();
-            let ns = ns.clone();
-            async move { api.get_opt(&ns).await.unwrap().is_none().then_some(()) }
-        },
-    )
-    .await;
 }
 
 /// The claims' volumes, by claim name.
@@ -345,7 +330,7 @@ async fn a_store_on_the_real_node_runs_real_containers_and_keeps_its_data() {
         settle(&db, store.id, READY_SECS).await.status,
         Status::Deleted
     );
-    namespace_gone(&ns).await;
+    namespace_gone(&ns, 180).await;
     for (_, pv) in claimed {
         eventually(
             Duration::from_secs(60),
@@ -472,7 +457,7 @@ async fn a_worker_killed_mid_provision_on_real_pods_is_resumed_without_duplicate
         .count();
     assert_eq!(ours, 2, "one volume per claim, none orphaned");
     let history = must(
-        Command::new(helm_bin_path())
+        Command::new(common::tools::helm_bin())
             .args(["history", &ns, "-n", &ns, "-o", "json"])
             .env("KUBECONFIG", require_env("KUBECONFIG"))
             .output()
@@ -495,10 +480,6 @@ async fn a_worker_killed_mid_provision_on_real_pods_is_resumed_without_duplicate
     let _ = b.kill();
     let _ = b.wait();
     db.drop_db().await;
-}
-
-fn helm_bin_path() -> std::path::PathBuf {
-    common::tools::helm_bin().to_path_buf()
 }
 
 #[tokio::test]

@@ -389,3 +389,19 @@ pub fn sw(db_url: &str, args: &[&str]) -> std::process::Output {
         .output()
         .expect("run store-weaver")
 }
+
+/// Waits until the namespace is gone from the API server (its finalizers done).
+pub async fn namespace_gone(ns: &str, secs: u64) {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(kube().await);
+    let ns = ns.to_string();
+    eventually(
+        Duration::from_secs(secs),
+        &format!("namespace {ns} gone"),
+        || {
+            let api = api.clone();
+            let ns = ns.clone();
+            async move { api.get_opt(&ns).await.unwrap().is_none().then_some(()) }
+        },
+    )
+    .await;
+}
