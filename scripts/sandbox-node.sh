@@ -383,6 +383,35 @@ database:
   image: {repository: ${db%:*}, tag: "${db##*:}", pullPolicy: Never}
   persistence: {storageClass: $REAL_CLASS}
 YAML
+  node_values_medusa
+}
+
+# The same for a Medusa store (charts/medusa). The Medusa image's reference
+# is the contract's until scripts/build-images.sh lists it.
+node_values_medusa() {
+  local md pg rd
+  md=$("$HERE/build-images.sh" refs | awk -F= '$1=="medusa" {print $2}')
+  md=${md:-localhost/sandbox/medusa:2.21.2}
+  pg=$(image_ref postgres); rd=$(image_ref redis)
+  write_if_changed "$STATE/real-node-values-medusa.yaml" <<YAML || true
+# Written by scripts/sandbox: a Medusa store on the sandbox's real node. Give
+# it to Store Weaver as an extra values file (extra_values_files).
+nodeSelector: {$REAL_POOL_LABEL: $REAL_POOL}
+tolerations:
+- {key: $REAL_TAINT_KEY, operator: Exists, effect: NoSchedule}
+medusa:
+  image: {repository: ${md%:*}, tag: "${md##*:}", pullPolicy: Never}
+server:
+  uploads: {storageClass: $REAL_CLASS}
+postgres:
+  image: {repository: ${pg%:*}, tag: "${pg##*:}", pullPolicy: Never}
+  persistence: {storageClass: $REAL_CLASS}
+redis:
+  image: {repository: ${rd%:*}, tag: "${rd##*:}", pullPolicy: Never}
+# The node's DNS is a host process on the node's address, in no pod.
+networkPolicy:
+  dns: {cidrs: [$NODE_IP/32]}
+YAML
 }
 
 # Ready as the kubelet itself says (its health endpoint) and as the API
@@ -472,4 +501,7 @@ node_status() {
       2>/dev/null | awk '{print "real node:               "$1" Ready="$2" "$3" "$4" kubelet "$5}'
   fi
   [ -f "$STATE/real-node-values.yaml" ] && echo "real-node values:        $STATE/real-node-values.yaml"
+  if [ -f "$STATE/real-node-values-medusa.yaml" ]; then
+    echo "real-node values Medusa: $STATE/real-node-values-medusa.yaml"
+  fi
 }
