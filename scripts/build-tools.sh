@@ -9,6 +9,7 @@ ETCD_VERSION=${ETCD_VERSION:-3.6.16}
 KWOK_VERSION=${KWOK_VERSION:-0.8.0}
 HELM_VERSION=${HELM_VERSION:-3.22.0}
 COREDNS_VERSION=${COREDNS_VERSION:-1.15.0}
+TRAEFIK_VERSION=${TRAEFIK_VERSION:-3.6.12}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${STORE_WEAVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/store-weaver}
@@ -171,11 +172,66 @@ build_coredns() {
   done_mark coredns "$key"
 }
 
+# Traefik, the ingress controller k3s and k3d ship, from its Go module. Its
+# go.mod replaces modules (forks of its own, and a local directory for
+# github.com/traefik/traefik/dynamic/ext, a nested module that the module
+# zip leaves out), which only the main module's go.mod may do: a wrapper
+# module repeats the remote replaces and excludes, and supplies the local
+# one itself (below).
+build_traefik() {
+  have traefik "$TRAEFIK_VERSION" && return 0
+  log "building Traefik v$TRAEFIK_VERSION (cold: several minutes)"
+  local dir="$CACHE/src/traefik-$TRAEFIK_VERSION" mod="github.com/traefik/traefik/v3"
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
+  go mod init local/traefik >/dev/null 2>&1
+  go mod download "$mod@v$TRAEFIK_VERSION"
+  local gomod
+  gomod="$(go env GOMODCACHE)/cache/download/$mod/@v/v$TRAEFIK_VERSION.mod"
+  go mod edit -go="$(awk '$1 == "go" {print $2; exit}' "$gomod")"
+  # "old => new version" lines, in a replace block or on their own.
+  local old new ver
+  while read -r old new ver; do
+    case "$new" in
+      ./*|../*)
+        [ "$old" = github.com/traefik/traefik/dynamic/ext ] \
+          || { log "Traefik's go.mod replaces $old with a local path this script does not know ($new)"; return 1; }
+        traefik_ext "$dir/ext"
+        go mod edit -replace="$old=./ext" ;;
+      *) go mod edit -replace="$old=$new${ver:+@$ver}" ;;
+    esac
+  done < <(awk '/^replace \($/ {b = 1; next} b && /^\)/ {b = 0; next}
+                /=>/ && (b || $1 == "replace") {sub(/^replace[ \t]+/, ""); sub(/\/\/.*/, "");
+                  split($0, p, "=>"); split(p[1], o, " "); split(p[2], n, " "); print o[1], n[1], n[2]}' "$gomod")
+  local ex
+  for ex in $(awk '$1 == "exclude" && NF == 3 {print $2 "@" $3}' "$gomod"); do go mod edit -exclude="$ex"; done
+  go get "$mod/cmd/traefik@v$TRAEFIK_VERSION"
+  go build -trimpath -ldflags "-s -w -X $mod/pkg/version.Version=v$TRAEFIK_VERSION" -o "$BIN/traefik" "$mod/cmd/traefik"
+  done_mark traefik "$TRAEFIK_VERSION"
+}
+
+# The extension point Traefik's open-source build compiles against
+# (pkg/config/dynamic: dynamic.HTTP and dynamic.Router embed ext.HTTP and
+# ext.Router inline); in the open-source tree both are empty structs.
+traefik_ext() {
+  mkdir -p "$1"
+  printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24.0\n' > "$1/go.mod"
+  cat > "$1/ext.go" <<'GO'
+// Package ext: the empty extension types of Traefik's open-source build.
+package ext
+
+// HTTP is embedded in dynamic.HTTP.
+type HTTP struct{}
+
+// Router is embedded in dynamic.Router.
+type Router struct{}
+GO
+}
+
 what=${1:-all}
 case "$what" in
   all) build_helm; build_kwok; build_etcd; build_k8s; build_kubectl ;;
-  node) build_node; build_coredns ;;
-  k8s|kubectl|etcd|kwok|helm|coredns) "build_$what" ;;
-  *) echo "usage: $0 [all|node|k8s|kubectl|etcd|kwok|helm|coredns]" >&2; exit 2 ;;
+  node) build_node; build_coredns; build_traefik ;;
+  k8s|kubectl|etcd|kwok|helm|coredns|traefik) "build_$what" ;;
+  *) echo "usage: $0 [all|node|k8s|kubectl|etcd|kwok|helm|coredns|traefik]" >&2; exit 2 ;;
 esac
 log "binaries in $BIN"
