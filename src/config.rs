@@ -3,6 +3,7 @@
 //! effective value remembers where it came from so `store-weaver config` can
 //! say so.
 
+use crate::engines::EngineKind;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -86,6 +87,9 @@ enum Kind {
     OptionalSocketAddr,
     /// Empty, or comma-separated browser origins (`https://a.example.com`).
     OriginList,
+    /// Empty, or comma-separated files; `ENGINE=PATH` is for that engine's
+    /// stores only, a plain `PATH` for every store.
+    ValuesFiles,
 }
 
 impl Kind {
@@ -108,6 +112,10 @@ impl Kind {
             Kind::CidrList => {
                 "comma-separated addresses or CIDRs such as 10.42.0.0/16, 127.0.0.1".into()
             }
+            Kind::ValuesFiles => format!(
+                "comma-separated values files, each PATH (every engine) or ENGINE=PATH (engines: {})",
+                crate::engines::names()
+            ),
             Kind::OriginList => "comma-separated origins such as https://admin.example.com, http://localhost:5173 (scheme, host and port only; no * and no wildcards: the API answers with credentials, which browsers refuse for a wildcard)".into(),
         }
     }
@@ -127,6 +135,7 @@ impl Kind {
             Kind::ServiceAccount => "NAMESPACE/NAME",
             Kind::CidrList => "CIDRS",
             Kind::OriginList => "ORIGINS",
+            Kind::ValuesFiles => "FILES",
         }
     }
 
@@ -175,8 +184,33 @@ impl Kind {
                 .map(str::trim)
                 .filter(|o| !o.is_empty())
                 .all(is_origin),
+            Kind::ValuesFiles => v
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .all(|f| scoped_file(f).is_some()),
         }
     }
+}
+
+/// A values file entry: `ENGINE=PATH` (that engine only) or `PATH` (every
+/// engine); None when the part before `=` is no engine's name.
+fn scoped_file(entry: &str) -> Option<(Option<EngineKind>, &str)> {
+    match entry.split_once('=') {
+        Some((engine, path)) => EngineKind::parse(engine.trim())
+            .filter(|_| !path.trim().is_empty())
+            .map(|e| (Some(e), path.trim())),
+        None => Some((None, entry)),
+    }
+}
+
+/// The files of a values file list that apply to an engine, in order.
+fn files_for(list: &[String], engine: EngineKind) -> Vec<PathBuf> {
+    list.iter()
+        .filter_map(|f| scoped_file(f.trim()))
+        .filter(|(scope, _)| scope.is_none_or(|e| e == engine))
+        .map(|(_, p)| PathBuf::from(p))
+        .collect()
 }
 
 /// `http(s)://host[:port]`: what a browser sends in `Origin`, exactly.
@@ -471,12 +505,12 @@ settings! {
     /// directory that holds one chart per engine
     charts_dir: PathBuf = "charts_dir", env "STORE_WEAVER_CHARTS_DIR", flag "charts-dir",
         Kind::Path, default Some("charts");
-    /// values file for the store chart; unset: charts/<engine>/values-<environment>.yaml
-    values_file: Option<PathBuf> = "values_file", env "STORE_WEAVER_VALUES_FILE", flag "values-file",
-        Kind::Path, default None;
-    /// comma-separated values files applied after values_file to every store (e.g. placement: nodeSelector, tolerations, affinity)
+    /// values file for a store chart instead of charts/<engine>/values-<environment>.yaml; ENGINE=PATH for one engine, comma-separated
+    values_file: Vec<String> = "values_file", env "STORE_WEAVER_VALUES_FILE", flag "values-file",
+        Kind::ValuesFiles, default Some("");
+    /// comma-separated values files applied after values_file (e.g. placement: nodeSelector, tolerations, affinity); ENGINE=PATH for one engine's stores only
     extra_values_files: Vec<String> = "extra_values_files", env "STORE_WEAVER_EXTRA_VALUES_FILES",
-        flag "extra-values-files", Kind::List, default Some("");
+        flag "extra-values-files", Kind::ValuesFiles, default Some("");
     /// helm executable
     helm_bin: PathBuf = "helm_bin", env "HELM_BIN", flag "helm", Kind::Path, default Some("helm");
     /// ClusterRole bound to the platform's service account inside each store namespace (least privilege); empty: none
@@ -836,31 +870,33 @@ impl Settings {
         })
     }
 
-    /// The values file for an engine's chart in this environment.
-    pub fn values_file_for(&self, engine: &str) -> PathBuf {
+    /// The values file for an engine's chart in this environment: the one
+    /// values_file names for it (scoped first), else the chart's own.
+    pub fn values_file_for(&self, engine: EngineKind) -> PathBuf {
+        let scoped = files_for(&self.values_file, engine);
+        let named = scoped.last().cloned();
         // The chart files follow the original design's names: values-local.yaml
         // and values-prod.yaml.
         let short = match self.environment {
             Environment::Production => "prod",
             Environment::Local => "local",
         };
-        self.values_file.clone().unwrap_or_else(|| {
-            self.charts_dir
-                .join(engine)
+        named.unwrap_or_else(|| {
+            self.chart_dir_for(engine)
                 .join(format!("values-{short}.yaml"))
         })
     }
 
     /// Every values file for an engine's chart, in the order helm applies
     /// them: the environment's (or values_file), then extra_values_files.
-    pub fn values_files_for(&self, engine: &str) -> Vec<PathBuf> {
+    pub fn values_files_for(&self, engine: EngineKind) -> Vec<PathBuf> {
         let mut files = vec![self.values_file_for(engine)];
-        files.extend(self.extra_values_files.iter().map(PathBuf::from));
+        files.extend(files_for(&self.extra_values_files, engine));
         files
     }
 
-    pub fn chart_dir_for(&self, engine: &str) -> PathBuf {
-        self.charts_dir.join(engine)
+    pub fn chart_dir_for(&self, engine: EngineKind) -> PathBuf {
+        self.charts_dir.join(engine.spec().chart)
     }
 
     /// A printable table of every key: value (secrets masked) and origin.
@@ -1124,9 +1160,40 @@ mod tests {
     fn values_file_follows_environment_unless_set() {
         let s = Settings::resolve(&layers(&[("environment", "production")], &[], &[])).unwrap();
         assert_eq!(
-            s.values_file_for("woocommerce"),
+            s.values_file_for(EngineKind::Woocommerce),
             PathBuf::from("charts/woocommerce/values-prod.yaml")
         );
+    }
+
+    #[test]
+    fn values_files_can_be_scoped_to_one_engine() {
+        let s = Settings::resolve(&layers(
+            &[],
+            &[
+                ("values_file", "medusa=/m.yaml, /all.yaml"),
+                (
+                    "extra_values_files",
+                    "/a.yaml,woocommerce=/w.yaml,medusa=/x.yaml",
+                ),
+            ],
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(
+            s.values_files_for(EngineKind::Woocommerce),
+            ["/all.yaml", "/a.yaml", "/w.yaml"].map(PathBuf::from)
+        );
+        assert_eq!(
+            s.values_files_for(EngineKind::Medusa),
+            ["/all.yaml", "/a.yaml", "/x.yaml"].map(PathBuf::from)
+        );
+        let err = Settings::resolve(&layers(
+            &[],
+            &[("extra_values_files", "shopify=/s.yaml")],
+            &[],
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("ENGINE=PATH"), "{err}");
     }
 }
 

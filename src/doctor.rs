@@ -1186,8 +1186,8 @@ async fn helm_check(settings: &Settings) -> Check {
 /// for this environment, a made-up store), offline.
 async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<Rendered>) {
     let name = "store chart";
-    let chart = settings.chart_dir_for("woocommerce");
-    let values_files = settings.values_files_for("woocommerce");
+    let chart = settings.chart_dir_for(crate::engines::EngineKind::Woocommerce);
+    let values_files = settings.values_files_for(crate::engines::EngineKind::Woocommerce);
     let values = values_files
         .iter()
         .map(|v| v.display().to_string())

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod doctor;
 pub mod engine;
+pub mod engines;
 pub mod helm;
 pub mod incident;
 pub mod leftovers;

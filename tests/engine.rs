@@ -519,13 +519,17 @@ async fn the_same_idempotency_key_makes_one_store_and_names_are_validated() {
         &runtime::naming(&s),
         &tester(),
         &CreateRequest {
-            engine: "medusa".into(),
-            ..req("Medusa Shop", "dee@example.com")
+            engine: "shopify".into(),
+            ..req("Shopify Shop", "dee@example.com")
         },
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("not available yet"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the engines are: woocommerce, medusa"),
+        "{err}"
+    );
     db.drop_db().await;
 }
 
@@ -767,9 +771,14 @@ async fn a_release_left_pending_by_an_interrupted_helm_is_recovered() {
     )
     .await
     .unwrap();
-    store_weaver::cluster::namespace::ensure_credentials(&client, &owned, store.id)
-        .await
-        .unwrap();
+    store_weaver::cluster::namespace::ensure_credentials(
+        &client,
+        &owned,
+        store.id,
+        store.engine.spec(),
+    )
+    .await
+    .unwrap();
     // An install that waits forever, killed mid-way: the release stays
     // pending-install, which blocks every later install unless recovered.
     let mut helm = Command::new("helm")
@@ -953,7 +962,7 @@ async fn a_refused_secret_fails_the_attempt_cleanly_and_a_retry_makes_it() {
     use k8s_openapi::api::admissionregistration::v1::{
         ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
     };
-    use store_weaver::cluster::{OWNER_LABEL, label_value, namespace::CREDENTIAL_KEYS};
+    use store_weaver::cluster::{OWNER_LABEL, label_value};
     let db = TestDb::new().await;
     let s = settings(&db.url, "tests/fixtures/charts", &[]);
     let client = kube().await;
@@ -1045,9 +1054,13 @@ async fn a_refused_secret_fails_the_attempt_cleanly_and_a_retry_makes_it() {
         .await
         .unwrap();
     let data = secret.data.unwrap_or_default();
-    for key in CREDENTIAL_KEYS {
+    for key in store_weaver::engines::woocommerce::ENGINE
+        .secret_keys
+        .iter()
+        .map(|k| k.name)
+    {
         assert!(
-            data.get(*key).is_some_and(|v| !v.0.is_empty()),
+            data.get(key).is_some_and(|v| !v.0.is_empty()),
             "{key} in the Secret"
         );
     }

@@ -415,6 +415,7 @@ fn every_setting_has_a_flag_in_help() {
 /// lower ones, never a higher one; the faces (layer 4) never import each
 /// other.
 const LAYERS: &[(&str, u8)] = &[
+    ("engines", 0),
     ("store", 0),
     ("account", 0),
     ("text", 0),

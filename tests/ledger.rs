@@ -479,10 +479,12 @@ async fn installed_records_the_revision_and_the_next_step_only_while_the_lease_i
     let rec = Recorded {
         revision: 1,
         chart_version: "0.3.0".into(),
-        settings: StoreSettings {
-            wordpress_cpu: Some("250m".into()),
-            ..Default::default()
-        },
+        settings: StoreSettings::default()
+            .with_assignments(
+                EngineKind::Woocommerce.spec(),
+                &["wordpress.cpu=250m".to_string()],
+            )
+            .unwrap(),
     };
 
     // Another claim's token: nothing written, not even the revision row.
@@ -934,4 +936,90 @@ async fn a_fleet_run_changes_state_only_from_the_states_its_rule_allows() {
         (RunState::Stopped, 2, 3, Some("late"))
     );
     db.drop_db().await;
+}
+
+/// Settings written before engines had their own keys (the WooCommerce
+/// fields `wordpress_image`, a numeric `replicas`) are rewritten once by the
+/// migration into setting names, everywhere they are kept, and the store
+/// reads and renders as before.
+#[tokio::test]
+async fn settings_from_before_the_engine_seam_read_the_same_after_the_migration() {
+    let db = TestDb::unmigrated().await;
+    let seam = 20261206140000;
+    let mut before = sqlx::migrate::Migrator::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"),
+    )
+    .await
+    .unwrap();
+    before.migrations = std::borrow::Cow::Owned(
+        before
+            .migrations
+            .iter()
+            .filter(|m| m.version < seam)
+            .cloned()
+            .collect(),
+    );
+    before.run(&db.pool).await.unwrap();
+    let id = Uuid::new_v4();
+    let old = serde_json::json!({"wordpress_image": "6.8.3-php8.3-apache", "replicas": 0, "database_volume": "5Gi"});
+    sqlx::query(
+        "INSERT INTO stores (id, name, namespace, owner, engine, status, phase, url, settings, helm_revision, chart_version) \
+         VALUES ($1, 'Old Shop', 'store-old-shop', 'ann@example.com', 'woocommerce', 'Ready', 'done', 'http://old-shop.localhost', $2, 2, '0.1.0')",
+    )
+    .bind(id)
+    .bind(&old)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let op: i64 = sqlx::query_scalar(
+        "INSERT INTO operations (store_id, kind, state, requested_by, via, params) \
+         VALUES ($1, 'upgrade', 'succeeded', 'ann@example.com', 'cli', $2) RETURNING id",
+    )
+    .bind(id)
+    .bind(serde_json::json!({"settings": old, "chart_version": "0.1.0"}))
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO store_revisions (store_id, revision, chart_version, settings, op_id) VALUES ($1, 2, '0.1.0', $2, $3)")
+        .bind(id)
+        .bind(&old)
+        .bind(op)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+
+    store_weaver::db::migrate(&db.pool).await.unwrap();
+
+    let want = serde_json::json!({"wordpress.image": "6.8.3-php8.3-apache", "replicas": "0", "database.volume": "5Gi"});
+    let store = stores::get(&db.pool, id).await.unwrap().unwrap();
+    assert_eq!(serde_json::to_value(&store.settings).unwrap(), want);
+    let woo = EngineKind::Woocommerce.spec();
+    store
+        .settings
+        .validate(woo)
+        .expect("the migrated settings are valid");
+    assert_eq!(
+        store.settings.chart_values(woo),
+        serde_json::json!({"wordpress": {"image": {"tag": "6.8.3-php8.3-apache"}, "replicas": 0},
+                           "database": {"persistence": {"size": "5Gi"}}}),
+        "the chart gets the same values as before the seam"
+    );
+    let rev: serde_json::Value =
+        sqlx::query_scalar("SELECT settings FROM store_revisions WHERE store_id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(rev, want);
+    let params: serde_json::Value =
+        sqlx::query_scalar("SELECT params FROM operations WHERE id = $1")
+            .bind(op)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(params["settings"], want);
+    assert_eq!(
+        params["chart_version"], "0.1.0",
+        "the rest of the params is kept"
+    );
 }

@@ -285,7 +285,7 @@ async fn a_namespace_that_lost_its_store_label_is_refused_for_credentials_detail
         .await
         .expect(409);
     assert_eq!(r.code(), "not_owned");
-    match namespace::admin_password(&client, &record.namespace_ref()).await {
+    match namespace::admin_password(&client, &record.namespace_ref(), "admin-password").await {
         Err(NamespaceError::Foreign { .. }) => {}
         other => panic!("expected a refusal, got {other:?}"),
     }

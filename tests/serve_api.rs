@@ -341,11 +341,13 @@ async fn store_endpoints_and_their_errors() {
     let r = ann
         .post(
             "/api/stores",
-            json!({"name": "Ann Medusa", "engine": "medusa"}),
+            json!({"name": "Ann Shopify", "engine": "shopify"}),
         )
         .await
         .expect(422);
     assert_eq!(r.body["field"], "engine");
+    let msg = r.body["error"].as_str().unwrap_or_default();
+    assert!(msg.contains("woocommerce, medusa"), "{msg}");
 
     // The per-user limit is a 429 that names it.
     ann.create("Ann Third").await.expect(201);

@@ -79,7 +79,7 @@ async fn admins_upgrade_roll_back_and_run_fleets_owners_read_history() {
         b["helm_revision"] == 2 && b["phase"] == "done"
     })
     .await;
-    assert_eq!(up["settings"]["wordpress_image"], "6.9.0-php8.3-apache");
+    assert_eq!(up["settings"]["wordpress.image"], "6.9.0-php8.3-apache");
     assert_eq!(up["status"], "Ready");
 
     // A second change while one runs is refused as busy.
@@ -117,7 +117,7 @@ async fn admins_upgrade_roll_back_and_run_fleets_owners_read_history() {
     assert_eq!(revs[0]["revision"], 3);
     assert_eq!(revs[0]["current"], true);
     assert_eq!(
-        revs[1]["settings"]["wordpress_image"],
+        revs[1]["settings"]["wordpress.image"],
         "6.9.0-php8.3-apache"
     );
 

@@ -198,7 +198,7 @@ async fn an_upgrade_changes_the_tag_keeps_the_store_ready_and_a_rollback_goes_to
     let (after, op) = changed(&db, store.id, 5).await;
     assert_eq!(op.state, operations::State::Succeeded, "{:?}", op.error);
     assert_eq!(after.helm_revision, Some(2));
-    assert_eq!(after.settings.wordpress_image.as_deref(), Some(TAG));
+    assert_eq!(after.settings.get("wordpress.image"), Some(TAG));
     assert_eq!(
         web_image(&after.namespace).await,
         format!("registry.invalid/web:{TAG}")
@@ -234,7 +234,8 @@ async fn an_upgrade_changes_the_tag_keeps_the_store_ready_and_a_rollback_goes_to
     assert_eq!(back.status, Status::Ready);
     assert_eq!(back.helm_revision, Some(3));
     assert_eq!(
-        back.settings.wordpress_image, None,
+        back.settings.get("wordpress.image"),
+        None,
         "revision 1's settings are back"
     );
     assert_eq!(
@@ -434,7 +435,11 @@ async fn an_upgrade_whose_new_pod_cannot_pull_its_image_is_rolled_back_without_w
         stuck_at.elapsed()
     );
     assert_eq!(after.status, Status::Ready, "{:?}", after.error_message);
-    assert_eq!(after.settings.wordpress_image, None, "the old settings");
+    assert_eq!(
+        after.settings.get("wordpress.image"),
+        None,
+        "the old settings"
+    );
     assert_eq!(after.helm_revision, Some(3), "the rollback's own revision");
     assert_eq!(
         web_image(&ns).await,
@@ -503,6 +508,7 @@ async fn a_volume_over_the_namespace_limit_range_is_refused_at_the_request_and_b
             status: Some(Status::Ready),
             wave: 1,
             max_failures: 1,
+            engine: Default::default(),
         },
     )
     .await
@@ -563,7 +569,11 @@ async fn a_volume_refused_by_a_quota_after_the_request_leaves_the_store_ready_on
     assert!(why.contains("ResourceQuota storage-cap"), "{why}");
     assert!(why.contains("nothing was changed"), "{why}");
     assert_eq!(after.status, Status::Ready, "{:?}", after.error_message);
-    assert_eq!(after.settings.database_volume, None, "its old settings");
+    assert_eq!(
+        after.settings.get("database.volume"),
+        None,
+        "its old settings"
+    );
     assert_eq!(after.helm_revision, Some(1), "no new revision");
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &ns);
     assert_eq!(claim_size(pvcs.get("data-db-0").await.unwrap()), "1Gi");
@@ -700,7 +710,7 @@ async fn a_worker_killed_mid_upgrade_is_resumed_and_no_release_is_left_pending()
         op.claims
     );
     assert_eq!(after.status, Status::Ready);
-    assert_eq!(after.settings.wordpress_image.as_deref(), Some(TAG));
+    assert_eq!(after.settings.get("wordpress.image"), Some(TAG));
     // The interrupted revision stays in the history as what it was (helm
     // keeps it); the release is past it: put back, then upgraded.
     let h = history(&ns);
@@ -792,7 +802,7 @@ async fn pause_resume_grow_volumes_refuse_shrinking_and_report_drift() {
             .0,
         "3Gi"
     );
-    assert_eq!(grown.settings.database_volume.as_deref(), Some("3Gi"));
+    assert_eq!(grown.settings.get("database.volume"), Some("3Gi"));
 
     // Shrinking is refused before anything is queued, with the fix.
     let e = upgrade(&db, &s, store.id, &["database.volume=1Gi"])
@@ -944,6 +954,7 @@ async fn a_fleet_upgrade_runs_in_waves_stops_at_the_budget_and_resumes_after_the
             status: Some(Status::Ready),
             wave: 5,
             max_failures: 1,
+            engine: Default::default(),
         },
     )
     .await
@@ -987,7 +998,7 @@ async fn a_fleet_upgrade_runs_in_waves_stops_at_the_budget_and_resumes_after_the
     // The failed store is Ready on its old settings; the untouched ones were never changed.
     let b = stores::get(&db.pool, bad.id).await.unwrap().unwrap();
     assert_eq!(b.status, Status::Ready);
-    assert_eq!(b.settings.wordpress_image, None);
+    assert_eq!(b.settings.get("wordpress.image"), None);
     for st in &made[10..] {
         let now = stores::get(&db.pool, st.id).await.unwrap().unwrap();
         assert_eq!(now.helm_revision, Some(1), "{} untouched", now.name);
@@ -1026,7 +1037,7 @@ async fn a_fleet_upgrade_runs_in_waves_stops_at_the_budget_and_resumes_after_the
     for st in &made {
         let now = stores::get(&db.pool, st.id).await.unwrap().unwrap();
         assert_eq!(
-            now.settings.wordpress_image.as_deref(),
+            now.settings.get("wordpress.image"),
             Some(TAG),
             "{}",
             now.name

@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/engines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The engines a store can run, and the settings each takes. */
+        get: operations["engines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/fleet": {
         parameters: {
             query?: never;
@@ -216,8 +233,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reveal the store's WordPress admin credentials (owner only; recorded in
-         *     the audit log).
+         * Reveal the store's admin credentials (owner only; recorded in the audit
+         *     log).
          */
         post: operations["credentials"];
         delete?: never;
@@ -511,11 +528,16 @@ export interface components {
             /** @description Display name; the namespace and URL are derived from it. */
             name: string;
         };
-        /** @description A store's WordPress admin credentials. */
+        /**
+         * @description A store's admin credentials: its engine's own admin (the WordPress
+         *     admin, the Medusa admin).
+         */
         Credentials: {
             login_url: string;
             password: string;
             username: string;
+            /** @description What they sign in to, e.g. "WordPress admin". */
+            what: string;
         };
         DatabaseCheck: {
             ok: boolean;
@@ -529,11 +551,19 @@ export interface components {
             store: components["schemas"]["StoreOut"];
         };
         /**
-         * @description Which kind of store software is installed. Each engine is a chart under
-         *     `charts/` plus a small adapter in the engine module.
+         * @description Which engine a store runs. Stored as its name (`engine` column).
          * @enum {string}
          */
         EngineKind: "woocommerce" | "medusa";
+        EngineOut: {
+            /** @description What the revealed credentials sign in to. */
+            admin: string;
+            /** @description What `engine` takes in a create body: "woocommerce". */
+            name: components["schemas"]["EngineKind"];
+            settings: components["schemas"]["SettingOut"][];
+            summary: string;
+            title: string;
+        };
         /** @description One entry of the audit log. */
         Entry: {
             action: string;
@@ -583,6 +613,11 @@ export interface components {
         };
         FleetBody: {
             /**
+             * @description The engine whose stores the run upgrades (default woocommerce): a run
+             *     changes one engine's stores, with that engine's settings.
+             */
+            engine?: string | null;
+            /**
              * Format: int32
              * @description The run stops once this many stores failed (default 1).
              */
@@ -626,6 +661,11 @@ export interface components {
         };
         /** @description What a fleet run applies to each store, kept with the run. */
         FleetParams: {
+            /**
+             * @description The engine whose stores the run upgrades (a run is per engine).
+             * @default woocommerce
+             */
+            engine: components["schemas"]["EngineKind"];
             /**
              * @description Only this owner's stores, when given.
              * @default null
@@ -769,6 +809,13 @@ export interface components {
             token: string;
             user: string;
         };
+        SettingOut: {
+            doc: string;
+            /** @description The key in an upgrade body: "wordpress.image". */
+            key: string;
+            /** @description image, cpu, memory, volume (grow only) or replicas (0 or 1). */
+            kind: string;
+        };
         /** @description An email and a password. */
         SignIn: {
             /** Format: email */
@@ -862,21 +909,14 @@ export interface components {
              */
             retry_label: "retry" | "retry delete";
         };
-        /** @description What the operator chose for one store. `None` = the chart's default. */
+        /**
+         * @description What the operator chose for one store: setting name → value, in the
+         *     names of the store's engine (`wordpress.image`, `replicas`, ...). A key
+         *     not set is the chart's default. Stored and sent as a JSON object of
+         *     strings; numbers are accepted and kept as their text.
+         */
         StoreSettings: {
-            database_cpu?: string;
-            database_image?: string;
-            database_memory?: string;
-            database_volume?: string;
-            /**
-             * Format: int32
-             * @description 1 runs the storefront, 0 pauses it (the data stays).
-             */
-            replicas?: number;
-            wordpress_cpu?: string;
-            wordpress_image?: string;
-            wordpress_memory?: string;
-            wordpress_volume?: string;
+            [key: string]: string;
         };
         /** @description One page of a store's timeline. */
         Timeline: {
@@ -904,7 +944,9 @@ export interface components {
             to?: string | null;
         };
         /**
-         * @description Who asked for a change, and through which face of the product.
+         * @description Which kind of store software is installed. Each engine is a chart under
+         *     `charts/` plus a small adapter in the engine module.
+         *     Who asked for a change, and through which face of the product.
          * @enum {string}
          */
         Via: "console" | "api" | "cli" | "worker";
@@ -958,6 +1000,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    engines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every engine, the default first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineOut"][];
                 };
             };
             /** @description Not signed in, or the session expired. */

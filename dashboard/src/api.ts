@@ -4,6 +4,8 @@
 import type {
   Credentials,
   Detail,
+  EngineInfo,
+  EngineName,
   ErrorBody,
   History,
   Me,
@@ -218,11 +220,21 @@ export class Api {
     return this.request<StoreList>('GET', `/api/stores?${p.toString()}`);
   }
 
-  createStore(name: string, idempotencyKey?: string): Promise<Store> {
+  createStore(name: string, idempotencyKey?: string, engine?: EngineName): Promise<Store> {
     const headers: Record<string, string> = {};
     if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
-    return this.request<Store>('POST', '/api/stores', { name }, headers);
+    return this.request<Store>('POST', '/api/stores', engine ? { name, engine } : { name }, headers);
   }
+
+  /** The engines a store can run and each one's settings (fetched once). */
+  engines(): Promise<EngineInfo[]> {
+    this.enginesOnce ??= this.request<EngineInfo[]>('GET', '/api/engines').catch((e: unknown) => {
+      this.enginesOnce = null;
+      throw e;
+    });
+    return this.enginesOnce;
+  }
+  private enginesOnce: Promise<EngineInfo[]> | null = null;
 
   getStore(id: string): Promise<Store> {
     return this.request<Store>('GET', `/api/stores/${encodeURIComponent(id)}`);

@@ -9,7 +9,7 @@ import { StatusBadge } from './components/StatusBadge';
 import { StoreDetail } from './components/StoreDetail';
 import type { StoreActions } from './components/StoreList';
 import { settingOfMessage, settingsText } from './format';
-import { scriptedFetch, store } from './test-utils';
+import { ENGINES, scriptedFetch, store } from './test-utils';
 import type { History, Me, Store } from './types';
 
 const ann: Me = { user: 'ann@example.com', role: 'user', auth_mode: 'password', method: 'cookie' };
@@ -18,7 +18,7 @@ const noActions = (): StoreActions => ({ retry: vi.fn(), askDelete: vi.fn(), pen
 
 afterEach(() => cleanup());
 
-const s = store({ chart_version: '0.2.0', helm_revision: 3, settings: { wordpress_image: '6.8.3-php8.3-apache', replicas: 0 } });
+const s = store({ chart_version: '0.2.0', helm_revision: 3, settings: { 'wordpress.image': '6.8.3-php8.3-apache', replicas: '0' } });
 
 function history(over: Partial<History> = {}): History {
   return {
@@ -41,6 +41,7 @@ function routes(st: Store, extra: Parameters<typeof scriptedFetch>[0] = {}) {
     [`GET /api/stores/${st.id}/detail`]: { body: { store: st, health: null, resources: [], events: [] } },
     [`GET /api/stores/${st.id}/timeline`]: { body: { entries: [], next_cursor: null, total: 0 } },
     [`GET /api/stores/${st.id}/history`]: { body: history() },
+    'GET /api/engines': { body: ENGINES },
     ...extra,
   });
 }
@@ -54,7 +55,7 @@ describe('store version and settings', () => {
     renderDetail(ann, routes(s).fetch);
     expect((await screen.findByTestId('chart-version')).textContent).toBe('0.2.0');
     expect(screen.getByTestId('helm-revision').textContent).toBe('3');
-    expect(screen.getByTestId('settings').textContent).toBe('wordpress.image=6.8.3-php8.3-apache replicas=0');
+    expect(screen.getByTestId('settings').textContent).toBe('replicas=0 wordpress.image=6.8.3-php8.3-apache');
     expect(settingsText({})).toBe('chart defaults');
     expect(settingsText(null)).toBe('chart defaults');
   });
@@ -69,10 +70,11 @@ describe('store version and settings', () => {
   });
 
   it('finds the setting a 422 message is about', () => {
-    expect(settingOfMessage('wordpress.cpu: "lots" is not a CPU amount')).toBe('wordpress.cpu');
-    expect(settingOfMessage('replicas: must be 0 (paused) or 1 (running)')).toBe('replicas');
-    expect(settingOfMessage('nothing to change: the store already runs chart 0.2.0')).toBeNull();
-    expect(settingOfMessage('bogus.key: unknown setting')).toBeNull();
+    const keys = ['wordpress.cpu', 'replicas'];
+    expect(settingOfMessage('wordpress.cpu: "lots" is not a CPU amount', keys)).toBe('wordpress.cpu');
+    expect(settingOfMessage('replicas: must be 0 (paused) or 1 (running)', keys)).toBe('replicas');
+    expect(settingOfMessage('nothing to change: the store already runs chart 0.2.0', keys)).toBeNull();
+    expect(settingOfMessage('bogus.key: unknown setting', keys)).toBeNull();
   });
 });
 
@@ -87,7 +89,7 @@ describe('History', () => {
     const rows = within(within(region).getByRole('table')).getAllByRole('row');
     expect(rows).toHaveLength(4);
     expect(within(rows[1]).getByText('current')).toBeTruthy();
-    expect(within(rows[1]).getByText('wordpress.image=6.8.3-php8.3-apache replicas=0')).toBeTruthy();
+    expect(within(rows[1]).getByText('replicas=0 wordpress.image=6.8.3-php8.3-apache')).toBeTruthy();
     expect(within(rows[2]).getByText('not made by Store Weaver')).toBeTruthy();
     expect(within(rows[2]).queryByText('current')).toBeNull();
     expect(within(rows[3]).getByText('chart defaults')).toBeTruthy();
@@ -158,7 +160,7 @@ describe('Upgrade and roll back', () => {
     });
     renderDetail(admin, fetch);
     const form = await screen.findByRole('region', { name: 'Upgrade / change settings' });
-    const cpu = within(form).getByLabelText('wordpress.cpu');
+    const cpu = await within(form).findByLabelText('wordpress.cpu');
     fireEvent.change(cpu, { target: { value: 'lots' } });
     fireEvent.click(within(form).getByRole('button', { name: 'Upgrade' }));
     const err = await within(form).findByText(msg);

@@ -87,30 +87,18 @@ export function actionLabel(action: string): string {
   return action.replace(/^store\./, '').replace(/[._]/g, ' ');
 }
 
-/** The settings an operator can change, as the API names them (src/store/settings.rs). */
-export const SETTING_KEYS: readonly { key: string; field: keyof StoreSettings; hint: string }[] = [
-  { key: 'wordpress.image', field: 'wordpress_image', hint: 'WordPress image tag, e.g. 6.8.3-php8.3-apache' },
-  { key: 'database.image', field: 'database_image', hint: 'MariaDB image tag, e.g. 11.4' },
-  { key: 'wordpress.cpu', field: 'wordpress_cpu', hint: 'e.g. 500m or 2 (at least 100m)' },
-  { key: 'wordpress.memory', field: 'wordpress_memory', hint: 'e.g. 1Gi (at least 256Mi)' },
-  { key: 'database.cpu', field: 'database_cpu', hint: 'e.g. 1 (at least 100m)' },
-  { key: 'database.memory', field: 'database_memory', hint: 'e.g. 2Gi (at least 256Mi)' },
-  { key: 'wordpress.volume', field: 'wordpress_volume', hint: 'wp-content volume, e.g. 5Gi (grow only)' },
-  { key: 'database.volume', field: 'database_volume', hint: 'database volume, e.g. 5Gi (grow only)' },
-  { key: 'replicas', field: 'replicas', hint: '1 runs the storefront, 0 pauses it (data kept)' },
-];
-
-/** "wordpress.image=6.8 replicas=0", or "chart defaults" when nothing is set. */
+/** "replicas=0 wordpress.image=6.8" (in name order, as the server keeps
+ * them), or "chart defaults" when nothing is set. */
 export function settingsText(s: StoreSettings | null | undefined): string {
   if (!s) return 'chart defaults';
-  const parts = SETTING_KEYS.filter((k) => s[k.field] !== undefined && s[k.field] !== null).map(
-    (k) => `${k.key}=${String(s[k.field])}`,
-  );
+  const parts = Object.keys(s)
+    .sort()
+    .map((k) => `${k}=${s[k]}`);
   return parts.length ? parts.join(' ') : 'chart defaults';
 }
 
-/** The setting a 422 message is about: the server says "wordpress.cpu: ...". */
-export function settingOfMessage(message: string): string | null {
+/** The setting a 422 message is about ("wordpress.cpu: ..."), if it is one of `keys`. */
+export function settingOfMessage(message: string, keys: readonly string[]): string | null {
   const m = /^([a-z]+\.[a-z]+|replicas): /.exec(message);
-  return m && SETTING_KEYS.some((k) => k.key === m[1]) ? m[1] : null;
+  return m && keys.includes(m[1]) ? m[1] : null;
 }

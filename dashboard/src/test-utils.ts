@@ -1,7 +1,7 @@
 // Helpers for the unit tests: a scripted fetch, a fake EventSource, stores.
 
 import { vi } from 'vitest';
-import type { Store } from './types';
+import type { EngineInfo, Store } from './types';
 
 export interface Call {
   method: string;
@@ -113,3 +113,27 @@ export class FakeEventSource {
     return FakeEventSource.instances[FakeEventSource.instances.length - 1];
   }
 }
+
+/** What `GET /api/engines` answers (a part of it), for the forms' tests. */
+export const ENGINES: EngineInfo[] = [
+  {
+    name: 'woocommerce',
+    title: 'WooCommerce',
+    summary: 'WordPress + WooCommerce with MariaDB',
+    admin: 'WordPress admin',
+    settings: [
+      { key: 'database.memory', doc: 'database memory limit, e.g. 2Gi (at least 256Mi)', kind: 'memory' },
+      { key: 'database.volume', doc: 'size of the database volume, e.g. 5Gi (grow only)', kind: 'volume' },
+      { key: 'replicas', doc: '1 runs the storefront, 0 pauses it (data kept)', kind: 'replicas' },
+      { key: 'wordpress.cpu', doc: 'WordPress CPU limit, e.g. 500m or 2 (at least 100m)', kind: 'cpu' },
+      { key: 'wordpress.image', doc: 'WordPress image tag, e.g. 6.8.3-php8.3-apache', kind: 'image' },
+    ],
+  },
+  {
+    name: 'medusa',
+    title: 'Medusa',
+    summary: 'MedusaJS server, worker and storefront with PostgreSQL and Redis',
+    admin: 'Medusa admin',
+    settings: [{ key: 'medusa.image', doc: 'Medusa image tag', kind: 'image' }],
+  },
+];

@@ -56,3 +56,7 @@ export type RollbackBody = Schemas['RollbackBody'];
 
 /** The one error shape of every non-success response. */
 export type ErrorBody = Schemas['Error'];
+
+/** `GET /api/engines`: an engine and the settings its stores take. */
+export type EngineInfo = Schemas['EngineOut'];
+export type EngineName = Schemas['EngineKind'];

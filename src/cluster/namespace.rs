@@ -11,6 +11,7 @@ use super::{
     CREDENTIALS_SECRET, MANAGED_BY, MANAGED_BY_LABEL, OWNER_ANNOTATION, OWNER_LABEL,
     STORE_ID_LABEL, label_value,
 };
+use crate::engines::Engine;
 use crate::store::NamespaceRef;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -220,21 +221,6 @@ pub async fn exists(client: &Client, ns: &str) -> Result<bool, NamespaceError> {
         .map_err(api_err("get", format!("namespace {ns}")))
 }
 
-/// The credential keys the chart expects in the Secret.
-pub const CREDENTIAL_KEYS: &[&str] = &[
-    "db-root-password",
-    "db-password",
-    "admin-password",
-    "wp-auth-key",
-    "wp-secure-auth-key",
-    "wp-logged-in-key",
-    "wp-nonce-key",
-    "wp-auth-salt",
-    "wp-secure-auth-salt",
-    "wp-logged-in-salt",
-    "wp-nonce-salt",
-];
-
 fn generate_secret_value(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::rng();
@@ -250,16 +236,15 @@ pub async fn ensure_credentials(
     client: &Client,
     owned: &OwnedNamespace,
     store_id: Uuid,
+    engine: &Engine,
 ) -> Result<bool, NamespaceError> {
     let ns = owned.name();
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
     // Create, and keep the existing one on 409: one request, not a read first.
-    let data: BTreeMap<String, String> = CREDENTIAL_KEYS
+    let data: BTreeMap<String, String> = engine
+        .secret_keys
         .iter()
-        .map(|k| {
-            let len = if k.starts_with("wp-") { 64 } else { 32 };
-            (k.to_string(), generate_secret_value(len))
-        })
+        .map(|k| (k.name.to_string(), generate_secret_value(k.len)))
         .collect();
     let secret = Secret {
         metadata: ObjectMeta {
@@ -284,13 +269,13 @@ pub async fn ensure_credentials(
     }
 }
 
-/// Reads the WordPress admin credentials (user name comes from the chart's
-/// default; the password from the Secret), after checking that the namespace
-/// is the store's: a name collision must never hand out another store's
-/// password.
+/// Reads the store's admin password (the Secret's key `key`), after
+/// checking that the namespace is the store's: a name collision must never
+/// hand out another store's password.
 pub async fn admin_password(
     client: &Client,
     want: &NamespaceRef,
+    key: &str,
 ) -> Result<Option<String>, NamespaceError> {
     let Some(owned) = verify(client, want).await? else {
         return Ok(None);
@@ -302,7 +287,7 @@ pub async fn admin_password(
         .await
         .map_err(api_err("get", format!("secret {ns}/{CREDENTIALS_SECRET}")))?;
     Ok(secret.and_then(|s| s.data).and_then(|d| {
-        d.get("admin-password")
+        d.get(key)
             .map(|b| String::from_utf8_lossy(&b.0).into_owned())
     }))
 }

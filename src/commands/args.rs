@@ -243,6 +243,10 @@ pub enum FleetCommand {
         /// Only this owner's stores.
         #[arg(long)]
         owner: Option<String>,
+        /// The engine whose stores to upgrade (woocommerce, medusa): a run
+        /// changes one engine's stores, with that engine's settings.
+        #[arg(long, default_value = "woocommerce")]
+        engine: String,
         /// Only stores with this status (only Ready stores can be upgraded).
         #[arg(long)]
         status: Option<String>,

@@ -9,7 +9,7 @@ use crate::engine::changes::{self, UpgradeRequest};
 use crate::engine::fleet::{self, FleetDetail, FleetRequest};
 use crate::engine::{EngineConfig, EngineError};
 use crate::runtime::{self, Runtime};
-use crate::store::{Phase, Status, Via};
+use crate::store::{EngineKind, Phase, Status, Via};
 use color_eyre::eyre::Result;
 use sqlx::PgPool;
 use std::process::ExitCode;
@@ -155,6 +155,7 @@ pub async fn fleet_command(
             to,
             set,
             owner,
+            engine,
             status,
             wave,
             max_failures,
@@ -173,6 +174,16 @@ pub async fn fleet_command(
                     return Ok(report(e, json));
                 }
             };
+            let engine = match EngineKind::parse_available(&engine) {
+                Ok(e) => e,
+                Err(message) => {
+                    let e = EngineError::Invalid {
+                        field: "engine",
+                        message,
+                    };
+                    return Ok(report(e, json));
+                }
+            };
             let req = FleetRequest {
                 set,
                 to,
@@ -180,6 +191,7 @@ pub async fn fleet_command(
                 status,
                 wave,
                 max_failures,
+                engine,
             };
             let actor = runtime::actor(actor, Via::Cli);
             let cluster = crate::cluster::client(&settings).await.ok();

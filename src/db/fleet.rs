@@ -24,6 +24,8 @@ pub struct FleetParams {
     /// Only this owner's stores, when given.
     #[schema(required)]
     pub owner: Option<String>,
+    /// The engine whose stores the run upgrades (a run is per engine).
+    pub engine: crate::engines::EngineKind,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -14,7 +14,7 @@ use crate::db::audit::Action;
 use crate::db::operations::{self, Kind, Params};
 use crate::db::{ledger, revisions};
 use crate::helm::{self, Revision};
-use crate::store::{Actor, Request, Status, Store, StoreSettings};
+use crate::store::{Actor, EngineKind, Request, Status, Store, StoreSettings};
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -50,11 +50,11 @@ pub fn plan_upgrade(
     }
     let target = store
         .settings
-        .with_assignments(&req.set)
+        .with_assignments(store.engine.spec(), &req.set)
         .map_err(|e| invalid(e.to_string()))?;
     store
         .settings
-        .check_change(&target)
+        .check_change(store.engine.spec(), &target)
         .map_err(|e| invalid(e.to_string()))?;
     if target == store.settings && store.chart_version.as_deref() == Some(shipped) {
         return Err(invalid(format!(
@@ -94,7 +94,11 @@ pub async fn check_with_chart(
     let values = chart_values(&cfg.naming, store, settings);
     match cfg
         .helm()
-        .template(&cfg.chart, &cfg.values_files, &values)
+        .template(
+            &cfg.chart(store.engine).dir,
+            &cfg.chart(store.engine).values_files,
+            &values,
+        )
         .await
     {
         Ok(()) => Ok(()),
@@ -119,24 +123,12 @@ pub async fn check_volume_room(
     store: &Store,
     target: &StoreSettings,
 ) -> Result<(), EngineError> {
-    let grows: Vec<(bool, &str, &str)> = [
-        (
-            false,
-            "wordpress.volume",
-            &target.wordpress_volume,
-            &store.settings.wordpress_volume,
-        ),
-        (
-            true,
-            "database.volume",
-            &target.database_volume,
-            &store.settings.database_volume,
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, _, new, old)| new.is_some() && new != old)
-    .filter_map(|(db, key, new, _)| new.as_deref().map(|n| (db, key, n)))
-    .collect();
+    let grows: Vec<(bool, &str, String)> = target
+        .volumes(store.engine.spec())
+        .into_iter()
+        .filter(|(key, _, new)| store.settings.get(key) != Some(new.as_str()))
+        .map(|(key, statefulset, new)| (statefulset, key, new))
+        .collect();
     let Some(client) = client.filter(|_| !grows.is_empty()) else {
         return Ok(());
     };
@@ -168,11 +160,15 @@ pub async fn check_volume_room(
     for (db, _, size) in &grows {
         rollout::check_growth(&claims, *db, size).map_err(invalid)?;
     }
+    let grows: Vec<(bool, &str, &str)> = grows
+        .iter()
+        .map(|(db, key, size)| (*db, *key, size.as_str()))
+        .collect();
     room::check(&claims, &room, &grows).map_err(invalid)
 }
 
-fn shipped(cfg: &EngineConfig) -> Result<String, EngineError> {
-    helm::chart_version(&cfg.chart).map_err(EngineError::Unavailable)
+fn shipped(cfg: &EngineConfig, engine: EngineKind) -> Result<String, EngineError> {
+    helm::chart_version(&cfg.chart(engine).dir).map_err(EngineError::Unavailable)
 }
 
 /// Queues an upgrade of a Ready store. Admins and operators only: the faces
@@ -185,7 +181,6 @@ pub async fn upgrade(
     id: Uuid,
     req: &UpgradeRequest,
 ) -> Result<Store, EngineError> {
-    let shipped = shipped(cfg)?;
     let store = match crate::db::stores::get(pool, id).await? {
         Some(s) if s.status != Status::Deleted => s,
         _ => {
@@ -194,6 +189,7 @@ pub async fn upgrade(
             });
         }
     };
+    let shipped = shipped(cfg, store.engine)?;
     let checked = async {
         check_changeable(&store, Request::Upgrade)?;
         let target = plan_upgrade(&store, req, &shipped)?;
@@ -359,11 +355,14 @@ async fn plan_rollback(
         )));
     };
     let settings = rev.settings.clone();
-    store.settings.check_change(&settings).map_err(|e| {
-        invalid(format!(
-            "revision {target} would shrink a volume ({e}); volumes only grow"
-        ))
-    })?;
+    store
+        .settings
+        .check_change(store.engine.spec(), &settings)
+        .map_err(|e| {
+            invalid(format!(
+                "revision {target} would shrink a volume ({e}); volumes only grow"
+            ))
+        })?;
     Ok((target, settings))
 }
 
@@ -496,7 +495,7 @@ pub async fn history(
         chart_version: store.chart_version.clone(),
         helm_revision: store.helm_revision,
         settings: store.settings.clone(),
-        shipped_chart: helm::chart_version(&cfg.chart).ok(),
+        shipped_chart: helm::chart_version(&cfg.chart(store.engine).dir).ok(),
         revisions: entries,
         drift,
     })
@@ -550,7 +549,7 @@ mod tests {
             to: to.map(String::from),
         };
         let t = plan_upgrade(&s, &req(&["wordpress.image=t2"], None), "0.1.0").unwrap();
-        assert_eq!(t.wordpress_image.as_deref(), Some("t2"));
+        assert_eq!(t.get("wordpress.image"), Some("t2"));
         let e = plan_upgrade(&s, &req(&[], Some("9.9.9")), "0.1.0").unwrap_err();
         assert!(
             e.to_string().contains("ships store chart 0.1.0, not 9.9.9"),
@@ -562,7 +561,7 @@ mod tests {
         assert!(plan_upgrade(&s, &req(&[], None), "0.2.0").is_ok());
         let grown = store(
             StoreSettings::default()
-                .with_assignments(&["database.volume=5Gi".into()])
+                .with_assignments(s.engine.spec(), &["database.volume=5Gi".into()])
                 .unwrap(),
             Some("0.1.0"),
         );

@@ -38,14 +38,19 @@ pub struct EngineConfig {
     pub helm_bin: PathBuf,
     pub kubeconfig: Option<PathBuf>,
     pub kube_context: Option<String>,
-    /// (chart directory, values files) of the one available engine.
-    pub chart: PathBuf,
+    /// Each engine's chart directory and values files.
+    pub charts: Vec<(EngineKind, Chart)>,
+}
+
+/// Where an engine's chart is, and the values files it is installed with.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub dir: PathBuf,
     pub values_files: Vec<PathBuf>,
 }
 
 impl EngineConfig {
     pub fn from_settings(s: &Settings) -> EngineConfig {
-        let engine = EngineKind::Woocommerce.as_str();
         EngineConfig {
             naming: naming(s),
             binding: match (&s.store_cluster_role, &s.service_account) {
@@ -64,9 +69,26 @@ impl EngineConfig {
             helm_bin: s.helm_bin.clone(),
             kubeconfig: s.kubeconfig.clone(),
             kube_context: s.kube_context.clone(),
-            chart: s.chart_dir_for(engine),
-            values_files: s.values_files_for(engine),
+            charts: EngineKind::ALL
+                .into_iter()
+                .map(|e| {
+                    let chart = Chart {
+                        dir: s.chart_dir_for(e),
+                        values_files: s.values_files_for(e),
+                    };
+                    (e, chart)
+                })
+                .collect(),
         }
+    }
+
+    /// The chart of an engine (every engine has one: see `from_settings`).
+    pub fn chart(&self, engine: EngineKind) -> &Chart {
+        self.charts
+            .iter()
+            .find(|(e, _)| *e == engine)
+            .map(|(_, c)| c)
+            .unwrap_or(&self.charts[0].1)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::db::fleet::{
 use crate::db::operations::{self, Kind, Params};
 use crate::db::{ledger, stores};
 use crate::helm;
+use crate::store::EngineKind;
 use crate::store::{Actor, Request, Status, Via, lifecycle};
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
@@ -33,6 +34,8 @@ pub struct FleetRequest {
     pub status: Option<Status>,
     pub wave: u32,
     pub max_failures: u32,
+    /// Only this engine's stores: settings and charts are per engine.
+    pub engine: EngineKind,
 }
 
 /// A run with its stores and counts, for every face.
@@ -113,7 +116,8 @@ pub async fn start(
     req: &FleetRequest,
 ) -> Result<FleetDetail, EngineError> {
     check_request(req)?;
-    let shipped = helm::chart_version(&cfg.chart).map_err(EngineError::Unavailable)?;
+    let shipped =
+        helm::chart_version(&cfg.chart(req.engine).dir).map_err(EngineError::Unavailable)?;
     let filter = stores::Filter {
         owner: req.owner.clone(),
         status: Some(Status::Ready),
@@ -129,7 +133,7 @@ pub async fn start(
         let page = stores::page(pool, &filter, sort, after.as_ref(), 500).await?;
         let more = page.len() == 500;
         after = page.last().map(|s| stores::After::of(sort, s));
-        candidates.extend(page);
+        candidates.extend(page.into_iter().filter(|s| s.engine == req.engine));
         if !more {
             break;
         }
@@ -176,6 +180,7 @@ pub async fn start(
         set: req.set.clone(),
         to: req.to.clone(),
         owner: req.owner.clone(),
+        engine: req.engine,
     };
     let wave = i32::try_from(req.wave).unwrap_or(1);
     let budget = i32::try_from(req.max_failures).unwrap_or(i32::MAX);
@@ -311,7 +316,8 @@ pub async fn advance(pool: &PgPool, cfg: &EngineConfig, id: i64) -> Result<bool,
             changed = true;
         }
         Some((wave, ids)) => {
-            let shipped = helm::chart_version(&cfg.chart).map_err(EngineError::Unavailable)?;
+            let chart = &cfg.chart(run.params.engine).dir;
+            let shipped = helm::chart_version(chart).map_err(EngineError::Unavailable)?;
             for store_id in ids {
                 let (state, op, detail) =
                     match queue_one(&mut tx, &actor, &run, store_id, &shipped).await? {
@@ -471,6 +477,7 @@ mod tests {
             status,
             wave,
             max_failures,
+            engine: EngineKind::Woocommerce,
         }
     }
 

@@ -427,8 +427,8 @@ impl Context {
                 .upgrade_install(
                     &release,
                     ns,
-                    &self.cfg.chart,
-                    &self.cfg.values_files,
+                    &self.cfg.chart(store.engine).dir,
+                    &self.cfg.chart(store.engine).values_files,
                     &values,
                     remaining,
                 )
@@ -437,7 +437,7 @@ impl Context {
             Ok::<_, String>((installed.0, t.elapsed()))
         };
         let credentials = async {
-            ns_ops::ensure_credentials(&self.client, &owned, store.id)
+            ns_ops::ensure_credentials(&self.client, &owned, store.id, store.engine.spec())
                 .await
                 .map_err(step("secrets"))
         };
@@ -776,11 +776,7 @@ pub fn chart_values(
     settings: &StoreSettings,
 ) -> serde_json::Value {
     let host = store::store_host(&store.namespace, &naming.suffix);
-    let admin_email = if store.owner.contains('@') {
-        store.owner.clone()
-    } else {
-        format!("admin@{host}")
-    };
+    let admin_email = store::admin_email(&store.owner, &host);
     let mut values = serde_json::json!({
         "store": {
             "id": store.id.to_string(),
@@ -790,7 +786,7 @@ pub fn chart_values(
         },
         "existingSecret": cluster::CREDENTIALS_SECRET,
     });
-    settings::merge_values(&mut values, &settings.chart_values());
+    settings::merge_values(&mut values, &settings.chart_values(store.engine.spec()));
     values
 }
 

@@ -335,7 +335,8 @@ mod tests {
         };
         assert_eq!(field(&req("", "a@b.c", "woocommerce")), "name");
         assert_eq!(field(&req("Shop", "", "woocommerce")), "owner");
-        assert_eq!(field(&req("Shop", "a@b.c", "medusa")), "engine");
+        assert_eq!(field(&req("Shop", "a@b.c", "shopify")), "engine");
+        assert!(validate(&req("Shop", "a@b.c", "medusa"), &Reserved::default()).is_ok());
         let mut r = req("Shop", "a@b.c", "woocommerce");
         r.idempotency_key = Some("x".repeat(201));
         assert_eq!(field(&r), "idempotency_key");

@@ -25,15 +25,6 @@ struct Start {
     good: Recorded,
 }
 
-/// The setting that sizes the database's claims, or the others.
-fn volume_key(database: bool) -> &'static str {
-    if database {
-        "database.volume"
-    } else {
-        "wordpress.volume"
-    }
-}
-
 fn rev_i32(r: u32) -> i32 {
     i32::try_from(r).unwrap_or(i32::MAX)
 }
@@ -210,8 +201,8 @@ impl Context {
         timing: &mut Timing,
     ) -> Result<Outcome, StepError> {
         let target = &op.params.settings;
-        let shipped =
-            helm::chart_version(&self.cfg.chart).map_err(|e| format!("step upgrading: {e}"))?;
+        let shipped = helm::chart_version(&self.cfg.chart(store.engine).dir)
+            .map_err(|e| format!("step upgrading: {e}"))?;
         if let Some(want) = &op.params.chart_version
             && want != &shipped
         {
@@ -244,8 +235,8 @@ impl Context {
             .upgrade_install(
                 &start.release,
                 start.owned.name(),
-                &self.cfg.chart,
-                &self.cfg.values_files,
+                &self.cfg.chart(store.engine).dir,
+                &self.cfg.chart(store.engine).values_files,
                 &values,
                 self.cfg.upgrade_timeout,
             )
@@ -503,13 +494,11 @@ impl Context {
         owned: &OwnedNamespace,
         target: &StoreSettings,
     ) -> Result<Result<Vec<String>, String>, StepError> {
-        let wanted: Vec<(bool, &String)> = [
-            (false, target.wordpress_volume.as_ref()),
-            (true, target.database_volume.as_ref()),
-        ]
-        .into_iter()
-        .filter_map(|(db, size)| size.map(|s| (db, s)))
-        .collect();
+        let wanted: Vec<(bool, &'static str, String)> = target
+            .volumes(store.engine.spec())
+            .into_iter()
+            .map(|(key, statefulset, size)| (statefulset, key, size))
+            .collect();
         if wanted.is_empty() {
             return Ok(Ok(Vec::new()));
         }
@@ -517,9 +506,9 @@ impl Context {
             .await
             .map_err(|e| format!("step upgrading: reading the volume claims: {e}"))?;
         let mut grow = Vec::new();
-        for (db, size) in wanted {
-            match rollout::check_growth(&claims, db, size) {
-                Ok(true) => grow.push((db, size)),
+        for (db, key, size) in wanted {
+            match rollout::check_growth(&claims, db, &size) {
+                Ok(true) => grow.push((db, key, size)),
                 Ok(false) => {}
                 Err(refusal) => return Ok(Err(format!("{refusal}; nothing was changed"))),
             }
@@ -532,15 +521,15 @@ impl Context {
         })?;
         let keyed: Vec<(bool, &str, &str)> = grow
             .iter()
-            .map(|(db, size)| (*db, volume_key(*db), size.as_str()))
+            .map(|(db, key, size)| (*db, *key, size.as_str()))
             .collect();
         if let Err(refusal) = room::check(&claims, &room, &keyed) {
             return Ok(Err(format!("{refusal}; nothing was changed")));
         }
         let mut done: Vec<String> = Vec::new();
-        for (db, size) in grow {
+        for (db, key, size) in grow {
             self.guard(lease).await?;
-            match rollout::grow(&self.client, owned, store.id, db, size).await {
+            match rollout::grow(&self.client, owned, store.id, db, &size).await {
                 Ok(did) => done.extend(did),
                 // An admission rule the check above does not know: a
                 // refusal like the others, not a broken store.
@@ -555,8 +544,7 @@ impl Context {
                     };
                     return Ok(Err(format!(
                         "the API server refused {}={size}: {}; {kept}",
-                        volume_key(db),
-                        e.message
+                        key, e.message
                     )));
                 }
                 Err(e) => {

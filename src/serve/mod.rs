@@ -11,6 +11,7 @@ pub mod cache;
 pub mod client;
 pub mod cursor;
 pub mod dashboard;
+pub mod engines;
 pub mod error;
 pub mod gate;
 pub mod http;
@@ -204,6 +205,7 @@ pub fn routes() -> Routes {
         .api(routes!(openapi::serve))
         .api(routes!(auth::sign_in, auth::sign_out))
         .api(routes!(auth::me))
+        .api(routes!(engines::engines))
         .api(routes!(stores::list, stores::create))
         .api(routes!(stores::get, stores::delete))
         .api(routes!(stores::status))

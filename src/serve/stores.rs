@@ -10,9 +10,10 @@ use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::cluster::{detail, health::Health, namespace};
 use crate::db::{audit, sessions, stores as db_stores};
 use crate::engine::{self, CreateRequest};
+use crate::engines::AdminUser;
 use crate::metrics::METRICS;
 use crate::runtime;
-use crate::store::{Request, Status, Store};
+use crate::store::{self, Request, Status, Store};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -781,19 +782,19 @@ pub async fn delete(
     Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
 }
 
-/// A store's WordPress admin credentials.
+/// A store's admin credentials: its engine's own admin (the WordPress
+/// admin, the Medusa admin).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Credentials {
-    pub username: &'static str,
+    pub username: String,
     pub password: String,
     pub login_url: String,
+    /// What they sign in to, e.g. "WordPress admin".
+    pub what: &'static str,
 }
 
-/// The chart's default WordPress admin user (`store.adminUser`).
-pub const WORDPRESS_ADMIN_USER: &str = "admin";
-
-/// Reveal the store's WordPress admin credentials (owner only; recorded in
-/// the audit log).
+/// Reveal the store's admin credentials (owner only; recorded in the audit
+/// log).
 #[utoipa::path(post, path = "/api/stores/{id}/credentials", tag = "stores", params(StoreId),
     responses(
         (status = 200, description = "The credentials. Do not cache.", body = Credentials),
@@ -841,7 +842,11 @@ pub async fn credentials(
     }
     let found = tokio::time::timeout(
         CLUSTER_TIMEOUT,
-        namespace::admin_password(&state.client, &s.namespace_ref()),
+        namespace::admin_password(
+            &state.client,
+            &s.namespace_ref(),
+            s.engine.spec().admin.password_key,
+        ),
     )
     .await;
     let password = match found {
@@ -868,17 +873,25 @@ pub async fn credentials(
         AuthMethod::Proxy => "proxy",
         AuthMethod::Demo => "demo",
     };
+    let admin = &s.engine.spec().admin;
     record(
         audit::Outcome::Accepted,
-        format!("WordPress admin credentials revealed (auth: {via})"),
+        format!("{} credentials revealed (auth: {via})", admin.what),
     )
     .await?;
     tracing::info!(store = %s.id, user = %principal.user, "credentials revealed");
-    let login_url = format!("{}/wp-admin/", s.url.trim_end_matches('/'));
+    let username = match admin.user {
+        AdminUser::Name(n) => n.to_string(),
+        AdminUser::Email => store::admin_email(
+            &s.owner,
+            &store::store_host(&s.namespace, &state.settings.ingress_suffix),
+        ),
+    };
     Ok(Json(Credentials {
-        username: WORDPRESS_ADMIN_USER,
+        username,
         password,
-        login_url,
+        login_url: format!("{}{}", s.url.trim_end_matches('/'), admin.path),
+        what: admin.what,
     })
     .into_response())
 }

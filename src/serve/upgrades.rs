@@ -11,7 +11,7 @@ use crate::db::fleet::{self as db_fleet, FleetRun};
 use crate::engine::changes::{self, History, UpgradeRequest};
 use crate::engine::fleet::{self, FleetDetail, FleetRequest};
 use crate::engine::{EngineConfig, EngineError};
-use crate::store::Status;
+use crate::store::{EngineKind, Status};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -145,6 +145,10 @@ pub struct FleetBody {
     /// Only this owner's stores.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The engine whose stores the run upgrades (default woocommerce): a run
+    /// changes one engine's stores, with that engine's settings.
+    #[serde(default)]
+    pub engine: Option<String>,
     /// Stores per wave (default 5).
     #[serde(default = "default_wave")]
     #[schema(minimum = 1, maximum = 1000)]
@@ -194,6 +198,8 @@ pub async fn fleet_start(
 ) -> ApiResult<Response> {
     admin_only(&principal)?;
     let cfg = EngineConfig::from_settings(&state.settings);
+    let engine = EngineKind::parse_available(body.engine.as_deref().unwrap_or(""))
+        .map_err(|m| ApiError::invalid("engine", m))?;
     let req = FleetRequest {
         set: assignments(&body.set),
         to: body.to,
@@ -201,6 +207,7 @@ pub async fn fleet_start(
         status: Some(Status::Ready),
         wave: body.wave,
         max_failures: body.max_failures,
+        engine,
     };
     let detail = fleet::start(
         &state.pool,

@@ -5,6 +5,7 @@ pub mod lifecycle;
 mod naming;
 pub mod settings;
 
+pub use crate::engines::EngineKind;
 pub use lifecycle::{Kind, Refusal, Request, Transition};
 pub use naming::{
     NAMESPACE_PREFIX, NameError, Reserved, namespace_for, slugify, validate_name, validate_owner,
@@ -156,48 +157,6 @@ impl fmt::Display for Phase {
 
 /// Which kind of store software is installed. Each engine is a chart under
 /// `charts/` plus a small adapter in the engine module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    Woocommerce,
-    Medusa,
-}
-
-impl EngineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EngineKind::Woocommerce => "woocommerce",
-            EngineKind::Medusa => "medusa",
-        }
-    }
-
-    /// The engine of a stored record (any known name, available or not).
-    pub fn parse(s: &str) -> Option<EngineKind> {
-        [EngineKind::Woocommerce, EngineKind::Medusa]
-            .into_iter()
-            .find(|e| e.as_str() == s)
-    }
-
-    /// Parses an engine name and refuses the ones that exist only as a plan.
-    pub fn parse_available(s: &str) -> Result<EngineKind, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "" | "woocommerce" => Ok(EngineKind::Woocommerce),
-            "medusa" | "medusajs" => {
-                Err("engine `medusa` is not available yet; use `woocommerce`".to_string())
-            }
-            other => Err(format!(
-                "unknown engine `{other}`; available engines: woocommerce"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Who asked for a change, and through which face of the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -393,6 +352,16 @@ pub fn store_host(namespace: &str, suffix: &str) -> String {
     format!("{slug}.{suffix}")
 }
 
+/// The store's admin e-mail address (the chart's `store.adminEmail`): the
+/// owner's when it is one, else admin@<host>.
+pub fn admin_email(owner: &str, host: &str) -> String {
+    if owner.contains('@') {
+        owner.to_string()
+    } else {
+        format!("admin@{host}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,19 +373,6 @@ mod tests {
         }
         assert_eq!(Status::parse("ready"), Some(Status::Ready));
         assert_eq!(Status::parse("nope"), None);
-    }
-
-    #[test]
-    fn engines_other_than_woocommerce_are_refused_with_a_reason() {
-        assert_eq!(
-            EngineKind::parse_available("WooCommerce"),
-            Ok(EngineKind::Woocommerce)
-        );
-        assert_eq!(EngineKind::parse_available(""), Ok(EngineKind::Woocommerce));
-        let err = EngineKind::parse_available("medusa").unwrap_err();
-        assert!(err.contains("not available yet"), "{err}");
-        let err = EngineKind::parse_available("shopify").unwrap_err();
-        assert!(err.contains("unknown engine `shopify`"), "{err}");
     }
 
     #[test]

@@ -4,125 +4,38 @@
 //!
 //! Only what is set is recorded; what is not set is the chart's default.
 
+use crate::engines::{Engine, KeyKind, MI};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
-/// What the operator chose for one store. `None` = the chart's default.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-// Missing keys are None without `serde(default)`, which would also mark
-// every key required in the API's schema.
-#[serde(deny_unknown_fields)]
-pub struct StoreSettings {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub wordpress_image: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub database_image: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub wordpress_cpu: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub wordpress_memory: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub database_cpu: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub database_memory: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub wordpress_volume: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub database_volume: Option<String>,
-    /// 1 runs the storefront, 0 pauses it (the data stays).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(required = false, nullable = false)]
-    pub replicas: Option<u8>,
+/// What the operator chose for one store: setting name → value, in the
+/// names of the store's engine (`wordpress.image`, `replicas`, ...). A key
+/// not set is the chart's default. Stored and sent as a JSON object of
+/// strings; numbers are accepted and kept as their text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(value_type = BTreeMap<String, String>)]
+pub struct StoreSettings(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for StoreSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+        let mut out = BTreeMap::new();
+        for (k, v) in raw {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(serde::de::Error::custom(format!(
+                        "setting {k}: expected a string, found {other}"
+                    )));
+                }
+            };
+            out.insert(k, text);
+        }
+        Ok(StoreSettings(out))
+    }
 }
-
-/// One settable key: its name on the command line and in the API, what it
-/// means, and where it goes in the chart's values.
-pub struct Key {
-    pub name: &'static str,
-    pub doc: &'static str,
-    kind: KeyKind,
-    path: &'static [&'static str],
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum KeyKind {
-    ImageTag,
-    Cpu,
-    /// Memory, with the smallest value the chart's requests allow.
-    Memory(u64),
-    Volume,
-    Replicas,
-}
-
-const MI: u64 = 1 << 20;
-
-/// Every settable key. The chart's own requests are 100m CPU and 256Mi of
-/// memory per container, and a limit below its request is refused by
-/// Kubernetes, so those are the floors.
-pub const KEYS: &[Key] = &[
-    Key {
-        name: "wordpress.image",
-        doc: "WordPress image tag, e.g. 6.8.3-php8.3-apache",
-        kind: KeyKind::ImageTag,
-        path: &["wordpress", "image", "tag"],
-    },
-    Key {
-        name: "database.image",
-        doc: "MariaDB image tag, e.g. 11.4",
-        kind: KeyKind::ImageTag,
-        path: &["database", "image", "tag"],
-    },
-    Key {
-        name: "wordpress.cpu",
-        doc: "WordPress CPU limit, e.g. 500m or 2 (at least 100m)",
-        kind: KeyKind::Cpu,
-        path: &["wordpress", "resources", "limits", "cpu"],
-    },
-    Key {
-        name: "wordpress.memory",
-        doc: "WordPress memory limit, e.g. 1Gi (at least 256Mi)",
-        kind: KeyKind::Memory(256 * MI),
-        path: &["wordpress", "resources", "limits", "memory"],
-    },
-    Key {
-        name: "database.cpu",
-        doc: "database CPU limit, e.g. 1 (at least 100m)",
-        kind: KeyKind::Cpu,
-        path: &["database", "resources", "limits", "cpu"],
-    },
-    Key {
-        name: "database.memory",
-        doc: "database memory limit, e.g. 2Gi (at least 256Mi)",
-        kind: KeyKind::Memory(256 * MI),
-        path: &["database", "resources", "limits", "memory"],
-    },
-    Key {
-        name: "wordpress.volume",
-        doc: "size of the wp-content volume, e.g. 5Gi (grow only)",
-        kind: KeyKind::Volume,
-        path: &["wordpress", "persistence", "size"],
-    },
-    Key {
-        name: "database.volume",
-        doc: "size of the database volume, e.g. 5Gi (grow only)",
-        kind: KeyKind::Volume,
-        path: &["database", "persistence", "size"],
-    },
-    Key {
-        name: "replicas",
-        doc: "1 runs the storefront, 0 pauses it (data kept)",
-        kind: KeyKind::Replicas,
-        path: &["wordpress", "replicas"],
-    },
-];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {message}")]
@@ -138,149 +51,111 @@ fn err(key: &str, message: impl Into<String>) -> SettingError {
     }
 }
 
-fn key_names() -> String {
-    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
-}
-
 impl StoreSettings {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
-        Some(match name {
-            "wordpress.image" => &mut self.wordpress_image,
-            "database.image" => &mut self.database_image,
-            "wordpress.cpu" => &mut self.wordpress_cpu,
-            "wordpress.memory" => &mut self.wordpress_memory,
-            "database.cpu" => &mut self.database_cpu,
-            "database.memory" => &mut self.database_memory,
-            "wordpress.volume" => &mut self.wordpress_volume,
-            "database.volume" => &mut self.database_volume,
-            _ => return None,
-        })
-    }
-
-    fn value(&self, name: &str) -> Option<String> {
-        match name {
-            "replicas" => self.replicas.map(|r| r.to_string()),
-            "wordpress.image" => self.wordpress_image.clone(),
-            "database.image" => self.database_image.clone(),
-            "wordpress.cpu" => self.wordpress_cpu.clone(),
-            "wordpress.memory" => self.wordpress_memory.clone(),
-            "database.cpu" => self.database_cpu.clone(),
-            "database.memory" => self.database_memory.clone(),
-            "wordpress.volume" => self.wordpress_volume.clone(),
-            "database.volume" => self.database_volume.clone(),
-            _ => None,
-        }
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
     }
 
     /// Sets one key from text (`--set key=value`, an API field), checking the
-    /// value. `default` (or an empty value) puts the chart's default back.
-    pub fn set(&mut self, name: &str, raw: &str) -> Result<(), SettingError> {
-        let Some(key) = KEYS.iter().find(|k| k.name == name) else {
+    /// value against the engine's key. `default` (or an empty value) puts the
+    /// chart's default back.
+    pub fn set(&mut self, engine: &Engine, name: &str, raw: &str) -> Result<(), SettingError> {
+        let Some(key) = engine.key(name) else {
             return Err(err(
                 name,
-                format!("unknown setting; the settings are: {}", key_names()),
+                format!(
+                    "unknown setting for a {} store; its settings are: {}",
+                    engine.title,
+                    engine.key_names()
+                ),
             ));
         };
         let v = raw.trim();
-        let clear = v.is_empty() || v == "default";
-        if key.kind == KeyKind::Replicas {
-            self.replicas = if clear {
-                None
-            } else {
-                match v {
-                    "0" => Some(0),
-                    "1" => Some(1),
-                    _ => return Err(err(name, "must be 0 (paused) or 1 (running)")),
-                }
-            };
+        if v.is_empty() || v == "default" {
+            self.0.remove(name);
             return Ok(());
         }
-        let value = if clear {
-            None
-        } else {
-            check_value(name, key.kind, v)?;
-            Some(v.to_string())
-        };
-        if let Some(slot) = self.slot(name) {
-            *slot = value;
-        }
+        check_value(name, key.kind, v)?;
+        self.0.insert(name.to_string(), v.to_string());
         Ok(())
     }
 
     /// Parses `key=value` pairs on top of these settings.
-    pub fn with_assignments(&self, pairs: &[String]) -> Result<StoreSettings, SettingError> {
+    pub fn with_assignments(
+        &self,
+        engine: &Engine,
+        pairs: &[String],
+    ) -> Result<StoreSettings, SettingError> {
         let mut out = self.clone();
         for pair in pairs {
             let Some((k, v)) = pair.split_once('=') else {
                 return Err(err(
                     pair,
-                    "expected key=value, e.g. wordpress.image=6.8.3-php8.3-apache",
+                    format!("expected key=value, e.g. {}", engine.example_setting),
                 ));
             };
-            out.set(k.trim(), v)?;
+            out.set(engine, k.trim(), v)?;
         }
         Ok(out)
     }
 
     /// Checks settings that came whole (an API body, a stored record).
-    pub fn validate(&self) -> Result<(), SettingError> {
+    pub fn validate(&self, engine: &Engine) -> Result<(), SettingError> {
         let mut copy = StoreSettings::default();
-        for key in KEYS {
-            if let Some(v) = self.value(key.name) {
-                copy.set(key.name, &v)?;
-            }
+        for (k, v) in &self.0 {
+            copy.set(engine, k, v)?;
         }
         Ok(())
     }
 
-    /// The keys that are set, with their values, in the order of [`KEYS`].
-    pub fn entries(&self) -> Vec<(&'static str, String)> {
-        KEYS.iter()
-            .filter_map(|k| self.value(k.name).map(|v| (k.name, v)))
-            .collect()
+    /// The keys that are set, with their values, in name order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries().is_empty()
+        self.0.is_empty()
     }
 
     /// The chart values these settings stand for, to merge over the
-    /// platform's own values.
-    pub fn chart_values(&self) -> serde_json::Value {
+    /// platform's own values. Keys the engine does not know are left out
+    /// (settings are validated before they are stored).
+    pub fn chart_values(&self, engine: &Engine) -> serde_json::Value {
         let mut root = serde_json::Value::Object(Default::default());
-        for key in KEYS {
-            let Some(v) = self.value(key.name) else {
+        for key in engine.keys {
+            let Some(v) = self.get(key.name) else {
                 continue;
             };
-            let leaf = if key.kind == KeyKind::Replicas {
-                serde_json::Value::from(self.replicas.unwrap_or(1))
-            } else {
-                serde_json::Value::String(v)
+            let leaf = match key.kind {
+                KeyKind::Replicas => serde_json::Value::from(v.parse::<u64>().unwrap_or(1)),
+                _ => serde_json::Value::String(v.to_string()),
             };
-            insert_path(&mut root, key.path, leaf);
+            for path in key.paths {
+                insert_path(&mut root, path, leaf.clone());
+            }
         }
         root
     }
 
+    /// The volume sizes set, with whether each sizes a StatefulSet's claims.
+    pub fn volumes(&self, engine: &Engine) -> Vec<(&'static str, bool, String)> {
+        engine
+            .keys
+            .iter()
+            .filter_map(|k| match k.kind {
+                KeyKind::Volume { statefulset } => self
+                    .get(k.name)
+                    .map(|v| (k.name, statefulset, v.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether going from `self` to `next` is allowed: volumes only grow
     /// (a claim cannot shrink), and a size once set cannot be unset.
-    pub fn check_change(&self, next: &StoreSettings) -> Result<(), SettingError> {
-        for (name, old, new) in [
-            (
-                "wordpress.volume",
-                &self.wordpress_volume,
-                &next.wordpress_volume,
-            ),
-            (
-                "database.volume",
-                &self.database_volume,
-                &next.database_volume,
-            ),
-        ] {
-            let (Some(old), new) = (old, new) else {
-                continue;
-            };
-            let Some(new) = new else {
+    pub fn check_change(&self, engine: &Engine, next: &StoreSettings) -> Result<(), SettingError> {
+        for (name, _, old) in self.volumes(engine) {
+            let Some(new) = next.get(name) else {
                 return Err(err(
                     name,
                     format!(
@@ -288,8 +163,7 @@ impl StoreSettings {
                     ),
                 ));
             };
-            let (o, n) = (bytes(old), bytes(new));
-            if let (Some(o), Some(n)) = (o, n)
+            if let (Some(o), Some(n)) = (bytes(&old), bytes(new))
                 && n < o
             {
                 return Err(err(
@@ -305,15 +179,18 @@ impl StoreSettings {
 
     /// "what changed", for the audit log and the faces: `key a → b` per key.
     pub fn diff(&self, next: &StoreSettings) -> Vec<String> {
-        KEYS.iter()
+        let mut names: Vec<&String> = self.0.keys().chain(next.0.keys()).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
             .filter_map(|k| {
-                let (a, b) = (self.value(k.name), next.value(k.name));
+                let (a, b) = (self.get(k), next.get(k));
                 (a != b).then(|| {
                     format!(
-                        "{} {} → {}",
-                        k.name,
-                        a.as_deref().unwrap_or("default"),
-                        b.as_deref().unwrap_or("default")
+                        "{k} {} → {}",
+                        a.unwrap_or("default"),
+                        b.unwrap_or("default")
                     )
                 })
             })
@@ -323,11 +200,10 @@ impl StoreSettings {
 
 impl fmt::Display for StoreSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let e = self.entries();
-        if e.is_empty() {
+        if self.is_empty() {
             return f.write_str("chart defaults");
         }
-        let parts: Vec<String> = e.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let parts: Vec<String> = self.entries().map(|(k, v)| format!("{k}={v}")).collect();
         f.write_str(&parts.join(" "))
     }
 }
@@ -408,7 +284,7 @@ fn check_value(name: &str, kind: KeyKind, v: &str) -> Result<(), SettingError> {
                 ));
             }
         },
-        KeyKind::Volume => match bytes(v) {
+        KeyKind::Volume { .. } => match bytes(v) {
             Some(b) if b >= MI => {}
             _ => {
                 return Err(err(
@@ -417,7 +293,11 @@ fn check_value(name: &str, kind: KeyKind, v: &str) -> Result<(), SettingError> {
                 ));
             }
         },
-        KeyKind::Replicas => {}
+        KeyKind::Replicas => {
+            if !matches!(v, "0" | "1") {
+                return Err(err(name, "must be 0 (paused) or 1 (running)"));
+            }
+        }
     }
     Ok(())
 }
@@ -465,19 +345,22 @@ pub fn bytes(v: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engines::{medusa, woocommerce};
+
+    const WOO: &Engine = &woocommerce::ENGINE;
 
     fn set(pairs: &[&str]) -> Result<StoreSettings, SettingError> {
         let pairs: Vec<String> = pairs.iter().map(|s| s.to_string()).collect();
-        StoreSettings::default().with_assignments(&pairs)
+        StoreSettings::default().with_assignments(WOO, &pairs)
     }
 
     #[test]
     fn assignments_set_and_clear_keys() {
         let s = set(&["wordpress.image=6.9.0-php8.3-apache", "replicas=0"]).unwrap();
-        assert_eq!(s.wordpress_image.as_deref(), Some("6.9.0-php8.3-apache"));
-        assert_eq!(s.replicas, Some(0));
+        assert_eq!(s.get("wordpress.image"), Some("6.9.0-php8.3-apache"));
+        assert_eq!(s.get("replicas"), Some("0"));
         let cleared = s
-            .with_assignments(&["replicas=default".into(), "wordpress.image=".into()])
+            .with_assignments(WOO, &["replicas=default".into(), "wordpress.image=".into()])
             .unwrap();
         assert!(cleared.is_empty(), "{cleared:?}");
     }
@@ -500,6 +383,29 @@ mod tests {
     }
 
     #[test]
+    fn a_key_of_the_other_engine_is_refused_naming_this_engines_keys() {
+        let e = StoreSettings::default()
+            .with_assignments(&medusa::ENGINE, &["wordpress.image=6.8".into()])
+            .unwrap_err();
+        assert!(e.to_string().contains("Medusa store"), "{e}");
+        assert!(e.to_string().contains("medusa.image"), "{e}");
+        let s = StoreSettings::default()
+            .with_assignments(
+                &medusa::ENGINE,
+                &["replicas=0".into(), "server.memory=1Gi".into()],
+            )
+            .unwrap();
+        assert_eq!(
+            s.chart_values(&medusa::ENGINE),
+            serde_json::json!({
+                "server": {"replicas": 0, "resources": {"limits": {"memory": "1Gi"}}},
+                "worker": {"replicas": 0},
+                "storefront": {"replicas": 0},
+            })
+        );
+    }
+
+    #[test]
     fn quantities_parse_like_kubernetes() {
         assert_eq!(millicores("250m"), Some(250));
         assert_eq!(millicores("1.5"), Some(1500));
@@ -514,14 +420,16 @@ mod tests {
     fn volumes_only_grow() {
         let old = set(&["database.volume=5Gi"]).unwrap();
         let bigger = set(&["database.volume=10Gi"]).unwrap();
-        assert!(old.check_change(&bigger).is_ok());
+        assert!(old.check_change(WOO, &bigger).is_ok());
         let smaller = set(&["database.volume=2Gi"]).unwrap();
-        let e = old.check_change(&smaller).unwrap_err();
+        let e = old.check_change(WOO, &smaller).unwrap_err();
         assert!(e.to_string().contains("cannot shrink"), "{e}");
-        let e = old.check_change(&StoreSettings::default()).unwrap_err();
+        let e = old
+            .check_change(WOO, &StoreSettings::default())
+            .unwrap_err();
         assert!(e.to_string().contains("default size"), "{e}");
         assert!(
-            StoreSettings::default().check_change(&smaller).is_ok(),
+            StoreSettings::default().check_change(WOO, &smaller).is_ok(),
             "from the chart's default the worker compares with the claim's real size"
         );
     }
@@ -530,7 +438,7 @@ mod tests {
     fn chart_values_follow_the_chart_layout() {
         let s = set(&["wordpress.image=t1", "replicas=0", "database.volume=3Gi"]).unwrap();
         assert_eq!(
-            s.chart_values(),
+            s.chart_values(WOO),
             serde_json::json!({
                 "wordpress": {"image": {"tag": "t1"}, "replicas": 0},
                 "database": {"persistence": {"size": "3Gi"}},
@@ -538,7 +446,7 @@ mod tests {
         );
         let mut base =
             serde_json::json!({"wordpress": {"image": {"repository": "wp"}}, "store": {"id": "x"}});
-        merge_values(&mut base, &s.chart_values());
+        merge_values(&mut base, &s.chart_values(WOO));
         assert_eq!(base["wordpress"]["image"]["repository"], "wp");
         assert_eq!(base["wordpress"]["image"]["tag"], "t1");
         assert_eq!(base["store"]["id"], "x");
@@ -550,24 +458,30 @@ mod tests {
         let b = set(&["wordpress.image=t2", "replicas=0"]).unwrap();
         assert_eq!(
             a.diff(&b),
-            vec!["wordpress.image t1 → t2", "replicas default → 0"]
+            vec!["replicas default → 0", "wordpress.image t1 → t2"]
         );
-        assert_eq!(b.to_string(), "wordpress.image=t2 replicas=0");
+        assert_eq!(b.to_string(), "replicas=0 wordpress.image=t2");
         assert_eq!(StoreSettings::default().to_string(), "chart defaults");
     }
 
     #[test]
     fn whole_settings_are_validated_and_round_trip_as_json() {
-        let s = set(&["wordpress.memory=1Gi"]).unwrap();
+        let s = set(&["wordpress.memory=1Gi", "replicas=0"]).unwrap();
         let json = serde_json::to_value(&s).unwrap();
-        assert_eq!(json, serde_json::json!({"wordpress_memory": "1Gi"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"wordpress.memory": "1Gi", "replicas": "0"})
+        );
         let back: StoreSettings = serde_json::from_value(json).unwrap();
         assert_eq!(back, s);
-        let bad = StoreSettings {
-            wordpress_memory: Some("1 GB".into()),
-            ..Default::default()
-        };
-        assert!(bad.validate().is_err());
-        assert!(serde_json::from_value::<StoreSettings>(serde_json::json!({"x": 1})).is_err());
+        let numeric: StoreSettings =
+            serde_json::from_value(serde_json::json!({"replicas": 0})).unwrap();
+        assert_eq!(numeric.get("replicas"), Some("0"));
+        let bad: StoreSettings =
+            serde_json::from_value(serde_json::json!({"wordpress.memory": "1 GB"})).unwrap();
+        assert!(bad.validate(WOO).is_err());
+        let unknown: StoreSettings = serde_json::from_value(serde_json::json!({"x": "1"})).unwrap();
+        assert!(unknown.validate(WOO).is_err());
+        assert!(serde_json::from_value::<StoreSettings>(serde_json::json!({"x": [1]})).is_err());
     }
 }

@@ -377,7 +377,7 @@ fn create_form() {
         typed(&mut s, "ann example");
         key(&mut s, KeyCode::Tab);
         ctrl(&mut s, 'u');
-        typed(&mut s, "medusa");
+        typed(&mut s, "shopify");
         key(&mut s, KeyCode::Enter);
         s
     });

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { Api, ApiError, explain, newIdempotencyKey } from '../api';
 import { hrefFor } from '../router';
-import type { Store } from '../types';
+import type { EngineInfo, EngineName, Store } from '../types';
 import { Link } from './Link';
 
 export interface CreateStoreProps {
@@ -18,6 +18,8 @@ export function CreateStore({ api, onCreated }: CreateStoreProps) {
   const [busy, setBusy] = useState(false);
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
+  const [engines, setEngines] = useState<EngineInfo[]>([]);
+  const [engine, setEngine] = useState<EngineName>('woocommerce');
   // One key per intended store: a resubmission after a network failure does
   // not create a second store.
   const key = useRef<{ name: string; key: string } | null>(null);
@@ -27,16 +29,30 @@ export function CreateStore({ api, onCreated }: CreateStoreProps) {
   useEffect(() => {
     document.title = 'New store · Store Weaver';
   }, []);
+  useEffect(() => {
+    let live = true;
+    // Without the list the form still creates the default engine's store.
+    api.engines().then(
+      (list) => {
+        if (live) setEngines(list);
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setFieldError(null);
     setFormError(null);
     const trimmed = name.trim();
-    if (!key.current || key.current.name !== trimmed) key.current = { name: trimmed, key: newIdempotencyKey() };
+    const intent = `${engine}/${trimmed}`;
+    if (!key.current || key.current.name !== intent) key.current = { name: intent, key: newIdempotencyKey() };
     setBusy(true);
     try {
-      const store = await api.createStore(trimmed, key.current.key);
+      const store = await api.createStore(trimmed, key.current.key, engine);
       key.current = null;
       onCreated(store);
     } catch (err) {
@@ -92,9 +108,28 @@ export function CreateStore({ api, onCreated }: CreateStoreProps) {
             “Acme Shoes” becomes <code>acme-shoes</code>).
           </p>
         </div>
-        <p className="hint">
-          Engine: <strong>WooCommerce</strong> (WordPress + WooCommerce with its own database).
-        </p>
+        {engines.length > 1 ? (
+          <fieldset className="field engines">
+            <legend>Engine</legend>
+            {engines.map((e) => (
+              <label key={e.name} className="choice">
+                <input
+                  type="radio"
+                  name="engine"
+                  value={e.name}
+                  checked={engine === e.name}
+                  onChange={() => setEngine(e.name)}
+                />{' '}
+                <strong>{e.title}</strong> <span className="hint">{e.summary}</span>
+              </label>
+            ))}
+          </fieldset>
+        ) : (
+          <p className="hint">
+            Engine: <strong>{engines[0]?.title ?? 'WooCommerce'}</strong>
+            {engines[0] ? ` (${engines[0].summary})` : ''}.
+          </p>
+        )}
         <div className="actions">
           <Link href={hrefFor({ name: 'list' })} className="button">
             Cancel

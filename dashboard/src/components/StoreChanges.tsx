@@ -5,8 +5,8 @@
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Api, ApiError, explain } from '../api';
-import { SETTING_KEYS, formatTime, isChanging, settingOfMessage, settingsText } from '../format';
-import type { History, Store } from '../types';
+import { formatTime, isChanging, settingOfMessage, settingsText } from '../format';
+import type { EngineInfo, History, Store } from '../types';
 
 export interface StoreChangesProps {
   api: Api;
@@ -190,11 +190,27 @@ function UpgradeForm({
   const [fieldError, setFieldError] = useState<{ key: string; message: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  // The store's engine's settings, from the server's own table.
+  const [keys, setKeys] = useState<EngineInfo['settings']>([]);
+  useEffect(() => {
+    let live = true;
+    api.engines().then(
+      (list) => {
+        if (live) setKeys(list.find((e) => e.name === store.engine)?.settings ?? []);
+      },
+      (err: unknown) => {
+        if (live) setError(`The settings of this store's engine could not be loaded: ${explain(err)}`);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, store.engine]);
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     const set: Record<string, string> = {};
-    for (const k of SETTING_KEYS) {
+    for (const k of keys) {
       const v = values[k.key]?.trim();
       if (v) set[k.key] = v;
     }
@@ -208,7 +224,11 @@ function UpgradeForm({
       setValues({});
       setDone(`Upgrading “${store.name}”: it stays Ready meanwhile, and is rolled back if its pods do not become ready in time.`);
     } catch (err) {
-      const key = err instanceof ApiError && err.status === 422 ? settingOfMessage(err.message) : null;
+      const key = err instanceof ApiError && err.status === 422 ? settingOfMessage(
+              err.message,
+              keys.map((k) => k.key),
+            )
+          : null;
       if (key) setFieldError({ key, message: err instanceof Error ? err.message : String(err) });
       else setError(explain(err));
     } finally {
@@ -225,14 +245,14 @@ function UpgradeForm({
         what the store has, <code>default</code> puts the chart&apos;s default back. The store stays Ready meanwhile.
       </p>
       <form onSubmit={(e) => void submit(e)} noValidate className="settings-form">
-        {SETTING_KEYS.map((k) => {
+        {keys.map((k) => {
           const id = idOf(k.key);
           const bad = fieldError?.key === k.key;
-          const now = store.settings[k.field];
+          const now = store.settings[k.key];
           return (
             <div className="field" key={k.key}>
               <label htmlFor={id}>{k.key}</label>
-              {k.key === 'replicas' ? (
+              {k.kind === 'replicas' ? (
                 <select
                   id={id}
                   value={values[k.key] ?? ''}
@@ -259,7 +279,7 @@ function UpgradeForm({
                 />
               )}
               <p className="hint" id={`${id}-hint`}>
-                {k.hint}
+                {k.doc}
               </p>
               {bad ? (
                 <p className="field-error" id={`${id}-error`} role="alert">

@@ -77,11 +77,15 @@ fn form_validates_as_you_type_with_the_engine_rules() {
     update(&mut s, ctrl('u'));
     typed(&mut s, "medusa");
     let check = crate::tui::form::check(&s, form(&s));
+    assert!(check.fields[FIELD_ENGINE].is_none(), "{check:?}");
+    update(&mut s, ctrl('u'));
+    typed(&mut s, "shopify");
+    let check = crate::tui::form::check(&s, form(&s));
     assert!(
         check.fields[FIELD_ENGINE]
             .as_deref()
             .unwrap()
-            .contains("not available yet")
+            .contains("the engines are: woocommerce, medusa")
     );
     // Submitting refuses and says why.
     let cmds = update(&mut s, k(KeyCode::Enter));
@@ -91,7 +95,7 @@ fn form_validates_as_you_type_with_the_engine_rules() {
             .error
             .as_deref()
             .unwrap()
-            .contains("not sent: engine `medusa` is not available yet")
+            .contains("not sent: unknown engine `shopify`")
     );
     // Editing clears the refusal.
     update(&mut s, k(KeyCode::Backspace));

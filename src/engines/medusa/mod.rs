@@ -1,0 +1,108 @@
+//! MedusaJS (charts/medusa): the Medusa server and its worker, a small
+//! storefront, PostgreSQL in a StatefulSet and Redis. One image runs the
+//! server, the worker, the storefront and the migrations (medusa/).
+//! No incident shell: Medusa's CLI runs code and changes data; what an
+//! operator needs goes through its Admin API with the revealed login.
+
+use super::{Admin, AdminUser, Engine, EngineKind, Key, KeyKind, MI, SecretKey};
+
+/// The server idles at ~440 MB resident: below 512Mi it is killed at start.
+const KEYS: &[Key] = &[
+    Key {
+        name: "medusa.image",
+        doc: "Medusa image tag (server, worker, storefront), e.g. 2.21.2",
+        kind: KeyKind::ImageTag,
+        paths: &[&["image", "tag"]],
+    },
+    Key {
+        name: "database.image",
+        doc: "PostgreSQL image tag, e.g. 15",
+        kind: KeyKind::ImageTag,
+        paths: &[&["database", "image", "tag"]],
+    },
+    Key {
+        name: "server.cpu",
+        doc: "Medusa server CPU limit, e.g. 1 (at least 100m)",
+        kind: KeyKind::Cpu,
+        paths: &[&["server", "resources", "limits", "cpu"]],
+    },
+    Key {
+        name: "server.memory",
+        doc: "Medusa server memory limit, e.g. 1Gi (at least 512Mi)",
+        kind: KeyKind::Memory(512 * MI),
+        paths: &[&["server", "resources", "limits", "memory"]],
+    },
+    Key {
+        name: "worker.memory",
+        doc: "Medusa worker memory limit, e.g. 1Gi (at least 512Mi)",
+        kind: KeyKind::Memory(512 * MI),
+        paths: &[&["worker", "resources", "limits", "memory"]],
+    },
+    Key {
+        name: "database.cpu",
+        doc: "database CPU limit, e.g. 1 (at least 100m)",
+        kind: KeyKind::Cpu,
+        paths: &[&["database", "resources", "limits", "cpu"]],
+    },
+    Key {
+        name: "database.memory",
+        doc: "database memory limit, e.g. 1Gi (at least 256Mi)",
+        kind: KeyKind::Memory(256 * MI),
+        paths: &[&["database", "resources", "limits", "memory"]],
+    },
+    Key {
+        name: "database.volume",
+        doc: "size of the database volume, e.g. 5Gi (grow only)",
+        kind: KeyKind::Volume { statefulset: true },
+        paths: &[&["database", "persistence", "size"]],
+    },
+    Key {
+        name: "replicas",
+        doc: "1 runs the store, 0 pauses it (data kept)",
+        kind: KeyKind::Replicas,
+        paths: &[
+            &["server", "replicas"],
+            &["worker", "replicas"],
+            &["storefront", "replicas"],
+        ],
+    },
+];
+
+const SECRET_KEYS: &[SecretKey] = &[
+    SecretKey {
+        name: "db-password",
+        len: 32,
+    },
+    SecretKey {
+        name: "admin-password",
+        len: 32,
+    },
+    SecretKey {
+        name: "jwt-secret",
+        len: 48,
+    },
+    SecretKey {
+        name: "cookie-secret",
+        len: 48,
+    },
+];
+
+pub static ENGINE: Engine = Engine {
+    kind: EngineKind::Medusa,
+    title: "Medusa",
+    aliases: &["medusajs"],
+    summary: "MedusaJS server, worker and storefront with PostgreSQL and Redis",
+    chart: "medusa",
+    keys: KEYS,
+    example_setting: "medusa.image=2.21.2",
+    secret_keys: SECRET_KEYS,
+    admin: Admin {
+        what: "Medusa admin",
+        user: AdminUser::Email,
+        path: "/app",
+        password_key: "admin-password",
+    },
+    main_component: "server",
+    main_container: "medusa",
+    shell: None,
+};

@@ -1,0 +1,233 @@
+//! The engines a store can run, and everything they differ in: their chart,
+//! their settings keys, the Secret keys they need, their admin login, the
+//! container their logs come from and their incident shell. Pure data, the
+//! lowest layer: the rest of Store Weaver asks [`engine`] and never names an
+//! engine's software itself.
+//!
+//! Adding an engine: a folder here with its [`Engine`], one arm in
+//! [`engine`], one in [`EngineKind`], and a green run of `tests/engines.rs`
+//! (the conformance suite every engine passes).
+
+pub mod medusa;
+pub mod woocommerce;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use utoipa::ToSchema;
+
+/// Which engine a store runs. Stored as its name (`engine` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Woocommerce,
+    Medusa,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 2] = [EngineKind::Woocommerce, EngineKind::Medusa];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Woocommerce => "woocommerce",
+            EngineKind::Medusa => "medusa",
+        }
+    }
+
+    /// The engine of a stored record.
+    pub fn parse(s: &str) -> Option<EngineKind> {
+        EngineKind::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
+    /// An engine name as a person types it (any case; empty is the
+    /// default), or an error listing the engines.
+    pub fn parse_available(s: &str) -> Result<EngineKind, String> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.is_empty() {
+            return Ok(EngineKind::Woocommerce);
+        }
+        EngineKind::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s || engine(*e).aliases.contains(&s.as_str()))
+            .ok_or_else(|| format!("unknown engine `{s}`; the engines are: {}", names()))
+    }
+
+    pub fn spec(self) -> &'static Engine {
+        engine(self)
+    }
+}
+
+/// A store created without naming an engine runs WooCommerce.
+impl Default for EngineKind {
+    fn default() -> Self {
+        EngineKind::Woocommerce
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// "woocommerce, medusa": for messages that list the choices.
+pub fn names() -> String {
+    EngineKind::ALL.map(|e| e.as_str()).join(", ")
+}
+
+/// The one table from engine to its description.
+pub fn engine(kind: EngineKind) -> &'static Engine {
+    match kind {
+        EngineKind::Woocommerce => &woocommerce::ENGINE,
+        EngineKind::Medusa => &medusa::ENGINE,
+    }
+}
+
+/// Everything an engine differs in.
+#[derive(Debug)]
+pub struct Engine {
+    pub kind: EngineKind,
+    /// For people: "WooCommerce".
+    pub title: &'static str,
+    /// Other names `--engine` accepts.
+    pub aliases: &'static [&'static str],
+    /// What a store of this engine is, in a few words (hints, `--help`).
+    pub summary: &'static str,
+    /// Its chart's directory name under the charts directory.
+    pub chart: &'static str,
+    /// The settings an operator may change on its stores.
+    pub keys: &'static [Key],
+    /// An example `key=value` (hints in error messages).
+    pub example_setting: &'static str,
+    /// The keys of the store's credentials Secret: every one the chart reads.
+    pub secret_keys: &'static [SecretKey],
+    pub admin: Admin,
+    /// The `app.kubernetes.io/component` of the pods that serve the store,
+    /// and their main container: where `store logs` looks first.
+    pub main_component: &'static str,
+    pub main_container: &'static str,
+    /// A command line run inside the store for incidents, if the engine has one.
+    pub shell: Option<Shell>,
+}
+
+impl Engine {
+    pub fn key(&self, name: &str) -> Option<&'static Key> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+
+    /// "a, b, c": the setting names, for messages.
+    pub fn key_names(&self) -> String {
+        self.keys
+            .iter()
+            .map(|k| k.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// One settable key: its name on the command line and in the API, what it
+/// means, what kind of value it takes and where it goes in the chart's values.
+#[derive(Debug)]
+pub struct Key {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub kind: KeyKind,
+    /// Where the value goes in the chart's values (pausing may set several).
+    pub paths: &'static [&'static [&'static str]],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    ImageTag,
+    Cpu,
+    /// Memory, with the smallest value the chart's requests allow.
+    Memory(u64),
+    /// The size of volume claims: a StatefulSet's templates (`statefulset`)
+    /// or the other claims of the store.
+    Volume {
+        statefulset: bool,
+    },
+    /// 1 runs the store, 0 pauses it: a number in the chart's values.
+    Replicas,
+}
+
+pub const MI: u64 = 1 << 20;
+
+/// One key of the store's credentials Secret and how long its random value is.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretKey {
+    pub name: &'static str,
+    pub len: usize,
+}
+
+/// How a person signs in to the store's own admin.
+#[derive(Debug)]
+pub struct Admin {
+    /// "WordPress admin": what the credentials are for.
+    pub what: &'static str,
+    pub user: AdminUser,
+    /// Where the login page is, under the store's URL.
+    pub path: &'static str,
+    /// The Secret key that holds the password.
+    pub password_key: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum AdminUser {
+    /// A fixed user name (the chart's default).
+    Name(&'static str),
+    /// The store's admin e-mail address (the owner's, or admin@<host>).
+    Email,
+}
+
+/// An engine's incident shell: a program in one of the store's containers.
+#[derive(Debug)]
+pub struct Shell {
+    /// The command name people type (`store wp ...`).
+    pub name: &'static str,
+    pub component: &'static str,
+    pub container: &'static str,
+    /// The program's path in that container.
+    pub program: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_parse_by_name_and_alias_and_unknown_ones_are_listed() {
+        assert_eq!(
+            EngineKind::parse_available("WooCommerce"),
+            Ok(EngineKind::Woocommerce)
+        );
+        assert_eq!(EngineKind::parse_available(""), Ok(EngineKind::Woocommerce));
+        assert_eq!(
+            EngineKind::parse_available("medusajs"),
+            Ok(EngineKind::Medusa)
+        );
+        let e = EngineKind::parse_available("shopify").unwrap_err();
+        assert!(e.contains("woocommerce, medusa"), "{e}");
+        for k in EngineKind::ALL {
+            assert_eq!(EngineKind::parse(k.as_str()), Some(k));
+            assert_eq!(engine(k).kind, k, "the table points at the right engine");
+        }
+    }
+
+    #[test]
+    fn every_engine_has_unique_keys_with_paths_and_a_password_key() {
+        for k in EngineKind::ALL {
+            let e = engine(k);
+            let mut names: Vec<_> = e.keys.iter().map(|k| k.name).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), e.keys.len(), "{k}: duplicate setting keys");
+            assert!(e.keys.iter().all(|k| !k.paths.is_empty()));
+            assert!(
+                e.secret_keys.iter().any(|s| s.name == e.admin.password_key),
+                "{k}: the admin password is not among the Secret's keys"
+            );
+            let (name, _) = e.example_setting.split_once('=').unwrap();
+            assert!(e.key(name).is_some(), "{k}: the example names no key");
+        }
+    }
+}
