@@ -144,31 +144,6 @@ async fn an_ingress_of_class_traefik_reaches_its_pod_on_the_real_node() {
     assert_eq!(status, 404, "a host no Ingress names: {body}");
     assert!(!body.contains(&token), "{body}");
 
-    // Traefik publishes where it serves in the Ingress's status, as a
-    // cloud load balancer would.
-    let published = eventually(
-        Duration::from_secs(ROUTE_SECS),
-        "the Ingress's status names Traefik's address",
-        || async {
-            let out = kubectl(
-                &[
-                    "get",
-                    "ingress",
-                    "web",
-                    "-n",
-                    &ns.0,
-                    "-o",
-                    "jsonpath={.status.loadBalancer.ingress[0].ip}",
-                ],
-                None,
-            );
-            let ip = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            (!ip.is_empty()).then_some(ip)
-        },
-    )
-    .await;
-    assert_eq!(published, "127.0.0.1");
-
     // The route comes from the Ingress: without it, the host is not served.
     must(
         kubectl(&["delete", "ingress", "web", "-n", &ns.0], None),
