@@ -178,10 +178,10 @@ pub fn settings(db_url: &str, charts_dir: &str, overrides: &[(&'static str, &str
     flags.insert("charts_dir", repo(charts_dir).display().to_string());
     flags.insert(
         "values_file",
-        repo(charts_dir)
-            .join("woocommerce/values.yaml")
-            .display()
-            .to_string(),
+        format!(
+            "woocommerce={}",
+            repo(charts_dir).join("woocommerce/values.yaml").display()
+        ),
     );
     flags.insert("lease_secs", "5".into());
     flags.insert("provision_timeout_secs", "120".into());

@@ -204,3 +204,32 @@ pub fn kubectl_json(args: &[&str]) -> Value {
 pub fn kubectl_out(args: &[&str]) -> String {
     text(&must(kubectl(args, None), &format!("kubectl {}", args.join(" "))).stdout)
 }
+
+/// Multi-document YAML (what `helm template` prints) as JSON objects, by
+/// kubectl: the tests have no YAML parser of their own.
+pub fn yaml_to_json(yaml: &[u8]) -> Vec<serde_json::Value> {
+    let out = must(
+        kubectl(
+            &[
+                "create",
+                "--dry-run=client",
+                "--validate=false",
+                "-o",
+                "json",
+                "-f",
+                "-",
+            ],
+            Some(yaml),
+        ),
+        "kubectl create --dry-run=client -o json",
+    );
+    let mut items = Vec::new();
+    for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<serde_json::Value>() {
+        let v = v.expect("kubectl printed JSON");
+        match v["kind"].as_str() {
+            Some("List") => items.extend(v["items"].as_array().cloned().unwrap_or_default()),
+            _ => items.push(v),
+        }
+    }
+    items
+}

@@ -12,13 +12,13 @@ const KEYS: &[Key] = &[
         name: "medusa.image",
         doc: "Medusa image tag (server, worker, storefront), e.g. 2.21.2",
         kind: KeyKind::ImageTag,
-        paths: &[&["image", "tag"]],
+        paths: &[&["medusa", "image", "tag"]],
     },
     Key {
         name: "database.image",
         doc: "PostgreSQL image tag, e.g. 15",
         kind: KeyKind::ImageTag,
-        paths: &[&["database", "image", "tag"]],
+        paths: &[&["postgres", "image", "tag"]],
     },
     Key {
         name: "server.cpu",
@@ -33,6 +33,12 @@ const KEYS: &[Key] = &[
         paths: &[&["server", "resources", "limits", "memory"]],
     },
     Key {
+        name: "worker.cpu",
+        doc: "Medusa worker CPU limit, e.g. 1 (at least 100m)",
+        kind: KeyKind::Cpu,
+        paths: &[&["worker", "resources", "limits", "cpu"]],
+    },
+    Key {
         name: "worker.memory",
         doc: "Medusa worker memory limit, e.g. 1Gi (at least 512Mi)",
         kind: KeyKind::Memory(512 * MI),
@@ -42,19 +48,25 @@ const KEYS: &[Key] = &[
         name: "database.cpu",
         doc: "database CPU limit, e.g. 1 (at least 100m)",
         kind: KeyKind::Cpu,
-        paths: &[&["database", "resources", "limits", "cpu"]],
+        paths: &[&["postgres", "resources", "limits", "cpu"]],
     },
     Key {
         name: "database.memory",
         doc: "database memory limit, e.g. 1Gi (at least 256Mi)",
         kind: KeyKind::Memory(256 * MI),
-        paths: &[&["database", "resources", "limits", "memory"]],
+        paths: &[&["postgres", "resources", "limits", "memory"]],
     },
     Key {
         name: "database.volume",
         doc: "size of the database volume, e.g. 5Gi (grow only)",
         kind: KeyKind::Volume { statefulset: true },
-        paths: &[&["database", "persistence", "size"]],
+        paths: &[&["postgres", "persistence", "size"]],
+    },
+    Key {
+        name: "uploads.volume",
+        doc: "size of the uploads volume (product images), e.g. 5Gi (grow only)",
+        kind: KeyKind::Volume { statefulset: false },
+        paths: &[&["server", "uploads", "size"]],
     },
     Key {
         name: "replicas",
