@@ -338,6 +338,14 @@ fn renders_the_workloads_and_services_the_contract_names() {
             container(worker, "await-schema")["args"],
             json!(["await-schema"])
         );
+        let wm = container(worker, "medusa");
+        assert_eq!(wm["ports"][0]["containerPort"], 9000, "{what}: worker PORT");
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+            assert_eq!(
+                wm[probe]["httpGet"]["path"], "/health",
+                "{what}: worker {probe}"
+            );
+        }
 
         let sf = find(&items, "Deployment", &format!("{RELEASE}-storefront"));
         assert_eq!(
@@ -401,6 +409,11 @@ fn renders_the_workloads_and_services_the_contract_names() {
                 s["spec"]["selector"][COMPONENT], component,
                 "{what}: Service {svc}"
             );
+            // The backends Medusa dials are headless: their names resolve to
+            // ready pods only, and no Service IP has to be routable from pods.
+            if matches!(svc, "postgres" | "redis") {
+                assert_eq!(s["spec"]["clusterIP"], "None", "{what}: Service {svc}");
+            }
         }
         find(&items, "Ingress", RELEASE);
 
@@ -425,7 +438,9 @@ fn renders_the_workloads_and_services_the_contract_names() {
         let url = env_of(medusa, "DATABASE_URL").expect("DATABASE_URL");
         assert_eq!(
             url["value"],
-            format!("postgres://medusa:$(DB_PASSWORD)@{RELEASE}-postgres:5432/medusa")
+            format!(
+                "postgres://medusa:$(DB_PASSWORD)@{RELEASE}-postgres:5432/medusa?sslmode=disable"
+            )
         );
         assert_eq!(
             env_of(medusa, "REDIS_URL").expect("REDIS_URL")["value"],

@@ -115,8 +115,11 @@ the password is never in values, the manifest or a command line.
 */}}
 {{- define "medusa.medusaEnv" -}}
 {{ include "medusa.secretEnv" (dict "ctx" . "name" "DB_PASSWORD" "key" "db-password") }}
+# sslmode=disable: the store's own PostgreSQL speaks no TLS (it is reached
+# inside the namespace only), and Medusa with NODE_ENV=production asks for TLS
+# unless the URL says otherwise (its migrations then time out).
 - name: DATABASE_URL
-  value: {{ printf "postgres://%s:$(DB_PASSWORD)@%s:5432/%s" .Values.postgres.user (include "medusa.dbHost" .) .Values.postgres.database | quote }}
+  value: {{ printf "postgres://%s:$(DB_PASSWORD)@%s:5432/%s?sslmode=disable" .Values.postgres.user (include "medusa.dbHost" .) .Values.postgres.database | quote }}
 - name: REDIS_URL
   value: {{ printf "redis://%s:6379" (include "medusa.redisHost" .) | quote }}
 {{ include "medusa.secretEnv" (dict "ctx" . "name" "JWT_SECRET" "key" "jwt-secret") }}
