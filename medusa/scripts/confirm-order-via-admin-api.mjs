@@ -11,7 +11,9 @@
 //
 // The password is read from the environment only (never an argument), and is
 // never printed. ORDER_DEADLINE_SECS (default 60) bounds the whole check;
-// ORDER_HOST sends a Host header (an ingress reached by IP).
+// ORDER_RESOLVE=host=ip connects to ip for host (an ingress reached by IP).
+import { request } from "./http.mjs"
+
 const [base0, orderId] = process.argv.slice(2)
 const base = (base0 || "").replace(/\/+$/, "")
 if (!/^https?:\/\/[^/]+/.test(base) || !orderId) {
@@ -26,31 +28,19 @@ if (!email || !password) {
 }
 const deadlineSecs = Number(process.env.ORDER_DEADLINE_SECS || 60)
 const deadline = Date.now() + deadlineSecs * 1000
-const hostHeader = process.env.ORDER_HOST ? { host: process.env.ORDER_HOST } : {}
 
 async function call(method, path, { body, token } = {}) {
   const left = deadline - Date.now()
   if (left <= 0) throw new Error(`the deadline of ${deadlineSecs}s passed`)
-  const headers = { accept: "application/json", ...hostHeader }
-  if (body !== undefined) headers["content-type"] = "application/json"
-  if (token) headers.authorization = `Bearer ${token}`
-  let res
-  try {
-    res = await fetch(base + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(Math.min(left, 30_000)),
-    })
-  } catch (e) {
-    throw new Error(`${method} ${path}: no answer (${e.cause?.message || e.message})`)
-  }
-  const text = await res.text()
+  const headers = token ? { authorization: `Bearer ${token}` } : {}
+  const res = await request(method, base + path, { headers, body, timeoutMs: Math.min(left, 30_000) })
   let json
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(res.text)
   } catch {}
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${json?.message || text.slice(0, 300)}`)
+  if (res.status < 200 || res.status > 299) {
+    throw new Error(`${method} ${path} answered ${res.status}: ${json?.message || res.text.slice(0, 300)}`)
+  }
   return json ?? {}
 }
 

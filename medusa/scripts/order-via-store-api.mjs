@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Places one order through a Medusa store's Store API, as a shopper's
 // storefront would, and prints the order's id (order_...) on stdout; progress
-// and errors go to stderr. Dependency-free (Node >= 18: global fetch).
+// and errors go to stderr. Dependency-free (Node >= 18).
 //
 //   node medusa/scripts/order-via-store-api.mjs BASE_URL
 //
@@ -12,8 +12,11 @@
 //   ORDER_PRODUCT        the product's handle (default: the first product listed)
 //   ORDER_EMAIL          the shopper's email (default shopper+<time>@example.com)
 //   ORDER_COUNTRY        the shipping country (default de)
-//   ORDER_HOST           a Host header to send (an ingress reached by IP)
+//   ORDER_RESOLVE        "host=ip": connect to ip for host (an ingress reached
+//                        by IP under the store's host name; *.localhost)
 // Exit status: 0 with the id printed, 1 with the step that failed and why.
+import { request } from "./http.mjs"
+
 const base = (process.argv[2] || "").replace(/\/+$/, "")
 if (!/^https?:\/\/[^/]+/.test(base)) {
   console.error("usage: order-via-store-api.mjs BASE_URL   (e.g. http://shop.example.test)")
@@ -23,38 +26,24 @@ const deadlineSecs = Number(process.env.ORDER_DEADLINE_SECS || 180)
 const deadline = Date.now() + deadlineSecs * 1000
 const email = process.env.ORDER_EMAIL || `shopper+${Date.now()}@example.com`
 const country = (process.env.ORDER_COUNTRY || "de").toLowerCase()
-const hostHeader = process.env.ORDER_HOST ? { host: process.env.ORDER_HOST } : {}
 let step = "starting"
 let publishableKey
 
 async function call(method, path, body) {
   const left = deadline - Date.now()
   if (left <= 0) throw new Error(`the deadline of ${deadlineSecs}s passed`)
-  const headers = { accept: "application/json", ...hostHeader }
-  if (body !== undefined) headers["content-type"] = "application/json"
-  if (publishableKey) headers["x-publishable-api-key"] = publishableKey
-  let res
-  try {
-    res = await fetch(base + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(Math.min(left, 60_000)),
-    })
-  } catch (e) {
-    throw new Error(`${method} ${path}: no answer (${e.cause?.message || e.message})`)
-  }
-  const text = await res.text()
+  const headers = publishableKey ? { "x-publishable-api-key": publishableKey } : {}
+  const res = await request(method, base + path, { headers, body, timeoutMs: Math.min(left, 60_000) })
   let json
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(res.text)
   } catch {
     json = undefined
   }
-  if (!res.ok) {
-    throw new Error(`${method} ${path} answered ${res.status}: ${json?.message || text.slice(0, 300)}`)
+  if (res.status < 200 || res.status > 299) {
+    throw new Error(`${method} ${path} answered ${res.status}: ${json?.message || res.text.slice(0, 300)}`)
   }
-  if (json === undefined) throw new Error(`${method} ${path} answered ${res.status} with no JSON: ${text.slice(0, 200)}`)
+  if (json === undefined) throw new Error(`${method} ${path} answered ${res.status} with no JSON: ${res.text.slice(0, 200)}`)
   return json
 }
 
