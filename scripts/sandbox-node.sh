@@ -386,13 +386,10 @@ YAML
   node_values_medusa
 }
 
-# The same for a Medusa store (charts/medusa). The Medusa image's reference
-# is the contract's until scripts/build-images.sh lists it.
+# The same for a Medusa store (charts/medusa).
 node_values_medusa() {
   local md pg rd
-  md=$("$HERE/build-images.sh" refs | awk -F= '$1=="medusa" {print $2}')
-  md=${md:-localhost/sandbox/medusa:2.21.2}
-  pg=$(image_ref postgres); rd=$(image_ref redis)
+  md=$(image_ref medusa); pg=$(image_ref postgres); rd=$(image_ref redis)
   write_if_changed "$STATE/real-node-values-medusa.yaml" <<YAML || true
 # Written by scripts/sandbox: a Medusa store on the sandbox's real node. Give
 # it to Store Weaver as an extra values file (extra_values_files).
