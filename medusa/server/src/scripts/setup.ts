@@ -35,6 +35,9 @@ export const SEED = {
   stock: 1000,
 }
 
+// The advisory lock key of setup (any constant: "swse" in ASCII).
+const SETUP_LOCK = 0x73777365
+
 // Prices are in major units (25 = 25.00 in the store's currency).
 const PRODUCTS = [
   { title: "Canvas Tote Bag", handle: "canvas-tote-bag", price: 25, description: "A sturdy tote of undyed cotton canvas." },
@@ -57,8 +60,15 @@ export default async function setup({ container }: ExecArgs) {
   const logger = container.resolve(ContainerRegistrationKeys.LOGGER)
   const log: Log = (msg) => logger.info(`[setup] ${msg}`)
   try {
-    await ensureAdmin(container, log)
-    await seed(container, log)
+    // Two server pods starting at once run two setups: one at a time, the
+    // second then finds everything made. A transaction-scoped advisory lock
+    // is released with its connection whatever happens.
+    const pg = container.resolve(ContainerRegistrationKeys.PG_CONNECTION)
+    await pg.transaction(async (trx) => {
+      await trx.raw("SELECT pg_advisory_xact_lock(?)", [SETUP_LOCK])
+      await ensureAdmin(container, log)
+      await seed(container, log)
+    })
     log("done")
   } catch (e) {
     // medusa exec exits 0 even when the script throws: the entrypoint reads this line's absence.
