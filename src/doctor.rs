@@ -1014,8 +1014,26 @@ async fn cluster_checks(settings: &Settings, live: Option<Live>) -> Vec<Check> {
     let helm_ok = helm.level == Level::Ok;
     checks.push(helm);
     let rendered = if helm_ok {
-        let (check, facts) = chart_check(settings, &git).await;
-        checks.push(check);
+        // Every engine's chart; the first failing one is the check's
+        // answer, the default engine's rendering gives the facts below.
+        let mut merged: Option<Check> = None;
+        let mut facts = None;
+        for engine in crate::engines::EngineKind::ALL {
+            let (check, f) = chart_check(settings, &git, engine).await;
+            facts = facts.or(f);
+            merged = Some(match merged {
+                None => check,
+                Some(m) if m.level != Level::Ok => m,
+                Some(_) if check.level != Level::Ok => check,
+                Some(mut m) => {
+                    m.detail = format!("{}; {}", m.detail, check.detail);
+                    m
+                }
+            });
+        }
+        if let Some(check) = merged {
+            checks.push(check);
+        }
         facts
     } else {
         checks.push(Check::skip("store chart", "no helm"));
@@ -1182,12 +1200,16 @@ async fn helm_check(settings: &Settings) -> Check {
     }
 }
 
-/// Renders the store chart the way the engine installs it (its values file
-/// for this environment, a made-up store), offline.
-async fn chart_check(settings: &Settings, git_version: &str) -> (Check, Option<Rendered>) {
+/// Renders an engine's store chart the way the engine installs it (its
+/// values file for this environment, a made-up store), offline.
+async fn chart_check(
+    settings: &Settings,
+    git_version: &str,
+    engine: crate::engines::EngineKind,
+) -> (Check, Option<Rendered>) {
     let name = "store chart";
-    let chart = settings.chart_dir_for(crate::engines::EngineKind::Woocommerce);
-    let values_files = settings.values_files_for(crate::engines::EngineKind::Woocommerce);
+    let chart = settings.chart_dir_for(engine);
+    let values_files = settings.values_files_for(engine);
     let values = values_files
         .iter()
         .map(|v| v.display().to_string())

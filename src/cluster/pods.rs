@@ -10,6 +10,7 @@
 //! policy) are separate from the I/O and unit-tested.
 
 use super::{CREDENTIALS_SECRET, STORE_ID_LABEL};
+use crate::engines::{EngineKind, Shell, woocommerce};
 use futures::{AsyncBufRead, AsyncBufReadExt, Stream, StreamExt};
 use k8s_openapi::api::core::v1::{ContainerStatus, Namespace, Pod, Secret};
 use kube::api::{Api, AttachParams, ListParams, LogParams};
@@ -20,13 +21,13 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
-/// Where the chart leaves wp-cli in the WordPress container, and the
-/// document root it works on.
-pub const WP_CLI: &str = "/opt/wp-cli/wp";
-pub const WP_PATH: &str = "/var/www/html";
-/// The WordPress pod's component label and main container (the chart's).
-pub const WORDPRESS_COMPONENT: &str = "wordpress";
-pub const WORDPRESS_CONTAINER: &str = "wordpress";
+/// `wp` is WooCommerce's incident shell (src/engines/woocommerce).
+fn wp_shell() -> &'static Shell {
+    match &woocommerce::ENGINE.shell {
+        Some(shell) => shell,
+        None => unreachable!("the WooCommerce engine has its wp shell"),
+    }
+}
 const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 /// The text a secret is replaced with.
 pub const MASK: &str = "********";
@@ -258,9 +259,9 @@ fn known(list: &[ContainerInfo]) -> String {
 }
 
 /// Which container a logs request means. `container`: by name (the newest
-/// pod that has it; `pod` narrows it); none: the WordPress container of the
-/// newest WordPress pod (the one an operator wants first), else the first
-/// main container there is.
+/// pod that has it; `pod` narrows it); none: the engine's main container of
+/// the newest pod that has it (the one an operator wants first: WordPress,
+/// the Medusa server), else the first main container there is.
 pub fn pick_container<'a>(
     list: &'a [ContainerInfo],
     pod: Option<&str>,
@@ -272,7 +273,13 @@ pub fn pick_container<'a>(
         None => list
             .iter()
             .filter(in_pod)
-            .find(|c| c.component == WORDPRESS_COMPONENT && c.container == WORDPRESS_CONTAINER)
+            .find(|c| {
+                // The components of the engines' charts differ, so the
+                // first engine whose main container is here is the store's.
+                EngineKind::ALL.iter().any(|e| {
+                    c.component == e.spec().main_component && c.container == e.spec().main_container
+                })
+            })
             .or_else(|| list.iter().filter(in_pod).find(|c| !c.init)),
     };
     found.ok_or_else(|| {
@@ -653,11 +660,7 @@ pub fn wp_command_for_audit(args: &[String], mask: &Masker) -> String {
 
 /// The argv run in the WordPress container for `wp <args>`.
 pub fn wp_argv(args: &[String]) -> Vec<String> {
-    let mut argv = vec![
-        "php".to_string(),
-        WP_CLI.to_string(),
-        format!("--path={WP_PATH}"),
-    ];
+    let mut argv: Vec<String> = wp_shell().argv.iter().map(|a| a.to_string()).collect();
     argv.extend(args.iter().cloned());
     argv
 }
@@ -666,8 +669,8 @@ pub fn wp_argv(args: &[String]) -> Vec<String> {
 pub fn wordpress_pod(list: &[ContainerInfo]) -> Result<&ContainerInfo, PodsError> {
     list.iter()
         .find(|c| {
-            c.component == WORDPRESS_COMPONENT
-                && c.container == WORDPRESS_CONTAINER
+            c.component == wp_shell().component
+                && c.container == wp_shell().container
                 && c.pod_phase == "Running"
         })
         .ok_or_else(|| {
@@ -694,7 +697,7 @@ pub async fn run_wp(
     let mask = masker(client, store).await?;
     let api: Api<Pod> = Api::namespaced(client.clone(), &store.namespace);
     let ap = AttachParams::default()
-        .container(WORDPRESS_CONTAINER)
+        .container(wp_shell().container)
         .stdin(false)
         .stdout(true)
         .stderr(true);

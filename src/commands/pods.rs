@@ -118,6 +118,17 @@ pub async fn wp(
         Ok(s) => s,
         Err(code) => return Ok(ExitCode::from(code)),
     };
+    let engine = s.engine.spec();
+    if engine.shell.as_ref().map(|sh| sh.name) != Some("wp") {
+        let e = crate::engine::EngineError::Invalid {
+            field: "engine",
+            message: format!(
+                "`store wp` runs wp-cli in WooCommerce stores; {} is a {} store, which has no incident shell (its admin is at {}{}; its login is revealed in the dashboard or by POST /api/stores/ID/credentials)",
+                s.name, engine.title, s.url, engine.admin.path
+            ),
+        };
+        return Ok(super::report(e, json));
+    }
     let actor = crate::runtime::actor(actor, Via::Cli);
     let client = crate::cluster::streaming_client(settings).await?;
     match incident::wp(pool, &client, &actor, &Target::of(&s), args, mode).await {

@@ -186,8 +186,8 @@ pub struct Shell {
     pub name: &'static str,
     pub component: &'static str,
     pub container: &'static str,
-    /// The program's path in that container.
-    pub program: &'static str,
+    /// What runs there before the person's arguments.
+    pub argv: &'static [&'static str],
 }
 
 #[cfg(test)]

@@ -133,7 +133,8 @@ pub static ENGINE: Engine = Engine {
         name: "wp",
         component: "wordpress",
         container: "wordpress",
-        // Where the chart leaves wp-cli in the WordPress container.
-        program: "/opt/wp-cli/wp",
+        // Where the chart leaves wp-cli in the WordPress container, and the
+        // document root it works on.
+        argv: &["php", "/opt/wp-cli/wp", "--path=/var/www/html"],
     }),
 };

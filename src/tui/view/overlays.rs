@@ -6,7 +6,7 @@ use super::super::keys::{self, Context, HelpLine};
 use super::super::layout::{self, centered, wrap};
 use super::super::msg::Action;
 use super::super::report;
-use super::super::state::{CreateForm, FIELD_LABELS, Overlay, State};
+use super::super::state::{CreateForm, FIELD_ENGINE, FIELD_LABELS, Overlay, State};
 use super::super::theme::{self, Theme};
 use crate::cluster::health::HealthState;
 use crate::store::{Kind, Request, Status};
@@ -445,10 +445,29 @@ fn create(state: &State, form: &CreateForm, theme: Theme, f: &mut Frame, area: R
                     ));
                 }
             }
-            None => lines.push(Line::styled(
-                format!("{:w$}✓ ok", "", w = label_w + 1),
-                theme.good(),
-            )),
+            None => {
+                // The engine field says what the store will run, and what
+                // else it could.
+                let what = match crate::engines::EngineKind::parse_available(input.value()) {
+                    Ok(e) if i == FIELD_ENGINE => format!(
+                        "{}: {} (engines: {})",
+                        e.spec().title,
+                        e.spec().summary,
+                        crate::engines::names()
+                    ),
+                    _ => "ok".to_string(),
+                };
+                for (j, l) in wrap(&what, inner_w.saturating_sub(label_w + 3))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let glyph = if j == 0 { "✓ " } else { "  " };
+                    lines.push(Line::styled(
+                        format!("{:w$}{glyph}{l}", "", w = label_w + 1),
+                        theme.good(),
+                    ));
+                }
+            }
         }
     }
     lines.push(Line::from(""));
