@@ -23,10 +23,12 @@ const money = (amount, currency) => {
 }
 const errorText = (e) => e?.message || String(e)
 
+let navigated = false
 function render(html, title) {
   main.innerHTML = html
   document.title = title ? `${title} · ${config?.storeName ?? "Store"}` : config?.storeName ?? "Store"
-  main.focus({ preventScroll: true })
+  // After a navigation in the app, a screen reader starts at the new content.
+  if (navigated) main.focus({ preventScroll: true })
 }
 function showError(e, where) {
   render(`<h1>Something went wrong</h1><p class="error" role="alert" data-testid="error">${esc(where)}: ${esc(errorText(e))}</p>
@@ -279,6 +281,7 @@ async function route() {
   document.body.dataset.ready = "true"
 }
 function navigate(to) {
+  navigated = true
   history.pushState(null, "", to)
   document.body.dataset.ready = "false"
   route()
