@@ -1458,3 +1458,332 @@ fn the_api_server_accepts_every_object_under_restricted_pod_security() {
         );
     }
 }
+
+// ------------------------------------------------------- on the real node
+
+fn wait_for<T>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match probe() {
+            Ok(v) => return v,
+            Err(why) if std::time::Instant::now() > deadline => {
+                panic!("{what} not within {}s: {why}", timeout.as_secs())
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_secs(1)),
+        }
+    }
+}
+
+/// One HTTP/1.0 GET (no client library needed): (status, body).
+fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<(u16, String), String> {
+    use std::io::Write;
+    let sock: std::net::SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    let t = std::time::Duration::from_secs(10);
+    let mut s =
+        std::net::TcpStream::connect_timeout(&sock, t).map_err(|e| format!("{addr}: {e}"))?;
+    s.set_read_timeout(Some(t)).map_err(|e| e.to_string())?;
+    let mut req = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)
+        .map_err(|e| format!("{addr}{path}: {e}"))?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("{addr}{path}: no HTTP status in {text:?}"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn pods_in(ns: &str) -> Vec<Value> {
+    kubectl_json(&["get", "pods", "-n", ns])["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn ready(pod: &Value) -> bool {
+    pod["metadata"]["deletionTimestamp"].is_null()
+        && pod["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
+}
+
+/// pod name -> uid, for the pods of the store that are not going away.
+fn pod_uids(ns: &str) -> BTreeMap<String, String> {
+    pods_in(ns)
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                p["metadata"]["uid"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn cluster_ip(ns: &str, svc: &str, port: u16) -> String {
+    let s = kubectl_json(&["get", "service", "-n", ns, svc]);
+    let ip = s["spec"]["clusterIP"].as_str().unwrap_or("").to_string();
+    assert!(
+        !ip.is_empty() && ip != "None",
+        "Service {svc} has no cluster IP: {}",
+        s["spec"]
+    );
+    format!("{ip}:{port}")
+}
+
+/// The whole store on the sandbox's real node (real containers, the
+/// Medusa image, real volumes): every pod Ready; migrate and setup ran (the
+/// Store API lists the seeded products with the publishable key setup
+/// made); /health through the server's Service; the storefront answers; an
+/// upgrade with the same values replaces no pod (setup does not run again);
+/// the database keeps its data across a PostgreSQL pod delete.
+///
+/// Needs the sandbox with its real node and the Medusa image imported:
+/// `scripts/build-images.sh build medusa && scripts/build-images.sh import
+/// /run/store-weaver-sandbox/containerd.sock medusa`.
+#[test]
+fn a_store_runs_on_the_real_node_and_keeps_its_data() {
+    use std::time::Duration;
+    // The real-node values, as scripts/sandbox writes them.
+    let dir = std::env::temp_dir().join(format!("medusa-real-{}", random_hex(4)));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = format!(
+        "set -euo pipefail; die() {{ echo \"$*\" >&2; exit 1; }}; HERE={scripts}; STATE={state}; \
+         source {scripts}/sandbox-node.sh; node_values_medusa",
+        scripts = repo().join("scripts").display(),
+        state = dir.display()
+    );
+    let out = run(
+        std::process::Command::new("bash").args(["-c", &script]),
+        None,
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "node_values_medusa: {}",
+        text(&out.stderr)
+    );
+    let real_values = dir
+        .join("real-node-values-medusa.yaml")
+        .display()
+        .to_string();
+
+    let ns = Namespace {
+        name: format!("medusa-real-{}", random_hex(4)),
+    };
+    let n = ns.name.as_str();
+    let id = random_uuid();
+    let manifest = json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": n, "labels": {
+            STORE_ID_LABEL: id,
+            "app.kubernetes.io/managed-by": "medusa-chart-tests",
+            "pod-security.kubernetes.io/enforce": "restricted",
+        }}
+    });
+    must(
+        kubectl(&["apply", "-f", "-"], Some(manifest.to_string().as_bytes())),
+        "creating the test namespace",
+    );
+    // The engine's Secret: random alphanumeric values, through stdin (never argv).
+    let data: serde_json::Map<String, Value> = SECRET_KEYS
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                Value::String(format!("Sw{}", random_hex(20))),
+            )
+        })
+        .collect();
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": SECRET, "namespace": n},
+        "stringData": data,
+    });
+    must(
+        kubectl(&["apply", "-f", "-"], Some(secret.to_string().as_bytes())),
+        "creating the store's Secret",
+    );
+
+    let host = format!("{n}.localhost");
+    let mut args: Vec<String> = vec![
+        "upgrade".into(),
+        "--install".into(),
+        RELEASE.into(),
+        chart(),
+        "-n".into(),
+        n.into(),
+        "-f".into(),
+        values_file("local"),
+        "-f".into(),
+        real_values.clone(),
+    ];
+    args.extend(store_sets(&id, &host));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let started = std::time::Instant::now();
+    must(
+        helm_cluster(&argv),
+        "helm upgrade --install on the real node",
+    );
+
+    // Every pod Ready (the server only after await-database, migrate, setup).
+    let pods = wait_for(
+        "every pod of the store Ready",
+        Duration::from_secs(600),
+        || {
+            let pods = pods_in(n);
+            let states: Vec<String> = pods
+                .iter()
+                .map(|p| format!("{} ready={}", p["metadata"]["name"], ready(p)))
+                .collect();
+            let live: Vec<&Value> = pods
+                .iter()
+                .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+                .collect();
+            if live.len() == 5 && live.iter().all(|p| ready(p)) {
+                Ok(pods)
+            } else {
+                Err(format!("{states:?}"))
+            }
+        },
+    );
+    eprintln!(
+        "medusa store Ready on the real node in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    for p in &pods {
+        assert_eq!(
+            p["spec"]["nodeName"], "sandbox-real-0",
+            "{} runs on a simulated node",
+            p["metadata"]["name"]
+        );
+    }
+    let server_pod = pods
+        .iter()
+        .find(|p| p["metadata"]["labels"][COMPONENT] == "server")
+        .expect("a server pod");
+    let steps: Vec<(&str, i64)> = server_pod["status"]["initContainerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or(""),
+                s["state"]["terminated"]["exitCode"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [("await-database", 0), ("migrate", 0), ("setup", 0)]);
+
+    // Through the Services (their cluster IPs answer on the node).
+    let server = cluster_ip(n, &format!("{RELEASE}-server"), 9000);
+    let (status, _) = http_get(&server, "/health", &[]).expect("GET /health");
+    assert_eq!(status, 200, "GET /health through the server's Service");
+    let (status, config) =
+        http_get(&server, "/storefront-config", &[]).expect("GET /storefront-config");
+    assert_eq!(status, 200, "setup ran: {config}");
+    let config: Value = serde_json::from_str(&config).expect("JSON");
+    let key = config["publishableKey"]
+        .as_str()
+        .expect("publishableKey")
+        .to_string();
+    assert_eq!(config["storeName"], "Medusa Chart Test");
+    let products = |server: &str| -> Result<BTreeSet<String>, String> {
+        let (status, body) = http_get(
+            server,
+            "/store/products?fields=handle",
+            &[("x-publishable-api-key", &key)],
+        )?;
+        if status != 200 {
+            return Err(format!("{status}: {body}"));
+        }
+        let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+        Ok(v["products"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["handle"].as_str().map(String::from))
+            .collect())
+    };
+    let seeded = products(&server).expect("the Store API lists products");
+    assert_eq!(seeded.len(), 3, "the seed's products: {seeded:?}");
+    let storefront = cluster_ip(n, &format!("{RELEASE}-storefront"), 8000);
+    let (status, page) = http_get(&storefront, "/", &[]).expect("GET / on the storefront");
+    assert!(
+        status == 200 && page.contains("<html"),
+        "storefront: {status} {page}"
+    );
+
+    // The engine re-runs helm with the same values: nothing is replaced.
+    let before = pod_uids(n);
+    must(
+        helm_cluster(&argv),
+        "helm upgrade --install again with the same values",
+    );
+    let after = pod_uids(n);
+    assert_eq!(
+        before, after,
+        "an upgrade with the same values replaced pods"
+    );
+
+    // PostgreSQL's data is on its claim: a new pod finds the store as it was.
+    let pg = format!("{RELEASE}-postgres-0");
+    let old_uid = before.get(&pg).cloned().expect("the PostgreSQL pod");
+    must(
+        kubectl(&["delete", "pod", "-n", n, &pg, "--wait=false"], None),
+        "deleting the PostgreSQL pod",
+    );
+    wait_for(
+        "a new PostgreSQL pod Ready",
+        Duration::from_secs(180),
+        || {
+            // Between the old pod's end and the new one's creation: NotFound.
+            let out = kubectl(&["get", "pod", "-n", n, &pg, "-o", "json"], None);
+            if !out.status.success() {
+                return Err(text(&out.stderr));
+            }
+            let p: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+            if p["metadata"]["uid"] != old_uid.as_str() && ready(&p) {
+                Ok(())
+            } else {
+                Err(format!("uid {} ready {}", p["metadata"]["uid"], ready(&p)))
+            }
+        },
+    );
+    let again = wait_for(
+        "the Store API after the database's restart",
+        Duration::from_secs(120),
+        || products(&server),
+    );
+    assert_eq!(again, seeded, "the products after a PostgreSQL pod delete");
+    let (_, config_again) =
+        http_get(&server, "/storefront-config", &[]).expect("GET /storefront-config");
+    assert!(
+        config_again.contains(&key),
+        "the publishable key changed: {config_again}"
+    );
+
+    must(
+        helm_cluster(&["uninstall", RELEASE, "-n", n, "--wait", "--timeout", "120s"]),
+        "helm uninstall",
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
