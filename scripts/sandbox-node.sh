@@ -246,7 +246,7 @@ JSON
 # The images the node runs, built from Debian packages and imported (a warm
 # run imports nothing new).
 node_images() {
-  "$HERE/build-images.sh" build pause mariadb wordpress wp-cli postgres redis
+  "$HERE/build-images.sh" build pause mariadb wordpress wp-cli postgres redis medusa
   "$HERE/build-images.sh" import "$CONTAINERD_SOCK"
 }
 

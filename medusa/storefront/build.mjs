@@ -1,5 +1,5 @@
 // Bundles src/ into public/ (static files served by serve.mjs): one minified
-// app.js with @medusajs/js-sdk inside, the stylesheet and index.html.
+// shop.js with @medusajs/js-sdk inside, the stylesheet and index.html.
 import { build } from "esbuild"
 import { copyFileSync, mkdirSync, rmSync } from "node:fs"
 
@@ -13,7 +13,9 @@ await build({
   format: "esm",
   target: ["es2020"],
   platform: "browser",
-  outfile: `${out}app.js`,
+  // Not /app.js: a server path is a string prefix of it (/app, the
+  // admin), and ingress controllers such as Traefik match prefixes so.
+  outfile: `${out}shop.js`,
   legalComments: "linked",
   logLevel: "warning",
 })
