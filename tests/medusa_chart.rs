@@ -1584,6 +1584,28 @@ fn a_store_runs_on_the_real_node_and_keeps_its_data() {
         .join("real-node-values-medusa.yaml")
         .display()
         .to_string();
+    // The images are never pulled (pullPolicy Never): say at once which one
+    // the node lacks and how to put it there, instead of a pod waiting in
+    // ErrImageNeverPull until the deadline.
+    let node = kubectl_json(&["get", "node", "sandbox-real-0"]);
+    let on_node: BTreeSet<&str> = node["status"]["images"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| i["names"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    for (name, reference) in [
+        ("medusa", "localhost/sandbox/medusa:2.21.2"),
+        ("postgres", "localhost/sandbox/postgres:15"),
+        ("redis", "localhost/sandbox/redis:7.0"),
+    ] {
+        assert!(
+            on_node.contains(reference),
+            "the real node has no {reference}: run scripts/build-images.sh build {name} && \
+             scripts/build-images.sh import /run/store-weaver-sandbox/containerd.sock {name}"
+        );
+    }
 
     let ns = Namespace {
         name: format!("medusa-real-{}", random_hex(4)),
