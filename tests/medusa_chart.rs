@@ -1119,45 +1119,126 @@ fn the_ingress_sends_the_server_paths_to_the_server_and_the_rest_to_the_storefro
     for env in ENVS {
         let (items, _) = render(env, &[]);
         let what = env_name(env);
+        let ingresses: Vec<&Value> = items.iter().filter(|o| o["kind"] == "Ingress").collect();
+        let names: BTreeSet<&str> = ingresses
+            .iter()
+            .filter_map(|i| i["metadata"]["name"].as_str())
+            .collect();
+        let want_names: BTreeSet<String> =
+            [RELEASE.to_string(), format!("{RELEASE}-storefront")].into();
+        assert_eq!(
+            names,
+            want_names.iter().map(String::as_str).collect(),
+            "{what}: the Ingresses"
+        );
+        // (pathType, path) -> (Service, port number, Traefik priority if set).
+        let mut routes: BTreeMap<(String, String), Backend> = BTreeMap::new();
+        for ing in &ingresses {
+            assert_eq!(ing["spec"]["ingressClassName"], "traefik", "{what}");
+            let rules = ing["spec"]["rules"].as_array().expect("rules");
+            assert_eq!(rules.len(), 1);
+            assert_eq!(rules[0]["host"], "shop.example.com");
+            let priority =
+                ing["metadata"]["annotations"]["traefik.ingress.kubernetes.io/router.priority"]
+                    .as_str()
+                    .map(|p| p.parse::<i64>().expect("a number"));
+            for p in rules[0]["http"]["paths"].as_array().into_iter().flatten() {
+                let svc = p["backend"]["service"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                // The backend port, resolved through the Service to a number.
+                let s = find(&items, "Service", &svc);
+                let port = &p["backend"]["service"]["port"];
+                let number = s["spec"]["ports"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|sp| sp["name"] == port["name"] || sp["port"] == port["number"])
+                    .map(|sp| sp["port"].to_string())
+                    .unwrap_or_else(|| panic!("{what}: Service {svc} has no port {port}"));
+                let path = p["path"].as_str().unwrap_or("").to_string();
+                let kind = p["pathType"].as_str().unwrap_or("").to_string();
+                assert!(
+                    routes
+                        .insert((kind, path.clone()), (svc, number, priority))
+                        .is_none(),
+                    "{what}: {path} twice"
+                );
+            }
+        }
+        let server = (format!("{RELEASE}-server"), "9000".to_string());
+        let storefront = (format!("{RELEASE}-storefront"), "8000".to_string());
+        let mut want: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+        for p in SERVER_PATHS {
+            want.insert(("Exact".into(), p.to_string()), server.clone());
+            want.insert(("Prefix".into(), format!("{p}/")), server.clone());
+        }
+        want.insert(("Prefix".into(), "/".into()), storefront.clone());
+        let got: BTreeMap<(String, String), (String, String)> = routes
+            .iter()
+            .map(|(k, (svc, port, _))| (k.clone(), (svc.clone(), port.clone())))
+            .collect();
+        assert_eq!(got, want, "{what}: routes");
+
+        // Where requests land, read as the Ingress spec says (longest match,
+        // Prefix by whole path segments) and as Traefik does (Prefix as a
+        // string, the longest rule string first unless a priority is set):
+        // the same under both.
+        let server_requests = [
+            "/app",
+            "/app/",
+            "/app/orders",
+            "/admin",
+            "/admin/orders",
+            "/auth/user/emailpass",
+            "/store/products",
+            "/hooks/payment",
+            "/static/a.png",
+            "/health",
+            "/storefront-config",
+        ];
+        let storefront_requests = [
+            "/",
+            "/app.js",
+            "/shop.js",
+            "/stores",
+            "/storefront.css",
+            "/healthz",
+            "/products/mug",
+            "/administrator",
+            "/cart",
+            "/health-check",
+        ];
+        for traefik in [false, true] {
+            for (requests, to) in [
+                (&server_requests[..], &server),
+                (&storefront_requests[..], &storefront),
+            ] {
+                for r in requests {
+                    let got = route(&routes, "shop.example.com", r, traefik);
+                    assert_eq!(
+                        got.as_ref(),
+                        Some(to),
+                        "{what}: {r} (as Traefik: {traefik})"
+                    );
+                }
+            }
+        }
+        // The user's annotations (a certificate request) go on one Ingress only.
         let ing = find(&items, "Ingress", RELEASE);
-        assert_eq!(ing["spec"]["ingressClassName"], "traefik", "{what}");
-        let rules = ing["spec"]["rules"].as_array().expect("rules");
-        assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0]["host"], "shop.example.com");
-        let mut routes: BTreeMap<String, (String, String)> = BTreeMap::new();
-        for p in rules[0]["http"]["paths"].as_array().into_iter().flatten() {
-            assert_eq!(p["pathType"], "Prefix", "{what}: {p}");
-            let svc = p["backend"]["service"]["name"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            // The backend port, resolved through the Service to a number.
-            let s = find(&items, "Service", &svc);
-            let port = &p["backend"]["service"]["port"];
-            let number = s["spec"]["ports"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|sp| sp["name"] == port["name"] || sp["port"] == port["number"])
-                .map(|sp| sp["port"].to_string())
-                .unwrap_or_else(|| panic!("{what}: Service {svc} has no port {port}"));
-            let path = p["path"].as_str().unwrap_or("").to_string();
-            assert!(
-                routes.insert(path.clone(), (svc, number)).is_none(),
-                "{what}: {path} twice"
+        let sf_ing = find(&items, "Ingress", &format!("{RELEASE}-storefront"));
+        if env == Some("prod") {
+            assert_eq!(
+                ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+                "letsencrypt-prod"
+            );
+            assert!(sf_ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"].is_null());
+            assert_eq!(
+                sf_ing["spec"]["tls"], ing["spec"]["tls"],
+                "{what}: one certificate"
             );
         }
-        let mut want: BTreeMap<String, (String, String)> = SERVER_PATHS
-            .iter()
-            .map(|p| {
-                (
-                    p.to_string(),
-                    (format!("{RELEASE}-server"), "9000".to_string()),
-                )
-            })
-            .collect();
-        want.insert("/".into(), (format!("{RELEASE}-storefront"), "8000".into()));
-        assert_eq!(routes, want, "{what}: routes");
         let tls = &ing["spec"]["tls"];
         if env == Some("prod") {
             assert_eq!(tls[0]["hosts"], json!(["shop.example.com"]));
@@ -1176,6 +1257,54 @@ fn the_ingress_sends_the_server_paths_to_the_server_and_the_rest_to_the_storefro
             );
         }
     }
+}
+
+/// A route's backend: Service, port number, Traefik priority annotation.
+type Backend = (String, String, Option<i64>);
+
+/// The backend an Ingress controller picks for `path` on `host`. The spec:
+/// the longest matching path, Exact before Prefix, Prefix by whole path
+/// segments. Traefik (its Kubernetes Ingress provider): Exact is
+/// Path(`p`), Prefix is PathPrefix(`p`) matched as a string, and the
+/// router with the highest priority wins: the annotation's, else the length
+/// of its rule "Host(`h`) && Path(`p`)".
+fn route(
+    routes: &BTreeMap<(String, String), Backend>,
+    host: &str,
+    path: &str,
+    traefik: bool,
+) -> Option<(String, String)> {
+    let matches = |kind: &str, rule: &str| -> bool {
+        match kind {
+            "Exact" => path == rule,
+            "Prefix" if traefik => path.starts_with(rule),
+            "Prefix" => {
+                let rule = rule.trim_end_matches('/');
+                rule.is_empty() || path == rule || path.starts_with(&format!("{rule}/"))
+            }
+            other => panic!("pathType {other}"),
+        }
+    };
+    routes
+        .iter()
+        .filter(|((kind, rule), _)| matches(kind, rule))
+        .max_by_key(|((kind, rule), (_, _, priority))| {
+            if traefik {
+                let matcher = if kind == "Exact" {
+                    "Path"
+                } else {
+                    "PathPrefix"
+                };
+                let text = format!("Host(`{host}`) && {matcher}(`{rule}`)");
+                (priority.unwrap_or(text.len() as i64), 0)
+            } else {
+                (
+                    rule.trim_end_matches('/').len() as i64,
+                    i64::from(kind == "Exact"),
+                )
+            }
+        })
+        .map(|(_, (svc, port, _))| (svc.clone(), port.clone()))
 }
 
 /// Secrets reach containers only as secretKeyRefs to the store's Secret,
