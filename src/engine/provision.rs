@@ -606,6 +606,11 @@ impl Context {
                 return Ok(done);
             }
         };
+        // Already being removed (an earlier attempt's cleanup): nothing left
+        // to read or do, and its RoleBinding may already be gone.
+        if owned.is_terminating() {
+            return Ok(done);
+        }
         let store_ref = StoreRef {
             id: store.id,
             namespace: store.namespace.clone(),
@@ -738,10 +743,16 @@ impl Context {
         }
 
         self.phase(lease, Phase::RemovingNamespace).await?;
-        self.guard(lease).await?;
-        ns_ops::delete_namespace(&self.client, &owned)
-            .await
-            .map_err(step("removing namespace"))?;
+        // A terminating namespace is already on its way (an earlier attempt
+        // deleted it): wait for it. Deleting it again can be refused, as the
+        // namespace controller may already have removed the RoleBinding
+        // that granted the platform the delete.
+        if !owned.is_terminating() {
+            self.guard(lease).await?;
+            ns_ops::delete_namespace(&self.client, &owned)
+                .await
+                .map_err(step("removing namespace"))?;
+        }
         let deadline = Instant::now() + self.cfg.delete_timeout;
         let t = Instant::now();
         self.view.wait_namespace_gone(store.id, ns, deadline).await;
