@@ -298,3 +298,71 @@ async fn a_medusa_store_is_created_shopped_upgraded_restarted_and_deleted_on_rea
     pool.shutdown().await;
     db.drop_db().await;
 }
+
+/// A Medusa store whose migrations fail goes Failed with the migration's own
+/// error in its record, and a retry once the cause is fixed makes it Ready.
+/// The cause here: a V8 heap far too small for Medusa's CLI (a values file
+/// an operator could get wrong), so `medusa db:migrate` dies at start.
+#[tokio::test]
+async fn a_medusa_store_whose_migrations_fail_says_why_and_a_retry_makes_it() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let starved = dir.path().join("starved-migrations.yaml");
+    std::fs::write(&starved, "setup:\n  maxOldSpaceMiB: 32\n").unwrap();
+    let good = medusa_settings(&db);
+    let bad_files = format!(
+        "{},medusa={}",
+        good.extra_values_files.join(","),
+        starved.display()
+    );
+    let bad = settings(
+        &db.url,
+        "charts",
+        &[
+            ("values_file", &good.values_file.join(",")),
+            ("extra_values_files", &bad_files),
+            // The migrate step crashes within seconds; the store fails at
+            // its deadline, degraded, with the step's message.
+            ("provision_timeout_secs", "90"),
+        ],
+    );
+    let pool = workers(&bad, &db, 1).await;
+    let (store, _) = store_weaver::engine::create(
+        &db.pool,
+        store_weaver::runtime::limits(&bad),
+        &store_weaver::runtime::naming(&bad),
+        &Actor::new("tester", Via::Cli),
+        &store_weaver::engine::CreateRequest {
+            name: unique("Medusa Migrate"),
+            owner: "ops@example.com".into(),
+            engine: "medusa".into(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .expect("create");
+    let failed = settle(&db, store.id, 600).await;
+    assert_eq!(failed.status, Status::Failed);
+    let why = failed.error_message.clone().unwrap_or_default();
+    assert!(
+        why.contains("init container migrate") && why.contains("medusa db:migrate failed"),
+        "the record says the migrations failed and why: {why}"
+    );
+    pool.shutdown().await;
+
+    // Fixed (the values file gone), retried: the same store becomes Ready.
+    let pool = workers(&good, &db, 1).await;
+    store_weaver::engine::retry(&db.pool, &Actor::new("tester", Via::Cli), store.id, None)
+        .await
+        .expect("retry accepted");
+    let ready = settle(&db, store.id, READY_SECS).await;
+    assert_eq!(ready.status, Status::Ready, "{:?}", ready.error_message);
+    assert!(ready.attempts >= 2);
+    store_weaver::engine::delete(&db.pool, &Actor::new("tester", Via::Cli), store.id, None)
+        .await
+        .expect("delete");
+    let gone = settle(&db, store.id, 600).await;
+    assert_eq!(gone.status, Status::Deleted, "{:?}", gone.error_message);
+    pool.shutdown().await;
+    db.drop_db().await;
+}
