@@ -8,7 +8,7 @@ import { SignIn } from './components/SignIn';
 import { StatusBadge } from './components/StatusBadge';
 import { StoreDetail } from './components/StoreDetail';
 import { SEARCH_DELAY_MS, StoreList, type StoreActions } from './components/StoreList';
-import { FakeEventSource, scriptedFetch, store } from './test-utils';
+import { ENGINES, FakeEventSource, scriptedFetch, store } from './test-utils';
 import type { Me } from './types';
 
 const ann: Me = { user: 'ann@example.com', role: 'user', auth_mode: 'password', method: 'cookie' };
@@ -122,6 +122,23 @@ describe('StoreList', () => {
 });
 
 describe('CreateStore', () => {
+  it('offers the engines the server has and sends the one chosen', async () => {
+    const { fetch, calls } = scriptedFetch({
+      'GET /api/engines': { body: ENGINES },
+      'POST /api/stores': { status: 201, body: store({ engine: 'medusa' }) },
+    });
+    const onCreated = vi.fn();
+    render(<CreateStore api={new Api({ fetch, storage: null })} onCreated={onCreated} />);
+    const medusa = await screen.findByRole('radio', { name: /Medusa/ });
+    expect((screen.getByRole('radio', { name: /WooCommerce/ }) as HTMLInputElement).checked).toBe(true);
+    fireEvent.click(medusa);
+    fireEvent.change(screen.getByLabelText('Store name'), { target: { value: 'Medusa Shop' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create store' }));
+    await waitFor(() => expect(onCreated).toHaveBeenCalled());
+    const post = calls.find((c) => c.method === 'POST');
+    expect(post?.body).toEqual({ name: 'Medusa Shop', engine: 'medusa' });
+  });
+
   it('shows the API validation message next to the field', async () => {
     const { fetch } = scriptedFetch({
       'POST /api/stores': {
@@ -271,11 +288,13 @@ describe('StoreDetail', () => {
     const { fetch, calls } = scriptedFetch({
       [`GET /api/stores/${s.id}/detail`]: { body: detailBody },
       [`GET /api/stores/${s.id}/timeline`]: { body: timelineBody },
-      [`POST /api/stores/${s.id}/credentials`]: { body: { username: 'admin', password: 's3cret-pw', login_url: 'http://acme-shoes.localhost/wp-admin/' } },
+      [`POST /api/stores/${s.id}/credentials`]: { body: { username: 'admin', password: 's3cret-pw', login_url: 'http://acme-shoes.localhost/wp-admin/', what: 'WordPress admin' } },
     });
     render(<StoreDetail api={new Api({ fetch, storage: null })} me={ann} id={s.id} actions={noActions()} />);
     fireEvent.click(await screen.findByRole('button', { name: 'Show admin credentials' }));
     expect(await screen.findByText('s3cret-pw')).toBeTruthy();
+    // The heading says what the login is for, as the server names it.
+    expect(screen.getByRole('heading', { name: 'WordPress admin' })).toBeTruthy();
     expect(calls.some((c) => c.method === 'POST' && c.path.endsWith('/credentials'))).toBe(true);
     fireEvent.click(screen.getByRole('button', { name: 'Hide' }));
     expect(screen.queryByText('s3cret-pw')).toBeNull();

@@ -384,7 +384,8 @@ function CredentialsPanel({ api, store }: { api: Api; store: Store }) {
 
   return (
     <section aria-labelledby="creds-title" className="card">
-      <h2 id="creds-title">WordPress admin</h2>
+      {/* What the login is for comes with it (the engine's admin). */}
+      <h2 id="creds-title">{creds?.what ?? 'Store admin'}</h2>
       {creds ? (
         <>
           <dl className="facts">

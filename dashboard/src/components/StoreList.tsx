@@ -185,7 +185,7 @@ export function StoreList({
         <div className="empty">
           <p>No stores yet.</p>
           <p>
-            <Link href={hrefFor({ name: 'new' })}>Create your first store</Link>: a WordPress + WooCommerce shop with its
+            <Link href={hrefFor({ name: 'new' })}>Create your first store</Link>: a WooCommerce or Medusa shop with its
             own database, ready in a few minutes.
           </p>
         </div>
