@@ -111,7 +111,7 @@ pub async fn logs(
     }
 }
 
-/// Runs `wp <args>` in the store's WordPress container, audited as
+/// Runs `wp <args>` in the store's container for it, audited as
 /// `store.wp` (the command line with password-like option values masked).
 pub async fn wp(
     pool: &PgPool,
@@ -119,11 +119,11 @@ pub async fn wp(
     actor: &Actor,
     t: &Target,
     args: &[String],
-    mode: impl Into<pods::WpMode>,
+    mode: impl Into<pods::ShellMode>,
 ) -> Result<WpOutput, IncidentError> {
     let mode = mode.into();
     let shown = pods::wp_command_for_audit(args, &pods::Masker::default());
-    let shown = if mode == pods::WpMode::Unsafe {
+    let shown = if mode == pods::ShellMode::Unsafe {
         format!("{shown} (--unsafe)")
     } else {
         shown

@@ -435,7 +435,7 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             args,
         } => {
             let mode = match (read_only, unsafe_code) {
-                (_, true) => crate::cluster::pods::WpMode::Unsafe,
+                (_, true) => crate::cluster::pods::ShellMode::Unsafe,
                 (ro, false) => ro.into(),
             };
             pods::wp(&settings, &pool, &store, &args, mode, json, actor).await

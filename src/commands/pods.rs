@@ -110,7 +110,7 @@ pub async fn wp(
     pool: &PgPool,
     key: &str,
     args: &[String],
-    mode: pods::WpMode,
+    mode: pods::ShellMode,
     json: bool,
     actor: Option<String>,
 ) -> Result<ExitCode> {
@@ -120,10 +120,12 @@ pub async fn wp(
     };
     let engine = s.engine.spec();
     if engine.shell.as_ref().map(|sh| sh.name) != Some("wp") {
+        // The engine whose shell `wp` is, for the message.
+        let wp_engine = crate::engines::shell("wp").map_or("no", |(e, _)| e.title);
         let e = crate::engine::EngineError::Invalid {
             field: "engine",
             message: format!(
-                "`store wp` runs wp-cli in WooCommerce stores; {} is a {} store, which has no incident shell (its admin is at {}{}; its login is revealed in the dashboard or by POST /api/stores/ID/credentials)",
+                "`store wp` is the incident shell of {wp_engine} stores; {} is a {} store, which has no incident shell (its admin is at {}{}; its login is revealed in the dashboard or by POST /api/stores/ID/credentials)",
                 s.name, engine.title, s.url, engine.admin.path
             ),
         };

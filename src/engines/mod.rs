@@ -179,7 +179,8 @@ pub enum AdminUser {
     Email,
 }
 
-/// An engine's incident shell: a program in one of the store's containers.
+/// An engine's incident shell: a program in one of the store's containers,
+/// and the engine's policy for what may be run in it.
 #[derive(Debug)]
 pub struct Shell {
     /// The command name people type (`store wp ...`).
@@ -188,6 +189,50 @@ pub struct Shell {
     pub container: &'static str,
     /// What runs there before the person's arguments.
     pub argv: &'static [&'static str],
+    /// Checks a command line before it runs; the error says what is allowed.
+    pub check: fn(&[String], ShellMode) -> Result<(), String>,
+    /// Whether an option (`--name`) carries a password, key or token: its
+    /// value is written masked in the audit log.
+    pub secret_option: fn(&str) -> bool,
+}
+
+impl Shell {
+    /// The argv run in the container for `<name> <args>`.
+    pub fn argv_for(&self, args: &[String]) -> Vec<String> {
+        let mut argv: Vec<String> = self.argv.iter().map(|a| a.to_string()).collect();
+        argv.extend(args.iter().cloned());
+        argv
+    }
+}
+
+/// What a shell command may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellMode {
+    /// Only the commands of the engine's read allow-list.
+    ReadOnly,
+    /// Anything but the commands that run code or SQL given on the line.
+    Standard,
+    /// Those too (`store wp --unsafe`), still never the refused options.
+    Unsafe,
+}
+
+impl From<bool> for ShellMode {
+    /// `read_only` as the faces without `--unsafe` say it.
+    fn from(read_only: bool) -> ShellMode {
+        if read_only {
+            ShellMode::ReadOnly
+        } else {
+            ShellMode::Standard
+        }
+    }
+}
+
+/// The engine whose incident shell is called `name` (`wp`), and that shell.
+pub fn shell(name: &str) -> Option<(&'static Engine, &'static Shell)> {
+    EngineKind::ALL.into_iter().find_map(|k| {
+        let e = engine(k);
+        e.shell.as_ref().filter(|s| s.name == name).map(|s| (e, s))
+    })
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ pub struct LogRequest {
     pub tail: u32,
 }
 
-/// The answer of a `wp` command run in the store's WordPress pod.
+/// The answer of a `wp` command run in the store's pod for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WpOutput {
     pub stdout: String,

@@ -121,7 +121,7 @@ pub async fn stream_logs(
     let _ = tx.send(Msg::LogEnded { stream, error });
 }
 
-/// Runs `wp ARGS` in the store's WordPress pod, audited with who ran it.
+/// Runs `wp ARGS` in the store's pod for it, audited with who ran it.
 #[allow(clippy::too_many_arguments)]
 pub async fn wp(
     client: &Client,

@@ -1,6 +1,6 @@
-//! The wp-cli prompt's words: the commands offered and how a typed line
+//! The wp prompt's words: the commands offered and how a typed line
 //! becomes arguments (no shell is involved: the words go to the exec API as
-//! they are). What read-only mode lets through is the cluster's rule.
+//! they are). What read-only mode lets through is the engine's shell policy.
 
 /// Offered with `tab`: common, and harmless to run on a live store.
 pub const OFFERED: &[&str] = &[
@@ -52,7 +52,8 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
 }
 
 /// The arguments for `wp`, or why the line is refused. The rules are the
-/// cluster's (`cluster::pods::check_wp_command`, the same for every face);
+/// engine's shell policy (through `cluster::pods::check_wp_command`, the
+/// same for every face);
 /// checking here too only saves a round trip and says it at once.
 pub fn check(line: &str, read_only: bool) -> Result<Vec<String>, String> {
     let words = split(line)?;

@@ -2,7 +2,9 @@
 //! wp-content on a volume, MariaDB in a StatefulSet, a setup step that
 //! installs WooCommerce, and wp-cli for incidents.
 
-use super::{Admin, AdminUser, Engine, EngineKind, Key, KeyKind, MI, SecretKey, Shell};
+pub mod shell;
+
+use super::{Admin, AdminUser, Engine, EngineKind, Key, KeyKind, MI, SecretKey};
 
 /// The chart's own requests are 100m CPU and 256Mi of memory per container,
 /// and a limit below its request is refused by Kubernetes: those are the floors.
@@ -129,12 +131,5 @@ pub static ENGINE: Engine = Engine {
     },
     main_component: "wordpress",
     main_container: "wordpress",
-    shell: Some(Shell {
-        name: "wp",
-        component: "wordpress",
-        container: "wordpress",
-        // Where the chart leaves wp-cli in the WordPress container, and the
-        // document root it works on.
-        argv: &["php", "/opt/wp-cli/wp", "--path=/var/www/html"],
-    }),
+    shell: Some(shell::SHELL),
 };

@@ -1,4 +1,4 @@
-//! The wp-cli prompt of a store: offered commands, running one, scrolling
+//! The wp prompt of a store: offered commands, running one, scrolling
 //! the output. (What may run, in `--read-only` too, is `tui::wp`'s rule.)
 
 use super::flash;

@@ -1,4 +1,4 @@
-//! The wp-cli prompt: the output of every command run so far (scrollable),
+//! The wp prompt: the output of every command run so far (scrollable),
 //! the commands offered, and the prompt line.
 
 use super::super::state::{State, WpView};
@@ -47,7 +47,7 @@ pub fn draw(state: &State, w: &WpView, name: &str, theme: Theme, f: &mut Frame, 
         f.render_widget(
             Paragraph::new(vec![
                 Line::styled(
-                    " Runs wp-cli in the store's WordPress pod; every command is audited.",
+                    " Runs wp in the store's pod for it; every command is audited.",
                     theme.dim(),
                 ),
                 Line::styled(
