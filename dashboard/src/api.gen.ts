@@ -710,8 +710,8 @@ export interface components {
             ready_workloads: number;
             state: components["schemas"]["HealthState"];
             /**
-             * @description What a person needs to know, e.g. "deployment/wordpress 0/1 ready;
-             *     pod wordpress-x: ImagePullBackOff".
+             * @description What a person needs to know, e.g. "deployment/web 0/1 ready;
+             *     pod web-x: ImagePullBackOff".
              */
             summary: string;
             workloads: number;

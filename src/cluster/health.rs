@@ -31,8 +31,8 @@ impl HealthState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub state: HealthState,
-    /// What a person needs to know, e.g. "deployment/wordpress 0/1 ready;
-    /// pod wordpress-x: ImagePullBackOff".
+    /// What a person needs to know, e.g. "deployment/web 0/1 ready;
+    /// pod web-x: ImagePullBackOff".
     pub summary: String,
     pub ready_workloads: usize,
     pub workloads: usize,
@@ -433,7 +433,7 @@ mod tests {
             status: Some(PodStatus {
                 phase: Some("Pending".into()),
                 container_statuses: Some(vec![ContainerStatus {
-                    name: "wordpress".into(),
+                    name: "web".into(),
                     state: Some(ContainerState {
                         waiting: Some(ContainerStateWaiting {
                             reason: Some(reason.into()),
@@ -466,7 +466,7 @@ mod tests {
 
     #[test]
     fn all_workloads_ready_is_ready() {
-        let h = health(&[deploy("wordpress", 1, 1)], &[sts("db", 1, 1)], &[], &[]);
+        let h = health(&[deploy("web", 1, 1)], &[sts("db", 1, 1)], &[], &[]);
         assert_eq!(h.state, HealthState::Ready);
         assert_eq!(h.summary, "2/2 workloads ready");
     }
@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn a_rollout_under_way_is_not_ready_while_old_pods_remain() {
         // The new pod is stuck; the old one is still ready (an upgrade).
-        let mut d = deploy("wordpress", 1, 1);
+        let mut d = deploy("web", 1, 1);
         if let Some(st) = d.status.as_mut() {
             st.replicas = Some(2);
         }
@@ -490,27 +490,27 @@ mod tests {
 
     #[test]
     fn a_workload_short_of_replicas_is_progressing_and_named() {
-        let h = health(&[deploy("wordpress", 1, 0)], &[sts("db", 1, 1)], &[], &[]);
+        let h = health(&[deploy("web", 1, 0)], &[sts("db", 1, 1)], &[], &[]);
         assert_eq!(h.state, HealthState::Progressing);
-        assert_eq!(h.summary, "deployment/wordpress 0/1 ready");
+        assert_eq!(h.summary, "deployment/web 0/1 ready");
     }
 
     #[test]
     fn a_bad_pod_makes_the_store_degraded_with_the_reason() {
         let h = health(
-            &[deploy("wordpress", 1, 0)],
+            &[deploy("web", 1, 0)],
             &[],
-            &[waiting_pod("wordpress-abc", "ImagePullBackOff")],
+            &[waiting_pod("web-abc", "ImagePullBackOff")],
             &[],
         );
         assert_eq!(h.state, HealthState::Degraded);
         assert!(
-            h.summary.starts_with("pod wordpress-abc: ImagePullBackOff"),
+            h.summary.starts_with("pod web-abc: ImagePullBackOff"),
             "{}",
             h.summary
         );
         assert!(
-            h.summary.contains("deployment/wordpress 0/1 ready"),
+            h.summary.contains("deployment/web 0/1 ready"),
             "{}",
             h.summary
         );
@@ -522,10 +522,10 @@ mod tests {
             &[],
             &[sts("db", 1, 1)],
             &[],
-            &["deployment/wordpress", "statefulset/db"],
+            &["deployment/web", "statefulset/db"],
         );
         assert_eq!(h.state, HealthState::Progressing);
-        assert!(h.summary.contains("deployment/wordpress not created yet"));
+        assert!(h.summary.contains("deployment/web not created yet"));
     }
 
     fn crash_looping(restarts: i32) -> Pod {
@@ -541,9 +541,7 @@ mod tests {
         cs.last_state = Some(ContainerState {
             terminated: Some(k8s_openapi::api::core::v1::ContainerStateTerminated {
                 exit_code: 1,
-                message: Some(
-                    "PHP Fatal error:  Uncaught Error\nin /var/www/html/wp-settings.php".into(),
-                ),
+                message: Some("PHP Fatal error:  Uncaught Error\nin /srv/app/settings.php".into()),
                 ..Default::default()
             }),
             ..Default::default()
@@ -560,7 +558,7 @@ mod tests {
             "CreateContainerConfigError",
         ] {
             let why = stuck(&waiting_pod("web-1", reason)).expect(reason);
-            assert_eq!(why, format!("pod web-1: container wordpress: {reason}"));
+            assert_eq!(why, format!("pod web-1: container web: {reason}"));
         }
         // Starting up, or waiting for a volume: it may get there.
         assert_eq!(stuck(&waiting_pod("web-1", "ContainerCreating")), None);
@@ -570,7 +568,7 @@ mod tests {
         let why = stuck(&crash_looping(STUCK_RESTARTS)).expect("crash loop");
         assert_eq!(
             why,
-            "pod web-1: container wordpress: CrashLoopBackOff after 2 restarts; last exit 1: PHP Fatal error:  Uncaught Error | in /var/www/html/wp-settings.php"
+            "pod web-1: container web: CrashLoopBackOff after 2 restarts; last exit 1: PHP Fatal error:  Uncaught Error | in /srv/app/settings.php"
         );
         // A pod being deleted goes anyway.
         let mut going = waiting_pod("web-1", "ImagePullBackOff");
@@ -590,22 +588,22 @@ mod tests {
         assert!(t.starts_with('…') && t.ends_with("END"), "{t}");
     }
 
-    /// A WordPress pod whose setup step fails, as a real kubelet (v1.37,
+    /// A store's web pod whose setup step fails, as a real kubelet (v1.37,
     /// containerd) reported it between two retries; `setup` is the
     /// setup-store container's status, the rest as it was.
     fn kubelet_pod(setup: serde_json::Value) -> Pod {
         serde_json::from_value(serde_json::json!({
             "apiVersion": "v1",
             "kind": "Pod",
-            "metadata": {"name": "shop-wordpress-6d5c9f7b8-x2k4q", "namespace": "store-shop"},
+            "metadata": {"name": "shop-web-6d5c9f7b8-x2k4q", "namespace": "store-shop"},
             "spec": {
                 "initContainers": [
-                    {"name": "copy-wordpress", "image": "wordpress:6.8.3-php8.3-apache",
+                    {"name": "copy-files", "image": "web:1.0",
                      "terminationMessagePolicy": "FallbackToLogsOnError"},
-                    {"name": "setup-store", "image": "wordpress:cli-2.12.0-php8.3",
+                    {"name": "setup-store", "image": "web:cli-1.0",
                      "terminationMessagePolicy": "FallbackToLogsOnError"}
                 ],
-                "containers": [{"name": "wordpress", "image": "wordpress:6.8.3-php8.3-apache"}]
+                "containers": [{"name": "web", "image": "web:1.0"}]
             },
             "status": {
                 "phase": "Pending",
@@ -614,13 +612,13 @@ mod tests {
                     {"type": "Initialized", "status": "False", "reason": "ContainersNotInitialized",
                      "message": "containers with incomplete status: [setup-store]"},
                     {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                     "message": "containers with unready status: [wordpress]"},
+                     "message": "containers with unready status: [web]"},
                     {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
-                     "message": "containers with unready status: [wordpress]"},
+                     "message": "containers with unready status: [web]"},
                     {"type": "PodScheduled", "status": "True"}
                 ],
                 "initContainerStatuses": [
-                    {"name": "copy-wordpress", "image": "docker.io/library/wordpress:6.8.3-php8.3-apache",
+                    {"name": "copy-files", "image": "docker.io/library/web:1.0",
                      "imageID": "sha256:0b1c", "containerID": "containerd://4f2a", "ready": true,
                      "restartCount": 0, "started": false,
                      "state": {"terminated": {"exitCode": 0, "reason": "Completed",
@@ -629,7 +627,7 @@ mod tests {
                     setup
                 ],
                 "containerStatuses": [
-                    {"name": "wordpress", "image": "wordpress:6.8.3-php8.3-apache", "imageID": "",
+                    {"name": "web", "image": "web:1.0", "imageID": "",
                      "ready": false, "restartCount": 0, "started": false,
                      "state": {"waiting": {"reason": "PodInitializing"}}}
                 ]
@@ -638,11 +636,11 @@ mod tests {
         .expect("a kubelet's pod")
     }
 
-    const NO_PLUGINS: &str = "Downloading WooCommerce...\nWarning: woocommerce: An unexpected error occurred.\nError: No plugins installed.\n";
+    const NO_PLUGINS: &str = "Downloading the shop...\nWarning: shop: An unexpected error occurred.\nError: Nothing installed.\n";
 
     fn setup_status(restarts: i32, state: serde_json::Value) -> serde_json::Value {
         serde_json::json!({
-            "name": "setup-store", "image": "docker.io/library/wordpress:cli-2.12.0-php8.3",
+            "name": "setup-store", "image": "docker.io/library/web:cli-1.0",
             "imageID": "sha256:9e7d", "containerID": "containerd://77c1", "ready": false,
             "restartCount": restarts, "started": false, "state": state,
             "lastState": if restarts > 0 { serde_json::json!({"terminated": {
@@ -654,7 +652,7 @@ mod tests {
 
     fn pod_health(p: &Pod) -> Health {
         health(
-            &[deploy("shop-wordpress", 1, 0)],
+            &[deploy("shop-web", 1, 0)],
             &[],
             std::slice::from_ref(p),
             &[],
@@ -673,7 +671,7 @@ mod tests {
         assert_eq!(h.state, HealthState::Degraded, "{}", h.summary);
         assert!(
             h.summary.starts_with(
-                "pod shop-wordpress-6d5c9f7b8-x2k4q: init container setup-store failed (Error, exit 1, restarted 2 times): Downloading WooCommerce... | Warning: woocommerce: An unexpected error occurred. | Error: No plugins installed."
+                "pod shop-web-6d5c9f7b8-x2k4q: init container setup-store failed (Error, exit 1, restarted 2 times): Downloading the shop... | Warning: shop: An unexpected error occurred. | Error: Nothing installed."
             ),
             "{}",
             h.summary
@@ -724,7 +722,7 @@ mod tests {
             running: Some(Default::default()),
             ..Default::default()
         });
-        let h = health(&[deploy("shop-wordpress", 1, 1)], &[], &[p], &[]);
+        let h = health(&[deploy("shop-web", 1, 1)], &[], &[p], &[]);
         assert_eq!(h.state, HealthState::Ready, "{}", h.summary);
     }
 
@@ -744,7 +742,7 @@ mod tests {
 
     #[test]
     fn a_stale_generation_is_not_ready() {
-        let mut d = deploy("wordpress", 1, 1);
+        let mut d = deploy("web", 1, 1);
         d.metadata.generation = Some(2);
         assert_eq!(health(&[d], &[], &[], &[]).state, HealthState::Progressing);
     }

@@ -303,19 +303,13 @@ mod tests {
         let mut ix = Index::default();
         ix.apply(namespace("ns-a", &a.to_string()));
         ix.apply(namespace("ns-b", &b.to_string()));
-        assert_eq!(
-            ix.apply(deploy("ns-a", "wordpress", &a.to_string(), 0)),
-            vec![a]
-        );
-        ix.apply(deploy("ns-b", "wordpress", &b.to_string(), 1));
+        assert_eq!(ix.apply(deploy("ns-a", "web", &a.to_string(), 0)), vec![a]);
+        ix.apply(deploy("ns-b", "web", &b.to_string(), 1));
         assert_eq!(ix.health(a, &[]).state, HealthState::Progressing);
         assert_eq!(ix.health(b, &[]).state, HealthState::Ready);
 
         // Modified: the same key replaces the object, nothing is added.
-        assert_eq!(
-            ix.apply(deploy("ns-a", "wordpress", &a.to_string(), 1)),
-            vec![a]
-        );
+        assert_eq!(ix.apply(deploy("ns-a", "web", &a.to_string(), 1)), vec![a]);
         assert_eq!(ix.health(a, &[]).state, HealthState::Ready);
         assert_eq!(ix.store(a).map(|o| o.deployments.len()), Some(1));
         assert_eq!(ix.len(), 4);
@@ -325,16 +319,13 @@ mod tests {
     fn a_deleted_object_leaves_and_an_empty_store_is_dropped() {
         let (a, _) = ids();
         let mut ix = Index::default();
-        let d = deploy("ns-a", "wordpress", &a.to_string(), 1);
+        let d = deploy("ns-a", "web", &a.to_string(), 1);
         ix.apply(d.clone());
-        ix.apply(pod("ns-a", "wordpress-x", &a.to_string()));
+        ix.apply(pod("ns-a", "web-x", &a.to_string()));
         assert_eq!(ix.delete(&d), vec![a]);
         assert_eq!(ix.health(a, &[]).state, HealthState::Missing);
         assert_eq!(ix.store(a).map(|o| o.pods.len()), Some(1));
-        assert_eq!(
-            ix.delete(&pod("ns-a", "wordpress-x", &a.to_string())),
-            vec![a]
-        );
+        assert_eq!(ix.delete(&pod("ns-a", "web-x", &a.to_string())), vec![a]);
         assert!(ix.store(a).is_none());
         assert!(ix.is_empty());
         // Deleting what is not there touches nothing.
@@ -345,20 +336,17 @@ mod tests {
     fn a_relabelled_object_moves_to_its_new_store() {
         let (a, b) = ids();
         let mut ix = Index::default();
-        ix.apply(deploy("ns-x", "wordpress", &a.to_string(), 1));
+        ix.apply(deploy("ns-x", "web", &a.to_string(), 1));
         ix.apply(namespace("ns-a", &a.to_string()));
         ix.apply(namespace("ns-x", &b.to_string()));
-        let touched = ix.apply(deploy("ns-x", "wordpress", &b.to_string(), 1));
+        let touched = ix.apply(deploy("ns-x", "web", &b.to_string(), 1));
         assert_eq!(touched, vec![a, b]);
         assert_eq!(ix.store(a).map(|o| o.deployments.len()), Some(0));
         assert_eq!(ix.health(a, &[]).state, HealthState::Missing);
         assert_eq!(ix.health(b, &[]).state, HealthState::Ready);
         assert_eq!(ix.len(), 3);
         // A label that is not a store id files it nowhere.
-        assert_eq!(
-            ix.apply(deploy("ns-x", "wordpress", "nonsense", 1)),
-            vec![b]
-        );
+        assert_eq!(ix.apply(deploy("ns-x", "web", "nonsense", 1)), vec![b]);
         assert_eq!(ix.store(b).map(|o| o.deployments.len()), Some(0));
         assert_eq!(ix.len(), 2);
     }
@@ -367,20 +355,16 @@ mod tests {
     fn a_relist_replaces_one_kind_and_keeps_the_others() {
         let (a, b) = ids();
         let mut ix = Index::default();
-        ix.apply(deploy("ns-a", "wordpress", &a.to_string(), 0));
+        ix.apply(deploy("ns-a", "web", &a.to_string(), 0));
         ix.apply(deploy("ns-a", "old", &a.to_string(), 0));
         ix.apply(namespace("ns-a", &a.to_string()));
         ix.apply(namespace("ns-b", &b.to_string()));
         ix.replace(vec![
-            deploy("ns-a", "wordpress", &a.to_string(), 1),
-            deploy("ns-b", "wordpress", &b.to_string(), 1),
+            deploy("ns-a", "web", &a.to_string(), 1),
+            deploy("ns-b", "web", &b.to_string(), 1),
         ]);
         let names: Vec<&String> = ix.store(a).unwrap().deployments.keys().collect();
-        assert_eq!(
-            names,
-            vec!["ns-a/wordpress"],
-            "gone while disconnected: gone"
-        );
+        assert_eq!(names, vec!["ns-a/web"], "gone while disconnected: gone");
         assert_eq!(ix.store(a).unwrap().namespaces.len(), 1, "other kinds kept");
         assert_eq!(ix.health(a, &[]).state, HealthState::Ready);
         assert_eq!(ix.health(b, &[]).state, HealthState::Ready);
@@ -396,10 +380,10 @@ mod tests {
         let mut ix = Index::default();
         ix.apply(namespace("ns-a", &a.to_string()));
         ix.apply(namespace("ns-b", &b.to_string()));
-        ix.apply(deploy("ns-b", "wordpress", &b.to_string(), 1));
+        ix.apply(deploy("ns-b", "web", &b.to_string(), 1));
         // Leftovers, or objects elsewhere that carry a store's label.
         ix.apply(pod("ns-c", "leftover", &c.to_string()));
-        ix.apply(deploy("ns-c", "wordpress", &c.to_string(), 1));
+        ix.apply(deploy("ns-c", "web", &c.to_string(), 1));
         let all = ix.health_all();
         assert_eq!(all.len(), 2);
         assert_eq!(all[&a].state, HealthState::Missing);
@@ -414,7 +398,7 @@ mod tests {
         let id = a.to_string();
         let mut ix = Index::default();
         ix.apply(namespace("store-acme", &id));
-        ix.apply(deploy("store-acme", "wordpress", &id, 1));
+        ix.apply(deploy("store-acme", "web", &id, 1));
         assert_eq!(ix.health(a, &[]).state, HealthState::Ready);
         ix.apply(deploy("elsewhere", "decoy", &id, 0));
         ix.apply(pod("elsewhere", "decoy-x", &id));

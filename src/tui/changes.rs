@@ -177,7 +177,7 @@ mod tests {
             created_by: "ops".into(),
             via: "cli".into(),
             params: FleetParams {
-                set: vec!["wordpress.image=t2".into()],
+                set: vec!["web.image=t2".into()],
                 ..Default::default()
             },
             wave_size: 1,

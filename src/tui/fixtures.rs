@@ -24,7 +24,7 @@ pub(crate) fn store(n: u128, name: &str, owner: &str, status: Status, age_secs: 
         name: name.into(),
         namespace: format!("store-{slug}"),
         owner: owner.into(),
-        engine: crate::store::EngineKind::Woocommerce,
+        engine: crate::store::EngineKind::default(),
         status,
         phase: match status {
             Status::Provisioning => Phase::Installing,
@@ -91,17 +91,11 @@ pub(crate) fn sample_resources() -> Vec<Resource> {
         created: at,
     };
     vec![
-        r("Deployment", "wordpress", "0/1", false, "Progressing"),
+        r("Deployment", "web", "0/1", false, "Progressing"),
         r("StatefulSet", "mariadb", "1/1", true, "Ready"),
-        r(
-            "Pod",
-            "wordpress-7d9c-x2x",
-            "0/1",
-            false,
-            "ImagePullBackOff",
-        ),
+        r("Pod", "web-7d9c-x2x", "0/1", false, "ImagePullBackOff"),
         r("Pod", "mariadb-0", "1/1", true, "Running"),
-        r("Service", "wordpress", "", true, "ClusterIP 80"),
+        r("Service", "web", "", true, "ClusterIP 80"),
         r(
             "PersistentVolumeClaim",
             "data-mariadb-0",
@@ -109,7 +103,7 @@ pub(crate) fn sample_resources() -> Vec<Resource> {
             true,
             "1Gi",
         ),
-        r("Ingress", "wordpress", "", true, "cora-cafe.localhost"),
+        r("Ingress", "web", "", true, "cora-cafe.localhost"),
     ]
 }
 
@@ -127,40 +121,40 @@ pub(crate) fn sample_events() -> Vec<EventLine> {
             30,
             true,
             "BackOff",
-            "pod/wordpress-7d9c-x2x",
-            "Back-off pulling image \"wordpress:6.5\"",
+            "pod/web-7d9c-x2x",
+            "Back-off pulling image \"web:6.5\"",
             14,
         ),
         e(
             95,
             true,
             "Failed",
-            "pod/wordpress-7d9c-x2x",
-            "Failed to pull image \"wordpress:6.5\": rpc error: code = NotFound desc = failed to resolve reference",
+            "pod/web-7d9c-x2x",
+            "Failed to pull image \"web:6.5\": rpc error: code = NotFound desc = failed to resolve reference",
             3,
         ),
         e(
             130,
             false,
             "Scheduled",
-            "pod/wordpress-7d9c-x2x",
-            "Successfully assigned store-cora-cafe/wordpress-7d9c-x2x to sandbox-node-1",
+            "pod/web-7d9c-x2x",
+            "Successfully assigned store-cora-cafe/web-7d9c-x2x to sandbox-node-1",
             1,
         ),
         e(
             131,
             false,
             "SuccessfulCreate",
-            "replicaset/wordpress-7d9c",
-            "Created pod: wordpress-7d9c-x2x",
+            "replicaset/web-7d9c",
+            "Created pod: web-7d9c-x2x",
             1,
         ),
         e(
             132,
             false,
             "ScalingReplicaSet",
-            "deployment/wordpress",
-            "Scaled up replica set wordpress-7d9c from 0 to 1",
+            "deployment/web",
+            "Scaled up replica set web-7d9c from 0 to 1",
             1,
         ),
     ]
@@ -207,7 +201,10 @@ pub(crate) fn sample_audit(id: Uuid) -> Vec<Entry> {
             "api",
             "store.create",
             "accepted",
-            "namespace store-cora-cafe, owner ann@example.com, engine woocommerce",
+            &format!(
+                "namespace store-cora-cafe, owner ann@example.com, engine {}",
+                crate::store::EngineKind::default()
+            ),
         ),
     ]
 }

@@ -324,7 +324,7 @@ const DETAIL: &[Binding] = &[
     b(&[ch('G'), code(End)], Act::Last, "bottom"),
     bf(&[ch('x')], Act::ShowError, "full error message", "error"),
     bf(&[ch('l')], Act::Logs, "pod logs", "logs"),
-    bf(&[ch('w')], Act::Wp, "wp-cli prompt", "wp"),
+    bf(&[ch('w')], Act::Wp, "wp prompt", "wp"),
     bf(
         &[ch('H')],
         Act::History,
@@ -585,7 +585,7 @@ pub fn help(under: Context, read_only: bool) -> Vec<HelpLine> {
             ("Store detail", Context::Detail),
         ],
         Context::Wp => vec![
-            ("wp-cli prompt", Context::Wp),
+            ("wp prompt", Context::Wp),
             ("Store detail", Context::Detail),
         ],
         Context::Detail => vec![

@@ -392,7 +392,7 @@ fn logs_state() -> State {
     s.size = (80, 24);
     update(&mut s, Msg::Key(KeyEvent::from(KeyCode::Char('l'))));
     let c = |container: &str, init| super::msg::ContainerRef {
-        pod: "wordpress-1".into(),
+        pod: "web-1".into(),
         container: container.into(),
         init,
         state: if init {
@@ -405,7 +405,7 @@ fn logs_state() -> State {
         &mut s,
         Msg::Containers {
             id: Uuid::from_u128(3),
-            result: Ok(vec![c("setup", true), c("wordpress", false)]),
+            result: Ok(vec![c("setup", true), c("web", false)]),
         },
     );
     let Screen::Detail(d) = &mut s.screen else {

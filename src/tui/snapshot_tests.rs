@@ -536,9 +536,9 @@ fn containers() -> Vec<super::msg::ContainerRef> {
         },
     };
     vec![
-        c("wordpress-7c9f", "copy-wordpress", true),
-        c("wordpress-7c9f", "setup-store", true),
-        c("wordpress-7c9f", "wordpress", false),
+        c("web-7c9f", "copy-files", true),
+        c("web-7c9f", "setup-store", true),
+        c("web-7c9f", "web", false),
         c("mariadb-0", "mariadb", false),
     ]
 }
@@ -550,9 +550,9 @@ fn log_lines(n: usize) -> Vec<String> {
                 0 => format!(
                     "10.42.0.1 - - \"GET /?p={i} HTTP/1.1\" 200 5120 \"-\" \"kube-probe/1.37\""
                 ),
-                1 => "[php:notice] WooCommerce: cron ran action_scheduler_run_queue".to_string(),
-                2 => format!("[core:error] AH00126: Invalid URI in request GET /wp-admin/{i}"),
-                _ => "wp-cli: Success: Updated 'woocommerce_coming_soon' option.".to_string(),
+                1 => "[php:notice] shop: cron ran action_scheduler_run_queue".to_string(),
+                2 => format!("[core:error] AH00126: Invalid URI in request GET /admin/{i}"),
+                _ => "cli: Success: Updated 'shop_coming_soon' option.".to_string(),
             };
             format!(
                 "2026-03-14T11:{:02}:{:02}.123456789Z {text}",
@@ -563,7 +563,7 @@ fn log_lines(n: usize) -> Vec<String> {
         .collect()
 }
 
-/// The detail's logs pane with lines from the wordpress container.
+/// The detail's logs pane with lines from the store's web container.
 fn logs_at(size: (u16, u16)) -> State {
     let mut s = detail_at(size);
     typed(&mut s, "l");
@@ -631,7 +631,7 @@ fn wp_at(size: (u16, u16), read_only: bool) -> State {
         Msg::WpDone {
             seq: 1,
             result: Ok(super::msg::WpOutput {
-                stdout: "+-------------+--------+-----------+---------+\n| name        | status | update    | version |\n+-------------+--------+-----------+---------+\n| woocommerce | active | none      | 9.8.1   |\n| hello       | inactive | available | 1.7.2 |\n+-------------+--------+-----------+---------+".into(),
+                stdout: "+-------------+--------+-----------+---------+\n| name        | status | update    | version |\n+-------------+--------+-----------+---------+\n| storefront  | active | none      | 9.8.1   |\n| hello       | inactive | available | 1.7.2 |\n+-------------+--------+-----------+---------+".into(),
                 stderr: String::new(),
                 exit_code: Some(0),
             }),

@@ -1,4 +1,4 @@
-//! The detail view of one store: its panes, and the logs and the wp-cli
+//! The detail view of one store: its panes, and the logs and the wp
 //! prompt over them.
 
 use super::Feed;
@@ -161,7 +161,7 @@ pub fn split_timestamp(line: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// The wp-cli prompt and everything it ran.
+/// The wp prompt and everything it ran.
 #[derive(Debug, Clone)]
 pub struct WpView {
     pub input: Input,
@@ -281,8 +281,8 @@ mod tests {
     #[test]
     fn tab_separated_output_is_aligned() {
         assert_eq!(
-            align_tabs("name\tstatus\nwoocommerce\tactive\n"),
-            vec!["name         status", "woocommerce  active"]
+            align_tabs("name\tstatus\nstorefront\tactive\n"),
+            vec!["name        status", "storefront  active"]
         );
         assert_eq!(align_tabs("plain line"), vec!["plain line"]);
     }

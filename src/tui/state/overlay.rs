@@ -45,7 +45,7 @@ impl CreateForm {
             fields: [
                 Input::default(),
                 Input::new(owner.to_string()),
-                Input::new("woocommerce".to_string()),
+                Input::new(crate::engines::EngineKind::default().as_str().to_string()),
             ],
             focus: FIELD_NAME,
             submitting: false,

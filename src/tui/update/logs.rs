@@ -2,6 +2,7 @@
 //! searching.
 
 use super::next_seq;
+use crate::engines::EngineKind;
 use crate::tui::keys::Act;
 use crate::tui::layout;
 use crate::tui::msg::{Command, ContainerRef, LogRequest, Msg};
@@ -56,14 +57,19 @@ pub(super) fn on_containers(
     let Some(l) = logs_mut(state) else {
         return Vec::new();
     };
-    // WordPress by default (the store itself), else the first app
-    // container: not the setup steps, which are a pick away.
+    // The engine's main container by default (the store itself), else the
+    // first app container: not the setup steps, which are a pick away.
     l.selected = result
         .as_ref()
         .ok()
         .and_then(|cs| {
             cs.iter()
-                .position(|c| !c.init && c.container == "wordpress")
+                .position(|c| {
+                    !c.init
+                        && EngineKind::ALL
+                            .iter()
+                            .any(|e| c.container == e.spec().main_container)
+                })
                 .or_else(|| cs.iter().position(|c| !c.init))
         })
         .unwrap_or(0);

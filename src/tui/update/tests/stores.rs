@@ -1,6 +1,7 @@
 //! The stores view: movement, filter, sort, marks, and asking for actions.
 
 use super::*;
+use crate::engines::EngineKind;
 
 #[test]
 fn default_sort_is_youngest_first_and_first_row_selected() {
@@ -237,7 +238,7 @@ fn c_opens_the_form_unless_read_only() {
         "operator",
         "owner defaults to the local user"
     );
-    assert_eq!(f.value(FIELD_ENGINE), "woocommerce");
+    assert_eq!(f.value(FIELD_ENGINE), EngineKind::default().as_str());
 
     let mut info = Info::example();
     info.read_only = true;
