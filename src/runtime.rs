@@ -18,6 +18,8 @@ pub struct Runtime {
     pub pool: PgPool,
     pub client: kube::Client,
     pub view: ClusterView,
+    /// What the engine needs from the settings, built once for every face.
+    pub engine: Arc<engine::EngineConfig>,
     pub workers: Option<WorkerPool>,
 }
 
@@ -32,8 +34,9 @@ impl Runtime {
         // Watches may be quiet for minutes: their client has no read timeout
         // (the view detects a dead stream itself).
         let view = ClusterView::start(cluster::streaming_client(&settings).await?);
+        let engine = Arc::new(engine::EngineConfig::from_settings(&settings));
         let workers = if with_workers {
-            start_workers(&settings, &pool, &client, &view)
+            start_workers(&settings, &engine, &pool, &client, &view)
         } else {
             None
         };
@@ -42,6 +45,7 @@ impl Runtime {
             pool,
             client,
             view,
+            engine,
             workers,
         })
     }
@@ -65,6 +69,7 @@ impl Runtime {
 /// that is 0). The one way every face starts them.
 pub fn start_workers(
     settings: &Arc<Settings>,
+    engine: &Arc<engine::EngineConfig>,
     pool: &PgPool,
     client: &kube::Client,
     view: &ClusterView,
@@ -72,7 +77,7 @@ pub fn start_workers(
     (settings.workers > 0).then(|| {
         WorkerPool::start(WorkerPoolConfig {
             workers: settings.workers,
-            engine: Arc::new(engine::EngineConfig::from_settings(settings)),
+            engine: engine.clone(),
             pool: pool.clone(),
             client: client.clone(),
             view: view.clone(),

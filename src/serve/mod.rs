@@ -76,6 +76,8 @@ pub struct ApiQuery<T>(pub T);
 
 pub struct Shared {
     pub settings: Arc<Settings>,
+    /// What the engine needs from the settings (charts, timeouts), built once.
+    pub engine: Arc<crate::engine::EngineConfig>,
     /// The API's own pool (`api_db_connections`, a short `api_db_wait_ms`), so
     /// that requests and the workers never starve each other and an
     /// overloaded API answers 503 quickly.
@@ -124,6 +126,7 @@ impl AppState {
         let (hub, _) = broadcast::channel(1024);
         AppState(Arc::new(Shared {
             settings: rt.settings.clone(),
+            engine: rt.engine.clone(),
             pool,
             background_pool: rt.pool.clone(),
             cursor_key,

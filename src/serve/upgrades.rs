@@ -8,9 +8,9 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::stores::{StoreId, StoreOut, visible};
 use super::{ApiJson, ApiPath, ApiQuery, AppState};
 use crate::db::fleet::{self as db_fleet, FleetRun};
+use crate::engine::EngineError;
 use crate::engine::changes::{self, History, UpgradeRequest};
 use crate::engine::fleet::{self, FleetDetail, FleetRequest};
-use crate::engine::{EngineConfig, EngineError};
 use crate::store::{EngineKind, Status};
 use axum::Json;
 use axum::extract::State;
@@ -68,7 +68,7 @@ pub async fn upgrade(
 ) -> ApiResult<Response> {
     admin_only(&principal)?;
     visible(&state, &principal, id).await?;
-    let cfg = EngineConfig::from_settings(&state.settings);
+    let cfg = state.engine.clone();
     let req = UpgradeRequest {
         set: assignments(&body.set),
         to: body.to,
@@ -127,7 +127,7 @@ pub async fn history(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<History>> {
     let store = visible(&state, &principal, id).await?;
-    let cfg = EngineConfig::from_settings(&state.settings);
+    let cfg = state.engine.clone();
     Ok(Json(
         changes::history(&state.pool, &cfg, &state.client, &store).await?,
     ))
@@ -197,7 +197,7 @@ pub async fn fleet_start(
     ApiJson(body): ApiJson<FleetBody>,
 ) -> ApiResult<Response> {
     admin_only(&principal)?;
-    let cfg = EngineConfig::from_settings(&state.settings);
+    let cfg = state.engine.clone();
     let engine = EngineKind::parse_available(body.engine.as_deref().unwrap_or(""))
         .map_err(|m| ApiError::invalid("engine", m))?;
     let req = FleetRequest {
@@ -276,7 +276,7 @@ pub async fn fleet_resume(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<FleetDetail>> {
     admin_only(&principal)?;
-    let cfg = EngineConfig::from_settings(&state.settings);
+    let cfg = state.engine.clone();
     Ok(Json(
         fleet::resume(&state.pool, &cfg, &principal.actor(), id)
             .await

@@ -36,6 +36,7 @@ pub struct Effects {
     /// (a quiet log is not a dead one).
     pub streaming: Option<kube::Client>,
     pub settings: std::sync::Arc<crate::config::Settings>,
+    pub engine: std::sync::Arc<crate::engine::EngineConfig>,
     pub read_only: bool,
     pub actor: Actor,
     pub limits: Limits,
@@ -62,6 +63,7 @@ impl Effects {
         pool: PgPool,
         clients: (Option<kube::Client>, Option<kube::Client>),
         settings: std::sync::Arc<crate::config::Settings>,
+        engine: std::sync::Arc<crate::engine::EngineConfig>,
         read_only: bool,
         actor: Actor,
     ) -> Effects {
@@ -73,6 +75,7 @@ impl Effects {
             client: clients.0,
             streaming: clients.1,
             settings,
+            engine,
             read_only,
             actor,
             limits,
@@ -311,7 +314,7 @@ impl Effects {
 
     fn load_history(&self, id: Uuid) {
         let pool = self.pool.clone();
-        let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
+        let cfg = self.engine.clone();
         let client = self.client.clone();
         self.spawn(async move {
             let result = async {
@@ -341,7 +344,7 @@ impl Effects {
         use super::msg::StoreChange;
         use crate::engine::changes;
         let pool = self.pool.clone();
-        let cfg = crate::engine::EngineConfig::from_settings(&self.settings);
+        let cfg = self.engine.clone();
         let actor = self.actor.clone();
         let read_only = self.read_only;
         let client = self.client.clone();

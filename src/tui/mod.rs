@@ -120,9 +120,10 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
     };
     let view = streaming.clone().map(ClusterView::start);
     // The same start as every other face; none in read-only mode.
+    let engine = std::sync::Arc::new(crate::engine::EngineConfig::from_settings(&settings));
     let workers = match (&client, &view) {
         (Some(client), Some(view)) if !read_only => {
-            runtime::start_workers(&settings, &pool, client, view)
+            runtime::start_workers(&settings, &engine, &pool, client, view)
         }
         _ => None,
     };
@@ -132,6 +133,7 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
         pool.clone(),
         (client, streaming),
         settings.clone(),
+        engine,
         read_only,
         Actor::new(user, Via::Console),
     );
