@@ -911,7 +911,7 @@ export interface components {
         };
         /**
          * @description What the operator chose for one store: setting name → value, in the
-         *     names of the store's engine (`wordpress.image`, `replicas`, ...). A key
+         *     names of the store's engine (`replicas`, ...; GET /api/engines lists them). A key
          *     not set is the chart's default. Stored and sent as a JSON object of
          *     strings; numbers are accepted and kept as their text.
          */

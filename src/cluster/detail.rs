@@ -334,7 +334,7 @@ mod tests {
         use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
         let rolling = |updated: i32, observed: i64| Deployment {
             metadata: ObjectMeta {
-                name: Some("wordpress".into()),
+                name: Some("web".into()),
                 generation: Some(2),
                 ..Default::default()
             },

@@ -271,14 +271,14 @@ mod tests {
             &claims,
             &room,
             &[
-                (false, "wordpress.volume", "4Gi"),
+                (false, "web.volume", "4Gi"),
                 (true, "database.volume", "3Gi"),
             ],
         )
         .unwrap_err();
         assert!(
             e.starts_with(
-                "wordpress.volume=4Gi database.volume=3Gi needs 5Gi more requests.storage for web-content, data-db-0, and ResourceQuota store-quota in the store's namespace has 4Gi left of 6Gi (used 2Gi)"
+                "web.volume=4Gi database.volume=3Gi needs 5Gi more requests.storage for web-content, data-db-0, and ResourceQuota store-quota in the store's namespace has 4Gi left of 6Gi (used 2Gi)"
             ),
             "{e}"
         );

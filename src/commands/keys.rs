@@ -166,7 +166,7 @@ mod tests {
             name: name.to_string(),
             namespace: ns.to_string(),
             owner: "o@example.com".to_string(),
-            engine: EngineKind::Woocommerce,
+            engine: EngineKind::default(),
             status,
             phase: Phase::Done,
             namespace_uid: None,

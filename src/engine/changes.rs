@@ -238,7 +238,7 @@ pub(super) async fn queue_upgrade(
     Ok(ledger::change(tx, &store, actor, Kind::Upgrade, &params, &detail).await?)
 }
 
-/// "from revision 3, chart 0.1.0 → 0.2.0; wordpress.image a → b".
+/// "from revision 3, chart 0.1.0 → 0.2.0; replicas default → 0".
 pub fn upgrade_detail(store: &Store, target: &StoreSettings, shipped: &str) -> String {
     let mut parts = vec![format!(
         "from revision {}",
@@ -509,7 +509,7 @@ mod tests {
         Revision {
             revision,
             status: status.into(),
-            chart: "woocommerce-0.1.0".into(),
+            chart: "shop-0.1.0".into(),
             description: description.into(),
             updated: String::new(),
         }
@@ -548,8 +548,9 @@ mod tests {
             set: set.iter().map(|x| x.to_string()).collect(),
             to: to.map(String::from),
         };
-        let t = plan_upgrade(&s, &req(&["wordpress.image=t2"], None), "0.1.0").unwrap();
-        assert_eq!(t.get("wordpress.image"), Some("t2"));
+        let key = s.engine.spec().keys[0].name;
+        let t = plan_upgrade(&s, &req(&[&format!("{key}=t2")], None), "0.1.0").unwrap();
+        assert_eq!(t.get(key), Some("t2"));
         let e = plan_upgrade(&s, &req(&[], Some("9.9.9")), "0.1.0").unwrap_err();
         assert!(
             e.to_string().contains("ships store chart 0.1.0, not 9.9.9"),

@@ -477,7 +477,7 @@ mod tests {
             status,
             wave,
             max_failures,
-            engine: EngineKind::Woocommerce,
+            engine: EngineKind::default(),
         }
     }
 

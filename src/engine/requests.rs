@@ -333,11 +333,11 @@ mod tests {
             Err(EngineError::Invalid { field, .. }) => field,
             other => panic!("expected invalid, got {other:?}"),
         };
-        assert_eq!(field(&req("", "a@b.c", "woocommerce")), "name");
-        assert_eq!(field(&req("Shop", "", "woocommerce")), "owner");
+        assert_eq!(field(&req("", "a@b.c", "medusa")), "name");
+        assert_eq!(field(&req("Shop", "", "medusa")), "owner");
         assert_eq!(field(&req("Shop", "a@b.c", "shopify")), "engine");
         assert!(validate(&req("Shop", "a@b.c", "medusa"), &Reserved::default()).is_ok());
-        let mut r = req("Shop", "a@b.c", "woocommerce");
+        let mut r = req("Shop", "a@b.c", "medusa");
         r.idempotency_key = Some("x".repeat(201));
         assert_eq!(field(&r), "idempotency_key");
         assert!(validate(&req(" Shop ", "A@B.C", ""), &Reserved::default()).is_ok());

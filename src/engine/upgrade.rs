@@ -564,7 +564,7 @@ mod tests {
         Revision {
             revision,
             status: status.into(),
-            chart: "woocommerce-0.1.0".into(),
+            chart: "shop-0.1.0".into(),
             description: String::new(),
             updated: String::new(),
         }

@@ -258,7 +258,7 @@ impl Store {
             name: "Shop".into(),
             namespace: "store-shop".into(),
             owner: "a@b.c".into(),
-            engine: EngineKind::Woocommerce,
+            engine: EngineKind::default(),
             status: Status::Ready,
             phase: Phase::Done,
             url: "http://shop.localhost".into(),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// What the operator chose for one store: setting name → value, in the
-/// names of the store's engine (`wordpress.image`, `replicas`, ...). A key
+/// names of the store's engine (`replicas`, ...; GET /api/engines lists them). A key
 /// not set is the chart's default. Stored and sent as a JSON object of
 /// strings; numbers are accepted and kept as their text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -345,38 +345,102 @@ pub fn bytes(v: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engines::{medusa, woocommerce};
+    use crate::engines::{Admin, AdminUser, EngineKind, Key, SecretKey, medusa};
 
-    const WOO: &Engine = &woocommerce::ENGINE;
+    /// An engine made up for these tests: a web server and a database, each
+    /// key kind once. The real engines' keys are checked against their
+    /// charts by tests/engines.rs.
+    const KEYS: &[Key] = &[
+        Key {
+            name: "web.image",
+            doc: "web image tag",
+            kind: KeyKind::ImageTag,
+            paths: &[&["web", "image", "tag"]],
+        },
+        Key {
+            name: "web.cpu",
+            doc: "web CPU limit",
+            kind: KeyKind::Cpu,
+            paths: &[&["web", "resources", "limits", "cpu"]],
+        },
+        Key {
+            name: "web.memory",
+            doc: "web memory limit",
+            kind: KeyKind::Memory(256 * MI),
+            paths: &[&["web", "resources", "limits", "memory"]],
+        },
+        Key {
+            name: "database.memory",
+            doc: "database memory limit",
+            kind: KeyKind::Memory(256 * MI),
+            paths: &[&["database", "resources", "limits", "memory"]],
+        },
+        Key {
+            name: "database.volume",
+            doc: "database volume",
+            kind: KeyKind::Volume { statefulset: true },
+            paths: &[&["database", "persistence", "size"]],
+        },
+        Key {
+            name: "replicas",
+            doc: "1 runs the store, 0 pauses it",
+            kind: KeyKind::Replicas,
+            paths: &[&["web", "replicas"]],
+        },
+    ];
+
+    const TEST: Engine = Engine {
+        kind: EngineKind::ALL[0],
+        title: "Test",
+        aliases: &[],
+        summary: "a web server and a database",
+        chart: "test",
+        keys: KEYS,
+        example_setting: "web.image=1.0",
+        secret_keys: &[SecretKey {
+            name: "admin-password",
+            len: 32,
+        }],
+        admin: Admin {
+            what: "Test admin",
+            user: AdminUser::Name("admin"),
+            path: "/admin",
+            password_key: "admin-password",
+        },
+        main_component: "web",
+        main_container: "web",
+        shell: None,
+    };
+    const ENGINE: &Engine = &TEST;
 
     fn set(pairs: &[&str]) -> Result<StoreSettings, SettingError> {
         let pairs: Vec<String> = pairs.iter().map(|s| s.to_string()).collect();
-        StoreSettings::default().with_assignments(WOO, &pairs)
+        StoreSettings::default().with_assignments(ENGINE, &pairs)
     }
 
     #[test]
     fn assignments_set_and_clear_keys() {
-        let s = set(&["wordpress.image=6.9.0-php8.3-apache", "replicas=0"]).unwrap();
-        assert_eq!(s.get("wordpress.image"), Some("6.9.0-php8.3-apache"));
+        let s = set(&["web.image=6.9.0", "replicas=0"]).unwrap();
+        assert_eq!(s.get("web.image"), Some("6.9.0"));
         assert_eq!(s.get("replicas"), Some("0"));
         let cleared = s
-            .with_assignments(WOO, &["replicas=default".into(), "wordpress.image=".into()])
+            .with_assignments(ENGINE, &["replicas=default".into(), "web.image=".into()])
             .unwrap();
         assert!(cleared.is_empty(), "{cleared:?}");
     }
 
     #[test]
     fn bad_values_name_the_key_and_the_fix() {
-        let e = set(&["wordpress.imag=1"]).unwrap_err();
+        let e = set(&["web.imag=1"]).unwrap_err();
         assert!(e.to_string().contains("unknown setting"), "{e}");
-        assert!(e.to_string().contains("wordpress.image"), "{e}");
+        assert!(e.to_string().contains("web.image"), "{e}");
         let e = set(&["replicas=2"]).unwrap_err();
         assert_eq!(e.key, "replicas");
-        let e = set(&["wordpress.cpu=50m"]).unwrap_err();
+        let e = set(&["web.cpu=50m"]).unwrap_err();
         assert!(e.to_string().contains("minimum of 100m"), "{e}");
         let e = set(&["database.memory=1Gb"]).unwrap_err();
         assert!(e.to_string().contains("not a memory amount"), "{e}");
-        let e = set(&["wordpress.image=a b"]).unwrap_err();
+        let e = set(&["web.image=a b"]).unwrap_err();
         assert!(e.to_string().contains("not an image tag"), "{e}");
         let e = set(&["nonsense"]).unwrap_err();
         assert!(e.to_string().contains("key=value"), "{e}");
@@ -385,7 +449,7 @@ mod tests {
     #[test]
     fn a_key_of_the_other_engine_is_refused_naming_this_engines_keys() {
         let e = StoreSettings::default()
-            .with_assignments(&medusa::ENGINE, &["wordpress.image=6.8".into()])
+            .with_assignments(&medusa::ENGINE, &["web.image=6.8".into()])
             .unwrap_err();
         assert!(e.to_string().contains("Medusa store"), "{e}");
         assert!(e.to_string().contains("medusa.image"), "{e}");
@@ -420,57 +484,58 @@ mod tests {
     fn volumes_only_grow() {
         let old = set(&["database.volume=5Gi"]).unwrap();
         let bigger = set(&["database.volume=10Gi"]).unwrap();
-        assert!(old.check_change(WOO, &bigger).is_ok());
+        assert!(old.check_change(ENGINE, &bigger).is_ok());
         let smaller = set(&["database.volume=2Gi"]).unwrap();
-        let e = old.check_change(WOO, &smaller).unwrap_err();
+        let e = old.check_change(ENGINE, &smaller).unwrap_err();
         assert!(e.to_string().contains("cannot shrink"), "{e}");
         let e = old
-            .check_change(WOO, &StoreSettings::default())
+            .check_change(ENGINE, &StoreSettings::default())
             .unwrap_err();
         assert!(e.to_string().contains("default size"), "{e}");
         assert!(
-            StoreSettings::default().check_change(WOO, &smaller).is_ok(),
+            StoreSettings::default()
+                .check_change(ENGINE, &smaller)
+                .is_ok(),
             "from the chart's default the worker compares with the claim's real size"
         );
     }
 
     #[test]
     fn chart_values_follow_the_chart_layout() {
-        let s = set(&["wordpress.image=t1", "replicas=0", "database.volume=3Gi"]).unwrap();
+        let s = set(&["web.image=t1", "replicas=0", "database.volume=3Gi"]).unwrap();
         assert_eq!(
-            s.chart_values(WOO),
+            s.chart_values(ENGINE),
             serde_json::json!({
-                "wordpress": {"image": {"tag": "t1"}, "replicas": 0},
+                "web": {"image": {"tag": "t1"}, "replicas": 0},
                 "database": {"persistence": {"size": "3Gi"}},
             })
         );
-        let mut base =
-            serde_json::json!({"wordpress": {"image": {"repository": "wp"}}, "store": {"id": "x"}});
-        merge_values(&mut base, &s.chart_values(WOO));
-        assert_eq!(base["wordpress"]["image"]["repository"], "wp");
-        assert_eq!(base["wordpress"]["image"]["tag"], "t1");
+        let mut base = serde_json::json!({"web": {"image": {"repository": "web-image"}}, "store": {"id": "x"}});
+        merge_values(&mut base, &s.chart_values(ENGINE));
+        assert_eq!(base["web"]["image"]["repository"], "web-image");
+        assert_eq!(base["web"]["image"]["tag"], "t1");
         assert_eq!(base["store"]["id"], "x");
     }
 
     #[test]
     fn diff_and_display_say_what_changed() {
-        let a = set(&["wordpress.image=t1"]).unwrap();
-        let b = set(&["wordpress.image=t2", "replicas=0"]).unwrap();
+        let a = set(&["web.image=t1"]).unwrap();
+        let b = set(&["web.image=t2", "replicas=0"]).unwrap();
         assert_eq!(
             a.diff(&b),
-            vec!["replicas default → 0", "wordpress.image t1 → t2"]
+            vec!["replicas default → 0", "web.image t1 → t2"]
         );
-        assert_eq!(b.to_string(), "replicas=0 wordpress.image=t2");
+        assert_eq!(b.to_string(), "replicas=0 web.image=t2");
         assert_eq!(StoreSettings::default().to_string(), "chart defaults");
     }
 
     #[test]
     fn whole_settings_are_validated_and_round_trip_as_json() {
-        let s = set(&["wordpress.memory=1Gi", "replicas=0"]).unwrap();
+        let s = set(&["web.memory=1Gi", "replicas=0"]).unwrap();
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"wordpress.memory": "1Gi", "replicas": "0"})
+            serde_json::json!({"web.memory": "1Gi", "replicas": "0"})
         );
         let back: StoreSettings = serde_json::from_value(json).unwrap();
         assert_eq!(back, s);
@@ -478,10 +543,10 @@ mod tests {
             serde_json::from_value(serde_json::json!({"replicas": 0})).unwrap();
         assert_eq!(numeric.get("replicas"), Some("0"));
         let bad: StoreSettings =
-            serde_json::from_value(serde_json::json!({"wordpress.memory": "1 GB"})).unwrap();
-        assert!(bad.validate(WOO).is_err());
+            serde_json::from_value(serde_json::json!({"web.memory": "1 GB"})).unwrap();
+        assert!(bad.validate(ENGINE).is_err());
         let unknown: StoreSettings = serde_json::from_value(serde_json::json!({"x": "1"})).unwrap();
-        assert!(unknown.validate(WOO).is_err());
+        assert!(unknown.validate(ENGINE).is_err());
         assert!(serde_json::from_value::<StoreSettings>(serde_json::json!({"x": [1]})).is_err());
     }
 }
