@@ -337,6 +337,15 @@ impl FromSetting for Duration {
     }
 }
 
+impl FromSetting for Option<u32> {
+    fn from_setting(raw: Option<&str>) -> Option<Self> {
+        match raw.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(v) => v.parse().ok().map(Some),
+        }
+    }
+}
+
 impl FromSetting for std::net::SocketAddr {
     fn from_setting(raw: Option<&str>) -> Option<Self> {
         raw?.trim().parse().ok()
@@ -610,9 +619,12 @@ settings! {
     /// live streams one user may hold open in this process
     max_streams_per_user: u32 = "max_streams_per_user", env "STORE_WEAVER_MAX_STREAMS_PER_USER",
         flag "max-streams-per-user", Kind::Count { min: 1, max: MAX_COUNT }, default Some("8");
-    /// database connections for answering API requests (the workers have their own)
-    api_db_connections: u32 = "api_db_connections", env "STORE_WEAVER_API_DB_CONNECTIONS",
-        flag "api-db-connections", Kind::Count { min: 1, max: 1_000 }, default Some("24");
+    /// the most PostgreSQL connections this process opens in all; with --serve, api_db_connections of them are the API's and the rest the workers' and background work's. The default lets 4 replicas and a console share PostgreSQL's default max_connections (100) with room to spare
+    db_connections: u32 = "db_connections", env "STORE_WEAVER_DB_CONNECTIONS",
+        flag "db-connections", Kind::Count { min: 5, max: 1_000 }, default Some("12");
+    /// the API's share of db_connections (all of it kept open); at least 4 must be left for the workers; unset: half
+    api_db_connections: Option<u32> = "api_db_connections", env "STORE_WEAVER_API_DB_CONNECTIONS",
+        flag "api-db-connections", Kind::Count { min: 1, max: 1_000 }, default None;
     /// milliseconds an API request waits for a database connection before it gets 503 with Retry-After
     api_db_wait_ms: u32 = "api_db_wait_ms", env "STORE_WEAVER_API_DB_WAIT_MS",
         flag "api-db-wait-ms", Kind::Count { min: 1, max: 60_000 }, default Some("500");

@@ -770,6 +770,59 @@ pub fn check_limits(s: &Settings, live_stores: Option<usize>) -> Check {
     }
 }
 
+/// The `--serve` replicas the connection check assumes unless told: the
+/// platform chart's `replicaCount`.
+pub const DEFAULT_REPLICAS: u32 = 2;
+
+/// What PostgreSQL allows and what others use, for [`check_connections`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgConnections {
+    /// `max_connections`.
+    pub max: u32,
+    /// Kept for superusers (and, from PostgreSQL 16, `reserved_connections`).
+    pub reserved: u32,
+    /// Held right now by clients that are not Store Weaver (shown only: it
+    /// changes from minute to minute).
+    pub others: u32,
+}
+
+/// Whether `replicas` `--serve` processes and one console, each opening up
+/// to `budget` (`db_connections`), fit what PostgreSQL allows: a warning
+/// beyond 80 % of the connections a normal role may open, since the rest of
+/// the database's clients need theirs too.
+pub fn check_connections(budget: u32, replicas: u32, pg: PgConnections) -> Check {
+    let name = "connections";
+    let usable = pg.max.saturating_sub(pg.reserved);
+    let processes = replicas.saturating_add(1);
+    let need = u64::from(budget) * u64::from(processes);
+    let detail = format!(
+        "{replicas} replica(s) and a console × db_connections {budget} = {need} of PostgreSQL's {usable} (max_connections {}, {} reserved); other clients hold {} now",
+        pg.max, pg.reserved, pg.others
+    );
+    let fix = format!(
+        "lower db_connections (each process opens at most that many; about {} for {processes} processes) or raise PostgreSQL's max_connections to at least {} (docs/api.md, \"Sizing PostgreSQL\")",
+        u64::from(usable) * 8 / 10 / u64::from(processes),
+        need * 10 / 8 + u64::from(pg.reserved)
+    );
+    if need > u64::from(usable) {
+        Check::warn(
+            name,
+            format!(
+                "{detail}: under load they exhaust it and every client of the server is refused"
+            ),
+            fix,
+        )
+    } else if need * 10 > u64::from(usable) * 8 {
+        Check::warn(
+            name,
+            format!("{detail}: little room is left for other clients"),
+            fix,
+        )
+    } else {
+        Check::ok(name, detail)
+    }
+}
+
 /// Clock difference between this host and the API server (its Date header,
 /// whole seconds). Leases, tokens and certificates all assume close clocks.
 pub fn check_clock(local: DateTime<Utc>, server: DateTime<Utc>) -> Check {
@@ -803,9 +856,10 @@ async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> Res
         .map_err(|_| format!("{what} did not answer within {} s", STEP_TIMEOUT.as_secs()))
 }
 
-/// Every check, in a fixed order.
-pub async fn run(settings: &Settings) -> Report {
-    let (mut checks, live) = database_checks(settings).await;
+/// Every check, in a fixed order. `replicas`: the `--serve` replicas the
+/// connection budget must fit (one console is counted with them).
+pub async fn run(settings: &Settings, replicas: u32) -> Report {
+    let (mut checks, live) = database_checks(settings, replicas).await;
     checks.extend(cluster_checks(settings, live).await);
     Report::new(checks)
 }
@@ -818,7 +872,7 @@ struct Live {
     ready_namespace: Option<String>,
 }
 
-async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
+async fn database_checks(settings: &Settings, replicas: u32) -> (Vec<Check>, Option<Live>) {
     let url = match settings.database_url() {
         Ok(u) => u.to_string(),
         Err(e) => {
@@ -830,13 +884,14 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
                         "set DATABASE_URL (or database_url in the config file)",
                     ),
                     Check::skip("migrations", "no database"),
+                    Check::skip("connections", "no database"),
                 ],
                 None,
             );
         }
     };
     let shown = crate::text::mask_url_password(&url);
-    let pool = match within("PostgreSQL", crate::db::connect(&url, 0)).await {
+    let pool = match within("PostgreSQL", crate::db::connect(&url, 2)).await {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
             return (
@@ -847,6 +902,7 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
                         "start PostgreSQL (locally: scripts/sandbox up) or correct DATABASE_URL",
                     ),
                     Check::skip("migrations", "no database"),
+                    Check::skip("connections", "no database"),
                 ],
                 None,
             );
@@ -860,6 +916,7 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
                         "is the database host reachable from here (firewall, DNS)?",
                     ),
                     Check::skip("migrations", "no database"),
+                    Check::skip("connections", "no database"),
                 ],
                 None,
             );
@@ -893,6 +950,14 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
             "check the database user's rights",
         ),
     });
+    checks.push(match pg_connections(&pool).await {
+        Ok(pg) => check_connections(settings.db_connections, replicas, pg),
+        Err(e) => Check::fail(
+            "connections",
+            format!("cannot read max_connections or pg_stat_activity: {e}"),
+            "check the database user's rights",
+        ),
+    });
     let live = crate::db::stores::list(&pool, None)
         .await
         .ok()
@@ -906,6 +971,28 @@ async fn database_checks(settings: &Settings) -> (Vec<Check>, Option<Live>) {
         });
     pool.close().await;
     (checks, live)
+}
+
+/// PostgreSQL's connection limits, and what clients other than Store
+/// Weaver (by application name) hold across the whole server.
+async fn pg_connections(pool: &sqlx::PgPool) -> Result<PgConnections, sqlx::Error> {
+    let (max, reserved, others): (i64, i64, i64) = sqlx::query_as(
+        "SELECT
+           (SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'),
+           (SELECT coalesce(sum(setting::bigint), 0)::bigint FROM pg_settings
+             WHERE name IN ('superuser_reserved_connections', 'reserved_connections')),
+           (SELECT count(*) FROM pg_stat_activity
+             WHERE backend_type = 'client backend'
+               AND application_name NOT LIKE 'store-weaver%')",
+    )
+    .fetch_one(pool)
+    .await?;
+    let n = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    Ok(PgConnections {
+        max: n(max),
+        reserved: n(reserved),
+        others: n(others),
+    })
 }
 
 fn error_chain(e: &color_eyre::eyre::Report) -> String {
@@ -1422,6 +1509,34 @@ async fn clock_check(client: &kube::Client) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PG_DEFAULT: PgConnections = PgConnections {
+        max: 100,
+        reserved: 3,
+        others: 5,
+    };
+
+    #[test]
+    fn the_default_budget_fits_four_replicas_and_a_console() {
+        let c = check_connections(12, 4, PG_DEFAULT);
+        assert_eq!(c.level, Level::Ok, "{c:?}");
+        assert!(c.detail.contains("= 60 of PostgreSQL's 97"), "{}", c.detail);
+    }
+
+    #[test]
+    fn a_budget_near_max_connections_is_a_warning_with_the_numbers_to_change() {
+        // 6 processes x 14 = 84 of 97: more than 80 %.
+        let c = check_connections(14, 5, PG_DEFAULT);
+        assert_eq!(c.level, Level::Warn, "{c:?}");
+        assert!(c.detail.contains("little room"), "{}", c.detail);
+        let fix = c.fix.unwrap_or_default();
+        assert!(fix.contains("about 12 for 6 processes"), "{fix}");
+        assert!(fix.contains("at least 108"), "{fix}");
+        // Beyond it: said plainly.
+        let c = check_connections(24, 4, PG_DEFAULT);
+        assert_eq!(c.level, Level::Warn);
+        assert!(c.detail.contains("exhaust"), "{}", c.detail);
+    }
 
     #[test]
     fn migrations_name_what_is_missing_or_unknown() {

@@ -27,8 +27,19 @@ impl Runtime {
     /// Connects to both sides and starts `settings.workers` workers (none
     /// when `with_workers` is false).
     pub async fn start(settings: Settings, with_workers: bool) -> Result<Runtime> {
+        let connections = settings.db_connections;
+        Runtime::start_with(settings, with_workers, connections).await
+    }
+
+    /// As [`Runtime::start`], with a pool of at most `connections` (a
+    /// `--serve` process gives the rest of its budget to the API).
+    pub async fn start_with(
+        settings: Settings,
+        with_workers: bool,
+        connections: u32,
+    ) -> Result<Runtime> {
         let settings = Arc::new(settings);
-        let pool = db::connect(settings.database_url()?, settings.workers).await?;
+        let pool = db::connect(settings.database_url()?, connections).await?;
         db::migrate(&pool).await?;
         let client = cluster::client(&settings).await?;
         // Watches may be quiet for minutes: their client has no read timeout

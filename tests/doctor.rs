@@ -56,9 +56,10 @@ fn not_green(r: &Value) -> Vec<String> {
         .collect()
 }
 
-const ALL: [&str; 13] = [
+const ALL: [&str; 14] = [
     "database",
     "migrations",
+    "connections",
     "cluster",
     "permissions needed",
     "permissions not needed",
@@ -113,7 +114,7 @@ async fn doctor_is_green_against_the_sandbox() {
     let out = doctor(&db.url, &require_env("KUBECONFIG"), &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ok    database"), "{text}");
-    assert!(text.contains("all 13 checks passed"), "{text}");
+    assert!(text.contains("all 14 checks passed"), "{text}");
     db.drop_db().await;
 }
 
@@ -440,5 +441,43 @@ async fn doctor_fails_when_the_admission_policy_would_let_the_account_through() 
         "{policy}"
     );
     assert_eq!(out.status.code(), Some(1));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn too_many_replicas_for_max_connections_is_a_warning() {
+    let db = TestDb::new().await;
+    let max: i64 = sqlx::query_scalar(
+        "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("read max_connections");
+    // Enough replicas at the default budget (12) to pass 80 % of the server.
+    let replicas = (max * 8 / 10 / 12 + 1).to_string();
+    let out = doctor(
+        &db.url,
+        &require_env("KUBECONFIG"),
+        &["--json", "--replicas", &replicas],
+    );
+    let r = report(&out);
+    let c = check(&r, "connections");
+    assert_eq!(c["level"], "warn", "{c:#}");
+    let detail = c["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(&format!("{replicas} replica(s)"))
+            && detail.contains(&format!("max_connections {max}")),
+        "{detail}"
+    );
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("lower db_connections"),
+        "{c:#}"
+    );
+    // The default (the chart's 2 replicas) is fine.
+    let r = report(&doctor(&db.url, &require_env("KUBECONFIG"), &["--json"]));
+    assert_eq!(check(&r, "connections")["level"], "ok", "{r:#}");
     db.drop_db().await;
 }

@@ -39,6 +39,8 @@ async fn a_quiet_servers_first_burst_finds_every_api_connection_open() {
             "false",
             "--api-db-connections",
             "24",
+            "--db-connections",
+            "28",
         ],
     );
     // It logged that it listens: all 24 are open already.

@@ -31,6 +31,10 @@ pub enum Command {
     Doctor {
         #[arg(long)]
         json: bool,
+        /// `--serve` replicas that share the database (one console is counted
+        /// with them): their connection budgets must fit max_connections.
+        #[arg(long, value_name = "N", default_value_t = crate::doctor::DEFAULT_REPLICAS)]
+        replicas: u32,
     },
     /// Upgrade many stores in waves, with a failure budget (admins only:
     /// this command needs the database).

@@ -57,7 +57,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let pool = db::connect(settings.database_url()?, settings.workers).await?;
+            let pool = db::connect(settings.database_url()?, settings.db_connections).await?;
             db::migrate(&pool).await?;
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
@@ -73,7 +73,7 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
             rt.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Doctor { json } => Ok(pods::doctor(&settings, json).await),
+        Command::Doctor { json, replicas } => Ok(pods::doctor(&settings, json, replicas).await),
         Command::CompleteStores { deleted, prefix } => {
             keys::complete(&settings, &prefix, deleted).await;
             Ok(ExitCode::SUCCESS)
@@ -86,13 +86,13 @@ pub async fn run(command: Command, settings: Settings) -> Result<ExitCode> {
         }
         Command::Store(cmd) => store_command(cmd, settings).await,
         Command::Fleet(cmd) => {
-            let pool = db::connect(settings.database_url()?, settings.workers).await?;
+            let pool = db::connect(settings.database_url()?, settings.db_connections).await?;
             db::migrate(&pool).await?;
             changes::fleet_command(cmd, settings, &pool).await
         }
         Command::User(cmd) => users::run(cmd, settings).await,
         Command::Audit { store, limit, json } => {
-            let pool = db::connect(settings.database_url()?, settings.workers).await?;
+            let pool = db::connect(settings.database_url()?, settings.db_connections).await?;
             db::migrate(&pool).await?;
             let id = match store {
                 // Deleted stores too: their trail is kept.
@@ -300,7 +300,7 @@ async fn settle(
 }
 
 async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode> {
-    let pool = db::connect(settings.database_url()?, settings.workers).await?;
+    let pool = db::connect(settings.database_url()?, settings.db_connections).await?;
     db::migrate(&pool).await?;
     match cmd {
         StoreCommand::List {

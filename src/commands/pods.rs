@@ -164,8 +164,8 @@ pub async fn wp(
 }
 
 /// `doctor [--json]`: exit 0 when nothing failed, 1 otherwise.
-pub async fn doctor(settings: &Settings, json: bool) -> ExitCode {
-    let report = crate::doctor::run(settings).await;
+pub async fn doctor(settings: &Settings, json: bool, replicas: u32) -> ExitCode {
+    let report = crate::doctor::run(settings, replicas).await;
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(t) => println!("{t}"),

@@ -34,7 +34,7 @@ pub enum UserCommand {
 }
 
 pub async fn run(cmd: UserCommand, settings: Settings) -> Result<ExitCode> {
-    let pool = db::connect(settings.database_url()?, 0).await?;
+    let pool = db::connect(settings.database_url()?, settings.db_connections).await?;
     db::migrate(&pool).await?;
     let email_of = |raw: &str| -> Result<String, ExitCode> {
         normalise_email(raw).map_err(|m| {

@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, embedded migrations, and one module per table.
 
 pub mod audit;
+pub mod budget;
 pub mod fleet;
 pub mod ledger;
 pub mod operations;
@@ -44,21 +45,17 @@ fn pool_options() -> PgPoolOptions {
         })
 }
 
-/// The most connections a process's pool opens (on demand) for `workers`
-/// operation workers: each may renew its lease while it writes a step, and
-/// the work listener and the fleet driver need theirs.
-pub fn pool_size(workers: u32) -> u32 {
-    workers.saturating_mul(2).saturating_add(4).max(16)
-}
-
 /// Connects with short timeouts: when the database is gone, callers get an
-/// error quickly instead of hanging. Sized for `workers` (see [`pool_size`]).
-pub async fn connect(url: &str, workers: u32) -> Result<PgPool> {
+/// error quickly instead of hanging. At most `max` connections, opened on
+/// demand (the process's `db_connections`, or its share of it: see
+/// [`budget`]); the workers share them, each holding one only for a query
+/// or a short transaction, never while it waits for Kubernetes.
+pub async fn connect(url: &str, max: u32) -> Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver");
     pool_options()
-        .max_connections(pool_size(workers))
+        .max_connections(max.max(1))
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts)
         .await
@@ -130,13 +127,13 @@ pub async fn connect_api(url: &str, size: u32, wait: Duration) -> Result<PgPool>
 }
 
 /// A pool that connects on first use, for the console: it must start and
-/// show what is wrong even when the database is down.
-pub fn connect_lazy(url: &str, workers: u32) -> Result<PgPool> {
+/// show what is wrong even when the database is down. At most `max`.
+pub fn connect_lazy(url: &str, max: u32) -> Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)
         .wrap_err("DATABASE_URL is not a valid PostgreSQL URL")?
         .application_name("store-weaver");
     Ok(pool_options()
-        .max_connections(pool_size(workers))
+        .max_connections(max.max(1))
         .acquire_timeout(Duration::from_secs(3))
         .connect_lazy_with(opts))
 }
@@ -146,18 +143,4 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
         .run(pool)
         .await
         .wrap_err("applying database migrations failed")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pool_size;
-
-    #[test]
-    fn a_pool_grows_with_the_workers_and_never_overflows() {
-        assert_eq!(pool_size(0), 16);
-        assert_eq!(pool_size(4), 16);
-        assert_eq!(pool_size(12), 28);
-        assert_eq!(pool_size(40), 84);
-        assert_eq!(pool_size(u32::MAX), u32::MAX);
-    }
 }

@@ -497,7 +497,12 @@ impl Server {
                 "auth = demo trusts X-User-Id from anyone and is allowed only on a loopback listen address (127.0.0.1 or ::1); {addr} can be reached from other machines: listen on 127.0.0.1, or use auth = password or proxy"
             ));
         }
-        let runtime = Runtime::start(settings, true).await?;
+        // One budget for the process: the API's share is kept open, the
+        // rest is the workers' and the background's (docs/api.md, sizing).
+        let split =
+            crate::db::budget::serving(settings.db_connections, settings.api_db_connections)
+                .map_err(|e| eyre!(e))?;
+        let runtime = Runtime::start_with(settings, true, split.background).await?;
         match &auth {
             AuthMode::Demo => {
                 for line in [
@@ -518,7 +523,7 @@ impl Server {
         let url = runtime.settings.database_url()?.to_string();
         let api_pool = crate::db::connect_api(
             &url,
-            runtime.settings.api_db_connections,
+            split.api,
             std::time::Duration::from_millis(runtime.settings.api_db_wait_ms.into()),
         )
         .await?;

@@ -80,7 +80,7 @@ pub async fn run(settings: Settings, read_only: bool) -> Result<ExitCode> {
     }
     let settings = Arc::new(settings);
     let url = settings.database_url()?.to_string();
-    let pool = db::connect_lazy(&url, settings.workers)?;
+    let pool = db::connect_lazy(&url, settings.db_connections)?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let user = runtime::local_user();
     let info = console_info(&settings, &url, read_only, &user);

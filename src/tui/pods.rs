@@ -148,7 +148,7 @@ pub async fn wp(
 }
 
 pub async fn doctor(settings: &Settings) -> Vec<DoctorCheck> {
-    doctor::run(settings)
+    doctor::run(settings, doctor::DEFAULT_REPLICAS)
         .await
         .checks
         .into_iter()

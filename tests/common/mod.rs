@@ -186,9 +186,6 @@ pub fn settings(db_url: &str, charts_dir: &str, overrides: &[(&'static str, &str
     flags.insert("lease_secs", "5".into());
     flags.insert("provision_timeout_secs", "120".into());
     flags.insert("delete_timeout_secs", "120".into());
-    // The API keeps its pool open in full: a few per server, so that the
-    // servers of parallel tests stay inside PostgreSQL's connection limit.
-    flags.insert("api_db_connections", "8".into());
     for (k, v) in overrides {
         flags.insert(k, v.to_string());
     }

@@ -246,11 +246,6 @@ impl Process {
         ] {
             cmd.env_remove(var);
         }
-        // The API keeps its pool open in full: a few per server unless the
-        // test says, to stay inside PostgreSQL's connection limit.
-        if !args.contains(&"--api-db-connections") {
-            cmd.args(["--api-db-connections", "8"]);
-        }
         cmd.env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
             .args(["--serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .args([
