@@ -6,6 +6,9 @@
 #
 #   scripts/e2e-order.sh <namespace> [release]
 #
+# A Medusa store is handed to scripts/e2e-order-medusa.sh (same idea: orders
+# as a shopper places them, confirmed in the admin).
+#
 # Steps (each printed; the first failure exits non-zero with the response):
 #   1. the store's Deployment is rolled out; the storefront answers;
 #   2. Store API: pick a purchasable product          GET  /wp-json/wc/store/v1/products
@@ -47,6 +50,10 @@ set -euo pipefail
 NS=${1:?usage: $0 <namespace> [release]}
 RELEASE=${2:-}
 KUBECTL=${KUBECTL:-kubectl}
+# A Medusa store (its server Deployment) has its own check.
+if [ -n "$("$KUBECTL" -n "$NS" get deploy -l app.kubernetes.io/component=server -o name 2>/dev/null)" ]; then
+  exec "$(dirname "${BASH_SOURCE[0]}")/e2e-order-medusa.sh" "$NS"
+fi
 read -r -a CURL_EXTRA <<<"${CURL_OPTS:-}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/e2e-order.XXXXXX")
 APP_PW_NAME="store-weaver-e2e-$$-$RANDOM"

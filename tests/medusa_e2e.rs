@@ -226,6 +226,29 @@ async fn a_medusa_store_is_created_shopped_upgraded_restarted_and_deleted_on_rea
         assert_eq!(o["payment_status"], "authorized", "{o}");
     }
 
+    // The operator's check on a real cluster, run here: scripts/e2e-order.sh
+    // hands a Medusa store to its sibling, which finds the login itself.
+    let port = require_env("SANDBOX_INGRESS_PORT");
+    let out = Command::new(repo("scripts/e2e-order.sh"))
+        .arg(&ns)
+        .env("STORE_URL", format!("http://{host}:{port}"))
+        .env("ORDER_RESOLVE", format!("{host}=127.0.0.1"))
+        .env("KUBECTL", common::tools::kubectl_bin())
+        .env("KUBECONFIG", require_env("KUBECONFIG"))
+        .output()
+        .expect("run scripts/e2e-order.sh");
+    assert!(
+        out.status.success(),
+        "scripts/e2e-order.sh {ns}: {}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let confirmed = text(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("\"payment_status\":\"authorized\""))
+        .count();
+    assert_eq!(confirmed, 2, "two orders confirmed: {}", text(&out.stdout));
+
     // An upgrade: a setting change, rolled out and recorded.
     let cfg = store_weaver::engine::EngineConfig::from_settings(&s);
     let client = kube().await;
