@@ -10,6 +10,8 @@
 //!       included) default 4 x AT_ONCE. The throughput run of issue 17:
 //!       `100 10`.
 //!   RUST_LOG=store_weaver::engine=info shows each provision's steps.
+//!   ENGINE=medusa measures Medusa stores (default woocommerce): each engine's
+//!   own chart, with its values-local.yaml.
 //!
 //! Two independent observers in this process share one clock: a raw watch
 //! on pods and a LISTEN on the store channel. Where the machine's CPU went
@@ -171,7 +173,7 @@ async fn main() -> color_eyre::Result<()> {
         let req = CreateRequest {
             name: format!("Latency {i} {}", &Uuid::new_v4().simple().to_string()[..6]),
             owner: "bench@example.com".into(),
-            engine: "woocommerce".into(),
+            engine: std::env::var("ENGINE").unwrap_or_else(|_| "woocommerce".into()),
             idempotency_key: None,
         };
         ids.push(
