@@ -1377,3 +1377,148 @@ fn network_policies_name_the_ingress_controller_and_keep_private_ranges_out() {
         "{rendered}"
     );
 }
+
+/// The WordPress network policy's egress rules as (ports, peers) pairs.
+fn wordpress_egress(items: &[Value]) -> Vec<(Vec<i64>, Vec<Value>)> {
+    let np = items
+        .iter()
+        .find(|o| {
+            o["kind"] == "NetworkPolicy"
+                && o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-wordpress"))
+        })
+        .expect("the WordPress network policy");
+    np["spec"]["egress"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|rule| {
+            let ports = rule["ports"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| p["port"].as_i64())
+                .collect();
+            let peers = rule["to"].as_array().cloned().unwrap_or_default();
+            (ports, peers)
+        })
+        .collect()
+}
+
+/// Issue 28 (3): with mail on, the store's own policy let WordPress reach
+/// only its database and HTTPS, so the relay (587/465/25) was dropped
+/// wherever policies are enforced. The relay's port gets a rule: public
+/// addresses by default (private ranges kept out, as for HTTPS), or the
+/// addresses and in-cluster pods an operator names for a private relay.
+#[test]
+fn network_policy_lets_mail_reach_the_smtp_relay() {
+    let relay = [
+        "--set",
+        "smtp.enabled=true",
+        "--set-string",
+        "smtp.host=smtp.example.com",
+        "--set",
+        "smtp.port=465",
+        "--set-string",
+        "smtp.encryption=ssl",
+        "--set-string",
+        "smtp.from=orders@example.com",
+    ];
+    // Mail off: no port but the database's and HTTPS.
+    let (items, _) = server_dry_run("prod");
+    let ports: Vec<i64> = wordpress_egress(&items)
+        .into_iter()
+        .flat_map(|(p, _)| p)
+        .collect();
+    assert_eq!(ports, vec![3306, 443], "mail off opens nothing else");
+
+    // A public relay: its port on public addresses only.
+    let (items, _) = server_dry_run_with("prod", &relay);
+    let rules = wordpress_egress(&items);
+    let (_, peers) = rules
+        .iter()
+        .find(|(p, _)| p.contains(&465))
+        .unwrap_or_else(|| panic!("no egress rule for the relay's port 465: {rules:?}"));
+    let block = &peers[0]["ipBlock"];
+    assert_eq!(block["cidr"], "0.0.0.0/0", "{peers:?}");
+    let except: Vec<&str> = block["except"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for range in [
+        "10.0.0.0/8",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+    ] {
+        assert!(
+            except.contains(&range),
+            "the relay rule reaches {range}: {except:?}"
+        );
+    }
+
+    // A relay on a private address and one inside the cluster, on two ports.
+    let mut private: Vec<&str> = relay.to_vec();
+    private.extend([
+        "--set-json",
+        "networkPolicy.smtp.cidrs=[\"10.20.0.5/32\"]",
+        "--set-json",
+        "networkPolicy.smtp.ports=[25]",
+        "--set-string",
+        "networkPolicy.smtp.namespace=mail",
+        "--set-json",
+        "networkPolicy.smtp.podLabels={\"app\":\"relay\"}",
+    ]);
+    let (items, _) = server_dry_run_with("prod", &private);
+    let rules = wordpress_egress(&items);
+    let (ports, peers) = rules
+        .iter()
+        .find(|(p, _)| p.contains(&465))
+        .unwrap_or_else(|| panic!("no egress rule for the relay: {rules:?}"));
+    assert!(ports.contains(&25), "the extra port: {ports:?}");
+    assert!(
+        peers
+            .iter()
+            .any(|p| p["ipBlock"] == json!({"cidr": "10.20.0.5/32"})),
+        "the relay's private address: {peers:?}"
+    );
+    assert!(
+        peers.iter().any(|p| {
+            p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "mail"
+                && p["podSelector"]["matchLabels"] == json!({"app": "relay"})
+        }),
+        "the relay's pods: {peers:?}"
+    );
+    assert!(
+        !peers.iter().any(|p| p["ipBlock"]["cidr"] == "0.0.0.0/0"),
+        "named relay addresses replace 'any public address': {peers:?}"
+    );
+
+    // Pods of a namespace without their labels would be every pod there.
+    let mut loose: Vec<&str> = relay.to_vec();
+    loose.extend(["--set-string", "networkPolicy.smtp.namespace=mail"]);
+    let id = random_uuid();
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        RELEASE.into(),
+        chart(),
+        "-f".into(),
+        values_file("prod"),
+    ];
+    args.extend(store_sets(&id, "np.example.com"));
+    args.extend(loose.iter().map(|a| a.to_string()));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = helm(&argv);
+    assert!(
+        !out.status.success(),
+        "a relay namespace without pod labels was accepted"
+    );
+    assert!(
+        text(&out.stderr).contains("networkPolicy.smtp.podLabels"),
+        "{}",
+        text(&out.stderr)
+    );
+}
