@@ -549,4 +549,40 @@ mod tests {
         assert!(unknown.validate(ENGINE).is_err());
         assert!(serde_json::from_value::<StoreSettings>(serde_json::json!({"x": [1]})).is_err());
     }
+
+    /// The real engines' keys work with these rules: each lands at its chart
+    /// paths, and a memory limit below the engine's floor is refused.
+    #[test]
+    fn every_engines_keys_reach_their_paths_and_keep_their_floors() {
+        for kind in EngineKind::ALL {
+            let e = kind.spec();
+            for k in e.keys {
+                let value = match k.kind {
+                    KeyKind::ImageTag => "1.0",
+                    KeyKind::Cpu => "1",
+                    KeyKind::Memory(_) => "8Gi",
+                    KeyKind::Volume { .. } => "10Gi",
+                    KeyKind::Replicas => "0",
+                };
+                let s = StoreSettings::default()
+                    .with_assignments(e, &[format!("{}={value}", k.name)])
+                    .unwrap_or_else(|err| panic!("{kind} {}: {err}", k.name));
+                let values = s.chart_values(e);
+                for path in k.paths {
+                    assert!(
+                        values.pointer(&format!("/{}", path.join("/"))).is_some(),
+                        "{kind} {} does not reach {path:?}: {values}",
+                        k.name
+                    );
+                }
+                if let KeyKind::Memory(min) = k.kind {
+                    let below = format!("{}={}Mi", k.name, min / MI - 1);
+                    let err = StoreSettings::default()
+                        .with_assignments(e, &[below])
+                        .unwrap_err();
+                    assert!(err.to_string().contains("below the minimum"), "{err}");
+                }
+            }
+        }
+    }
 }

@@ -133,37 +133,3 @@ pub static ENGINE: Engine = Engine {
     main_container: "wordpress",
     shell: Some(shell::SHELL),
 };
-
-#[cfg(test)]
-mod tests {
-    use super::ENGINE;
-    use crate::store::StoreSettings;
-
-    #[test]
-    fn its_settings_reach_the_wordpress_and_database_values() {
-        let set: Vec<String> = [
-            "wordpress.image=6.9.0-php8.3-apache",
-            "replicas=0",
-            "database.volume=3Gi",
-        ]
-        .map(String::from)
-        .to_vec();
-        let s = StoreSettings::default()
-            .with_assignments(&ENGINE, &set)
-            .unwrap();
-        assert_eq!(
-            s.chart_values(&ENGINE),
-            serde_json::json!({
-                "wordpress": {"image": {"tag": "6.9.0-php8.3-apache"}, "replicas": 0},
-                "database": {"persistence": {"size": "3Gi"}},
-            })
-        );
-        // The chart's requests are the floors.
-        for below in ["wordpress.cpu=50m", "database.memory=128Mi"] {
-            let e = StoreSettings::default()
-                .with_assignments(&ENGINE, &[below.to_string()])
-                .unwrap_err();
-            assert!(e.to_string().contains("below the minimum"), "{below}: {e}");
-        }
-    }
-}
