@@ -2,6 +2,7 @@
 //! `config`; everything else picks what to run.
 
 use crate::config;
+use crate::engines::EngineKind;
 use clap::{Args, Parser};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 #[command(
     name = "store-weaver",
     version,
-    about = "Provision WordPress + WooCommerce stores on Kubernetes.\n\nWithout a command: the interactive console. With --serve: the HTTP API and dashboard."
+    about = about()
 )]
 pub struct Cli {
     /// Run the headless HTTP API (and the dashboard) instead of the console.
@@ -84,4 +85,13 @@ impl Args for SettingFlags {
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
         Self::augment_args(cmd)
     }
+}
+
+/// "Provision A or B stores on Kubernetes. ...": the engines from their table.
+fn about() -> String {
+    let titles: Vec<&str> = EngineKind::ALL.iter().map(|e| e.spec().title).collect();
+    format!(
+        "Provision {} stores on Kubernetes.\n\nWithout a command: the interactive console. With --serve: the HTTP API and dashboard.",
+        titles.join(" or ")
+    )
 }

@@ -1172,8 +1172,8 @@ mod tests {
     fn values_file_follows_environment_unless_set() {
         let s = Settings::resolve(&layers(&[("environment", "production")], &[], &[])).unwrap();
         assert_eq!(
-            s.values_file_for(EngineKind::Woocommerce),
-            PathBuf::from("charts/woocommerce/values-prod.yaml")
+            s.values_file_for(EngineKind::Medusa),
+            PathBuf::from("charts/medusa/values-prod.yaml")
         );
     }
 
@@ -1185,14 +1185,14 @@ mod tests {
                 ("values_file", "medusa=/m.yaml, /all.yaml"),
                 (
                     "extra_values_files",
-                    "/a.yaml,woocommerce=/w.yaml,medusa=/x.yaml",
+                    &format!("/a.yaml,{}=/w.yaml,medusa=/x.yaml", EngineKind::DEFAULT),
                 ),
             ],
             &[],
         ))
         .unwrap();
         assert_eq!(
-            s.values_files_for(EngineKind::Woocommerce),
+            s.values_files_for(EngineKind::DEFAULT),
             ["/all.yaml", "/a.yaml", "/w.yaml"].map(PathBuf::from)
         );
         assert_eq!(

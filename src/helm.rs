@@ -32,7 +32,7 @@ pub struct Helm {
 pub struct Revision {
     pub revision: u32,
     pub status: String,
-    /// "<chart name>-<version>", e.g. "woocommerce-0.2.0".
+    /// "<chart name>-<version>", e.g. "medusa-0.3.0".
     #[serde(default)]
     pub chart: String,
     #[serde(default)]

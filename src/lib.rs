@@ -1,4 +1,5 @@
-//! Store Weaver: provisions WordPress + WooCommerce stores on Kubernetes.
+//! Store Weaver: provisions online stores on Kubernetes, each running one
+//! of its engines (`engines`: the shop software, its chart and the rest).
 //! The console (`tui`), the HTTP API (`serve`) and the command line
 //! (`commands`) are faces over one engine (`engine`) and one live cluster
 //! view (`cluster::view`).

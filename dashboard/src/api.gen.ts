@@ -528,15 +528,12 @@ export interface components {
             /** @description Display name; the namespace and URL are derived from it. */
             name: string;
         };
-        /**
-         * @description A store's admin credentials: its engine's own admin (the WordPress
-         *     admin, the Medusa admin).
-         */
+        /** @description A store's admin credentials: its engine's own admin (`what` says which). */
         Credentials: {
             login_url: string;
             password: string;
             username: string;
-            /** @description What they sign in to, e.g. "WordPress admin". */
+            /** @description What they sign in to, e.g. "Medusa admin". */
             what: string;
         };
         DatabaseCheck: {
@@ -558,7 +555,7 @@ export interface components {
         EngineOut: {
             /** @description What the revealed credentials sign in to. */
             admin: string;
-            /** @description What `engine` takes in a create body: "woocommerce". */
+            /** @description What `engine` takes in a create body: "medusa". */
             name: components["schemas"]["EngineKind"];
             settings: components["schemas"]["SettingOut"][];
             summary: string;
@@ -613,8 +610,9 @@ export interface components {
         };
         FleetBody: {
             /**
-             * @description The engine whose stores the run upgrades (default woocommerce): a run
-             *     changes one engine's stores, with that engine's settings.
+             * @description The engine whose stores the run upgrades (default: the default engine,
+             *     first in GET /api/engines): a run changes one engine's stores, with
+             *     that engine's settings.
              */
             engine?: string | null;
             /**
@@ -811,7 +809,7 @@ export interface components {
         };
         SettingOut: {
             doc: string;
-            /** @description The key in an upgrade body: "wordpress.image". */
+            /** @description The key in an upgrade body: "replicas". */
             key: string;
             /** @description image, cpu, memory, volume (grow only) or replicas (0 or 1). */
             kind: string;
@@ -932,10 +930,8 @@ export interface components {
          */
         UpgradeBody: {
             /**
-             * @description e.g. {"wordpress.image": "6.8.3-php8.3-apache", "replicas": "0"}.
-             *     Keys: wordpress.image, database.image, wordpress.cpu,
-             *     wordpress.memory, database.cpu, database.memory, wordpress.volume,
-             *     database.volume (grow only), replicas (0 pauses the store).
+             * @description e.g. {"replicas": "0"}. Keys: the store's engine's (GET /api/engines
+             *     lists them); volumes only grow, replicas 0 pauses the store.
              */
             set?: {
                 [key: string]: string;
@@ -2194,7 +2190,10 @@ export interface operations {
     logs: {
         parameters: {
             query?: {
-                /** @description A pod of the store (default: the WordPress pod). */
+                /**
+                 * @description A pod of the store (default: the newest with the engine's main
+                 *     container).
+                 */
                 pod?: string;
                 /** @description A container, init containers included (default: the main one). */
                 container?: string;

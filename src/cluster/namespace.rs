@@ -55,8 +55,9 @@ pub fn namespace_labels(store_id: Uuid, owner: &str) -> BTreeMap<String, String>
         (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
         (STORE_ID_LABEL.to_string(), store_id.to_string()),
         (OWNER_LABEL.to_string(), label_value(owner)),
-        // WordPress's Apache binds port 80 as root before dropping to www-data,
-        // which "restricted" refuses; enforce baseline, warn on restricted.
+        // An engine's web server may bind port 80 as root before dropping
+        // privileges (Apache does), which "restricted" refuses; enforce
+        // baseline, warn on restricted.
         (
             "pod-security.kubernetes.io/enforce".to_string(),
             "baseline".to_string(),

@@ -2,6 +2,7 @@
 //! that run them; `cli` only holds the top-level parser and the setting
 //! flags, so the arrows go cli → commands, never back.
 
+use crate::engines::EngineKind;
 use clap::{Subcommand, ValueEnum};
 
 /// The shells `completions` writes a script for.
@@ -100,7 +101,8 @@ pub enum StoreCommand {
         name: String,
         #[arg(long)]
         owner: String,
-        #[arg(long, default_value = "woocommerce")]
+        /// The store's engine (docs/engines.md).
+        #[arg(long, default_value = EngineKind::DEFAULT.as_str())]
         engine: String,
         #[arg(long)]
         idempotency_key: Option<String>,
@@ -123,8 +125,8 @@ pub enum StoreCommand {
         #[arg(long = "as", value_name = "USER")]
         actor: Option<String>,
     },
-    /// A store's container log, its secrets masked (default: the WordPress
-    /// container; init containers too, e.g. --container setup-store).
+    /// A store's container log, its secrets masked (default: its engine's
+    /// main container; init containers too, e.g. --container setup-store).
     Logs {
         store: String,
         #[arg(long, short = 'c')]
@@ -148,7 +150,8 @@ pub enum StoreCommand {
         #[arg(long = "as", value_name = "USER")]
         actor: Option<String>,
     },
-    /// Run wp-cli in the store's WordPress container: `store wp STORE -- plugin list`.
+    /// Run `wp` in the store, the incident shell of the engines that have
+    /// it (docs/engines.md): `store wp STORE -- plugin list`.
     Wp {
         store: String,
         /// Allow only commands that read (list, get, version, status).
@@ -167,14 +170,11 @@ pub enum StoreCommand {
         args: Vec<String>,
     },
     /// Upgrade a Ready store to the chart shipped with this binary, with
-    /// changed settings if given (`--set wordpress.image=6.8.3-php8.3-apache`).
+    /// changed settings if given (`--set replicas=0`).
     /// A store that is not healthy within upgrade_timeout_secs is rolled back.
     Upgrade {
         store: String,
-        /// key=value; repeatable. Keys: wordpress.image, database.image,
-        /// wordpress.cpu, wordpress.memory, database.cpu, database.memory,
-        /// wordpress.volume, database.volume (grow only), replicas (0 pauses).
-        #[arg(long = "set", value_name = "KEY=VALUE")]
+        #[arg(long = "set", value_name = "KEY=VALUE", help = settings_help())]
         set: Vec<String>,
         /// The chart version to end on (must be the one this binary ships).
         #[arg(long, value_name = "CHART_VERSION")]
@@ -247,9 +247,9 @@ pub enum FleetCommand {
         /// Only this owner's stores.
         #[arg(long)]
         owner: Option<String>,
-        /// The engine whose stores to upgrade (woocommerce, medusa): a run
-        /// changes one engine's stores, with that engine's settings.
-        #[arg(long, default_value = "woocommerce")]
+        /// The engine whose stores to upgrade: a run changes one engine's
+        /// stores, with that engine's settings.
+        #[arg(long, default_value = EngineKind::DEFAULT.as_str())]
         engine: String,
         /// Only stores with this status (only Ready stores can be upgraded).
         #[arg(long)]
@@ -300,4 +300,16 @@ pub enum FleetCommand {
         #[arg(long = "as", value_name = "USER")]
         actor: Option<String>,
     },
+}
+
+/// `--set`'s help: each engine's keys, from the engines themselves.
+fn settings_help() -> String {
+    let keys: Vec<String> = EngineKind::ALL
+        .iter()
+        .map(|e| format!("{e}: {}", e.spec().key_names()))
+        .collect();
+    format!(
+        "key=value; repeatable. The keys of the store's engine ({}); volumes only grow, replicas=0 pauses",
+        keys.join("; ")
+    )
 }

@@ -26,7 +26,10 @@ pub enum EngineKind {
 impl EngineKind {
     pub const ALL: [EngineKind; 2] = [EngineKind::Woocommerce, EngineKind::Medusa];
 
-    pub fn as_str(self) -> &'static str {
+    /// The engine of a store created without naming one.
+    pub const DEFAULT: EngineKind = EngineKind::Woocommerce;
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             EngineKind::Woocommerce => "woocommerce",
             EngineKind::Medusa => "medusa",
@@ -43,7 +46,7 @@ impl EngineKind {
     pub fn parse_available(s: &str) -> Result<EngineKind, String> {
         let s = s.trim().to_ascii_lowercase();
         if s.is_empty() {
-            return Ok(EngineKind::Woocommerce);
+            return Ok(EngineKind::DEFAULT);
         }
         EngineKind::ALL
             .into_iter()
@@ -56,10 +59,9 @@ impl EngineKind {
     }
 }
 
-/// A store created without naming an engine runs WooCommerce.
 impl Default for EngineKind {
     fn default() -> Self {
-        EngineKind::Woocommerce
+        EngineKind::DEFAULT
     }
 }
 

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EngineOut {
-    /// What `engine` takes in a create body: "woocommerce".
+    /// What `engine` takes in a create body: "medusa".
     pub name: EngineKind,
     pub title: &'static str,
     pub summary: &'static str,
@@ -21,7 +21,7 @@ pub struct EngineOut {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SettingOut {
-    /// The key in an upgrade body: "wordpress.image".
+    /// The key in an upgrade body: "replicas".
     pub key: &'static str,
     pub doc: &'static str,
     /// image, cpu, memory, volume (grow only) or replicas (0 or 1).
@@ -38,7 +38,7 @@ fn kind_name(k: KeyKind) -> &'static str {
     }
 }
 
-/// Every engine, the default (woocommerce) first.
+/// Every engine, the default first.
 pub fn list() -> Vec<EngineOut> {
     EngineKind::ALL
         .into_iter()

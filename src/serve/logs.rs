@@ -25,7 +25,8 @@ const MAX_TAIL: i64 = 10_000;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LogsQuery {
-    /// A pod of the store (default: the WordPress pod).
+    /// A pod of the store (default: the newest with the engine's main
+    /// container).
     pub pod: Option<String>,
     /// A container, init containers included (default: the main one).
     pub container: Option<String>,

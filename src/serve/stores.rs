@@ -1,5 +1,6 @@
 //! The store endpoints: list, create, get, status, detail, timeline, retry,
-//! delete, and the audited reveal of a store's WordPress admin credentials.
+//! delete, and the audited reveal of a store's admin credentials (its engine's
+//! admin).
 //! A user sees and acts on their own stores only; someone else's store is
 //! "not found". Admins see every store.
 
@@ -359,7 +360,7 @@ pub struct CreateBody {
     /// Display name; the namespace and URL are derived from it.
     #[schema(min_length = 1, max_length = 60)]
     pub name: String,
-    /// Default woocommerce.
+    /// Default: the default engine (first in GET /api/engines).
     #[serde(default)]
     #[schema(value_type = Option<crate::store::EngineKind>)]
     pub engine: Option<String>,
@@ -782,14 +783,13 @@ pub async fn delete(
     Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
 }
 
-/// A store's admin credentials: its engine's own admin (the WordPress
-/// admin, the Medusa admin).
+/// A store's admin credentials: its engine's own admin (`what` says which).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
     pub login_url: String,
-    /// What they sign in to, e.g. "WordPress admin".
+    /// What they sign in to, e.g. "Medusa admin".
     pub what: &'static str,
 }
 

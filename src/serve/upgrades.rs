@@ -40,10 +40,8 @@ fn assignments(set: &BTreeMap<String, String>) -> Vec<String> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpgradeBody {
-    /// e.g. {"wordpress.image": "6.8.3-php8.3-apache", "replicas": "0"}.
-    /// Keys: wordpress.image, database.image, wordpress.cpu,
-    /// wordpress.memory, database.cpu, database.memory, wordpress.volume,
-    /// database.volume (grow only), replicas (0 pauses the store).
+    /// e.g. {"replicas": "0"}. Keys: the store's engine's (GET /api/engines
+    /// lists them); volumes only grow, replicas 0 pauses the store.
     #[serde(default)]
     pub set: BTreeMap<String, String>,
     /// Must be the chart version this server ships.
@@ -145,8 +143,9 @@ pub struct FleetBody {
     /// Only this owner's stores.
     #[serde(default)]
     pub owner: Option<String>,
-    /// The engine whose stores the run upgrades (default woocommerce): a run
-    /// changes one engine's stores, with that engine's settings.
+    /// The engine whose stores the run upgrades (default: the default engine,
+    /// first in GET /api/engines): a run changes one engine's stores, with
+    /// that engine's settings.
     #[serde(default)]
     pub engine: Option<String>,
     /// Stores per wave (default 5).

@@ -53,8 +53,8 @@ pub enum Request {
     /// An upgrade or a change of settings of a running store.
     Upgrade,
     Rollback,
-    /// Reading the store's WordPress admin credentials: changes nothing, but
-    /// only while they exist.
+    /// Reading the store's admin credentials (its engine's admin): changes
+    /// nothing, but only while they exist.
     Credentials,
 }
 
