@@ -71,7 +71,7 @@ impl fmt::Display for EngineKind {
     }
 }
 
-/// "woocommerce, medusa": for messages that list the choices.
+/// The engine names, comma-separated: for messages that list the choices.
 pub fn names() -> String {
     EngineKind::ALL.map(|e| e.as_str()).join(", ")
 }
@@ -88,7 +88,7 @@ pub fn engine(kind: EngineKind) -> &'static Engine {
 #[derive(Debug)]
 pub struct Engine {
     pub kind: EngineKind,
-    /// For people: "WooCommerce".
+    /// For people: "Medusa".
     pub title: &'static str,
     /// Other names `--engine` accepts.
     pub aliases: &'static [&'static str],
@@ -164,7 +164,7 @@ pub struct SecretKey {
 /// How a person signs in to the store's own admin.
 #[derive(Debug)]
 pub struct Admin {
-    /// "WordPress admin": what the credentials are for.
+    /// "Medusa admin": what the credentials are for.
     pub what: &'static str,
     pub user: AdminUser,
     /// Where the login page is, under the store's URL.
