@@ -71,24 +71,15 @@ fn env_name(env: Option<&str>) -> String {
         .unwrap_or_else(|| "values.yaml".into())
 }
 
+/// `bytes` random bytes as hex (names and markers that never collide).
 fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .expect("read /dev/urandom");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    let hex =
+        uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
+    hex[..(bytes * 2).min(hex.len())].to_string()
 }
 
 fn random_uuid() -> String {
-    let h = random_hex(16);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// The values the engine passes for one store.
@@ -137,35 +128,7 @@ fn render(env: Option<&str>, extra: &[&str]) -> (Vec<Value>, String) {
         helm_template(&args),
         &format!("helm template with {} {extra:?}", env_name(env)),
     );
-    (to_json(&out.stdout), id)
-}
-
-/// Multi-document YAML to JSON objects, by kubectl (no YAML parser here).
-fn to_json(yaml: &[u8]) -> Vec<Value> {
-    let out = must(
-        kubectl(
-            &[
-                "create",
-                "--dry-run=client",
-                "--validate=false",
-                "-o",
-                "json",
-                "-f",
-                "-",
-            ],
-            Some(yaml),
-        ),
-        "kubectl create --dry-run=client -o json",
-    );
-    let mut items = Vec::new();
-    for v in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>() {
-        let v = v.expect("kubectl printed JSON");
-        match v["kind"].as_str() {
-            Some("List") => items.extend(v["items"].as_array().cloned().unwrap_or_default()),
-            _ => items.push(v),
-        }
-    }
-    items
+    (yaml_to_json(&out.stdout), id)
 }
 
 fn describe(obj: &Value) -> String {
