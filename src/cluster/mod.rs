@@ -68,6 +68,16 @@ async fn client_with(
     kube::Client::try_from(config).wrap_err("cannot build the Kubernetes client")
 }
 
+/// Whether the request got no answer from the API server (it could not be
+/// reached, the connection broke, or it timed out), as opposed to an answer
+/// that refused it. Only an answer says something about what was asked.
+pub fn is_transport(e: &kube::Error) -> bool {
+    matches!(
+        e,
+        kube::Error::HyperError(_) | kube::Error::Service(_) | kube::Error::ReadEvents(_)
+    )
+}
+
 /// The kubeconfig context name, for the console header.
 pub fn context_name(settings: &Settings) -> String {
     if let Some(ctx) = &settings.kube_context {

@@ -38,6 +38,13 @@ pub enum NamespaceError {
     },
 }
 
+impl NamespaceError {
+    /// The API server gave no answer (see [`super::is_transport`]).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, NamespaceError::Api { source, .. } if super::is_transport(source))
+    }
+}
+
 fn api_err(
     action: &'static str,
     what: impl Into<String>,

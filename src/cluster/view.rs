@@ -9,9 +9,13 @@
 //! is reopened from the last version seen, without a list; only a version
 //! the server no longer has (410 Gone) costs a re-list. The client must have
 //! no read timeout (`cluster::streaming_client`): a quiet watch is not a dead
-//! one. A stream with nothing at all for longer than the server-side timeout
-//! is taken as dead and reopened. Lists and reconnects are counted per kind
-//! for `/metrics`.
+//! one. But the server sends a bookmark about once a minute on a quiet
+//! watch, so a stream with nothing at all (no event, no bookmark) for
+//! `silence` is suspect: it is reopened from its version, and if the server
+//! does not answer that within `open_timeout` the view is disconnected. A
+//! silent partition (packets dropped, no reset) is so noticed within
+//! `silence + open_timeout` (90 s by default) rather than never. Lists and
+//! reconnects are counted per kind for `/metrics`.
 
 use super::STORE_ID_LABEL;
 use super::health::{Health, HealthState};
@@ -26,7 +30,7 @@ use kube::{Api, Client, ResourceExt};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -58,6 +62,12 @@ pub struct WatchOptions {
     pub timeout_secs: u32,
     /// Objects per page of a (re-)list.
     pub page_size: u32,
+    /// A watch with no event and no bookmark for this long is reopened
+    /// (bookmarks come about once a minute on a quiet watch).
+    pub silence: Duration,
+    /// How long opening a watch, or one page of a list, may take before
+    /// the API server is taken as unreachable.
+    pub open_timeout: Duration,
 }
 
 impl Default for WatchOptions {
@@ -65,6 +75,8 @@ impl Default for WatchOptions {
         WatchOptions {
             timeout_secs: 290,
             page_size: 500,
+            silence: Duration::from_secs(75),
+            open_timeout: Duration::from_secs(15),
         }
     }
 }
@@ -83,6 +95,8 @@ pub struct WatchStats {
 struct Counters {
     lists: AtomicU64,
     reconnects: AtomicU64,
+    /// A watch stream of the kind is open now.
+    open: AtomicBool,
 }
 
 struct Inner {
@@ -173,6 +187,15 @@ impl ClusterView {
         self.inner.connection.borrow().connected
     }
 
+    /// Whether every kind has a watch stream open right now (connected
+    /// means listed; the watch that follows may still be opening).
+    pub fn watching(&self) -> bool {
+        self.inner
+            .counters
+            .iter()
+            .all(|c| c.open.load(Ordering::Relaxed))
+    }
+
     /// Lists and reconnects per kind, for `/metrics`.
     pub fn watch_stats(&self) -> Vec<WatchStats> {
         Kind::ALL
@@ -261,8 +284,11 @@ where
 
 /// How a watch stream ended.
 enum Ended {
-    /// The server closed it (its timeout) or it was silent too long: reopen.
+    /// The server closed it (its timeout): reopen.
     Closed,
+    /// Nothing came, not even a bookmark, for `silence`: reopen, and if that
+    /// gets no answer the cluster is unreachable.
+    Silent,
     /// It broke (transport error, an error event): reopen after a backoff.
     Broke(String),
     /// The resource version is gone: list again.
@@ -279,14 +305,15 @@ where
     loop {
         // A full list: at start, and after the server forgot our version.
         counters.lists.fetch_add(1, Ordering::Relaxed);
-        let mut version = match list_all(&api, options.page_size).await {
+        let page_timeout = options.open_timeout.max(Duration::from_secs(30));
+        let mut version = match list_all(&api, options.page_size, page_timeout).await {
             Ok((objects, version)) => {
                 inner.index_mut().replace(objects);
                 version
             }
             Err(e) => {
                 tracing::warn!(kind, error = %e, "listing failed; retrying with backoff");
-                set_kind(&inner, kind, Err(short_error(&e)));
+                set_kind(&inner, kind, Err(e));
                 failures = failures.saturating_add(1);
                 tokio::time::sleep(backoff(failures)).await;
                 continue;
@@ -298,16 +325,35 @@ where
 
         let mut down = false;
         let mut first = true;
+        // Set while reopening a watch that went silent: its failure says so.
+        let mut silent = false;
         loop {
-            let params = WatchParams::default()
+            let mut params = WatchParams::default()
                 .labels(STORE_ID_LABEL)
                 .timeout(options.timeout_secs);
-            let stream = match api.watch(&params, &version).await {
+            // Bookmarks are what tells a quiet watch from a dead one.
+            params.bookmarks = true;
+            let opened = tokio::time::timeout(options.open_timeout, api.watch(&params, &version));
+            let failed = match opened.await {
+                Ok(Ok(s)) => Ok(s),
+                Ok(Err(e)) if is_gone(&e) => break,
+                Ok(Err(e)) => Err(short_error(&e)),
+                Err(_) => Err(format!(
+                    "the API server did not answer a watch request within {}s",
+                    options.open_timeout.as_secs()
+                )),
+            };
+            let stream = match failed {
                 Ok(s) => s,
-                Err(e) if is_gone(&e) => break,
-                Err(e) => {
+                Err(mut e) => {
+                    if std::mem::take(&mut silent) {
+                        e = format!(
+                            "no event or bookmark for {}s, and {e}",
+                            options.silence.as_secs()
+                        );
+                    }
                     tracing::warn!(kind, error = %e, "watch failed; reconnecting with backoff");
-                    set_kind(&inner, kind, Err(short_error(&e)));
+                    set_kind(&inner, kind, Err(e));
                     down = true;
                     failures = failures.saturating_add(1);
                     tokio::time::sleep(backoff(failures)).await;
@@ -318,6 +364,7 @@ where
                 counters.reconnects.fetch_add(1, Ordering::Relaxed);
             }
             first = false;
+            silent = false;
             // Open again: a stream that breaks later starts its backoff
             // over, rather than where a long outage left it (up to 30 s).
             failures = 0;
@@ -328,9 +375,22 @@ where
                 set_kind(&inner, kind, Ok(()));
                 let _ = inner.changes.send(Change::Resync);
             }
-            let idle = Duration::from_secs(u64::from(options.timeout_secs) + 10);
-            match follow(stream, &inner, &mut version, idle).await {
+            counters.open.store(true, Ordering::Relaxed);
+            let ended = follow(stream, &inner, &mut version, options.silence).await;
+            counters.open.store(false, Ordering::Relaxed);
+            match ended {
                 Ended::Closed => failures = 0,
+                Ended::Silent => {
+                    // Still taken as connected: a reopen that the server
+                    // answers proves it is there (a quiet watch whose
+                    // bookmark is late); one it does not, disconnects.
+                    tracing::info!(
+                        kind,
+                        secs = options.silence.as_secs(),
+                        "no event or bookmark; reopening the watch"
+                    );
+                    silent = true;
+                }
                 Ended::Gone => break,
                 Ended::Broke(e) => {
                     // Not connected until a stream is open again: the view
@@ -348,15 +408,16 @@ where
 }
 
 /// Applies a watch stream's events to the index until it ends.
-async fn follow<K, S>(stream: S, inner: &Inner, version: &mut String, idle: Duration) -> Ended
+async fn follow<K, S>(stream: S, inner: &Inner, version: &mut String, silence: Duration) -> Ended
 where
     K: Indexed,
     S: futures::Stream<Item = kube::Result<WatchEvent<K>>>,
 {
     let mut stream = std::pin::pin!(stream);
     loop {
-        let event = match tokio::time::timeout(idle, stream.next()).await {
-            Err(_) | Ok(None) => return Ended::Closed,
+        let event = match tokio::time::timeout(silence, stream.next()).await {
+            Err(_) => return Ended::Silent,
+            Ok(None) => return Ended::Closed,
             Ok(Some(Err(e))) if is_gone(&e) => return Ended::Gone,
             Ok(Some(Err(e))) => return Ended::Broke(e.to_string()),
             Ok(Some(Ok(event))) => event,
@@ -394,8 +455,13 @@ fn is_gone(e: &kube::Error) -> bool {
 }
 
 /// Every object of the kind with the store-id label, page by page, and the
-/// resource version the list is consistent at (the first page's).
-async fn list_all<K>(api: &Api<K>, page_size: u32) -> kube::Result<(Vec<K>, String)>
+/// resource version the list is consistent at (the first page's). A page
+/// the server does not send within `page_timeout` fails the list.
+async fn list_all<K>(
+    api: &Api<K>,
+    page_size: u32,
+    page_timeout: Duration,
+) -> Result<(Vec<K>, String), String>
 where
     K: Indexed + DeserializeOwned + Debug,
 {
@@ -405,7 +471,16 @@ where
         .labels(STORE_ID_LABEL)
         .limit(page_size);
     loop {
-        let page = api.list(&params).await?;
+        let page = match tokio::time::timeout(page_timeout, api.list(&params)).await {
+            Ok(Ok(page)) => page,
+            Ok(Err(e)) => return Err(short_error(&e)),
+            Err(_) => {
+                return Err(format!(
+                    "the API server did not send a page of the list within {}s",
+                    page_timeout.as_secs()
+                ));
+            }
+        };
         if version.is_none() {
             version = page.metadata.resource_version.clone();
         }

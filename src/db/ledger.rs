@@ -538,6 +538,27 @@ pub async fn release(pool: &PgPool, lease: &Lease) -> Result<bool, sqlx::Error> 
     Ok(row.is_some())
 }
 
+/// Hands the operation back for another try in `after`, for work stopped
+/// because the cluster could not be reached: no worker (this one included)
+/// takes it sooner, and the claim does not count as an interruption (see
+/// `MAX_CLAIMS`). Taking the count back is safe: this claim's work has
+/// stopped, and the lease owner stays this worker until the next claim, so
+/// no other holder can match the reused count.
+pub async fn hand_back(pool: &PgPool, lease: &Lease, after: Duration) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "UPDATE operations SET lease_expires_at = now() + make_interval(secs => $4), \
+         claims = claims - 1 WHERE {HELD} RETURNING id"
+    );
+    let row: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(after.as_secs_f64())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// The step the operation is at, which is also the store's phase: one
 /// statement writes both (the stores trigger announces the change).
 pub async fn set_phase(pool: &PgPool, lease: &Lease, phase: Phase) -> Result<bool, sqlx::Error> {

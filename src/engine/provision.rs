@@ -44,6 +44,12 @@ struct Cleaned {
     problem: Option<String>,
     evidence: String,
 }
+/// How long an operation handed back for an unreachable cluster waits
+/// before a worker takes it again (by then a worker cut off from the
+/// cluster has usually noticed, and stopped claiming).
+pub const HAND_BACK_AFTER: Duration = Duration::from_secs(10);
+/// How long the API server may take to answer whether it is there.
+const PROBE_TIME: Duration = Duration::from_secs(5);
 /// How many other namespaces to try when the store's is taken in the cluster.
 const MAX_REASSIGN: usize = 5;
 
@@ -101,6 +107,10 @@ impl Laps {
 pub(super) enum StepError {
     /// It failed: which step and what the cluster said.
     Failed(String),
+    /// The API server could not be reached (no connection, no answer in
+    /// time): nothing is known to be wrong with the store, so the operation
+    /// is handed back to be tried again after [`HAND_BACK_AFTER`].
+    Unreachable(String),
     /// The lease is no longer this worker's: stop, write nothing, touch nothing.
     Lost,
 }
@@ -112,7 +122,26 @@ impl From<String> for StepError {
 }
 
 pub(super) fn step(name: &'static str) -> impl Fn(NamespaceError) -> StepError {
-    move |e| StepError::Failed(format!("step {name}: {e}"))
+    move |e| {
+        let msg = format!("step {name}: {e}");
+        if e.is_transport() {
+            StepError::Unreachable(msg)
+        } else {
+            StepError::Failed(msg)
+        }
+    }
+}
+
+/// A Kubernetes API error of a step: only an answer fails it.
+pub(super) fn kube_step(name: &'static str) -> impl Fn(kube::Error) -> StepError {
+    move |e| {
+        let msg = format!("step {name}: Kubernetes API: {e}");
+        if cluster::is_transport(&e) {
+            StepError::Unreachable(msg)
+        } else {
+            StepError::Failed(msg)
+        }
+    }
 }
 
 impl Context {
@@ -178,6 +207,43 @@ impl Context {
         }
     }
 
+    /// Why the API server cannot be reached now, if it cannot: a failed
+    /// helm run says nothing about the store unless the cluster answers.
+    async fn unreachable(&self) -> Option<String> {
+        match tokio::time::timeout(PROBE_TIME, self.client.apiserver_version()).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) if !cluster::is_transport(&e) => None,
+            Ok(Err(e)) => Some(bound_message(&e.to_string(), 300)),
+            Err(_) => Some(format!("no answer within {}s", PROBE_TIME.as_secs())),
+        }
+    }
+
+    /// A step that failed outside the Kubernetes client (helm): unreachable
+    /// if the API server does not answer now, failed if it does.
+    pub(super) async fn failed_unless_unreachable(&self, msg: String) -> StepError {
+        match self.unreachable().await {
+            Some(why) => {
+                StepError::Unreachable(format!("{msg} (the API server cannot be reached: {why})"))
+            }
+            None => StepError::Failed(msg),
+        }
+    }
+
+    /// Hands the operation back: it is tried again after [`HAND_BACK_AFTER`],
+    /// by whichever worker can reach the cluster then.
+    pub(super) async fn hand_back(&self, lease: &Lease, why: &str) -> Result<(), sqlx::Error> {
+        tracing::warn!(
+            op = lease.op_id,
+            error = %why,
+            secs = HAND_BACK_AFTER.as_secs(),
+            "the Kubernetes API server could not be reached; handing the operation back"
+        );
+        if !ledger::hand_back(&self.pool, lease, HAND_BACK_AFTER).await? {
+            tracing::warn!(op = lease.op_id, "lease lost before the hand-back");
+        }
+        Ok(())
+    }
+
     pub(super) async fn finish(
         &self,
         lease: &Lease,
@@ -240,6 +306,7 @@ impl Context {
                 crate::metrics::provision_finished(false, op);
                 r
             }
+            Err(StepError::Unreachable(why)) => self.hand_back(lease, &why).await,
             Err(StepError::Lost) => {
                 tracing::warn!(
                     op = lease.op_id,
@@ -452,7 +519,10 @@ impl Context {
         let (recorded_uid, work) = futures::future::join(record, work).await;
         recorded_uid?;
         let (installed, credentials) = work?;
-        let (installed, helm_took) = installed?;
+        let (installed, helm_took) = match installed {
+            Ok(done) => done,
+            Err(msg) => return Err(self.failed_unless_unreachable(msg).await),
+        };
         // Only helm's own time is helm's: a Secret or a ledger write slower
         // than helm counts as overhead.
         timing.helm += helm_took;
@@ -551,9 +621,7 @@ impl Context {
     /// "ready" cannot be declared before the watch has seen all of them.
     pub(super) async fn expected_workloads(&self, ns: &str) -> Result<Vec<String>, StepError> {
         let lp = ListParams::default().labels(STORE_ID_LABEL);
-        let kube_err = |e: kube::Error| {
-            StepError::Failed(format!("step waiting-for-ready: Kubernetes API: {e}"))
-        };
+        let kube_err = kube_step("waiting-for-ready");
         let deployments = Api::<Deployment>::namespaced(self.client.clone(), ns);
         let statefulsets = Api::<StatefulSet>::namespaced(self.client.clone(), ns);
         let (deps, stss) = futures::future::try_join(deployments.list(&lp), statefulsets.list(&lp))
@@ -696,6 +764,7 @@ impl Context {
                 &format!("delete failed: {m}"),
                 MAX_ERROR_CHARS,
             )),
+            Err(StepError::Unreachable(why)) => return self.hand_back(lease, &why).await,
             Err(StepError::Lost) => {
                 tracing::warn!(
                     op = lease.op_id,
@@ -735,10 +804,15 @@ impl Context {
                 .map_err(step("uninstalling"))?;
             self.guard(lease).await?;
             let t = Instant::now();
-            self.helm
+            if let Err(e) = self
+                .helm
                 .uninstall(&Self::release_name(store), ns, Duration::from_secs(180))
                 .await
-                .map_err(|e| format!("step uninstalling: {e}"))?;
+            {
+                return Err(self
+                    .failed_unless_unreachable(format!("step uninstalling: {e}"))
+                    .await);
+            }
             timing.helm += t.elapsed();
         }
 

@@ -62,6 +62,7 @@ impl Context {
                 kind: op.kind,
                 message: bound_message(&m, MAX_ERROR_CHARS),
             },
+            Err(StepError::Unreachable(why)) => return self.hand_back(lease, &why).await,
             Err(StepError::Lost) => {
                 tracing::warn!(
                     op = lease.op_id,

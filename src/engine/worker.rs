@@ -164,7 +164,21 @@ async fn work_loop(
     let lease = ctx.cfg.lease;
     // Expired leases are found by looking; notifications cover new work.
     let idle = (lease / 2).clamp(Duration::from_millis(500), Duration::from_secs(5));
+    let mut connection = ctx.view.connection();
     while !shutdown.is_cancelled() {
+        // A worker that cannot see the cluster would only fail what it
+        // takes: it leaves the work to those that can until its view is
+        // back (the watches notice a lost cluster, see `cluster::view`).
+        if !connection.borrow_and_update().connected {
+            let why = connection.borrow().error.clone().unwrap_or_default();
+            tracing::warn!(worker = %ctx.worker_id, error = %why, "the cluster view is disconnected; taking no work until it is back");
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = connection.wait_for(|c| c.connected) => {}
+            }
+            tracing::info!(worker = %ctx.worker_id, "the cluster view is connected again; taking work");
+            continue;
+        }
         let notified = wake.notified();
         let claimed = ledger::claim(
             &ctx.pool,

@@ -4,6 +4,7 @@
 //! environment.
 #![allow(dead_code)]
 
+pub mod partition;
 pub mod tools;
 
 use sqlx::PgPool;
