@@ -36,7 +36,7 @@ impl From<Row> for Store {
             namespace: r.namespace,
             owner: r.owner,
             // Only known engines are ever written.
-            engine: EngineKind::parse(&r.engine).unwrap_or(EngineKind::Woocommerce),
+            engine: EngineKind::parse(&r.engine).unwrap_or(EngineKind::DEFAULT),
             // The CHECK constraint keeps the column to these names.
             status: Status::parse(&r.status).unwrap_or(Status::Failed),
             phase: Phase::parse(&r.phase).unwrap_or(Phase::Done),

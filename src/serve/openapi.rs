@@ -17,7 +17,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "Store Weaver API",
-        description = "Provision WordPress + WooCommerce stores on Kubernetes. Every error has the shape of the Error schema. A user sees and acts on their own stores only (someone else's store is 404); admins see every store."
+        description = "Provision online stores on Kubernetes, each running one engine (GET /api/engines). Every error has the shape of the Error schema. A user sees and acts on their own stores only (someone else's store is 404); admins see every store."
     ),
     servers((url = "/")),
     tags(
