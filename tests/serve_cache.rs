@@ -160,3 +160,51 @@ async fn what_a_client_changes_through_this_server_it_reads_back_at_once() {
     }
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_proxy_principals_role_is_remembered_and_follows_user_changes() {
+    let srv =
+        TestServer::start(&[("auth_mode", "proxy"), ("trusted_proxies", "127.0.0.1/32")]).await;
+    srv.add_user("dan@example.com", Role::User).await;
+    let dan = srv
+        .client()
+        .with_header("x-forwarded-user", "dan@example.com");
+    dan.get("/api/me").await.expect(200);
+    // Asked again, the role comes from memory: no database read.
+    until_remembered(&dan, "/api/me", "identities").await;
+    assert_eq!(dan.get("/api/me").await.expect(200).body["role"], "user");
+
+    // Promoted by another process: the users notification reaches the
+    // remembered role, without a restart.
+    sqlx::query("UPDATE users SET role = 'admin' WHERE email = 'dan@example.com'")
+        .execute(&srv.db.pool)
+        .await
+        .unwrap();
+    eventually(WITHIN, "dan shown as admin", || async {
+        (dan.get("/api/me").await.expect(200).body["role"] == "admin").then_some(())
+    })
+    .await;
+
+    // Someone without an account is a user; an account added for them
+    // later (as admin) is seen too: inserts are announced as well.
+    let eve = srv
+        .client()
+        .with_header("x-forwarded-user", "eve@example.com");
+    until_remembered(&eve, "/api/me", "identities").await;
+    assert_eq!(eve.get("/api/me").await.expect(200).body["role"], "user");
+    srv.add_user("eve@example.com", Role::Admin).await;
+    eventually(WITHIN, "eve shown as admin", || async {
+        (eve.get("/api/me").await.expect(200).body["role"] == "admin").then_some(())
+    })
+    .await;
+
+    // Disabled elsewhere: refused.
+    store_weaver::db::users::set_disabled(&srv.db.pool, "dan@example.com", true)
+        .await
+        .unwrap();
+    eventually(WITHIN, "dan refused", || async {
+        (dan.get("/api/me").await.status == 403).then_some(())
+    })
+    .await;
+    srv.stop().await;
+}

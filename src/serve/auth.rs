@@ -13,7 +13,7 @@
 //! someone without a row is a plain user.
 
 use super::AppState;
-use super::cache::Session;
+use super::cache::{Identity, Session};
 use super::client;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::gate::{GateRefusal, HashPermit};
@@ -200,13 +200,28 @@ fn cross_site(parts: &Parts, state: &AppState) -> bool {
     }
 }
 
+/// A proxy or demo principal's role: from memory when this replica has it
+/// (kept true by the users notifications, see `cache.rs`), else from the
+/// users table, then remembered.
 async fn role_of(state: &AppState, user: &str) -> ApiResult<Role> {
-    match users::by_email(&state.pool, user).await? {
-        Some(u) if u.is_disabled() => Err(ApiError::forbidden(format!(
+    let identity = match state.cache.identity(user) {
+        Some(i) => i,
+        None => {
+            let ticket = state.cache.identity_ticket();
+            let i = match users::by_email(&state.pool, user).await? {
+                Some(u) if u.is_disabled() => Identity::Disabled,
+                Some(u) => Identity::Role(u.role),
+                None => Identity::Role(Role::User),
+            };
+            state.cache.remember_identity(ticket, user, i);
+            i
+        }
+    };
+    match identity {
+        Identity::Disabled => Err(ApiError::forbidden(format!(
             "the account {user} is disabled"
         ))),
-        Some(u) => Ok(u.role),
-        None => Ok(Role::User),
+        Identity::Role(r) => Ok(r),
     }
 }
 

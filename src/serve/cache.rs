@@ -38,6 +38,15 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What the users table says about a proxy or demo principal (who has no
+/// session): their role, or that the account is disabled. Someone with no
+/// account is a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    Role(Role),
+    Disabled,
+}
+
 /// The filters a list total was counted for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TotalKey {
@@ -172,6 +181,8 @@ pub struct Cache {
     listening: AtomicBool,
     /// By SHA-256 of the token, so the map holds no usable token.
     sessions: Part<[u8; 32], Session>,
+    /// Proxy and demo principals, by the identity as sent.
+    identities: Part<String, Identity>,
     stores: Part<Uuid, Arc<Store>>,
     totals: Part<TotalKey, i64>,
     /// Whole list pages as sent (JSON), by the caller, filters, cursor and
@@ -185,6 +196,7 @@ impl Cache {
             enabled,
             listening: AtomicBool::new(false),
             sessions: Part::new(CAPACITY),
+            identities: Part::new(CAPACITY),
             stores: Part::new(CAPACITY),
             totals: Part::new(CAPACITY),
             pages: Part::new(PAGE_BYTES),
@@ -213,6 +225,7 @@ impl Cache {
 
     fn forget_all(&self) {
         self.sessions.forget(|_, _| false);
+        self.identities.forget(|_, _| false);
         self.stores_written();
     }
 
@@ -232,9 +245,31 @@ impl Cache {
         self.pages.forget(|_, _| false);
     }
 
-    /// A user changed or lost sessions: that user's sessions go.
+    /// A user was added, changed or lost sessions: that user's sessions and
+    /// identity go (emails are stored in lower case; an identity is kept as
+    /// sent).
     pub fn user_changed(&self, email: &str) {
         self.sessions.forget(|_, s| s.email != email);
+        self.identities
+            .forget(|k, _| !k.eq_ignore_ascii_case(email));
+    }
+
+    pub fn identity_ticket(&self) -> Ticket {
+        self.identities.ticket()
+    }
+
+    /// What the users table said about a proxy or demo principal.
+    pub fn identity(&self, user: &str) -> Option<Identity> {
+        if !self.is_live() {
+            return None;
+        }
+        self.identities.get(user)
+    }
+
+    pub fn remember_identity(&self, t: Ticket, user: &str, i: Identity) {
+        if self.is_live() {
+            self.identities.put(t, user.to_string(), i, 1);
+        }
     }
 
     pub fn session_ticket(&self) -> Ticket {
@@ -315,9 +350,10 @@ impl Cache {
     }
 
     /// Each part's entries, hits and misses, for /metrics.
-    pub fn stats(&self) -> [PartStats; 4] {
+    pub fn stats(&self) -> [PartStats; 5] {
         [
             self.sessions.stats("sessions"),
+            self.identities.stats("identities"),
             self.stores.stats("stores"),
             self.totals.stats("totals"),
             self.pages.stats("pages"),
@@ -386,6 +422,24 @@ mod tests {
         assert_eq!(c.total(&k), None);
         c.remember_total(c.total_ticket(), k.clone(), 7);
         assert_eq!(c.total(&k), Some(7));
+    }
+
+    #[test]
+    fn a_user_change_forgets_that_identity_in_any_case_and_no_other() {
+        let c = Cache::new(true);
+        c.listening();
+        let admin = Identity::Role(Role::Admin);
+        c.remember_identity(c.identity_ticket(), "Ann@X", admin);
+        c.remember_identity(c.identity_ticket(), "bob@x", Identity::Disabled);
+        assert_eq!(c.identity("Ann@X"), Some(admin));
+        c.user_changed("ann@x");
+        assert_eq!(c.identity("Ann@X"), None);
+        assert_eq!(c.identity("bob@x"), Some(Identity::Disabled));
+        // A read that raced a change is not kept.
+        let t = c.identity_ticket();
+        c.user_changed("carl@x");
+        c.remember_identity(t, "ann@x", admin);
+        assert_eq!(c.identity("ann@x"), None);
     }
 
     #[test]
