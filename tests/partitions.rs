@@ -225,3 +225,35 @@ async fn a_silent_partition_is_noticed_within_the_silence_limit() {
     let error = lost.error.unwrap_or_default();
     assert!(error.contains("no event or bookmark"), "says why: {error}");
 }
+
+#[tokio::test]
+async fn connections_to_the_api_server_have_tcp_keepalive() {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = PartitionProxy::start(api_server()).await;
+    let s = settings(
+        "postgres://unused:unused@127.0.0.1/unused",
+        "tests/fixtures/charts",
+        &[("kubeconfig", proxy.kubeconfig(dir.path()).to_str().unwrap())],
+    );
+    for (which, client) in [
+        ("request", store_weaver::cluster::client(&s).await.unwrap()),
+        (
+            "streaming",
+            store_weaver::cluster::streaming_client(&s).await.unwrap(),
+        ),
+    ] {
+        client.apiserver_version().await.unwrap();
+        // The kernel's view of this process's connection to the proxy: a
+        // socket with SO_KEEPALIVE shows a keepalive timer.
+        let out = std::process::Command::new("ss")
+            .args(["-tnoH", "state", "established"])
+            .arg(format!("dst 127.0.0.1:{}", proxy.addr.port()))
+            .output()
+            .expect("run ss");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("keepalive"),
+            "the {which} client's connection has no keepalive timer: {text}"
+        );
+    }
+}

@@ -65,7 +65,52 @@ async fn client_with(
     };
     config.connect_timeout = Some(std::time::Duration::from_secs(5));
     config.read_timeout = read_timeout;
-    kube::Client::try_from(config).wrap_err("cannot build the Kubernetes client")
+    build(config).wrap_err("cannot build the Kubernetes client")
+}
+
+/// TCP keepalive on every connection to the API server: the kernel drops a
+/// connection whose peer vanished without a word (a silent partition) after
+/// idle + interval × retries = 60 s, even one nothing is being read from
+/// (an idle pooled connection, a quiet watch).
+const KEEPALIVE_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
+const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+const KEEPALIVE_RETRIES: u32 = 3;
+
+/// kube's own client stack (base URI, retries of 429/503, auth, extra
+/// headers, connect/read/write timeouts, rustls) on a connector with TCP
+/// keepalive, which `kube::Client::try_from` does not offer.
+fn build(config: kube::Config) -> Result<kube::Client> {
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use kube::client::ConfigExt;
+    use kube::client::retry::RetryPolicy;
+    use tower::ServiceBuilder;
+    use tower::retry::RetryLayer;
+
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_keepalive(Some(KEEPALIVE_IDLE));
+    http.set_keepalive_interval(Some(KEEPALIVE_INTERVAL));
+    http.set_keepalive_retries(Some(KEEPALIVE_RETRIES));
+    let https = config.rustls_https_connector_with_connector(http)?;
+    let mut connector = hyper_timeout::TimeoutConnector::new(https);
+    connector.set_connect_timeout(config.connect_timeout);
+    connector.set_read_timeout(config.read_timeout);
+    connector.set_write_timeout(config.write_timeout);
+    let client: hyper_util::client::legacy::Client<_, kube::client::Body> =
+        hyper_util::client::legacy::Builder::new(hyper_util::rt::TokioExecutor::new())
+            .build(connector);
+    let service = ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(
+            config
+                .default_retry
+                .then(|| RetryLayer::new(RetryPolicy::server_retry())),
+        )
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(tower::BoxError::from)
+        .service(client);
+    Ok(kube::Client::new(service, config.default_namespace))
 }
 
 /// Whether the request got no answer from the API server (it could not be
