@@ -1072,3 +1072,95 @@ async fn a_refused_secret_fails_the_attempt_cleanly_and_a_retry_makes_it() {
     pool.shutdown().await;
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_slow_create_does_not_hold_up_another_owners_create() {
+    let db = TestDb::new().await;
+    let s = settings(&db.url, "tests/fixtures/charts", &[("workers", "0")]);
+    // slow@x.io's create takes 4 s inside its transaction (a trigger sleeps
+    // before the insert), holding whatever locks a create holds.
+    sqlx::query(
+        "CREATE FUNCTION sw_test_slow() RETURNS trigger AS $$
+         BEGIN
+           IF NEW.owner = 'slow@x.io' THEN PERFORM pg_sleep(4); END IF;
+           RETURN NEW;
+         END $$ LANGUAGE plpgsql",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER sw_test_slow BEFORE INSERT ON stores
+         FOR EACH ROW EXECUTE FUNCTION sw_test_slow()",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let slow = create(&db, &s, "Slow Shop", "slow@x.io");
+    let other = async {
+        let pool = db.pool.clone();
+        let name = db.name.clone();
+        eventually(Duration::from_secs(20), "the slow create to sleep", || {
+            let pool = pool.clone();
+            let name = name.clone();
+            async move {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'PgSleep'",
+                )
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .ok()?;
+                (n > 0).then_some(())
+            }
+        })
+        .await;
+        let started = std::time::Instant::now();
+        let r = create(&db, &s, "Quick Shop", "quick@x.io").await;
+        (r, started.elapsed())
+    };
+    let (slow, (quick, took)) = tokio::join!(slow, other);
+    slow.expect("the slow create succeeds");
+    quick.expect("the other owner's create succeeds");
+    assert!(
+        took < Duration::from_secs(2),
+        "another owner's create waited {took:?} for a slow create"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_total_is_exact_when_creates_start_far_from_the_cap() {
+    // Far from max_stores creates run side by side (one create slot each);
+    // the last ones before the cap run alone. 80 creates of 20 owners at
+    // once, up to 3 each: 60 would fit per owner, 40 fit in all.
+    let db = TestDb::new().await;
+    let s = settings(
+        &db.url,
+        "tests/fixtures/charts",
+        &[
+            ("max_stores", "40"),
+            ("max_stores_per_user", "3"),
+            ("workers", "0"),
+        ],
+    );
+    let results = join_all((0..80).map(|i| {
+        let owner = format!("far{}@x.io", i % 20);
+        let name = format!("Far Shop {}", i / 20);
+        let (db, s) = (&db, &s);
+        async move { (owner.clone(), create(db, s, &name, &owner).await) }
+    }))
+    .await;
+    let mut per_owner: HashMap<String, usize> = HashMap::new();
+    for (owner, r) in &results {
+        match r {
+            Ok((_, true)) => *per_owner.entry(owner.clone()).or_default() += 1,
+            Err(EngineError::Limit { .. }) => {}
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert_eq!(per_owner.values().sum::<usize>(), 40, "{per_owner:?}");
+    assert!(per_owner.values().all(|n| *n <= 3), "{per_owner:?}");
+    assert_eq!(stores::list(&db.pool, None).await.unwrap().len(), 40);
+    db.drop_db().await;
+}

@@ -227,15 +227,58 @@ pub async fn count_by_status<'e>(
         .await
 }
 
-/// Serialises creates so the store counts are exact across every process;
-/// held until the transaction ends.
-pub async fn lock_creates(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
-    const CREATE_LOCK: i64 = 0x5354_4f52_4557_0001;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CREATE_LOCK)
+// Creates take transaction-scoped advisory locks (the two-key form, apart
+// from the one-key locks elsewhere), always in this order: the owner's, the
+// namespace's, then one create slot or every slot in ascending order. No
+// create waits for a lock that comes earlier than one it holds: no deadlock.
+const LOCK_OWNER: i32 = 0x5357_0101;
+const LOCK_NAMESPACE: i32 = 0x5357_0102;
+const LOCK_SLOT: i32 = 0x5357_0103;
+
+/// Creates that may be in flight at once (one per slot) while the store
+/// count is far from `max_stores`.
+pub const CREATE_SLOTS: i32 = 8;
+
+/// Serialises the creates of one owner: their count, names and idempotency
+/// keys stay exact. Other owners' creates do not wait (a hash collision
+/// only makes two owners share a queue).
+pub async fn lock_owner(tx: &mut sqlx::PgConnection, owner: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(LOCK_OWNER)
+        .bind(owner)
         .execute(&mut *tx)
         .await
         .map(|_| ())
+}
+
+/// Serialises creates that would take the same namespace (the same name,
+/// whoever owns it), so the first free one is found without a race.
+pub async fn lock_namespace(tx: &mut sqlx::PgConnection, base: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(LOCK_NAMESPACE)
+        .bind(base)
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
+}
+
+/// One create slot (`0..CREATE_SLOTS`).
+pub async fn lock_slot(tx: &mut sqlx::PgConnection, slot: i32) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind(LOCK_SLOT)
+        .bind(slot.rem_euclid(CREATE_SLOTS))
+        .execute(&mut *tx)
+        .await
+        .map(|_| ())
+}
+
+/// Every create slot, in ascending order: no other create is in flight
+/// while they are held (near `max_stores`, where the count must be exact).
+pub async fn lock_every_slot(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    for slot in 0..CREATE_SLOTS {
+        lock_slot(tx, slot).await?;
+    }
+    Ok(())
 }
 
 /// The store, locked for the rest of the transaction.

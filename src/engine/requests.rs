@@ -93,7 +93,26 @@ pub async fn create(
             return Err(e);
         }
     };
-    match create_tx(pool, limits, naming, actor, req, &name, &owner, engine).await {
+    // Far from max_stores a create holds one of the create slots; when its
+    // count says it is near, it starts over holding every slot (exact).
+    let mut result = create_tx(
+        pool, limits, naming, actor, req, &name, &owner, engine, false,
+    )
+    .await;
+    if let Ok(None) = result {
+        result = create_tx(
+            pool, limits, naming, actor, req, &name, &owner, engine, true,
+        )
+        .await;
+    }
+    let result = result.and_then(|r| {
+        r.ok_or_else(|| {
+            EngineError::Database(sqlx::Error::Protocol(
+                "a create holding every slot asked for every slot again".into(),
+            ))
+        })
+    });
+    match result {
         Ok(v) => Ok(v),
         Err(e) => {
             if !matches!(e, EngineError::Database(_)) {
@@ -114,16 +133,25 @@ async fn create_tx(
     name: &str,
     owner: &str,
     engine: EngineKind,
-) -> Result<(Store, bool), EngineError> {
+    every_slot: bool,
+) -> Result<Option<(Store, bool)>, EngineError> {
     let mut tx = pool.begin().await?;
-    stores::lock_creates(&mut tx).await?;
+    // The order every create takes its locks in (see db::stores).
+    stores::lock_owner(&mut tx, owner).await?;
+    let base = store::namespace_for(name);
+    stores::lock_namespace(&mut tx, &base).await?;
+    if every_slot {
+        stores::lock_every_slot(&mut tx).await?;
+    } else {
+        stores::lock_slot(&mut tx, slot_of(owner)).await?;
+    }
 
     if let Some(key) = &req.idempotency_key
         && let Some(existing) = stores::by_idempotency_key(&mut *tx, owner, key).await?
     {
         tx.commit().await?;
         same_request(&existing, name, engine)?;
-        return Ok((existing, false));
+        return Ok(Some((existing, false)));
     }
     if stores::name_taken(&mut *tx, owner, name).await? {
         return Err(EngineError::NameTaken {
@@ -132,11 +160,17 @@ async fn create_tx(
         });
     }
     let (total, mine) = stores::counts(&mut *tx, owner).await?;
+    // At most CREATE_SLOTS creates are in flight with one slot each, this
+    // one included, and each counted after taking its slot: if even all of
+    // them commit the total stays under the cap. Nearer, start over with
+    // every slot, alone, and count exactly.
+    if !every_slot && total + i64::from(stores::CREATE_SLOTS) >= i64::from(limits.max_stores) {
+        return Ok(None);
+    }
     if let Some(e) = limit_reached(limits, total, Some((owner, mine))) {
         return Err(e);
     }
 
-    let base = store::namespace_for(name);
     let mut namespace = base.clone();
     let mut tries = 0;
     while stores::namespace_taken(&mut *tx, &namespace).await? {
@@ -165,7 +199,16 @@ async fn create_tx(
         idempotency_key: req.idempotency_key.as_deref(),
     };
     let store = ledger::create(tx, &new, actor, &detail).await?;
-    Ok((store, true))
+    Ok(Some((store, true)))
+}
+
+/// The create slot of an owner's creates (theirs queue on the owner's lock
+/// anyway); a stable hash, so every process picks the same.
+fn slot_of(owner: &str) -> i32 {
+    let h = owner.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    i32::try_from(h % stores::CREATE_SLOTS.unsigned_abs()).unwrap_or(0)
 }
 
 /// The store limit one more store would break, if any: the rule and the
