@@ -1063,7 +1063,7 @@ fn installs_into_a_fresh_namespace_and_uninstalls_cleanly() {
             Err(format!("status: {}", d["status"]))
         }
     });
-    assert_eq!(deploy["spec"]["strategy"]["type"], "Recreate");
+    assert_eq!(deploy["spec"]["strategy"]["type"], "RollingUpdate");
     assert_eq!(
         sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
         "1Gi"
@@ -1203,18 +1203,21 @@ fn placement_reaches_every_store_pod_and_setup_can_be_turned_off() {
             "{workload}"
         );
     }
-    // Unset: no placement at all (the scheduler's defaults).
+    // Unset: no placement at all (the scheduler's defaults), but for
+    // WordPress's own term: an upgrade's new pod on the old pod's node.
     let (items, _) = server_dry_run("local");
     for o in items
         .iter()
         .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
     {
         let spec = &o["spec"]["template"]["spec"];
+        let affinity = spec["affinity"].as_object().cloned().unwrap_or_default();
+        let own = o["kind"] == "Deployment";
         assert!(
             spec["nodeSelector"].is_null()
                 && spec["tolerations"].is_null()
-                && spec["affinity"].is_null(),
-            "{}",
+                && affinity.keys().all(|k| own && k == "podAffinity"),
+            "{}: {affinity:?}",
             describe(o)
         );
     }
@@ -1521,4 +1524,116 @@ fn network_policy_lets_mail_reach_the_smtp_relay() {
         "{}",
         text(&out.stderr)
     );
+}
+
+fn wordpress_deployment(items: &[Value]) -> &Value {
+    items
+        .iter()
+        .find(|o| {
+            o["kind"] == "Deployment"
+                && o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-wordpress"))
+        })
+        .expect("the WordPress Deployment")
+}
+
+/// Issue 28 (2): every upgrade took the shop offline (Recreate). By
+/// default the new pod now starts beside the old one, required on its node
+/// (ReadWriteOnce is per node), and the old one goes once the new one is
+/// Ready; Recreate stays a choice, and ReadWriteOncePod (one pod only)
+/// refuses the rolling update. The storefront measured during a real
+/// upgrade: tests/real_upgrade.rs.
+#[test]
+fn upgrades_roll_on_the_old_pods_node_unless_told_to_recreate() {
+    let own_pods = json!({
+        "labelSelector": {"matchLabels": {
+            "app.kubernetes.io/name": "woocommerce",
+            "app.kubernetes.io/instance": RELEASE,
+            "app.kubernetes.io/component": "wordpress",
+        }},
+        "topologyKey": "kubernetes.io/hostname",
+    });
+    // An operator's own affinity is kept beside the chart's term.
+    let zone = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "pool", "operator": "In", "values": ["stores"]}
+        ]}]
+    }}});
+    let zone_arg = format!("affinity={zone}");
+    let (items, _) = server_dry_run_with("prod", &["--set-json", &zone_arg]);
+    let d = wordpress_deployment(&items);
+    assert_eq!(
+        d["spec"]["strategy"],
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
+    );
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"],
+        json!([own_pods]),
+        "the new pod is required on the node of the store's own WordPress pod"
+    );
+    assert_eq!(pod["affinity"]["nodeAffinity"], zone["nodeAffinity"]);
+    let wp = container(&items, "Deployment", "wordpress");
+    assert_eq!(
+        wp["lifecycle"]["preStop"]["exec"]["command"],
+        json!(["sleep", "5"]),
+        "a stopping pod answers while the ingress controller catches up"
+    );
+    // The database's pod gets the operator's affinity only.
+    let db = items
+        .iter()
+        .find(|o| o["kind"] == "StatefulSet")
+        .expect("the database");
+    assert_eq!(db["spec"]["template"]["spec"]["affinity"], zone);
+
+    let (items, _) = server_dry_run_with(
+        "prod",
+        &["--set-string", "wordpress.updateStrategy=Recreate"],
+    );
+    let d = wordpress_deployment(&items);
+    assert_eq!(d["spec"]["strategy"]["type"], "Recreate");
+    assert!(d["spec"]["template"]["spec"]["affinity"].is_null(), "{d}");
+
+    let (items, _) = server_dry_run_with(
+        "prod",
+        &[
+            "--set-json",
+            "wordpress.persistence.accessModes=[\"ReadWriteMany\"]",
+        ],
+    );
+    let d = wordpress_deployment(&items);
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+    assert!(
+        d["spec"]["template"]["spec"]["affinity"].is_null(),
+        "a ReadWriteMany claim ties no pod to a node: {d}"
+    );
+
+    let id = random_uuid();
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        RELEASE.into(),
+        chart(),
+        "-f".into(),
+        values_file("prod"),
+    ];
+    args.extend(store_sets(&id, "rollout.example.com"));
+    for (set, want) in [
+        (
+            "wordpress.persistence.accessModes=[\"ReadWriteOncePod\"]",
+            "wordpress.updateStrategy",
+        ),
+        ("wordpress.updateStrategy=\"Rolling\"", "updateStrategy"),
+    ] {
+        let mut a = args.clone();
+        a.extend(["--set-json".into(), set.into()]);
+        let argv: Vec<&str> = a.iter().map(String::as_str).collect();
+        let out = helm(&argv);
+        assert!(!out.status.success(), "{set} was accepted");
+        assert!(
+            text(&out.stderr).contains(want),
+            "{set}: {}",
+            text(&out.stderr)
+        );
+    }
 }

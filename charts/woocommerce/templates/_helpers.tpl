@@ -153,16 +153,18 @@ secretKeyRef: its value never passes through values or the rendered manifest.
 
 {{/* Where a store pod runs: nodeSelector, tolerations and affinity, the
      same for every pod of the store. */}}
+{{- /* Placement of a pod: (dict "ctx" $ "affinity" <the pod's affinity>),
+       the affinity being .Values.affinity or that plus the pod's own terms. */ -}}
 {{- define "woocommerce.placement" -}}
-{{- with .Values.nodeSelector }}
+{{- with .ctx.Values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.tolerations }}
+{{- with .ctx.Values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .Values.affinity }}
+{{- with .affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
