@@ -41,7 +41,7 @@ sw() { "$BIN" --database-url "$URL" --charts-dir "$CHARTS" --values-file "$CHART
 
 cleanup() {
   tm kill-server 2>/dev/null || true
-  for s in "Acme Shoes" "Bolt Bikes" "Cora Cafe" "Dune Books"; do
+  for s in "Acme Shoes" "Bolt Bikes" "Cora Cafe" "Dune Books" "Echo Audio"; do
     sw store delete "$s" --wait >/dev/null 2>&1 || true
   done
   psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
@@ -56,6 +56,9 @@ export STORE_WEAVER_LOG=warn
 echo "seeding stores (real provisioning in the sandbox)..."
 sw store create "Acme Shoes" --owner ann@example.com --wait >/dev/null
 sw store create "Bolt Bikes" --owner bob@example.com --wait >/dev/null
+# A Medusa store, with its own chart (simulated by kwok like the others here).
+"$BIN" --database-url "$URL" --charts-dir "$ROOT/charts" --values-file "medusa=$ROOT/charts/medusa/values-local.yaml" \
+  store create "Echo Audio" --owner eve@example.com --engine medusa --wait >/dev/null
 "$BIN" --database-url "$URL" --charts-dir "$BROKEN" --values-file "$BROKEN/woocommerce/values.yaml" \
   store create "Cora Cafe" --owner ann@example.com --wait >/dev/null 2>&1 || true
 
@@ -200,7 +203,7 @@ keys Tab C-u
 text "dan@example.com"
 keys Tab Enter
 wait_for "Dune Books"
-wait_for "● Ready 3" 90
+wait_for "● Ready 4" 90
 keys G
 shot stores
 
@@ -217,6 +220,14 @@ keys Enter Enter
 wait_for "live, newest first"
 wait_for "Scheduled"
 shot detail
+keys Escape Escape
+
+# A Medusa store's detail: its engine, its own workloads.
+keys /
+text "echo"
+keys Enter Enter
+wait_for "live, newest first"
+shot detail-medusa
 keys Escape Escape
 
 # The failed store: its error in full.
