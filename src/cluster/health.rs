@@ -43,6 +43,8 @@ const BAD_WAITING: &[&str] = &[
     "CrashLoopBackOff",
     "ImagePullBackOff",
     "ErrImagePull",
+    // pullPolicy Never and the image is not on the node: nothing will pull it.
+    "ErrImageNeverPull",
     "InvalidImageName",
     "CreateContainerConfigError",
     "CreateContainerError",
@@ -54,6 +56,7 @@ const BAD_WAITING: &[&str] = &[
 const STUCK_WAITING: &[&str] = &[
     "ErrImagePull",
     "ImagePullBackOff",
+    "ErrImageNeverPull",
     "InvalidImageName",
     "CreateContainerConfigError",
 ];
@@ -554,6 +557,7 @@ mod tests {
         for reason in [
             "ErrImagePull",
             "ImagePullBackOff",
+            "ErrImageNeverPull",
             "InvalidImageName",
             "CreateContainerConfigError",
         ] {
