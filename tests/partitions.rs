@@ -257,3 +257,73 @@ async fn connections_to_the_api_server_have_tcp_keepalive() {
         );
     }
 }
+
+/// A provision that times out while the worker's view of the cluster is
+/// cut off says so in the store's error: the store is not blamed alone.
+/// (Its pods stay Pending, so it would time out anyway: the message is the
+/// point.)
+#[tokio::test]
+async fn a_provision_that_times_out_while_disconnected_says_so() {
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = PartitionProxy::start(api_server()).await;
+    let values = repo("tests/fixtures/values-unschedulable.yaml");
+    let s = settings(
+        &db.url,
+        "tests/fixtures/charts",
+        &[
+            ("provision_timeout_secs", "25"),
+            ("values_file", values.to_str().unwrap()),
+        ],
+    );
+    // The worker's own requests reach the API server directly; its view
+    // goes through the proxy, with short silence limits.
+    let view_settings = settings(
+        &db.url,
+        "tests/fixtures/charts",
+        &[("kubeconfig", proxy.kubeconfig(dir.path()).to_str().unwrap())],
+    );
+    let view = ClusterView::start_with(
+        store_weaver::cluster::streaming_client(&view_settings)
+            .await
+            .unwrap(),
+        WatchOptions {
+            silence: Duration::from_secs(4),
+            open_timeout: Duration::from_secs(3),
+            ..WatchOptions::default()
+        },
+    );
+    until_connection(&view, true, Duration::from_secs(60)).await;
+    eventually(Duration::from_secs(60), "every watch open", || async {
+        view.watching().then_some(())
+    })
+    .await;
+    let pool = pool_of(&s, &db, kube().await, view.clone());
+    let store = create(&db, &s, "Cut While Waiting").await;
+    // Once the worker has installed the chart and waits for Ready, the view
+    // goes silent.
+    eventually(
+        Duration::from_secs(60),
+        "the store waiting for Ready",
+        || async {
+            let st = store_weaver::db::stores::get(&db.pool, store.id)
+                .await
+                .unwrap()
+                .unwrap();
+            (st.phase == store_weaver::store::Phase::WaitingForReady).then_some(())
+        },
+    )
+    .await;
+    proxy.blackhole();
+    until_connection(&view, false, Duration::from_secs(30)).await;
+    let failed = settle(&db, store.id, 120).await;
+    assert_eq!(failed.status, Status::Failed, "{:?}", failed.error_message);
+    let msg = failed.error_message.unwrap_or_default();
+    assert!(msg.starts_with("timed out after 25s"), "{msg}");
+    assert!(
+        msg.contains("the cluster watch was disconnected"),
+        "the timeout says the platform could not see the cluster: {msg}"
+    );
+    pool.shutdown().await;
+    db.drop_db().await;
+}
