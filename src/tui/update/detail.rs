@@ -11,8 +11,21 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
     match act {
         Act::Logs => return logs::open(state),
         Act::Wp => {
-            if let Screen::Detail(d) = &mut state.screen {
+            let Screen::Detail(d) = &mut state.screen else {
+                return Vec::new();
+            };
+            let engine = d.store.engine.spec();
+            if engine.shell.is_some() {
                 d.mode = DetailMode::Wp;
+            } else {
+                // Nothing to run it in: say so, and where the admin is.
+                let text = format!(
+                    "a {} store has no incident shell; its admin is at {}{}",
+                    engine.title,
+                    d.store.url.trim_end_matches('/'),
+                    engine.admin.path
+                );
+                flash(state, text, true);
             }
             return Vec::new();
         }

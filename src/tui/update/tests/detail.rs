@@ -1,6 +1,7 @@
 //! The detail view: panes, scrolling, its keys and the help pop-up.
 
 use super::*;
+use crate::tui::state::DetailMode;
 
 #[test]
 fn detail_panes_and_scrolling() {
@@ -305,4 +306,27 @@ fn help_overlay_keys() {
         update(&mut s, close);
         assert!(s.overlay.is_none() && !s.quit);
     }
+}
+
+#[test]
+fn w_opens_the_engines_shell_and_says_when_the_engine_has_none() {
+    let mut s = detail_state();
+    update(&mut s, c('w'));
+    assert!(
+        matches!(s.detail().unwrap().mode, DetailMode::Wp),
+        "a WooCommerce store opens the wp prompt"
+    );
+    if let Screen::Detail(d) = &mut s.screen {
+        d.mode = DetailMode::Panes;
+        d.store.engine = crate::store::EngineKind::Medusa;
+    }
+    update(&mut s, c('w'));
+    assert!(
+        !matches!(s.detail().unwrap().mode, DetailMode::Wp),
+        "no prompt for an engine without a shell"
+    );
+    assert!(is_flash_error(
+        &s,
+        "a Medusa store has no incident shell; its admin is at"
+    ));
 }
