@@ -125,8 +125,9 @@ pub async fn wp(
         let e = crate::engine::EngineError::Invalid {
             field: "engine",
             message: format!(
-                "`store wp` is the incident shell of {wp_engine} stores; {} is a {} store, which has no incident shell (its admin is at {}{}; its login is revealed in the dashboard or by POST /api/stores/ID/credentials)",
-                s.name, engine.title, s.url, engine.admin.path
+                "`store wp` is the incident shell of {wp_engine} stores; {} is {} (its login is revealed in the dashboard or by POST /api/stores/ID/credentials)",
+                s.name,
+                engine.no_shell(&s.url)
             ),
         };
         return Ok(super::report(e, json));

@@ -38,8 +38,9 @@ pub struct EngineConfig {
     pub helm_bin: PathBuf,
     pub kubeconfig: Option<PathBuf>,
     pub kube_context: Option<String>,
-    /// Each engine's chart directory and values files.
-    pub charts: Vec<(EngineKind, Chart)>,
+    /// Each engine's chart directory and values files, in the order of
+    /// `EngineKind::ALL`.
+    pub charts: [Chart; EngineKind::ALL.len()],
 }
 
 /// Where an engine's chart is, and the values files it is installed with.
@@ -69,26 +70,16 @@ impl EngineConfig {
             helm_bin: s.helm_bin.clone(),
             kubeconfig: s.kubeconfig.clone(),
             kube_context: s.kube_context.clone(),
-            charts: EngineKind::ALL
-                .into_iter()
-                .map(|e| {
-                    let chart = Chart {
-                        dir: s.chart_dir_for(e),
-                        values_files: s.values_files_for(e),
-                    };
-                    (e, chart)
-                })
-                .collect(),
+            charts: EngineKind::ALL.map(|e| Chart {
+                dir: s.chart_dir_for(e),
+                values_files: s.values_files_for(e),
+            }),
         }
     }
 
-    /// The chart of an engine (every engine has one: see `from_settings`).
+    /// The chart of an engine.
     pub fn chart(&self, engine: EngineKind) -> &Chart {
-        self.charts
-            .iter()
-            .find(|(e, _)| *e == engine)
-            .map(|(_, c)| c)
-            .unwrap_or(&self.charts[0].1)
+        &self.charts[engine.index()]
     }
 }
 

@@ -26,6 +26,11 @@ pub enum EngineKind {
 impl EngineKind {
     pub const ALL: [EngineKind; 2] = [EngineKind::Woocommerce, EngineKind::Medusa];
 
+    /// Its place in [`EngineKind::ALL`], for tables kept per engine.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The engine of a store created without naming one.
     pub const DEFAULT: EngineKind = EngineKind::Woocommerce;
 
@@ -114,6 +119,17 @@ pub struct Engine {
 impl Engine {
     pub fn key(&self, name: &str) -> Option<&'static Key> {
         self.keys.iter().find(|k| k.name == name)
+    }
+
+    /// What the faces say when asked for the shell of an engine without
+    /// one: that it has none, and where its admin is instead.
+    pub fn no_shell(&self, store_url: &str) -> String {
+        format!(
+            "a {} store has no incident shell; its admin is at {}{}",
+            self.title,
+            store_url.trim_end_matches('/'),
+            self.admin.path
+        )
     }
 
     /// "a, b, c": the setting names, for messages.
@@ -254,7 +270,8 @@ mod tests {
         );
         let e = EngineKind::parse_available("shopify").unwrap_err();
         assert!(e.contains("woocommerce, medusa"), "{e}");
-        for k in EngineKind::ALL {
+        for (i, k) in EngineKind::ALL.into_iter().enumerate() {
+            assert_eq!(k.index(), i, "ALL lists the engines in declaration order");
             assert_eq!(EngineKind::parse(k.as_str()), Some(k));
             assert_eq!(engine(k).kind, k, "the table points at the right engine");
         }

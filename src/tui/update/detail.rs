@@ -19,12 +19,7 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
                 d.mode = DetailMode::Wp;
             } else {
                 // Nothing to run it in: say so, and where the admin is.
-                let text = format!(
-                    "a {} store has no incident shell; its admin is at {}{}",
-                    engine.title,
-                    d.store.url.trim_end_matches('/'),
-                    engine.admin.path
-                );
+                let text = engine.no_shell(&d.store.url);
                 flash(state, text, true);
             }
             return Vec::new();
