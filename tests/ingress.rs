@@ -7,13 +7,12 @@
 
 mod common;
 
+use common::real::{create_store, ingress_client, ingress_port};
 use common::tools::{kubectl, must};
 use common::*;
-use std::net::SocketAddr;
 use std::time::Duration;
 use store_weaver::config::Settings;
-use store_weaver::engine::{self, CreateRequest};
-use store_weaver::runtime;
+use store_weaver::engine;
 use store_weaver::store::{Actor, Status, Via};
 
 /// A store on the real node initialises its database and copies WordPress
@@ -23,30 +22,15 @@ const READY_SECS: u64 = 300;
 /// providers' throttle (2 s); the pod's first start comes before that.
 const ROUTE_SECS: u64 = 120;
 
-fn ingress_port() -> u16 {
-    let port = require_env("SANDBOX_INGRESS_PORT");
-    port.parse()
-        .unwrap_or_else(|_| panic!("SANDBOX_INGRESS_PORT is not a port: {port:?}"))
-}
-
-/// An HTTP client that resolves `host` to the ingress controller's address,
-/// as the system resolves `*.localhost` for a browser, and follows no
-/// redirect (a test wants to see them).
-fn client_for(host: &str) -> reqwest::Client {
-    let addr: SocketAddr = ([127, 0, 0, 1], ingress_port()).into();
-    reqwest::Client::builder()
-        .resolve(host, addr)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("an HTTP client")
-}
-
 /// GET `http://<host>:<port><path>`: the status, the Location header and
 /// the body, or None while the connection fails.
 async fn get(host: &str, path: &str) -> Option<(u16, String, String)> {
     let url = format!("http://{host}:{}{path}", ingress_port());
-    let resp = client_for(host).get(&url).send().await.ok()?;
+    let resp = ingress_client(host, Duration::from_secs(20))
+        .get(&url)
+        .send()
+        .await
+        .ok()?;
     let status = resp.status().as_u16();
     let location = resp
         .headers()
@@ -182,20 +166,7 @@ async fn a_store_on_the_real_node_is_reached_at_its_url_through_traefik() {
     let db = TestDb::new().await;
     let s = real_settings(&db);
     let pool = workers(&s, &db, 1).await;
-    let (store, _) = engine::create(
-        &db.pool,
-        runtime::limits(&s),
-        &runtime::naming(&s),
-        &Actor::new("tester", Via::Cli),
-        &CreateRequest {
-            name: unique("Through Traefik"),
-            owner: "ops@example.com".into(),
-            engine: "woocommerce".into(),
-            idempotency_key: None,
-        },
-    )
-    .await
-    .expect("create the store");
+    let store = create_store(&db, &s, &unique("Through Traefik"), "woocommerce").await;
     let done = settle(&db, store.id, READY_SECS).await;
     assert_eq!(done.status, Status::Ready, "{:?}", done.error_message);
 

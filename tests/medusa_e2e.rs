@@ -13,6 +13,7 @@
 
 mod common;
 
+use common::real::{create_store, pods, record};
 use common::tools::{kubectl, kubectl_json, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -22,7 +23,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use store_weaver::config::Settings;
 use store_weaver::engine::changes::{self, UpgradeRequest};
-use store_weaver::store::{Actor, Status, Store, Via};
+use store_weaver::store::{Actor, Status, Via};
 use uuid::Uuid;
 
 const REAL_NODE: &str = "sandbox-real-0";
@@ -68,13 +69,6 @@ fn flags(s: &Settings) -> Vec<String> {
     out
 }
 
-async fn get(db: &TestDb, id: Uuid) -> Store {
-    store_weaver::db::stores::get(&db.pool, id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 /// A Node script of medusa/scripts against the store through the ingress:
 /// its stdout (the order id, or the order as JSON), or a panic with its
 /// stderr. The admin password goes in the environment, never in argv.
@@ -97,13 +91,6 @@ fn script(name: &str, host: &str, args: &[&str], env: &[(&str, &str)]) -> String
         text(&out.stderr)
     );
     text(&out.stdout).trim().to_string()
-}
-
-fn pods(ns: &str) -> Vec<Value> {
-    kubectl_json(&["get", "pods", "-n", ns, "-o", "json"])["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// Waits until every pod of the namespace is Ready (after a restart).
@@ -158,7 +145,7 @@ async fn a_medusa_store_is_created_shopped_upgraded_restarted_and_deleted_on_rea
         )
     });
     let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
-    let store = get(&db, id).await;
+    let store = record(&db, id).await;
     assert_eq!(
         store.status,
         Status::Ready,
@@ -350,20 +337,7 @@ async fn a_medusa_store_whose_migrations_fail_says_why_and_a_retry_makes_it() {
         ],
     );
     let pool = workers(&bad, &db, 1).await;
-    let (store, _) = store_weaver::engine::create(
-        &db.pool,
-        store_weaver::runtime::limits(&bad),
-        &store_weaver::runtime::naming(&bad),
-        &Actor::new("tester", Via::Cli),
-        &store_weaver::engine::CreateRequest {
-            name: unique("Medusa Migrate"),
-            owner: "ops@example.com".into(),
-            engine: "medusa".into(),
-            idempotency_key: None,
-        },
-    )
-    .await
-    .expect("create");
+    let store = create_store(&db, &bad, &unique("Medusa Migrate"), "medusa").await;
     let failed = settle(&db, store.id, 600).await;
     assert_eq!(failed.status, Status::Failed);
     let why = failed.error_message.clone().unwrap_or_default();

@@ -7,6 +7,7 @@
 mod common;
 
 use common::partition::PartitionProxy;
+use common::real::create_store;
 use common::*;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
@@ -14,9 +15,8 @@ use std::time::Duration;
 use store_weaver::cluster::view::{ClusterView, Connection, WatchOptions};
 use store_weaver::config::Settings;
 use store_weaver::db::operations;
-use store_weaver::engine::{self, CreateRequest, EngineConfig, WorkerPool, WorkerPoolConfig};
-use store_weaver::runtime;
-use store_weaver::store::{Actor, Status, Store, Via};
+use store_weaver::engine::{self, EngineConfig, WorkerPool, WorkerPoolConfig};
+use store_weaver::store::{Actor, Status, Via};
 
 /// The sandbox API server's address, for the proxy.
 fn api_server() -> std::net::SocketAddr {
@@ -28,24 +28,6 @@ fn api_server() -> std::net::SocketAddr {
         .unwrap();
     let hostport = server.trim_start_matches("https://").trim_end_matches('/');
     hostport.to_socket_addrs().unwrap().next().unwrap()
-}
-
-async fn create(db: &TestDb, s: &Settings, name: &str) -> Store {
-    engine::create(
-        &db.pool,
-        runtime::limits(s),
-        &runtime::naming(s),
-        &Actor::new("tester", Via::Cli),
-        &CreateRequest {
-            name: unique(name),
-            owner: "partition@example.com".into(),
-            engine: "woocommerce".into(),
-            idempotency_key: None,
-        },
-    )
-    .await
-    .unwrap()
-    .0
 }
 
 fn pool_of(s: &Settings, db: &TestDb, client: kube::Client, view: ClusterView) -> WorkerPool {
@@ -110,7 +92,11 @@ async fn a_worker_cut_off_from_the_cluster_claims_nothing_and_a_healthy_one_does
     let healthy = workers(&s, &db, 2).await;
     let mut ids = Vec::new();
     for i in 0..4 {
-        ids.push(create(&db, &s, &format!("Partitioned {i}")).await.id);
+        ids.push(
+            create_store(&db, &s, &unique(&format!("Partitioned {i}")), "woocommerce")
+                .await
+                .id,
+        );
     }
     for id in &ids {
         let done = settle(&db, *id, 180).await;
@@ -146,7 +132,7 @@ async fn a_request_that_gets_no_answer_hands_the_operation_back() {
     let a = pool_of(&cut_settings, &db, cut_client, view);
 
     let s = settings(&db.url, "tests/fixtures/charts", &[]);
-    let store = create(&db, &s, "No Answer").await;
+    let store = create_store(&db, &s, &unique("No Answer"), "woocommerce").await;
     // A claims it, gets no answer, and hands it back instead of failing it.
     let op = eventually(
         Duration::from_secs(60),
@@ -299,7 +285,7 @@ async fn a_provision_that_times_out_while_disconnected_says_so() {
     })
     .await;
     let pool = pool_of(&s, &db, kube().await, view.clone());
-    let store = create(&db, &s, "Cut While Waiting").await;
+    let store = create_store(&db, &s, &unique("Cut While Waiting"), "woocommerce").await;
     // Once the worker has installed the chart and waits for Ready, the view
     // goes silent.
     eventually(

@@ -14,6 +14,7 @@
 
 mod common;
 
+use common::real::{create_store, pods, record};
 use common::tools::{kubectl, kubectl_json, must, text};
 use common::*;
 use k8s_openapi::api::core::v1::Pod;
@@ -23,10 +24,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use store_weaver::config::Settings;
 use store_weaver::db::operations;
-use store_weaver::engine::{self, CreateRequest};
-use store_weaver::runtime;
-use store_weaver::store::{Actor, Phase, Status, Store, Via};
-use uuid::Uuid;
+use store_weaver::engine;
+use store_weaver::store::{Actor, Phase, Status, Via};
 
 const REAL_NODE: &str = "sandbox-real-0";
 /// A store on the real node pulls nothing, but its database initialises and
@@ -53,36 +52,6 @@ fn real_settings(db: &TestDb, extra: &[&str]) -> Settings {
         ],
     )
 }
-async fn create(db: &TestDb, s: &Settings, name: &str) -> Store {
-    engine::create(
-        &db.pool,
-        runtime::limits(s),
-        &runtime::naming(s),
-        &Actor::new("tester", Via::Cli),
-        &CreateRequest {
-            name: name.into(),
-            owner: "ops@example.com".into(),
-            engine: "woocommerce".into(),
-            idempotency_key: None,
-        },
-    )
-    .await
-    .expect("create the store")
-    .0
-}
-async fn get(db: &TestDb, id: Uuid) -> Store {
-    store_weaver::db::stores::get(&db.pool, id)
-        .await
-        .unwrap()
-        .unwrap()
-}
-fn pods(ns: &str) -> Vec<Value> {
-    kubectl_json(&["get", "pods", "-n", ns, "-o", "json"])["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 fn pod_of(ns: &str, component: &str) -> Value {
     pods(ns)
         .into_iter()
@@ -162,7 +131,7 @@ async fn a_store_on_the_real_node_runs_real_containers_and_keeps_its_data() {
     let db = TestDb::new().await;
     let s = real_settings(&db, &[]);
     let pool = workers(&s, &db, 2).await;
-    let store = create(&db, &s, &unique("Real Pods")).await;
+    let store = create_store(&db, &s, &unique("Real Pods"), "woocommerce").await;
     let done = settle(&db, store.id, READY_SECS).await;
     assert_eq!(done.status, Status::Ready, "{:?}", done.error_message);
     let ns = done.namespace.clone();
@@ -387,16 +356,16 @@ fn spawn_worker(db_url: &str, extra: &str, log: &str) -> Child {
 async fn a_worker_killed_mid_provision_on_real_pods_is_resumed_without_duplicates() {
     let db = TestDb::new().await;
     let s = real_settings(&db, &[]);
-    let store = create(&db, &s, &unique("Real Resume")).await;
+    let store = create_store(&db, &s, &unique("Real Resume"), "woocommerce").await;
 
     let mut a = spawn_worker(&db.url, &real_values(), "sw-real-worker-a.log");
     eventually(
         Duration::from_secs(120),
         "worker A installed the release and waits for Ready",
-        || async { (get(&db, store.id).await.phase == Phase::WaitingForReady).then_some(()) },
+        || async { (record(&db, store.id).await.phase == Phase::WaitingForReady).then_some(()) },
     )
     .await;
-    let ns = get(&db, store.id).await.namespace;
+    let ns = record(&db, store.id).await.namespace;
     let secret_uid = kubectl_json(&[
         "get",
         "secret",
@@ -492,13 +461,13 @@ async fn the_setup_step_stops_at_its_stated_boundary_on_the_real_node() {
     let db = TestDb::new().await;
     let s = real_settings(&db, &[on.to_str().unwrap()]);
     let pool = workers(&s, &db, 1).await;
-    let store = create(&db, &s, &unique("Real Setup")).await;
+    let store = create_store(&db, &s, &unique("Real Setup"), "woocommerce").await;
     eventually(Duration::from_secs(120), "the namespace exists", || async {
-        let st = get(&db, store.id).await;
+        let st = record(&db, store.id).await;
         (st.phase == Phase::WaitingForReady).then_some(())
     })
     .await;
-    let ns = get(&db, store.id).await.namespace;
+    let ns = record(&db, store.id).await.namespace;
     let pods_api: Api<Pod> = Api::namespaced(kube().await, &ns);
     let (pod, previous) = eventually(
         Duration::from_secs(READY_SECS),
@@ -596,7 +565,7 @@ async fn the_setup_step_stops_at_its_stated_boundary_on_the_real_node() {
     );
     assert_eq!(h.state, health::HealthState::Degraded, "{}", h.summary);
     assert!(h.summary.contains(&failure), "{}", h.summary);
-    assert_eq!(get(&db, store.id).await.status, Status::Provisioning);
+    assert_eq!(record(&db, store.id).await.status, Status::Provisioning);
     engine::delete(&db.pool, &Actor::new("tester", Via::Cli), store.id, None)
         .await
         .unwrap();

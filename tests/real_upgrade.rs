@@ -14,14 +14,14 @@
 
 mod common;
 
+use common::real::{create_store, ingress_client, ingress_port};
 use common::*;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use store_weaver::config::Settings;
 use store_weaver::engine::changes::{self, UpgradeRequest};
-use store_weaver::engine::{self, CreateRequest, EngineConfig};
+use store_weaver::engine::{self, EngineConfig};
 use store_weaver::runtime;
 use store_weaver::store::{Actor, Phase, Status, Store, Via};
 
@@ -32,25 +32,6 @@ const READY_SECS: u64 = 300;
 const ROUTE_SECS: u64 = 120;
 /// Between two requests: often enough to see a gap of a fraction of a second.
 const EVERY: Duration = Duration::from_millis(100);
-
-fn ingress_port() -> u16 {
-    let port = require_env("SANDBOX_INGRESS_PORT");
-    port.parse()
-        .unwrap_or_else(|_| panic!("SANDBOX_INGRESS_PORT is not a port: {port:?}"))
-}
-
-/// Resolves the store's host to Traefik, as `*.localhost` resolves for a
-/// browser; follows no redirect (a fresh WordPress sends `/` to its
-/// installer: that 302 is WordPress answering).
-fn client_for(host: &str) -> reqwest::Client {
-    let addr: SocketAddr = ([127, 0, 0, 1], ingress_port()).into();
-    reqwest::Client::builder()
-        .resolve(host, addr)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("an HTTP client")
-}
 
 /// One answer to `GET /`: WordPress's (a 2xx or 3xx), or why not.
 async fn ask(client: &reqwest::Client, url: &str) -> Result<u16, String> {
@@ -73,7 +54,7 @@ struct Seen {
 
 /// Asks for `/` until `stop`, one request after the other.
 async fn load(host: String, stop: Arc<AtomicBool>) -> Seen {
-    let client = client_for(&host);
+    let client = ingress_client(&host, Duration::from_secs(10));
     let url = format!("http://{host}:{}/", ingress_port());
     let mut seen = Seen::default();
     let mut last_ok = Instant::now();
@@ -140,20 +121,7 @@ async fn upgrade_under_load(
     let s = real_settings(&db, extra.as_deref(), upgrade_timeout);
     let pool = workers(&s, &db, 1).await;
     let actor = Actor::new("tester", Via::Cli);
-    let (store, _) = engine::create(
-        &db.pool,
-        runtime::limits(&s),
-        &runtime::naming(&s),
-        &actor,
-        &CreateRequest {
-            name: unique(name),
-            owner: "ops@example.com".into(),
-            engine: "woocommerce".into(),
-            idempotency_key: None,
-        },
-    )
-    .await
-    .expect("create the store");
+    let store = create_store(&db, &s, &unique(name), "woocommerce").await;
     let done = settle(&db, store.id, READY_SECS).await;
     assert_eq!(done.status, Status::Ready, "{:?}", done.error_message);
     let host = done
@@ -163,7 +131,7 @@ async fn upgrade_under_load(
         .to_string();
 
     // Routed and answering before the load starts.
-    let client = client_for(&host);
+    let client = ingress_client(&host, Duration::from_secs(10));
     let url = format!("http://{host}:{}/", ingress_port());
     eventually(
         Duration::from_secs(ROUTE_SECS),

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod partition;
+pub mod real;
 pub mod tools;
 
 use sqlx::PgPool;

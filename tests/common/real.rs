@@ -1,0 +1,69 @@
+//! What the tests of stores on the sandbox's real node share: creating a
+//! store through the engine, reading it back, its pods, and reaching it
+//! through the sandbox's ingress controller (Traefik on 127.0.0.1).
+
+use super::TestDb;
+use super::require_env;
+use super::tools::kubectl_json;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::Duration;
+use store_weaver::config::Settings;
+use store_weaver::engine::{self, CreateRequest};
+use store_weaver::store::{Actor, Store, Via};
+
+/// A store of `engine` named `name`, created through the engine as the
+/// faces do (owner ops@example.com).
+pub async fn create_store(db: &TestDb, s: &Settings, name: &str, engine: &str) -> Store {
+    engine::create(
+        &db.pool,
+        store_weaver::runtime::limits(s),
+        &store_weaver::runtime::naming(s),
+        &Actor::new("tester", Via::Cli),
+        &CreateRequest {
+            name: name.into(),
+            owner: "ops@example.com".into(),
+            engine: engine.into(),
+            idempotency_key: None,
+        },
+    )
+    .await
+    .expect("create the store")
+    .0
+}
+
+/// The store's record as it is now.
+pub async fn record(db: &TestDb, id: uuid::Uuid) -> Store {
+    store_weaver::db::stores::get(&db.pool, id)
+        .await
+        .unwrap()
+        .expect("the store's record")
+}
+
+/// The pods of a namespace, as kubectl shows them.
+pub fn pods(ns: &str) -> Vec<Value> {
+    kubectl_json(&["get", "pods", "-n", ns, "-o", "json"])["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The port the sandbox's Traefik listens on (127.0.0.1).
+pub fn ingress_port() -> u16 {
+    let port = require_env("SANDBOX_INGRESS_PORT");
+    port.parse()
+        .unwrap_or_else(|_| panic!("SANDBOX_INGRESS_PORT is not a port: {port:?}"))
+}
+
+/// An HTTP client that resolves `host` to the ingress controller, as the
+/// system resolves `*.localhost` for a browser, and follows no redirect (a
+/// test wants to see them).
+pub fn ingress_client(host: &str, timeout: Duration) -> reqwest::Client {
+    let addr: SocketAddr = ([127, 0, 0, 1], ingress_port()).into();
+    reqwest::Client::builder()
+        .resolve(host, addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .expect("an HTTP client")
+}
