@@ -10,6 +10,7 @@ KWOK_VERSION=${KWOK_VERSION:-0.8.0}
 HELM_VERSION=${HELM_VERSION:-3.22.0}
 COREDNS_VERSION=${COREDNS_VERSION:-1.15.0}
 TRAEFIK_VERSION=${TRAEFIK_VERSION:-3.6.12}
+VERSITYGW_VERSION=${VERSITYGW_VERSION:-1.8.0}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${STORE_WEAVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/store-weaver}
@@ -227,11 +228,22 @@ type Router struct{}
 GO
 }
 
+# The sandbox's object store: Versity's S3 gateway (scripts/sandbox-s3.sh).
+# Its go.mod replaces nothing, so a plain `go install` of the tagged
+# version builds it (cold: under a minute or two of CPU).
+build_s3() {
+  have versitygw "$VERSITYGW_VERSION" && return 0
+  log "building versitygw v$VERSITYGW_VERSION (cold: a minute or two)"
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w -X main.Version=v$VERSITYGW_VERSION" \
+    github.com/versity/versitygw/cmd/versitygw@"v$VERSITYGW_VERSION"
+  done_mark versitygw "$VERSITYGW_VERSION"
+}
+
 what=${1:-all}
 case "$what" in
   all) build_helm; build_kwok; build_etcd; build_k8s; build_kubectl ;;
   node) build_node; build_coredns; build_traefik ;;
-  k8s|kubectl|etcd|kwok|helm|coredns|traefik) "build_$what" ;;
-  *) echo "usage: $0 [all|node|k8s|kubectl|etcd|kwok|helm|coredns|traefik]" >&2; exit 2 ;;
+  k8s|kubectl|etcd|kwok|helm|coredns|traefik|s3) "build_$what" ;;
+  *) echo "usage: $0 [all|node|k8s|kubectl|etcd|kwok|helm|coredns|traefik|s3]" >&2; exit 2 ;;
 esac
 log "binaries in $BIN"
