@@ -5,6 +5,7 @@
 //! view (`cluster::view`).
 
 pub mod account;
+pub mod backup;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

@@ -426,6 +426,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("helm", 1),
     ("leftovers", 1),
     ("cluster", 1),
+    ("backup", 1),
     ("engine", 2),
     ("incident", 2),
     ("runtime", 3),

@@ -1,0 +1,22 @@
+//! Backups of stores: where they are kept (`bucket`), how they are sealed
+//! (`seal`) and what describes one (`manifest`). The engine's backup and
+//! restore steps (`engine::backup`) move the bytes between a store's pods
+//! and the bucket through these, streaming.
+
+pub mod bucket;
+pub mod manifest;
+pub mod seal;
+
+pub use bucket::{Bucket, BucketConfig, BucketError, PartInfo};
+pub use manifest::Manifest;
+pub use seal::{BackupKey, SealError};
+
+/// What backups need, configured: the bucket and the key. None of it set:
+/// backups are off, and a delete says it cannot be undone.
+#[derive(Clone, Debug)]
+pub struct BackupConfig {
+    pub bucket: BucketConfig,
+    pub key: BackupKey,
+    /// How long a deleted store's final backup is kept for an undelete.
+    pub keep_deleted: std::time::Duration,
+}
