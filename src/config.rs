@@ -56,6 +56,15 @@ pub enum ConfigError {
         env: &'static str,
         flag: &'static str,
     },
+    #[error(
+        "`{key}` must be set because {because}; set it in the config file, with {env}, or with --{flag}"
+    )]
+    Needed {
+        key: &'static str,
+        env: &'static str,
+        flag: &'static str,
+        because: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +99,10 @@ enum Kind {
     /// Empty, or comma-separated files; `ENGINE=PATH` is for that engine's
     /// stores only, a plain `PATH` for every store.
     ValuesFiles,
+    /// Empty, or 32 bytes in base64 (a key).
+    Key32,
+    /// Empty, or an http(s) URL.
+    OptionalUrl,
 }
 
 impl Kind {
@@ -98,6 +111,8 @@ impl Kind {
         match self {
             Kind::Text | Kind::List => "text".into(),
             Kind::Path => "a file path".into(),
+            Kind::Key32 => "32 random bytes in base64, e.g. the output of `openssl rand -base64 32`".into(),
+            Kind::OptionalUrl => "empty, or a URL such as http://127.0.0.1:9000".into(),
             Kind::PostgresUrl => "a URL such as postgres://user:password@host:5432/db".into(),
             Kind::Count { min, max } => format!("a whole number from {min} to {max}"),
             Kind::Seconds { min, max } => format!("a number of seconds from {min} to {max}"),
@@ -136,6 +151,8 @@ impl Kind {
             Kind::CidrList => "CIDRS",
             Kind::OriginList => "ORIGINS",
             Kind::ValuesFiles => "FILES",
+            Kind::Key32 => "BASE64",
+            Kind::OptionalUrl => "URL",
         }
     }
 
@@ -184,6 +201,20 @@ impl Kind {
                 .map(str::trim)
                 .filter(|o| !o.is_empty())
                 .all(is_origin),
+            Kind::Key32 => {
+                use base64::Engine as _;
+                v.trim().is_empty()
+                    || base64::engine::general_purpose::STANDARD
+                        .decode(v.trim())
+                        .is_ok_and(|k| k.len() == 32)
+            }
+            Kind::OptionalUrl => {
+                let v = v.trim();
+                v.is_empty()
+                    || ((v.starts_with("http://") || v.starts_with("https://"))
+                        && v.len() > "https://".len()
+                        && !v.contains(char::is_whitespace))
+            }
             Kind::ValuesFiles => v
                 .split(',')
                 .map(str::trim)
@@ -631,6 +662,34 @@ settings! {
     /// answer repeated reads (sessions, stores, list pages) from memory kept true by the database's change notifications; false: every request reads the database
     api_cache: bool = "api_cache", env "STORE_WEAVER_API_CACHE", flag "api-cache",
         Kind::Bool, default Some("true");
+    // ---- backups (issue 30) ----
+    /// S3 bucket that keeps store backups; unset: backups are off and a delete cannot be undone
+    backup_bucket: Option<String> = "backup_bucket", env "STORE_WEAVER_BACKUP_BUCKET",
+        flag "backup-bucket", Kind::Text, default None;
+    /// the S3 endpoint of an S3-compatible store (MinIO, Ceph, versitygw…); unset: AWS's for the region
+    backup_endpoint: Option<String> = "backup_endpoint", env "STORE_WEAVER_BACKUP_ENDPOINT",
+        flag "backup-endpoint", Kind::OptionalUrl, default None;
+    /// the bucket's region
+    backup_region: String = "backup_region", env "STORE_WEAVER_BACKUP_REGION",
+        flag "backup-region", Kind::Text, default Some("us-east-1");
+    /// path-style URLs (endpoint/bucket/object), which most S3-compatible stores need; false: virtual-hosted (AWS)
+    backup_path_style: bool = "backup_path_style", env "STORE_WEAVER_BACKUP_PATH_STYLE",
+        flag "backup-path-style", Kind::Bool, default Some("true");
+    /// object names in the bucket start with this
+    backup_prefix: String = "backup_prefix", env "STORE_WEAVER_BACKUP_PREFIX",
+        flag "backup-prefix", Kind::Text, default Some("store-weaver/");
+    /// the access key id for the bucket; unset: AWS's usual sources (instance role…)
+    backup_access_key_id: Option<String> = "backup_access_key_id", env "AWS_ACCESS_KEY_ID",
+        flag "backup-access-key-id", Kind::Text, default None, secret true;
+    /// the secret access key for the bucket
+    backup_secret_access_key: Option<String> = "backup_secret_access_key", env "AWS_SECRET_ACCESS_KEY",
+        flag "backup-secret-access-key", Kind::Text, default None, secret true;
+    /// the key backups are encrypted with (32 bytes, base64); keep a copy apart: without it no backup can be restored
+    backup_key: Option<String> = "backup_key", env "STORE_WEAVER_BACKUP_KEY",
+        flag "backup-key", Kind::Key32, default None, secret true;
+    /// days a deleted store's final backup is kept for an undelete
+    backup_keep_deleted_days: u32 = "backup_keep_deleted_days", env "STORE_WEAVER_BACKUP_KEEP_DELETED_DAYS",
+        flag "backup-keep-deleted-days", Kind::Count { min: 1, max: 3_650 }, default Some("7");
 }
 
 /// An address range (`10.42.0.0/16`, `::1/128`); a bare address is a /32 or /128.
@@ -846,8 +905,10 @@ impl Settings {
                     key: k.name,
                     origin: source,
                     expected: k.kind.expected(),
-                    got: if k.secret {
+                    got: if k.secret && matches!(k.kind, Kind::PostgresUrl) {
                         crate::text::mask_url_password(v)
+                    } else if k.secret {
+                        "(a secret: not shown)".into()
                     } else {
                         v.clone()
                     },
@@ -861,7 +922,17 @@ impl Settings {
                 help: k.help,
             });
         }
-        Settings::from_effective(effective)
+        let s = Settings::from_effective(effective)?;
+        if s.backup_bucket.is_some() && s.backup_key.is_none() {
+            let k = key_named("backup_key").unwrap_or(&KEYS[0]);
+            return Err(ConfigError::Needed {
+                key: k.name,
+                env: k.env,
+                flag: k.flag,
+                because: "backup_bucket is: backups are encrypted with it (generate one with `openssl rand -base64 32` and keep a copy apart)",
+            });
+        }
+        Ok(s)
     }
 
     /// Where the console writes its log files.

@@ -114,3 +114,60 @@ async fn wrong_credentials_and_a_missing_bucket_are_reported_with_what_to_check(
     let e = Bucket::new(&cfg).unwrap().check().await.unwrap_err();
     assert!(e.to_string().contains("no-such-bucket-here"), "{e}");
 }
+
+/// A reader that gives `total` bytes in small pieces, slowly enough that an
+/// upload is still going when the test cuts the connection.
+struct Slow {
+    left: usize,
+}
+
+impl AsyncRead for Slow {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = self.left.min(buf.remaining()).min(256 * 1024);
+        let bytes: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
+        buf.put_slice(&bytes);
+        self.left -= n;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn an_object_store_cut_off_mid_upload_fails_the_part_in_bounded_time() {
+    let direct = common::require_env("SANDBOX_S3_ENDPOINT");
+    let addr: std::net::SocketAddr = direct.trim_start_matches("http://").parse().unwrap();
+    let proxy = common::CuttableProxy::start(addr).await;
+    let mut cfg = config(&common::unique("bucket-test"));
+    cfg.endpoint = Some(format!("http://{}", proxy.addr));
+    let bucket = Bucket::new(&cfg).unwrap();
+    let key = BackupKey::from_bytes(&[7; 32]);
+    let upload = tokio::spawn(async move {
+        bucket
+            .put_sealed(
+                "cut/files",
+                "files",
+                &key,
+                Slow {
+                    left: 400 * 1024 * 1024,
+                },
+            )
+            .await
+    });
+    // Let some parts go up, then cut.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    proxy.cut();
+    let t = std::time::Instant::now();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(120), upload)
+        .await
+        .expect("the upload ends within two minutes of the cut")
+        .unwrap();
+    let e = result.unwrap_err();
+    eprintln!(
+        "failed {:.1}s after the cut: {e}",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(matches!(e, BucketError::Store { .. }), "{e}");
+}

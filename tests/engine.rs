@@ -776,6 +776,7 @@ async fn a_release_left_pending_by_an_interrupted_helm_is_recovered() {
         &owned,
         store.id,
         store.engine.spec(),
+        None,
     )
     .await
     .unwrap();

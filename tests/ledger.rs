@@ -242,7 +242,7 @@ async fn a_failed_delete_is_retried_as_a_delete_and_a_delete_supersedes_work_in_
 
     // A delete while provisioning runs: the provision is superseded.
     let locked = db.pool.begin().await.unwrap();
-    let s = ledger::delete(locked, &s, &actor()).await.unwrap();
+    let s = ledger::delete(locked, &s, &actor(), false).await.unwrap();
     assert_eq!((s.status, s.phase), (Status::Deleting, Phase::Queued));
     assert!(
         !ledger::renew(&db.pool, &provisioning, Duration::from_secs(30))

@@ -32,20 +32,7 @@ const REAL_NODE: &str = "sandbox-real-0";
 const READY_SECS: u64 = 900;
 
 fn medusa_settings(db: &TestDb) -> Settings {
-    let values = repo("charts/medusa/values-local.yaml");
-    let values = format!("medusa={}", values.display());
-    let real = format!("medusa={}", require_env("SANDBOX_REAL_NODE_VALUES_MEDUSA"));
-    settings(
-        &db.url,
-        "charts",
-        &[
-            ("values_file", &values),
-            ("extra_values_files", &real),
-            ("provision_timeout_secs", "900"),
-            ("upgrade_timeout_secs", "900"),
-            ("delete_timeout_secs", "300"),
-        ],
-    )
+    common::real::medusa_settings(db, &[])
 }
 
 /// The flags that give the binary the same settings as `medusa_settings`.
@@ -69,28 +56,8 @@ fn flags(s: &Settings) -> Vec<String> {
     out
 }
 
-/// A Node script of medusa/scripts against the store through the ingress:
-/// its stdout (the order id, or the order as JSON), or a panic with its
-/// stderr. The admin password goes in the environment, never in argv.
 fn script(name: &str, host: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    let port = require_env("SANDBOX_INGRESS_PORT");
-    let base = format!("http://{host}:{port}");
-    let out = Command::new("node")
-        .arg(repo("medusa/scripts").join(name))
-        .arg(&base)
-        .args(args)
-        .env("ORDER_RESOLVE", format!("{host}=127.0.0.1"))
-        .env("ORDER_DEADLINE_SECS", "240")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run node");
-    assert!(
-        out.status.success(),
-        "{name} {base} {args:?}: {}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout).trim().to_string()
+    common::real::medusa_script(name, host, args, env)
 }
 
 /// Waits until every pod of the namespace is Ready (after a restart).

@@ -763,7 +763,7 @@ export interface components {
          * @description The finer step shown next to the status.
          * @enum {string}
          */
-        Phase: "queued" | "namespace" | "secrets" | "installing" | "waiting-for-ready" | "cleaning-up" | "uninstalling" | "removing-namespace" | "upgrading" | "rolling-back" | "done";
+        Phase: "queued" | "namespace" | "secrets" | "installing" | "waiting-for-ready" | "cleaning-up" | "uninstalling" | "removing-namespace" | "upgrading" | "rolling-back" | "backing-up" | "restoring" | "done";
         /** @description What `/readyz` found. */
         Readiness: {
             /** @description When not ready: `not_ready`. */
@@ -827,7 +827,7 @@ export interface components {
          *     retrying it retries the delete.
          * @enum {string}
          */
-        Status: "Provisioning" | "Ready" | "Failed" | "Deleting" | "DeleteFailed" | "Deleted";
+        Status: "Provisioning" | "Ready" | "Failed" | "Deleting" | "DeleteFailed" | "Deleted" | "Restoring";
         /** @description A store's status with its live health. */
         StatusOut: {
             /** Format: int32 */

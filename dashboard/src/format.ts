@@ -70,12 +70,14 @@ const PHASES: Record<string, string> = {
   'removing-namespace': 'removing namespace',
   upgrading: 'upgrading',
   'rolling-back': 'rolling back',
+  'backing-up': 'backing up',
+  restoring: 'restoring',
   done: 'done',
 };
 
-/** A change under way on a store that stays Ready (and keeps serving) meanwhile. */
+/** A change (or a backup) under way on a store that stays Ready (and keeps serving) meanwhile. */
 export function isChanging(phase: string): boolean {
-  return phase === 'upgrading' || phase === 'rolling-back';
+  return phase === 'upgrading' || phase === 'rolling-back' || phase === 'backing-up';
 }
 
 export function phaseLabel(phase: string): string {

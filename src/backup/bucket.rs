@@ -330,6 +330,17 @@ impl Bucket {
         })
     }
 
+    /// The size of `rel` in the bucket.
+    pub async fn size(&self, rel: &str) -> Result<u64, BucketError> {
+        let path = self.path(rel);
+        let meta = self
+            .store
+            .head(&path)
+            .await
+            .map_err(self.store_err(format!("look at {path}")))?;
+        Ok(meta.size)
+    }
+
     /// Removes every object below `rel` (a backup's directory).
     pub async fn delete_below(&self, rel: &str) -> Result<usize, BucketError> {
         let prefix = self.path(rel);

@@ -20,3 +20,31 @@ pub struct BackupConfig {
     /// How long a deleted store's final backup is kept for an undelete.
     pub keep_deleted: std::time::Duration,
 }
+
+/// Why a backup was taken: it decides how long it is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    /// Asked for by someone (`store backup`, the console, the API).
+    Manual,
+    /// Taken by the schedule.
+    Scheduled,
+    /// Taken by a delete, kept for an undelete until it expires.
+    Final,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Manual => "manual",
+            Reason::Scheduled => "scheduled",
+            Reason::Final => "final",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        [Reason::Manual, Reason::Scheduled, Reason::Final]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}

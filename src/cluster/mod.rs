@@ -1,6 +1,7 @@
 //! The Kubernetes side: the client, the objects Store Weaver owns (namespaces
 //! and secrets), the live view built from watches, and a store's detail.
 
+pub mod data;
 pub mod detail;
 pub mod evidence;
 pub mod health;

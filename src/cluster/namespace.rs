@@ -245,14 +245,24 @@ pub async fn ensure_credentials(
     owned: &OwnedNamespace,
     store_id: Uuid,
     engine: &Engine,
+    restored: Option<&BTreeMap<String, String>>,
 ) -> Result<bool, NamespaceError> {
     let ns = owned.name();
     let api: Api<Secret> = Api::namespaced(client.clone(), ns);
     // Create, and keep the existing one on 409: one request, not a read first.
+    // A store brought back from a backup gets the credentials it had (its
+    // database's users and its admin's password hash came back with it);
+    // a key the backup lacks (a newer chart's) is generated.
     let data: BTreeMap<String, String> = engine
         .secret_keys
         .iter()
-        .map(|k| (k.name.to_string(), generate_secret_value(k.len)))
+        .map(|k| {
+            let value = restored
+                .and_then(|r| r.get(k.name))
+                .cloned()
+                .unwrap_or_else(|| generate_secret_value(k.len));
+            (k.name.to_string(), value)
+        })
         .collect();
     let secret = Secret {
         metadata: ObjectMeta {

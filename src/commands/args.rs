@@ -220,8 +220,55 @@ pub enum StoreCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a store and everything it has in the cluster.
+    /// Delete a store and everything it has in the cluster. With backups
+    /// configured, a final backup is taken first and kept for an undelete
+    /// (backup_keep_deleted_days).
     Delete {
+        store: String,
+        /// Without the final backup: the store cannot be undeleted.
+        #[arg(long)]
+        no_backup: bool,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Back a Ready store up (its credentials, database and files), sealed,
+    /// into the backup bucket.
+    Backup {
+        store: String,
+        /// Wait until the backup is complete (or failed); exit 5 if it failed.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// A store's backups, newest first (a deleted store's too).
+    Backups {
+        store: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a store's data with a backup's, in place: its shop pauses,
+    /// the backup is checked whole first, nothing is touched if it is not good.
+    Restore {
+        store: String,
+        /// The backup's id or its first characters (default: the newest complete one).
+        backup: Option<String>,
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// Bring a deleted store back from its final backup, under its old name
+    /// and address.
+    Undelete {
         store: String,
         #[arg(long)]
         wait: bool,

@@ -4,6 +4,7 @@
 pub mod pods;
 
 pub mod args;
+pub mod backups;
 pub mod changes;
 pub mod keys;
 pub mod live;
@@ -279,7 +280,7 @@ fn print_store_live(s: &Store, health: Option<&Result<Health, String>>, json: bo
 /// `--wait` works even when no other Store Weaver process is running.
 /// Waits until the store is no longer busy; success when it settled at
 /// `want`, the status the lifecycle says the request ends in.
-async fn settle(
+pub(crate) async fn settle(
     settings: Settings,
     id: Uuid,
     json: bool,
@@ -363,13 +364,37 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             wait,
             json,
             actor,
-        } => act(settings, &pool, &store, actor, wait, json, Request::Retry).await,
+        } => act(settings, &pool, &store, actor, wait, json, Act::Retry).await,
         StoreCommand::Delete {
+            store,
+            no_backup,
+            wait,
+            json,
+            actor,
+        } => {
+            let request = Act::Delete { no_backup };
+            act(settings, &pool, &store, actor, wait, json, request).await
+        }
+        StoreCommand::Backup {
             store,
             wait,
             json,
             actor,
-        } => act(settings, &pool, &store, actor, wait, json, Request::Delete).await,
+        } => backups::backup(settings, &pool, &store, actor, wait, json).await,
+        StoreCommand::Backups { store, json } => backups::list(&pool, &store, json).await,
+        StoreCommand::Restore {
+            store,
+            backup,
+            wait,
+            json,
+            actor,
+        } => backups::restore(settings, &pool, &store, backup, actor, wait, json).await,
+        StoreCommand::Undelete {
+            store,
+            wait,
+            json,
+            actor,
+        } => backups::undelete(settings, &pool, &store, actor, wait, json).await,
         StoreCommand::Upgrade {
             store,
             set,
@@ -443,6 +468,12 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
     }
 }
 
+/// What `act` asks of a store.
+enum Act {
+    Retry,
+    Delete { no_backup: bool },
+}
+
 /// Retry or delete one store, then print it (or wait until it settles).
 async fn act(
     settings: Settings,
@@ -451,16 +482,22 @@ async fn act(
     actor: Option<String>,
     wait: bool,
     json: bool,
-    request: Request,
+    act: Act,
 ) -> Result<ExitCode> {
     let s = match resolve(pool, key).await {
         Ok(s) => s,
         Err(code) => return Ok(ExitCode::from(code)),
     };
     let actor = runtime::actor(actor, Via::Cli);
-    let result = match request {
-        Request::Delete => engine::delete(pool, &actor, s.id, None).await,
-        _ => engine::retry(pool, &actor, s.id, None).await,
+    let (request, result) = match act {
+        Act::Delete { no_backup } => (
+            Request::Delete,
+            engine::delete_with(pool, &actor, s.id, None, no_backup).await,
+        ),
+        Act::Retry => (
+            Request::Retry,
+            engine::retry(pool, &actor, s.id, None).await,
+        ),
     };
     match result {
         Ok(store) if wait => {

@@ -48,6 +48,14 @@ pub enum Action {
     RolledBack,
     RollbackFailed,
     Fleet,
+    Backup,
+    BackedUp,
+    BackupFailed,
+    BackupPurged,
+    Restore,
+    Restored,
+    RestoreFailed,
+    Undelete,
 }
 
 impl Action {
@@ -72,6 +80,14 @@ impl Action {
             Action::RolledBack => "store.rolled-back",
             Action::RollbackFailed => "store.rollback-failed",
             Action::Fleet => "fleet",
+            Action::Backup => "store.backup",
+            Action::BackedUp => "store.backed-up",
+            Action::BackupFailed => "store.backup-failed",
+            Action::BackupPurged => "store.backup-purged",
+            Action::Restore => "store.restore",
+            Action::Restored => "store.restored",
+            Action::RestoreFailed => "store.restore-failed",
+            Action::Undelete => "store.undelete",
         }
     }
 }

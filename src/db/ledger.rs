@@ -86,13 +86,29 @@ pub enum Outcome {
         kind: Kind,
         message: String,
     },
+    /// A backup that was written whole and checked; the store is as it was.
+    BackedUp(String),
+    /// A backup that failed; nothing of it is listed as good, the store is
+    /// as it was.
+    BackupFailed(String),
+    /// A restore in place that ended healthy: the store is Ready.
+    Restored(String),
+    /// A restore that did not: the store is Failed, with what to do.
+    RestoreFailed(String),
+    /// A restore refused before anything was written (the backup did not
+    /// check out): the store is Ready as it was.
+    RestoreRefused(String),
 }
 
 impl Outcome {
     fn succeeded(&self) -> bool {
         matches!(
             self,
-            Outcome::Ready | Outcome::Deleted | Outcome::Changed { .. }
+            Outcome::Ready
+                | Outcome::Deleted
+                | Outcome::Changed { .. }
+                | Outcome::BackedUp(_)
+                | Outcome::Restored(_)
         )
     }
 
@@ -101,15 +117,30 @@ impl Outcome {
             Outcome::ProvisionFailed(m) | Outcome::DeleteFailed(m) => Some(m),
             Outcome::NotChanged { reason, .. } => Some(reason),
             Outcome::ChangeFailed { message, .. } => Some(message),
-            Outcome::Ready | Outcome::Deleted | Outcome::Changed { .. } => None,
+            Outcome::BackupFailed(m) | Outcome::RestoreFailed(m) | Outcome::RestoreRefused(m) => {
+                Some(m)
+            }
+            Outcome::Ready
+            | Outcome::Deleted
+            | Outcome::Changed { .. }
+            | Outcome::BackedUp(_)
+            | Outcome::Restored(_) => None,
         }
     }
 
     /// The store's status after this outcome.
     pub fn status(&self) -> Status {
         match self {
-            Outcome::Ready | Outcome::Changed { .. } | Outcome::NotChanged { .. } => Status::Ready,
-            Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } => Status::Failed,
+            Outcome::Ready
+            | Outcome::Changed { .. }
+            | Outcome::NotChanged { .. }
+            | Outcome::BackedUp(_)
+            | Outcome::BackupFailed(_)
+            | Outcome::Restored(_)
+            | Outcome::RestoreRefused(_) => Status::Ready,
+            Outcome::ProvisionFailed(_)
+            | Outcome::ChangeFailed { .. }
+            | Outcome::RestoreFailed(_) => Status::Failed,
             Outcome::Deleted => Status::Deleted,
             Outcome::DeleteFailed(_) => Status::DeleteFailed,
         }
@@ -132,6 +163,10 @@ impl Outcome {
                 ..
             } => Action::RollbackFailed,
             Outcome::ChangeFailed { .. } => Action::UpgradeFailed,
+            Outcome::BackedUp(_) => Action::BackedUp,
+            Outcome::BackupFailed(_) => Action::BackupFailed,
+            Outcome::Restored(_) => Action::Restored,
+            Outcome::RestoreFailed(_) | Outcome::RestoreRefused(_) => Action::RestoreFailed,
         }
     }
 
@@ -146,6 +181,7 @@ impl Outcome {
     fn detail(&self) -> Option<&str> {
         match self {
             Outcome::Changed { detail, .. } => Some(detail),
+            Outcome::BackedUp(d) | Outcome::Restored(d) => Some(d),
             _ => self.error(),
         }
     }
@@ -199,13 +235,35 @@ pub async fn retry_provision(
     .bind(Phase::Queued.as_str())
     .execute(&mut *tx)
     .await?;
-    let detail = format!("attempt {}", store.attempts + 1);
-    accept(
+    // A store that failed while coming back from a backup (an undelete, a
+    // clone) comes back from it again: its last operation says which.
+    let restore: Option<Uuid> = sqlx::query_scalar(
+        "SELECT (params->>'restore')::uuid FROM operations WHERE store_id = $1 \
+         AND id = (SELECT max(id) FROM operations WHERE store_id = $1) \
+         AND kind = 'provision' AND state = 'failed'",
+    )
+    .bind(store.id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    let mut detail = format!("attempt {}", store.attempts + 1);
+    if let Some(b) = restore {
+        detail.push_str(&format!(", from backup {b}"));
+    }
+    let op = NewOp {
+        kind: Kind::Provision,
+        params: Params {
+            restore,
+            ..Params::default()
+        },
+        from_revision: None,
+    };
+    accept_op(
         tx,
         actor,
         store.id,
         &store.name,
-        Kind::Provision,
+        &op,
         Action::Retry,
         &detail,
     )
@@ -250,6 +308,7 @@ pub async fn delete(
     mut tx: Transaction<'_, Postgres>,
     store: &Store,
     actor: &Actor,
+    no_backup: bool,
 ) -> Result<Store, sqlx::Error> {
     let superseded = sqlx::query(
         "UPDATE operations SET state = $2, finished_at = now(), lease_owner = NULL \
@@ -268,21 +327,249 @@ pub async fn delete(
         .bind(Phase::Queued.as_str())
         .execute(&mut *tx)
         .await?;
-    let detail = if superseded > 0 {
+    let mut detail = if superseded > 0 {
         format!("was {}; its running operation was stopped", store.status)
     } else {
         format!("was {}", store.status)
     };
-    accept(
+    if no_backup {
+        detail.push_str("; without a final backup, as asked");
+    }
+    let op = NewOp {
+        kind: Kind::Delete,
+        params: Params {
+            no_backup,
+            ..Params::default()
+        },
+        from_revision: None,
+    };
+    accept_op(
         tx,
         actor,
         store.id,
         &store.name,
-        Kind::Delete,
+        &op,
         Action::Delete,
         &detail,
     )
     .await
+}
+
+/// A backup of a Ready store, queued; the store stays Ready, its phase says
+/// a backup is queued.
+pub async fn backup(
+    mut tx: Transaction<'_, Postgres>,
+    store: &Store,
+    actor: &Actor,
+    reason: crate::backup::Reason,
+) -> Result<Store, sqlx::Error> {
+    set_queued(&mut tx, store, Status::Ready).await?;
+    let op = NewOp {
+        kind: Kind::Backup,
+        params: Params {
+            reason: Some(reason),
+            ..Params::default()
+        },
+        from_revision: None,
+    };
+    let detail = format!("{} backup", reason.as_str());
+    accept_op(
+        tx,
+        actor,
+        store.id,
+        &store.name,
+        &op,
+        Action::Backup,
+        &detail,
+    )
+    .await
+}
+
+/// A restore of `backup` into the store in place, queued: the store is
+/// Restoring until it ends.
+pub async fn restore(
+    mut tx: Transaction<'_, Postgres>,
+    store: &Store,
+    actor: &Actor,
+    backup: Uuid,
+) -> Result<Store, sqlx::Error> {
+    set_queued(&mut tx, store, Status::Restoring).await?;
+    let op = NewOp {
+        kind: Kind::Restore,
+        params: Params {
+            restore: Some(backup),
+            ..Params::default()
+        },
+        from_revision: None,
+    };
+    let detail = format!("from backup {backup}; was {}", store.status);
+    accept_op(
+        tx,
+        actor,
+        store.id,
+        &store.name,
+        &op,
+        Action::Restore,
+        &detail,
+    )
+    .await
+}
+
+/// A deleted store brought back: live again under its old name and
+/// namespace (the caller checked both are free; the unique indexes refuse
+/// a race), provisioned from scratch with `backup` written into it.
+pub async fn undelete(
+    mut tx: Transaction<'_, Postgres>,
+    store: &Store,
+    actor: &Actor,
+    backup: Uuid,
+) -> Result<Store, sqlx::Error> {
+    sqlx::query(
+        "UPDATE stores SET status = $2, phase = $3, error_message = NULL, deleted_at = NULL,          ready_at = NULL, namespace_uid = NULL, updated_at = now() WHERE id = $1",
+    )
+    .bind(store.id)
+    .bind(Status::Provisioning.as_str())
+    .bind(Phase::Queued.as_str())
+    .execute(&mut *tx)
+    .await?;
+    let op = NewOp {
+        kind: Kind::Provision,
+        params: Params {
+            restore: Some(backup),
+            ..Params::default()
+        },
+        from_revision: None,
+    };
+    let detail = format!("from its final backup {backup}");
+    accept_op(
+        tx,
+        actor,
+        store.id,
+        &store.name,
+        &op,
+        Action::Undelete,
+        &detail,
+    )
+    .await
+}
+
+async fn set_queued(
+    tx: &mut PgConnection,
+    store: &Store,
+    status: Status,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stores SET status = $2, phase = $3, updated_at = now() WHERE id = $1")
+        .bind(store.id)
+        .bind(status.as_str())
+        .bind(Phase::Queued.as_str())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A backup attempt starts: its row, written only while the lease is held.
+/// An earlier attempt of the same operation that did not end (its worker
+/// stopped) is marked failed in the same statement.
+pub async fn backup_begun(
+    pool: &PgPool,
+    lease: &Lease,
+    id: Uuid,
+    reason: crate::backup::Reason,
+    engine: &str,
+    requested_by: &str,
+) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "WITH op AS (SELECT id, store_id FROM operations WHERE {HELD}),          old AS (UPDATE backups SET state = 'failed', finished_at = now(),                  error = 'interrupted: the worker taking it stopped; a new attempt started'                  WHERE operation_id = $1 AND state = 'running' AND EXISTS (SELECT 1 FROM op))          INSERT INTO backups (id, store_id, operation_id, reason, engine, requested_by)          SELECT $4, op.store_id, op.id, $5, $6, $7 FROM op RETURNING id"
+    );
+    let row: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(id)
+        .bind(reason.as_str())
+        .bind(engine)
+        .bind(requested_by)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A backup attempt ends: complete with its manifest (and, for a final
+/// backup, when it expires), or failed with why. Only while the lease is
+/// held.
+pub async fn backup_ended(
+    pool: &PgPool,
+    lease: &Lease,
+    id: Uuid,
+    result: Result<
+        (
+            &crate::backup::Manifest,
+            Option<chrono::DateTime<chrono::Utc>>,
+        ),
+        &str,
+    >,
+) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "UPDATE backups SET state = $5, manifest = $6, bytes = $7, error = $8, expires_at = $9,          finished_at = now() WHERE id = $4 AND state = 'running'          AND EXISTS (SELECT 1 FROM operations WHERE {HELD})"
+    );
+    let (state, manifest, bytes, error, expires) = match result {
+        Ok((m, expires)) => (
+            "complete",
+            Some(sqlx::types::Json(m)),
+            i64::try_from(m.bytes()).unwrap_or(i64::MAX),
+            None,
+            expires,
+        ),
+        Err(e) => ("failed", None, 0, Some(e), None),
+    };
+    let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(lease.op_id)
+        .bind(&lease.worker)
+        .bind(lease.claim)
+        .bind(id)
+        .bind(state)
+        .bind(manifest)
+        .bind(bytes)
+        .bind(error)
+        .bind(expires)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// A complete backup whose keep time is over, marked purged once its
+/// objects are gone, and audited; false when another process did it first.
+pub async fn backup_purged(
+    pool: &PgPool,
+    id: Uuid,
+    store_name: &str,
+    detail: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let store: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE backups SET state = 'purged' WHERE id = $1 AND state = 'complete'          RETURNING store_id",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(store_id) = store else {
+        return Ok(false);
+    };
+    audit::record(
+        &mut *tx,
+        &audit::Record {
+            actor: &Actor::new("store-weaver", Via::Worker),
+            action: Action::BackupPurged,
+            store_id: Some(store_id),
+            store_name: Some(store_name),
+            outcome: AuditOutcome::Ok,
+            detail: Some(detail),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// The common end of every accepted request: queue the operation, audit,
@@ -804,9 +1091,18 @@ fn store_outcome(outcome: &Outcome) -> &'static str {
             "status = $16, phase = $17, error_message = NULL, deleted_at = now(), \
              updated_at = now()"
         }
-        Outcome::ProvisionFailed(_) | Outcome::ChangeFailed { .. } | Outcome::DeleteFailed(_) => {
+        Outcome::ProvisionFailed(_)
+        | Outcome::ChangeFailed { .. }
+        | Outcome::DeleteFailed(_)
+        | Outcome::RestoreFailed(_) => {
             "status = $16, phase = $17, error_message = $5, updated_at = now()"
         }
+        Outcome::Restored(_) => {
+            "status = $16, phase = $17, error_message = NULL, updated_at = now()"
+        }
+        Outcome::RestoreRefused(_) => "status = $16, phase = $17, updated_at = now()",
+        // A backup leaves the store as it was; only its phase is over.
+        Outcome::BackedUp(_) | Outcome::BackupFailed(_) => "phase = $17, updated_at = now()",
         Outcome::Changed { .. } | Outcome::NotChanged { .. } => {
             "status = $16, phase = $17, error_message = NULL, helm_revision = $8, \
              chart_version = $9, settings = $10, updated_at = now()"

@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, embedded migrations, and one module per table.
 
 pub mod audit;
+pub mod backups;
 pub mod budget;
 pub mod fleet;
 pub mod ledger;

@@ -66,6 +66,16 @@ pub struct Params {
     /// The fleet run that queued it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet_run: Option<i64>,
+    /// The backup written back into the store: in place (a restore), or
+    /// into the store being provisioned (an undelete, a clone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Uuid>,
+    /// Why a backup operation runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::backup::Reason>,
+    /// A delete asked for without its final backup.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_backup: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

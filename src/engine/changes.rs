@@ -233,6 +233,7 @@ pub(super) async fn queue_upgrade(
         chart_version: Some(shipped.to_string()),
         revision: None,
         fleet_run,
+        ..Params::default()
     };
     let detail = upgrade_detail(&store, target, shipped);
     Ok(ledger::change(tx, &store, actor, Kind::Upgrade, &params, &detail).await?)
@@ -288,6 +289,7 @@ pub async fn rollback(
             chart_version: None,
             revision: Some(target),
             fleet_run: None,
+            ..Params::default()
         };
         let detail = format!(
             "from revision {} to the content of revision {target}",

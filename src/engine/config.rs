@@ -41,6 +41,8 @@ pub struct EngineConfig {
     /// Each engine's chart directory and values files, in the order of
     /// `EngineKind::ALL`.
     pub charts: [Chart; EngineKind::ALL.len()],
+    /// Where backups go and the key that seals them; None: backups are off.
+    pub backup: Option<crate::backup::BackupConfig>,
 }
 
 /// Where an engine's chart is, and the values files it is installed with.
@@ -74,6 +76,7 @@ impl EngineConfig {
                 dir: s.chart_dir_for(e),
                 values_files: s.values_files_for(e),
             }),
+            backup: backup_config(s),
         }
     }
 
@@ -106,4 +109,30 @@ pub fn naming(s: &Settings) -> Naming {
             &s.reserved_slugs,
         ),
     }
+}
+
+/// The backup settings, when a bucket is configured (the settings check
+/// that a key comes with it).
+fn backup_config(s: &Settings) -> Option<crate::backup::BackupConfig> {
+    let bucket = s.backup_bucket.clone()?;
+    let key = crate::backup::BackupKey::from_base64(s.backup_key.as_deref()?).ok()?;
+    let mut prefix = s.backup_prefix.trim().trim_start_matches('/').to_string();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    Some(crate::backup::BackupConfig {
+        bucket: crate::backup::BucketConfig {
+            endpoint: s.backup_endpoint.clone(),
+            bucket,
+            region: s.backup_region.clone(),
+            path_style: s.backup_path_style,
+            prefix,
+            access_key_id: s.backup_access_key_id.clone(),
+            secret_access_key: s.backup_secret_access_key.clone(),
+        },
+        key,
+        keep_deleted: std::time::Duration::from_secs(
+            u64::from(s.backup_keep_deleted_days) * 86_400,
+        ),
+    })
 }

@@ -379,6 +379,7 @@ async fn queue_one(
         chart_version: Some(shipped.to_string()),
         revision: None,
         fleet_run: Some(run.id),
+        ..Params::default()
     };
     let detail = format!(
         "fleet run {}, wave; {}",

@@ -4,6 +4,7 @@
 //! workers (`worker`) claim those operations with a lease and carry them out
 //! (`provision`), each step idempotent.
 
+pub mod backup;
 pub mod changes;
 pub mod config;
 pub mod fleet;
@@ -13,7 +14,9 @@ pub mod upgrade;
 pub mod worker;
 
 pub use config::{EngineConfig, Naming};
-pub use requests::{CreateRequest, Limits, create, delete, retry};
+pub use requests::{
+    CreateRequest, Limits, backup, create, delete, delete_with, restore, retry, undelete,
+};
 pub use worker::{WorkerPool, WorkerPoolConfig};
 
 use crate::store::{Refusal, Store};

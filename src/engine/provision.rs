@@ -282,10 +282,48 @@ impl Context {
         let remaining = self.cfg.provision_timeout.saturating_sub(elapsed);
         let deadline = Instant::now() + remaining;
 
-        match self
-            .provision_steps(lease, store.clone(), deadline, &mut timing, &mut laps)
-            .await
-        {
+        // A store brought back from a backup (an undelete, a clone): the
+        // backup is checked whole before anything is created, and its
+        // credentials go into the new Secret.
+        let restored = match op.params.restore {
+            Some(backup) => match self.backed_up_credentials(store, backup).await {
+                Ok(r) => Some(r),
+                Err(super::backup::Restore::Step(StepError::Unreachable(why))) => {
+                    return self.hand_back(lease, &why).await;
+                }
+                Err(super::backup::Restore::Step(StepError::Lost)) => return Ok(()),
+                Err(
+                    super::backup::Restore::Refused(why)
+                    | super::backup::Restore::Broke(why)
+                    | super::backup::Restore::Step(StepError::Failed(why)),
+                ) => {
+                    return self
+                        .fail_provision(
+                            lease,
+                            format!("cannot restore the backup: {why}"),
+                            &mut timing,
+                        )
+                        .await;
+                }
+            },
+            None => None,
+        };
+        let steps = async {
+            self.provision_steps(
+                lease,
+                store.clone(),
+                restored.as_ref(),
+                deadline,
+                &mut timing,
+                &mut laps,
+            )
+            .await?;
+            if let Some((m, _)) = &restored {
+                self.restore_into_new(lease, store, m, deadline).await?;
+            }
+            Ok::<_, StepError>(())
+        };
+        match steps.await {
             Ok(()) => {
                 let r = self.finish(lease, Outcome::Ready, timing).await;
                 laps.lap("finish");
@@ -401,10 +439,15 @@ impl Context {
         )))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn provision_steps(
         &self,
         lease: &Lease,
         store: Store,
+        restored: Option<&(
+            crate::backup::Manifest,
+            std::collections::BTreeMap<String, String>,
+        )>,
         deadline: Instant,
         timing: &mut Timing,
         laps: &mut Laps,
@@ -504,9 +547,15 @@ impl Context {
             Ok::<_, String>((installed.0, t.elapsed()))
         };
         let credentials = async {
-            ns_ops::ensure_credentials(&self.client, &owned, store.id, store.engine.spec())
-                .await
-                .map_err(step("secrets"))
+            ns_ops::ensure_credentials(
+                &self.client,
+                &owned,
+                store.id,
+                store.engine.spec(),
+                restored.map(|r| &r.1),
+            )
+            .await
+            .map_err(step("secrets"))
         };
         let work = async {
             // The binding gives the platform its rights in the namespace
@@ -753,12 +802,16 @@ impl Context {
     /// store's name that is not the store's is never touched.
     pub async fn delete(
         &self,
-        _op: &Operation,
+        op: &Operation,
         lease: &Lease,
         store: &Store,
     ) -> Result<(), sqlx::Error> {
         let mut timing = Timing::default();
-        let outcome = match self.delete_steps(lease, store, &mut timing).await {
+        let steps = async {
+            self.final_backup(op, lease, store).await?;
+            self.delete_steps(lease, store, &mut timing).await
+        };
+        let outcome = match steps.await {
             Ok(()) => Outcome::Deleted,
             Err(StepError::Failed(m)) => Outcome::DeleteFailed(bound_message(
                 &format!("delete failed: {m}"),

@@ -292,12 +292,24 @@ pub async fn retry(
 }
 
 /// Deletes a store: status Deleting, any operation in flight superseded, a
-/// delete operation queued.
+/// delete operation queued. With backups configured the delete takes a
+/// final backup first, kept for an undelete.
 pub async fn delete(
     pool: &PgPool,
     actor: &Actor,
     id: Uuid,
     owner: Option<&str>,
+) -> Result<Store, EngineError> {
+    delete_with(pool, actor, id, owner, false).await
+}
+
+/// [`delete`], with `no_backup`: the explicit choice of no final backup.
+pub async fn delete_with(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    owner: Option<&str>,
+    no_backup: bool,
 ) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, owner).await?;
@@ -305,7 +317,184 @@ pub async fn delete(
         drop(tx);
         return Err(refuse(pool, actor, Action::Delete, &store, refusal).await);
     }
-    Ok(ledger::delete(tx, &store, actor).await?)
+    Ok(ledger::delete(tx, &store, actor, no_backup).await?)
+}
+
+/// Queues a backup of a Ready store.
+pub async fn backup(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    owner: Option<&str>,
+) -> Result<Store, EngineError> {
+    let mut tx = pool.begin().await?;
+    let store = load_for_update(&mut tx, id, owner).await?;
+    if let Err(refusal) = store.may(Request::Backup) {
+        drop(tx);
+        return Err(refuse(pool, actor, Action::Backup, &store, refusal).await);
+    }
+    busy_unless_idle(&mut tx, &store).await?;
+    Ok(ledger::backup(tx, &store, actor, crate::backup::Reason::Manual).await?)
+}
+
+/// Queues a restore of one of the store's complete backups into it, in
+/// place. `backup`: its id or an id prefix (4+ characters); None: the
+/// newest complete one.
+pub async fn restore(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    owner: Option<&str>,
+    backup: Option<&str>,
+) -> Result<Store, EngineError> {
+    let mut tx = pool.begin().await?;
+    let store = load_for_update(&mut tx, id, owner).await?;
+    if let Err(refusal) = store.may(Request::Restore) {
+        drop(tx);
+        return Err(refuse(pool, actor, Action::Restore, &store, refusal).await);
+    }
+    busy_unless_idle(&mut tx, &store).await?;
+    let chosen = match pick_backup(&mut tx, &store, backup).await {
+        Ok(b) => b,
+        Err(e) => {
+            drop(tx);
+            refused(pool, actor, Action::Restore, Some(&store), None, &e).await;
+            return Err(e);
+        }
+    };
+    Ok(ledger::restore(tx, &store, actor, chosen.id).await?)
+}
+
+/// Brings a deleted store back from its final backup, under its old name
+/// and address if no live store took them meanwhile. `key`: the deleted
+/// store's id, or its name (the newest deleted store of that name, the
+/// owner's own when scoped).
+pub async fn undelete(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    owner: Option<&str>,
+) -> Result<Store, EngineError> {
+    let mut tx = pool.begin().await?;
+    let store = match stores::get_for_update(&mut tx, id).await? {
+        Some(s) if store::visible_to(owner, &s.owner) => s,
+        _ => {
+            return Err(EngineError::NotFound {
+                key: id.to_string(),
+            });
+        }
+    };
+    if let Err(refusal) = store.may(Request::Undelete) {
+        drop(tx);
+        return Err(refuse(pool, actor, Action::Undelete, &store, refusal).await);
+    }
+    let failed = |e: EngineError| e;
+    let backup = match crate::db::backups::undeletable(&mut *tx, store.id).await? {
+        Some(b) => b,
+        None => {
+            drop(tx);
+            let e = failed(EngineError::Invalid {
+                field: "store",
+                message: format!(
+                    "store \"{}\" has no final backup to come back from (it was deleted without one, or the backup expired and was purged); create a new store instead",
+                    store.name
+                ),
+            });
+            refused(pool, actor, Action::Undelete, Some(&store), None, &e).await;
+            return Err(e);
+        }
+    };
+    stores::lock_owner(&mut tx, &store.owner).await?;
+    stores::lock_namespace(&mut tx, &store.namespace).await?;
+    if stores::name_taken(&mut *tx, &store.owner, &store.name).await? {
+        drop(tx);
+        let e = EngineError::NameTaken {
+            name: store.name.clone(),
+            owner: store.owner.clone(),
+        };
+        refused(pool, actor, Action::Undelete, Some(&store), None, &e).await;
+        return Err(e);
+    }
+    if stores::namespace_taken(&mut *tx, &store.namespace).await? {
+        drop(tx);
+        let e = EngineError::Invalid {
+            field: "store",
+            message: format!(
+                "the address of store \"{}\" ({}) is taken by another store now; delete that one first, or restore this backup into a new store",
+                store.name, store.namespace
+            ),
+        };
+        refused(pool, actor, Action::Undelete, Some(&store), None, &e).await;
+        return Err(e);
+    }
+    Ok(ledger::undelete(tx, &store, actor, backup.id).await?)
+}
+
+/// One operation at a time per store: a backup or restore asked for while
+/// another operation runs is refused, not queued behind it.
+async fn busy_unless_idle(tx: &mut sqlx::PgConnection, store: &Store) -> Result<(), EngineError> {
+    if let Some(op) = crate::db::operations::active_for(&mut *tx, store.id).await? {
+        return Err(EngineError::Busy {
+            name: store.name.clone(),
+            detail: format!("its {} is {}; try again when it ends", op.kind, op.state),
+        });
+    }
+    Ok(())
+}
+
+/// The backup a restore uses: the newest complete one, or the one named.
+async fn pick_backup(
+    tx: &mut sqlx::PgConnection,
+    store: &Store,
+    key: Option<&str>,
+) -> Result<crate::db::backups::Backup, EngineError> {
+    use crate::db::backups::State;
+    let all = crate::db::backups::for_store(&mut *tx, store.id, 1000).await?;
+    let key = key.map(str::trim).filter(|k| !k.is_empty());
+    let matching: Vec<_> = match key {
+        None => all
+            .into_iter()
+            .filter(|b| b.state == State::Complete)
+            .take(1)
+            .collect(),
+        Some(k) if k.len() < 4 => {
+            return Err(EngineError::Invalid {
+                field: "backup",
+                message: "give at least 4 characters of the backup's id (see `store backups`)"
+                    .into(),
+            });
+        }
+        Some(k) => all
+            .into_iter()
+            .filter(|b| b.id.to_string().starts_with(&k.to_ascii_lowercase()))
+            .collect(),
+    };
+    let what = key
+        .map(|k| format!("backup {k}"))
+        .unwrap_or("a complete backup".into());
+    match matching.as_slice() {
+        [] => Err(EngineError::Invalid {
+            field: "backup",
+            message: format!(
+                "store \"{}\" has no {what}; list its backups with `store backups {}`",
+                store.name, store.name
+            ),
+        }),
+        [one] if one.state != State::Complete => Err(EngineError::Invalid {
+            field: "backup",
+            message: format!(
+                "backup {} of store \"{}\" is {}, not complete; only complete backups can be restored",
+                one.id,
+                store.name,
+                one.state.as_str()
+            ),
+        }),
+        [one] => Ok(one.clone()),
+        _ => Err(EngineError::Invalid {
+            field: "backup",
+            message: format!("{what} matches several backups; give more of its id"),
+        }),
+    }
 }
 
 /// The lifecycle's refusal, audited; the error to answer with.

@@ -50,6 +50,13 @@ impl WorkerPool {
                 wake.fleets.clone(),
                 shutdown.clone(),
             ));
+            if cfg.engine.backup.is_some() {
+                tasks.spawn(purge_backups(
+                    cfg.pool.clone(),
+                    cfg.engine.clone(),
+                    shutdown.clone(),
+                ));
+            }
         }
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         // Two pools in one process (a console restarted in place, tests) must
@@ -151,6 +158,27 @@ async fn drive_fleets(
             _ = shutdown.cancelled() => return,
             _ = notified => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// How often expired final backups are looked for.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// Purges final backups whose keep time is over, at start and every
+/// [`PURGE_EVERY`].
+async fn purge_backups(pool: PgPool, cfg: Arc<EngineConfig>, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        match super::backup::purge_expired(&pool, &cfg).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired final backups purged"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot purge expired backups; trying again later")
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(PURGE_EVERY) => {}
         }
     }
 }
@@ -291,6 +319,8 @@ async fn run_claimed(
             Kind::Provision => ctx.provision(&op, &lease, &store).await,
             Kind::Delete => ctx.delete(&op, &lease, &store).await,
             Kind::Upgrade | Kind::Rollback => ctx.change(&op, &lease, &store).await,
+            Kind::Backup => ctx.backup(&op, &lease, &store).await,
+            Kind::Restore => ctx.restore(&op, &lease, &store).await,
         }
     };
     tokio::select! {

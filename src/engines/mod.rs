@@ -114,6 +114,69 @@ pub struct Engine {
     pub main_container: &'static str,
     /// A command line run inside the store for incidents, if the engine has one.
     pub shell: Option<Shell>,
+    /// How its data is backed up and written back.
+    pub backup: Backup,
+}
+
+/// How an engine's data leaves and re-enters its store: commands run in its
+/// containers (bash, so a pipeline fails when any part does), each reading
+/// the credentials from the container's own environment, never from its
+/// arguments.
+#[derive(Debug)]
+pub struct Backup {
+    pub database: DataPart,
+    /// Files the merchant made (uploads, themes), if the engine keeps any.
+    pub files: Option<DataPart>,
+    /// The components whose Deployments are scaled to zero while the
+    /// database is written back (the shop paused), and back after.
+    pub pause: &'static [&'static str],
+    /// Counts of what the store holds, each a command printing one number
+    /// (run in the database's container): kept in the manifest, compared
+    /// after a restore.
+    pub counts: &'static [Count],
+}
+
+/// One part of a store's data: where it lives and the two commands that
+/// move it (the dump writes a compressed stream to stdout, the restore
+/// reads one from stdin and replaces what is there).
+#[derive(Debug)]
+pub struct DataPart {
+    pub component: &'static str,
+    pub container: &'static str,
+    pub dump: &'static str,
+    pub restore: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Count {
+    pub name: &'static str,
+    pub command: &'static str,
+}
+
+impl DataPart {
+    /// The argv of its restore, reading exactly `bytes` from stdin: the
+    /// command ends when they are in, whether or not the stream's end
+    /// reaches it (not every runtime passes an exec's closed stdin on).
+    pub fn restore_argv(&self, bytes: u64) -> Vec<String> {
+        Self::argv(&format!("exec < <(head -c {bytes}); {}", self.restore))
+    }
+
+    /// The argv of one of its commands. A NUL on stderr every 10 s keeps
+    /// the stream from looking dead while the command is quiet (a long
+    /// restore prints nothing); the reader drops them.
+    pub fn argv(script: &str) -> Vec<String> {
+        let wrapped = format!(
+            "( while sleep 10; do printf '\\0' >&2; done ) & hb=$!; \
+             trap 'kill $hb 2>/dev/null' EXIT; {script}"
+        );
+        vec![
+            "bash".into(),
+            "-o".into(),
+            "pipefail".into(),
+            "-ec".into(),
+            wrapped,
+        ]
+    }
 }
 
 impl Engine {

@@ -18,10 +18,19 @@ pub enum Kind {
     Delete,
     Upgrade,
     Rollback,
+    Backup,
+    Restore,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Provision, Kind::Delete, Kind::Upgrade, Kind::Rollback];
+    pub const ALL: [Kind; 6] = [
+        Kind::Provision,
+        Kind::Delete,
+        Kind::Upgrade,
+        Kind::Rollback,
+        Kind::Backup,
+        Kind::Restore,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +38,8 @@ impl Kind {
             Kind::Delete => "delete",
             Kind::Upgrade => "upgrade",
             Kind::Rollback => "rollback",
+            Kind::Backup => "backup",
+            Kind::Restore => "restore",
         }
     }
 
@@ -56,16 +67,25 @@ pub enum Request {
     /// Reading the store's admin credentials (its engine's admin): changes
     /// nothing, but only while they exist.
     Credentials,
+    /// A backup of a running store's database and files.
+    Backup,
+    /// A backup's data written back into the store, in place.
+    Restore,
+    /// A deleted store brought back from its final backup.
+    Undelete,
 }
 
 impl Request {
-    pub const ALL: [Request; 6] = [
+    pub const ALL: [Request; 9] = [
         Request::Create,
         Request::Retry,
         Request::Delete,
         Request::Upgrade,
         Request::Rollback,
         Request::Credentials,
+        Request::Backup,
+        Request::Restore,
+        Request::Undelete,
     ];
 
     /// The verb of messages: "cannot {verb} store …".
@@ -77,6 +97,9 @@ impl Request {
             Request::Upgrade => "upgrade",
             Request::Rollback => "roll back",
             Request::Credentials => "reveal the credentials of",
+            Request::Backup => "back up",
+            Request::Restore => "restore",
+            Request::Undelete => "undelete",
         }
     }
 }
@@ -106,6 +129,11 @@ impl Transition {
             (_, Some(Kind::Delete)) => "uninstalling and removing its namespace",
             (_, Some(Kind::Upgrade)) => "upgrade queued",
             (_, Some(Kind::Rollback)) => "rollback queued",
+            (Request::Undelete, _) => "provisioning it again from its final backup",
+            (_, Some(Kind::Backup)) => "backup queued",
+            (_, Some(Kind::Restore)) => {
+                "restore queued: the shop pauses while its data is replaced"
+            }
             (_, None) => "nothing changes",
         }
     }
@@ -177,8 +205,15 @@ pub fn decide(status: Option<Status>, request: Request) -> Result<Transition, Re
         (Request::Credentials, Deleting | DeleteFailed | Deleted) => {
             refuse("its credentials are gone")
         }
+        (Request::Undelete, Deleted) => go(Some(Kind::Provision), Provisioning, Ready),
+        (Request::Undelete, _) => refuse("only deleted stores can be undeleted"),
+        (Request::Restore, Deleted) => {
+            refuse("it is deleted; undelete it from its final backup instead")
+        }
         // The record is kept for its history; nothing more happens to it.
-        (_, Deleted) => refuse("it is deleted; create a new store instead"),
+        (_, Deleted) => refuse(
+            "it is deleted; undelete it while its final backup is kept, or create a new store",
+        ),
         (Request::Retry, Failed) => go(Some(Kind::Provision), Provisioning, Ready),
         // Never a re-provision of a store its owner wanted gone.
         (Request::Retry, DeleteFailed) => go(Some(Kind::Delete), Deleting, Deleted),
@@ -189,6 +224,12 @@ pub fn decide(status: Option<Status>, request: Request) -> Result<Transition, Re
         (Request::Delete, _) => go(Some(Kind::Delete), Deleting, Deleted),
         (Request::Upgrade, Ready) => go(Some(Kind::Upgrade), Ready, Ready),
         (Request::Rollback, Ready) => go(Some(Kind::Rollback), Ready, Ready),
+        (Request::Backup, Ready) => go(Some(Kind::Backup), Ready, Ready),
+        (Request::Backup, _) => refuse("only Ready stores can be backed up"),
+        (Request::Restore, Ready | Failed) => go(Some(Kind::Restore), Restoring, Ready),
+        (Request::Restore, _) => {
+            refuse("only Ready or Failed stores can be restored; wait for its operation to end")
+        }
         (Request::Upgrade | Request::Rollback, _) => {
             refuse("only Ready stores can be changed; retry a Failed one first")
         }
@@ -226,7 +267,12 @@ mod tests {
             "only Failed stores can be retried (a failed delete is retried as a delete)";
         const CHANGE_ONLY_READY: &str =
             "only Ready stores can be changed; retry a Failed one first";
-        const DELETED: &str = "it is deleted; create a new store instead";
+        const DELETED: &str =
+            "it is deleted; undelete it while its final backup is kept, or create a new store";
+        const ONLY_READY_BACKUP: &str = "only Ready stores can be backed up";
+        const RESTORE_WAIT: &str =
+            "only Ready or Failed stores can be restored; wait for its operation to end";
+        const ONLY_DELETED: &str = "only deleted stores can be undeleted";
         const EXISTS: &str = "it exists already; choose another name";
         const NO_STORE: &str = "there is no such store";
         const GONE: &str = "its credentials are gone";
@@ -235,6 +281,8 @@ mod tests {
         let d = Some(Kind::Delete);
         let u = Some(Kind::Upgrade);
         let r = Some(Kind::Rollback);
+        let b = Some(Kind::Backup);
+        let rs = Some(Kind::Restore);
         let table: Vec<Row> = vec![
             (None, Create, Ok((p, Provisioning, Ready))),
             (None, Retry, Err(NO_STORE)),
@@ -282,6 +330,44 @@ mod tests {
             (Some(Deleted), Upgrade, Err(DELETED)),
             (Some(Deleted), Rollback, Err(DELETED)),
             (Some(Deleted), Credentials, Err(GONE)),
+            (None, Backup, Err(NO_STORE)),
+            (None, Restore, Err(NO_STORE)),
+            (None, Undelete, Err(NO_STORE)),
+            (Some(Provisioning), Backup, Err(ONLY_READY_BACKUP)),
+            (Some(Provisioning), Restore, Err(RESTORE_WAIT)),
+            (Some(Provisioning), Undelete, Err(ONLY_DELETED)),
+            (Some(Ready), Backup, Ok((b, Ready, Ready))),
+            (Some(Ready), Restore, Ok((rs, Restoring, Ready))),
+            (Some(Ready), Undelete, Err(ONLY_DELETED)),
+            (Some(Failed), Backup, Err(ONLY_READY_BACKUP)),
+            (Some(Failed), Restore, Ok((rs, Restoring, Ready))),
+            (Some(Failed), Undelete, Err(ONLY_DELETED)),
+            (Some(Deleting), Backup, Err(ONLY_READY_BACKUP)),
+            (Some(Deleting), Restore, Err(RESTORE_WAIT)),
+            (Some(Deleting), Undelete, Err(ONLY_DELETED)),
+            (Some(DeleteFailed), Backup, Err(ONLY_READY_BACKUP)),
+            (Some(DeleteFailed), Restore, Err(RESTORE_WAIT)),
+            (Some(DeleteFailed), Undelete, Err(ONLY_DELETED)),
+            (Some(Deleted), Backup, Err(DELETED)),
+            (
+                Some(Deleted),
+                Restore,
+                Err("it is deleted; undelete it from its final backup instead"),
+            ),
+            (Some(Deleted), Undelete, Ok((p, Provisioning, Ready))),
+            (Some(Restoring), Create, Err(EXISTS)),
+            (Some(Restoring), Retry, Err(RETRY_ONLY_FAILED)),
+            (Some(Restoring), Delete, Ok((d, Deleting, Deleted))),
+            (Some(Restoring), Upgrade, Err(CHANGE_ONLY_READY)),
+            (Some(Restoring), Rollback, Err(CHANGE_ONLY_READY)),
+            (
+                Some(Restoring),
+                Credentials,
+                Ok((None, Restoring, Restoring)),
+            ),
+            (Some(Restoring), Backup, Err(ONLY_READY_BACKUP)),
+            (Some(Restoring), Restore, Err(RESTORE_WAIT)),
+            (Some(Restoring), Undelete, Err(ONLY_DELETED)),
         ];
         // The table covers every pair exactly once.
         let statuses: Vec<Option<Status>> =

@@ -33,16 +33,20 @@ pub enum Status {
     Deleting,
     DeleteFailed,
     Deleted,
+    /// A running store's data being replaced by a backup's: its shop is
+    /// paused meanwhile.
+    Restoring,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Provisioning,
         Status::Ready,
         Status::Failed,
         Status::Deleting,
         Status::DeleteFailed,
         Status::Deleted,
+        Status::Restoring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +57,7 @@ impl Status {
             Status::Deleting => "Deleting",
             Status::DeleteFailed => "DeleteFailed",
             Status::Deleted => "Deleted",
+            Status::Restoring => "Restoring",
         }
     }
 
@@ -64,7 +69,10 @@ impl Status {
 
     /// Whether work is still under way for a store in this state.
     pub fn is_busy(self) -> bool {
-        matches!(self, Status::Provisioning | Status::Deleting)
+        matches!(
+            self,
+            Status::Provisioning | Status::Deleting | Status::Restoring
+        )
     }
 
     /// Whether the last operation failed (provision or delete).
@@ -95,11 +103,16 @@ pub enum Phase {
     Upgrading,
     /// An upgrade that did not become healthy, being undone (or a rollback).
     RollingBack,
+    /// Its database and files being written to the backup bucket; the store
+    /// stays Ready.
+    BackingUp,
+    /// A backup's data being written into the store.
+    Restoring,
     Done,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 11] = [
+    pub const ALL: [Phase; 13] = [
         Phase::Queued,
         Phase::Namespace,
         Phase::Secrets,
@@ -110,6 +123,8 @@ impl Phase {
         Phase::RemovingNamespace,
         Phase::Upgrading,
         Phase::RollingBack,
+        Phase::BackingUp,
+        Phase::Restoring,
         Phase::Done,
     ];
 
@@ -125,6 +140,8 @@ impl Phase {
             Phase::RemovingNamespace => "removing-namespace",
             Phase::Upgrading => "upgrading",
             Phase::RollingBack => "rolling-back",
+            Phase::BackingUp => "backing-up",
+            Phase::Restoring => "restoring",
             Phase::Done => "done",
         }
     }

@@ -410,6 +410,17 @@ mod tests {
         main_component: "web",
         main_container: "web",
         shell: None,
+        backup: crate::engines::Backup {
+            database: crate::engines::DataPart {
+                component: "db",
+                container: "db",
+                dump: "true",
+                restore: "true",
+            },
+            files: None,
+            pause: &[],
+            counts: &[],
+        },
     };
     const ENGINE: &Engine = &TEST;
 

@@ -38,6 +38,7 @@ impl Theme {
             Status::Deleting => self.fg(Color::Magenta),
             Status::DeleteFailed => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             Status::Deleted => self.fg(Color::DarkGray),
+            Status::Restoring => self.fg(Color::Cyan),
         }
     }
 
@@ -148,6 +149,7 @@ pub fn status_glyph(s: Status) -> &'static str {
         Status::Deleting => "◌",
         Status::DeleteFailed => "✗",
         Status::Deleted => "·",
+        Status::Restoring => "◑",
     }
 }
 

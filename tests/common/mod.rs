@@ -353,7 +353,13 @@ pub fn service_account_kubeconfig(dir: &std::path::Path) -> PathBuf {
 /// process started with `settings` would run them.
 pub async fn workers(settings: &Settings, db: &TestDb, n: u32) -> store_weaver::engine::WorkerPool {
     let client = store_weaver::cluster::client(settings).await.unwrap();
-    let view = store_weaver::cluster::view::ClusterView::start(client.clone());
+    // Watches are quiet for long stretches: the view gets the client without
+    // a read timeout, as the runtime gives it (else it flaps every 30 s and
+    // the workers, which take no work while it is disconnected, stall).
+    let streaming = store_weaver::cluster::streaming_client(settings)
+        .await
+        .unwrap();
+    let view = store_weaver::cluster::view::ClusterView::start(streaming);
     store_weaver::engine::WorkerPool::start(store_weaver::engine::WorkerPoolConfig {
         workers: n,
         engine: std::sync::Arc::new(store_weaver::engine::EngineConfig::from_settings(settings)),

@@ -3,8 +3,8 @@
 //! through the sandbox's ingress controller (Traefik on 127.0.0.1).
 
 use super::TestDb;
-use super::require_env;
-use super::tools::kubectl_json;
+use super::tools::{kubectl_json, text};
+use super::{repo, require_env, settings};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -66,4 +66,46 @@ pub fn ingress_client(host: &str, timeout: Duration) -> reqwest::Client {
         .timeout(timeout)
         .build()
         .expect("an HTTP client")
+}
+
+/// Settings for Medusa stores on the real node: the chart's local values,
+/// the sandbox's placement on the real node, timeouts for a loaded machine;
+/// `extra` overrides.
+pub fn medusa_settings(db: &TestDb, extra: &[(&'static str, &str)]) -> Settings {
+    let values = repo("charts/medusa/values-local.yaml");
+    let values = format!("medusa={}", values.display());
+    let real = format!("medusa={}", require_env("SANDBOX_REAL_NODE_VALUES_MEDUSA"));
+    let mut all: Vec<(&'static str, &str)> = vec![
+        ("values_file", &values),
+        ("extra_values_files", &real),
+        ("provision_timeout_secs", "900"),
+        ("upgrade_timeout_secs", "900"),
+        ("delete_timeout_secs", "300"),
+    ];
+    all.extend_from_slice(extra);
+    settings(&db.url, "charts", &all)
+}
+
+/// A Node script of medusa/scripts against the store through the ingress:
+/// its stdout (the order id, or the order as JSON), or a panic with its
+/// stderr. The admin password goes in the environment, never in argv.
+pub fn medusa_script(name: &str, host: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let port = require_env("SANDBOX_INGRESS_PORT");
+    let base = format!("http://{host}:{port}");
+    let out = std::process::Command::new("node")
+        .arg(repo("medusa/scripts").join(name))
+        .arg(&base)
+        .args(args)
+        .env("ORDER_RESOLVE", format!("{host}=127.0.0.1"))
+        .env("ORDER_DEADLINE_SECS", "240")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "{name} {base} {args:?}: {}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout).trim().to_string()
 }

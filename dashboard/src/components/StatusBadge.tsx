@@ -8,13 +8,14 @@ const ICON: Record<StoreStatus, string> = {
   Deleting: '◌',
   DeleteFailed: '✕',
   Deleted: '○',
+  Restoring: '◑',
 };
 
 /** The status as a coloured badge that always carries its text, with the
  * step while busy, and "upgrading"/"rolling back" on a Ready store that is
  * being changed (it keeps serving meanwhile, so it stays Ready). */
 export function StatusBadge({ status, phase }: { status: StoreStatus; phase?: string }) {
-  const busy = status === 'Provisioning' || status === 'Deleting';
+  const busy = status === 'Provisioning' || status === 'Deleting' || status === 'Restoring';
   const changing = status === 'Ready' && !!phase && isChanging(phase);
   const showPhase = (busy && phase && phase !== 'done') || changing;
   return (

@@ -47,7 +47,7 @@ export function LiveIndicator({ mode }: { mode: LiveMode }) {
   );
 }
 
-const STATUS_CHOICES: StoreStatus[] = ['Provisioning', 'Ready', 'Failed', 'Deleting', 'DeleteFailed'];
+const STATUS_CHOICES: StoreStatus[] = ['Provisioning', 'Ready', 'Failed', 'Deleting', 'DeleteFailed', 'Restoring'];
 /** Typing in the search box applies after this pause. */
 export const SEARCH_DELAY_MS = 300;
 

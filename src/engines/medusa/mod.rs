@@ -4,7 +4,9 @@
 //! No incident shell: Medusa's CLI runs code and changes data; what an
 //! operator needs goes through its Admin API with the revealed login.
 
-use super::{Admin, AdminUser, Engine, EngineKind, Key, KeyKind, MI, SecretKey};
+use super::{
+    Admin, AdminUser, Backup, Count, DataPart, Engine, EngineKind, Key, KeyKind, MI, SecretKey,
+};
 
 /// The server idles at ~440 MB resident: below 512Mi it is killed at start.
 const KEYS: &[Key] = &[
@@ -117,4 +119,38 @@ pub static ENGINE: Engine = Engine {
     main_component: "server",
     main_container: "medusa",
     shell: None,
+    backup: BACKUP,
+};
+
+/// pg_dump as the database's owner over TCP (the password through
+/// PGPASSWORD), written back into a fresh public schema; the uploads
+/// directory as a tar.
+const BACKUP: Backup = Backup {
+    database: DataPart {
+        component: "postgres",
+        container: "postgres",
+        dump: "export PGPASSWORD=\"$POSTGRES_PASSWORD\"; \
+               pg_dump -h 127.0.0.1 -U \"$POSTGRES_USER\" --no-owner --no-privileges \"$POSTGRES_DB\" \
+               | gzip -1c",
+        restore: "export PGPASSWORD=\"$POSTGRES_PASSWORD\"; \
+                  psql -h 127.0.0.1 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -v ON_ERROR_STOP=1 -q \
+                  -c 'DROP SCHEMA IF EXISTS public CASCADE' -c 'CREATE SCHEMA public'; \
+                  gunzip -c | psql -h 127.0.0.1 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" \
+                  -v ON_ERROR_STOP=1 -q --single-transaction >/dev/null",
+    },
+    files: Some(DataPart {
+        component: "server",
+        container: "medusa",
+        dump: "tar -C /app/server/static -cf - . | gzip -1c",
+        // "./" itself is not extracted (--strip-components=1): the volume
+        // root is not the shop's to chmod.
+        restore: "find /app/server/static -mindepth 1 -delete; \
+                  gunzip -c | tar -C /app/server/static --strip-components=1 -xf -",
+    }),
+    pause: &["server", "worker", "storefront"],
+    counts: &[Count {
+        name: "orders",
+        command: "export PGPASSWORD=\"$POSTGRES_PASSWORD\"; \
+                  psql -h 127.0.0.1 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -tAc 'SELECT count(*) FROM \"order\"'",
+    }],
 };

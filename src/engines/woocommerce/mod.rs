@@ -4,7 +4,9 @@
 
 pub mod shell;
 
-use super::{Admin, AdminUser, Engine, EngineKind, Key, KeyKind, MI, SecretKey};
+use super::{
+    Admin, AdminUser, Backup, Count, DataPart, Engine, EngineKind, Key, KeyKind, MI, SecretKey,
+};
 
 /// The chart's own requests are 100m CPU and 256Mi of memory per container,
 /// and a limit below its request is refused by Kubernetes: those are the floors.
@@ -132,4 +134,40 @@ pub static ENGINE: Engine = Engine {
     main_component: "wordpress",
     main_container: "wordpress",
     shell: Some(shell::SHELL),
+    backup: BACKUP,
+};
+
+/// The database with mariadb-dump in one transaction (InnoDB: a consistent
+/// snapshot without locking the shop), as root through MYSQL_PWD; written
+/// back into a database dropped and created again, so tables made after
+/// the backup go too. wp-content as a tar.
+const BACKUP: Backup = Backup {
+    database: DataPart {
+        component: "database",
+        container: "mariadb",
+        dump: "export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; \
+               mariadb-dump -uroot --single-transaction --quick --routines --triggers --events \
+               --databases \"$MARIADB_DATABASE\" | gzip -1c",
+        restore: "export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; \
+                  mariadb -uroot -e \"DROP DATABASE IF EXISTS \\`$MARIADB_DATABASE\\`\"; \
+                  gunzip -c | mariadb -uroot",
+    },
+    files: Some(DataPart {
+        component: "wordpress",
+        container: "wordpress",
+        dump: "tar -C /var/www/html/wp-content -cf - . | gzip -1c",
+        // "./" itself is not extracted (--strip-components=1): the volume
+        // root is not the shop's to chmod.
+        restore: "find /var/www/html/wp-content -mindepth 1 -delete; \
+                  gunzip -c | tar -C /var/www/html/wp-content --strip-components=1 -xf -",
+    }),
+    pause: &["wordpress"],
+    counts: &[Count {
+        name: "orders",
+        // Each order once: legacy orders are posts, HPOS ones keep a
+        // placeholder post.
+        command: "export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; \
+                  mariadb -uroot -N \"$MARIADB_DATABASE\" -e \
+                  \"SELECT COUNT(*) FROM wp_posts WHERE post_type IN ('shop_order', 'shop_order_placehold')\"",
+    }],
 };
