@@ -216,8 +216,36 @@ export interface paths {
         get: operations["get"];
         put?: never;
         post?: never;
-        /** Delete a store: it goes to Deleting and is removed in the background. */
+        /**
+         * Delete a store: it goes to Deleting and is removed in the background.
+         * @description With backups configured a final backup is taken first, kept for an
+         *     undelete; `no_backup=true` skips it.
+         */
         delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stores/{id}/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's backups, newest first (a deleted store's too: its final
+         *     backup is what an undelete comes back from).
+         */
+        get: operations["list_backups"];
+        put?: never;
+        /**
+         * Back a store up: a backup operation is queued and runs in the
+         *     background (a Ready store only, one operation at a time).
+         */
+        post: operations["backup"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -304,6 +332,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stores/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore one of the store's complete backups into it, in place: the
+         *     store goes to Restoring, then back to Ready.
+         * @description The body is optional; without it (or without `backup`) the newest
+         *     complete backup is used.
+         */
+        post: operations["restore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stores/{id}/retry": {
         parameters: {
             query?: never;
@@ -372,6 +422,26 @@ export interface paths {
         get: operations["timeline"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stores/{id}/undelete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring a deleted store back from its final backup, under its old name
+         *     and address: it goes to Provisioning, then Ready.
+         */
+        post: operations["undelete"];
         delete?: never;
         options?: never;
         head?: never;
@@ -510,6 +580,67 @@ export interface components {
          * @enum {string}
          */
         AuthMethod: "cookie" | "bearer" | "proxy" | "demo";
+        /** @description A backup as the API shows it (never its key). */
+        Backup: {
+            /**
+             * Format: int64
+             * @description Sealed bytes written.
+             */
+            bytes: number;
+            /** @description What the store held when it was backed up (orders, ...). */
+            counts: {
+                [key: string]: number;
+            };
+            /** @description Why it failed, when it did. */
+            error: string | null;
+            /**
+             * Format: date-time
+             * @description When it is purged (null: kept until deleted with its store).
+             */
+            expires_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description What it holds (empty until it is complete). */
+            parts: components["schemas"]["BackupPart"][];
+            /**
+             * @description Why it was taken.
+             * @enum {string}
+             */
+            reason: "manual" | "scheduled" | "final";
+            requested_by: string;
+            /** Format: date-time */
+            started_at: string;
+            /**
+             * @description Where the backup is.
+             * @enum {string}
+             */
+            state: "running" | "complete" | "failed" | "purged";
+        };
+        /** @description A store's backups. */
+        BackupList: {
+            /** @description Newest first (at most 200). */
+            backups: components["schemas"]["Backup"][];
+        };
+        /**
+         * @description One part of a backup as the API shows it: its name and sizes (where it
+         *     lies in the bucket and its checksum stay inside).
+         */
+        BackupPart: {
+            /**
+             * Format: int64
+             * @description Bytes in the bucket (sealed).
+             */
+            bytes: number;
+            /** @description secret, database or files. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Bytes before sealing.
+             */
+            plain_bytes: number;
+        };
         Counts: {
             failed: number;
             pending: number;
@@ -786,6 +917,14 @@ export interface components {
             /** @description "1/1" for workloads and pods, "Bound" for claims, "" where it has no meaning. */
             ready: string;
             status: string;
+        };
+        /** @description Which backup a restore uses. */
+        RestoreBody: {
+            /**
+             * @description The backup's id, or at least 4 characters of its start. Default:
+             *     the store's newest complete backup.
+             */
+            backup?: string | null;
         };
         /** @enum {string} */
         Role: "admin" | "user";
@@ -1881,7 +2020,13 @@ export interface operations {
     };
     delete: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description `true`: delete without the final backup an undelete would need.
+                 *     Default `false` (a final backup first, when backups are configured).
+                 */
+                no_backup?: boolean;
+            };
             header?: never;
             path: {
                 /** @description The store's id. */
@@ -1892,6 +2037,151 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Deleting. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreOut"];
+                };
+            };
+            /** @description `no_backup` is not true or false (`field`: no_backup). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description It is already being deleted (`code`: not_allowed). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_backups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupList"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    backup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Backup queued; the store as it is. */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -1936,7 +2226,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description It is already being deleted (`code`: not_allowed). */
+            /** @description The store is not Ready (`code`: not_allowed), or another operation runs on it (`code`: busy). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2289,6 +2579,115 @@ export interface operations {
             };
         };
     };
+    restore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional: which backup. */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RestoreBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Restoring. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreOut"];
+                };
+            };
+            /** @description No such backup, an id prefix shorter than 4 characters or matching several, or a backup that is not complete (`code`: invalid, `field`: backup). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store cannot be restored now (`code`: not_allowed), or another operation runs on it (`code`: busy). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A field is missing, unknown, of the wrong type or invalid; `field` names it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     retry: {
         parameters: {
             query?: never;
@@ -2600,6 +2999,83 @@ export interface operations {
             };
             /** @description No such store, or it is not yours. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    undelete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Provisioning from the final backup. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoreOut"];
+                };
+            };
+            /** @description No final backup to come back from, or its address is taken by another store (`code`: invalid). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The store is not deleted (`code`: not_allowed), or you have a live store of that name (`code`: name_taken). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

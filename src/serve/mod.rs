@@ -7,6 +7,7 @@
 //! through Postgres notifications.
 
 pub mod auth;
+pub mod backups;
 pub mod cache;
 pub mod client;
 pub mod cursor;
@@ -217,6 +218,9 @@ pub fn routes() -> Routes {
         .api(routes!(logs::logs))
         .api(routes!(stores::retry))
         .api(routes!(stores::credentials))
+        .api(routes!(backups::list, backups::backup))
+        .api(routes!(backups::restore))
+        .api(routes!(backups::undelete))
         .api(routes!(stream::stream))
         .api(routes!(stores::audit))
         .api(routes!(upgrades::upgrade))

@@ -768,17 +768,30 @@ pub async fn retry(
 }
 
 /// Delete a store: it goes to Deleting and is removed in the background.
-#[utoipa::path(delete, path = "/api/stores/{id}", tag = "stores", params(StoreId),
+///
+/// With backups configured a final backup is taken first, kept for an
+/// undelete; `no_backup=true` skips it.
+#[utoipa::path(delete, path = "/api/stores/{id}", tag = "stores", params(StoreId, super::backups::DeleteQuery),
     responses(
         (status = 202, description = "Deleting.", body = StoreOut),
+        (status = 400, description = "`no_backup` is not true or false (`field`: no_backup).", body = ErrorBody),
         (status = 409, description = "It is already being deleted (`code`: not_allowed).", body = ErrorBody),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<super::backups::DeleteQuery>,
 ) -> ApiResult<Response> {
-    let store = engine::delete(&state.pool, &principal.actor(), id, principal.scope()).await?;
+    let no_backup = super::backups::no_backup(&q)?;
+    let store = engine::delete_with(
+        &state.pool,
+        &principal.actor(),
+        id,
+        principal.scope(),
+        no_backup,
+    )
+    .await?;
     tracing::info!(store = %store.id, user = %principal.user, "store delete queued");
     Ok((StatusCode::ACCEPTED, Json(StoreOut::from(store))).into_response())
 }
