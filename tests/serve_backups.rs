@@ -90,6 +90,18 @@ async fn a_ready_store_is_backed_up_and_one_being_deleted_is_refused() {
     // Asked for through the API, audited as the command line's are.
     let t = timeline(&ann, id).await;
     assert!(has(&t, "store.backup", "accepted"), "{t:?}");
+    let raw = ann
+        .get(&format!("/api/stores/{id}/timeline"))
+        .await
+        .expect(200);
+    let entry = raw.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "store.backup")
+        .unwrap();
+    assert_eq!(entry["actor"], "ann@example.com", "{entry}");
+    assert_eq!(entry["via"], "api", "{entry}");
 
     ann.delete(&format!("/api/stores/{id}?no_backup=true"))
         .await
