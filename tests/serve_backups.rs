@@ -218,12 +218,66 @@ async fn a_restore_names_a_backup_the_store_has() {
             .is_none(),
         "a refused restore queued an operation"
     );
+
+    // With a complete backup (a row as a backup leaves it), named by a
+    // prefix of its id, the store goes to Restoring.
+    let backup = Uuid::new_v4();
+    insert_backup(&server, id, backup, "manual", None, name).await;
+    let r = ann
+        .post(
+            &format!("/api/stores/{id}/restore"),
+            json!({ "backup": &backup.to_string()[..8] }),
+        )
+        .await
+        .expect(202);
+    assert_eq!(r.body["status"], "Restoring", "{}", r.text);
+    let op = operations::active_for(&server.db.pool, id)
+        .await
+        .unwrap()
+        .expect("a restore queued");
+    assert_eq!(op.kind, Kind::Restore);
+    assert_eq!(op.params.restore, Some(backup), "{op:?}");
+    let t = timeline(&ann, id).await;
+    assert!(has(&t, "store.restore", "accepted"), "{t:?}");
     server.stop().await;
+}
+
+/// A complete backup row of the store, on its newest operation.
+async fn insert_backup(
+    server: &TestServer,
+    store: Uuid,
+    backup: Uuid,
+    reason: &str,
+    keep_days: Option<i32>,
+    name: &str,
+) {
+    let op: i64 = sqlx::query_scalar(
+        "SELECT id FROM operations WHERE store_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(store)
+    .fetch_one(&server.db.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO backups (id, store_id, operation_id, reason, state, engine, bytes, \
+         manifest, requested_by, finished_at, expires_at) \
+         VALUES ($1, $2, $3, $4, 'complete', 'woocommerce', 4216, $5, 'ann@example.com', \
+         now(), now() + make_interval(days => $6))",
+    )
+    .bind(backup)
+    .bind(store)
+    .bind(op)
+    .bind(reason)
+    .bind(sqlx::types::Json(manifest(backup, store, name, reason)))
+    .bind(keep_days)
+    .execute(&server.db.pool)
+    .await
+    .unwrap();
 }
 
 /// A manifest as a backup writes it (what undelete reads is only the
 /// backups row; the listing shows its parts and counts).
-fn manifest(backup: Uuid, store: Uuid, name: &str) -> Value {
+fn manifest(backup: Uuid, store: Uuid, name: &str, reason: &str) -> Value {
     let m = json!({
         "format": 1,
         "backup_id": backup,
@@ -236,7 +290,7 @@ fn manifest(backup: Uuid, store: Uuid, name: &str) -> Value {
         "helm_revision": null,
         "settings": {},
         "key_id": "k1",
-        "reason": "final",
+        "reason": reason,
         "requested_by": "ann@example.com",
         "started_at": "2026-12-06T10:00:00Z",
         "finished_at": "2026-12-06T10:01:00Z",
@@ -277,26 +331,7 @@ async fn a_deleted_store_is_undeleted_from_its_final_backup() {
     assert!(r.text.contains("has no final backup"), "{}", r.text);
 
     let backup = Uuid::new_v4();
-    let op: i64 = sqlx::query_scalar(
-        "SELECT id FROM operations WHERE store_id = $1 ORDER BY id DESC LIMIT 1",
-    )
-    .bind(id)
-    .fetch_one(&server.db.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO backups (id, store_id, operation_id, reason, state, engine, bytes, \
-         manifest, requested_by, finished_at, expires_at) \
-         VALUES ($1, $2, $3, 'final', 'complete', 'woocommerce', 4216, $4, 'ann@example.com', \
-         now(), now() + interval '7 days')",
-    )
-    .bind(backup)
-    .bind(id)
-    .bind(op)
-    .bind(sqlx::types::Json(manifest(backup, id, &name)))
-    .execute(&server.db.pool)
-    .await
-    .unwrap();
+    insert_backup(&server, id, backup, "final", Some(7), &name).await;
 
     // A deleted store's backups are listed to its owner, not to others.
     let list = ann
