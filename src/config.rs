@@ -1026,6 +1026,39 @@ mod tests {
     }
 
     #[test]
+    fn a_backup_bucket_needs_a_key_and_a_bad_key_is_never_echoed() {
+        let e = Settings::resolve(&layers(&[], &[], &[("backup_bucket", "b")])).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("`backup_key` must be set"), "{text}");
+        assert!(text.contains("openssl rand -base64 32"), "{text}");
+        let e = Settings::resolve(&layers(
+            &[],
+            &[("backup_key", "c2VjcmV0LXRvby1zaG9ydA==")],
+            &[],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("32 random bytes in base64"), "{e}");
+        assert!(!e.contains("c2VjcmV0"), "the secret is not shown: {e}");
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let s = Settings::resolve(&layers(
+            &[],
+            &[("backup_key", key)],
+            &[
+                ("backup_bucket", "b"),
+                ("backup_endpoint", "http://127.0.0.1:9000"),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(s.backup_bucket.as_deref(), Some("b"));
+        assert_eq!(s.backup_keep_deleted_days, 7);
+        let e = Settings::resolve(&layers(&[], &[], &[("backup_endpoint", "minio:9000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a URL such as"), "{e}");
+    }
+
+    #[test]
     fn flag_beats_env_beats_file_beats_default() {
         let s = Settings::resolve(&layers(
             &[

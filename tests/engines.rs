@@ -236,6 +236,43 @@ fn the_secret_keys_are_exactly_those_the_chart_reads() {
     });
 }
 
+/// The backup's data parts run in containers the chart has, and the
+/// components it pauses are Deployments of the chart (a name that drifted
+/// would make every backup or restore of the engine fail on a real store).
+#[test]
+fn backups_name_the_containers_and_deployments_the_chart_has() {
+    each_engine(|e| {
+        let objs = render(e, "local", &StoreSettings::default()).unwrap();
+        let pods = pod_specs(&objs);
+        let b = &e.backup;
+        for part in std::iter::once(&b.database).chain(b.files.as_ref()) {
+            assert!(
+                pods.iter()
+                    .any(|(_, component, spec)| component == part.component
+                        && container_names(spec).iter().any(|c| c == part.container)),
+                "{}: the backup's container {}/{} is not in the chart",
+                e.kind,
+                part.component,
+                part.container
+            );
+        }
+        for component in b.pause {
+            assert!(
+                objs.iter().any(|o| o["kind"] == "Deployment"
+                    && o["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+                        == *component),
+                "{}: the restore pauses {component}, which is no Deployment of the chart",
+                e.kind
+            );
+        }
+        assert!(
+            !b.pause.contains(&b.database.component),
+            "{}: the database must keep running while it is restored",
+            e.kind
+        );
+    });
+}
+
 #[test]
 fn login_logs_and_shell_name_what_the_chart_has() {
     each_engine(|e| {

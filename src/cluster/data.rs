@@ -136,23 +136,29 @@ where
         .stdout()
         .ok_or_else(|| DataError::Stream("the exec stream has no stdout".into()))?;
     let stderr = proc.stderr();
-    let running = &proc;
     // A consumer that gives up (the bucket is gone) stops reading: the
-    // stream is aborted, else the exec would wait on a full buffer forever.
-    let consume = async {
-        let r = consume(Box::new(stdout)).await;
-        if r.is_err() {
-            running.abort();
+    // stream is aborted at once, else the exec would wait on a full buffer
+    // forever (and an aborted stream's stderr never ends).
+    let consume = consume(Box::new(stdout));
+    let stderr_text = read_stderr(stderr);
+    tokio::pin!(consume, stderr_text);
+    let mut err = None;
+    let consumed = loop {
+        tokio::select! {
+            r = &mut consume => break r,
+            e = &mut stderr_text, if err.is_none() => err = Some(e),
         }
-        r
     };
-    let (consumed, err) = tokio::join!(consume, read_stderr(stderr));
     let consumed = match consumed {
         Ok(v) => v,
         Err(e) => {
-            let _ = proc.join().await;
+            proc.abort();
             return Err(e);
         }
+    };
+    let err = match err {
+        Some(e) => e,
+        None => stderr_text.await,
     };
     let status = match status {
         Some(s) => s.await,

@@ -100,8 +100,8 @@ pub async fn list(pool: &PgPool, key: &str, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<36}  {:<9}  {:<8}  {:>12}  {:<20}  {:<8}  {}",
-        "ID", "REASON", "STATE", "BYTES", "STARTED", "TOOK", "KEPT UNTIL / ERROR"
+        "{:<36}  {:<9}  {:<8}  {:>12}  {:<20}  {:<8}  KEPT UNTIL / ERROR",
+        "ID", "REASON", "STATE", "BYTES", "STARTED", "TOOK"
     );
     for b in &list {
         println!("{}", row(b));

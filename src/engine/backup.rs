@@ -362,8 +362,22 @@ impl Context {
                 container: db.container,
                 what: &what,
             };
-            let run = data::run_text(&self.client, &at, DataPart::argv(c.command));
-            let text = bounded(std::time::Duration::from_secs(120), &what, run).await?;
+            // A database restarting (recovery after a crash, a start) refuses
+            // connections for a moment: the count is asked again before it
+            // fails the backup.
+            let mut tries = 0;
+            let text = loop {
+                let run = data::run_text(&self.client, &at, DataPart::argv(c.command));
+                match bounded(std::time::Duration::from_secs(120), &what, run).await {
+                    Ok(t) => break t,
+                    Err(e) if tries < 3 && !e.is_transport() => {
+                        tries += 1;
+                        tracing::warn!(store = %store.id, error = %e, "counting failed; asking again in 5 s");
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            };
             let n = text.trim().parse::<i64>().map_err(|_| {
                 StepError::Failed(format!(
                     "counting the {}: got {text:?}, not a number",

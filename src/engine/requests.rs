@@ -471,13 +471,13 @@ async fn pick_backup(
     };
     let what = key
         .map(|k| format!("backup {k}"))
-        .unwrap_or("a complete backup".into());
+        .unwrap_or("complete backup".into());
     match matching.as_slice() {
         [] => Err(EngineError::Invalid {
             field: "backup",
             message: format!(
-                "store \"{}\" has no {what}; list its backups with `store backups {}`",
-                store.name, store.name
+                "store \"{}\" has no {what}; list its backups (`store backups`, or GET /api/stores/{{id}}/backups)",
+                store.name
             ),
         }),
         [one] if one.state != State::Complete => Err(EngineError::Invalid {

@@ -163,10 +163,13 @@ impl DataPart {
 
     /// The argv of one of its commands. A NUL on stderr every 10 s keeps
     /// the stream from looking dead while the command is quiet (a long
-    /// restore prints nothing); the reader drops them.
+    /// restore prints nothing); the reader drops them. The heartbeat's
+    /// `sleep` holds none of the exec's streams: killed at exit, its last
+    /// sleep would otherwise keep them open (and the exec unfinished) for
+    /// up to 10 s.
     pub fn argv(script: &str) -> Vec<String> {
         let wrapped = format!(
-            "( while sleep 10; do printf '\\0' >&2; done ) & hb=$!; \
+            "( while sleep 10 </dev/null >/dev/null 2>&1; do printf '\\0' >&2; done ) & hb=$!; \
              trap 'kill $hb 2>/dev/null' EXIT; {script}"
         );
         vec![
@@ -355,6 +358,44 @@ mod tests {
             );
             let (name, _) = e.example_setting.split_once('=').unwrap();
             assert!(e.key(name).is_some(), "{k}: the example names no key");
+        }
+    }
+}
+
+#[cfg(test)]
+mod backup_tests {
+    use super::*;
+
+    #[test]
+    fn a_restore_reads_exactly_its_bytes_and_the_heartbeat_holds_no_stream() {
+        let part = DataPart {
+            component: "db",
+            container: "db",
+            dump: "dump",
+            restore: "gunzip -c | load",
+        };
+        let argv = part.restore_argv(1234);
+        assert_eq!(&argv[..4], ["bash", "-o", "pipefail", "-ec"]);
+        let script = &argv[4];
+        assert!(
+            script.contains("exec < <(head -c 1234); gunzip -c | load"),
+            "{script}"
+        );
+        // The heartbeat's sleep closes every stream of the exec.
+        assert!(
+            script.contains("sleep 10 </dev/null >/dev/null 2>&1"),
+            "{script}"
+        );
+        assert!(script.contains("trap 'kill $hb"), "{script}");
+        // Secrets come from the container's environment, never the argv.
+        for e in EngineKind::ALL {
+            let b = &e.spec().backup;
+            for p in std::iter::once(&b.database).chain(b.files.as_ref()) {
+                for cmd in [p.dump, p.restore] {
+                    assert!(!cmd.contains("-p\""), "{}: {cmd}", e.as_str());
+                    assert!(!cmd.contains("--password"), "{}: {cmd}", e.as_str());
+                }
+            }
         }
     }
 }

@@ -165,9 +165,12 @@ const BACKUP: Backup = Backup {
     counts: &[Count {
         name: "orders",
         // Each order once: legacy orders are posts, HPOS ones keep a
-        // placeholder post.
+        // placeholder post. A WordPress not installed yet has no orders.
         command: "export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; \
-                  mariadb -uroot -N \"$MARIADB_DATABASE\" -e \
-                  \"SELECT COUNT(*) FROM wp_posts WHERE post_type IN ('shop_order', 'shop_order_placehold')\"",
+                  q() { mariadb -uroot -N \"$MARIADB_DATABASE\" -e \"$1\"; }; \
+                  if [ \"$(q \"SELECT COUNT(*) FROM information_schema.tables \
+                  WHERE table_schema = DATABASE() AND table_name = 'wp_posts'\")\" = 1 ]; then \
+                  q \"SELECT COUNT(*) FROM wp_posts WHERE post_type IN ('shop_order', 'shop_order_placehold')\"; \
+                  else echo 0; fi",
     }],
 };
