@@ -619,6 +619,9 @@ settings! {
     /// text or json
     log_format: LogFormat = "log_format", env "STORE_WEAVER_LOG_FORMAT", flag "log-format",
         Kind::OneOf(LogFormat::WORDS), default Some("text");
+    /// --serve access log: one line per request (method, route, status, ms, request id; never headers or the query string) for one request in N: 1 every request, N one in N, 0 none; with N > 0 every 5xx is logged
+    access_log: u32 = "access_log", env "STORE_WEAVER_ACCESS_LOG", flag "access-log",
+        Kind::Count { min: 0, max: MAX_COUNT }, default Some("1");
     /// directory for the console's log files; unset: the XDG state dir
     log_dir: Option<PathBuf> = "log_dir", env "STORE_WEAVER_LOG_DIR", flag "log-dir",
         Kind::Path, default None;

@@ -1,10 +1,28 @@
 //! Logging: the console owns the terminal, so it logs to a rolling file in
 //! the XDG state dir; everything else logs to stderr (text or JSON).
+//!
+//! Both go through a non-blocking writer: a line is handed to a writer
+//! thread, so a request never waits for the write (or for a slow reader of
+//! stderr). `--serve`'s access log (`serve::access`) shares the stderr
+//! writer, so its lines and the others never interleave mid-line.
 
 use crate::config::Settings;
 use color_eyre::eyre::{Result, WrapErr};
-use tracing_appender::non_blocking::WorkerGuard;
+use std::sync::OnceLock;
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+
+/// Lines waiting for the writer thread at most; beyond it new lines are
+/// dropped (counted by the writer) rather than holding up the caller.
+const BUFFERED_LINES: usize = 128_000;
+
+static STDERR: OnceLock<NonBlocking> = OnceLock::new();
+
+/// The stderr writer, once `init` has set it up (`None` in tests that run
+/// the server in-process: their access lines go nowhere).
+pub fn stderr_writer() -> Option<NonBlocking> {
+    STDERR.get().cloned()
+}
 
 pub enum Target {
     File,
@@ -44,16 +62,24 @@ pub fn init(settings: &Settings, target: Target) -> Result<Option<WorkerGuard>> 
             Ok(Some(guard))
         }
         Target::Stderr => {
+            // Buffered: the writer thread writes what has queued up at once
+            // and flushes when the queue is empty.
+            let (writer, guard) = NonBlockingBuilder::default()
+                .lossy(true)
+                .buffered_lines_limit(BUFFERED_LINES)
+                .thread_name("store-weaver-log")
+                .finish(std::io::BufWriter::new(std::io::stderr()));
+            let _ = STDERR.set(writer.clone());
             let builder = tracing_subscriber::fmt()
                 .with_env_filter(filter)
-                .with_writer(std::io::stderr);
+                .with_writer(writer);
             let res = if json {
                 builder.json().try_init()
             } else {
                 builder.try_init()
             };
             res.map_err(|e| color_eyre::eyre::eyre!("cannot start logging: {e}"))?;
-            Ok(None)
+            Ok(Some(guard))
         }
     }
 }

@@ -6,6 +6,7 @@
 //! are kept in Postgres, and store changes reach every replica's live streams
 //! through Postgres notifications.
 
+pub mod access;
 pub mod auth;
 pub mod backups;
 pub mod cache;
@@ -49,7 +50,6 @@ use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -278,29 +278,14 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .map(|s| crate::text::bound_message(s, 64))
-                        .unwrap_or_default();
-                    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %crate::text::bound_message(req.uri().path(), 200))
-                })
-                .on_request(())
-                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
-                    let status = res.status().as_u16();
-                    let ms = (latency.as_secs_f64() * 10_000.0).round() / 10.0;
-                    if status >= 500 {
-                        tracing::warn!(status, ms, "response");
-                    } else {
-                        tracing::info!(status, ms, "response");
-                    }
-                })
-                .on_failure(()),
-        )
+        .layer(middleware::from_fn_with_state(
+            access::AccessLog::new(
+                state.settings.access_log,
+                state.settings.log_format,
+                crate::logging::stderr_writer(),
+            ),
+            access::middleware,
+        ))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

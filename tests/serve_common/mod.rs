@@ -232,6 +232,8 @@ impl Api {
 pub struct Process {
     pub child: Child,
     pub base: String,
+    /// Every line the server has written to stderr so far.
+    pub log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Process {
@@ -261,6 +263,8 @@ impl Process {
         let mut child = cmd.spawn().expect("start store-weaver --serve");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines() {
@@ -276,12 +280,24 @@ impl Process {
                 }
                 // Keep the server's log visible in the test output.
                 eprintln!("[serve] {line}");
+                kept.lock().unwrap_or_else(|p| p.into_inner()).push(line);
             }
         });
         let base = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("the server logs the address it listens on");
-        Process { child, base }
+        Process { child, base, log }
+    }
+
+    /// The lines logged so far that contain `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|l| l.contains(needle))
+            .cloned()
+            .collect()
     }
 
     pub fn sigterm(&self) {
