@@ -1,27 +1,32 @@
 //! Logging: the console owns the terminal, so it logs to a rolling file in
 //! the XDG state dir; everything else logs to stderr (text or JSON).
 //!
-//! Both go through a non-blocking writer: a line is handed to a writer
-//! thread, so a request never waits for the write (or for a slow reader of
-//! stderr). `--serve`'s access log (`serve::access`) shares the stderr
-//! writer, so its lines and the others never interleave mid-line.
+//! On stderr every line goes through [`sink::Sink`]: appended to a buffer
+//! and written by a thread of its own, so a request never waits for the
+//! write (or for a slow reader of stderr). `--serve`'s access log
+//! (`serve::access`) writes into the same sink, so its lines and the others
+//! never interleave mid-line.
+
+pub mod sink;
 
 use crate::config::Settings;
 use color_eyre::eyre::{Result, WrapErr};
 use std::sync::OnceLock;
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
-/// Lines waiting for the writer thread at most; beyond it new lines are
-/// dropped (counted by the writer) rather than holding up the caller.
-const BUFFERED_LINES: usize = 128_000;
+static STDERR: OnceLock<sink::Sink> = OnceLock::new();
 
-static STDERR: OnceLock<NonBlocking> = OnceLock::new();
-
-/// The stderr writer, once `init` has set it up (`None` in tests that run
-/// the server in-process: their access lines go nowhere).
-pub fn stderr_writer() -> Option<NonBlocking> {
+/// The stderr sink, once `init` has set it up (`None` in tests that run the
+/// server in-process: their access lines go nowhere).
+pub fn stderr_sink() -> Option<sink::Sink> {
     STDERR.get().cloned()
+}
+
+/// Keeps logging's writer thread; dropping it writes what is left.
+pub enum Guard {
+    File(WorkerGuard),
+    Stderr(sink::SinkGuard),
 }
 
 pub enum Target {
@@ -30,7 +35,7 @@ pub enum Target {
 }
 
 /// Keep the guard alive for the life of the program: dropping it flushes.
-pub fn init(settings: &Settings, target: Target) -> Result<Option<WorkerGuard>> {
+pub fn init(settings: &Settings, target: Target) -> Result<Guard> {
     let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
         EnvFilter::new(format!("store_weaver={},warn", settings.log_level.as_str()))
     });
@@ -59,16 +64,11 @@ pub fn init(settings: &Settings, target: Target) -> Result<Option<WorkerGuard>> 
                 builder.try_init()
             };
             res.map_err(|e| color_eyre::eyre::eyre!("cannot start logging: {e}"))?;
-            Ok(Some(guard))
+            Ok(Guard::File(guard))
         }
         Target::Stderr => {
-            // Buffered: the writer thread writes what has queued up at once
-            // and flushes when the queue is empty.
-            let (writer, guard) = NonBlockingBuilder::default()
-                .lossy(true)
-                .buffered_lines_limit(BUFFERED_LINES)
-                .thread_name("store-weaver-log")
-                .finish(std::io::BufWriter::new(std::io::stderr()));
+            let (writer, guard) = sink::Sink::spawn(std::io::stderr())
+                .wrap_err("cannot start the log writer thread")?;
             let _ = STDERR.set(writer.clone());
             let builder = tracing_subscriber::fmt()
                 .with_env_filter(filter)
@@ -79,7 +79,7 @@ pub fn init(settings: &Settings, target: Target) -> Result<Option<WorkerGuard>> 
                 builder.try_init()
             };
             res.map_err(|e| color_eyre::eyre::eyre!("cannot start logging: {e}"))?;
-            Ok(Some(guard))
+            Ok(Guard::Stderr(guard))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The access log: one line per request, written without holding the
-//! request up. The line is built here (no tracing span or subscriber in the
-//! way) and handed to the process's non-blocking stderr writer
-//! (`logging::stderr_writer`), in the shape of the other log lines (text, or
+//! request up. The line is built here (no tracing event or subscriber in
+//! the way) and appended to the process's stderr sink
+//! (`logging::stderr_sink`), in the shape of the other log lines (text, or
 //! JSON with `log_format = json`).
 //!
 //! What a line says: the method, the route (`/api/stores/{id}`, not the
@@ -12,6 +12,7 @@
 //! 5xx regardless); 0 none.
 
 use crate::config::LogFormat;
+use crate::logging::sink::Sink;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -20,7 +21,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tracing::Instrument;
-use tracing_appender::non_blocking::NonBlocking;
 
 /// The target the lines name, as a tracing event's would.
 pub const TARGET: &str = "store_weaver::access";
@@ -35,11 +35,11 @@ pub struct AccessLog {
     every: u64,
     seen: AtomicU64,
     format: LogFormat,
-    out: Option<NonBlocking>,
+    out: Option<Sink>,
 }
 
 impl AccessLog {
-    pub fn new(every: u32, format: LogFormat, out: Option<NonBlocking>) -> Arc<AccessLog> {
+    pub fn new(every: u32, format: LogFormat, out: Option<Sink>) -> Arc<AccessLog> {
         Arc::new(AccessLog {
             every: u64::from(every),
             seen: AtomicU64::new(0),
@@ -144,8 +144,7 @@ pub async fn middleware(State(log): State<Arc<AccessLog>>, req: Request, next: N
                 request_id: &request_id,
             },
         );
-        // The writer takes the whole line or drops it when its queue is full.
-        let _ = out.clone().write_all(&bytes);
+        out.write_lines(&bytes);
     }
     res
 }

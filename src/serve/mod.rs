@@ -282,7 +282,7 @@ pub fn app(state: AppState) -> Router {
             access::AccessLog::new(
                 state.settings.access_log,
                 state.settings.log_format,
-                crate::logging::stderr_writer(),
+                crate::logging::stderr_sink(),
             ),
             access::middleware,
         ))
