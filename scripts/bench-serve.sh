@@ -5,20 +5,31 @@
 #      page (after 9,000 stores), filtered by status and by q; then
 #      GET /api/stores/{id}; then POST /api/stores with the limits raised
 #      (every create is a real engine transaction);
-#   2. SSE fan-out: 1,000 open /api/stream clients, one store changed:
+#   2. auth modes, access logs and creates side by side: a user's first
+#      page, one store and POST /api/stores on a fresh server per
+#      configuration (password, proxy and demo sign-in, each with the access
+#      log off and on, log level info), every figure also as a ratio to the
+#      baseline (password, access log off) measured first in the same
+#      invocation, and that baseline measured again at the end (how much the
+#      machine drifted meanwhile);
+#   3. SSE fan-out: 1,000 open /api/stream clients, one store changed:
 #      delivery p50/p99 and memory per stream (examples/sse_fanout.rs);
-#   3. sign-in under a flood of wrong passwords from 100 addresses: the
+#   4. sign-in under a flood of wrong passwords from 100 addresses: the
 #      server's peak RSS and the latency of a correct sign-in meanwhile
 #      (examples/sign_in_flood.rs).
-# Each wrk figure is the median of 3 runs (by requests/s).
+# Each wrk figure is the median of 3 runs (by requests/s); requests/s counts
+# the answers 2xx/3xx only (a create answered 503 busy made no store).
 # Needs the sandbox (scripts/sandbox up) and wrk (apt-get install -y wrk).
 # Uses a database of its own (dropped at the end) and workers = 0, so nothing
 # is provisioned in the cluster.
 #
 #   scripts/bench-serve.sh [seconds-per-run (default 10)] [connections (default 32)]
 #   BIN=path/to/store-weaver scripts/bench-serve.sh ...   # another build (e.g. an older one)
-#   ONLY=http scripts/bench-serve.sh ...                  # the wrk table only (no fan-out, no flood)
+#   ONLY=http scripts/bench-serve.sh ...                  # the first wrk table only
+#   ONLY=modes scripts/bench-serve.sh ...                 # the auth modes / access log / create table only
 #   SERVER_ARGS="--api-cache false" scripts/bench-serve.sh ...   # flags for the server of the wrk table
+#   LOGS_BY_LEVEL=1 BIN=old/store-weaver ONLY=modes scripts/bench-serve.sh ...
+#       # a build without access_log: "on" is log level info, "off" warn
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -88,11 +99,13 @@ FROM generate_series(1, 10000) AS i;
 ANALYZE stores;
 SQL
 
+# A fresh server with "$@" as extra flags; AUTH (default password) and
+# LOG_LEVEL (default warn) pick those two.
 start_server() {
   PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  "$BIN" --serve --database-url "$BENCH_URL" --listen "127.0.0.1:$PORT" --workers 0 --auth password \
+  "$BIN" --serve --database-url "$BENCH_URL" --listen "127.0.0.1:$PORT" --workers 0 --auth "${AUTH:-password}" \
     --max-stores 1000000 --max-stores-per-user 1000000 --create-rate 1000000 \
-    --log-level warn "$@" 2>"$WORK/server.log" &
+    --log-level "${LOG_LEVEL:-warn}" "$@" 2>"$WORK/server.log" &
   SERVER_PID=$!
   URL="http://127.0.0.1:$PORT"
   for _ in $(seq 1 100); do
@@ -101,6 +114,7 @@ start_server() {
   done
   curl -fsS "$URL/readyz" >/dev/null || { echo "the server did not get ready:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 }
+want() { [[ -z "${ONLY:-}" || "$ONLY" == "$1" ]]; }
 # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
 start_server ${SERVER_ARGS:-}
 
@@ -121,7 +135,10 @@ done
 USER_DEEP="$(get "$USER_TOKEN" "/api/stores?limit=2" | field '["next_cursor"]')"
 SOME_ID="$(get "$USER_TOKEN" "/api/stores?limit=1" | field '["stores"][0]["id"]')"
 
-cat >"$WORK/create.lua" <<LUA
+# A wrk script that creates a new store per request, as the user whose
+# credentials are the header "$1: $2".
+create_lua() {
+  cat <<LUA
 local counter = 0
 local threads = {}
 function setup(thread)
@@ -133,24 +150,29 @@ function request()
   local body = string.format('{"name":"Load %d %d %d"}', tid, counter, math.random(1, 1000000000))
   return wrk.format("POST", "/api/stores", {
     ["content-type"] = "application/json",
-    ["authorization"] = "Bearer $USER_TOKEN",
+    ["$1"] = "$2",
   }, body)
 end
 function done(summary, latency, requests)
   io.write(string.format("non-2xx/3xx responses: %d\n", summary.errors.status))
 end
 LUA
+}
+create_lua authorization "Bearer $USER_TOKEN" >"$WORK/create.lua"
 
-# One wrk run: "req/s p50_ms p99_ms non2xx".
+# One wrk run: "req/s p50_ms p99_ms non2xx", req/s counting only the
+# requests answered 2xx/3xx (a create answered 503 busy made nothing).
 once() {
   wrk --latency -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "$@" >"$WORK/run.txt" 2>&1 || true
   awk '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    function secs(v) { if (v ~ /ms,?$/) return v/1000; if (v ~ /m,?$/) return v*60; return v+0 }
     /Requests\/sec/ { rps = $2 }
+    / requests in / { n = $1; t = secs($4) }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
     /Non-2xx or 3xx responses|non-2xx\/3xx responses/ { bad = $NF }
-    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$WORK/run.txt"
+    END { if (t > 0) rps = (n - bad) / t; printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }' "$WORK/run.txt"
 }
 
 # CPU time (clock ticks) used so far by the server, and by the PostgreSQL
@@ -169,10 +191,9 @@ pg_ticks() {
 HZ="$(getconf CLK_TCK)"
 requests_done() { awk '/requests in/ { print $1 }' "$WORK/run.txt"; }
 
-# The median of $RUNS runs (by requests/s), as a table row, with the CPU
-# per request over all runs.
-row() {
-  local title="$1" bytes="$2"; shift 2
+# The median of $RUNS runs (by requests/s): "req/s p50_ms p99_ms non2xx
+# server_cpu_us pg_cpu_us", the CPU per request over all runs.
+median_of_runs() {
   local s0 p0 n=0
   s0="$(server_ticks)"; p0="$(pg_ticks)"
   : >"$WORK/runs.txt"
@@ -182,12 +203,19 @@ row() {
   done
   local cpu_server=$(( ($(server_ticks) - s0) * 1000000 / HZ / (n > 0 ? n : 1) ))
   local cpu_pg=$(( ($(pg_ticks) - p0) * 1000000 / HZ / (n > 0 ? n : 1) ))
-  sort -n "$WORK/runs.txt" | sed -n "$(( (RUNS + 1) / 2 ))p" >"$WORK/median.txt"
-  read -r rps p50 p99 bad <"$WORK/median.txt"
+  echo "$(sort -n "$WORK/runs.txt" | sed -n "$(( (RUNS + 1) / 2 ))p") $cpu_server $cpu_pg"
+}
+
+# The median of $RUNS runs as a table row, with the CPU per request.
+row() {
+  local title="$1" bytes="$2"; shift 2
+  local rps p50 p99 bad cpu_server cpu_pg
+  read -r rps p50 p99 bad cpu_server cpu_pg < <(median_of_runs "$@")
   printf '| %s | %s | %s | %s ms | %s ms | %s | %s µs | %s µs |\n' "$title" "$bytes" "$rps" "$p50" "$p99" "$bad" "$cpu_server" "$cpu_pg"
 }
 bytes() { get "$1" "$2" | wc -c | tr -d ' '; }
 
+if want http; then
 echo "store-weaver --serve load figures ($(nproc) CPUs, $(date -u +%FT%TZ)); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $RUNS runs, loopback, $BIN, auth = password (bearer token), workers = 0, server flags: ${SERVER_ARGS:-none}"
 echo "stores: 10,000 over 2,000 owners (5 each); total as admin: $(get "$ADMIN_TOKEN" "/api/stores?limit=1" | field '["total"]')"
 echo
@@ -217,9 +245,97 @@ echo "stores created during the POST runs: $((after - before))"
 errors="$(grep -ci 'error\|panic' "$WORK/server.log" || true)"
 echo "server log lines mentioning error/panic: $errors"
 grep -i 'error\|panic' "$WORK/server.log" | head -5 || true
+fi
+if want modes; then
+# Auth modes x access log, and creates. Every configuration runs on a fresh
+# server at log level info (the default), and the configurations take
+# turns, one run of each request per turn, $RUNS turns: a neighbour that
+# slows the machine for a minute slows every configuration alike, where one
+# configuration after another would charge it to whichever ran then. Each
+# figure is the median of its $RUNS runs and a ratio to the same request in
+# the first configuration. Before each server the creates of the one before
+# are removed and the rate-limit rows emptied, so that no configuration's
+# creates pay for fuller tables than another's.
+stop_server
+SOME_ID="$(psql "$BENCH_URL" -Atc "SELECT id FROM stores WHERE owner = 'user7@bench.test' AND name LIKE 'Bench Store %' ORDER BY created_at DESC LIMIT 1")"
+reset_creates() {
+  psql "$BENCH_URL" -q <<'SQL'
+DELETE FROM audit_log WHERE store_name LIKE 'Load %';
+DELETE FROM operations WHERE store_id IN (SELECT id FROM stores WHERE name LIKE 'Load %');
+DELETE FROM stores WHERE name LIKE 'Load %';
+TRUNCATE rate_limit_events;
+VACUUM ANALYZE stores, operations, audit_log, rate_limit_events;
+SQL
+}
+access_lines() { grep -cE 'store_weaver::access|response.*status' "$WORK/server.log" || true; }
+CONFIGS=(
+  "password, access log off (baseline)|password|0"
+  "password, access log on|password|1"
+  "proxy, access log off|proxy|0"
+  "proxy, access log on|proxy|1"
+  "demo, access log off|demo|0"
+  "demo, access log on|demo|1"
+  "password, access log off (baseline again, last in each turn)|password|0"
+)
+REQUESTS=(
+  "user, first page|GET|/api/stores?limit=50"
+  "one store|GET|/api/stores/$SOME_ID"
+  "POST /api/stores (creates)|POST|"
+)
+for _ in $(seq 1 "$RUNS"); do
+  for ci in "${!CONFIGS[@]}"; do
+    IFS='|' read -r _ mode log <<<"${CONFIGS[$ci]}"
+    reset_creates
+    if [[ -n "${LOGS_BY_LEVEL:-}" ]]; then
+      # A build from before access_log: its per-request lines were info events.
+      level="$([[ "$log" == 1 ]] && echo info || echo warn)"; extra=()
+    else
+      level=info; extra=(--access-log "$log")
+    fi
+    [[ "$mode" == proxy ]] && extra+=(--trusted-proxies 127.0.0.1/32)
+    AUTH="$mode" LOG_LEVEL="$level" start_server "${extra[@]}"
+    case "$mode" in
+      password) who=(authorization "Bearer $(token user7@bench.test)") ;;
+      proxy) who=(x-forwarded-user user7@bench.test) ;;
+      demo) who=(x-user-id user7@bench.test) ;;
+    esac
+    create_lua "${who[0]}" "${who[1]}" >"$WORK/create-mode.lua"
+    for ri in "${!REQUESTS[@]}"; do
+      IFS='|' read -r _ method path <<<"${REQUESTS[$ri]}"
+      lines0="$(access_lines)"; s0="$(server_ticks)"
+      if [[ "$method" == GET ]]; then
+        result="$(once -H "${who[0]}: ${who[1]}" "$URL$path")"
+      else
+        result="$(once -s "$WORK/create-mode.lua" "$URL")"
+      fi
+      n="$(requests_done)"; n="${n:-0}"
+      cpu=$(( ($(server_ticks) - s0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+      echo "$result $cpu $(( $(access_lines) - lines0 )) $n" >>"$WORK/modes-$ci-$ri.txt"
+    done
+    stop_server
+  done
+done
+echo
+echo "== auth modes, access logs and creates ($(nproc) CPUs, $(date -u +%FT%TZ)); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, median of $RUNS runs taken in turns, a fresh server per configuration and turn, log level info, stderr to a file, workers = 0, $BIN"
+echo "req/s: answered 2xx/3xx per second; ratio: to the same request in the first configuration; access lines: written per request (of the median run)"
+echo
+echo "| configuration | request | req/s | ratio | p50 | p99 | non-2xx | server CPU per request | access lines per request |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for ci in "${!CONFIGS[@]}"; do
+  IFS='|' read -r title _ _ <<<"${CONFIGS[$ci]}"
+  for ri in "${!REQUESTS[@]}"; do
+    IFS='|' read -r what _ _ <<<"${REQUESTS[$ri]}"
+    read -r rps p50 p99 bad cpu lines n < <(sort -n "$WORK/modes-$ci-$ri.txt" | sed -n "$(( (RUNS + 1) / 2 ))p")
+    read -r base _ < <(sort -n "$WORK/modes-0-$ri.txt" | sed -n "$(( (RUNS + 1) / 2 ))p")
+    ratio="$(awk -v a="$rps" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+    per="$(awk -v a="$lines" -v b="$n" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+    printf '| %s | %s | %s | %s | %s ms | %s ms | %s | %s µs | %s |\n' "$title" "$what" "$rps" "$ratio" "$p50" "$p99" "$bad" "$cpu" "$per"
+  done
+done
+reset_creates
+fi
 
-[[ "${ONLY:-}" == http ]] && exit 0
-
+if want fanout; then
 # SSE fan-out, on a fresh server that lets one user hold 1,000 streams.
 stop_server
 start_server --max-streams-per-user 5000
@@ -227,10 +343,13 @@ ADMIN_TOKEN="$(token admin@bench.test)"
 echo
 echo "== SSE fan-out: 1,000 streams (one admin token), 5 changes of one store"
 "$FANOUT" "$URL" "$SERVER_PID" "$ADMIN_TOKEN" "$BENCH_URL" "$SOME_ID" 1000 5
+fi
 
+if want flood; then
 # Sign-in under a flood, on a fresh server (its own peak RSS).
 stop_server
 start_server
 echo
 echo "== sign-in flood: 100 clients (100 loopback addresses) sending wrong passwords for 20 s"
 "$FLOOD" "$URL" "$SERVER_PID" user7@bench.test "$PASSWORD" 100 20
+fi
