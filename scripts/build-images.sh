@@ -194,6 +194,15 @@ recipe_mariadb() {
   # mariadb-server package adds and a container does not use.
   USERS="mysql 999 /nonexistent /bin/false" debian_rootfs "$r" mariadb-server-core mariadb-client-core
   check_version "$r" mariadb-server-core 10.11
+  # mariadb-dump, for backups (the official image has it), without the rest
+  # of mariadb-client (perl and ~60 MB): the binary from its package, at the
+  # version of the image's client.
+  local v; v=$(pkg_version "$r" mariadb-client-core)
+  (cd "$1" && { apt-get download -q "mariadb-client=$v" || apt-get download -q mariadb-client; } >/dev/null 2>&1) \
+    || die "cannot download mariadb-client (for mariadb-dump)"
+  dpkg-deb -x "$1"/mariadb-client_*.deb "$1/client"
+  install -m 0755 "$1/client/usr/bin/mariadb-dump" "$r/usr/bin/mariadb-dump"
+  chroot "$r" mariadb-dump --version >/dev/null || die "mariadb-dump does not run in the image"
   install -m 0755 "$HERE/images/mariadb/docker-entrypoint.sh" "$r/usr/local/bin/docker-entrypoint.sh"
   install -m 0755 "$HERE/images/mariadb/healthcheck.sh" "$r/usr/local/bin/healthcheck.sh"
   mkdir -p "$r/etc/mysql/conf.d" "$r/docker-entrypoint-initdb.d"
