@@ -108,6 +108,27 @@ impl Target<'_> {
     }
 }
 
+/// Starts `argv` in the target's container, its output (and, with `stdin`,
+/// its input) streamed.
+async fn start(
+    client: &Client,
+    at: &Target<'_>,
+    argv: Vec<String>,
+    stdin: bool,
+) -> Result<kube::api::AttachedProcess, DataError> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), at.ns.name());
+    let ap = AttachParams::default()
+        .container(at.container)
+        .stdin(stdin)
+        .stdout(true)
+        .stderr(true);
+    api.exec(at.pod, argv, &ap).await.map_err(api_err(format!(
+        "exec in {}/{}",
+        at.ns.name(),
+        at.pod
+    )))
+}
+
 /// Runs `argv` and hands its stdout to `consume` as it comes; the result of
 /// `consume` once the command exited successfully, else why it did not.
 pub async fn run_reading<T, F, Fut>(
@@ -120,17 +141,7 @@ where
     F: FnOnce(Box<dyn AsyncRead + Send + Unpin>) -> Fut,
     Fut: Future<Output = Result<T, DataError>>,
 {
-    let api: Api<Pod> = Api::namespaced(client.clone(), at.ns.name());
-    let ap = AttachParams::default()
-        .container(at.container)
-        .stdin(false)
-        .stdout(true)
-        .stderr(true);
-    let mut proc = api.exec(at.pod, argv, &ap).await.map_err(api_err(format!(
-        "exec in {}/{}",
-        at.ns.name(),
-        at.pod
-    )))?;
+    let mut proc = start(client, at, argv, false).await?;
     let status = proc.take_status();
     let stdout = proc
         .stdout()
@@ -181,17 +192,7 @@ where
     F: FnOnce(Box<dyn AsyncWrite + Send + Unpin>) -> Fut,
     Fut: Future<Output = Result<(), DataError>>,
 {
-    let api: Api<Pod> = Api::namespaced(client.clone(), at.ns.name());
-    let ap = AttachParams::default()
-        .container(at.container)
-        .stdin(true)
-        .stdout(true)
-        .stderr(true);
-    let mut proc = api.exec(at.pod, argv, &ap).await.map_err(api_err(format!(
-        "exec in {}/{}",
-        at.ns.name(),
-        at.pod
-    )))?;
+    let mut proc = start(client, at, argv, true).await?;
     let status = proc.take_status();
     let stdin = proc
         .stdin()
