@@ -187,6 +187,10 @@ fn console_info(settings: &Settings, url: &str, read_only: bool, user: &str) -> 
         reserved: runtime::naming(settings).reserved,
         theme: theme::Theme::from_env(),
         log_lines: settings.console_log_lines as usize,
+        keep_deleted_days: settings
+            .backup_bucket
+            .is_some()
+            .then_some(settings.backup_keep_deleted_days),
     }
 }
 

@@ -412,6 +412,12 @@ fn confirmations() {
         typed(&mut s, "Bolt");
         s
     });
+    snap("confirm_delete_with_backups", |size| {
+        let mut s = stores_at(size);
+        s.info.keep_deleted_days = Some(7);
+        ctrl(&mut s, 'd');
+        s
+    });
     snap("confirm_delete_mismatch", |size| {
         let mut s = stores_at(size);
         ctrl(&mut s, 'd');

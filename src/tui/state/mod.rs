@@ -44,6 +44,9 @@ pub struct Info {
     pub theme: Theme,
     /// Lines of a pod's log kept in the logs pane.
     pub log_lines: usize,
+    /// Days a deleted store's final backup is kept for an undelete; None:
+    /// backups are off (a delete cannot be undone).
+    pub keep_deleted_days: Option<u32>,
 }
 
 impl Info {
@@ -67,6 +70,7 @@ impl Info {
             ),
             theme: Theme { color: true },
             log_lines: 5000,
+            keep_deleted_days: None,
         }
     }
 }

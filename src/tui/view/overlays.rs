@@ -108,9 +108,16 @@ fn confirm_delete(
     let text = vec![
         format!("Delete store \"{name}\"?"),
         String::new(),
-        format!(
-            "This uninstalls it and deletes namespace {ns} with everything in it (database, uploads). It cannot be undone."
-        ),
+        match state.info.keep_deleted_days {
+            None => format!(
+                "This uninstalls it and deletes namespace {ns} with everything in it (database, uploads). It cannot be undone."
+            ),
+            // What is kept and until when: the final backup the delete takes.
+            Some(days) => format!(
+                "A final backup (database, uploads, credentials) is taken first and kept {days} days, until {}: `store-weaver store undelete` brings the store back until then. Then namespace {ns} is deleted with everything in it.",
+                (state.now + chrono::Duration::days(i64::from(days))).format("%Y-%m-%d")
+            ),
+        },
         String::new(),
         "Type the store's name to confirm:".into(),
     ];
