@@ -129,6 +129,7 @@ impl Effects {
             Command::Create(req) => self.create(req),
             Command::Retry { id, name } => self.act(Action::Retry, id, name),
             Command::Delete { id, name } => self.act(Action::Delete, id, name),
+            Command::Backup { id, name } => self.act(Action::Backup, id, name),
             Command::LoadContainers { id, namespace } => self.load_containers(id, namespace),
             Command::StreamLogs { stream, request } => self.stream_logs(stream, request),
             Command::StopLogs => {
@@ -251,6 +252,14 @@ impl Effects {
                         DB_TIMEOUT,
                         "database",
                         engine::delete(&pool, &actor, id, None),
+                    )
+                    .await
+                }
+                Action::Backup => {
+                    timed(
+                        DB_TIMEOUT,
+                        "database",
+                        engine::backup(&pool, &actor, id, None),
                     )
                     .await
                 }

@@ -181,6 +181,8 @@ pub struct DoctorCheck {
 pub enum Action {
     Retry,
     Delete,
+    /// A backup of the store, now (`B` in its detail).
+    Backup,
 }
 
 impl Action {
@@ -193,6 +195,7 @@ impl Action {
         match self {
             Action::Retry => crate::store::Request::Retry,
             Action::Delete => crate::store::Request::Delete,
+            Action::Backup => crate::store::Request::Backup,
         }
     }
 }
@@ -217,6 +220,10 @@ pub enum Command {
         name: String,
     },
     Delete {
+        id: Uuid,
+        name: String,
+    },
+    Backup {
         id: Uuid,
         name: String,
     },

@@ -56,6 +56,7 @@ fn past(action: Action) -> &'static str {
     match action {
         Action::Retry => "retried",
         Action::Delete => "deleted",
+        Action::Backup => "backed up",
     }
 }
 
@@ -88,6 +89,7 @@ fn start(
         .map(|(id, name)| match action {
             Action::Retry => Command::Retry { id, name },
             Action::Delete => Command::Delete { id, name },
+            Action::Backup => Command::Backup { id, name },
         })
         .collect()
 }

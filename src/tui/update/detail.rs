@@ -26,6 +26,7 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
         }
         Act::Delete => return stores::ask_delete(state),
         Act::Retry => stores::ask_retry(state),
+        Act::Backup => return stores::ask_backup(state),
         Act::History => return open_history(state),
         Act::Upgrade => command::open(state, "upgrade "),
         _ => {}

@@ -156,6 +156,27 @@ pub(super) fn ask_retry(state: &mut State) {
     });
 }
 
+/// Backs the store shown up, if the lifecycle allows it: no confirmation,
+/// a backup changes nothing in the store.
+pub(super) fn ask_backup(state: &mut State) -> Vec<Command> {
+    let Some(s) = state.current_store() else {
+        flash(state, "no store selected".into(), true);
+        return Vec::new();
+    };
+    if let Err(refusal) = s.may(Request::Backup) {
+        let text = format!("\"{}\" {}", s.name, refusal.why());
+        flash(state, text, true);
+        return Vec::new();
+    }
+    let (id, name) = (s.id, s.name.clone());
+    flash(
+        state,
+        format!("asking the engine to back up \"{name}\"…"),
+        false,
+    );
+    vec![Command::Backup { id, name }]
+}
+
 /// Asks to delete the store shown, if the lifecycle allows it.
 pub(super) fn ask_delete(state: &mut State) -> Vec<Command> {
     let Some(s) = state.current_store() else {

@@ -205,6 +205,7 @@ fn confirm_bulk(ask: &BulkAsk<'_>, theme: Theme, f: &mut Frame, area: Rect) {
             match action {
                 Action::Retry => "Retry",
                 Action::Delete => "Delete",
+                Action::Backup => "Back up",
             },
             if n == 1 { "" } else { "s" }
         ),
@@ -222,7 +223,7 @@ fn confirm_bulk(ask: &BulkAsk<'_>, theme: Theme, f: &mut Frame, area: Rect) {
         }
     }
     let (title, input, bottom) = match action {
-        Action::Retry => (
+        Action::Retry | Action::Backup => (
             " Retry marked ",
             None,
             keys::hint_line(Context::ConfirmRetry, false),

@@ -330,3 +330,29 @@ fn w_opens_the_engines_shell_and_says_when_the_engine_has_none() {
         "a Medusa store has no incident shell; its admin is at"
     ));
 }
+
+#[test]
+fn b_backs_a_ready_store_up_and_says_why_not_otherwise() {
+    // Cora Cafe is Failed: the lifecycle's refusal, nothing sent.
+    let mut s = detail_state();
+    let cmds = update(&mut s, c('B'));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    assert!(is_flash_error(&s, "only Ready stores can be backed up"));
+    // Ready: asked at once, no confirmation (a backup changes nothing).
+    for st in s.stores.iter_mut() {
+        st.status = Status::Ready;
+    }
+    let cmds = update(&mut s, c('B'));
+    assert!(
+        matches!(cmds.as_slice(), [Command::Backup { name, .. }] if name == "Cora Cafe"),
+        "{cmds:?}"
+    );
+    assert!(s.overlay.is_none());
+    assert!(
+        s.flash
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("back up \"Cora Cafe\"")
+    );
+}
