@@ -202,10 +202,7 @@ impl Context {
                     parts,
                     counts,
                 };
-                match self.seal_manifest(&bucket, &dir, &m).await {
-                    Ok(()) => Ok(m),
-                    Err(e) => Err(e),
-                }
+                self.seal_manifest(&bucket, &dir, &m).await.map(|()| m)
             }
             Err(e) => Err(e),
         };

@@ -388,18 +388,17 @@ pub async fn undelete(
         drop(tx);
         return Err(refuse(pool, actor, Action::Undelete, &store, refusal).await);
     }
-    let failed = |e: EngineError| e;
     let backup = match crate::db::backups::undeletable(&mut *tx, store.id).await? {
         Some(b) => b,
         None => {
             drop(tx);
-            let e = failed(EngineError::Invalid {
+            let e = EngineError::Invalid {
                 field: "store",
                 message: format!(
                     "store \"{}\" has no final backup to come back from (it was deleted without one, or the backup expired and was purged); create a new store instead",
                     store.name
                 ),
-            });
+            };
             refused(pool, actor, Action::Undelete, Some(&store), None, &e).await;
             return Err(e);
         }
