@@ -329,6 +329,26 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
     eprintln!("restore in place in {:.1}s", t.elapsed().as_secs_f64());
     assert_eq!(record(&db, store.id).await.status, Status::Ready);
     assert_eq!(orders(&ns), 1);
+    // The backup's and the restore's commands left nothing behind that
+    // PostgreSQL (the container's PID 1) took for a crashed backend.
+    let log = text(
+        &kubectl(
+            &[
+                "logs",
+                "-n",
+                &ns,
+                &format!("{ns}-postgres-0"),
+                "-c",
+                "postgres",
+            ],
+            None,
+        )
+        .stdout,
+    );
+    assert!(
+        !log.contains("terminating any other active server processes"),
+        "the store's database restarted during the backup or the restore:\n{log}"
+    );
     served(&host).await;
     let seen = admin_sees(&host, &ns, &order).await;
     assert_eq!(seen["id"], order.as_str(), "{seen}");

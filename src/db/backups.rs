@@ -129,6 +129,21 @@ pub async fn for_store<'e>(
     )
 }
 
+/// When each store's newest complete backup finished (stores without one
+/// are absent): what the faces highlight ("no good backup in 24 h") and
+/// the metrics report, one indexed query for the whole fleet.
+pub async fn newest_good<'e>(
+    exec: impl PgExecutor<'e>,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT ON (store_id) store_id, finished_at FROM backups \
+         WHERE state = 'complete' AND finished_at IS NOT NULL \
+         ORDER BY store_id, finished_at DESC",
+    )
+    .fetch_all(exec)
+    .await
+}
+
 pub async fn get<'e>(exec: impl PgExecutor<'e>, id: Uuid) -> Result<Option<Backup>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM backups WHERE id = $1");
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -153,6 +168,34 @@ pub async fn undeletable<'e>(
         .fetch_optional(exec)
         .await?;
     row.map(Backup::try_from).transpose()
+}
+
+/// The final backups deleted stores can still come back from, newest
+/// first: what the faces offer to undelete. `owner` narrows it to one
+/// owner's stores (None: every store).
+pub async fn undeletable_stores<'e>(
+    exec: impl PgExecutor<'e>,
+    owner: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Backup>, sqlx::Error> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("b.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} FROM backups b JOIN stores s ON s.id = b.store_id \
+         WHERE s.status = 'Deleted' AND b.reason = 'final' AND b.state = 'complete' \
+         AND b.expires_at > now() AND ($1::text IS NULL OR s.owner = $1) \
+         ORDER BY b.finished_at DESC LIMIT $2"
+    );
+    rows(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(limit)
+            .fetch_all(exec)
+            .await?,
+    )
 }
 
 /// Complete backups whose keep time is over, oldest first.

@@ -163,14 +163,17 @@ impl DataPart {
 
     /// The argv of one of its commands. A NUL on stderr every 10 s keeps
     /// the stream from looking dead while the command is quiet (a long
-    /// restore prints nothing); the reader drops them. The heartbeat's
-    /// `sleep` holds none of the exec's streams: killed at exit, its last
-    /// sleep would otherwise keep them open (and the exec unfinished) for
-    /// up to 10 s.
+    /// restore prints nothing); the reader drops them. The heartbeat is
+    /// stopped at exit so the exec ends with the command, and every process
+    /// is waited for by its parent: one left behind is re-parented to the
+    /// container's PID 1, and when that is PostgreSQL, a child it did not
+    /// start dying by a signal looks like a crashed backend and restarts
+    /// the database (tests/exec_reaping.rs).
     pub fn argv(script: &str) -> Vec<String> {
         let wrapped = format!(
-            "( while sleep 10 </dev/null >/dev/null 2>&1; do printf '\\0' >&2; done ) & hb=$!; \
-             trap 'kill $hb 2>/dev/null' EXIT; {script}"
+            "( set +e; trap 'kill $s; wait $s; exit 0' TERM; \
+               while :; do sleep 10 </dev/null >/dev/null 2>&1 & s=$!; wait $s; printf '\\0' >&2; done ) & hb=$!; \
+             trap 'kill $hb 2>/dev/null; wait $hb 2>/dev/null || :' EXIT; {script}"
         );
         vec![
             "bash".into(),
