@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/backups/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether backups are configured, the keep time of a deleted store's final
+         *     backup, and each visible store's newest good backup.
+         */
+        get: operations["backup_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/engines": {
         parameters: {
             query?: never;
@@ -199,6 +219,27 @@ export interface paths {
          *     MAX_STORES and MAX_STORES_PER_USER.
          */
         post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stores/deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's deleted stores (an admin: everyone's) whose final backup is
+         *     complete and not expired: what `POST /api/stores/{id}/undelete` can
+         *     bring back.
+         */
+        get: operations["list_deleted"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -641,6 +682,25 @@ export interface components {
              */
             plain_bytes: number;
         };
+        /** @description Backups as the caller's faces need them. */
+        BackupSummary: {
+            /**
+             * @description Whether this server takes backups (a bucket and a key are set).
+             *     Without, a delete cannot be undone.
+             */
+            configured: boolean;
+            /**
+             * Format: int32
+             * @description How long a deleted store's final backup is kept for an undelete, in
+             *     days (null when backups are not configured).
+             */
+            keep_deleted_days: number | null;
+            /**
+             * @description The caller's stores (an admin: every store) with a complete backup,
+             *     each with when its newest one finished; a store absent here has none.
+             */
+            newest_good: components["schemas"]["NewestGood"][];
+        };
         Counts: {
             failed: number;
             pending: number;
@@ -669,6 +729,30 @@ export interface components {
         };
         DatabaseCheck: {
             ok: boolean;
+        };
+        /** @description Deleted stores that can still be undeleted. */
+        DeletedList: {
+            /** @description Newest final backup first (at most 200). */
+            stores: components["schemas"]["DeletedStoreOut"][];
+        };
+        /**
+         * @description A deleted store that can still be undeleted, with the final backup it
+         *     would come back from.
+         */
+        DeletedStoreOut: {
+            /**
+             * @description Its final backup: `finished_at` is when it was taken, `expires_at`
+             *     when it is purged (and the undelete no longer possible).
+             */
+            backup: components["schemas"]["Backup"];
+            /** Format: date-time */
+            deleted_at: string | null;
+            engine: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            owner: string;
+            url: string;
         };
         /** @description A store with its resources and namespace events. */
         DetailOut: {
@@ -889,6 +973,16 @@ export interface components {
             method: components["schemas"]["AuthMethod"];
             role: components["schemas"]["Role"];
             user: string;
+        };
+        /** @description One store's newest complete backup. */
+        NewestGood: {
+            /**
+             * Format: date-time
+             * @description When that backup finished.
+             */
+            finished_at: string;
+            /** Format: uuid */
+            store_id: string;
         };
         /**
          * @description The finer step shown next to the status.
@@ -1135,6 +1229,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    backup_summary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupSummary"];
                 };
             };
             /** @description Not signed in, or the session expired. */
@@ -1932,6 +2073,53 @@ export interface operations {
             };
             /** @description A limit was hit; `limit` says which: MAX_STORES, MAX_STORES_PER_USER, create_rate_per_user, create_rate_per_address. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_deleted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deleted stores that can be undeleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletedList"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -214,3 +214,45 @@ pub async fn expired<'e>(
             .await?,
     )
 }
+
+/// [`newest_good`] for one owner's stores (a user's view of the fleet).
+pub async fn newest_good_of<'e>(
+    exec: impl PgExecutor<'e>,
+    owner: &str,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT DISTINCT ON (b.store_id) b.store_id, b.finished_at FROM backups b \
+         JOIN stores s ON s.id = b.store_id \
+         WHERE s.owner = $1 AND b.state = 'complete' AND b.finished_at IS NOT NULL \
+         ORDER BY b.store_id, b.finished_at DESC",
+    )
+    .bind(owner)
+    .fetch_all(exec)
+    .await
+}
+
+/// What the faces show of a deleted store next to its final backup.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeletedStore {
+    pub id: Uuid,
+    pub name: String,
+    pub owner: String,
+    pub engine: String,
+    pub url: String,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// The records of `ids` that are deleted (for [`undeletable_stores`]'
+/// backups: one query for the whole list).
+pub async fn deleted_stores<'e>(
+    exec: impl PgExecutor<'e>,
+    ids: &[Uuid],
+) -> Result<Vec<DeletedStore>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, owner, engine, url, deleted_at FROM stores \
+         WHERE id = ANY($1) AND status = 'Deleted'",
+    )
+    .bind(ids)
+    .fetch_all(exec)
+    .await
+}

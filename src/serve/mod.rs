@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod backup_views;
 pub mod backups;
 pub mod cache;
 pub mod client;
@@ -221,6 +222,8 @@ pub fn routes() -> Routes {
         .api(routes!(backups::list, backups::backup))
         .api(routes!(backups::restore))
         .api(routes!(backups::undelete))
+        .api(routes!(backup_views::summary))
+        .api(routes!(backup_views::deleted))
         .api(routes!(stream::stream))
         .api(routes!(stores::audit))
         .api(routes!(upgrades::upgrade))
