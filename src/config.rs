@@ -693,6 +693,18 @@ settings! {
     /// days a deleted store's final backup is kept for an undelete
     backup_keep_deleted_days: u32 = "backup_keep_deleted_days", env "STORE_WEAVER_BACKUP_KEEP_DELETED_DAYS",
         flag "backup-keep-deleted-days", Kind::Count { min: 1, max: 3_650 }, default Some("7");
+    /// hours between a store's scheduled backups, spread over the interval across the fleet (a store may set its own: store backup-schedule); 0: none
+    backup_every_hours: u32 = "backup_every_hours", env "STORE_WEAVER_BACKUP_EVERY_HOURS",
+        flag "backup-every-hours", Kind::Count { min: 0, max: 8_760 }, default Some("24");
+    /// backups running at once across every process (apart from max_concurrent_provisions)
+    backup_concurrency: u32 = "backup_concurrency", env "STORE_WEAVER_BACKUP_CONCURRENCY",
+        flag "backup-concurrency", Kind::Count { min: 1, max: 1_000 }, default Some("2");
+    /// a store keeps the newest scheduled backup of each of this many recent days
+    backup_keep_daily: u32 = "backup_keep_daily", env "STORE_WEAVER_BACKUP_KEEP_DAILY",
+        flag "backup-keep-daily", Kind::Count { min: 0, max: 3_650 }, default Some("7");
+    /// and the newest of each of this many recent weeks (the newest backup is always kept)
+    backup_keep_weekly: u32 = "backup_keep_weekly", env "STORE_WEAVER_BACKUP_KEEP_WEEKLY",
+        flag "backup-keep-weekly", Kind::Count { min: 0, max: 520 }, default Some("4");
 }
 
 /// An address range (`10.42.0.0/16`, `::1/128`); a bare address is a /32 or /128.

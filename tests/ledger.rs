@@ -44,7 +44,7 @@ async fn store(db: &TestDb, id: Uuid) -> Store {
 }
 
 async fn claim(db: &TestDb, worker: &str, lease: Duration) -> (operations::Operation, Lease) {
-    ledger::claim(&db.pool, worker, lease, 10)
+    ledger::claim(&db.pool, worker, lease, 10, 10)
         .await
         .unwrap()
         .expect("an operation to claim")
@@ -552,13 +552,13 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
     wake.listen(store_weaver::db::OPERATION_CHANNEL)
         .await
         .unwrap();
-    let (op1, lease1) = ledger::claim(&db.pool, "w1", lease_for, 1)
+    let (op1, lease1) = ledger::claim(&db.pool, "w1", lease_for, 1, 10)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(op1.store_id, first.id);
     assert!(
-        ledger::claim(&db.pool, "w2", lease_for, 1)
+        ledger::claim(&db.pool, "w2", lease_for, 1, 10)
             .await
             .unwrap()
             .is_none(),
@@ -579,7 +579,7 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
             .unwrap()
     );
     assert!(
-        ledger::claim(&db.pool, "w2", lease_for, 1)
+        ledger::claim(&db.pool, "w2", lease_for, 1, 10)
             .await
             .unwrap()
             .is_none(),
@@ -591,13 +591,13 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
             .unwrap()
     );
     next(&mut wake).await;
-    let (op2, lease2) = ledger::claim(&db.pool, "w2", lease_for, 1)
+    let (op2, lease2) = ledger::claim(&db.pool, "w2", lease_for, 1, 10)
         .await
         .unwrap()
         .expect("the installed provision no longer holds the slot");
     assert_eq!(op2.store_id, second.id);
     assert!(
-        ledger::claim(&db.pool, "w3", lease_for, 1)
+        ledger::claim(&db.pool, "w3", lease_for, 1, 10)
             .await
             .unwrap()
             .is_none(),
@@ -608,7 +608,7 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
     // from the beginning (helm again), so it holds a slot again.
     assert!(ledger::release(&db.pool, &lease1).await.unwrap());
     next(&mut wake).await;
-    let (again, _) = ledger::claim(&db.pool, "w3", lease_for, 2)
+    let (again, _) = ledger::claim(&db.pool, "w3", lease_for, 2, 10)
         .await
         .unwrap()
         .expect("the released provision can be taken over");
@@ -616,7 +616,7 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
     let third_store = new_store(&db).await;
     next(&mut wake).await; // its own: queued
     assert!(
-        ledger::claim(&db.pool, "w4", lease_for, 2)
+        ledger::claim(&db.pool, "w4", lease_for, 2, 10)
             .await
             .unwrap()
             .is_none(),
@@ -629,7 +629,7 @@ async fn a_provision_frees_its_slot_once_installed_and_a_taken_over_one_holds_it
             .unwrap()
     );
     next(&mut wake).await;
-    let (third, _) = ledger::claim(&db.pool, "w4", lease_for, 2)
+    let (third, _) = ledger::claim(&db.pool, "w4", lease_for, 2, 10)
         .await
         .unwrap()
         .expect("the ended provision's slot is free");

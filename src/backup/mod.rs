@@ -5,10 +5,13 @@
 
 pub mod bucket;
 pub mod manifest;
+pub mod retention;
+pub mod schedule;
 pub mod seal;
 
 pub use bucket::{Bucket, BucketConfig, BucketError, PartInfo};
 pub use manifest::Manifest;
+pub use retention::Retention;
 pub use seal::{BackupKey, SealError};
 
 /// What backups need, configured: the bucket and the key. None of it set:
@@ -19,6 +22,11 @@ pub struct BackupConfig {
     pub key: BackupKey,
     /// How long a deleted store's final backup is kept for an undelete.
     pub keep_deleted: std::time::Duration,
+    /// The fleet's interval between scheduled backups (a store may set its
+    /// own); None: no scheduled backups unless a store sets one.
+    pub every: Option<chrono::Duration>,
+    /// How many scheduled backups a store keeps.
+    pub retention: Retention,
 }
 
 /// Why a backup was taken: it decides how long it is kept.

@@ -56,6 +56,7 @@ pub enum Action {
     Restored,
     RestoreFailed,
     Undelete,
+    BackupSchedule,
 }
 
 impl Action {
@@ -88,6 +89,7 @@ impl Action {
             Action::Restored => "store.restored",
             Action::RestoreFailed => "store.restore-failed",
             Action::Undelete => "store.undelete",
+            Action::BackupSchedule => "store.backup-schedule",
         }
     }
 }

@@ -538,6 +538,46 @@ pub async fn backup_ended(
     Ok(n == 1)
 }
 
+/// A store's own interval between scheduled backups (None: the fleet's;
+/// 0: none), set and audited with what it was.
+pub async fn set_backup_schedule(
+    pool: &PgPool,
+    actor: &Actor,
+    store: &Store,
+    every_hours: Option<i32>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let was: Option<i32> =
+        sqlx::query_scalar("SELECT backup_every_hours FROM stores WHERE id = $1 FOR UPDATE")
+            .bind(store.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    sqlx::query("UPDATE stores SET backup_every_hours = $2 WHERE id = $1")
+        .bind(store.id)
+        .bind(every_hours)
+        .execute(&mut *tx)
+        .await?;
+    let name = |h: Option<i32>| match h {
+        None => "the fleet's".to_string(),
+        Some(0) => "none".to_string(),
+        Some(h) => format!("every {h} h"),
+    };
+    let detail = format!("{} (was {})", name(every_hours), name(was));
+    audit::record(
+        &mut *tx,
+        &audit::Record {
+            actor,
+            action: Action::BackupSchedule,
+            store_id: Some(store.id),
+            store_name: Some(&store.name),
+            outcome: AuditOutcome::Ok,
+            detail: Some(&detail),
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
 /// A complete backup whose keep time is over, marked purged once its
 /// objects are gone, and audited; false when another process did it first.
 pub async fn backup_purged(
@@ -548,7 +588,7 @@ pub async fn backup_purged(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let store: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE backups SET state = 'purged' WHERE id = $1 AND state = 'complete'          RETURNING store_id",
+        "UPDATE backups SET state = 'purged' WHERE id = $1 AND state = 'complete' RETURNING store_id",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
@@ -727,8 +767,9 @@ pub async fn refused(
 
 /// Claims the next operation for `worker`: a queued one, or a running one
 /// whose lease has expired (its worker died or was cut off). Deletes go
-/// first; provisions and upgrades only while fewer than `max_busy` slots are
-/// held under a live lease. A claim of either takes a slot; a provision
+/// first; backups last, while fewer than `max_backups` run; the rest only
+/// while fewer than `max_busy` slots are held under a live lease. A claim
+/// of those takes a slot; a provision
 /// gives it back once installed ([`installed`]), when only the wait for
 /// Kubernetes is left.
 pub async fn claim(
@@ -736,6 +777,7 @@ pub async fn claim(
     worker: &str,
     lease: Duration,
     max_busy: u32,
+    max_backups: u32,
 ) -> Result<Option<(Operation, Lease)>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -744,17 +786,25 @@ pub async fn claim(
         .await?;
     // The pick and the claim in one statement (the row locked by the pick
     // is the one updated): the advisory lock is held for one round trip.
+    // Deletes take no slot; backups count against a cap of their own (a
+    // fleet's scheduled backups never hold up creates); the rest share
+    // `max_busy`. Backups come after other waiting work.
     let sql: &str = concat!(
         "UPDATE operations SET state = 'running', lease_owner = $2, \
          lease_expires_at = now() + make_interval(secs => $3), claims = claims + 1, \
-         started_at = coalesce(started_at, now()), holds_slot = (kind <> 'delete') \
+         started_at = coalesce(started_at, now()), \
+         holds_slot = (kind NOT IN ('delete', 'backup')) \
          WHERE id = (WITH busy AS ( \
-                 SELECT count(*) AS n FROM operations \
-                 WHERE holds_slot AND state = 'running' AND lease_expires_at > now()) \
+                 SELECT count(*) FILTER (WHERE holds_slot) AS n, \
+                        count(*) FILTER (WHERE kind = 'backup') AS backups \
+                 FROM operations \
+                 WHERE state = 'running' AND lease_expires_at > now()) \
              SELECT o.id FROM operations o \
              WHERE (o.state = 'queued' OR (o.state = 'running' AND o.lease_expires_at <= now())) \
-               AND (o.kind = 'delete' OR (SELECT n FROM busy) < $1) \
-             ORDER BY (o.kind = 'delete') DESC, o.id \
+               AND CASE o.kind WHEN 'delete' THEN true \
+                   WHEN 'backup' THEN (SELECT backups FROM busy) < $4 \
+                   ELSE (SELECT n FROM busy) < $1 END \
+             ORDER BY (o.kind = 'delete') DESC, (o.kind = 'backup'), o.id \
              LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING ",
         super::operations::operation_columns!()
@@ -763,6 +813,7 @@ pub async fn claim(
         .bind(i64::from(max_busy))
         .bind(worker)
         .bind(lease.as_secs_f64())
+        .bind(i64::from(max_backups))
         .fetch_optional(&mut *tx)
         .await?;
     tx.commit().await?;

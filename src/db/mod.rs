@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod ledger;
 pub mod operations;
 pub mod revisions;
+pub mod schedules;
 pub mod sessions;
 pub mod stores;
 pub mod users;

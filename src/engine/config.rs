@@ -35,6 +35,8 @@ pub struct EngineConfig {
     pub upgrade_stuck: Duration,
     pub lease: Duration,
     pub max_concurrent_provisions: u32,
+    /// Backups running at once across every process (their own cap).
+    pub max_concurrent_backups: u32,
     pub helm_bin: PathBuf,
     pub kubeconfig: Option<PathBuf>,
     pub kube_context: Option<String>,
@@ -69,6 +71,7 @@ impl EngineConfig {
             upgrade_stuck: s.upgrade_stuck,
             lease: s.lease,
             max_concurrent_provisions: s.max_concurrent_provisions,
+            max_concurrent_backups: s.backup_concurrency,
             helm_bin: s.helm_bin.clone(),
             kubeconfig: s.kubeconfig.clone(),
             kube_context: s.kube_context.clone(),
@@ -134,5 +137,11 @@ fn backup_config(s: &Settings) -> Option<crate::backup::BackupConfig> {
         keep_deleted: std::time::Duration::from_secs(
             u64::from(s.backup_keep_deleted_days) * 86_400,
         ),
+        every: (s.backup_every_hours > 0)
+            .then(|| chrono::Duration::hours(i64::from(s.backup_every_hours))),
+        retention: crate::backup::Retention {
+            daily: s.backup_keep_daily,
+            weekly: s.backup_keep_weekly,
+        },
     })
 }

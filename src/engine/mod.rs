@@ -10,6 +10,7 @@ pub mod config;
 pub mod fleet;
 pub mod provision;
 pub mod requests;
+pub mod schedule;
 pub mod upgrade;
 pub mod worker;
 

@@ -327,6 +327,17 @@ pub async fn backup(
     id: Uuid,
     owner: Option<&str>,
 ) -> Result<Store, EngineError> {
+    queue_backup(pool, actor, id, owner, crate::backup::Reason::Manual).await
+}
+
+/// Queues a backup taken for `reason` (the schedule's, or someone's).
+pub(crate) async fn queue_backup(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    owner: Option<&str>,
+    reason: crate::backup::Reason,
+) -> Result<Store, EngineError> {
     let mut tx = pool.begin().await?;
     let store = load_for_update(&mut tx, id, owner).await?;
     if let Err(refusal) = store.may(Request::Backup) {
@@ -334,7 +345,7 @@ pub async fn backup(
         return Err(refuse(pool, actor, Action::Backup, &store, refusal).await);
     }
     busy_unless_idle(&mut tx, &store).await?;
-    Ok(ledger::backup(tx, &store, actor, crate::backup::Reason::Manual).await?)
+    Ok(ledger::backup(tx, &store, actor, reason).await?)
 }
 
 /// Queues a restore of one of the store's complete backups into it, in

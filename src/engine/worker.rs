@@ -51,7 +51,7 @@ impl WorkerPool {
                 shutdown.clone(),
             ));
             if cfg.engine.backup.is_some() {
-                tasks.spawn(purge_backups(
+                tasks.spawn(keep_backups(
                     cfg.pool.clone(),
                     cfg.engine.clone(),
                     shutdown.clone(),
@@ -162,23 +162,38 @@ async fn drive_fleets(
     }
 }
 
-/// How often expired final backups are looked for.
+/// How often the backup schedule is looked at (a store's slot is kept
+/// within this), and how often backups past their keep time are purged.
+const SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
-/// Purges final backups whose keep time is over, at start and every
+/// Queues scheduled backups as stores' slots come, and purges backups
+/// past their keep time, at start and then every [`SCHEDULE_EVERY`] and
 /// [`PURGE_EVERY`].
-async fn purge_backups(pool: PgPool, cfg: Arc<EngineConfig>, shutdown: CancellationToken) {
+async fn keep_backups(pool: PgPool, cfg: Arc<EngineConfig>, shutdown: CancellationToken) {
+    let mut last_purge: Option<tokio::time::Instant> = None;
     while !shutdown.is_cancelled() {
-        match super::backup::purge_expired(&pool, &cfg).await {
+        let now = chrono::Utc::now();
+        match super::schedule::queue_due(&pool, &cfg, now).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "expired final backups purged"),
+            Ok(n) => tracing::info!(queued = n, "scheduled backups queued"),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot purge expired backups; trying again later")
+                tracing::warn!(error = %e, "cannot queue scheduled backups; trying again in a minute")
+            }
+        }
+        if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+            last_purge = Some(tokio::time::Instant::now());
+            match super::schedule::purge(&pool, &cfg, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "backups past their keep time purged"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot purge backups; trying again later")
+                }
             }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = tokio::time::sleep(SCHEDULE_EVERY) => {}
         }
     }
 }
@@ -213,6 +228,7 @@ async fn work_loop(
             &ctx.worker_id,
             lease,
             ctx.cfg.max_concurrent_provisions,
+            ctx.cfg.max_concurrent_backups,
         )
         .await;
         match claimed {
