@@ -1,14 +1,18 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Api, ApiError, explain, type ListFilter } from './api';
-import { ConfirmDialog } from './components/ConfirmDialog';
 import { CreateStore } from './components/CreateStore';
+import { DeleteConfirm } from './components/DeleteConfirm';
 import { Link } from './components/Link';
+import { RecentlyDeleted } from './components/RecentlyDeleted';
 import { SignIn } from './components/SignIn';
 import { StoreDetail } from './components/StoreDetail';
 import { StoreList, type StoreActions } from './components/StoreList';
 import { filterKey, useLiveStores, type LiveOptions } from './live';
 import { hrefFor, navigate, parseRoute, useRoute } from './router';
-import type { Me, Store } from './types';
+import type { BackupSummary, Me, Store } from './types';
+
+/** How often the backup summary (the list's "no good backup in 24 h" marks) is asked again. */
+export const SUMMARY_REFRESH_MS = 60_000;
 
 type Auth =
   | { state: 'checking' }
@@ -125,6 +129,11 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
   const [announce, setAnnounce] = useState('');
   const [now, setNow] = useState(() => Date.now());
   const mainRef = useRef<HTMLElement>(null);
+  const summary = useBackupSummary(api);
+  const newestGood = useMemo(
+    () => (summary?.configured ? new Map(summary.newest_good.map((n) => [n.store_id, n.finished_at])) : null),
+    [summary],
+  );
 
   // Time moves: "2 min ago", "1 min 10 s so far".
   useEffect(() => {
@@ -192,16 +201,21 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
     },
   };
 
-  const doDelete = async () => {
+  const doDelete = async (noBackup: boolean) => {
     const s = confirming;
     if (!s) return;
     setBusy(s.id, true);
     setConfirmError(null);
     try {
-      const out = await api.deleteStore(s.id);
+      const out = await api.deleteStore(s.id, noBackup);
       live.upsert(out);
       setConfirming(null);
-      setNotice({ text: `Deleting “${s.name}”: uninstalling it and removing its namespace.`, kind: 'ok', path: hrefFor({ name: 'list' }) });
+      const kept = summary?.configured && !noBackup ? ' A final backup is taken first (see Recently deleted).' : '';
+      setNotice({
+        text: `Deleting “${s.name}”: uninstalling it and removing its namespace.${kept}`,
+        kind: 'ok',
+        path: hrefFor({ name: 'list' }),
+      });
       if (route.name === 'store') navigate(hrefFor({ name: 'list' }));
     } catch (e) {
       setConfirmError(explain(e));
@@ -226,6 +240,25 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
           error={live.error}
           actions={actions}
           now={now}
+          newestGood={newestGood}
+        />
+      );
+      break;
+    case 'deleted':
+      page = (
+        <RecentlyDeleted
+          api={api}
+          me={me}
+          configured={summary ? summary.configured : null}
+          onUndeleted={(s) => {
+            live.upsert(s);
+            setNotice({
+              text: `Undeleting “${s.name}”: it is provisioned again and its data written back from the final backup.`,
+              kind: 'ok',
+              path: hrefFor({ name: 'list' }),
+            });
+            navigate(hrefFor({ name: 'list' }));
+          }}
         />
       );
       break;
@@ -253,6 +286,7 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
           id={route.id}
           live={live.stores?.find((s) => s.id === route.id)}
           actions={actions}
+          backupsConfigured={summary ? summary.configured : null}
         />
       );
       break;
@@ -282,6 +316,9 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
           </Link>
           <Link href={hrefFor({ name: 'new' })} aria-current={route.name === 'new' ? 'page' : undefined}>
             New store
+          </Link>
+          <Link href={hrefFor({ name: 'deleted' })} aria-current={route.name === 'deleted' ? 'page' : undefined}>
+            Recently deleted
           </Link>
         </nav>
         <div className="who">
@@ -313,20 +350,38 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
         {announce}
       </div>
       {confirming ? (
-        <ConfirmDialog
-          title={`Delete “${confirming.name}”?`}
-          confirmLabel="Delete store"
+        <DeleteConfirm
+          store={confirming}
+          summary={summary}
           busy={pending.has(confirming.id)}
           error={confirmError}
           onCancel={() => setConfirming(null)}
-          onConfirm={() => void doDelete()}
-        >
-          <p>
-            This uninstalls the store, deletes its namespace <code>{confirming.namespace}</code> and all of its data
-            (products, orders, database). It cannot be undone.
-          </p>
-        </ConfirmDialog>
+          onConfirm={(noBackup) => void doDelete(noBackup)}
+        />
       ) : null}
     </>
   );
+}
+
+/** The backup summary, asked when the app opens and every minute after
+ * (not with each page of the list, which the server answers from memory). */
+function useBackupSummary(api: Api): BackupSummary | null {
+  const [summary, setSummary] = useState<BackupSummary | null>(null);
+  useEffect(() => {
+    let done = false;
+    const load = () =>
+      api
+        .backupSummary()
+        .then((s) => !done && setSummary(s))
+        .catch(() => {
+          /* without it the list is unmarked and the delete dialog says what it cannot promise */
+        });
+    void load();
+    const t = setInterval(load, SUMMARY_REFRESH_MS);
+    return () => {
+      done = true;
+      clearInterval(t);
+    };
+  }, [api]);
+  return summary;
 }

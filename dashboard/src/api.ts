@@ -2,7 +2,10 @@
 // failure turned into an ApiError carrying the server's error shape.
 
 import type {
+  BackupList,
+  BackupSummary,
   Credentials,
+  DeletedList,
   Detail,
   EngineInfo,
   EngineName,
@@ -252,12 +255,45 @@ export class Api {
     return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/retry`);
   }
 
-  deleteStore(id: string): Promise<Store> {
-    return this.request<Store>('DELETE', `/api/stores/${encodeURIComponent(id)}`);
+  /** Delete; with `noBackup` no final backup is taken (the delete cannot be undone). */
+  deleteStore(id: string, noBackup = false): Promise<Store> {
+    return this.request<Store>('DELETE', `/api/stores/${encodeURIComponent(id)}${noBackup ? '?no_backup=true' : ''}`);
   }
 
   credentials(id: string): Promise<Credentials> {
     return this.request<Credentials>('POST', `/api/stores/${encodeURIComponent(id)}/credentials`);
+  }
+
+  // ---- backups ----
+
+  /** A store's backups, newest first. */
+  backups(id: string): Promise<BackupList> {
+    return this.request<BackupList>('GET', `/api/stores/${encodeURIComponent(id)}/backups`);
+  }
+
+  /** Queue a backup of a Ready store. */
+  backUp(id: string): Promise<Store> {
+    return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/backups`);
+  }
+
+  /** Restore one of the store's complete backups into it (the newest without `backup`). */
+  restore(id: string, backup?: string): Promise<Store> {
+    return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/restore`, backup ? { backup } : {});
+  }
+
+  /** Bring a deleted store back from its final backup. */
+  undelete(id: string): Promise<Store> {
+    return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/undelete`);
+  }
+
+  /** Backups on or off, the keep time, and each visible store's newest good backup. */
+  backupSummary(): Promise<BackupSummary> {
+    return this.request<BackupSummary>('GET', '/api/backups/summary');
+  }
+
+  /** Deleted stores that can still be undeleted. */
+  deletedStores(): Promise<DeletedList> {
+    return this.request<DeletedList>('GET', '/api/stores/deleted');
   }
 
   // ---- changing running stores (admins; owners read the history) ----

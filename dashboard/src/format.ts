@@ -104,3 +104,27 @@ export function settingOfMessage(message: string, keys: readonly string[]): stri
   const m = /^([a-z]+\.[a-z]+|replicas): /.exec(message);
   return m && keys.includes(m[1]) ? m[1] : null;
 }
+
+/** "812 B", "4.1 KB", "23.5 MB", "1.2 GB" (powers of 1000, as disks are sold). */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return '—';
+  if (n < 1000) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** A store is marked when it is Ready and has no good backup newer than this. */
+export const BACKUP_FRESH_MS = 24 * 3_600_000;
+
+/** Whether a Ready store lacks a good backup in the last 24 h (`newest`: when its newest good backup finished). */
+export function needsBackup(s: Store, newest: string | undefined, now: number = Date.now()): boolean {
+  if (s.status !== 'Ready') return false;
+  const at = parseTime(newest);
+  return !at || now - at.getTime() > BACKUP_FRESH_MS;
+}

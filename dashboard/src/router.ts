@@ -9,6 +9,7 @@ export type Route =
   | { name: 'list'; filter?: ListFilter }
   | { name: 'new' }
   | { name: 'store'; id: string }
+  | { name: 'deleted' }
   | { name: 'notFound'; path: string };
 
 const STATUSES: readonly string[] = ['Provisioning', 'Ready', 'Failed', 'Deleting'];
@@ -39,6 +40,7 @@ export function parseRoute(path: string, search = ''): Route {
   const p = path.replace(/\/+$/, '') || '/';
   if (p === '/' || p === '/stores') return { name: 'list', filter: parseFilter(search) };
   if (p === '/stores/new') return { name: 'new' };
+  if (p === '/deleted') return { name: 'deleted' };
   const m = /^\/stores\/([^/]+)$/.exec(p);
   if (m) return { name: 'store', id: decodeURIComponent(m[1]) };
   return { name: 'notFound', path };
@@ -52,6 +54,8 @@ export function hrefFor(r: Route): string {
       return '/stores/new';
     case 'store':
       return `/stores/${encodeURIComponent(r.id)}`;
+    case 'deleted':
+      return '/deleted';
     case 'notFound':
       return r.path;
   }

@@ -60,3 +60,16 @@ export type ErrorBody = Schemas['Error'];
 /** `GET /api/engines`: an engine and the settings its stores take. */
 export type EngineInfo = Schemas['EngineOut'];
 export type EngineName = Schemas['EngineKind'];
+
+/** A backup of a store, as `GET /api/stores/{id}/backups` lists it. */
+export type Backup = Schemas['Backup'];
+
+/** `GET /api/stores/{id}/backups`: newest first. */
+export type BackupList = Schemas['BackupList'];
+
+/** `GET /api/backups/summary`: backups on or off, the keep time, each store's newest good backup. */
+export type BackupSummary = Schemas['BackupSummary'];
+
+/** `GET /api/stores/deleted`: deleted stores an undelete can still bring back. */
+export type DeletedList = Schemas['DeletedList'];
+export type DeletedStore = Schemas['DeletedStoreOut'];

@@ -6,6 +6,7 @@ import type { AuditEntry, Credentials, Detail, Me, Store } from '../types';
 import { Link } from './Link';
 import type { StoreActions } from './StoreList';
 import { StatusBadge } from './StatusBadge';
+import { StoreBackups } from './StoreBackups';
 import { StoreChanges } from './StoreChanges';
 
 export const DETAIL_REFRESH_MS = 10_000;
@@ -18,6 +19,8 @@ export interface StoreDetailProps {
   live?: Store;
   actions: StoreActions;
   refreshMs?: number;
+  /** Whether this server takes backups (null while unknown). */
+  backupsConfigured?: boolean | null;
 }
 
 function newer(a: Store | undefined, b: Store | undefined): Store | undefined {
@@ -26,7 +29,7 @@ function newer(a: Store | undefined, b: Store | undefined): Store | undefined {
   return a.updated_at >= b.updated_at ? a : b;
 }
 
-export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REFRESH_MS }: StoreDetailProps) {
+export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REFRESH_MS, backupsConfigured = null }: StoreDetailProps) {
   const [detail, setDetail] = useState<Detail | null>(null);
   const [record, setRecord] = useState<Store | undefined>(undefined);
   const [timeline, setTimeline] = useState<AuditEntry[] | null>(null);
@@ -244,6 +247,14 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
       {owner && (store.status === 'Ready' || store.status === 'Provisioning') ? (
         <CredentialsPanel api={api} store={store} />
       ) : null}
+
+      <StoreBackups
+        api={api}
+        store={store}
+        configured={backupsConfigured}
+        refreshKey={refreshKey}
+        onChanged={(s) => setRecord((r) => newer(s, r))}
+      />
 
       {store.status !== 'Deleted' && store.status !== 'Deleting' ? (
         <StoreChanges

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ListFilter } from '../api';
-import { formatAgo, formatTime, provisionTime } from '../format';
+import { formatAgo, formatTime, needsBackup, provisionTime } from '../format';
 import type { LiveMode } from '../live';
 import { hrefFor } from '../router';
 import type { Me, Store, StoreStatus } from '../types';
@@ -30,6 +30,9 @@ export interface StoreListProps {
   actions: StoreActions;
   /** Re-renders every so often so "5 min ago" and running durations move. */
   now?: number;
+  /** With backups configured: store id -> when its newest good backup
+   * finished (Ready stores without one in 24 h are marked); null: not marked. */
+  newestGood?: ReadonlyMap<string, string> | null;
 }
 
 export function LiveIndicator({ mode }: { mode: LiveMode }) {
@@ -63,6 +66,7 @@ export function StoreList({
   error,
   actions,
   now: givenNow,
+  newestGood = null,
 }: StoreListProps) {
   // Without a clock from the app, times are relative to the first render.
   const [firstRender] = useState(() => Date.now());
@@ -210,7 +214,15 @@ export function StoreList({
           </thead>
           <tbody>
             {shown.map((s) => (
-              <StoreRow key={s.id} store={s} admin={admin} actions={actions} now={now} />
+              <StoreRow
+                key={s.id}
+                store={s}
+                admin={admin}
+                actions={actions}
+                now={now}
+                stale={newestGood !== null && needsBackup(s, newestGood.get(s.id), now)}
+                newest={newestGood?.get(s.id)}
+              />
             ))}
           </tbody>
         </table>
@@ -227,11 +239,25 @@ export function StoreList({
   );
 }
 
-function StoreRow({ store: s, admin, actions, now }: { store: Store; admin: boolean; actions: StoreActions; now: number }) {
+function StoreRow({
+  store: s,
+  admin,
+  actions,
+  now,
+  stale,
+  newest,
+}: {
+  store: Store;
+  admin: boolean;
+  actions: StoreActions;
+  now: number;
+  stale: boolean;
+  newest?: string;
+}) {
   const took = provisionTime(s, now);
   const pending = actions.pending.has(s.id);
   return (
-    <tr data-store-id={s.id} data-store-name={s.name} data-status={s.status}>
+    <tr data-store-id={s.id} data-store-name={s.name} data-status={s.status} data-no-backup={stale ? 'true' : undefined}>
       <th scope="row" data-label="Name">
         <Link href={hrefFor({ name: 'store', id: s.id })} className="store-name">
           {s.name}
@@ -245,6 +271,14 @@ function StoreRow({ store: s, admin, actions, now }: { store: Store; admin: bool
       <td data-label="Status">
         <div>
           <StatusBadge status={s.status} phase={s.phase} />
+          {stale ? (
+            <span
+              className="badge badge-warning no-backup"
+              title={newest ? `Newest good backup: ${formatTime(newest)}` : 'No good backup yet'}
+            >
+              {newest ? 'no backup in 24 h' : 'never backed up'}
+            </span>
+          ) : null}
           {(s.status === 'Failed' || s.status === 'DeleteFailed') && s.error_message ? (
             <p className="reason">
               <span className="visually-hidden">Reason: </span>
