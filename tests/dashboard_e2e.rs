@@ -298,3 +298,276 @@ async fn dashboard_sign_in_create_ready_detail_delete_sign_out() {
         );
     }
 }
+
+/// Signs in through the API; the session token for a bearer header.
+async fn api_token(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let r = http
+        .post(format!("{base}/api/session"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("POST /api/session");
+    assert_eq!(r.status(), 201, "sign-in failed");
+    let body: serde_json::Value = r.json().await.expect("session JSON");
+    body["token"].as_str().expect("a token").to_string()
+}
+
+/// A backup row as a backup leaves it, on the store's newest operation:
+/// `state` complete (with a manifest) or failed, finished `age_hours` ago,
+/// kept `keep_days` (None: no expiry). Kwok pods run nothing, so the
+/// dashboard's display is tested on the rows a real backup writes
+/// (tests/backups.rs runs real ones on the real node).
+async fn insert_backup(
+    pool: &sqlx::PgPool,
+    store: uuid::Uuid,
+    reason: &str,
+    state: &str,
+    age_hours: i32,
+    keep_days: Option<i32>,
+) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    let op: i64 = sqlx::query_scalar(
+        "SELECT id FROM operations WHERE store_id = $1 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(store)
+    .fetch_one(pool)
+    .await
+    .expect("the store's operation");
+    let manifest = serde_json::json!({
+        "format": 1, "backup_id": id, "store_id": store, "store_name": "x",
+        "namespace": "store-x", "host": "x.localhost", "engine": "woocommerce",
+        "chart_version": null, "helm_revision": null, "settings": {}, "key_id": "k1",
+        "reason": reason, "requested_by": EMAIL,
+        "started_at": "2026-12-06T10:00:00Z", "finished_at": "2026-12-06T10:01:00Z",
+        "parts": [{"name": "database", "object": "database.sealed", "bytes": 4216, "plain_bytes": 9000, "sha256": "11"}],
+        "counts": {"orders": 2}
+    });
+    let complete = state == "complete";
+    sqlx::query(
+        "INSERT INTO backups (id, store_id, operation_id, reason, state, engine, bytes, \
+         manifest, error, requested_by, started_at, finished_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, 'woocommerce', $6, $7, $8, $9, \
+         now() - make_interval(hours => $10) - interval '1 minute', \
+         now() - make_interval(hours => $10), now() + make_interval(days => $11))",
+    )
+    .bind(id)
+    .bind(store)
+    .bind(op)
+    .bind(reason)
+    .bind(state)
+    .bind(if complete { 4216_i64 } else { 0 })
+    .bind(complete.then_some(sqlx::types::Json(manifest)))
+    .bind((!complete).then_some("the bucket went away mid-way"))
+    .bind(EMAIL)
+    .bind(age_hours)
+    .bind(keep_days)
+    .execute(pool)
+    .await
+    .expect("insert a backup row");
+    id
+}
+
+/// Backups in the dashboard (issue 30), in a real Chromium against the real
+/// server with backups configured and no workers of its own: stores are
+/// taken to Ready (and one to Deleted) by workers in this process, which
+/// then stop, so what the dashboard's buttons queue stays queued and is
+/// checked here in the ledger: the restore of the named backup (the store
+/// Restoring), a backup, and the undelete's provision.
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
+    use store_weaver::db::operations::{self, Kind};
+    use store_weaver::store::Status;
+    let kubeconfig = require_env("KUBECONFIG");
+    assert!(
+        Path::new(&kubeconfig).exists(),
+        "KUBECONFIG={kubeconfig} does not exist: is the sandbox up (scripts/sandbox up)?"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing (apt-get install chromium; scripts/install-deps.sh does it)"
+    );
+    let (ok, out) = run_with_timeout(
+        {
+            let mut c = Command::new(repo("scripts/build-dashboard.sh"));
+            c.arg("--no-test");
+            c
+        },
+        Duration::from_secs(600),
+    );
+    assert!(ok, "scripts/build-dashboard.sh --no-test failed:\n{out}");
+
+    let db = TestDb::unmigrated().await;
+    let email = format!(
+        "e2e-backups-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    add_user(&db.url, &email, "user", &password);
+
+    let logs = tempfile::tempdir().expect("temp dir");
+    let log = logs.path().join("serve.log");
+    let log_file = std::fs::File::create(&log).expect("log file");
+    let port = free_port();
+    let child = Command::new(BIN)
+        .arg("--serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(common_flags(&db.url))
+        .args(["--workers", "0", "--auth", "password", "--lease", "5"])
+        .args(["--backup-bucket", &require_env("SANDBOX_S3_BUCKET")])
+        .args(["--backup-endpoint", &require_env("SANDBOX_S3_ENDPOINT")])
+        .args(["--backup-keep-deleted-days", "7"])
+        // A secret: never an argument.
+        .env(
+            "STORE_WEAVER_BACKUP_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        )
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("log file"))
+        .stderr(log_file)
+        .spawn()
+        .expect("start store-weaver --serve");
+    let mut server = Server { child, log };
+    let started = Instant::now();
+    while http_status(port, "/readyz") != Some(200) {
+        if let Ok(Some(st)) = server.child.try_wait() {
+            panic!(
+                "store-weaver --serve exited ({st}):\n{}",
+                server.log_tail(60)
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "store-weaver --serve was not ready within 60s:\n{}",
+            server.log_tail(60)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The stores, through the API as the user.
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let token = api_token(&http, &base, &email, &password).await;
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let create = |name: String| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move {
+            let r = http
+                .post(format!("{base}/api/stores"))
+                .bearer_auth(&token)
+                .json(&serde_json::json!({ "name": name }))
+                .send()
+                .await
+                .expect("POST /api/stores");
+            assert_eq!(r.status(), 201, "create {name}");
+            let body: serde_json::Value = r.json().await.expect("store JSON");
+            let id: uuid::Uuid = body["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("id");
+            (id, name)
+        }
+    };
+    let (kept, kept_name) = create(format!("Kept {suffix}")).await;
+    let (stale, stale_name) = create(format!("Stale {suffix}")).await;
+    let (gone, gone_name) = create(format!("Gone {suffix}")).await;
+    // Deleted before it was ever Ready: no namespace work left behind.
+    let r = http
+        .delete(format!("{base}/api/stores/{gone}?no_backup=true"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(r.status(), 202);
+    let s = common::settings(&db.url, "tests/fixtures/charts", &[]);
+    let workers = common::workers(&s, &db, 2).await;
+    for (id, want) in [
+        (kept, Status::Ready),
+        (stale, Status::Ready),
+        (gone, Status::Deleted),
+    ] {
+        let st = common::settle(&db, id, 240).await;
+        assert_eq!(st.status, want, "{st:?}");
+    }
+    workers.shutdown().await;
+
+    let kept_backup = insert_backup(&db.pool, kept, "manual", "complete", 2, None).await;
+    insert_backup(&db.pool, kept, "manual", "failed", 1, None).await;
+    insert_backup(&db.pool, gone, "final", "complete", 0, Some(7)).await;
+
+    let shots = repo("screenshots");
+    let run_started = SystemTime::now();
+    let mut node = Command::new("node");
+    node.current_dir(repo("dashboard"))
+        .arg("e2e/backups.mjs")
+        .arg(&base)
+        .arg(&email)
+        .arg(&password)
+        .arg(&shots)
+        .env("CHROMIUM", &chromium)
+        .env("E2E_KEPT", &kept_name)
+        .env("E2E_STALE", &stale_name)
+        .env("E2E_GONE", &gone_name)
+        .env("E2E_KEPT_BACKUP", kept_backup.to_string());
+    let (ok, out) = run_with_timeout(node, NODE_TIMEOUT);
+    eprintln!("{out}");
+    let tail = server.log_tail(60);
+    drop(server);
+
+    // What the buttons queued, in the ledger.
+    let queued = |id| {
+        let pool = db.pool.clone();
+        async move {
+            operations::active_for(&pool, id)
+                .await
+                .expect("read the ledger")
+        }
+    };
+    let restore = queued(kept).await;
+    let backup = queued(stale).await;
+    let undelete = queued(gone).await;
+
+    // Leave nothing in the cluster: the two stores' namespaces (the
+    // undeleted one never got one: no worker ran its provision).
+    let client = store_weaver::cluster::client(&s)
+        .await
+        .expect("cluster client");
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
+    for id in [kept, stale] {
+        if let Ok(Some(st)) = store_weaver::db::stores::get(&db.pool, id).await {
+            let _ = namespaces
+                .delete(&st.namespace, &kube::api::DeleteParams::default())
+                .await;
+        }
+    }
+    db.drop_db().await;
+    assert!(
+        ok,
+        "the browser run failed (see its output above).\nserver log:\n{tail}"
+    );
+
+    let restore = restore.expect("the restore queued an operation");
+    assert_eq!(restore.kind, Kind::Restore, "{restore:?}");
+    assert_eq!(restore.params.restore, Some(kept_backup), "{restore:?}");
+    let backup = backup.expect("Back up now queued an operation");
+    assert_eq!(backup.kind, Kind::Backup, "{backup:?}");
+    let undelete = undelete.expect("the undelete queued an operation");
+    assert_eq!(undelete.kind, Kind::Provision, "{undelete:?}");
+
+    for name in [
+        "dashboard-backups.png",
+        "dashboard-delete-backup.png",
+        "dashboard-recently-deleted.png",
+    ] {
+        let path = shots.join(name);
+        assert!(is_png(&path), "{} is missing or not a PNG", path.display());
+        let written = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert!(
+            written >= run_started,
+            "{} was not written by this run",
+            path.display()
+        );
+    }
+}

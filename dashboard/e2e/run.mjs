@@ -328,6 +328,11 @@ try {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     await page.getByRole('button', { name: 'Delete…' }).click();
+    // This server has no backups configured: the dialog must not promise one.
+    const says = (await dialog.getByTestId('delete-consequence').innerText()).replace(/\s+/g, ' ');
+    check(/It cannot be undone\.$/.test(says), `without backups the delete dialog says: ${says}`);
+    check(!/final backup/.test(says), `without backups the delete dialog promises a backup: ${says}`);
+    check((await dialog.getByLabel(/Delete without a backup/).count()) === 0, 'without backups the dialog offers a backup opt-out');
     await shot('delete-confirm');
     await dialog.getByRole('button', { name: 'Delete store' }).click();
     await page.getByRole('heading', { name: /Your stores|All stores/ }).waitFor();
