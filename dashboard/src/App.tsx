@@ -129,7 +129,9 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
   const [announce, setAnnounce] = useState('');
   const [now, setNow] = useState(() => Date.now());
   const mainRef = useRef<HTMLElement>(null);
-  const summary = useBackupSummary(api);
+  // Bumped when a store's backup ends, so its mark in the list goes at once.
+  const [backupsEnded, setBackupsEnded] = useState(0);
+  const summary = useBackupSummary(api, backupsEnded);
   const newestGood = useMemo(
     () => (summary?.configured ? new Map(summary.newest_good.map((n) => [n.store_id, n.finished_at])) : null),
     [summary],
@@ -155,20 +157,30 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
 
   // Say status changes out loud (a polite live region): each new list is
   // compared, while rendering, with the statuses seen so far.
-  const [seen, setSeen] = useState<{ list: Store[] | null; status: ReadonlyMap<string, string> }>({
+  const [seen, setSeen] = useState<{
+    list: Store[] | null;
+    status: ReadonlyMap<string, string>;
+    phase: ReadonlyMap<string, string>;
+  }>({
     list: null,
     status: new Map(),
+    phase: new Map(),
   });
   if (live.stores && live.stores !== seen.list) {
     const status = new Map(seen.status);
+    const phase = new Map(seen.phase);
     const changes: string[] = [];
+    let backupEnded = false;
     for (const s of live.stores) {
       const before = status.get(s.id);
       if (before && before !== s.status) changes.push(`${s.name} is now ${s.status}.`);
       status.set(s.id, s.status);
+      if (phase.get(s.id) === 'backing-up' && s.phase !== 'backing-up') backupEnded = true;
+      phase.set(s.id, s.phase);
     }
-    setSeen({ list: live.stores, status });
+    setSeen({ list: live.stores, status, phase });
     if (changes.length) setAnnounce(changes.join(' '));
+    if (backupEnded) setBackupsEnded((n) => n + 1);
   }
 
   const setBusy = (id: string, on: boolean) =>
@@ -363,9 +375,10 @@ function Shell({ api, me, live: liveOpts, onSignOut }: { api: Api; me: Me; live?
   );
 }
 
-/** The backup summary, asked when the app opens and every minute after
- * (not with each page of the list, which the server answers from memory). */
-function useBackupSummary(api: Api): BackupSummary | null {
+/** The backup summary, asked when the app opens, every minute after and
+ * whenever `ended` changes (a store's backup ended), not with each page of
+ * the list, which the server answers from memory. */
+function useBackupSummary(api: Api, ended: number): BackupSummary | null {
   const [summary, setSummary] = useState<BackupSummary | null>(null);
   useEffect(() => {
     let done = false;
@@ -382,6 +395,6 @@ function useBackupSummary(api: Api): BackupSummary | null {
       done = true;
       clearInterval(t);
     };
-  }, [api]);
+  }, [api, ended]);
   return summary;
 }

@@ -3,7 +3,7 @@
 // deleted with "Undelete", and the list's "no good backup in 24 h" mark,
 // against a scripted API.
 
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Api } from './api';
 import { App } from './App';
@@ -163,6 +163,31 @@ describe('a store’s backups', () => {
     expect(screen.getByRole('status').textContent).toMatch(/Restoring “Acme Shoes” from backup b1a2c3d4/);
   });
 
+  it('offers Undelete in a deleted store’s detail while its final backup is kept', async () => {
+    const onChanged = vi.fn();
+    const deleted = store({ status: 'Deleted', phase: 'done', can_delete: false, deleted_at: '2026-11-25T14:00:00Z' });
+    const final = backup({ reason: 'final', expires_at: '2999-01-01T00:00:00Z' });
+    const { fetch, calls } = scriptedFetch({
+      [`GET /api/stores/${s.id}/backups`]: { body: { backups: [final] } },
+      [`POST /api/stores/${s.id}/undelete`]: { status: 202, body: store({ status: 'Provisioning', phase: 'queued' }) },
+    });
+    render(<StoreBackups api={new Api({ fetch, storage: null })} store={deleted} configured={true} onChanged={onChanged} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Undelete…' }));
+    expect(screen.queryByRole('button', { name: 'Back up now' })).toBeNull();
+    expect(screen.queryByRole('button', { name: /Restore/ })).toBeNull();
+    fireEvent.click(within(screen.getByRole('alertdialog')).getByRole('button', { name: 'Undelete store' }));
+    await waitFor(() => expect(onChanged).toHaveBeenCalledWith(expect.objectContaining({ status: 'Provisioning' })));
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual([`/api/stores/${s.id}/undelete`]);
+    cleanup();
+    // Expired: nothing to come back from.
+    const { fetch: f2 } = scriptedFetch({
+      [`GET /api/stores/${s.id}/backups`]: { body: { backups: [backup({ reason: 'final', expires_at: '2020-01-01T00:00:00Z' })] } },
+    });
+    render(<StoreBackups api={new Api({ fetch: f2, storage: null })} store={deleted} configured={true} onChanged={vi.fn()} />);
+    await screen.findAllByRole('row');
+    expect(screen.queryByRole('button', { name: 'Undelete…' })).toBeNull();
+  });
+
   it('says when backups are not configured, and offers no backup or restore', async () => {
     const { fetch } = scriptedFetch({
       [`GET /api/stores/${s.id}/backups`]: { body: { backups: [backup()] } },
@@ -312,6 +337,29 @@ describe('the app', () => {
     fireEvent.click(within(dialog).getByRole('button', { name: 'Delete without a backup' }));
     await waitFor(() => expect(screen.queryByRole('alertdialog')).toBeNull());
     expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual([`/api/stores/${s.id}?no_backup=true`]);
+  });
+
+  it('asks the summary again when a store’s backup ends, and the mark goes', async () => {
+    const { fetch, calls } = scriptedFetch({
+      'GET /api/me': { body: ann },
+      'GET /api/stores': { body: { stores: [s], next_cursor: null, total: 1 } },
+      'GET /api/backups/summary': [
+        { body: summary() },
+        { body: summary({ newest_good: [{ store_id: s.id, finished_at: new Date().toISOString() }] }) },
+      ],
+    });
+    render(<App api={new Api({ fetch, storage: null })} live={{ EventSource: FakeEventSource as unknown as typeof EventSource }} />);
+    const row = (await screen.findByRole('link', { name: 'Acme Shoes' })).closest('tr')!;
+    expect(await within(row).findByText('never backed up')).toBeTruthy();
+    const es = FakeEventSource.last();
+    act(() => {
+      es.emit('open');
+      es.emit('store', store({ phase: 'backing-up', updated_at: '2026-11-25T12:00:00Z' }));
+    });
+    expect(calls.filter((c) => c.path === '/api/backups/summary')).toHaveLength(1);
+    act(() => es.emit('store', store({ phase: 'done', updated_at: '2026-11-25T12:01:00Z' })));
+    await waitFor(() => expect(within(row).queryByText('never backed up')).toBeNull());
+    expect(calls.filter((c) => c.path === '/api/backups/summary')).toHaveLength(2);
   });
 
   it('has a Recently deleted page in its navigation', async () => {

@@ -47,6 +47,8 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState<Backup | null>(null);
   const [confirmError, setConfirmError] = useState<string | null>(null);
+  const [askUndelete, setAskUndelete] = useState(false);
+  const [openedAt] = useState(() => Date.now());
   const seq = useRef(0);
 
   const load = useCallback(async () => {
@@ -101,6 +103,26 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
     }
   };
 
+  const undelete = async () => {
+    setBusy(true);
+    setConfirmError(null);
+    try {
+      const s = await api.undelete(store.id);
+      onChanged(s);
+      setAskUndelete(false);
+      setNotice(`Undeleting “${store.name}”: it is provisioned again and its data written back from the final backup.`);
+    } catch (e) {
+      setConfirmError(explain(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // A deleted store comes back from its newest final backup while it is kept.
+  const final =
+    store.status === 'Deleted'
+      ? backups?.find((b) => b.reason === 'final' && b.state === 'complete' && (parseTime(b.expires_at)?.getTime() ?? 0) > openedAt)
+      : undefined;
   const canBackUp = store.status === 'Ready' && store.phase !== 'backing-up';
   const canRestore = store.status === 'Ready' || store.status === 'Failed';
   return (
@@ -124,6 +146,22 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
               {store.phase === 'backing-up' ? 'a backup is running' : 'only a Ready store can be backed up'}
             </span>
           ) : null}
+        </div>
+      ) : null}
+      {final ? (
+        <div className="toolbar">
+          <button
+            type="button"
+            className="primary"
+            onClick={() => {
+              setConfirmError(null);
+              setAskUndelete(true);
+            }}
+            disabled={busy}
+          >
+            Undelete…
+          </button>
+          <span className="muted small">possible until {formatTime(final.expires_at)}</span>
         </div>
       ) : null}
       {notice ? (
@@ -205,6 +243,21 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
             The backup of {formatTime(confirming.finished_at ?? confirming.started_at)} ({confirming.reason},{' '}
             {formatBytes(confirming.bytes)}) replaces the store&apos;s database and files. The shop is paused during the
             restore and comes back when it is done; orders placed since the backup are lost.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+      {askUndelete && final ? (
+        <ConfirmDialog
+          title={`Undelete “${store.name}”?`}
+          confirmLabel="Undelete store"
+          busy={busy}
+          error={confirmError}
+          onCancel={() => setAskUndelete(false)}
+          onConfirm={() => void undelete()}
+        >
+          <p>
+            The store is provisioned again at <code>{store.url}</code> and its database, files and credentials are
+            written back from its final backup of {formatTime(final.finished_at)}. It takes a few minutes.
           </p>
         </ConfirmDialog>
       ) : null}
