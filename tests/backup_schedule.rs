@@ -343,3 +343,58 @@ async fn without_backups_configured_nothing_is_scheduled() {
     assert_eq!(queued, 0);
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn the_command_line_shows_and_sets_a_stores_schedule_and_refuses_nonsense() {
+    let db = TestDb::new().await;
+    let s = settings(&db.url, "tests/fixtures/charts", &[]);
+    let id = ready_stores(&db, &s, 1).await[0];
+    let name = stores::get(&db.pool, id).await.unwrap().unwrap().name;
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+
+    let out = sw(&db.url, &["store", "backup-schedule", &name, "6h"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("every 6 h (set for this store)"),
+        "{}",
+        text(&out)
+    );
+    let own: Option<i32> =
+        sqlx::query_scalar("SELECT backup_every_hours FROM stores WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(own, Some(6));
+
+    // Nonsense: exit 2, a message that says what to write, nothing changed.
+    let out = sw(&db.url, &["store", "backup-schedule", &name, "weekly"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("6h or 24h"), "{}", text(&out));
+
+    let out = sw(
+        &db.url,
+        &["store", "backup-schedule", &name, "default", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["own_hours"], serde_json::Value::Null, "{v}");
+    let audit: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE store_id = $1 AND action = 'store.backup-schedule' ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit,
+        ["every 6 h (was the fleet's)", "the fleet's (was every 6 h)"]
+    );
+    db.drop_db().await;
+}

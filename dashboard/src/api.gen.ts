@@ -268,6 +268,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stores/{id}/backup-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's backup schedule: its own interval, the one that applies, the
+         *     next scheduled backup and its newest good one.
+         */
+        get: operations["get_backup_schedule"];
+        /** Set a store's backup interval; answers its schedule as it is now. */
+        put: operations["set_backup_schedule"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stores/{id}/backups": {
         parameters: {
             query?: never;
@@ -1031,6 +1052,40 @@ export interface components {
         };
         /** @enum {string} */
         RunState: "running" | "stopped" | "cancelled" | "done";
+        /** @description What a store's schedule is set to. */
+        ScheduleBody: {
+            /**
+             * Format: int32
+             * @description Hours between its scheduled backups (1 to 8760), 0 for none, or
+             *     null for the fleet's default. Required: `{}` is refused.
+             */
+            every_hours: number | null;
+        };
+        /** @description A store's backup schedule as the faces show it. */
+        ScheduleView: {
+            /** @description The same in words: "every 24 h (the fleet's default)". */
+            described: string;
+            /**
+             * Format: int64
+             * @description The interval that applies, in hours (null: no scheduled backups).
+             */
+            every_hours: number | null;
+            /**
+             * Format: date-time
+             * @description When its newest complete backup finished.
+             */
+            newest_good_at: string | null;
+            /**
+             * Format: date-time
+             * @description When its next scheduled backup is due (null: none scheduled).
+             */
+            next_at: string | null;
+            /**
+             * Format: int32
+             * @description The store's own interval in hours (null: the fleet's; 0: none).
+             */
+            own_hours: number | null;
+        };
         /** @description A new session. */
         SessionOut: {
             /** Format: date-time */
@@ -2271,6 +2326,173 @@ export interface operations {
             };
             /** @description It is already being deleted (`code`: not_allowed). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    get_backup_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleView"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    set_backup_schedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScheduleBody"];
+            };
+        };
+        responses: {
+            /** @description Set; the schedule now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScheduleView"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is larger than 16 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not sent as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No `every_hours`, one out of range or not a number, or another key (`code`: invalid, `field`: every_hours). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

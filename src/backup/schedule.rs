@@ -56,6 +56,43 @@ pub fn due(
     now - slot <= window(every) && newest_started.is_none_or(|t| t < slot)
 }
 
+/// A store's interval as a person writes it: `6h`, `24`, `2d`, `off`
+/// (none) or `default` (the fleet's). Some(hours), Some(0) for off, None
+/// for the fleet's.
+pub fn parse_every(text: &str) -> Result<Option<i32>, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let bad = || {
+        format!(
+            "{text:?} is not an interval: give hours like 6h or 24h, days like 2d (at most 365d), \
+             `off` for no scheduled backups, or `default` for the fleet's"
+        )
+    };
+    let hours = match t.as_str() {
+        "off" | "none" | "0" | "0h" => return Ok(Some(0)),
+        "default" | "fleet" => return Ok(None),
+        _ if t.ends_with('d') => t[..t.len() - 1]
+            .parse::<i32>()
+            .ok()
+            .and_then(|d| d.checked_mul(24)),
+        _ => t.strip_suffix('h').unwrap_or(&t).parse::<i32>().ok(),
+    };
+    match hours {
+        Some(h) if (1..=8760).contains(&h) => Ok(Some(h)),
+        _ => Err(bad()),
+    }
+}
+
+/// "every 24 h (the fleet's)", "none (this store's)"…: a store's schedule
+/// in words, from its own interval and the fleet's hours (0: none).
+pub fn describe(store_hours: Option<i32>, fleet_hours: u32) -> String {
+    match store_hours {
+        Some(0) => "none (set for this store)".into(),
+        Some(h) => format!("every {h} h (set for this store)"),
+        None if fleet_hours == 0 => "none (the fleet's default)".into(),
+        None => format!("every {fleet_hours} h (the fleet's default)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +163,30 @@ mod tests {
         assert_eq!(window(Duration::hours(1)), Duration::minutes(5));
         assert_eq!(window(Duration::hours(24)), Duration::hours(1));
         assert_eq!(window(Duration::hours(24 * 7)), Duration::hours(1));
+    }
+
+    #[test]
+    fn intervals_are_read_as_people_write_them() {
+        assert_eq!(parse_every("6h"), Ok(Some(6)));
+        assert_eq!(parse_every(" 24 "), Ok(Some(24)));
+        assert_eq!(parse_every("2d"), Ok(Some(48)));
+        assert_eq!(parse_every("OFF"), Ok(Some(0)));
+        assert_eq!(parse_every("default"), Ok(None));
+        for bad in [
+            "",
+            "h",
+            "-1h",
+            "9000h",
+            "366d",
+            "1w",
+            "6 hours",
+            "99999999999d",
+        ] {
+            let e = parse_every(bad).unwrap_err();
+            assert!(e.contains("6h or 24h"), "{bad}: {e}");
+        }
+        assert_eq!(describe(None, 24), "every 24 h (the fleet's default)");
+        assert_eq!(describe(Some(0), 24), "none (set for this store)");
+        assert_eq!(describe(None, 0), "none (the fleet's default)");
     }
 }

@@ -247,6 +247,16 @@ pub enum StoreCommand {
         #[arg(long = "as", value_name = "USER")]
         actor: Option<String>,
     },
+    /// A store's backup schedule: shown, or set to EVERY (6h, 24h, 2d;
+    /// `off` for none; `default` for the fleet's backup_every_hours).
+    BackupSchedule {
+        store: String,
+        every: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
     /// A store's backups, newest first (a deleted store's too).
     Backups {
         store: String,

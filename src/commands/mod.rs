@@ -8,6 +8,7 @@ pub mod backups;
 pub mod changes;
 pub mod keys;
 pub mod live;
+pub mod schedule;
 pub mod users;
 
 use crate::cluster::health::Health;
@@ -395,6 +396,12 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             json,
             actor,
         } => backups::undelete(settings, &pool, &store, actor, wait, json).await,
+        StoreCommand::BackupSchedule {
+            store,
+            every,
+            json,
+            actor,
+        } => schedule::show_or_set(&settings, &pool, &store, every, actor, json).await,
         StoreCommand::Upgrade {
             store,
             set,

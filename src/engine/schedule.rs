@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::EngineConfig;
 use super::requests::queue_backup;
+use super::{EngineConfig, EngineError};
 use crate::backup::{BackupConfig, Bucket, Reason, manifest, retention, schedule};
 use crate::db::{backups, ledger, schedules};
 use crate::store::{Actor, Via};
@@ -73,6 +73,101 @@ pub async fn queue_due(
     }
     lock.commit().await.map_err(|e| e.to_string())?;
     Ok(queued)
+}
+
+/// A store's backup schedule as the faces show it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ScheduleView {
+    /// The store's own interval in hours (null: the fleet's; 0: none).
+    #[schema(required)]
+    pub own_hours: Option<i32>,
+    /// The interval that applies, in hours (null: no scheduled backups).
+    #[schema(required)]
+    pub every_hours: Option<i64>,
+    /// The same in words: "every 24 h (the fleet's default)".
+    pub described: String,
+    /// When its next scheduled backup is due (null: none scheduled).
+    #[schema(required)]
+    pub next_at: Option<DateTime<Utc>>,
+    /// When its newest complete backup finished.
+    #[schema(required)]
+    pub newest_good_at: Option<DateTime<Utc>>,
+}
+
+/// The store's schedule: its own interval, the one that applies, the
+/// next slot and its newest good backup.
+pub async fn view(
+    pool: &PgPool,
+    cfg: &EngineConfig,
+    store: &crate::store::Store,
+    now: DateTime<Utc>,
+) -> Result<ScheduleView, EngineError> {
+    let own = schedules::every_hours(pool, store.id).await?;
+    let fleet_hours = cfg
+        .backup
+        .as_ref()
+        .and_then(|b| b.every)
+        .map_or(0, |d| d.num_hours() as u32);
+    let every = cfg.backup.as_ref().and_then(|bc| interval(own, bc));
+    let newest_good_at = backups::for_store(pool, store.id, 200)
+        .await?
+        .into_iter()
+        .filter(|b| b.state == backups::State::Complete)
+        .filter_map(|b| b.finished_at)
+        .max();
+    let live = store.status != crate::store::Status::Deleted;
+    Ok(ScheduleView {
+        own_hours: own,
+        every_hours: every.filter(|_| live).map(|d| d.num_hours()),
+        described: if cfg.backup.is_none() {
+            format!(
+                "{}; backups are not configured, so none run",
+                schedule::describe(own, 0)
+            )
+        } else {
+            schedule::describe(own, fleet_hours)
+        },
+        next_at: every
+            .filter(|_| live)
+            .map(|e| schedule::next_slot(now, store.id, e)),
+        newest_good_at,
+    })
+}
+
+/// Sets a store's own interval (None: the fleet's again; Some(0): none),
+/// audited. `owner`: the caller's scope, as for every request.
+pub async fn set(
+    pool: &PgPool,
+    actor: &Actor,
+    id: uuid::Uuid,
+    owner: Option<&str>,
+    every_hours: Option<i32>,
+) -> Result<crate::store::Store, EngineError> {
+    let store = match crate::db::stores::get(pool, id).await? {
+        Some(s)
+            if s.status != crate::store::Status::Deleted
+                && crate::store::visible_to(owner, &s.owner) =>
+        {
+            s
+        }
+        _ => {
+            return Err(EngineError::NotFound {
+                key: id.to_string(),
+            });
+        }
+    };
+    if let Some(h) = every_hours
+        && !(0..=8760).contains(&h)
+    {
+        return Err(EngineError::Invalid {
+            field: "every_hours",
+            message: format!(
+                "{h} is not an interval: give 1 to 8760 hours, 0 for none, or null for the fleet's"
+            ),
+        });
+    }
+    ledger::set_backup_schedule(pool, actor, &store, every_hours).await?;
+    Ok(store)
 }
 
 /// Why a backup is purged, for the audit log.

@@ -21,6 +21,7 @@ pub mod http;
 pub mod logs;
 pub mod openapi;
 pub mod ops;
+pub mod schedules;
 pub mod stores;
 pub mod stream;
 pub mod throttle;
@@ -222,6 +223,7 @@ pub fn routes() -> Routes {
         .api(routes!(backups::list, backups::backup))
         .api(routes!(backups::restore))
         .api(routes!(backups::undelete))
+        .api(routes!(schedules::get, schedules::set))
         .api(routes!(backup_views::summary))
         .api(routes!(backup_views::deleted))
         .api(routes!(stream::stream))
