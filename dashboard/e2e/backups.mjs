@@ -77,6 +77,14 @@ try {
     log(`screenshot ${file}`);
   };
   const row = (name) => page.locator(`tr[data-store-name="${name}"]`);
+  // On a 390 px screen the page must not scroll sideways (tables become cards).
+  const fitsPhone = async (what) => {
+    await page.setViewportSize({ width: 390, height: 760 });
+    await page.waitForTimeout(200);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.setViewportSize({ width: 1280, height: 860 });
+    check(overflow <= 1, `${what} is ${overflow}px wider than a 390px screen`);
+  };
 
   await step('sign in; the store without a good backup is marked, the one with a fresh backup is not', async () => {
     await page.goto(base, { waitUntil: 'domcontentloaded' });
@@ -106,6 +114,7 @@ try {
     await page.evaluate(() => window.scrollTo(0, 0));
     await region.scrollIntoViewIfNeeded();
     await shot('backups');
+    await fitsPhone('the store detail with its backups');
   });
 
   await step('the delete confirmation says a final backup is kept 7 days, with an opt-out', async () => {
@@ -158,6 +167,7 @@ try {
     await r.waitFor();
     check(/\d{4}-\d\d-\d\d/.test(await r.locator('td[data-label="Undelete until"]').innerText()), 'no expiry shown');
     await shot('recently-deleted');
+    await fitsPhone('Recently deleted');
     await r.getByRole('button', { name: `Undelete ${gone}` }).click();
     const dialog = page.getByRole('alertdialog');
     check(/final backup/.test(await dialog.innerText()), 'the undelete dialog does not name the final backup');
