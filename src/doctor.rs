@@ -825,6 +825,37 @@ pub fn check_connections(budget: u32, replicas: u32, pg: PgConnections) -> Check
 
 /// Clock difference between this host and the API server (its Date header,
 /// whole seconds). Leases, tokens and certificates all assume close clocks.
+/// Backups: configured, the bucket writable, every Ready store with a good
+/// backup from the last 24 h. `bucket`: None when backups are off, else
+/// what a test write answered.
+pub fn check_backups(bucket: Option<Result<(), String>>, ready: i64, without_recent: i64) -> Check {
+    match bucket {
+        None => Check::warn(
+            "backups",
+            "off: nothing is backed up, and a deleted store cannot be brought back",
+            "set backup_bucket and backup_key (docs/backups.md)",
+        ),
+        Some(Err(e)) => Check::fail(
+            "backups",
+            format!("the bucket: {e}"),
+            "check backup_endpoint, backup_bucket and the credentials (docs/backups.md)",
+        ),
+        Some(Ok(())) if without_recent > 0 => Check::warn(
+            "backups",
+            format!(
+                "bucket writable; {without_recent} of {ready} Ready stores have no good backup from the last 24 h"
+            ),
+            "`store backups NAME` shows their errors; a new store waits for its first slot (docs/backups.md)",
+        ),
+        Some(Ok(())) => Check::ok(
+            "backups",
+            format!(
+                "bucket writable; each of the {ready} Ready stores has a good backup from the last 24 h"
+            ),
+        ),
+    }
+}
+
 pub fn check_clock(local: DateTime<Utc>, server: DateTime<Utc>) -> Check {
     let name = "clock";
     let skew = (local - server).num_milliseconds().abs() as f64 / 1000.0;
@@ -958,6 +989,7 @@ async fn database_checks(settings: &Settings, replicas: u32) -> (Vec<Check>, Opt
             "check the database user's rights",
         ),
     });
+    checks.push(backup_check(settings, &pool).await);
     let live = crate::db::stores::list(&pool, None)
         .await
         .ok()
@@ -971,6 +1003,35 @@ async fn database_checks(settings: &Settings, replicas: u32) -> (Vec<Check>, Opt
         });
     pool.close().await;
     (checks, live)
+}
+
+async fn backup_check(settings: &Settings, pool: &sqlx::PgPool) -> Check {
+    let cfg = crate::engine::EngineConfig::from_settings(settings);
+    let Some(bc) = &cfg.backup else {
+        return check_backups(None, 0, 0);
+    };
+    let bucket = match crate::backup::Bucket::new(&bc.bucket) {
+        Ok(b) => within("the backup bucket", b.check())
+            .await
+            .and_then(|r| r.map_err(|e| e.to_string())),
+        Err(e) => Err(e.to_string()),
+    };
+    let counts: Result<(i64, i64), sqlx::Error> = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE NOT EXISTS ( \
+           SELECT 1 FROM backups b WHERE b.store_id = s.id AND b.state = 'complete' \
+           AND b.finished_at > now() - interval '24 hours')) \
+         FROM stores s WHERE s.status = 'Ready'",
+    )
+    .fetch_one(pool)
+    .await;
+    match counts {
+        Ok((ready, without)) => check_backups(Some(bucket), ready, without),
+        Err(e) => Check::fail(
+            "backups",
+            format!("cannot read the backups: {e}"),
+            "check the database user's rights",
+        ),
+    }
 }
 
 /// PostgreSQL's connection limits, and what clients other than Store

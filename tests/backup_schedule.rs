@@ -398,3 +398,57 @@ async fn the_command_line_shows_and_sets_a_stores_schedule_and_refuses_nonsense(
     );
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn the_metrics_figures_say_which_stores_lack_a_recent_good_backup() {
+    let db = TestDb::new().await;
+    let prefix = format!("figures-{}/", Uuid::new_v4());
+    let s = backup_settings(&db, &prefix, &[]);
+    let bucket = raw_bucket();
+    let ids = ready_stores(&db, &s, 3).await;
+    let now = Utc::now();
+    // a: good an hour ago; b: good two days ago; c: only a failed one.
+    stored_backup(
+        &db,
+        &bucket,
+        &prefix,
+        ids[0],
+        "scheduled",
+        now - Span::hours(1),
+    )
+    .await;
+    stored_backup(&db, &bucket, &prefix, ids[1], "manual", now - Span::days(2)).await;
+    let failed = stored_backup(&db, &bucket, &prefix, ids[2], "manual", now).await;
+    sqlx::query("UPDATE backups SET state = 'failed', error = 'cut' WHERE id = $1")
+        .bind(failed)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let f = store_weaver::db::schedules::figures(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(f.ready_without_recent, 2, "b and c");
+    let mut names = Vec::new();
+    for id in &ids {
+        names.push(stores::get(&db.pool, *id).await.unwrap().unwrap().namespace);
+    }
+    let ages: std::collections::HashMap<String, f64> = f.newest_age.iter().cloned().collect();
+    let a = ages[&names[0]];
+    assert!((3500.0..3700.0).contains(&a), "{a}");
+    assert!(ages[&names[1]] > 2.0 * 86_400.0 - 100.0);
+    assert!(
+        !ages.contains_key(&names[2]),
+        "a failed backup is no good one"
+    );
+    let failures: i64 = f
+        .by_state
+        .iter()
+        .filter(|r| r.1 == "failed")
+        .map(|r| r.2)
+        .sum();
+    assert_eq!(failures, 1);
+    // Started and finished at once: every written backup in the first bucket.
+    assert_eq!(f.duration_count, 2);
+    assert_eq!(f.duration_buckets[0], 2);
+    db.drop_db().await;
+}

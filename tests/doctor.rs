@@ -56,10 +56,11 @@ fn not_green(r: &Value) -> Vec<String> {
         .collect()
 }
 
-const ALL: [&str; 14] = [
+const ALL: [&str; 15] = [
     "database",
     "migrations",
     "connections",
+    "backups",
     "cluster",
     "permissions needed",
     "permissions not needed",
@@ -89,11 +90,16 @@ async fn doctor_is_green_against_the_sandbox() {
         .filter(|p| {
             !p.starts_with("\"warn\" \"permissions not needed\"")
                 && !p.starts_with("\"warn\" \"admission policy\"")
+                && !p.starts_with("\"warn\" \"backups\"")
         })
         .collect();
     assert!(problems.is_empty(), "not green: {problems:#?}");
     assert_eq!(check(&r, "permissions not needed")["level"], "warn");
     assert_eq!(check(&r, "admission policy")["level"], "warn");
+    // No bucket configured here: said, with what to set.
+    let backups = check(&r, "backups");
+    assert_eq!(backups["level"], "warn", "{r:#}");
+    assert!(backups["fix"].as_str().unwrap().contains("backup_bucket"));
     assert_eq!(r["ok"], true);
     assert_eq!(out.status.code(), Some(0));
     assert!(
@@ -114,7 +120,7 @@ async fn doctor_is_green_against_the_sandbox() {
     let out = doctor(&db.url, &require_env("KUBECONFIG"), &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("ok    database"), "{text}");
-    assert!(text.contains("all 14 checks passed"), "{text}");
+    assert!(text.contains("all 15 checks passed"), "{text}");
     db.drop_db().await;
 }
 
@@ -221,10 +227,15 @@ async fn doctor_is_green_with_the_platform_service_account() {
         ],
     );
     let r = report(&out);
+    // Backups are off in these settings: a warning, checked above.
+    let problems: Vec<String> = not_green(&r)
+        .into_iter()
+        .filter(|p| !p.starts_with("\"warn\" \"backups\""))
+        .collect();
     assert!(
-        not_green(&r).is_empty(),
+        problems.is_empty(),
         "not green with the service account: {:#?}",
-        not_green(&r)
+        problems
     );
     assert_eq!(out.status.code(), Some(0));
     // The API server refuses the account every step toward a node's root
@@ -479,5 +490,58 @@ async fn too_many_replicas_for_max_connections_is_a_warning() {
     // The default (the chart's 2 replicas) is fine.
     let r = report(&doctor(&db.url, &require_env("KUBECONFIG"), &["--json"]));
     assert_eq!(check(&r, "connections")["level"], "ok", "{r:#}");
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn doctor_checks_the_backup_bucket_and_names_a_wrong_one() {
+    use base64::Engine as _;
+    let db = TestDb::new().await;
+    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let run = |bucket: &str| {
+        Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+            .arg("doctor")
+            .arg("--json")
+            .args([
+                "--database-url",
+                &db.url,
+                "--kubeconfig",
+                &require_env("KUBECONFIG"),
+            ])
+            .args(["--charts-dir", repo("charts").to_str().unwrap()])
+            .args(["--environment", "local"])
+            .env_remove("DATABASE_URL")
+            .env("STORE_WEAVER_BACKUP_BUCKET", bucket)
+            .env(
+                "STORE_WEAVER_BACKUP_ENDPOINT",
+                require_env("SANDBOX_S3_ENDPOINT"),
+            )
+            .env(
+                "STORE_WEAVER_BACKUP_REGION",
+                require_env("SANDBOX_S3_REGION"),
+            )
+            .env("AWS_ACCESS_KEY_ID", require_env("SANDBOX_S3_ACCESS_KEY_ID"))
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
+            )
+            .env("STORE_WEAVER_BACKUP_KEY", &key)
+            .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+            .output()
+            .expect("run store-weaver doctor")
+    };
+    let r = report(&run(&require_env("SANDBOX_S3_BUCKET")));
+    let c = check(&r, "backups");
+    assert_eq!(c["level"], "ok", "{r:#}");
+    assert!(
+        c["detail"].as_str().unwrap().contains("bucket writable"),
+        "{c}"
+    );
+    let out = run("no-such-bucket-here");
+    let r = report(&out);
+    let c = check(&r, "backups");
+    assert_eq!(c["level"], "fail", "{r:#}");
+    assert!(c["fix"].as_str().unwrap().contains("backup_bucket"), "{c}");
+    assert_ne!(out.status.code(), Some(0));
     db.drop_db().await;
 }

@@ -93,3 +93,26 @@ async fn an_owner_sets_a_stores_schedule_and_others_cannot_see_it() {
     assert_eq!(r.body["own_hours"], Value::Null, "{}", r.text);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_report_backups_once_they_are_configured() {
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let server =
+        TestServer::start(&[("backup_bucket", "metrics-test"), ("backup_key", &key)]).await;
+    let anon = server.client();
+    let r = anon.get("/metrics").await.expect(200);
+    for want in [
+        "store_weaver_stores_without_recent_backup 0\n",
+        "store_weaver_backup_failures_total 0\n",
+        "store_weaver_backup_duration_seconds_count 0\n",
+    ] {
+        assert!(r.text.contains(want), "{want} in\n{}", r.text);
+    }
+    server.stop().await;
+
+    let server = TestServer::start(&[]).await;
+    let r = server.client().get("/metrics").await.expect(200);
+    assert!(!r.text.contains("store_weaver_backup"), "{}", r.text);
+    server.stop().await;
+}

@@ -1,6 +1,7 @@
-//! What the backup schedule and retention read: each store's interval
-//! (its own or the fleet's), when its newest backup started, and the
-//! backups retention chooses among. Writes go through the ledger.
+//! What the backup schedule, retention and the metrics read: each store's
+//! interval (its own or the fleet's), when its newest backup started, the
+//! backups retention chooses among, and the fleet's backup figures. Writes
+//! go through the ledger.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -73,4 +74,68 @@ pub async fn kept<'e>(exec: impl PgExecutor<'e>) -> Result<Vec<Kept>, sqlx::Erro
     )
     .fetch_all(exec)
     .await
+}
+
+/// Upper bounds (seconds) of the backup duration histogram.
+pub const DURATION_BUCKETS: [f64; 8] = [10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0];
+
+/// The fleet's backups in figures, for /metrics (whole deployment).
+#[derive(Debug, Default)]
+pub struct Figures {
+    /// (reason, state, count, bytes) of every backup row.
+    pub by_state: Vec<(String, String, i64, i64)>,
+    /// Complete or purged backups (ever written whole) at or under each of
+    /// [`DURATION_BUCKETS`], then their count and total seconds.
+    pub duration_buckets: Vec<i64>,
+    pub duration_count: i64,
+    pub duration_sum: f64,
+    /// (namespace, seconds since its newest complete backup finished) of
+    /// every live store that has one.
+    pub newest_age: Vec<(String, f64)>,
+    /// Ready stores with no complete backup finished in the last 24 h.
+    pub ready_without_recent: i64,
+}
+
+pub async fn figures(pool: &sqlx::PgPool) -> Result<Figures, sqlx::Error> {
+    let by_state: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT reason, state, count(*), coalesce(sum(bytes), 0)::bigint FROM backups \
+         GROUP BY reason, state ORDER BY reason, state",
+    )
+    .fetch_all(pool)
+    .await?;
+    let bounds: Vec<f64> = DURATION_BUCKETS.to_vec();
+    let (buckets, count, sum): (Vec<i64>, i64, f64) = sqlx::query_as(
+        "WITH d AS (SELECT extract(epoch FROM finished_at - started_at)::float8 AS s \
+           FROM backups WHERE state IN ('complete', 'purged') AND finished_at IS NOT NULL) \
+         SELECT coalesce((SELECT array_agg((SELECT count(*) FROM d WHERE d.s <= b) ORDER BY b) \
+                          FROM unnest($1::float8[]) b), '{}'), \
+                (SELECT count(*) FROM d), coalesce((SELECT sum(s) FROM d), 0)::float8",
+    )
+    .bind(&bounds)
+    .fetch_one(pool)
+    .await?;
+    let newest_age: Vec<(String, f64)> = sqlx::query_as(
+        "SELECT s.namespace, extract(epoch FROM now() - n.finished_at)::float8 \
+         FROM (SELECT DISTINCT ON (store_id) store_id, finished_at FROM backups \
+               WHERE state = 'complete' AND finished_at IS NOT NULL \
+               ORDER BY store_id, finished_at DESC) n \
+         JOIN stores s ON s.id = n.store_id WHERE s.status <> 'Deleted' ORDER BY s.namespace",
+    )
+    .fetch_all(pool)
+    .await?;
+    let ready_without_recent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM stores s WHERE s.status = 'Ready' AND NOT EXISTS ( \
+           SELECT 1 FROM backups b WHERE b.store_id = s.id AND b.state = 'complete' \
+           AND b.finished_at > now() - interval '24 hours')",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Figures {
+        by_state,
+        duration_buckets: buckets,
+        duration_count: count,
+        duration_sum: sum,
+        newest_age,
+        ready_without_recent,
+    })
 }

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod backup_metrics;
 pub mod backup_views;
 pub mod backups;
 pub mod cache;

@@ -248,6 +248,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     );
     crate::metrics::render_watch(&mut out, &state.view.watch_stats());
     render_cache(&mut out, &state.cache);
+    if state.engine.backup.is_some()
+        && let Ok(f) = crate::db::schedules::figures(&state.pool).await
+    {
+        super::backup_metrics::render(&mut out, &f);
+    }
     line(
         &mut out,
         "store_weaver_process_provisions_succeeded_total",
