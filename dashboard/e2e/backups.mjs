@@ -108,6 +108,9 @@ try {
     check((await complete.getAttribute('data-state')) === 'complete', 'the complete backup is not shown complete');
     const text = (await complete.innerText()).replace(/\s+/g, ' ');
     check(/manual/.test(text) && /4\.2 KB/.test(text) && /1 min/.test(text), `the complete backup's row says: ${text}`);
+    // The schedule that applies (the fleet's default, 24 h) and when the next one is due.
+    const sched = (await region.getByTestId('backup-schedule').innerText()).replace(/\s+/g, ' ');
+    check(/every 24 h/.test(sched) && /Next scheduled \d{4}-\d\d-\d\d \d\d:\d\d/.test(sched), `the schedule says: ${sched}`);
     const failed = region.locator('tr[data-state="failed"]');
     await failed.getByText('the bucket went away mid-way').waitFor();
     check((await failed.getByRole('button').count()) === 0, 'a failed backup offers a restore');

@@ -3,6 +3,7 @@
 
 import type {
   BackupList,
+  BackupSchedule,
   BackupSummary,
   Credentials,
   DeletedList,
@@ -279,6 +280,11 @@ export class Api {
   /** Restore one of the store's complete backups into it (the newest without `backup`). */
   restore(id: string, backup?: string): Promise<Store> {
     return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/restore`, backup ? { backup } : {});
+  }
+
+  /** The store's backup schedule: the interval that applies and the next scheduled backup. */
+  backupSchedule(id: string): Promise<BackupSchedule> {
+    return this.request<BackupSchedule>('GET', `/api/stores/${encodeURIComponent(id)}/backup-schedule`);
   }
 
   /** Bring a deleted store back from its final backup. */

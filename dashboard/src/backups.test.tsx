@@ -113,6 +113,26 @@ describe('a store’s backups', () => {
     expect(within(rows[3]).getByRole('button', { name: /Restore backup c0ffee00/ })).toBeTruthy();
   });
 
+  it('shows the schedule: the interval that applies, the next scheduled backup, the newest good one', async () => {
+    const { fetch } = scriptedFetch({
+      [`GET /api/stores/${s.id}/backups`]: { body: { backups: [backup()] } },
+      [`GET /api/stores/${s.id}/backup-schedule`]: {
+        body: { own_hours: null, every_hours: 24, described: 'every 24 h (the fleet’s default)', next_at: '2026-11-26T03:12:00Z', newest_good_at: '2026-11-25T11:00:42Z' },
+      },
+    });
+    renderBackups(fetch);
+    const facts = await screen.findByTestId('backup-schedule');
+    expect(facts.textContent).toMatch(/every 24 h \(the fleet’s default\)/);
+    expect(facts.textContent).toMatch(/Next scheduled\d{4}-\d\d-\d\d \d\d:\d\d/);
+    cleanup();
+    // Without an answer (an older server), the list still stands.
+    const { fetch: f2 } = scriptedFetch({ [`GET /api/stores/${s.id}/backups`]: { body: { backups: [backup()] } } });
+    renderBackups(f2);
+    await screen.findAllByRole('row');
+    expect(screen.queryByTestId('backup-schedule')).toBeNull();
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
   it('backs the store up now', async () => {
     const onChanged = vi.fn();
     const { fetch, calls } = scriptedFetch({

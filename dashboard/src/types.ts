@@ -73,3 +73,6 @@ export type BackupSummary = Schemas['BackupSummary'];
 /** `GET /api/stores/deleted`: deleted stores an undelete can still bring back. */
 export type DeletedList = Schemas['DeletedList'];
 export type DeletedStore = Schemas['DeletedStoreOut'];
+
+/** `GET /api/stores/{id}/backup-schedule`: the interval that applies, the next scheduled backup, the newest good one. */
+export type BackupSchedule = Schemas['ScheduleView'];

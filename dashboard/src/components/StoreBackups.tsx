@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Api, explain } from '../api';
 import { formatBytes, formatDuration, formatTime, parseTime } from '../format';
-import type { Backup, Store } from '../types';
+import type { Backup, BackupSchedule, Store } from '../types';
 import { ConfirmDialog } from './ConfirmDialog';
 
 export interface StoreBackupsProps {
@@ -42,6 +42,7 @@ function outcome(b: Backup): string {
  */
 export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged }: StoreBackupsProps) {
   const [backups, setBackups] = useState<Backup[] | null>(null);
+  const [schedule, setSchedule] = useState<BackupSchedule | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -53,14 +54,16 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
 
   const load = useCallback(async () => {
     const mine = ++seq.current;
-    try {
-      const list = await api.backups(store.id);
-      if (mine !== seq.current) return;
-      setBackups(list.backups);
+    const [list, sched] = await Promise.allSettled([api.backups(store.id), api.backupSchedule(store.id)]);
+    if (mine !== seq.current) return;
+    if (list.status === 'fulfilled') {
+      setBackups(list.value.backups);
       setError(null);
-    } catch (e) {
-      if (mine === seq.current) setError(explain(e));
+    } else {
+      setError(explain(list.reason));
     }
+    // The schedule is a detail: without it the list still stands.
+    setSchedule(sched.status === 'fulfilled' ? sched.value : null);
   }, [api, store.id]);
 
   // Again whenever the store changes (a backup ends: its phase moves on).
@@ -136,6 +139,16 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
           place; the shop is paused meanwhile.
         </p>
       )}
+      {schedule && configured !== false && store.status !== 'Deleted' ? (
+        <dl className="facts" data-testid="backup-schedule">
+          <dt>Schedule</dt>
+          <dd>{schedule.described}</dd>
+          <dt>Next scheduled</dt>
+          <dd>{schedule.next_at ? formatTime(schedule.next_at) : 'none'}</dd>
+          <dt>Newest good</dt>
+          <dd>{schedule.newest_good_at ? formatTime(schedule.newest_good_at) : 'none yet'}</dd>
+        </dl>
+      ) : null}
       {configured !== false && store.status !== 'Deleted' ? (
         <div className="toolbar">
           <button type="button" onClick={() => void backUp()} disabled={busy || !canBackUp} aria-busy={busy}>
