@@ -15,6 +15,7 @@ pub enum Cmd {
     Rollback,
     History,
     Fleet,
+    Deleted,
     Doctor,
     Reload,
     Stores,
@@ -112,6 +113,12 @@ pub const ALL: &[Spec] = &[
         Cmd::History,
     ),
     c(&["fleet"], "", "fleet runs: waves and outcomes", Cmd::Fleet),
+    c(
+        &["deleted"],
+        "",
+        "deleted stores that can come back (undelete)",
+        Cmd::Deleted,
+    ),
     c(&["doctor"], "", "check the installation", Cmd::Doctor),
     c(
         &["reload"],

@@ -2,11 +2,12 @@
 //! and cluster call has a timeout, so a slow side shows up as an error in
 //! the console, never as a frozen screen.
 
+use super::backups::Undeletable;
 use super::msg::{Action, Command, LogRequest, Msg};
 use super::pods;
 use crate::cluster::detail::{self, EventLine};
 use crate::cluster::namespace;
-use crate::db::{audit, operations, stores};
+use crate::db::{audit, backups, operations, stores};
 use crate::engine::{self, Limits, Naming};
 use crate::store::{Actor, NamespaceRef};
 use chrono::Utc;
@@ -25,6 +26,10 @@ use uuid::Uuid;
 const DB_TIMEOUT: Duration = Duration::from_secs(10);
 const CLUSTER_TIMEOUT: Duration = Duration::from_secs(15);
 const AUDIT_LIMIT: i64 = 200;
+/// A store's detail lists its newest backups, this many.
+const BACKUPS_SHOWN: i64 = 50;
+/// Deleted stores offered for an undelete, at most.
+const UNDELETABLE_SHOWN: i64 = 100;
 /// The events tail keeps the newest this many.
 const EVENTS_KEPT: usize = 300;
 
@@ -127,9 +132,32 @@ impl Effects {
                 }
             }
             Command::Create(req) => self.create(req),
-            Command::Retry { id, name } => self.act(Action::Retry, id, name),
-            Command::Delete { id, name } => self.act(Action::Delete, id, name),
-            Command::Backup { id, name } => self.act(Action::Backup, id, name),
+            Command::Retry { id, name } => self.act(Action::Retry, id, name, None),
+            Command::Delete { id, name } => self.act(Action::Delete, id, name, None),
+            Command::Backup { id, name } => self.act(Action::Backup, id, name, None),
+            Command::Restore { id, name, backup } => self.act(Action::Restore, id, name, backup),
+            Command::Undelete { id, name } => self.act(Action::Undelete, id, name, None),
+            Command::LoadBackups(id) => self.spawn(async move {
+                let result = timed(
+                    DB_TIMEOUT,
+                    "database",
+                    backups::for_store(&pool, id, BACKUPS_SHOWN),
+                )
+                .await;
+                Msg::Backups { id, result }
+            }),
+            Command::LoadNewestGood => self.spawn(async move {
+                let result = timed(DB_TIMEOUT, "database", backups::newest_good(&pool))
+                    .await
+                    .map(|rows| rows.into_iter().collect());
+                Msg::NewestGood {
+                    at: Utc::now(),
+                    result,
+                }
+            }),
+            Command::LoadDeleted => self.spawn(async move {
+                Msg::Deleted(timed(DB_TIMEOUT, "database", undeletable(&pool)).await)
+            }),
             Command::LoadContainers { id, namespace } => self.load_containers(id, namespace),
             Command::StreamLogs { stream, request } => self.stream_logs(stream, request),
             Command::StopLogs => {
@@ -233,8 +261,9 @@ impl Effects {
         })
     }
 
-    /// A retry or a delete, answered with the store as it is now.
-    fn act(&self, action: Action, id: Uuid, name: String) {
+    /// A request about one store (retry, delete, backup, restore from
+    /// `backup`, undelete), answered with the store as it is now.
+    fn act(&self, action: Action, id: Uuid, name: String, backup: Option<Uuid>) {
         let pool = self.pool.clone();
         let actor = self.actor.clone();
         self.spawn(async move {
@@ -260,6 +289,23 @@ impl Effects {
                         DB_TIMEOUT,
                         "database",
                         engine::backup(&pool, &actor, id, None),
+                    )
+                    .await
+                }
+                Action::Restore => {
+                    let backup = backup.map(|b| b.to_string());
+                    timed(
+                        DB_TIMEOUT,
+                        "database",
+                        engine::restore(&pool, &actor, id, None, backup.as_deref()),
+                    )
+                    .await
+                }
+                Action::Undelete => {
+                    timed(
+                        DB_TIMEOUT,
+                        "database",
+                        engine::undelete(&pool, &actor, id, None),
                     )
                     .await
                 }
@@ -406,6 +452,31 @@ impl Effects {
             h.abort();
         }
     }
+}
+
+/// The deleted stores that can come back, each with its final backup
+/// (newest first). One read of each store's record: a hundred at most.
+async fn undeletable(pool: &PgPool) -> Result<Vec<Undeletable>, sqlx::Error> {
+    let finals = backups::undeletable_stores(pool, None, UNDELETABLE_SHOWN).await?;
+    let mut out = Vec::with_capacity(finals.len());
+    for b in finals {
+        // Two final backups of one store: the newest is offered.
+        if out.iter().any(|u: &Undeletable| u.id == b.store_id) {
+            continue;
+        }
+        if let Some(s) = stores::get(pool, b.store_id).await? {
+            out.push(Undeletable {
+                id: s.id,
+                name: s.name,
+                owner: s.owner,
+                url: s.url,
+                backed_up_at: b.finished_at,
+                expires_at: b.expires_at,
+                bytes: b.bytes,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Follows one namespace's events with a watch (no polling): every change

@@ -208,3 +208,50 @@ pub(crate) fn sample_audit(id: Uuid) -> Vec<Entry> {
         ),
     ]
 }
+
+/// A backup of Cora Cafe (store 3) taken `secs_ago`, which took 1.9 s.
+pub(crate) fn backup(
+    n: u128,
+    state: crate::db::backups::State,
+    secs_ago: i64,
+) -> crate::db::backups::Backup {
+    use crate::db::backups::State as B;
+    let started = t0() - Duration::seconds(secs_ago);
+    crate::db::backups::Backup {
+        id: Uuid::from_u128((n << 96) | 0x1a24c52),
+        store_id: Uuid::from_u128(3),
+        operation_id: 1,
+        reason: crate::backup::Reason::Manual,
+        state,
+        engine: "woocommerce".into(),
+        bytes: 4_404_019,
+        manifest: None,
+        error: None,
+        requested_by: "ann".into(),
+        started_at: started,
+        finished_at: (state != B::Running).then(|| started + Duration::milliseconds(1_900)),
+        expires_at: None,
+    }
+}
+
+/// Cora Cafe's backups, newest first: one running, one failed, a manual
+/// and a scheduled complete one, and a final one kept until next week.
+pub(crate) fn sample_backups() -> Vec<crate::db::backups::Backup> {
+    use crate::db::backups::State as B;
+    let mut failed = backup(2, B::Failed, 3_600);
+    failed.error = Some("uploading part database: the bucket answered 503 Slow Down".into());
+    failed.bytes = 0;
+    let mut scheduled = backup(4, B::Complete, 3 * 86_400);
+    scheduled.reason = crate::backup::Reason::Scheduled;
+    scheduled.bytes = 52_428_800;
+    let mut kept = backup(5, B::Complete, 4 * 86_400);
+    kept.reason = crate::backup::Reason::Final;
+    kept.expires_at = Some(t0() + Duration::days(3));
+    vec![
+        backup(1, B::Running, 12),
+        failed,
+        backup(3, B::Complete, 7_200),
+        scheduled,
+        kept,
+    ]
+}

@@ -32,10 +32,14 @@ pub enum Context {
     ConfirmBulkDelete,
     /// A read-only report pop-up (bulk summary, doctor).
     Report,
+    ConfirmRestore,
+    /// The deleted stores that can come back.
+    Deleted,
+    ConfirmUndelete,
 }
 
 impl Context {
-    pub const ALL: [Context; 17] = [
+    pub const ALL: [Context; 20] = [
         Context::Global,
         Context::Stores,
         Context::Filter,
@@ -53,6 +57,9 @@ impl Context {
         Context::Wp,
         Context::ConfirmBulkDelete,
         Context::Report,
+        Context::ConfirmRestore,
+        Context::Deleted,
+        Context::ConfirmUndelete,
     ];
 
     /// What typing does in this context, when keys outside the table go to
@@ -90,6 +97,12 @@ pub enum Act {
     Retry,
     Delete,
     Backup,
+    Restore,
+    Undelete,
+    /// The deleted stores that can come back.
+    Deleted,
+    /// The backups pane of the detail.
+    Backups,
     Filter,
     Sort,
     ReverseSort,
@@ -295,6 +308,11 @@ const STORES: &[Binding] = &[
         "fleet runs: waves and each store's outcome",
     ),
     b(
+        &[ch('D')],
+        Act::Deleted,
+        "deleted stores that can come back (undelete)",
+    ),
+    b(
         &[ch(':')],
         Act::Command,
         "command line (see Commands below)",
@@ -317,6 +335,11 @@ const DETAIL: &[Binding] = &[
     b(&[ch('1')], Act::Resources, "resources"),
     b(&[ch('e'), ch('2')], Act::Events, "events"),
     b(&[ch('t'), ch('3')], Act::Timeline, "timeline"),
+    b(
+        &[ch('b'), ch('4')],
+        Act::Backups,
+        "backups (the one at the top is the one R restores)",
+    ),
     b(DOWN, Act::Down, "scroll down"),
     b(UP, Act::Up, "scroll up"),
     b(&[code(PageDown), ctrl('f')], Act::PageDown, "page down"),
@@ -342,7 +365,12 @@ const DETAIL: &[Binding] = &[
     w(b(
         &[ch('B')],
         Act::Backup,
-        "back up now (its backups: store backups NAME)",
+        "back up now (the backups pane shows it)",
+    )),
+    w(b(
+        &[ch('R')],
+        Act::Restore,
+        "restore from a backup (the backups pane's top one, else the newest complete)",
     )),
     b(&[ctrl('r')], Act::Reload, "refresh"),
     b(&[ch(':')], Act::Command, "command"),
@@ -494,6 +522,33 @@ const REPORT: &[Binding] = &[
     ),
 ];
 
+const CONFIRM_RESTORE: &[Binding] = &[
+    bf(&[ch('y')], Act::Confirm, "restore", "restore"),
+    bf(&[ch('n'), code(Esc)], Act::Cancel, "cancel", "cancel"),
+];
+
+const DELETED: &[Binding] = &[
+    bf(DOWN, Act::Down, "down", "down"),
+    bf(UP, Act::Up, "up", "up"),
+    w(bf(
+        &[ch('u'), code(Enter)],
+        Act::Undelete,
+        "undelete the store",
+        "undelete",
+    )),
+    bf(&[code(Esc), ch('q')], Act::Close, "close", "close"),
+];
+
+const CONFIRM_UNDELETE: &[Binding] = &[
+    bf(
+        &[ch('y'), code(Enter)],
+        Act::Confirm,
+        "undelete",
+        "undelete",
+    ),
+    bf(&[ch('n'), code(Esc)], Act::Cancel, "cancel", "cancel"),
+];
+
 pub fn all(ctx: Context) -> &'static [Binding] {
     match ctx {
         Context::Global => GLOBAL,
@@ -513,6 +568,9 @@ pub fn all(ctx: Context) -> &'static [Binding] {
         Context::Wp => WP,
         Context::ConfirmBulkDelete => CONFIRM_BULK_DELETE,
         Context::Report => REPORT,
+        Context::ConfirmRestore => CONFIRM_RESTORE,
+        Context::Deleted => DELETED,
+        Context::ConfirmUndelete => CONFIRM_UNDELETE,
     }
 }
 

@@ -382,6 +382,14 @@ fn read_only_hides_write_keys_from_help_and_footer() {
     for act in [keys::Act::Create, keys::Act::Retry, keys::Act::Delete] {
         assert!(all.contains(&act) && !ro.contains(&act), "{act:?}");
     }
+    for (ctx, act) in [
+        (Context::Detail, keys::Act::Restore),
+        (Context::Detail, keys::Act::Backup),
+        (Context::Deleted, keys::Act::Undelete),
+    ] {
+        assert!(keys::hints(ctx, false).any(|b| b.act == act), "{act:?}");
+        assert!(!keys::hints(ctx, true).any(|b| b.act == act), "{act:?}");
+    }
 }
 
 /// The logs pane of the failed store with 200 lines, scrolled to the middle
@@ -470,4 +478,53 @@ fn the_wp_prompt_and_log_search_honour_every_listed_key() {
             }
         }
     }
+}
+
+/// The backups' pop-ups: the restore confirmation, the deleted stores
+/// (the cursor in the middle, so that both moves do something) and the
+/// undelete confirmation.
+#[test]
+fn the_backups_pop_ups_list_exactly_the_keys_that_work() {
+    use super::backups::Undeletable;
+    let mut restore = detail_state('1');
+    update(
+        &mut restore,
+        Msg::Backups {
+            id: Uuid::from_u128(3),
+            result: Ok(super::fixtures::sample_backups()),
+        },
+    );
+    update(&mut restore, Msg::Key(KeyEvent::from(KeyCode::Char('R'))));
+    check(
+        Context::ConfirmRestore,
+        &[restore],
+        &hint_keys(Context::ConfirmRestore),
+    );
+
+    let u = |n: u128| Undeletable {
+        id: Uuid::from_u128(n),
+        name: format!("Gone {n}"),
+        owner: "ann@example.com".into(),
+        url: format!("http://gone-{n}.localhost"),
+        backed_up_at: None,
+        expires_at: None,
+        bytes: 0,
+    };
+    let mut deleted = stores_state();
+    update(&mut deleted, Msg::Key(KeyEvent::from(KeyCode::Char('D'))));
+    update(&mut deleted, Msg::Deleted(Ok(vec![u(20), u(21), u(22)])));
+    update(&mut deleted, Msg::Key(KeyEvent::from(KeyCode::Char('j'))));
+    check(
+        Context::Deleted,
+        &[deleted.clone()],
+        &hint_keys(Context::Deleted),
+    );
+
+    let mut undelete = deleted;
+    update(&mut undelete, Msg::Key(KeyEvent::from(KeyCode::Char('u'))));
+    check(
+        Context::ConfirmUndelete,
+        &[undelete],
+        &hint_keys(Context::ConfirmUndelete),
+    );
 }

@@ -11,6 +11,7 @@
 //! lazily, migrations and notifications are retried in the background, and
 //! the header says what is down and since when.
 
+pub mod backups;
 pub mod changes;
 pub mod commands;
 pub mod effects;

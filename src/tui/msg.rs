@@ -6,10 +6,12 @@ use crate::cluster::detail::{EventLine, Resource};
 use crate::cluster::health::Health;
 use crate::cluster::view::Connection;
 use crate::db::audit::Entry;
+use crate::db::backups::Backup;
 use crate::db::operations::Operation;
 use crate::engine::CreateRequest;
 use crate::store::NamespaceRef;
 use crate::store::Store;
+use crate::tui::backups::Undeletable;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use std::collections::HashMap;
@@ -66,6 +68,18 @@ pub enum Msg {
         id: Uuid,
         result: Result<(Vec<Entry>, Option<Operation>), String>,
     },
+    /// A store's backups, newest first.
+    Backups {
+        id: Uuid,
+        result: Result<Vec<Backup>, String>,
+    },
+    /// When each store's newest complete backup finished.
+    NewestGood {
+        at: DateTime<Utc>,
+        result: Result<HashMap<Uuid, DateTime<Utc>>, String>,
+    },
+    /// Deleted stores that can still be undeleted.
+    Deleted(Result<Vec<Undeletable>, String>),
     Created(Result<Store, String>),
     Acted {
         action: Action,
@@ -183,6 +197,10 @@ pub enum Action {
     Delete,
     /// A backup of the store, now (`B` in its detail).
     Backup,
+    /// A restore in place from one of its backups (`R` in its detail).
+    Restore,
+    /// A deleted store back from its final backup.
+    Undelete,
 }
 
 impl Action {
@@ -196,6 +214,8 @@ impl Action {
             Action::Retry => crate::store::Request::Retry,
             Action::Delete => crate::store::Request::Delete,
             Action::Backup => crate::store::Request::Backup,
+            Action::Restore => crate::store::Request::Restore,
+            Action::Undelete => crate::store::Request::Undelete,
         }
     }
 }
@@ -227,6 +247,19 @@ pub enum Command {
         id: Uuid,
         name: String,
     },
+    /// Restore in place from `backup` (None: the newest complete one).
+    Restore {
+        id: Uuid,
+        name: String,
+        backup: Option<Uuid>,
+    },
+    Undelete {
+        id: Uuid,
+        name: String,
+    },
+    LoadBackups(Uuid),
+    LoadNewestGood,
+    LoadDeleted,
     LoadContainers {
         id: Uuid,
         namespace: String,

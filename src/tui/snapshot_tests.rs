@@ -757,3 +757,108 @@ fn doctor_report() {
         s
     });
 }
+
+/// Cora Cafe's detail with its backups loaded.
+fn backups_at(size: (u16, u16)) -> State {
+    let mut s = detail_at(size);
+    update(
+        &mut s,
+        Msg::Backups {
+            id: Uuid::from_u128(3),
+            result: Ok(super::fixtures::sample_backups()),
+        },
+    );
+    s
+}
+
+#[test]
+fn backups_in_the_detail() {
+    // 80x24: the fourth tab; 120x40: a pane of its own; the top row marked.
+    snap("detail_backups", |size| {
+        let mut s = backups_at(size);
+        typed(&mut s, "b");
+        s
+    });
+    snap("detail_backups_empty", |size| {
+        let mut s = detail_at(size);
+        update(
+            &mut s,
+            Msg::Backups {
+                id: Uuid::from_u128(3),
+                result: Ok(Vec::new()),
+            },
+        );
+        typed(&mut s, "4");
+        s
+    });
+    // The newest complete one (the third row), named in the confirmation.
+    snap("confirm_restore", |size| {
+        let mut s = backups_at(size);
+        typed(&mut s, "R");
+        s
+    });
+}
+
+fn deleted_stores() -> Vec<super::backups::Undeletable> {
+    let u = |n: u128, name: &str, owner: &str, days_ago: i64| super::backups::Undeletable {
+        id: Uuid::from_u128(n),
+        name: name.into(),
+        owner: owner.into(),
+        url: format!("http://{}.localhost", crate::store::slugify(name)),
+        backed_up_at: Some(t0() - Duration::days(days_ago)),
+        expires_at: Some(t0() + Duration::days(7 - days_ago)),
+        bytes: 13_000_000 * n as i64,
+    };
+    vec![
+        u(20, "Fig Flowers", "fay@example.com", 1),
+        u(21, "Gulf Games", "gus@example.com", 3),
+        u(22, "Hill Honey", "ann@example.com", 6),
+    ]
+}
+
+#[test]
+fn deleted_stores_and_undelete() {
+    snap("deleted", |size| {
+        let mut s = stores_at(size);
+        s.info.keep_deleted_days = Some(7);
+        typed(&mut s, "D");
+        update(&mut s, Msg::Deleted(Ok(deleted_stores())));
+        typed(&mut s, "j");
+        s
+    });
+    snap("deleted_none", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, ":deleted");
+        key(&mut s, KeyCode::Enter);
+        update(&mut s, Msg::Deleted(Ok(Vec::new())));
+        s
+    });
+    snap("confirm_undelete", |size| {
+        let mut s = stores_at(size);
+        typed(&mut s, "D");
+        update(&mut s, Msg::Deleted(Ok(deleted_stores())));
+        typed(&mut s, "ju");
+        s
+    });
+}
+
+#[test]
+fn stores_without_a_good_backup_are_marked() {
+    // Backups configured: Acme Shoes (Ready) backed up 2 h ago, Echo Audio
+    // (Ready) 2 days ago, Cora Cafe (Failed) never: Echo Audio is marked.
+    snap("stores_backup_ages", |size| {
+        let mut s = stores_at(size);
+        s.info.keep_deleted_days = Some(7);
+        let mut newest = std::collections::HashMap::new();
+        newest.insert(Uuid::from_u128(1), t0() - Duration::hours(2));
+        newest.insert(Uuid::from_u128(5), t0() - Duration::days(2));
+        update(
+            &mut s,
+            Msg::NewestGood {
+                at: t0(),
+                result: Ok(newest),
+            },
+        );
+        s
+    });
+}

@@ -4,6 +4,7 @@
 use super::Feed;
 use crate::cluster::detail::{EventLine, Resource};
 use crate::db::audit::Entry;
+use crate::db::backups::Backup;
 use crate::db::operations::Operation;
 use crate::store::Store;
 use crate::tui::msg::{ContainerRef, WpOutput};
@@ -16,16 +17,20 @@ pub enum Pane {
     Resources,
     Events,
     Timeline,
+    /// The store's backups; its scroll position is the backup a restore
+    /// uses (`R`).
+    Backups,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Resources, Pane::Events, Pane::Timeline];
+    pub const ALL: [Pane; 4] = [Pane::Resources, Pane::Events, Pane::Timeline, Pane::Backups];
 
     pub fn index(self) -> usize {
         match self {
             Pane::Resources => 0,
             Pane::Events => 1,
             Pane::Timeline => 2,
+            Pane::Backups => 3,
         }
     }
 
@@ -34,6 +39,7 @@ impl Pane {
             Pane::Resources => "Resources",
             Pane::Events => "Events",
             Pane::Timeline => "Timeline",
+            Pane::Backups => "Backups",
         }
     }
 }
@@ -49,8 +55,10 @@ pub struct DetailView {
     pub events: Feed<Vec<EventLine>>,
     pub audit: Feed<Vec<Entry>>,
     pub operation: Option<Operation>,
+    /// Its backups, newest first.
+    pub backups: Feed<Vec<Backup>>,
     pub focus: Pane,
-    pub scroll: [usize; 3],
+    pub scroll: [usize; 4],
     /// The panes, or the logs or the wp prompt over them.
     pub mode: DetailMode,
     /// The wp prompt's history, kept while the detail is open.
@@ -267,8 +275,9 @@ impl DetailView {
             events: Feed::loading(),
             audit: Feed::loading(),
             operation: None,
+            backups: Feed::loading(),
             focus: Pane::Resources,
-            scroll: [0; 3],
+            scroll: [0; 4],
             mode: DetailMode::Panes,
             wp: Box::default(),
         }

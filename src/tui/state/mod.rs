@@ -202,6 +202,11 @@ pub struct State {
     pub flash: Option<Flash>,
     /// The bulk action under way or last finished.
     pub bulk: Option<BulkRun>,
+    /// When each store's newest complete backup finished (with backups
+    /// configured): the stores list marks Ready stores without one in 24 h.
+    pub good_backups: Feed<HashMap<Uuid, DateTime<Utc>>>,
+    /// When `good_backups` was last asked for (it is asked again each minute).
+    pub good_backups_asked: Option<DateTime<Utc>>,
     /// Numbers log streams and wp runs, so that late answers are told apart.
     pub next_seq: u64,
     pub quit: bool,
@@ -232,6 +237,8 @@ impl State {
             started_here: HashSet::new(),
             flash: None,
             bulk: None,
+            good_backups: Feed::default(),
+            good_backups_asked: None,
             next_seq: 1,
             quit: false,
             dirty: true,
@@ -329,6 +336,9 @@ impl State {
                 ..
             }) => keys::Context::ConfirmBulkDelete,
             Some(Overlay::ConfirmBulk { .. }) => keys::Context::ConfirmRetry,
+            Some(Overlay::ConfirmRestore { .. }) => keys::Context::ConfirmRestore,
+            Some(Overlay::Deleted { .. }) => keys::Context::Deleted,
+            Some(Overlay::ConfirmUndelete(_)) => keys::Context::ConfirmUndelete,
             Some(Overlay::BulkSummary { .. })
             | Some(Overlay::Doctor { .. })
             | Some(Overlay::Changes { .. }) => keys::Context::Report,
@@ -401,6 +411,25 @@ impl State {
             },
             None => 0,
         }
+    }
+
+    /// Backups are configured: the console shows which stores lack one.
+    pub fn backups_on(&self) -> bool {
+        self.info.keep_deleted_days.is_some()
+    }
+
+    /// The store needs a backup (Ready, none complete in 24 h); None when
+    /// it is not known (backups off, or not loaded yet).
+    pub fn needs_backup(&self, s: &Store) -> Option<bool> {
+        if !self.backups_on() {
+            return None;
+        }
+        let newest = self.good_backups.data.as_ref()?;
+        Some(super::backups::needs_backup(
+            s,
+            newest.get(&s.id).copied(),
+            self.now,
+        ))
     }
 
     /// Problems shown under the header, worst first.

@@ -1,6 +1,7 @@
 //! The pop-ups over the screen, and the bulk action one of them confirms.
 
 use super::Feed;
+use crate::tui::backups::Undeletable;
 use crate::tui::msg::{Action, DoctorCheck, Report};
 use std::collections::HashSet;
 use tui_input::Input;
@@ -105,6 +106,20 @@ pub enum Overlay {
         report: Feed<Vec<DoctorCheck>>,
         scroll: usize,
     },
+    /// Restore the store shown from `backup` (y only: it replaces data).
+    ConfirmRestore {
+        id: Uuid,
+        name: String,
+        backup: Uuid,
+        /// The backup as the confirmation names it.
+        label: String,
+    },
+    /// Deleted stores that can still come back (`:deleted`, `D`).
+    Deleted {
+        list: Feed<Vec<Undeletable>>,
+        cursor: usize,
+    },
+    ConfirmUndelete(Box<Undeletable>),
     /// A store's release history, or the fleet runs.
     Changes {
         which: Report,

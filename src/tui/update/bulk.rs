@@ -57,6 +57,8 @@ fn past(action: Action) -> &'static str {
         Action::Retry => "retried",
         Action::Delete => "deleted",
         Action::Backup => "backed up",
+        Action::Restore => "restored",
+        Action::Undelete => "undeleted",
     }
 }
 
@@ -90,6 +92,12 @@ fn start(
             Action::Retry => Command::Retry { id, name },
             Action::Delete => Command::Delete { id, name },
             Action::Backup => Command::Backup { id, name },
+            Action::Restore => Command::Restore {
+                id,
+                name,
+                backup: None,
+            },
+            Action::Undelete => Command::Undelete { id, name },
         })
         .collect()
 }

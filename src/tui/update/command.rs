@@ -103,6 +103,7 @@ fn run(state: &mut State, line: &str) -> Vec<Command> {
         Cmd::Rollback => return detail::ask_change(state, detail::parse_rollback(arg)),
         Cmd::History => return detail::open_history(state),
         Cmd::Fleet => return detail::open_fleet(state),
+        Cmd::Deleted => return super::backups::open_deleted(state),
         Cmd::Doctor => {
             state.overlay = Some(Overlay::Doctor {
                 report: Feed::loading(),

@@ -1,7 +1,7 @@
 //! The detail view of one store: its panes and what it loads, and the
 //! changes asked from it (upgrade, rollback, history, fleet).
 
-use super::{command, flash, logs, stores};
+use super::{backups, command, flash, logs, stores};
 use crate::store::Request;
 use crate::tui::keys::Act;
 use crate::tui::msg::{Command, Msg, Report, StoreChange};
@@ -27,6 +27,7 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
         Act::Delete => return stores::ask_delete(state),
         Act::Retry => stores::ask_retry(state),
         Act::Backup => return stores::ask_backup(state),
+        Act::Restore => return backups::ask_restore(state),
         Act::History => return open_history(state),
         Act::Upgrade => command::open(state, "upgrade "),
         _ => {}
@@ -48,6 +49,7 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
                     origin: None,
                 },
                 Command::LoadAudit(d.id),
+                Command::LoadBackups(d.id),
             ];
             cmds.extend(reload_resources(state));
             return cmds;
@@ -57,11 +59,14 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
             state.keep_cursor_in_view();
             return vec![Command::WatchEvents(None)];
         }
-        Act::NextPane => d.focus = Pane::ALL[(d.focus.index() + 1) % 3],
-        Act::PrevPane => d.focus = Pane::ALL[(d.focus.index() + 2) % 3],
+        Act::NextPane => d.focus = Pane::ALL[(d.focus.index() + 1) % Pane::ALL.len()],
+        Act::PrevPane => {
+            d.focus = Pane::ALL[(d.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]
+        }
         Act::Resources => d.focus = Pane::Resources,
         Act::Events => d.focus = Pane::Events,
         Act::Timeline => d.focus = Pane::Timeline,
+        Act::Backups => d.focus = Pane::Backups,
         Act::Down => scroll(d, 1),
         Act::Up => scroll(d, -1),
         Act::PageDown => scroll(d, page as isize),
@@ -85,6 +90,7 @@ fn pane_len(d: &DetailView, pane: Pane) -> usize {
         Pane::Resources => d.resources.data.as_ref().map_or(0, Vec::len),
         Pane::Events => d.events.data.as_ref().map_or(0, Vec::len),
         Pane::Timeline => d.audit.data.as_ref().map_or(0, Vec::len),
+        Pane::Backups => d.backups.data.as_ref().map_or(0, Vec::len),
     }
 }
 
@@ -107,6 +113,17 @@ pub(super) fn on_loaded(state: &mut State, msg: Msg) -> Vec<Command> {
             }
         }
         Msg::Events { id, result } if d.id == id => d.events.set(result),
+        Msg::Backups { id, result } if d.id == id => {
+            d.backups.set(result);
+            let max = d
+                .backups
+                .data
+                .as_ref()
+                .map_or(0, Vec::len)
+                .saturating_sub(1);
+            let i = Pane::Backups.index();
+            d.scroll[i] = d.scroll[i].min(max);
+        }
         Msg::Audit { id, result } if d.id == id => match result {
             Ok((entries, op)) => {
                 d.operation = op;

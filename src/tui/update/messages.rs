@@ -1,10 +1,10 @@
 //! Messages that are not keys: the database and the cluster watch coming
 //! and going, data a command loaded, and the answers to requests.
 
-use super::{bulk, detail, flash, logs, select};
+use super::{backups, bulk, detail, flash, logs, select};
 use crate::cluster::health::Health;
 use crate::cluster::view::Connection;
-use crate::store::{Store, lifecycle};
+use crate::store::{Phase, Status, Store, lifecycle};
 use crate::tui::msg::{Action, Command, Msg};
 use crate::tui::state::{LinkState, Overlay, Screen, State};
 use chrono::{DateTime, Utc};
@@ -24,6 +24,7 @@ pub(super) fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             let mut cmds = vec![Command::LoadStores];
             if let Some(d) = state.detail() {
                 cmds.push(Command::LoadAudit(d.id));
+                cmds.push(Command::LoadBackups(d.id));
             }
             cmds
         }
@@ -47,8 +48,16 @@ pub(super) fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             }
         }
         Msg::HealthAll(all) => health_all(state, all),
-        Msg::Resources { .. } | Msg::Events { .. } | Msg::Audit { .. } => {
+        Msg::Resources { .. } | Msg::Events { .. } | Msg::Audit { .. } | Msg::Backups { .. } => {
             detail::on_loaded(state, msg)
+        }
+        Msg::NewestGood { result, .. } => {
+            backups::on_good(state, result);
+            Vec::new()
+        }
+        Msg::Deleted(result) => {
+            backups::on_deleted(state, result);
+            Vec::new()
         }
         Msg::Created(result) => created(state, result),
         Msg::Acted {
@@ -116,6 +125,8 @@ fn stores_loaded(
                 d.store = s.clone();
             }
             state.refresh_visible();
+            // The first list (and each reload) brings the backups' ages.
+            return backups::load_good(state);
         }
         Err(error) => {
             state.db.set(LinkState::Down, at, Some(error));
@@ -154,7 +165,15 @@ fn store_loaded(
         if let Some(s) = &found {
             d.store = s.clone();
         }
+        // A backup or a restore starting or ending changes the store's
+        // phase or status: its backups are read again with the timeline.
         cmds.push(Command::LoadAudit(id));
+        cmds.push(Command::LoadBackups(id));
+    }
+    // A backup or a restore ended: the fleet's newest good backups again.
+    let ended = |s: &Store| s.phase == Phase::BackingUp || s.status == Status::Restoring;
+    if state.store(id).is_some_and(ended) && !found.as_ref().is_some_and(ended) {
+        cmds.extend(backups::load_good(state));
     }
     match found {
         Some(s) => state.upsert_store(s),

@@ -7,6 +7,7 @@
 //! commands that write, in `command`); then the key goes to the pop-up
 //! shown, handled in place in its feature's file, or to the view under it.
 
+mod backups;
 mod bulk;
 mod command;
 mod create;
@@ -42,7 +43,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             if clock_signature(state) != before {
                 state.dirty = true;
             }
-            Vec::new()
+            backups::maybe_load_good(state)
         }
         Msg::StoreNotified { id, origin } => {
             // Coalesced: one read in flight per store; changes that arrive
@@ -106,6 +107,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         Some(Overlay::ConfirmRetry { .. }) => stores::confirm_retry_key(state, act),
         Some(Overlay::ConfirmDelete { .. }) => stores::confirm_delete_key(state, act, key),
         Some(Overlay::ConfirmBulk { .. }) => bulk::confirm_key(state, act, key),
+        Some(Overlay::ConfirmRestore { .. }) => backups::confirm_restore_key(state, act),
+        Some(Overlay::Deleted { .. }) => backups::deleted_key(state, act),
+        Some(Overlay::ConfirmUndelete(_)) => backups::confirm_undelete_key(state, act),
         Some(Overlay::Create(_)) => create::key(state, act, key),
         Some(Overlay::Command { .. }) => command::key(state, act, key),
         None => view_key(state, ctx, act, key),
@@ -204,6 +208,10 @@ pub fn clock_signature(state: &State) -> u64 {
                 if let (Some(start), None) = (s.provision_started_at, s.ready_at) {
                     fmt::age(now, start).hash(&mut h);
                 }
+                if let Some(t) = state.good_backups.data.as_ref().and_then(|m| m.get(&s.id)) {
+                    fmt::age(now, *t).hash(&mut h);
+                }
+                state.needs_backup(s).hash(&mut h);
             }
         }
         Screen::Detail(d) => {
@@ -216,6 +224,9 @@ pub fn clock_signature(state: &State) -> u64 {
             }
             for e in d.events.data.iter().flatten().take(200) {
                 fmt::age_opt(now, e.at).hash(&mut h);
+            }
+            for b in d.backups.data.iter().flatten().take(50) {
+                super::backups::tail(b, now, state.tz).hash(&mut h);
             }
         }
     }

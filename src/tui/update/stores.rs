@@ -59,6 +59,7 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
         }
         Act::Create => create::open(state),
         Act::Fleet => return detail::open_fleet(state),
+        Act::Deleted => return super::backups::open_deleted(state),
         _ => {}
     }
     Vec::new()
@@ -123,7 +124,7 @@ fn open_detail(state: &mut State) -> Vec<Command> {
     };
     let cluster_ok = state.cluster.state != LinkState::Unavailable;
     let mut d = DetailView::new(store);
-    let mut cmds = vec![Command::LoadAudit(d.id)];
+    let mut cmds = vec![Command::LoadAudit(d.id), Command::LoadBackups(d.id)];
     if cluster_ok {
         cmds.push(Command::LoadResources {
             id: d.id,

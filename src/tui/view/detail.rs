@@ -3,11 +3,13 @@
 //! timeline. On small terminals the three panes are tabs; on large ones
 //! they are all shown.
 
+use super::super::backups;
 use super::super::fmt;
 use super::super::layout::wrap;
 use super::super::state::{DetailMode, DetailView, Feed, LinkState, Pane, State};
 use super::super::theme::{self, Theme};
 use super::stores::status_cell;
+use crate::db::backups::State as BackupState;
 use crate::store::Store;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -175,9 +177,16 @@ fn draw_panes(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, lower:
     if all_panes {
         let res_len = d.resources.data.as_ref().map_or(1, Vec::len) as u16;
         let res_h = (res_len + 3).clamp(5, lower.height / 2);
-        let [res, rest] =
-            Layout::vertical([Constraint::Length(res_h), Constraint::Min(3)]).areas(lower);
+        let bk_len = d.backups.data.as_ref().map_or(1, Vec::len).max(1) as u16;
+        let bk_h = (bk_len + 3).clamp(4, lower.height / 3);
+        let [res, bk, rest] = Layout::vertical([
+            Constraint::Length(res_h),
+            Constraint::Length(bk_h),
+            Constraint::Min(3),
+        ])
+        .areas(lower);
         draw_pane(state, d, Pane::Resources, theme, f, res);
+        draw_pane(state, d, Pane::Backups, theme, f, bk);
         if rest.width >= 150 {
             let [ev, tl] =
                 Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
@@ -224,6 +233,7 @@ fn count_label(d: &DetailView, p: Pane) -> String {
             }
         }
         Pane::Timeline => n(d.audit.data.as_ref().map(Vec::len)),
+        Pane::Backups => n(d.backups.data.as_ref().map(Vec::len)),
     }
 }
 
@@ -252,6 +262,16 @@ fn draw_pane(state: &State, d: &DetailView, pane: Pane, theme: Theme, f: &mut Fr
         Pane::Timeline => {
             feed_status(&d.audit, theme).or_else(|| Some(Span::styled(" audit log ", theme.dim())))
         }
+        Pane::Backups => feed_status(&d.backups, theme).or_else(|| {
+            Some(Span::styled(
+                if focused {
+                    " newest first; R restores the marked one "
+                } else {
+                    " newest first "
+                },
+                theme.dim(),
+            ))
+        }),
     };
     title.extend(status);
     let block = Block::bordered()
@@ -268,6 +288,7 @@ fn draw_pane(state: &State, d: &DetailView, pane: Pane, theme: Theme, f: &mut Fr
         Pane::Resources => resources(state, d, skip, theme),
         Pane::Events => events(state, d, skip, theme, inner.width),
         Pane::Timeline => timeline(state, d, skip, theme),
+        Pane::Backups => backups_table(state, d, skip, focused, theme, inner.width),
     };
     match body {
         PaneBody::Nothing => {}
@@ -432,5 +453,74 @@ fn timeline<'a>(state: &State, d: &'a DetailView, skip: usize, theme: Theme) -> 
         ],
     )
     .header(Row::new(["TIME", "ACTION", "OUTCOME", "WHO", "DETAIL"]).style(theme.table_header()));
+    PaneBody::Table(Box::new(t))
+}
+
+/// The store's backups, newest first; with the pane focused the top row
+/// is marked: it is the one `R` restores.
+fn backups_table<'a>(
+    state: &State,
+    d: &'a DetailView,
+    skip: usize,
+    focused: bool,
+    theme: Theme,
+    width: u16,
+) -> PaneBody<'a> {
+    let Some(items) = &d.backups.data else {
+        return PaneBody::Nothing;
+    };
+    if items.is_empty() {
+        return PaneBody::Empty("No backups yet (B backs the store up now).");
+    }
+    let wide = width >= 100;
+    let rows = items.iter().skip(skip).enumerate().map(|(i, b)| {
+        let (word, good) = backups::state_label(b.state);
+        let state_style = match good {
+            Some(ok) => theme.ok(ok),
+            None => theme.dim(),
+        };
+        let tail = backups::tail(b, state.now, state.tz);
+        let tail_style = if b.error.is_some() {
+            theme.error()
+        } else {
+            Style::new()
+        };
+        let mut cells = vec![Cell::from(backups::when(b.started_at, state.now, state.tz))];
+        if wide {
+            cells.push(Cell::from(backups::short_id(b.id)));
+        }
+        cells.extend([
+            Cell::from(b.reason.as_str()),
+            Cell::from(Span::styled(word, state_style)),
+            Cell::from(if b.state == BackupState::Complete {
+                backups::size(b.bytes)
+            } else {
+                "-".into()
+            }),
+            Cell::from(backups::took(b)),
+            Cell::from(Span::styled(tail, tail_style)),
+        ]);
+        let row = Row::new(cells);
+        if focused && i == 0 {
+            row.style(theme.selected())
+        } else {
+            row
+        }
+    });
+    let mut widths = vec![Constraint::Length(11)];
+    let mut header = vec!["WHEN"];
+    if wide {
+        widths.push(Constraint::Length(8));
+        header.push("ID");
+    }
+    widths.extend([
+        Constraint::Length(9),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Fill(1),
+    ]);
+    header.extend(["REASON", "STATE", "SIZE", "TOOK", "KEPT UNTIL / ERROR"]);
+    let t = Table::new(rows, widths).header(Row::new(header).style(theme.table_header()));
     PaneBody::Table(Box::new(t))
 }

@@ -1,12 +1,13 @@
 //! Pop-ups over the current screen: help, the create form, confirmations,
 //! the full error message. (The `:` command line lives in the footer.)
 
+use super::super::backups::Undeletable;
 use super::super::form;
 use super::super::keys::{self, Context, HelpLine};
 use super::super::layout::{self, centered, wrap};
 use super::super::msg::Action;
 use super::super::report;
-use super::super::state::{CreateForm, FIELD_ENGINE, FIELD_LABELS, Overlay, State};
+use super::super::state::{CreateForm, FIELD_ENGINE, FIELD_LABELS, Feed, Overlay, State};
 use super::super::theme::{self, Theme};
 use crate::cluster::health::HealthState;
 use crate::store::{Kind, Request, Status};
@@ -51,6 +52,9 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
                 report(title, lines, *scroll, theme, f, area);
             }
         }
+        Overlay::ConfirmRestore { name, label, .. } => confirm_restore(name, label, theme, f, area),
+        Overlay::Deleted { list, cursor } => deleted(state, list, *cursor, theme, f, area),
+        Overlay::ConfirmUndelete(u) => confirm_undelete(state, u, theme, f, area),
         // Drawn in the footer.
         Overlay::Command { .. } => {}
     }
@@ -137,6 +141,151 @@ fn confirm_delete(
     );
 }
 
+fn confirm_restore(name: &str, label: &str, theme: Theme, f: &mut Frame, area: Rect) {
+    let text = vec![
+        format!("Restore store \"{name}\" from backup {label}?"),
+        String::new(),
+        "The store goes Restoring: the backup is checked whole first (nothing is touched if it does not check out), then the shop is paused (its web pods scaled to zero) while its database and files are replaced with the backup's, then resumed and checked healthy.".into(),
+        String::new(),
+        "Orders, customers and uploads changed since the backup are lost.".into(),
+    ];
+    confirm(
+        " Restore ",
+        text,
+        None,
+        &keys::hint_line(Context::ConfirmRestore, false),
+        theme,
+        f,
+        area,
+    );
+}
+
+/// The deleted stores that can come back, the cursor on one.
+fn deleted(
+    state: &State,
+    list: &Feed<Vec<Undeletable>>,
+    cursor: usize,
+    theme: Theme,
+    f: &mut Frame,
+    area: Rect,
+) {
+    let w = area.width.saturating_sub(4).min(110);
+    let inner_w = w.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if list.loading {
+        lines.push(Line::styled(" loading…", theme.dim()));
+    }
+    if let Some(e) = &list.error {
+        lines.push(Line::styled(format!(" ✗ {e}"), theme.error()));
+    }
+    let items = list.data.as_deref().unwrap_or_default();
+    if list.data.is_some() && items.is_empty() {
+        let none = "No deleted store can come back: a delete with backups configured keeps its final backup for a while, and none is kept now.";
+        for l in wrap(none, inner_w.saturating_sub(2).max(10)) {
+            lines.push(Line::styled(format!(" {l}"), theme.dim()));
+        }
+    }
+    let h = (items.len().max(lines.len()) as u16 + 4).min(area.height);
+    let r = centered(area, w, h);
+    let visible = usize::from(h.saturating_sub(4)).max(1);
+    let offset = layout::scroll_offset(0, cursor, visible);
+    if !items.is_empty() {
+        lines.push(Line::styled(
+            fit(
+                &format!(
+                    " {:<24} {:<22} {:>8}  {:<16} KEPT UNTIL",
+                    "NAME", "OWNER", "SIZE", "DELETED"
+                ),
+                inner_w,
+            ),
+            theme.table_header(),
+        ));
+    }
+    for (i, u) in items.iter().enumerate().skip(offset).take(visible) {
+        let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| {
+                t.with_timezone(&state.tz)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "-".into())
+        };
+        let text = format!(
+            " {:<24} {:<22} {:>8}  {:<16} {}",
+            crate::tui::fmt::truncate(&u.name, 24),
+            crate::tui::fmt::truncate(&u.owner, 22),
+            crate::tui::backups::size(u.bytes),
+            at(u.backed_up_at),
+            at(u.expires_at)
+        );
+        let l = Line::raw(fit(&text, inner_w));
+        lines.push(if i == cursor {
+            l.style(theme.selected())
+        } else {
+            l
+        });
+    }
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .border_style(theme.focus_border())
+                .title(Span::styled(
+                    " Deleted stores that can come back ",
+                    theme.title(),
+                ))
+                .title_bottom(Line::styled(
+                    format!(
+                        " {} ",
+                        keys::hint_line(Context::Deleted, state.info.read_only)
+                    ),
+                    theme.dim(),
+                ))
+                .padding(ratatui::widgets::Padding::new(0, 0, 1, 0)),
+        ),
+        r,
+    );
+}
+
+/// Pads or cuts a line to `w` characters, so a selected row is marked to
+/// the border.
+fn fit(s: &str, w: usize) -> String {
+    let t = crate::tui::fmt::truncate(s, w);
+    format!("{t:<w$}")
+}
+
+fn confirm_undelete(state: &State, u: &Undeletable, theme: Theme, f: &mut Frame, area: Rect) {
+    let until = u
+        .expires_at
+        .map(|t| {
+            t.with_timezone(&state.tz)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into());
+    let text = vec![
+        format!("Undelete store \"{}\"?", u.name),
+        String::new(),
+        format!(
+            "It comes back under its old name and address ({}), owned by {}: provisioned again, then its final backup ({}) is written into it, with the credentials it had. Its final backup is kept until {until}.",
+            u.url,
+            u.owner,
+            crate::tui::backups::size(u.bytes)
+        ),
+        String::new(),
+        "If a live store took its name or address meanwhile, the undelete is refused.".into(),
+    ];
+    confirm(
+        " Undelete ",
+        text,
+        None,
+        &keys::hint_line(Context::ConfirmUndelete, false),
+        theme,
+        f,
+        area,
+    );
+}
+
 fn confirm_quit(running: usize, theme: Theme, f: &mut Frame, area: Rect) {
     let text = vec![
         format!(
@@ -206,6 +355,8 @@ fn confirm_bulk(ask: &BulkAsk<'_>, theme: Theme, f: &mut Frame, area: Rect) {
                 Action::Retry => "Retry",
                 Action::Delete => "Delete",
                 Action::Backup => "Back up",
+                Action::Restore => "Restore",
+                Action::Undelete => "Undelete",
             },
             if n == 1 { "" } else { "s" }
         ),
@@ -223,7 +374,7 @@ fn confirm_bulk(ask: &BulkAsk<'_>, theme: Theme, f: &mut Frame, area: Rect) {
         }
     }
     let (title, input, bottom) = match action {
-        Action::Retry | Action::Backup => (
+        Action::Retry | Action::Backup | Action::Restore | Action::Undelete => (
             " Retry marked ",
             None,
             keys::hint_line(Context::ConfirmRetry, false),

@@ -32,12 +32,28 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
     } else {
         count
     };
+    let mut title = vec![
+        Span::styled(" Stores ", theme.title()),
+        Span::raw(format!("[{count}] ")),
+    ];
+    // The legend of the BACKUP column: how many Ready stores need one.
+    let backups = state.backups_on() && state.good_backups.data.is_some();
+    if backups {
+        let stale = state
+            .stores
+            .iter()
+            .filter(|s| state.needs_backup(s) == Some(true))
+            .count();
+        if stale > 0 {
+            title.push(Span::styled(
+                format!("⚠ {stale} Ready without a good backup in 24 h "),
+                theme.warning(),
+            ));
+        }
+    }
     let block = Block::bordered()
         .border_style(theme.border())
-        .title(Line::from(vec![
-            Span::styled(" Stores ", theme.title()),
-            Span::raw(format!("[{count}] ")),
-        ]))
+        .title(Line::from(title))
         .title(
             Line::from(Span::styled(
                 format!(" sort: {}{arrow} ", state.list.sort.as_str()),
@@ -85,6 +101,11 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
     }
     header.extend(["AGE", "TOOK"]);
     widths.extend([Constraint::Length(4), Constraint::Length(7)]);
+    // With backups configured: how old the newest good backup is.
+    if backups {
+        header.push("BACKUP");
+        widths.push(Constraint::Length(7));
+    }
 
     let page = layout::table_page(table_area);
     let offset = layout::scroll_offset(state.list.offset, state.list.cursor, page);
@@ -96,7 +117,14 @@ pub fn draw(state: &State, theme: Theme, f: &mut Frame, area: Rect) {
         .skip(offset)
         .take(page)
         .map(|(pos, &i)| {
-            let row = row(state, &state.stores[i], theme, medium, wide, marks);
+            let row = row(
+                state,
+                &state.stores[i],
+                theme,
+                (medium, wide),
+                marks,
+                backups,
+            );
             if pos == state.list.cursor {
                 row.style(theme.selected())
             } else {
@@ -176,9 +204,9 @@ fn row<'a>(
     state: &'a State,
     s: &'a Store,
     theme: Theme,
-    medium: bool,
-    wide: bool,
+    (medium, wide): (bool, bool),
     marks: bool,
+    backups: bool,
 ) -> Row<'a> {
     let mut cells: Vec<Cell> = Vec::with_capacity(9);
     if marks {
@@ -219,6 +247,9 @@ fn row<'a>(
     }
     cells.push(Cell::from(fmt::age(state.now, s.created_at)));
     cells.push(Cell::from(took(state, s, theme)));
+    if backups {
+        cells.push(Cell::from(backup_age(state, s, theme)));
+    }
     Row::new(cells)
 }
 
@@ -233,5 +264,23 @@ fn took(state: &State, s: &Store, theme: Theme) -> Span<'static> {
             theme.status(Status::Provisioning),
         ),
         _ => Span::styled("-", theme.dim()),
+    }
+}
+
+/// The age of the store's newest good backup; a Ready store without one
+/// in 24 h is marked.
+fn backup_age(state: &State, s: &Store, theme: Theme) -> Span<'static> {
+    let newest = state
+        .good_backups
+        .data
+        .as_ref()
+        .and_then(|m| m.get(&s.id).copied());
+    let text = newest.map_or_else(|| "never".to_string(), |t| fmt::age(state.now, t));
+    if state.needs_backup(s) == Some(true) {
+        Span::styled(format!("⚠ {text}"), theme.warning())
+    } else if newest.is_some() {
+        Span::raw(text)
+    } else {
+        Span::styled("-", theme.dim())
     }
 }

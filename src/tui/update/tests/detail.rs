@@ -14,9 +14,15 @@ fn detail_panes_and_scrolling() {
     update(&mut s, k(KeyCode::Tab));
     assert_eq!(focus(&s), Pane::Timeline);
     update(&mut s, k(KeyCode::Tab));
+    assert_eq!(focus(&s), Pane::Backups);
+    update(&mut s, k(KeyCode::Tab));
     assert_eq!(focus(&s), Pane::Resources);
     update(&mut s, k(KeyCode::BackTab));
-    assert_eq!(focus(&s), Pane::Timeline);
+    assert_eq!(focus(&s), Pane::Backups);
+    update(&mut s, c('b'));
+    assert_eq!(focus(&s), Pane::Backups);
+    update(&mut s, c('4'));
+    assert_eq!(focus(&s), Pane::Backups);
     update(&mut s, c('1'));
     assert_eq!(focus(&s), Pane::Resources);
     update(&mut s, c('2'));
@@ -29,27 +35,31 @@ fn detail_panes_and_scrolling() {
     assert_eq!(focus(&s), Pane::Events);
     update(&mut s, c('j'));
     update(&mut s, k(KeyCode::Down));
-    assert_eq!(scroll(&s), [0, 2, 0]);
+    assert_eq!(scroll(&s), [0, 2, 0, 0]);
     update(&mut s, c('k'));
-    assert_eq!(scroll(&s), [0, 1, 0]);
+    assert_eq!(scroll(&s), [0, 1, 0, 0]);
     update(&mut s, k(KeyCode::Up));
     update(&mut s, k(KeyCode::Up));
-    assert_eq!(scroll(&s), [0, 0, 0], "stops at the top");
+    assert_eq!(scroll(&s), [0, 0, 0, 0], "stops at the top");
     update(&mut s, c('G'));
-    assert_eq!(scroll(&s), [0, 4, 0], "5 events: the last one at the top");
+    assert_eq!(
+        scroll(&s),
+        [0, 4, 0, 0],
+        "5 events: the last one at the top"
+    );
     update(&mut s, c('j'));
-    assert_eq!(scroll(&s), [0, 4, 0], "stops at the end");
+    assert_eq!(scroll(&s), [0, 4, 0, 0], "stops at the end");
     update(&mut s, c('g'));
-    assert_eq!(scroll(&s), [0, 0, 0]);
+    assert_eq!(scroll(&s), [0, 0, 0, 0]);
     update(&mut s, k(KeyCode::End));
     update(&mut s, k(KeyCode::Home));
     update(&mut s, k(KeyCode::PageDown));
-    assert_eq!(scroll(&s), [0, 4, 0]);
+    assert_eq!(scroll(&s), [0, 4, 0, 0]);
     update(&mut s, k(KeyCode::PageUp));
-    assert_eq!(scroll(&s), [0, 0, 0]);
+    assert_eq!(scroll(&s), [0, 0, 0, 0]);
     update(&mut s, c('1'));
     update(&mut s, c('j'));
-    assert_eq!(scroll(&s), [1, 0, 0], "each pane scrolls on its own");
+    assert_eq!(scroll(&s), [1, 0, 0, 0], "each pane scrolls on its own");
 }
 
 #[test]
@@ -258,7 +268,10 @@ fn store_changes_update_the_detail_and_its_timeline() {
             origin: Some(Instant::now()),
         },
     );
-    assert!(matches!(cmds[..], [Command::LoadAudit(x)] if x == id));
+    assert!(
+        matches!(cmds[..], [Command::LoadAudit(x), Command::LoadBackups(y)] if x == id && y == id),
+        "{cmds:?}"
+    );
     assert_eq!(s.current_store().unwrap().status, Status::Provisioning);
     // Deleted: gone from the list, the detail keeps its last copy.
     let mut gone = store(3, "Cora Cafe", "ann@example.com", Status::Deleted, 7200);

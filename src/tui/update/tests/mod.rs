@@ -1,6 +1,7 @@
 //! `update` without a terminal: every key of every view, and every message,
 //! one file per feature.
 
+mod backups;
 mod command;
 mod detail;
 mod form;

@@ -221,7 +221,12 @@ fn detail_without_a_cluster_says_so_instead_of_loading() {
     let mut s = loaded(sample_stores());
     update(&mut s, Msg::ClusterUnavailable("no kubeconfig".into()));
     let cmds = update(&mut s, k(KeyCode::Enter));
-    assert!(cmds.iter().all(|c| matches!(c, Command::LoadAudit(_))));
+    // Only the database is asked: the timeline and the backups.
+    assert!(
+        cmds.iter()
+            .all(|c| matches!(c, Command::LoadAudit(_) | Command::LoadBackups(_))),
+        "{cmds:?}"
+    );
     let d = s.detail().unwrap();
     assert_eq!(d.resources.error.as_deref(), Some("no cluster connection"));
 }
