@@ -738,3 +738,268 @@ async fn wordpress_pod(db_url: &str, name: &str) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The console with backups configured (the sandbox's S3 server, a fresh
+/// key; no schedule) and no workers: what it asks of the engine stays
+/// queued, so the test sees exactly what the console did.
+fn console_command_backups(db_url: &str, log_dir: &std::path::Path) -> String {
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let env = [
+        ("DATABASE_URL", db_url.to_string()),
+        ("KUBECONFIG", require_env("KUBECONFIG")),
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("STORE_WEAVER_LOG_DIR", log_dir.display().to_string()),
+        ("STORE_WEAVER_LOG", "debug".to_string()),
+        ("TERM", "xterm-256color".to_string()),
+        (
+            "STORE_WEAVER_BACKUP_BUCKET",
+            require_env("SANDBOX_S3_BUCKET"),
+        ),
+        (
+            "STORE_WEAVER_BACKUP_ENDPOINT",
+            require_env("SANDBOX_S3_ENDPOINT"),
+        ),
+        (
+            "STORE_WEAVER_BACKUP_REGION",
+            require_env("SANDBOX_S3_REGION"),
+        ),
+        ("AWS_ACCESS_KEY_ID", require_env("SANDBOX_S3_ACCESS_KEY_ID")),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
+        ),
+        ("STORE_WEAVER_BACKUP_KEY", key),
+        ("STORE_WEAVER_BACKUP_EVERY_HOURS", "0".to_string()),
+        (
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir()
+                .join("sw-no-config")
+                .display()
+                .to_string(),
+        ),
+    ];
+    let env: Vec<String> = env
+        .iter()
+        .map(|(k, v)| format!("{k}={}", sh_quote(v)))
+        .collect();
+    let charts = charts_dir();
+    format!(
+        "env {} {} --charts-dir {} --values-file {} --workers 0",
+        env.join(" "),
+        sh_quote(BIN),
+        sh_quote(&charts.display().to_string()),
+        sh_quote(&charts.join("woocommerce/values.yaml").display().to_string()),
+    )
+}
+
+/// Backup rows as the ledger writes them (the real backups need the real
+/// node; the console's display and requests are what is proven here).
+async fn insert_backup(
+    pool: &sqlx::PgPool,
+    store: uuid::Uuid,
+    reason: &str,
+    state: &str,
+    hours_ago: i64,
+    expires_in_days: Option<i64>,
+    error: Option<&str>,
+) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO backups (id, store_id, operation_id, reason, state, engine, bytes, error, \
+         requested_by, started_at, finished_at, expires_at) \
+         SELECT $1, $2, (SELECT max(id) FROM operations WHERE store_id = $2), $3, $4, \
+         'woocommerce', CASE WHEN $4 = 'complete' THEN 4404019 ELSE 0 END, $5, 'e2e', \
+         now() - make_interval(hours => $6::int), \
+         now() - make_interval(hours => $6::int) + interval '1.9 seconds', \
+         now() + make_interval(days => $7::int)",
+    )
+    .bind(id)
+    .bind(store)
+    .bind(reason)
+    .bind(state)
+    .bind(error)
+    .bind(hours_ago as i32)
+    .bind(expires_in_days.map(|d| d as i32))
+    .execute(pool)
+    .await
+    .expect("insert a backup row");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backups_in_the_detail_restore_and_undelete() {
+    let db = TestDb::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let tag = short_id();
+    let (keep, gone) = (format!("Keep {tag}"), format!("Gone {tag}"));
+    let charts = charts_dir();
+    let values = charts.join("woocommerce/values.yaml");
+    // Two stores really provisioned on the kwok nodes; one really deleted
+    // (without a final backup: the dump needs the real node).
+    for n in [&keep, &gone] {
+        let out = cli(
+            &db.url,
+            &[
+                "--charts-dir",
+                &charts.display().to_string(),
+                "--values-file",
+                &values.display().to_string(),
+                "store",
+                "create",
+                n,
+                "--owner",
+                "restore@example.com",
+                "--wait",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "create {n}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = cli(&db.url, &["store", "delete", &gone, "--wait"]);
+    assert!(
+        out.status.success(),
+        "delete {gone}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id_of = |name: String| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM stores WHERE name = $1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (keep_id, gone_id) = (id_of(keep.clone()).await, id_of(gone.clone()).await);
+    // Keep: a failed backup an hour ago, a complete one 30 h ago (so it
+    // has no good backup in 24 h); Gone: its final backup, kept 7 days.
+    insert_backup(
+        &db.pool,
+        keep_id,
+        "manual",
+        "failed",
+        1,
+        None,
+        Some("uploading part database: the bucket answered 503"),
+    )
+    .await;
+    let good = insert_backup(&db.pool, keep_id, "scheduled", "complete", 30, None, None).await;
+    insert_backup(&db.pool, gone_id, "final", "complete", 0, Some(7), None).await;
+
+    let t = Tmux::start(120, 40, &console_command_backups(&db.url, logs.path()));
+    // The fleet: Keep is marked, with the age of its newest good backup.
+    let s = t.wait_for("Keep marked in the list", Duration::from_secs(30), |s| {
+        // 30 h less the 1.9 s it took: 29h, or 30h on a slow start.
+        row(s, &keep).is_some_and(|r| r.contains("⚠ 29h") || r.contains("⚠ 30h"))
+    });
+    assert!(
+        s.contains("⚠ 1 Ready without a good backup in 24 h"),
+        "the legend counts it:\n{s}"
+    );
+    assert!(
+        row(&s, &gone).is_none(),
+        "a deleted store is not listed:\n{s}"
+    );
+
+    // Its detail lists both backups from the database.
+    t.keys(&["/"]);
+    t.text(&keep);
+    t.keys(&["Enter", "Enter"]);
+    let s = t.wait_for("the backups pane", Duration::from_secs(15), |s| {
+        s.contains("Backups") && s.contains("✓ complete") && s.contains("✗ failed")
+    });
+    assert!(s.contains("4.2 MiB") && s.contains("scheduled"), "{s}");
+    assert!(s.contains("the bucket answered 503"), "the error:\n{s}");
+    assert!(s.contains(&good.to_string()[..8]), "the backup's id:\n{s}");
+
+    // R: the newest complete backup, named; only y confirms.
+    t.keys(&["R"]);
+    let s = t.wait_for("the restore confirmation", Duration::from_secs(5), |s| {
+        s.contains(" Restore ") && s.contains("paused")
+    });
+    assert!(
+        s.contains(&format!("from backup {}", &good.to_string()[..8])),
+        "it names the backup:\n{s}"
+    );
+    t.keys(&["y"]);
+    t.wait_for("the restore accepted", Duration::from_secs(15), |s| {
+        s.contains(&format!("restore of \"{keep}\" accepted")) && s.contains("Restoring")
+    });
+    let (status, kind, params): (String, String, serde_json::Value) = sqlx::query_as(
+        "SELECT s.status, o.kind, o.params FROM stores s JOIN operations o ON o.store_id = s.id \
+         WHERE s.id = $1 AND o.state = 'queued'",
+    )
+    .bind(keep_id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), kind.as_str()), ("Restoring", "restore"));
+    assert!(
+        params.to_string().contains(&good.to_string()),
+        "the restore is of the backup named: {params}"
+    );
+
+    // D: the deleted stores that can come back; undelete Gone.
+    t.keys(&["Escape", "Escape", "Escape", "D"]);
+    t.wait_for("the deleted stores", Duration::from_secs(15), |s| {
+        s.contains("Deleted stores that can come back") && s.contains(&gone)
+    });
+    t.keys(&["u"]);
+    t.wait_for("the undelete confirmation", Duration::from_secs(5), |s| {
+        s.contains(" Undelete ") && s.contains("under its old name and address")
+    });
+    t.keys(&["y"]);
+    t.wait_for("Gone back in the list", Duration::from_secs(15), |s| {
+        row(s, &gone).is_some_and(|r| r.contains("Provisioning"))
+    });
+    let (status, kind): (String, String) = sqlx::query_as(
+        "SELECT s.status, o.kind FROM stores s JOIN operations o ON o.store_id = s.id \
+         WHERE s.id = $1 AND o.state = 'queued'",
+    )
+    .bind(gone_id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), kind.as_str()),
+        ("Provisioning", "provision")
+    );
+    let via: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, via FROM audit_log WHERE action IN ('store.restore', 'store.undelete') \
+         ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        via,
+        [
+            ("store.restore".to_string(), "console".to_string()),
+            ("store.undelete".to_string(), "console".to_string())
+        ],
+        "both requests audited as the console's"
+    );
+
+    // Quit: two operations started here are queued, so it asks.
+    t.keys(&["q"]);
+    t.wait_for("the quit question", Duration::from_secs(5), |s| {
+        s.contains("Quit anyway?")
+    });
+    t.keys(&["y"]);
+    t.assert_restored();
+    drop(t);
+    // Keep's namespace is in the cluster: delete it (the restore never ran).
+    let out = cli(&db.url, &["store", "delete", &keep, "--wait"]);
+    assert!(
+        out.status.success(),
+        "clean up {keep}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    db.drop_db().await;
+}
