@@ -915,6 +915,10 @@ async fn backups_in_the_detail_restore_and_undelete() {
         s.contains("Backups") && s.contains("✓ complete") && s.contains("✗ failed")
     });
     assert!(s.contains("4.2 MiB") && s.contains("scheduled"), "{s}");
+    // Its schedule, from the engine's view (no schedule in this test).
+    t.wait_for("the schedule line", Duration::from_secs(10), |s| {
+        s.contains("backups none (the fleet's default)")
+    });
     assert!(s.contains("the bucket answered 503"), "the error:\n{s}");
     assert!(s.contains(&good.to_string()[..8]), "the backup's id:\n{s}");
 

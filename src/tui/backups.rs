@@ -103,6 +103,28 @@ pub fn when(t: DateTime<Utc>, now: DateTime<Utc>, tz: FixedOffset) -> String {
     }
 }
 
+/// The detail's schedule line: what applies, when the next scheduled
+/// backup is due and how old the newest good one is.
+pub fn schedule_line(
+    v: &crate::engine::schedule::ScheduleView,
+    now: DateTime<Utc>,
+    tz: FixedOffset,
+) -> String {
+    let mut out = v.described.clone();
+    if let Some(t) = v.next_at {
+        out.push_str(&format!(
+            "; next {} (in {})",
+            t.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+            super::fmt::age(t, now)
+        ));
+    }
+    out.push_str(&match v.newest_good_at {
+        Some(t) => format!("; newest good {} ago", super::fmt::age(now, t)),
+        None => "; no good backup yet".into(),
+    });
+    out
+}
+
 /// The first 8 characters of its id: what `store restore NAME ID` takes.
 pub fn short_id(id: Uuid) -> String {
     id.to_string()[..8].to_string()
@@ -188,6 +210,30 @@ mod tests {
         assert_eq!(tail(&r, now, tz), "running for 42s");
         assert_eq!(when(now - Duration::hours(1), now, tz), "11:00:00");
         assert_eq!(when(now - Duration::days(2), now, tz), "03-12 12:00");
+    }
+
+    #[test]
+    fn the_schedule_line_says_what_applies_and_when_next() {
+        let tz = FixedOffset::east_opt(0).unwrap();
+        let now = t0();
+        let mut v = crate::engine::schedule::ScheduleView {
+            own_hours: None,
+            every_hours: Some(24),
+            described: "every 24 h (the fleet's default)".into(),
+            next_at: Some(now + Duration::hours(7)),
+            newest_good_at: Some(now - Duration::hours(17)),
+        };
+        assert_eq!(
+            schedule_line(&v, now, tz),
+            "every 24 h (the fleet's default); next 2026-03-14 19:00 (in 7h); newest good 17h ago"
+        );
+        v.next_at = None;
+        v.newest_good_at = None;
+        v.described = "none (set for this store)".into();
+        assert_eq!(
+            schedule_line(&v, now, tz),
+            "none (set for this store); no good backup yet"
+        );
     }
 
     #[test]

@@ -137,15 +137,10 @@ impl Effects {
             Command::Backup { id, name } => self.act(Action::Backup, id, name, None),
             Command::Restore { id, name, backup } => self.act(Action::Restore, id, name, backup),
             Command::Undelete { id, name } => self.act(Action::Undelete, id, name, None),
-            Command::LoadBackups(id) => self.spawn(async move {
-                let result = timed(
-                    DB_TIMEOUT,
-                    "database",
-                    backups::for_store(&pool, id, BACKUPS_SHOWN),
-                )
-                .await;
-                Msg::Backups { id, result }
-            }),
+            Command::LoadBackups(id) => {
+                self.load_schedule(id);
+                self.load_backups(id)
+            }
             Command::LoadNewestGood => self.spawn(async move {
                 let result = timed(DB_TIMEOUT, "database", backups::newest_good(&pool))
                     .await
@@ -216,6 +211,38 @@ impl Effects {
                 self.spawn(async move { Msg::Doctor(Ok(pods::doctor(&settings).await)) })
             }
         }
+    }
+
+    fn load_backups(&self, id: Uuid) {
+        let pool = self.pool.clone();
+        self.spawn(async move {
+            let result = timed(
+                DB_TIMEOUT,
+                "database",
+                backups::for_store(&pool, id, BACKUPS_SHOWN),
+            )
+            .await;
+            Msg::Backups { id, result }
+        })
+    }
+
+    /// The schedule that applies to the store and its next slot (the
+    /// engine's view, as the API answers it).
+    fn load_schedule(&self, id: Uuid) {
+        let (pool, cfg) = (self.pool.clone(), self.engine.clone());
+        self.spawn(async move {
+            let result = timed(DB_TIMEOUT, "database", async {
+                let store =
+                    stores::get(&pool, id)
+                        .await?
+                        .ok_or_else(|| engine::EngineError::NotFound {
+                            key: id.to_string(),
+                        })?;
+                engine::schedule::view(&pool, &cfg, &store, Utc::now()).await
+            })
+            .await;
+            Msg::Schedule { id, result }
+        })
     }
 
     fn load_resources(&self, id: Uuid, namespace: NamespaceRef) {

@@ -73,6 +73,11 @@ pub enum Msg {
         id: Uuid,
         result: Result<Vec<Backup>, String>,
     },
+    /// A store's backup schedule (what applies, the next scheduled backup).
+    Schedule {
+        id: Uuid,
+        result: Result<crate::engine::schedule::ScheduleView, String>,
+    },
     /// When each store's newest complete backup finished.
     NewestGood {
         at: DateTime<Utc>,

@@ -776,6 +776,20 @@ fn backups_in_the_detail() {
     // 80x24: the fourth tab; 120x40: a pane of its own; the top row marked.
     snap("detail_backups", |size| {
         let mut s = backups_at(size);
+        s.info.keep_deleted_days = Some(7);
+        update(
+            &mut s,
+            Msg::Schedule {
+                id: Uuid::from_u128(3),
+                result: Ok(crate::engine::schedule::ScheduleView {
+                    own_hours: Some(6),
+                    every_hours: Some(6),
+                    described: "every 6 h (set for this store)".into(),
+                    next_at: Some(t0() + Duration::hours(3)),
+                    newest_good_at: Some(t0() - Duration::hours(2)),
+                }),
+            },
+        );
         typed(&mut s, "b");
         s
     });

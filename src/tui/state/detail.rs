@@ -57,6 +57,9 @@ pub struct DetailView {
     pub operation: Option<Operation>,
     /// Its backups, newest first.
     pub backups: Feed<Vec<Backup>>,
+    /// Its backup schedule, read with the backups (None until then, or
+    /// when it could not be read: the backups pane says why).
+    pub schedule: Option<crate::engine::schedule::ScheduleView>,
     pub focus: Pane,
     pub scroll: [usize; 4],
     /// The panes, or the logs or the wp prompt over them.
@@ -276,6 +279,7 @@ impl DetailView {
             audit: Feed::loading(),
             operation: None,
             backups: Feed::loading(),
+            schedule: None,
             focus: Pane::Resources,
             scroll: [0; 4],
             mode: DetailMode::Panes,

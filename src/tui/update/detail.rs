@@ -113,6 +113,9 @@ pub(super) fn on_loaded(state: &mut State, msg: Msg) -> Vec<Command> {
             }
         }
         Msg::Events { id, result } if d.id == id => d.events.set(result),
+        // Unreadable: the line is left out; the backups pane says why the
+        // database did not answer.
+        Msg::Schedule { id, result } if d.id == id => d.schedule = result.ok(),
         Msg::Backups { id, result } if d.id == id => {
             d.backups.set(result);
             let max = d

@@ -48,9 +48,11 @@ pub(super) fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
             }
         }
         Msg::HealthAll(all) => health_all(state, all),
-        Msg::Resources { .. } | Msg::Events { .. } | Msg::Audit { .. } | Msg::Backups { .. } => {
-            detail::on_loaded(state, msg)
-        }
+        Msg::Resources { .. }
+        | Msg::Events { .. }
+        | Msg::Audit { .. }
+        | Msg::Backups { .. }
+        | Msg::Schedule { .. } => detail::on_loaded(state, msg),
         Msg::NewestGood { result, .. } => {
             backups::on_good(state, result);
             Vec::new()

@@ -225,6 +225,9 @@ pub fn clock_signature(state: &State) -> u64 {
             for e in d.events.data.iter().flatten().take(200) {
                 fmt::age_opt(now, e.at).hash(&mut h);
             }
+            if let Some(v) = &d.schedule {
+                super::backups::schedule_line(v, now, state.tz).hash(&mut h);
+            }
             for b in d.backups.data.iter().flatten().take(50) {
                 super::backups::tail(b, now, state.tz).hash(&mut h);
             }

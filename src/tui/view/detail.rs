@@ -97,6 +97,14 @@ fn info_lines(
     };
     l4.extend(kv("  provisioning took", took));
     lines.push(Line::from(l4));
+    // Without backups configured there is no schedule to speak of.
+    if let Some(v) = d.schedule.as_ref().filter(|_| state.backups_on()) {
+        let text = backups::schedule_line(v, state.now, state.tz);
+        lines.push(Line::from(kv(
+            "backups",
+            fmt::truncate(&text, inner_w.saturating_sub(8)),
+        )));
+    }
     if let Some(op) = &d.operation {
         let mut s = format!("{} {}", op.kind, op.state);
         if let Some(step) = &op.step {

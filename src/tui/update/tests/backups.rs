@@ -314,3 +314,34 @@ fn the_fleets_good_backups_load_with_the_stores_each_minute_and_when_a_backup_en
         "{cmds:?}"
     );
 }
+
+#[test]
+fn the_schedule_arrives_with_the_backups_for_the_store_shown_only() {
+    let mut s = detail_state();
+    let view = |hours: i64| crate::engine::schedule::ScheduleView {
+        own_hours: None,
+        every_hours: Some(hours),
+        described: format!("every {hours} h (the fleet's default)"),
+        next_at: None,
+        newest_good_at: None,
+    };
+    update(
+        &mut s,
+        Msg::Schedule {
+            id: Uuid::from_u128(1),
+            result: Ok(view(6)),
+        },
+    );
+    assert!(s.detail().unwrap().schedule.is_none(), "another store's");
+    update(
+        &mut s,
+        Msg::Schedule {
+            id: Uuid::from_u128(3),
+            result: Ok(view(24)),
+        },
+    );
+    assert_eq!(
+        s.detail().unwrap().schedule.as_ref().map(|v| v.every_hours),
+        Some(Some(24))
+    );
+}
