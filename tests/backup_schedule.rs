@@ -7,6 +7,7 @@
 mod common;
 
 use chrono::{DateTime, Duration as Span, Utc};
+use common::s3::{backup_keys, new_key, raw_bucket};
 use common::*;
 use object_store::ObjectStore as _;
 use store_weaver::backup::{Reason, schedule};
@@ -26,23 +27,7 @@ fn tester() -> Actor {
 
 /// The sandbox's bucket under `prefix`, a fresh key, and `extra` settings.
 fn backup_settings(db: &TestDb, prefix: &str, extra: &[(&'static str, &str)]) -> Settings {
-    use base64::Engine as _;
-    let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
-    let vars: Vec<(&'static str, String)> = vec![
-        ("backup_bucket", require_env("SANDBOX_S3_BUCKET")),
-        ("backup_endpoint", require_env("SANDBOX_S3_ENDPOINT")),
-        ("backup_region", require_env("SANDBOX_S3_REGION")),
-        ("backup_prefix", prefix.to_string()),
-        (
-            "backup_access_key_id",
-            require_env("SANDBOX_S3_ACCESS_KEY_ID"),
-        ),
-        (
-            "backup_secret_access_key",
-            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
-        ),
-        ("backup_key", key),
-    ];
+    let vars = backup_keys(&require_env("SANDBOX_S3_ENDPOINT"), prefix, &new_key());
     let mut all: Vec<(&'static str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.extend_from_slice(extra);
     settings(&db.url, "tests/fixtures/charts", &all)
@@ -211,18 +196,6 @@ async fn stored_backup(
 
 fn object(prefix: &str, store: Uuid, backup: Uuid) -> object_store::path::Path {
     object_store::path::Path::from(format!("{prefix}{store}/{backup}/database"))
-}
-
-fn raw_bucket() -> object_store::aws::AmazonS3 {
-    object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(require_env("SANDBOX_S3_ENDPOINT"))
-        .with_bucket_name(require_env("SANDBOX_S3_BUCKET"))
-        .with_region(require_env("SANDBOX_S3_REGION"))
-        .with_access_key_id(require_env("SANDBOX_S3_ACCESS_KEY_ID"))
-        .with_secret_access_key(require_env("SANDBOX_S3_SECRET_ACCESS_KEY"))
-        .with_allow_http(true)
-        .build()
-        .unwrap()
 }
 
 async fn exists(bucket: &object_store::aws::AmazonS3, path: &object_store::path::Path) -> bool {

@@ -10,6 +10,7 @@
 mod common;
 
 use common::real::{create_store, medusa_script, medusa_settings, record};
+use common::s3::{backup_keys, new_key, raw_bucket};
 use common::tools::{kubectl, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -30,13 +31,6 @@ fn tester() -> Actor {
     Actor::new("tester", Via::Cli)
 }
 
-/// A fresh backup key, base64.
-fn new_key() -> String {
-    use base64::Engine as _;
-    let raw: [u8; 32] = rand::random();
-    base64::engine::general_purpose::STANDARD.encode(raw)
-}
-
 /// The backup settings for this test: the sandbox's bucket under a prefix
 /// of its own, `endpoint` (the server, or a proxy in front of it).
 fn backup_settings(db: &TestDb, endpoint: &str, prefix: &str, key: &str) -> Settings {
@@ -47,25 +41,6 @@ fn backup_settings(db: &TestDb, endpoint: &str, prefix: &str, key: &str) -> Sett
             .map(|(k, v)| (*k, v.as_str()))
             .collect::<Vec<_>>(),
     )
-}
-
-/// The backup settings' keys and values.
-fn backup_keys(endpoint: &str, prefix: &str, key: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("backup_bucket", require_env("SANDBOX_S3_BUCKET")),
-        ("backup_endpoint", endpoint.to_string()),
-        ("backup_region", require_env("SANDBOX_S3_REGION")),
-        ("backup_prefix", prefix.to_string()),
-        (
-            "backup_access_key_id",
-            require_env("SANDBOX_S3_ACCESS_KEY_ID"),
-        ),
-        (
-            "backup_secret_access_key",
-            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
-        ),
-        ("backup_key", key.to_string()),
-    ]
 }
 
 /// The command line with the same settings; secrets in the environment.
@@ -220,19 +195,6 @@ async fn operation_end(db: &TestDb, id: Uuid, secs: u64) -> operations::Operatio
         (!matches!(op.state, State::Queued | State::Running)).then_some(op)
     })
     .await
-}
-
-/// An S3 client of the test's own, to damage what the product wrote.
-fn raw_bucket() -> object_store::aws::AmazonS3 {
-    object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(require_env("SANDBOX_S3_ENDPOINT"))
-        .with_bucket_name(require_env("SANDBOX_S3_BUCKET"))
-        .with_region(require_env("SANDBOX_S3_REGION"))
-        .with_access_key_id(require_env("SANDBOX_S3_ACCESS_KEY_ID"))
-        .with_secret_access_key(require_env("SANDBOX_S3_SECRET_ACCESS_KEY"))
-        .with_allow_http(true)
-        .build()
-        .unwrap()
 }
 
 // Several threads: the test's own workers go on while it waits for the

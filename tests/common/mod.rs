@@ -6,6 +6,7 @@
 
 pub mod partition;
 pub mod real;
+pub mod s3;
 pub mod tools;
 
 use sqlx::PgPool;

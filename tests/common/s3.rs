@@ -1,0 +1,45 @@
+//! The sandbox's S3 server (versitygw) for backup tests: the settings that
+//! point Store Weaver at it, and a client of the test's own to look at (or
+//! damage) what the product wrote.
+
+use super::require_env;
+
+/// The backup settings' keys and values: the sandbox's bucket at
+/// `endpoint` (the server, or a proxy in front of it), under `prefix`,
+/// sealed with `key` (base64).
+pub fn backup_keys(endpoint: &str, prefix: &str, key: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("backup_bucket", require_env("SANDBOX_S3_BUCKET")),
+        ("backup_endpoint", endpoint.to_string()),
+        ("backup_region", require_env("SANDBOX_S3_REGION")),
+        ("backup_prefix", prefix.to_string()),
+        (
+            "backup_access_key_id",
+            require_env("SANDBOX_S3_ACCESS_KEY_ID"),
+        ),
+        (
+            "backup_secret_access_key",
+            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
+        ),
+        ("backup_key", key.to_string()),
+    ]
+}
+
+/// A fresh backup key, base64.
+pub fn new_key() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+}
+
+/// An S3 client of the test's own on the sandbox's bucket.
+pub fn raw_bucket() -> object_store::aws::AmazonS3 {
+    object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(require_env("SANDBOX_S3_ENDPOINT"))
+        .with_bucket_name(require_env("SANDBOX_S3_BUCKET"))
+        .with_region(require_env("SANDBOX_S3_REGION"))
+        .with_access_key_id(require_env("SANDBOX_S3_ACCESS_KEY_ID"))
+        .with_secret_access_key(require_env("SANDBOX_S3_SECRET_ACCESS_KEY"))
+        .with_allow_http(true)
+        .build()
+        .expect("an S3 client for the sandbox's bucket")
+}
