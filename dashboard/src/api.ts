@@ -5,6 +5,7 @@ import type {
   BackupList,
   BackupSchedule,
   BackupSummary,
+  ScheduleBody,
   Credentials,
   DeletedList,
   Detail,
@@ -285,6 +286,12 @@ export class Api {
   /** The store's backup schedule: the interval that applies and the next scheduled backup. */
   backupSchedule(id: string): Promise<BackupSchedule> {
     return this.request<BackupSchedule>('GET', `/api/stores/${encodeURIComponent(id)}/backup-schedule`);
+  }
+
+  /** Set the store's own backup interval: N hours (1–8760), 0 for none, null for the fleet's default. */
+  setBackupSchedule(id: string, everyHours: number | null): Promise<BackupSchedule> {
+    const body: ScheduleBody = { every_hours: everyHours };
+    return this.request<BackupSchedule>('PUT', `/api/stores/${encodeURIComponent(id)}/backup-schedule`, body);
   }
 
   /** Bring a deleted store back from its final backup. */

@@ -13,7 +13,7 @@ import { StoreBackups } from './components/StoreBackups';
 import { StoreList, type StoreActions } from './components/StoreList';
 import { formatBytes, needsBackup } from './format';
 import { FakeEventSource, scriptedFetch, store } from './test-utils';
-import type { Backup, BackupSummary, DeletedStore, Me } from './types';
+import type { Backup, BackupSchedule, BackupSummary, DeletedStore, Me } from './types';
 
 const ann: Me = { user: 'ann@example.com', role: 'user', auth_mode: 'password', method: 'cookie' };
 const noActions = (): StoreActions => ({ retry: vi.fn(), askDelete: vi.fn(), pending: new Set() });
@@ -131,6 +131,119 @@ describe('a store’s backups', () => {
     await screen.findAllByRole('row');
     expect(screen.queryByTestId('backup-schedule')).toBeNull();
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  describe('changing the schedule', () => {
+    /** What the server answers for a store whose own interval is `own` (the fleet's: 24 h). */
+    const view = (own: number | null): BackupSchedule => ({
+      own_hours: own,
+      every_hours: own === null ? 24 : own === 0 ? null : own,
+      described: own === null ? 'every 24 h (the fleet’s default)' : own === 0 ? 'none (set for this store)' : `every ${own} h (set for this store)`,
+      next_at: own === 0 ? null : '2026-11-26T03:12:00Z',
+      newest_good_at: null,
+    });
+    const scheduleFetch = (own: number | null, put: Parameters<typeof scriptedFetch>[0][string]) =>
+      scriptedFetch({
+        [`GET /api/stores/${s.id}/backups`]: { body: { backups: [] } },
+        [`GET /api/stores/${s.id}/backup-schedule`]: { body: view(own) },
+        [`PUT /api/stores/${s.id}/backup-schedule`]: put,
+      });
+    const choice = () => screen.getByLabelText('Back up') as HTMLSelectElement;
+    const save = () => fireEvent.click(screen.getByRole('button', { name: 'Save schedule' }));
+
+    it('sends the interval chosen, and then shows what the server answered', async () => {
+      const { fetch, calls } = scheduleFetch(null, (c) => ({ body: view((c.body as { every_hours: number | null }).every_hours) }));
+      renderBackups(fetch);
+      await screen.findByTestId('backup-schedule');
+      expect(choice().value).toBe('default');
+      const puts = () => calls.filter((c) => c.method === 'PUT');
+      // Each choice in turn; after each save the form starts again from the answer.
+      const steps: [string, string | null, number | null, RegExp][] = [
+        ['6', null, 6, /every 6 h \(set for this store\)/],
+        ['12', null, 12, /every 12 h/],
+        ['24', null, 24, /every 24 h \(set for this store\)/],
+        ['none', null, 0, /none \(set for this store\)/],
+        ['custom', '36', 36, /every 36 h/],
+        ['default', null, null, /every 24 h \(the fleet’s default\)/],
+      ];
+      for (const [value, typed, sent, shown] of steps) {
+        const before = puts().length;
+        fireEvent.change(choice(), { target: { value } });
+        if (typed !== null) fireEvent.change(screen.getByLabelText('Hours between backups'), { target: { value: typed } });
+        save();
+        await waitFor(() => expect(puts()).toHaveLength(before + 1));
+        expect(puts()[before].path).toBe(`/api/stores/${s.id}/backup-schedule`);
+        expect(puts()[before].body).toEqual({ every_hours: sent });
+        await waitFor(() => expect(screen.getByTestId('backup-schedule').textContent).toMatch(shown));
+        expect(screen.getByRole('status').textContent).toMatch(/Backup schedule of “Acme Shoes” saved/);
+        expect(choice().value).toBe(value);
+      }
+    });
+
+    it('starts from the store’s own interval: other hours are shown in the number field', async () => {
+      const { fetch } = scheduleFetch(36, { body: view(36) });
+      renderBackups(fetch);
+      await screen.findByTestId('backup-schedule');
+      expect(choice().value).toBe('custom');
+      expect((screen.getByLabelText('Hours between backups') as HTMLInputElement).value).toBe('36');
+      cleanup();
+      const { fetch: f2 } = scheduleFetch(0, { body: view(0) });
+      renderBackups(f2);
+      await screen.findByTestId('backup-schedule');
+      expect(choice().value).toBe('none');
+      expect(screen.queryByLabelText('Hours between backups')).toBeNull();
+    });
+
+    it('shows a 422’s message next to the field, and nothing else changes', async () => {
+      const message = "9000 is not an interval: give 1 to 8760 hours, 0 for none, or null for the fleet's";
+      const { fetch, calls } = scheduleFetch(null, { status: 422, body: { error: message, code: 'invalid', field: 'every_hours' } });
+      renderBackups(fetch);
+      const facts = await screen.findByTestId('backup-schedule');
+      const factsBefore = facts.textContent;
+      fireEvent.change(choice(), { target: { value: 'custom' } });
+      const hours = screen.getByLabelText('Hours between backups') as HTMLInputElement;
+      fireEvent.change(hours, { target: { value: '9000' } });
+      save();
+      const err = await screen.findByText(message);
+      expect(calls.filter((c) => c.method === 'PUT').map((c) => c.body)).toEqual([{ every_hours: 9000 }]);
+      // Tied to the hours field, announced, and nothing else moved.
+      expect(err.getAttribute('role')).toBe('alert');
+      expect(hours.getAttribute('aria-invalid')).toBe('true');
+      expect(hours.getAttribute('aria-describedby')).toBe(err.id);
+      expect(hours.value).toBe('9000');
+      expect(choice().value).toBe('custom');
+      expect(screen.getByTestId('backup-schedule').textContent).toBe(factsBefore);
+      expect(screen.queryByRole('status')).toBeNull();
+      expect(screen.getAllByRole('alert')).toHaveLength(1);
+    });
+
+    it('a 422 on a preset goes next to the select; other refusals say what failed', async () => {
+      const { fetch } = scheduleFetch(null, [
+        { status: 422, body: { error: 'every_hours: out of range', code: 'invalid', field: 'every_hours' } },
+        { status: 404, body: { error: 'no store 00000000-0000-4000-8000-000000000001', code: 'not_found' } },
+      ]);
+      renderBackups(fetch);
+      await screen.findByTestId('backup-schedule');
+      fireEvent.change(choice(), { target: { value: '6' } });
+      save();
+      const err = await screen.findByText('every_hours: out of range');
+      expect(choice().getAttribute('aria-invalid')).toBe('true');
+      expect(choice().getAttribute('aria-describedby')).toContain(err.id);
+      save();
+      expect((await screen.findByText(/Cannot change the backup schedule of “Acme Shoes”: no store/)).getAttribute('role')).toBe('alert');
+      expect(screen.queryByText('every_hours: out of range')).toBeNull();
+      expect(choice().getAttribute('aria-invalid')).toBeNull();
+    });
+
+    it('asks for hours before sending when the number field is empty', async () => {
+      const { fetch, calls } = scheduleFetch(null, { body: view(6) });
+      renderBackups(fetch);
+      await screen.findByTestId('backup-schedule');
+      fireEvent.change(choice(), { target: { value: 'custom' } });
+      save();
+      expect((await screen.findByRole('alert')).textContent).toMatch(/whole number from 1 to 8760/);
+      expect(calls.some((c) => c.method === 'PUT')).toBe(false);
+    });
   });
 
   it('backs the store up now', async () => {

@@ -76,3 +76,6 @@ export type DeletedStore = Schemas['DeletedStoreOut'];
 
 /** `GET /api/stores/{id}/backup-schedule`: the interval that applies, the next scheduled backup, the newest good one. */
 export type BackupSchedule = Schemas['ScheduleView'];
+
+/** `PUT /api/stores/{id}/backup-schedule`: the store's own interval (null: the fleet's; 0: none). */
+export type ScheduleBody = Schemas['ScheduleBody'];

@@ -3,6 +3,7 @@ import { Api, explain } from '../api';
 import { formatBytes, formatDuration, formatTime, parseTime } from '../format';
 import type { Backup, BackupSchedule, Store } from '../types';
 import { ConfirmDialog } from './ConfirmDialog';
+import { ScheduleEditor } from './ScheduleEditor';
 
 export interface StoreBackupsProps {
   api: Api;
@@ -89,6 +90,15 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
     }
   };
 
+  // What the server answered a schedule change with is what the section shows.
+  const scheduleSaved = (view: BackupSchedule) => {
+    // A load started before the change would bring the old schedule back.
+    seq.current++;
+    setSchedule(view);
+    setError(null);
+    setNotice(`Backup schedule of “${store.name}” saved: ${view.described}.`);
+  };
+
   const restore = async () => {
     const b = confirming;
     if (!b) return;
@@ -148,6 +158,10 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
           <dt>Newest good</dt>
           <dd>{schedule.newest_good_at ? formatTime(schedule.newest_good_at) : 'none yet'}</dd>
         </dl>
+      ) : null}
+      {schedule && configured !== false && store.status !== 'Deleted' ? (
+        // A new answer (another own interval) starts the form from it.
+        <ScheduleEditor key={String(schedule.own_hours)} api={api} store={store} schedule={schedule} onSaved={scheduleSaved} />
       ) : null}
       {configured !== false && store.status !== 'Deleted' ? (
         <div className="toolbar">
