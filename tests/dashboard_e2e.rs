@@ -372,7 +372,8 @@ async fn insert_backup(
 /// taken to Ready (and one to Deleted) by workers in this process, which
 /// then stop, so what the dashboard's buttons queue stays queued and is
 /// checked here in the ledger: the restore of the named backup (the store
-/// Restoring), a backup, and the undelete's provision.
+/// Restoring), a backup, and the undelete's provision; and the schedule set
+/// to every 6 h in the form, stored and audited.
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
     use store_weaver::db::operations::{self, Kind};
@@ -526,6 +527,22 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
     let restore = queued(kept).await;
     let backup = queued(stale).await;
     let undelete = queued(gone).await;
+    // What the schedule form saved, and its audit entry (the refused 9000 h
+    // changed nothing and is not audited).
+    let every_hours: Option<i32> =
+        sqlx::query_scalar("SELECT backup_every_hours FROM stores WHERE id = $1")
+            .bind(kept)
+            .fetch_one(&db.pool)
+            .await
+            .expect("read the store's interval");
+    let schedule_audit: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT actor, via, outcome, detail FROM audit_log \
+         WHERE store_id = $1 AND action = 'store.backup-schedule' ORDER BY id",
+    )
+    .bind(kept)
+    .fetch_all(&db.pool)
+    .await
+    .expect("read the audit log");
 
     // Leave nothing in the cluster: the two stores' namespaces (the
     // undeleted one never got one: no worker ran its provision).
@@ -553,9 +570,21 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
     assert_eq!(backup.kind, Kind::Backup, "{backup:?}");
     let undelete = undelete.expect("the undelete queued an operation");
     assert_eq!(undelete.kind, Kind::Provision, "{undelete:?}");
+    assert_eq!(every_hours, Some(6), "the store's own backup interval");
+    assert_eq!(
+        schedule_audit,
+        [(
+            email.clone(),
+            "api".to_string(),
+            "ok".to_string(),
+            Some("every 6 h (was the fleet's)".to_string()),
+        )],
+        "the schedule's audit entries"
+    );
 
     for name in [
         "dashboard-backups.png",
+        "dashboard-backup-schedule.png",
         "dashboard-delete-backup.png",
         "dashboard-recently-deleted.png",
     ] {

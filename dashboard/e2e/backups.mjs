@@ -10,11 +10,14 @@
 // The list marks the store without a good backup; the store's detail lists
 // its backups (a complete one and a failed one with its error); the delete
 // confirmation says a final backup is kept 7 days and offers the opt-out;
+// the store's schedule refuses 9000 h next to the field and is set to every
+// 6 h (tests/dashboard_e2e.rs checks the stored value and its audit entry);
 // "Restore…" on the complete backup names it and says the shop is paused,
 // and the store turns Restoring; "Back up now" queues a backup; Recently
 // deleted lists the deleted store and "Undelete" brings it back
 // (Provisioning). Screenshots: dashboard-backups.png,
-// dashboard-delete-backup.png, dashboard-recently-deleted.png.
+// dashboard-backup-schedule.png, dashboard-delete-backup.png,
+// dashboard-recently-deleted.png.
 
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -118,6 +121,36 @@ try {
     await region.scrollIntoViewIfNeeded();
     await shot('backups');
     await fitsPhone('the store detail with its backups');
+  });
+
+  await step('the store’s schedule: 9000 h is refused next to the field, then every 6 h is saved', async () => {
+    const region = page.getByRole('region', { name: 'Backups' });
+    const facts = region.getByTestId('backup-schedule');
+    const before = (await facts.innerText()).replace(/\s+/g, ' ');
+    const choice = region.getByLabel('Backup interval');
+    check((await choice.inputValue()) === 'default', `the schedule form starts at ${await choice.inputValue()}`);
+    // The server's refusal, next to the hours it refuses; nothing else changes.
+    await choice.selectOption('custom');
+    const hours = region.getByLabel('Hours between backups');
+    await hours.fill('9000');
+    await region.getByRole('button', { name: 'Save schedule' }).click();
+    const refused = region.locator('#schedule-hours-error');
+    await refused.getByText(/9000 is not an interval/).waitFor();
+    check((await hours.getAttribute('aria-invalid')) === 'true', 'the refused hours are not marked invalid');
+    check((await facts.innerText()).replace(/\s+/g, ' ') === before, 'a refused schedule changed what the section shows');
+    await region.scrollIntoViewIfNeeded();
+    await shot('backup-schedule');
+    // Every 6 h: the section shows what the server answered.
+    await choice.selectOption('6');
+    await region.getByRole('button', { name: 'Save schedule' }).click();
+    await region.getByRole('status').filter({ hasText: `Backup schedule of “${kept}” saved: every 6 h` }).waitFor();
+    const after = (await facts.innerText()).replace(/\s+/g, ' ');
+    check(/every 6 h \(set for this store\)/.test(after) && /Next scheduled \d{4}-\d\d-\d\d \d\d:\d\d/.test(after), `after saving the schedule says: ${after}`);
+    check((await region.getByLabel('Backup interval').inputValue()) === '6', 'the form does not start from the saved 6 h');
+    check((await refused.count()) === 0, 'the refusal is still shown after the save');
+    const puts = apiCalls.filter((c) => c.method === 'PUT' && c.path.endsWith('/backup-schedule')).map((c) => JSON.parse(c.body));
+    check(JSON.stringify(puts) === JSON.stringify([{ every_hours: 9000 }, { every_hours: 6 }]), `the schedule requests sent ${JSON.stringify(puts)}`);
+    await fitsPhone('the store detail with its schedule form');
   });
 
   await step('the delete confirmation says a final backup is kept 7 days, with an opt-out', async () => {

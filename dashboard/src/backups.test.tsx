@@ -148,7 +148,7 @@ describe('a store’s backups', () => {
         [`GET /api/stores/${s.id}/backup-schedule`]: { body: view(own) },
         [`PUT /api/stores/${s.id}/backup-schedule`]: put,
       });
-    const choice = () => screen.getByLabelText('Back up') as HTMLSelectElement;
+    const choice = () => screen.getByLabelText('Backup interval') as HTMLSelectElement;
     const save = () => fireEvent.click(screen.getByRole('button', { name: 'Save schedule' }));
 
     it('sends the interval chosen, and then shows what the server answered', async () => {

@@ -74,9 +74,9 @@ export function ScheduleEditor({ api, store, schedule, onSaved }: ScheduleEditor
   const selectBad = fieldError !== null && !custom;
   const hoursBad = fieldError !== null && custom;
   return (
-    <form className="settings-form schedule-form" aria-label="Change the backup schedule" onSubmit={(e) => void submit(e)} noValidate>
+    <form className="schedule-form" aria-label="Change the backup schedule" onSubmit={(e) => void submit(e)} noValidate>
       <div className="field">
-        <label htmlFor="schedule-choice">Back up</label>
+        <label htmlFor="schedule-choice">Backup interval</label>
         <select
           id="schedule-choice"
           value={choice}
@@ -84,19 +84,15 @@ export function ScheduleEditor({ api, store, schedule, onSaved }: ScheduleEditor
           aria-invalid={selectBad || undefined}
           aria-describedby={selectBad ? 'schedule-error schedule-hint' : 'schedule-hint'}
         >
-          <option value="default">at the fleet’s default interval</option>
-          <option value="none">never (no scheduled backups)</option>
+          <option value="default">the fleet’s default</option>
+          <option value="none">none (no scheduled backups)</option>
           {SCHEDULE_PRESETS.map((h) => (
             <option key={h} value={String(h)}>
               every {h} h
             </option>
           ))}
-          <option value="custom">every … hours (1–8760)</option>
+          <option value="custom">other: hours…</option>
         </select>
-        <p className="hint" id="schedule-hint">
-          Each store has a fixed slot in its interval, so backups are spread over the day. Manual backups are not
-          affected.
-        </p>
         {selectBad ? (
           <p className="field-error" id="schedule-error" role="alert">
             {fieldError}
@@ -126,16 +122,20 @@ export function ScheduleEditor({ api, store, schedule, onSaved }: ScheduleEditor
           ) : null}
         </div>
       ) : null}
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : null}
       <div className="actions">
         <button type="submit" disabled={busy} aria-busy={busy}>
           {busy ? 'Saving…' : 'Save schedule'}
         </button>
       </div>
+      <p className="hint" id="schedule-hint">
+        Each store has a fixed slot in its interval, so its scheduled backups do not all start at once. Back up now is not
+        affected.
+      </p>
+      {error ? (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      ) : null}
     </form>
   );
 }
