@@ -287,6 +287,26 @@ pub enum StoreCommand {
         #[arg(long = "as", value_name = "USER")]
         actor: Option<String>,
     },
+    /// Make a new store from a backup of another: its own name, address and
+    /// credentials, the source's data (a staging copy before a risky
+    /// upgrade). The source is only read.
+    Clone {
+        /// The store to copy.
+        source: String,
+        /// The clone's name.
+        name: String,
+        /// The source's backup: its id or its first characters (default:
+        /// the newest complete one).
+        #[arg(long, value_name = "ID")]
+        backup: Option<String>,
+        /// Wait until the clone is Ready (or failed); exit 5 if it failed.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,7 @@ pub mod pods;
 pub mod args;
 pub mod backups;
 pub mod changes;
+pub mod clones;
 pub mod keys;
 pub mod live;
 pub mod schedule;
@@ -402,6 +403,22 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             json,
             actor,
         } => schedule::show_or_set(&settings, &pool, &store, every, actor, json).await,
+        StoreCommand::Clone {
+            source,
+            name,
+            backup,
+            wait,
+            json,
+            actor,
+        } => {
+            let ask = clones::Ask {
+                source,
+                name,
+                backup,
+                actor,
+            };
+            clones::clone(settings, &pool, ask, wait, json).await
+        }
         StoreCommand::Upgrade {
             store,
             set,

@@ -219,6 +219,27 @@ pub async fn create(
     .await
 }
 
+/// A new store whose provision writes `backup` (another store's) into it:
+/// a clone. As [`create`], with the backup in the operation's params.
+pub async fn create_from(
+    mut tx: Transaction<'_, Postgres>,
+    new: &stores::NewStore<'_>,
+    actor: &Actor,
+    detail: &str,
+    backup: Uuid,
+) -> Result<Store, sqlx::Error> {
+    stores::insert(&mut *tx, new).await?;
+    let op = NewOp {
+        kind: Kind::Provision,
+        params: Params {
+            restore: Some(backup),
+            ..Params::default()
+        },
+        from_revision: None,
+    };
+    accept_op(tx, actor, new.id, new.name, &op, Action::Create, detail).await
+}
+
 /// A failed provision, provisioning again: same record, back to Provisioning.
 pub async fn retry_provision(
     mut tx: Transaction<'_, Postgres>,

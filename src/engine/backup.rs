@@ -490,7 +490,7 @@ impl Context {
                 )
             })?;
         let (m, bucket, key) = self.checked_backup(store, backup).await?;
-        self.write_back(lease, &owned, store, &m, &bucket, &key, deadline)
+        self.write_back(lease, &owned, store, &m, &bucket, &key, deadline, None)
             .await
     }
 
@@ -585,6 +585,7 @@ impl Context {
         store: &Store,
         m: &Manifest,
         deadline: Instant,
+        rewrite: Option<&[String]>,
     ) -> Result<(), StepError> {
         self.phase(lease, Phase::Restoring).await?;
         let owned = ns_ops::verify(&self.client, &store.namespace_ref())
@@ -593,7 +594,9 @@ impl Context {
             .ok_or_else(|| StepError::Failed("the store's namespace is gone".into()))?;
         let (cfg, bucket) = config(self)?;
         let result = self
-            .write_back(lease, &owned, store, m, &bucket, &cfg.key, deadline)
+            .write_back(
+                lease, &owned, store, m, &bucket, &cfg.key, deadline, rewrite,
+            )
             .await;
         match result {
             Ok(detail) => {
@@ -609,7 +612,9 @@ impl Context {
 
     /// Writes a checked backup's database and files into the store: the
     /// shop paused for the database, resumed and healthy again, then the
-    /// files; then the counts compared with the manifest's.
+    /// files; then the counts compared with the manifest's. `rewrite`: a
+    /// command run in the database's container once the database is in,
+    /// before the shop resumes (a clone's, see `clone.rs`).
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn write_back(
         &self,
@@ -620,6 +625,7 @@ impl Context {
         bucket: &Bucket,
         key: &seal::BackupKey,
         deadline: Instant,
+        rewrite: Option<&[String]>,
     ) -> Result<String, Restore> {
         let engine = store.engine.spec();
         let b = &engine.backup;
@@ -641,6 +647,20 @@ impl Context {
                 deadline,
             )
             .await;
+        let db = match (db, rewrite) {
+            (Ok(()), Some(argv)) => self
+                .run_in(
+                    owned,
+                    store,
+                    b.database.component,
+                    b.database.container,
+                    argv,
+                )
+                .await
+                .map(drop)
+                .map_err(Restore::broke),
+            (db, _) => db,
+        };
         // Resumed whatever the database step did: a store left paused
         // serves nobody.
         let resumed = data::resume(&self.client, owned, store.id, b.pause).await;

@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod changes;
+pub mod clone;
 pub mod config;
 pub mod fleet;
 pub mod provision;
@@ -14,6 +15,7 @@ pub mod schedule;
 pub mod upgrade;
 pub mod worker;
 
+pub use clone::{CloneRequest, clone};
 pub use config::{EngineConfig, Naming};
 pub use requests::{
     CreateRequest, Limits, backup, create, delete, delete_with, restore, retry, undelete,

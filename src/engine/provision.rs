@@ -283,10 +283,11 @@ impl Context {
         let deadline = Instant::now() + remaining;
 
         // A store brought back from a backup (an undelete, a clone): the
-        // backup is checked whole before anything is created, and its
-        // credentials go into the new Secret.
+        // backup is checked whole before anything is created, and an
+        // undelete's credentials go into the new Secret (a clone keeps its
+        // own).
         let restored = match op.params.restore {
-            Some(backup) => match self.backed_up_credentials(store, backup).await {
+            Some(backup) => match self.backup_for_new_store(store, backup).await {
                 Ok(r) => Some(r),
                 Err(super::backup::Restore::Step(StepError::Unreachable(why))) => {
                     return self.hand_back(lease, &why).await;
@@ -318,8 +319,15 @@ impl Context {
                 &mut laps,
             )
             .await?;
-            if let Some((m, _)) = &restored {
-                self.restore_into_new(lease, store, m, deadline).await?;
+            match &restored {
+                // An undelete: the store's own backup, as it was.
+                Some((m, Some(_))) => {
+                    self.restore_into_new(lease, store, m, deadline, None)
+                        .await?
+                }
+                // A clone: another store's, made the clone's own.
+                Some((m, None)) => self.restore_clone(lease, store.id, m, deadline).await?,
+                None => {}
             }
             Ok::<_, StepError>(())
         };
@@ -446,7 +454,7 @@ impl Context {
         store: Store,
         restored: Option<&(
             crate::backup::Manifest,
-            std::collections::BTreeMap<String, String>,
+            Option<std::collections::BTreeMap<String, String>>,
         )>,
         deadline: Instant,
         timing: &mut Timing,
@@ -552,7 +560,7 @@ impl Context {
                 &owned,
                 store.id,
                 store.engine.spec(),
-                restored.map(|r| &r.1),
+                restored.and_then(|r| r.1.as_ref()),
             )
             .await
             .map_err(step("secrets"))

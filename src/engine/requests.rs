@@ -86,6 +86,18 @@ pub async fn create(
     actor: &Actor,
     req: &CreateRequest,
 ) -> Result<(Store, bool), EngineError> {
+    create_with(pool, limits, naming, actor, req, None).await
+}
+
+/// [`create`], of a store whose data comes from `origin` (a clone).
+pub(super) async fn create_with(
+    pool: &PgPool,
+    limits: Limits,
+    naming: &Naming,
+    actor: &Actor,
+    req: &CreateRequest,
+    origin: Option<&Origin<'_>>,
+) -> Result<(Store, bool), EngineError> {
     let (name, owner, engine) = match validate(req, &naming.reserved) {
         Ok(v) => v,
         Err(e) => {
@@ -96,12 +108,12 @@ pub async fn create(
     // Far from max_stores a create holds one of the create slots; when its
     // count says it is near, it starts over holding every slot (exact).
     let mut result = create_tx(
-        pool, limits, naming, actor, req, &name, &owner, engine, false,
+        pool, limits, naming, actor, req, &name, &owner, engine, origin, false,
     )
     .await;
     if let Ok(None) = result {
         result = create_tx(
-            pool, limits, naming, actor, req, &name, &owner, engine, true,
+            pool, limits, naming, actor, req, &name, &owner, engine, origin, true,
         )
         .await;
     }
@@ -123,6 +135,13 @@ pub async fn create(
     }
 }
 
+/// What a new store's data comes from when it is not a fresh one: a
+/// backup of another store (a clone), and the audit entry's words for it.
+pub(super) struct Origin<'a> {
+    pub backup: Uuid,
+    pub detail: &'a str,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn create_tx(
     pool: &PgPool,
@@ -133,6 +152,7 @@ async fn create_tx(
     name: &str,
     owner: &str,
     engine: EngineKind,
+    origin: Option<&Origin<'_>>,
     every_slot: bool,
 ) -> Result<Option<(Store, bool)>, EngineError> {
     let mut tx = pool.begin().await?;
@@ -198,7 +218,13 @@ async fn create_tx(
         url: &url,
         idempotency_key: req.idempotency_key.as_deref(),
     };
-    let store = ledger::create(tx, &new, actor, &detail).await?;
+    let store = match origin {
+        Some(o) => {
+            let detail = format!("{}; {detail}", o.detail);
+            ledger::create_from(tx, &new, actor, &detail, o.backup).await?
+        }
+        None => ledger::create(tx, &new, actor, &detail).await?,
+    };
     Ok(Some((store, true)))
 }
 
@@ -453,7 +479,7 @@ async fn busy_unless_idle(tx: &mut sqlx::PgConnection, store: &Store) -> Result<
 }
 
 /// The backup a restore uses: the newest complete one, or the one named.
-async fn pick_backup(
+pub(super) async fn pick_backup(
     tx: &mut sqlx::PgConnection,
     store: &Store,
     key: Option<&str>,

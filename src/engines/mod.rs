@@ -134,6 +134,33 @@ pub struct Backup {
     /// (run in the database's container): kept in the manifest, compared
     /// after a restore.
     pub counts: &'static [Count],
+    /// What a clone changes in the data it received so that it is a store
+    /// of its own.
+    pub clone: CloneRewrite,
+}
+
+/// The commands that make another store's data a clone's own (its URL,
+/// its admin's sign-in). Each runs with bash and reads what it needs from
+/// its environment: `OLD_URL`, `NEW_URL` (the source's and the clone's
+/// `scheme://host`), `OLD_HOST`, `NEW_HOST`, `OLD_ADMIN_EMAIL`,
+/// `NEW_ADMIN_EMAIL`; the values hold no quote, space or `$` (checked
+/// before they are set), so a command may put them in SQL between quotes.
+#[derive(Debug)]
+pub struct CloneRewrite {
+    /// In the database's container, once the backup's database is written
+    /// and before the shop resumes (its first request sees the clone's URL).
+    pub database: &'static str,
+    /// In a container of the running shop once it is ready again, if the
+    /// engine needs one (wp-cli's search-replace).
+    pub running: Option<RunningStep>,
+}
+
+/// A command run in one container of a running store.
+#[derive(Debug)]
+pub struct RunningStep {
+    pub component: &'static str,
+    pub container: &'static str,
+    pub command: &'static str,
 }
 
 /// One part of a store's data: where it lives and the two commands that

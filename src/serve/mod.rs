@@ -13,6 +13,7 @@ pub mod backup_views;
 pub mod backups;
 pub mod cache;
 pub mod client;
+pub mod clones;
 pub mod cursor;
 pub mod dashboard;
 pub mod engines;
@@ -227,6 +228,7 @@ pub fn routes() -> Routes {
         .api(routes!(schedules::get, schedules::set))
         .api(routes!(backup_views::summary))
         .api(routes!(backup_views::deleted))
+        .api(routes!(clones::clone))
         .api(routes!(stream::stream))
         .api(routes!(stores::audit))
         .api(routes!(upgrades::upgrade))

@@ -420,6 +420,10 @@ mod tests {
             files: None,
             pause: &[],
             counts: &[],
+            clone: crate::engines::CloneRewrite {
+                database: "true",
+                running: None,
+            },
         },
     };
     const ENGINE: &Engine = &TEST;

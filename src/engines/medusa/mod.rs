@@ -5,7 +5,8 @@
 //! operator needs goes through its Admin API with the revealed login.
 
 use super::{
-    Admin, AdminUser, Backup, Count, DataPart, Engine, EngineKind, Key, KeyKind, MI, SecretKey,
+    Admin, AdminUser, Backup, CloneRewrite, Count, DataPart, Engine, EngineKind, Key, KeyKind, MI,
+    SecretKey,
 };
 
 /// The server idles at ~440 MB resident: below 512Mi it is killed at start.
@@ -153,4 +154,26 @@ const BACKUP: Backup = Backup {
         command: "export PGPASSWORD=\"$POSTGRES_PASSWORD\"; \
                   psql -h 127.0.0.1 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -tAc 'SELECT count(*) FROM \"order\"'",
     }],
+    clone: CLONE,
+};
+
+/// A clone's database, before its server starts: the sign-ins of the
+/// source's admin and of the clone's own (the same address when one owner
+/// has both) are removed, so the setup step at the server's start
+/// registers the clone's admin again with the clone's own password (it
+/// leaves an existing sign-in alone); product images stored under the
+/// source's URL point at the clone's. The publishable key and the sales
+/// channel come with the database: the storefront reads them from the
+/// server (`/storefront-config`), and the setup step renames the store.
+const CLONE: CloneRewrite = CloneRewrite {
+    database: "export PGPASSWORD=\"$POSTGRES_PASSWORD\"; \
+               psql -h 127.0.0.1 -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\" -v ON_ERROR_STOP=1 -q \
+               --single-transaction -c \"DELETE FROM auth_identity WHERE id IN \
+               (SELECT auth_identity_id FROM provider_identity WHERE provider = 'emailpass' \
+               AND lower(entity_id) IN (lower('$OLD_ADMIN_EMAIL'), lower('$NEW_ADMIN_EMAIL')))\" \
+               -c \"UPDATE image SET url = replace(url, '$OLD_URL', '$NEW_URL') \
+               WHERE strpos(url, '$OLD_URL') > 0\" \
+               -c \"UPDATE product SET thumbnail = replace(thumbnail, '$OLD_URL', '$NEW_URL') \
+               WHERE strpos(thumbnail, '$OLD_URL') > 0\"",
+    running: None,
 };

@@ -5,7 +5,8 @@
 pub mod shell;
 
 use super::{
-    Admin, AdminUser, Backup, Count, DataPart, Engine, EngineKind, Key, KeyKind, MI, SecretKey,
+    Admin, AdminUser, Backup, CloneRewrite, Count, DataPart, Engine, EngineKind, Key, KeyKind, MI,
+    RunningStep, SecretKey,
 };
 
 /// The chart's own requests are 100m CPU and 256Mi of memory per container,
@@ -173,4 +174,30 @@ const BACKUP: Backup = Backup {
                   q \"SELECT COUNT(*) FROM wp_posts WHERE post_type IN ('shop_order', 'shop_order_placehold')\"; \
                   else echo 0; fi",
     }],
+    clone: CLONE,
+};
+
+/// A clone's WordPress answers on its own address: `siteurl` and `home`
+/// set in the database before the shop resumes (so its first request does
+/// not redirect to the source), then, once it runs, wp-cli's
+/// search-replace of the source's URL by the clone's in every table
+/// (serialized values too; GUIDs are left, as WordPress asks) where the
+/// chart's setup step left wp-cli. Without wp-cli (the sandbox's setup
+/// image has none) only `siteurl` and `home` change. A database without
+/// WordPress's tables (not installed yet) is left as it is.
+const CLONE: CloneRewrite = CloneRewrite {
+    database: "export MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\"; \
+               q() { mariadb -uroot -N \"$MARIADB_DATABASE\" -e \"$1\"; }; \
+               if [ \"$(q \"SELECT COUNT(*) FROM information_schema.tables \
+               WHERE table_schema = DATABASE() AND table_name = 'wp_options'\")\" = 1 ]; then \
+               q \"UPDATE wp_options SET option_value = '$NEW_URL' WHERE option_name IN ('siteurl', 'home')\"; \
+               fi",
+    running: Some(RunningStep {
+        component: "wordpress",
+        container: "wordpress",
+        command: "wp() { php /opt/wp-cli/wp --path=/var/www/html \"$@\"; }; \
+                  if [ -s /opt/wp-cli/wp ] && wp core is-installed >/dev/null 2>&1; then \
+                  wp search-replace \"$OLD_URL\" \"$NEW_URL\" --all-tables --skip-columns=guid \
+                  --format=count; wp cache flush >/dev/null; else echo skipped; fi",
+    }),
 };
