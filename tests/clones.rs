@@ -623,5 +623,56 @@ async fn the_api_clones_only_the_callers_own_stores_into_stores_of_theirs() {
         detail.contains(&good.to_string()) && detail.contains(&id.to_string()),
         "{detail}"
     );
+
+    // Provisioned by workers (kwok, the test chart): the backup is only a
+    // row, its objects are not in the bucket, so the clone fails with the
+    // reason before anything is created and the source is left as it is;
+    // a retry provisions it from the same backup again.
+    let region = require_env("SANDBOX_S3_REGION");
+    let access = require_env("SANDBOX_S3_ACCESS_KEY_ID");
+    let secret = require_env("SANDBOX_S3_SECRET_ACCESS_KEY");
+    let prefix = format!("{}/", unique("clones-api"));
+    let s = settings(
+        &server.db.url,
+        "tests/fixtures/charts",
+        &[
+            ("backup_bucket", &bucket),
+            ("backup_endpoint", &endpoint),
+            ("backup_region", &region),
+            ("backup_access_key_id", &access),
+            ("backup_secret_access_key", &secret),
+            ("backup_prefix", &prefix),
+            ("backup_key", &key),
+        ],
+    );
+    let pool = common::workers(&s, &server.db, 2).await;
+    let failed = settle(&server.db, clone, 180).await;
+    assert_eq!(failed.status, Status::Failed, "{failed:?}");
+    let why = failed.error_message.unwrap_or_default();
+    assert!(why.contains("cannot restore the backup"), "{why}");
+    let source = settle(&server.db, id, 180).await;
+    assert_eq!(
+        source.status,
+        Status::Ready,
+        "the source is provisioned as ever"
+    );
+    assert_eq!(
+        backups::for_store(&server.db.pool, id, 10)
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "the source's backups are as they were"
+    );
+    pool.shutdown().await;
+    let retried = engine::retry(&server.db.pool, &tester(), clone, None)
+        .await
+        .unwrap();
+    assert_eq!(retried.status, Status::Provisioning);
+    let op = operations::active_for(&server.db.pool, clone)
+        .await
+        .unwrap()
+        .expect("a provision queued again");
+    assert_eq!(op.params.restore, Some(good), "{op:?}");
     server.stop().await;
 }
