@@ -287,8 +287,11 @@ podLogsDir: $NODE_DIR/pod-logs
 maxPods: 40
 serializeImagePulls: false
 evictionHard: {memory.available: 200Mi, nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
-imageGCHighThresholdPercent: 99
-imageGCLowThresholdPercent: 98
+# The node's images are built here and cannot be pulled again: garbage
+# collection of images is off (100), or a full disk takes them (seen: at
+# 99 % the pause and postgres images went and every pod stayed creating).
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
 registerWithTaints:
 - {key: $REAL_TAINT_KEY, value: "true", effect: NoSchedule}
 YAML
