@@ -4,6 +4,7 @@
 # the platform's peak RSS (docs/backups.md, "Measured").
 #
 #   scripts/bench-backup.sh [SIZE_MB...]        default: 1 100 1000
+#   BIN=path/to/store-weaver scripts/bench-backup.sh 1   (no build)
 #
 # Half of each size goes into the store's database (text rows, as shop data
 # is: it compresses), half into its uploads (random bytes, as images are:
@@ -21,8 +22,11 @@ source "${SANDBOX_ENV:-$HOME/.local/state/store-weaver/sandbox/env}"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1 100 1000)
 
-cargo build --release --bin store-weaver >&2
-BIN="${CARGO_TARGET_DIR:-target}/release/store-weaver"
+# BIN: a binary to measure instead of this checkout's release build.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --bin store-weaver >&2
+  BIN="${CARGO_TARGET_DIR:-target}/release/store-weaver"
+fi
 
 run_id="bench$(date +%s)"
 dbname="sw_${run_id}"
@@ -35,14 +39,12 @@ export AWS_ACCESS_KEY_ID="$SANDBOX_S3_ACCESS_KEY_ID"
 export AWS_SECRET_ACCESS_KEY="$SANDBOX_S3_SECRET_ACCESS_KEY"
 export XDG_CONFIG_HOME="/tmp/sw-bench-no-config"
 
-sw() {
-  "$BIN" --kubeconfig "$KUBECONFIG" --charts-dir charts \
-    --values-file "medusa=charts/medusa/values-local.yaml" \
-    --extra-values-files "medusa=$SANDBOX_REAL_NODE_VALUES_MEDUSA" \
-    --provision-timeout 900 \
-    --backup-bucket "$SANDBOX_S3_BUCKET" --backup-endpoint "$SANDBOX_S3_ENDPOINT" \
-    --backup-region "$SANDBOX_S3_REGION" --backup-prefix "$run_id/" "$@"
-}
+SW=("$BIN" --kubeconfig "$KUBECONFIG" --charts-dir charts
+  --values-file "medusa=charts/medusa/values-local.yaml"
+  --extra-values-files "medusa=$SANDBOX_REAL_NODE_VALUES_MEDUSA"
+  --provision-timeout 900
+  --backup-bucket "$SANDBOX_S3_BUCKET" --backup-endpoint "$SANDBOX_S3_ENDPOINT"
+  --backup-region "$SANDBOX_S3_REGION" --backup-prefix "$run_id/")
 
 # "<seconds> <peak RSS in KiB>" of a command, its output to $1.
 timed() {
@@ -61,13 +63,23 @@ pod_of() { # namespace component
 }
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"; psql "$base_url/postgres" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+created=()
+cleanup() {
+  # Stores a failed step left behind, then the run's database.
+  for n in ${created[@]+"${created[@]}"}; do
+    "${SW[@]}" store delete "$n" --no-backup --wait >/dev/null 2>&1 || echo "delete of $n failed" >&2
+  done
+  rm -rf "$work"
+  psql "$base_url/postgres" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 
 printf '%-8s %-10s %-10s %-12s %-10s %-12s %-12s %-10s\n' \
   SIZE_MB STORED_MB BACKUP_S BACKUP_MB/S RSS_MB RESTORE_S RESTORE_MB/S RSS_MB
 for size in "${sizes[@]}"; do
   name="bench-$size-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  sw store create "$name" --owner bench@example.com --engine medusa --wait --json >"$work/create" 2>"$work/create.err" || {
+  created+=("$name")
+  "${SW[@]}" store create "$name" --owner bench@example.com --engine medusa --wait --json >"$work/create" 2>"$work/create.err" || {
     echo "create failed" >&2; tail -20 "$work/create.err" >&2; exit 1
   }
   ns=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["namespace"])' "$work/create")
@@ -77,15 +89,16 @@ for size in "${sizes[@]}"; do
     "PGPASSWORD=\"\$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U \"\$POSTGRES_USER\" -d \"\$POSTGRES_DB\" -qv ON_ERROR_STOP=1 \
       -c 'CREATE TABLE bench_rows (t text)' \
       -c \"INSERT INTO bench_rows SELECT md5(random()::text) || md5(random()::text) || md5(random()::text) FROM generate_series(1, $rows)\"" >/dev/null
-  kubectl exec -n "$ns" "$(pod_of "$ns" server)" -c server -- \
+  kubectl exec -n "$ns" "$(pod_of "$ns" server)" -c medusa -- \
     sh -c "head -c $half /dev/urandom > /app/server/static/bench.bin"
 
-  read -r b_s b_rss < <(timed "$work/backup" sw store backup "$name" --wait --json)
+  read -r b_s b_rss < <(timed "$work/backup" "${SW[@]}" store backup "$name" --wait --json)
   stored=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backup"]["bytes"])' "$work/backup")
-  read -r r_s r_rss < <(timed "$work/restore" sw store restore "$name" --wait --json)
+  read -r r_s r_rss < <(timed "$work/restore" "${SW[@]}" store restore "$name" --wait --json)
   awk -v size="$size" -v stored="$stored" -v bs="$b_s" -v br="$b_rss" -v rs="$r_s" -v rr="$r_rss" 'BEGIN {
     mb = size; st = stored / 1048576;
     printf "%-8d %-10.1f %-10.1f %-12.1f %-10.1f %-12.1f %-12.1f %-10.1f\n", mb, st, bs, mb / bs, br / 1024, rs, mb / rs, rr / 1024
   }'
-  sw store delete "$name" --no-backup --wait >/dev/null 2>&1 || echo "delete of $name failed" >&2
+  "${SW[@]}" store delete "$name" --no-backup --wait >/dev/null 2>&1 || echo "delete of $name failed" >&2
+  created=()
 done

@@ -10,7 +10,7 @@
 mod common;
 
 use common::real::{create_store, medusa_script, medusa_settings, record};
-use common::s3::{backup_keys, new_key, raw_bucket};
+use common::s3::{backup_cli, backup_keys, new_key, raw_bucket};
 use common::tools::{kubectl, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -50,40 +50,7 @@ fn cli(db: &TestDb, prefix: &str, key: &str, args: &[&str]) -> std::process::Out
         repo("charts/medusa/values-local.yaml").display()
     );
     let real = format!("medusa={}", require_env("SANDBOX_REAL_NODE_VALUES_MEDUSA"));
-    std::process::Command::new(env!("CARGO_BIN_EXE_store-weaver"))
-        .args([
-            "--database-url",
-            &db.url,
-            "--kubeconfig",
-            &require_env("KUBECONFIG"),
-            "--charts-dir",
-            &repo("charts").display().to_string(),
-            "--values-file",
-            &values,
-            "--extra-values-files",
-            &real,
-            "--provision-timeout",
-            "900",
-            "--lease",
-            "5",
-            "--backup-bucket",
-            &require_env("SANDBOX_S3_BUCKET"),
-            "--backup-endpoint",
-            &require_env("SANDBOX_S3_ENDPOINT"),
-            "--backup-prefix",
-            prefix,
-        ])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("AWS_ACCESS_KEY_ID", require_env("SANDBOX_S3_ACCESS_KEY_ID"))
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
-        )
-        .env("STORE_WEAVER_BACKUP_KEY", key)
-        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
-        .output()
-        .expect("run store-weaver")
+    backup_cli(db, &values, &real, prefix, key, args)
 }
 
 /// The orders in the store's database, counted in its postgres container.

@@ -15,6 +15,7 @@ mod common;
 mod serve_common;
 
 use common::real::{create_store, medusa_script, record};
+use common::s3::{backup_keys, new_key};
 use common::tools::{kubectl, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -35,12 +36,6 @@ fn tester() -> Actor {
     Actor::new("tester", Via::Cli)
 }
 
-fn new_key() -> String {
-    use base64::Engine as _;
-    let raw: [u8; 32] = rand::random();
-    base64::engine::general_purpose::STANDARD.encode(raw)
-}
-
 /// Both engines' chart values for the real node, then `rest`.
 fn values() -> (String, String) {
     (
@@ -59,25 +54,17 @@ fn values() -> (String, String) {
 
 fn clone_settings(db: &TestDb, prefix: &str, key: &str) -> Settings {
     let (values, real) = values();
-    let pairs: Vec<(&'static str, String)> = vec![
+    let mut pairs: Vec<(&'static str, String)> = vec![
         ("values_file", values),
         ("extra_values_files", real),
         ("provision_timeout_secs", "900".into()),
         ("delete_timeout_secs", "300".into()),
-        ("backup_bucket", require_env("SANDBOX_S3_BUCKET")),
-        ("backup_endpoint", require_env("SANDBOX_S3_ENDPOINT")),
-        ("backup_region", require_env("SANDBOX_S3_REGION")),
-        ("backup_prefix", prefix.to_string()),
-        (
-            "backup_access_key_id",
-            require_env("SANDBOX_S3_ACCESS_KEY_ID"),
-        ),
-        (
-            "backup_secret_access_key",
-            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
-        ),
-        ("backup_key", key.to_string()),
     ];
+    pairs.extend(backup_keys(
+        &require_env("SANDBOX_S3_ENDPOINT"),
+        prefix,
+        key,
+    ));
     let pairs: Vec<(&'static str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     settings(&db.url, "charts", &pairs)
 }
@@ -85,40 +72,7 @@ fn clone_settings(db: &TestDb, prefix: &str, key: &str) -> Settings {
 /// The command line with the same settings; secrets in the environment.
 fn cli(db: &TestDb, prefix: &str, key: &str, args: &[&str]) -> std::process::Output {
     let (values, real) = values();
-    std::process::Command::new(env!("CARGO_BIN_EXE_store-weaver"))
-        .args([
-            "--database-url",
-            &db.url,
-            "--kubeconfig",
-            &require_env("KUBECONFIG"),
-            "--charts-dir",
-            &repo("charts").display().to_string(),
-            "--values-file",
-            &values,
-            "--extra-values-files",
-            &real,
-            "--provision-timeout",
-            "900",
-            "--lease",
-            "5",
-            "--backup-bucket",
-            &require_env("SANDBOX_S3_BUCKET"),
-            "--backup-endpoint",
-            &require_env("SANDBOX_S3_ENDPOINT"),
-            "--backup-prefix",
-            prefix,
-        ])
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env("AWS_ACCESS_KEY_ID", require_env("SANDBOX_S3_ACCESS_KEY_ID"))
-        .env(
-            "AWS_SECRET_ACCESS_KEY",
-            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
-        )
-        .env("STORE_WEAVER_BACKUP_KEY", key)
-        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
-        .output()
-        .expect("run store-weaver")
+    common::s3::backup_cli(db, &values, &real, prefix, key, args)
 }
 
 /// A bash script in the container of the store's pod of `component`: its

@@ -43,3 +43,49 @@ pub fn raw_bucket() -> object_store::aws::AmazonS3 {
         .build()
         .expect("an S3 client for the sandbox's bucket")
 }
+
+/// The command line with backups into the sandbox's bucket under `prefix`,
+/// sealed with `key`, the store charts' `values` and `extra` values files
+/// (`engine=path` lists); the database URL and the secrets in the
+/// environment, never the arguments.
+pub fn backup_cli(
+    db: &super::TestDb,
+    values: &str,
+    extra: &str,
+    prefix: &str,
+    key: &str,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_store-weaver"))
+        .args([
+            "--kubeconfig",
+            &require_env("KUBECONFIG"),
+            "--charts-dir",
+            &super::repo("charts").display().to_string(),
+            "--values-file",
+            values,
+            "--extra-values-files",
+            extra,
+            "--provision-timeout",
+            "900",
+            "--lease",
+            "5",
+            "--backup-bucket",
+            &require_env("SANDBOX_S3_BUCKET"),
+            "--backup-endpoint",
+            &require_env("SANDBOX_S3_ENDPOINT"),
+            "--backup-prefix",
+            prefix,
+        ])
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("AWS_ACCESS_KEY_ID", require_env("SANDBOX_S3_ACCESS_KEY_ID"))
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            require_env("SANDBOX_S3_SECRET_ACCESS_KEY"),
+        )
+        .env("STORE_WEAVER_BACKUP_KEY", key)
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("sw-no-config"))
+        .output()
+        .expect("run store-weaver")
+}
