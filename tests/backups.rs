@@ -11,7 +11,7 @@ mod common;
 
 use common::real::{create_store, medusa_script, medusa_settings, record};
 use common::s3::{backup_cli, backup_keys, new_key, raw_bucket};
-use common::tools::{kubectl, text};
+use common::tools::{exec_script, kubectl, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -59,43 +59,6 @@ fn orders(ns: &str) -> i64 {
         .trim()
         .parse()
         .unwrap_or_else(|_| panic!("count of orders in {ns}"))
-}
-
-/// Runs a bash script in the container of the store's pod of `component`:
-/// its stdout, or a panic with what it said.
-fn exec_script(ns: &str, component: &str, container: &str, script: &str) -> String {
-    let pod = common::tools::kubectl_out(&[
-        "get",
-        "pods",
-        "-n",
-        ns,
-        "-l",
-        &format!("app.kubernetes.io/component={component}"),
-        "-o",
-        "jsonpath={.items[0].metadata.name}",
-    ]);
-    let out = kubectl(
-        &[
-            "exec",
-            "-n",
-            ns,
-            pod.trim(),
-            "-c",
-            container,
-            "--",
-            "bash",
-            "-c",
-            script,
-        ],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{script} in {ns}/{component}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 /// Runs SQL in the store's postgres container (its own credentials, from

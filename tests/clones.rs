@@ -16,7 +16,7 @@ mod serve_common;
 
 use common::real::{create_store, medusa_script, record};
 use common::s3::{backup_keys, new_key};
-use common::tools::{kubectl, text};
+use common::tools::{exec_script, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
@@ -75,47 +75,12 @@ fn cli(db: &TestDb, prefix: &str, key: &str, args: &[&str]) -> std::process::Out
     common::s3::backup_cli(db, &values, &real, prefix, key, args)
 }
 
-/// A bash script in the container of the store's pod of `component`: its
-/// stdout, or a panic with what it said.
-fn exec_script(ns: &str, component: &str, container: &str, script: &str) -> String {
-    let pod = common::tools::kubectl_out(&[
-        "get",
-        "pods",
-        "-n",
-        ns,
-        "-l",
-        &format!("app.kubernetes.io/component={component}"),
-        "-o",
-        "jsonpath={.items[0].metadata.name}",
-    ]);
-    let out = kubectl(
-        &[
-            "exec",
-            "-n",
-            ns,
-            pod.trim(),
-            "-c",
-            container,
-            "--",
-            "bash",
-            "-c",
-            script,
-        ],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{script} in {ns}/{component}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout).trim().to_string()
-}
-
 fn orders(ns: &str) -> i64 {
     let script = "PGPASSWORD=\"$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U \"$POSTGRES_USER\" \
                   -d \"$POSTGRES_DB\" -tAc 'SELECT count(*) FROM \"order\"'";
     exec_script(ns, "postgres", "postgres", script)
+        .trim()
+        .to_string()
         .parse()
         .unwrap_or_else(|_| panic!("count of orders in {ns}"))
 }
@@ -125,6 +90,8 @@ fn mariadb(ns: &str, sql: &str) -> String {
         "MYSQL_PWD=\"$MARIADB_ROOT_PASSWORD\" mariadb -uroot -N \"$MARIADB_DATABASE\" -e \"{sql}\""
     );
     exec_script(ns, "database", "mariadb", &script)
+        .trim()
+        .to_string()
 }
 
 async fn admin_password(ns: &str) -> String {

@@ -233,3 +233,41 @@ pub fn yaml_to_json(yaml: &[u8]) -> Vec<serde_json::Value> {
     }
     items
 }
+
+/// Runs a bash script in `container` of the store's pod of `component`
+/// (`app.kubernetes.io/component`): its stdout, or a panic with what it
+/// said.
+pub fn exec_script(ns: &str, component: &str, container: &str, script: &str) -> String {
+    let pod = kubectl_out(&[
+        "get",
+        "pods",
+        "-n",
+        ns,
+        "-l",
+        &format!("app.kubernetes.io/component={component}"),
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+    ]);
+    let out = kubectl(
+        &[
+            "exec",
+            "-n",
+            ns,
+            pod.trim(),
+            "-c",
+            container,
+            "--",
+            "bash",
+            "-c",
+            script,
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{script} in {ns}/{component}: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
