@@ -9,6 +9,19 @@ use uuid::Uuid;
 
 use crate::store::{Phase, Status};
 
+/// Held while one process queues the due backups, so replicas don't race
+/// for the same stores (the losers would only be refused).
+const SCHEDULE_LOCK: i64 = 0x5357_5343_4845_4455; // "SWSCHEDU"
+
+/// Takes the scheduler's lock for the transaction, if no other process
+/// holds it; false when one does.
+pub async fn try_scheduler_lock(tx: &mut sqlx::PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(SCHEDULE_LOCK)
+        .fetch_one(tx)
+        .await
+}
+
 /// A store the scheduler may back up: Ready, with nothing in flight.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Candidate {

@@ -15,10 +15,6 @@ use crate::backup::{BackupConfig, Bucket, Reason, manifest, retention, schedule}
 use crate::db::{backups, ledger, schedules};
 use crate::store::{Actor, Via};
 
-/// Held while one process queues the due backups, so replicas don't race
-/// for the same stores (the losers would only be refused).
-const SCHEDULE_LOCK: i64 = 0x5357_5343_4845_4455; // "SWSCHEDU"
-
 /// Who the audit log says asked for a scheduled backup.
 fn scheduler() -> Actor {
     Actor::new("scheduler", Via::Worker)
@@ -44,9 +40,7 @@ pub async fn queue_due(
         return Ok(0);
     };
     let mut lock = pool.begin().await.map_err(|e| e.to_string())?;
-    let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-        .bind(SCHEDULE_LOCK)
-        .fetch_one(&mut *lock)
+    let mine = schedules::try_scheduler_lock(&mut lock)
         .await
         .map_err(|e| format!("taking the scheduler's lock: {e}"))?;
     if !mine {
