@@ -131,11 +131,6 @@ async fn operation_end(db: &TestDb, id: Uuid, secs: u64) -> operations::Operatio
 // command line (blocking) or kubectl.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused() {
-    // The workers' own account of each step, in the test's output.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("store_weaver=info")
-        .with_test_writer()
-        .try_init();
     let db = TestDb::new().await;
     let prefix = format!("{}/", unique("backups-test"));
     let key = new_key();

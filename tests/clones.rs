@@ -187,10 +187,6 @@ fn ask(source: &Store, name: &str, backup: Option<String>) -> CloneRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_store_is_cloned_into_a_new_store_with_its_own_host_and_the_same_orders() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("store_weaver=info")
-        .with_test_writer()
-        .try_init();
     let db = TestDb::new().await;
     let prefix = format!("{}/", unique("clones-test"));
     let key = new_key();

@@ -12,15 +12,22 @@ use std::time::Duration;
 use store_weaver::db::users::Role;
 
 async fn settled(api: &Api, id: &str, want: impl Fn(&Value) -> bool) -> Value {
-    let want = &want;
-    eventually(Duration::from_secs(150), "the store settles", || {
-        let path = format!("/api/stores/{id}");
-        async move {
-            let r = api.get(&path).await;
-            (r.status == 200 && want(&r.body)).then_some(r.body)
+    let path = format!("/api/stores/{id}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
+    loop {
+        let r = api.get(&path).await;
+        if r.status == 200 && want(&r.body) {
+            return r.body;
         }
-    })
-    .await
+        // What the store last looked like says where it stuck.
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after 150s waiting for the store to settle; last seen: {} {}",
+            r.status,
+            r.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -211,6 +211,16 @@ pub async fn kube() -> kube::Client {
         .expect("kube client")
 }
 
+/// Sends this process's own log (the engine's workers, the API server in
+/// the test's process) to the test's captured output: shown when a test
+/// fails, so a timeout says what the workers were doing.
+pub fn log_to_test_output() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("store_weaver=info")
+        .with_test_writer()
+        .try_init();
+}
+
 /// Polls `f` until it returns Some, or panics after `timeout` with `what`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
 where
@@ -353,6 +363,7 @@ pub fn service_account_kubeconfig(dir: &std::path::Path) -> PathBuf {
 /// A pool of in-process workers with a cluster view of their own, as a
 /// process started with `settings` would run them.
 pub async fn workers(settings: &Settings, db: &TestDb, n: u32) -> store_weaver::engine::WorkerPool {
+    log_to_test_output();
     let client = store_weaver::cluster::client(settings).await.unwrap();
     // Watches are quiet for long stretches: the view gets the client without
     // a read timeout, as the runtime gives it (else it flaps every 30 s and

@@ -39,6 +39,7 @@ pub struct TestServer {
 impl TestServer {
     /// Password auth, no workers, unless `overrides` say otherwise.
     pub async fn start(overrides: &[(&'static str, &str)]) -> TestServer {
+        crate::common::log_to_test_output();
         let slot = slots()
             .acquire_owned()
             .await
