@@ -699,6 +699,12 @@ settings! {
     /// backups running at once across every process (apart from max_concurrent_provisions)
     backup_concurrency: u32 = "backup_concurrency", env "STORE_WEAVER_BACKUP_CONCURRENCY",
         flag "backup-concurrency", Kind::Count { min: 1, max: 1_000 }, default Some("2");
+    /// days between a store's restore drills (its newest backup restored into a throwaway store and checked), spread across the fleet; 0: none
+    drill_every_days: u32 = "drill_every_days", env "STORE_WEAVER_DRILL_EVERY_DAYS",
+        flag "drill-every-days", Kind::Count { min: 0, max: 365 }, default Some("7");
+    /// restore drills running at once across every process (each provisions a throwaway store)
+    drill_concurrency: u32 = "drill_concurrency", env "STORE_WEAVER_DRILL_CONCURRENCY",
+        flag "drill-concurrency", Kind::Count { min: 1, max: 100 }, default Some("1");
     /// a store keeps the newest scheduled backup of each of this many recent days
     backup_keep_daily: u32 = "backup_keep_daily", env "STORE_WEAVER_BACKUP_KEEP_DAILY",
         flag "backup-keep-daily", Kind::Count { min: 0, max: 3_650 }, default Some("7");

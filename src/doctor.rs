@@ -856,6 +856,57 @@ pub fn check_backups(bucket: Option<Result<(), String>>, ready: i64, without_rec
     }
 }
 
+/// Restore drills: a backup is only as good as its last restore. Fails
+/// when a store's newest drill failed; warns when drills are not scheduled
+/// or stores with a backup have no passed drill within `overdue_days`.
+pub fn check_drills(scheduled: bool, f: &crate::db::drills::Figures, overdue_days: i64) -> Check {
+    let name = "restore drills";
+    if !f.failing.is_empty() {
+        let shown: Vec<&str> = f.failing.iter().take(5).map(String::as_str).collect();
+        return Check::fail(
+            name,
+            format!(
+                "the newest drill of {} store(s) failed: {}{}",
+                f.failing.len(),
+                shown.join(", "),
+                if f.failing.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            ),
+            "`store drills NAME` says why; a backup that does not restore is no backup: fix it, then `store drill NAME`",
+        );
+    }
+    if !scheduled {
+        return Check::warn(
+            name,
+            format!(
+                "none scheduled (drill_every_days is 0); {} store(s) with a backup have no passed drill in {overdue_days} days",
+                f.undrilled
+            ),
+            "set drill_every_days (default 7), or run `store drill NAME` (docs/backups.md)",
+        );
+    }
+    if f.undrilled > 0 {
+        return Check::warn(
+            name,
+            format!(
+                "{} store(s) with a backup have no passed drill in {overdue_days} days",
+                f.undrilled
+            ),
+            "`store drills NAME` shows their drills; `store drill NAME` runs one now",
+        );
+    }
+    Check::ok(
+        name,
+        format!(
+            "every store with a backup passed a drill in the last {overdue_days} days ({} passed, {} failed in all)",
+            f.passed, f.failed
+        ),
+    )
+}
+
 pub fn check_clock(local: DateTime<Utc>, server: DateTime<Utc>) -> Check {
     let name = "clock";
     let skew = (local - server).num_milliseconds().abs() as f64 / 1000.0;
@@ -990,6 +1041,9 @@ async fn database_checks(settings: &Settings, replicas: u32) -> (Vec<Check>, Opt
         ),
     });
     checks.push(backup_check(settings, &pool).await);
+    if let Some(c) = drill_check(settings, &pool).await {
+        checks.push(c);
+    }
     let live = crate::db::stores::list(&pool, None)
         .await
         .ok()
@@ -1020,7 +1074,8 @@ async fn backup_check(settings: &Settings, pool: &sqlx::PgPool) -> Check {
         "SELECT count(*), count(*) FILTER (WHERE NOT EXISTS ( \
            SELECT 1 FROM backups b WHERE b.store_id = s.id AND b.state = 'complete' \
            AND b.finished_at > now() - interval '24 hours')) \
-         FROM stores s WHERE s.status = 'Ready'",
+         FROM stores s WHERE s.status = 'Ready' \
+         AND NOT EXISTS (SELECT 1 FROM drills t WHERE t.clone_id = s.id)",
     )
     .fetch_one(pool)
     .await;
@@ -1032,6 +1087,23 @@ async fn backup_check(settings: &Settings, pool: &sqlx::PgPool) -> Check {
             "check the database user's rights",
         ),
     }
+}
+
+/// The drills check, when backups are configured.
+async fn drill_check(settings: &Settings, pool: &sqlx::PgPool) -> Option<Check> {
+    let cfg = crate::engine::EngineConfig::from_settings(settings);
+    let bc = cfg.backup.as_ref()?;
+    let overdue = crate::engine::drill::overdue_after(bc);
+    Some(
+        match crate::db::drills::figures(pool, overdue.num_seconds() as f64).await {
+            Ok(f) => check_drills(bc.drill_every.is_some(), &f, overdue.num_days()),
+            Err(e) => Check::fail(
+                "restore drills",
+                format!("cannot read the drills: {e}"),
+                "check the database user's rights",
+            ),
+        },
+    )
 }
 
 /// PostgreSQL's connection limits, and what clients other than Store
@@ -1569,6 +1641,34 @@ async fn clock_check(client: &kube::Client) -> Check {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn drills_fail_on_a_failed_restore_and_warn_when_off_or_overdue() {
+        use crate::db::drills::Figures;
+        let good = Figures {
+            passed: 4,
+            ..Figures::default()
+        };
+        let c = check_drills(true, &good, 14);
+        assert_eq!(c.level, Level::Ok, "{c:?}");
+        let failing = Figures {
+            failing: vec!["Shop A".into()],
+            ..good.clone()
+        };
+        let c = check_drills(true, &failing, 14);
+        assert_eq!(c.level, Level::Fail, "{c:?}");
+        assert!(c.detail.contains("Shop A"), "{c:?}");
+        let c = check_drills(false, &good, 14);
+        assert_eq!(c.level, Level::Warn, "{c:?}");
+        assert!(c.detail.contains("drill_every_days"), "{c:?}");
+        let overdue = Figures {
+            undrilled: 2,
+            ..good
+        };
+        let c = check_drills(true, &overdue, 14);
+        assert_eq!(c.level, Level::Warn, "{c:?}");
+        assert!(c.detail.contains("2 store(s)"), "{c:?}");
+    }
+
     use super::*;
 
     const PG_DEFAULT: PgConnections = PgConnections {

@@ -97,10 +97,7 @@ pub fn start_workers(
 }
 
 pub fn limits(s: &Settings) -> engine::Limits {
-    engine::Limits {
-        max_stores: s.max_stores,
-        max_stores_per_user: s.max_stores_per_user,
-    }
+    engine::config::limits(s)
 }
 
 /// Where stores live and which names they may not take.

@@ -82,6 +82,19 @@ pub fn for_terminal(s: &str, tty: bool) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// How long ago, in words a report reads well with: "just now",
+/// "5 minutes", "3 hours", "2 days" (the largest whole unit).
+pub fn age_in_words(d: chrono::Duration) -> String {
+    let secs = d.num_seconds().max(0);
+    let (n, unit) = match secs {
+        0..60 => return "just now".into(),
+        60..3600 => (secs / 60, "minute"),
+        3600..172_800 => (secs / 3600, "hour"),
+        _ => (secs / 86_400, "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,10 @@
 
 mod common;
 
-use common::real::{create_store, medusa_script, medusa_settings, record};
-use common::s3::{backup_cli, backup_keys, new_key, raw_bucket};
+use common::real::{
+    create_store, medusa_orders, medusa_script, medusa_served, medusa_settings, record,
+};
+use common::s3::{backup_cli, backup_keys_unscheduled, new_key, raw_bucket};
 use common::tools::{exec_script, kubectl, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -36,7 +38,7 @@ fn tester() -> Actor {
 fn backup_settings(db: &TestDb, endpoint: &str, prefix: &str, key: &str) -> Settings {
     medusa_settings(
         db,
-        &backup_keys(endpoint, prefix, key)
+        &backup_keys_unscheduled(endpoint, prefix, key)
             .iter()
             .map(|(k, v)| (*k, v.as_str()))
             .collect::<Vec<_>>(),
@@ -51,14 +53,6 @@ fn cli(db: &TestDb, prefix: &str, key: &str, args: &[&str]) -> std::process::Out
     );
     let real = format!("medusa={}", require_env("SANDBOX_REAL_NODE_VALUES_MEDUSA"));
     backup_cli(db, &values, &real, prefix, key, args)
-}
-
-/// The orders in the store's database, counted in its postgres container.
-fn orders(ns: &str) -> i64 {
-    psql(ns, "SELECT count(*) FROM \"order\"")
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("count of orders in {ns}"))
 }
 
 /// Runs SQL in the store's postgres container (its own credentials, from
@@ -95,28 +89,6 @@ async fn admin_sees(host: &str, ns: &str, order: &str) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
-/// Waits until Traefik routes the store (Ready pods are not yet routed:
-/// the controller learns their endpoints a moment later).
-async fn served(host: &str) {
-    let client = common::real::ingress_client(host, Duration::from_secs(10));
-    let url = format!(
-        "http://{host}:{}/storefront-config",
-        common::real::ingress_port()
-    );
-    eventually(
-        Duration::from_secs(180),
-        "the store served through Traefik",
-        || {
-            let (client, url) = (client.clone(), url.clone());
-            async move {
-                let r = client.get(&url).send().await.ok()?;
-                r.status().is_success().then_some(())
-            }
-        },
-    )
-    .await;
-}
-
 /// The store's newest operation once it has ended.
 async fn operation_end(db: &TestDb, id: Uuid, secs: u64) -> operations::Operation {
     eventually(Duration::from_secs(secs), "the operation ends", || async {
@@ -147,10 +119,10 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
     let ns = store.namespace.clone();
     let host = store.url.trim_start_matches("http://").to_string();
 
-    served(&host).await;
+    medusa_served(&host).await;
     let order = medusa_script("order-via-store-api.mjs", &host, &[], &[]);
     assert!(order.starts_with("order_"), "{order}");
-    assert_eq!(orders(&ns), 1);
+    assert_eq!(medusa_orders(&ns), 1);
 
     // A backup through the command line, waited for.
     let t = Instant::now();
@@ -205,7 +177,7 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
 
     // The order table damaged; restored in place from the backup.
     psql(&ns, "TRUNCATE \"order\" CASCADE");
-    assert_eq!(orders(&ns), 0);
+    assert_eq!(medusa_orders(&ns), 0);
     let t = Instant::now();
     let restoring = engine::restore(&db.pool, &tester(), store.id, None, None)
         .await
@@ -215,7 +187,7 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
     assert_eq!(op.state, State::Succeeded, "{:?}", op.error);
     eprintln!("restore in place in {:.1}s", t.elapsed().as_secs_f64());
     assert_eq!(record(&db, store.id).await.status, Status::Ready);
-    assert_eq!(orders(&ns), 1);
+    assert_eq!(medusa_orders(&ns), 1);
     // The backup's and the restore's commands left nothing behind that
     // PostgreSQL (the container's PID 1) took for a crashed backend.
     let log = text(
@@ -236,7 +208,7 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
         !log.contains("terminating any other active server processes"),
         "the store's database restarted during the backup or the restore:\n{log}"
     );
-    served(&host).await;
+    medusa_served(&host).await;
     let seen = admin_sees(&host, &ns, &order).await;
     assert_eq!(seen["id"], order.as_str(), "{seen}");
 
@@ -273,7 +245,7 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
         "the checksum or the seal caught it: {why}"
     );
     assert_eq!(record(&db, store.id).await.status, Status::Ready);
-    assert_eq!(orders(&ns), 1, "nothing was written");
+    assert_eq!(medusa_orders(&ns), 1, "nothing was written");
 
     // The object store cut off in the middle of a backup. 48 MB of uploads
     // make the files part long enough to cut it while it streams.
@@ -390,7 +362,7 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
         (back.status, back.namespace.as_str()),
         (Status::Ready, ns.as_str())
     );
-    assert_eq!(orders(&ns), 1);
+    assert_eq!(medusa_orders(&ns), 1);
     assert_eq!(admin_password(&ns).await, password);
     let seen = admin_sees(&host, &ns, &order).await;
     assert_eq!(seen["id"], order.as_str(), "{seen}");
@@ -442,7 +414,7 @@ async fn a_woocommerce_store_is_backed_up_and_restored_in_place() {
         ),
         ("provision_timeout_secs", "600".into()),
     ];
-    all.extend(backup_keys(
+    all.extend(backup_keys_unscheduled(
         &require_env("SANDBOX_S3_ENDPOINT"),
         &prefix,
         &key,

@@ -14,8 +14,8 @@
 mod common;
 mod serve_common;
 
-use common::real::{create_store, medusa_script, record};
-use common::s3::{backup_keys, new_key};
+use common::real::{create_store, medusa_orders, medusa_script, medusa_served, record};
+use common::s3::{backup_keys_unscheduled, new_key};
 use common::tools::{exec_script, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -60,7 +60,7 @@ fn clone_settings(db: &TestDb, prefix: &str, key: &str) -> Settings {
         ("provision_timeout_secs", "900".into()),
         ("delete_timeout_secs", "300".into()),
     ];
-    pairs.extend(backup_keys(
+    pairs.extend(backup_keys_unscheduled(
         &require_env("SANDBOX_S3_ENDPOINT"),
         prefix,
         key,
@@ -73,16 +73,6 @@ fn clone_settings(db: &TestDb, prefix: &str, key: &str) -> Settings {
 fn cli(db: &TestDb, prefix: &str, key: &str, args: &[&str]) -> std::process::Output {
     let (values, real) = values();
     common::s3::backup_cli(db, &values, &real, prefix, key, args)
-}
-
-fn orders(ns: &str) -> i64 {
-    let script = "PGPASSWORD=\"$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U \"$POSTGRES_USER\" \
-                  -d \"$POSTGRES_DB\" -tAc 'SELECT count(*) FROM \"order\"'";
-    exec_script(ns, "postgres", "postgres", script)
-        .trim()
-        .to_string()
-        .parse()
-        .unwrap_or_else(|_| panic!("count of orders in {ns}"))
 }
 
 fn mariadb(ns: &str, sql: &str) -> String {
@@ -118,31 +108,6 @@ async fn admin_sees(host: &str, ns: &str, order: &str) -> Value {
     ];
     let out = medusa_script("confirm-order-via-admin-api.mjs", host, &[order], &env);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-/// Waits until Traefik routes the Medusa store's server (its storefront's
-/// configuration: the publishable key read from its database).
-async fn served(host: &str) -> Value {
-    let client = common::real::ingress_client(host, Duration::from_secs(10));
-    let url = format!(
-        "http://{host}:{}/storefront-config",
-        common::real::ingress_port()
-    );
-    eventually(
-        Duration::from_secs(180),
-        "the store served through Traefik",
-        || {
-            let (client, url) = (client.clone(), url.clone());
-            async move {
-                let r = client.get(&url).send().await.ok()?;
-                if !r.status().is_success() {
-                    return None;
-                }
-                r.json::<Value>().await.ok()
-            }
-        },
-    )
-    .await
 }
 
 async fn backed_up(db: &TestDb, store: &Store) -> backups::Backup {
@@ -182,6 +147,7 @@ fn ask(source: &Store, name: &str, backup: Option<String>) -> CloneRequest {
         backup,
         owner: OWNER.into(),
         scope: None,
+        idempotency_key: None,
     }
 }
 
@@ -205,10 +171,10 @@ async fn a_store_is_cloned_into_a_new_store_with_its_own_host_and_the_same_order
     let woo = settle(&db, woo.id, READY_SECS).await;
     assert_eq!(woo.status, Status::Ready, "{:?}", woo.error_message);
     let host = medusa.url.trim_start_matches("http://").to_string();
-    let config = served(&host).await;
+    let config = medusa_served(&host).await;
     let order = medusa_script("order-via-store-api.mjs", &host, &[], &[]);
     assert!(order.starts_with("order_"), "{order}");
-    assert_eq!(orders(&medusa.namespace), 1);
+    assert_eq!(medusa_orders(&medusa.namespace), 1);
     // The sandbox runs WordPress without its setup step (no registry has
     // WooCommerce here): WordPress's options table as setup would leave it.
     mariadb(
@@ -337,12 +303,12 @@ async fn a_store_is_cloned_into_a_new_store_with_its_own_host_and_the_same_order
     // in with the clone's own password.
     let clone_host = clone.url.trim_start_matches("http://").to_string();
     assert_ne!(clone_host, host);
-    let clone_config = served(&clone_host).await;
+    let clone_config = medusa_served(&clone_host).await;
     assert_eq!(
         clone_config["publishableKey"], config["publishableKey"],
         "the storefront's key comes with the database"
     );
-    assert_eq!(orders(&clone.namespace), 1);
+    assert_eq!(medusa_orders(&clone.namespace), 1);
     let clone_password = admin_password(&clone.namespace).await;
     assert_ne!(
         clone_password,
@@ -367,7 +333,7 @@ async fn a_store_is_cloned_into_a_new_store_with_its_own_host_and_the_same_order
 
     // The source is untouched: Ready, its order, its admin's password.
     assert_eq!(record(&db, medusa.id).await.status, Status::Ready);
-    assert_eq!(orders(&medusa.namespace), 1);
+    assert_eq!(medusa_orders(&medusa.namespace), 1);
     let seen = admin_sees(&host, &medusa.namespace, &order).await;
     assert_eq!(seen["id"], order.as_str(), "{seen}");
 

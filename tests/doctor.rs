@@ -537,6 +537,14 @@ async fn doctor_checks_the_backup_bucket_and_names_a_wrong_one() {
         c["detail"].as_str().unwrap().contains("bucket writable"),
         "{c}"
     );
+    // With backups on, the restore drills are reported too (no store has
+    // a backup here: none is overdue).
+    let c = check(&r, "restore drills");
+    assert_eq!(c["level"], "ok", "{r:#}");
+    assert!(
+        c["detail"].as_str().unwrap().contains("passed a drill"),
+        "{c}"
+    );
     let out = run("no-such-bucket-here");
     let r = report(&out);
     let c = check(&r, "backups");

@@ -372,6 +372,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stores/{id}/drills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A store's drills, newest first, its last good restore and its next
+         *     scheduled drill.
+         */
+        get: operations["list_drills"];
+        put?: never;
+        /**
+         * Run a restore drill: the store's newest complete backup restored into
+         *     a throwaway store, checked ready and holding what the backup counts,
+         *     then deleted. Runs in the background; the drill as queued.
+         */
+        post: operations["start_drill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stores/{id}/history": {
         parameters: {
             query?: never;
@@ -815,6 +840,59 @@ export interface components {
             resources: components["schemas"]["Resource"][];
             store: components["schemas"]["StoreOut"];
         };
+        Drill: {
+            /**
+             * Format: uuid
+             * @description The backup restored (null until the drill started).
+             */
+            backup_id: string | null;
+            /**
+             * Format: date-time
+             * @description When the restore was found good or bad.
+             */
+            checked_at: string | null;
+            /**
+             * Format: uuid
+             * @description The throwaway store it restored into, while it exists.
+             */
+            clone_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @description What the check found, or why it failed. */
+            detail: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: uuid */
+            id: string;
+            outcome: components["schemas"]["Outcome"] | null;
+            phase: components["schemas"]["Phase"];
+            reason: components["schemas"]["Reason"];
+            requested_by: string;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: uuid */
+            store_id: string;
+        };
+        /** @description A store's drills as the faces show them. */
+        DrillsView: {
+            /** @description Newest first (at most 50). */
+            drills: components["schemas"]["Drill"][];
+            /**
+             * Format: int64
+             * @description Days between scheduled drills (null: none scheduled).
+             */
+            every_days: number | null;
+            /**
+             * Format: date-time
+             * @description When its newest passed drill was checked: "last good restore".
+             */
+            last_good_at: string | null;
+            /**
+             * Format: date-time
+             * @description When its next scheduled drill is due (null: none scheduled).
+             */
+            next_at: string | null;
+        };
         /**
          * @description Which engine a store runs. Stored as its name (`engine` column).
          * @enum {string}
@@ -1037,6 +1115,8 @@ export interface components {
             /** Format: uuid */
             store_id: string;
         };
+        /** @enum {string} */
+        Outcome: "passed" | "failed";
         /**
          * @description The finer step shown next to the status.
          * @enum {string}
@@ -1054,6 +1134,11 @@ export interface components {
             ready: boolean;
             watch: components["schemas"]["WatchCheck"];
         };
+        /**
+         * @description Why a drill ran.
+         * @enum {string}
+         */
+        Reason: "manual" | "scheduled";
         /** @description One object in a store's namespace, with its readiness. */
         Resource: {
             /** Format: date-time */
@@ -2941,6 +3026,160 @@ export interface operations {
             };
             /** @description The namespace is not the store's (`code`: not_owned). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    list_drills: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The drills. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrillsView"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database or the cluster is unavailable, or the request timed out. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    start_drill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The store's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Drill"];
+                };
+            };
+            /** @description The store id is not a UUID. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the session expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed (a disabled account; a cross-site request with the session cookie). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such store, or it is not yours. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A drill of the store is already under way (`code`: busy). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Backups are off, the store has no complete backup, or is deleted or itself a drill's (`code`: invalid). */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -27,6 +27,10 @@ pub struct BackupConfig {
     pub every: Option<chrono::Duration>,
     /// How many scheduled backups a store keeps.
     pub retention: Retention,
+    /// The interval between a store's restore drills; None: only on demand.
+    pub drill_every: Option<chrono::Duration>,
+    /// Drills running at once across every process.
+    pub drill_concurrency: u32,
 }
 
 /// Why a backup was taken: it decides how long it is kept.

@@ -257,6 +257,24 @@ pub enum StoreCommand {
         #[arg(long = "as", value_name = "USER")]
         actor: Option<String>,
     },
+    /// Restore a store's newest complete backup into a throwaway store,
+    /// check it is ready and holds what the backup counts, then delete it.
+    Drill {
+        store: String,
+        /// Wait until the drill is done; exit 5 if it failed.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long = "as", value_name = "USER")]
+        actor: Option<String>,
+    },
+    /// A store's restore drills, newest first, and its last good restore.
+    Drills {
+        store: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// A store's backups, newest first (a deleted store's too).
     Backups {
         store: String,

@@ -37,6 +37,7 @@ pub async fn clone(
         backup: ask.backup,
         owner: source.owner.clone(),
         scope: None,
+        idempotency_key: None,
     };
     let cfg = EngineConfig::from_settings(&settings);
     match engine::clone(pool, &cfg, runtime::limits(&settings), &actor, &req).await {

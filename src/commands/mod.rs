@@ -7,6 +7,7 @@ pub mod args;
 pub mod backups;
 pub mod changes;
 pub mod clones;
+pub mod drills;
 pub mod keys;
 pub mod live;
 pub mod schedule;
@@ -384,6 +385,13 @@ async fn store_command(cmd: StoreCommand, settings: Settings) -> Result<ExitCode
             actor,
         } => backups::backup(settings, &pool, &store, actor, wait, json).await,
         StoreCommand::Backups { store, json } => backups::list(&pool, &store, json).await,
+        StoreCommand::Drill {
+            store,
+            wait,
+            json,
+            actor,
+        } => drills::drill(settings, &pool, &store, actor, wait, json).await,
+        StoreCommand::Drills { store, json } => drills::list(&settings, &pool, &store, json).await,
         StoreCommand::Restore {
             store,
             backup,

@@ -57,6 +57,9 @@ pub enum Action {
     RestoreFailed,
     Undelete,
     BackupSchedule,
+    Drill,
+    DrillPassed,
+    DrillFailed,
 }
 
 impl Action {
@@ -90,6 +93,9 @@ impl Action {
             Action::RestoreFailed => "store.restore-failed",
             Action::Undelete => "store.undelete",
             Action::BackupSchedule => "store.backup-schedule",
+            Action::Drill => "store.drill",
+            Action::DrillPassed => "store.drill-passed",
+            Action::DrillFailed => "store.drill-failed",
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backups;
 pub mod budget;
+pub mod drills;
 pub mod fleet;
 pub mod ledger;
 pub mod operations;

@@ -33,7 +33,7 @@ pub struct Candidate {
 }
 
 /// Ready, idle stores whose interval (their own, else `fleet_hours`) is
-/// not zero.
+/// not zero; never a restore drill's throwaway store.
 pub async fn candidates<'e>(
     exec: impl PgExecutor<'e>,
     fleet_hours: i32,
@@ -42,7 +42,8 @@ pub async fn candidates<'e>(
         "SELECT s.id, s.backup_every_hours AS every_hours, \
          (SELECT max(b.started_at) FROM backups b WHERE b.store_id = s.id) AS newest_started \
          FROM stores s WHERE s.status = $1 AND s.phase = $2 \
-         AND coalesce(s.backup_every_hours, $3) > 0",
+         AND coalesce(s.backup_every_hours, $3) > 0 \
+         AND NOT EXISTS (SELECT 1 FROM drills t WHERE t.clone_id = s.id)",
     )
     .bind(Status::Ready.as_str())
     .bind(Phase::Done.as_str())
@@ -139,7 +140,8 @@ pub async fn figures(pool: &sqlx::PgPool) -> Result<Figures, sqlx::Error> {
     let ready_without_recent: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM stores s WHERE s.status = 'Ready' AND NOT EXISTS ( \
            SELECT 1 FROM backups b WHERE b.store_id = s.id AND b.state = 'complete' \
-           AND b.finished_at > now() - interval '24 hours')",
+           AND b.finished_at > now() - interval '24 hours') \
+         AND NOT EXISTS (SELECT 1 FROM drills t WHERE t.clone_id = s.id)",
     )
     .fetch_one(pool)
     .await?;

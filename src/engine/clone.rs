@@ -47,6 +47,9 @@ pub struct CloneRequest {
     pub owner: String,
     /// The asker's scope: Some(user) sees only that user's stores.
     pub scope: Option<String>,
+    /// The same key again answers the clone it made (a drill's driver
+    /// repeating a step it may have half done).
+    pub idempotency_key: Option<String>,
 }
 
 /// Creates a clone of `req.source` and queues its provision from the
@@ -82,7 +85,7 @@ pub async fn clone(
         name: name.to_string(),
         owner: req.owner.clone(),
         engine: source.engine.as_str().to_string(),
-        idempotency_key: None,
+        idempotency_key: req.idempotency_key.clone(),
     };
     let detail = format!(
         "clone of store \"{}\" ({}) from backup {} of {}",

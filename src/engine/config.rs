@@ -45,6 +45,9 @@ pub struct EngineConfig {
     pub charts: [Chart; EngineKind::ALL.len()],
     /// Where backups go and the key that seals them; None: backups are off.
     pub backup: Option<crate::backup::BackupConfig>,
+    /// The store limits, for the stores the engine creates on its own (a
+    /// restore drill's throwaway store).
+    pub limits: super::Limits,
 }
 
 /// Where an engine's chart is, and the values files it is installed with.
@@ -80,6 +83,7 @@ impl EngineConfig {
                 values_files: s.values_files_for(e),
             }),
             backup: backup_config(s),
+            limits: limits(s),
         }
     }
 
@@ -97,6 +101,14 @@ impl EngineConfig {
             self.kubeconfig.clone(),
             self.kube_context.clone(),
         )
+    }
+}
+
+/// The store limits of these settings.
+pub fn limits(s: &Settings) -> super::Limits {
+    super::Limits {
+        max_stores: s.max_stores,
+        max_stores_per_user: s.max_stores_per_user,
     }
 }
 
@@ -143,5 +155,8 @@ fn backup_config(s: &Settings) -> Option<crate::backup::BackupConfig> {
             daily: s.backup_keep_daily,
             weekly: s.backup_keep_weekly,
         },
+        drill_every: (s.drill_every_days > 0)
+            .then(|| chrono::Duration::days(i64::from(s.drill_every_days))),
+        drill_concurrency: s.drill_concurrency,
     })
 }

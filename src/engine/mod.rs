@@ -8,6 +8,7 @@ pub mod backup;
 pub mod changes;
 pub mod clone;
 pub mod config;
+pub mod drill;
 pub mod fleet;
 pub mod provision;
 pub mod requests;

@@ -266,7 +266,7 @@ pub fn limit_reached(
     }
 }
 
-pub(super) async fn refused(
+pub(crate) async fn refused(
     pool: &PgPool,
     actor: &Actor,
     action: Action,

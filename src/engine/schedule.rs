@@ -304,6 +304,8 @@ mod tests {
                 daily: 7,
                 weekly: 4,
             },
+            drill_every: None,
+            drill_concurrency: 1,
         };
         assert_eq!(interval(None, &bc), Some(chrono::Duration::hours(24)));
         assert_eq!(interval(Some(6), &bc), Some(chrono::Duration::hours(6)));

@@ -141,8 +141,9 @@ async fn listen_for_work(pool: PgPool, wake: Wake, shutdown: CancellationToken) 
     }
 }
 
-/// Advances the fleet runs: any process with workers does, each step under
-/// the run's row lock, so a run outlives the process that started it.
+/// Advances the fleet runs and the restore drills: any process with
+/// workers does, each step under the run's (the drill's) row lock, so a
+/// run outlives the process that started it.
 async fn drive_fleets(
     pool: PgPool,
     cfg: Arc<EngineConfig>,
@@ -153,6 +154,9 @@ async fn drive_fleets(
         let notified = wake.notified();
         if let Err(e) = super::fleet::advance_all(&pool, &cfg).await {
             tracing::warn!(error = %e, "cannot advance the fleet runs");
+        }
+        if let Err(e) = super::drill::advance_all(&pool, &cfg).await {
+            tracing::warn!(error = %e, "cannot advance the restore drills");
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -167,8 +171,8 @@ async fn drive_fleets(
 const SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
-/// Queues scheduled backups as stores' slots come, and purges backups
-/// past their keep time, at start and then every [`SCHEDULE_EVERY`] and
+/// Queues scheduled backups and restore drills as stores' slots come, and
+/// purges backups past their keep time, at start and then every [`SCHEDULE_EVERY`] and
 /// [`PURGE_EVERY`].
 async fn keep_backups(pool: PgPool, cfg: Arc<EngineConfig>, shutdown: CancellationToken) {
     let mut last_purge: Option<tokio::time::Instant> = None;
@@ -179,6 +183,13 @@ async fn keep_backups(pool: PgPool, cfg: Arc<EngineConfig>, shutdown: Cancellati
             Ok(n) => tracing::info!(queued = n, "scheduled backups queued"),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot queue scheduled backups; trying again in a minute")
+            }
+        }
+        match super::drill::queue_due(&pool, &cfg, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(queued = n, "scheduled restore drills queued"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot queue scheduled restore drills; trying again in a minute")
             }
         }
         if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {

@@ -4,6 +4,7 @@
 //! last 24 h. From the database: the same on every replica (aggregate
 //! with max, not sum).
 
+use crate::db::drills;
 use crate::db::schedules::{DURATION_BUCKETS, Figures};
 use std::fmt::Write as _;
 
@@ -99,6 +100,60 @@ pub fn render(out: &mut String, f: &Figures) {
     );
 }
 
+/// The restore drills' part: results, the age of each live store's last
+/// good restore, and the stores failing or overdue.
+pub fn render_drills(out: &mut String, f: &drills::Figures, overdue_secs: i64) {
+    let _ = writeln!(
+        out,
+        "# HELP store_weaver_drills Finished restore drills by outcome (whole deployment)."
+    );
+    let _ = writeln!(out, "# TYPE store_weaver_drills gauge");
+    let _ = writeln!(
+        out,
+        "store_weaver_drills{{outcome=\"passed\"}} {}",
+        f.passed
+    );
+    let _ = writeln!(
+        out,
+        "store_weaver_drills{{outcome=\"failed\"}} {}",
+        f.failed
+    );
+    let _ = writeln!(
+        out,
+        "# HELP store_weaver_drills_open Restore drills queued or under way."
+    );
+    let _ = writeln!(out, "# TYPE store_weaver_drills_open gauge");
+    let _ = writeln!(out, "store_weaver_drills_open {}", f.open);
+    let name = "store_weaver_store_last_good_restore_age_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Seconds since each live store's newest passed restore drill (stores never drilled are absent)."
+    );
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (ns, age) in &f.last_good_age {
+        let _ = writeln!(out, "{name}{{namespace=\"{ns}\"}} {age:.0}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP store_weaver_stores_failing_drill Live stores whose newest restore drill failed."
+    );
+    let _ = writeln!(out, "# TYPE store_weaver_stores_failing_drill gauge");
+    let _ = writeln!(out, "store_weaver_stores_failing_drill {}", f.failing.len());
+    let _ = writeln!(
+        out,
+        "# HELP store_weaver_stores_without_recent_good_restore Ready stores with a backup and no passed restore drill in the last {overdue_secs} seconds."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE store_weaver_stores_without_recent_good_restore gauge"
+    );
+    let _ = writeln!(
+        out,
+        "store_weaver_stores_without_recent_good_restore {}",
+        f.undrilled
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +184,30 @@ mod tests {
             "store_weaver_backup_duration_seconds_sum 42.5\n",
             "store_weaver_store_newest_backup_age_seconds{namespace=\"store-a\"} 3600\n",
             "store_weaver_stores_without_recent_backup 4\n",
+        ] {
+            assert!(out.contains(want), "{want} in\n{out}");
+        }
+    }
+
+    #[test]
+    fn drill_figures_render_as_prometheus_text() {
+        let f = drills::Figures {
+            passed: 3,
+            failed: 1,
+            open: 1,
+            last_good_age: vec![("store-a".into(), 172_800.4)],
+            failing: vec!["B".into()],
+            undrilled: 2,
+        };
+        let mut out = String::new();
+        render_drills(&mut out, &f, 1_209_600);
+        for want in [
+            "store_weaver_drills{outcome=\"passed\"} 3\n",
+            "store_weaver_drills{outcome=\"failed\"} 1\n",
+            "store_weaver_drills_open 1\n",
+            "store_weaver_store_last_good_restore_age_seconds{namespace=\"store-a\"} 172800\n",
+            "store_weaver_stores_failing_drill 1\n",
+            "store_weaver_stores_without_recent_good_restore 2\n",
         ] {
             assert!(out.contains(want), "{want} in\n{out}");
         }

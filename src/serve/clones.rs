@@ -91,6 +91,7 @@ pub async fn clone(
         backup: body.backup,
         owner: principal.user.clone(),
         scope: principal.scope().map(str::to_string),
+        idempotency_key: None,
     };
     let store = engine::clone(
         &state.pool,

@@ -16,6 +16,7 @@ pub mod client;
 pub mod clones;
 pub mod cursor;
 pub mod dashboard;
+pub mod drills;
 pub mod engines;
 pub mod error;
 pub mod gate;
@@ -226,6 +227,7 @@ pub fn routes() -> Routes {
         .api(routes!(backups::restore))
         .api(routes!(backups::undelete))
         .api(routes!(schedules::get, schedules::set))
+        .api(routes!(drills::list, drills::start))
         .api(routes!(backup_views::summary))
         .api(routes!(backup_views::deleted))
         .api(routes!(clones::clone))

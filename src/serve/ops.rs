@@ -253,6 +253,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     {
         super::backup_metrics::render(&mut out, &f);
     }
+    if let Some(bc) = &state.engine.backup {
+        let overdue = crate::engine::drill::overdue_after(bc).num_seconds();
+        if let Ok(f) = crate::db::drills::figures(&state.pool, overdue as f64).await {
+            super::backup_metrics::render_drills(&mut out, &f, overdue);
+        }
+    }
     line(
         &mut out,
         "store_weaver_process_provisions_succeeded_total",

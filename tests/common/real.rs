@@ -109,3 +109,38 @@ pub fn medusa_script(name: &str, host: &str, args: &[&str], env: &[(&str, &str)]
     );
     text(&out.stdout).trim().to_string()
 }
+
+/// The orders in a Medusa store's database, counted in its postgres
+/// container with its own credentials.
+pub fn medusa_orders(ns: &str) -> i64 {
+    let script = "PGPASSWORD=\"$POSTGRES_PASSWORD\" psql -h 127.0.0.1 -U \"$POSTGRES_USER\" \
+                  -d \"$POSTGRES_DB\" -tAc 'SELECT count(*) FROM \"order\"'";
+    super::tools::exec_script(ns, "postgres", "postgres", script)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("count of orders in {ns}"))
+}
+
+/// Waits until Traefik routes the Medusa store's server (Ready pods are
+/// not routed at once: the controller learns their endpoints a moment
+/// later); its storefront configuration (the publishable key read from its
+/// database).
+pub async fn medusa_served(host: &str) -> Value {
+    let client = ingress_client(host, Duration::from_secs(10));
+    let url = format!("http://{host}:{}/storefront-config", ingress_port());
+    super::eventually(
+        Duration::from_secs(180),
+        "the store served through Traefik",
+        || {
+            let (client, url) = (client.clone(), url.clone());
+            async move {
+                let r = client.get(&url).send().await.ok()?;
+                if !r.status().is_success() {
+                    return None;
+                }
+                r.json::<Value>().await.ok()
+            }
+        },
+    )
+    .await
+}

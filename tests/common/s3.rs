@@ -25,6 +25,20 @@ pub fn backup_keys(endpoint: &str, prefix: &str, key: &str) -> Vec<(&'static str
     ]
 }
 
+/// [`backup_keys`] with no scheduled backups or drills: a test that asks
+/// for a backup itself must not find one the schedule queued (a store's
+/// slot can fall in the minutes the test runs).
+pub fn backup_keys_unscheduled(
+    endpoint: &str,
+    prefix: &str,
+    key: &str,
+) -> Vec<(&'static str, String)> {
+    let mut keys = backup_keys(endpoint, prefix, key);
+    keys.push(("backup_every_hours", "0".into()));
+    keys.push(("drill_every_days", "0".into()));
+    keys
+}
+
 /// A fresh backup key, base64.
 pub fn new_key() -> String {
     use base64::Engine as _;
@@ -76,6 +90,11 @@ pub fn backup_cli(
             &require_env("SANDBOX_S3_ENDPOINT"),
             "--backup-prefix",
             prefix,
+            // Nothing the schedule queues gets in the test's way.
+            "--backup-every-hours",
+            "0",
+            "--drill-every-days",
+            "0",
         ])
         .args(args)
         .env("DATABASE_URL", &db.url)
