@@ -6,9 +6,12 @@ import type {
   BackupSchedule,
   BackupSummary,
   ScheduleBody,
+  CloneBody,
   Credentials,
   DeletedList,
   Detail,
+  Drill,
+  DrillsView,
   EngineInfo,
   EngineName,
   ErrorBody,
@@ -292,6 +295,22 @@ export class Api {
   setBackupSchedule(id: string, everyHours: number | null): Promise<BackupSchedule> {
     const body: ScheduleBody = { every_hours: everyHours };
     return this.request<BackupSchedule>('PUT', `/api/stores/${encodeURIComponent(id)}/backup-schedule`, body);
+  }
+
+  /** The store's restore drills (newest first), its last good restore and its next scheduled drill. */
+  drills(id: string): Promise<DrillsView> {
+    return this.request<DrillsView>('GET', `/api/stores/${encodeURIComponent(id)}/drills`);
+  }
+
+  /** Queue a restore drill of the store's newest complete backup (202: the drill as queued). */
+  runDrill(id: string): Promise<Drill> {
+    return this.request<Drill>('POST', `/api/stores/${encodeURIComponent(id)}/drills`);
+  }
+
+  /** A new store of the caller's made from one of this store's complete backups (the newest without `backup`). */
+  cloneStore(id: string, name: string, backup?: string): Promise<Store> {
+    const body: CloneBody = backup ? { name, backup } : { name };
+    return this.request<Store>('POST', `/api/stores/${encodeURIComponent(id)}/clone`, body);
   }
 
   /** Bring a deleted store back from its final backup. */

@@ -79,3 +79,12 @@ export type BackupSchedule = Schemas['ScheduleView'];
 
 /** `PUT /api/stores/{id}/backup-schedule`: the store's own interval (null: the fleet's; 0: none). */
 export type ScheduleBody = Schemas['ScheduleBody'];
+
+/** A restore drill of a store: its newest complete backup restored into a throwaway store, checked, deleted. */
+export type Drill = Schemas['Drill'];
+
+/** `GET /api/stores/{id}/drills`: newest first, the last good restore, the next scheduled drill. */
+export type DrillsView = Schemas['DrillsView'];
+
+/** `POST /api/stores/{id}/clone`: the clone's name and, optionally, which backup it is made from. */
+export type CloneBody = Schemas['CloneBody'];

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { Api, explain } from '../api';
 import { formatBytes, formatDuration, formatTime, parseTime } from '../format';
 import type { Backup, BackupSchedule, Store } from '../types';
+import { CloneStore } from './CloneStore';
 import { ConfirmDialog } from './ConfirmDialog';
 import { ScheduleEditor } from './ScheduleEditor';
 
@@ -174,6 +175,9 @@ export function StoreBackups({ api, store, configured, refreshKey = 0, onChanged
             </span>
           ) : null}
         </div>
+      ) : null}
+      {configured !== false && store.status !== 'Deleted' && store.status !== 'Deleting' ? (
+        <CloneStore api={api} store={store} backups={backups?.filter((b) => b.state === 'complete') ?? []} />
       ) : null}
       {final ? (
         <div className="toolbar">

@@ -8,6 +8,7 @@ import type { StoreActions } from './StoreList';
 import { StatusBadge } from './StatusBadge';
 import { StoreBackups } from './StoreBackups';
 import { StoreChanges } from './StoreChanges';
+import { StoreDrills } from './StoreDrills';
 
 export const DETAIL_REFRESH_MS = 10_000;
 
@@ -255,6 +256,8 @@ export function StoreDetail({ api, me, id, live, actions, refreshMs = DETAIL_REF
         refreshKey={refreshKey}
         onChanged={(s) => setRecord((r) => newer(s, r))}
       />
+
+      {backupsConfigured !== false ? <StoreDrills api={api} store={store} refreshKey={refreshKey} /> : null}
 
       {store.status !== 'Deleted' && store.status !== 'Deleting' ? (
         <StoreChanges
