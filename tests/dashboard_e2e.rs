@@ -299,6 +299,13 @@ async fn dashboard_sign_in_create_ready_detail_delete_sign_out() {
     }
 }
 
+/// The backup key of the backups test's server (a test key, given in its
+/// environment, never as an argument).
+const BACKUP_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+/// Why the seeded newest drill failed, as a drill words it.
+const DRILL_FAILED: &str =
+    "the throwaway store did not become ready: orders counted 1, the backup holds 2";
+
 /// Signs in through the API; the session token for a bearer header.
 async fn api_token(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
     let r = http
@@ -336,7 +343,9 @@ async fn insert_backup(
     let manifest = serde_json::json!({
         "format": 1, "backup_id": id, "store_id": store, "store_name": "x",
         "namespace": "store-x", "host": "x.localhost", "engine": "woocommerce",
-        "chart_version": null, "helm_revision": null, "settings": {}, "key_id": "k1",
+        "chart_version": null, "helm_revision": null, "settings": {},
+        // Sealed with the server's key, as a real backup is: a clone from it is accepted.
+        "key_id": store_weaver::backup::BackupKey::from_base64(BACKUP_KEY).expect("the test key").id(),
         "reason": reason, "requested_by": EMAIL,
         "started_at": "2026-12-06T10:00:00Z", "finished_at": "2026-12-06T10:01:00Z",
         "parts": [{"name": "database", "object": "database.sealed", "bytes": 4216, "plain_bytes": 9000, "sha256": "11"}],
@@ -367,13 +376,50 @@ async fn insert_backup(
     id
 }
 
+/// A finished drill row as a drill leaves it: `outcome` passed or failed,
+/// checked `age_hours` ago (a drill restores into a throwaway store that
+/// kwok's pods cannot run; tests/drills.rs runs real ones on the real node).
+async fn insert_drill(
+    pool: &sqlx::PgPool,
+    store: uuid::Uuid,
+    backup: uuid::Uuid,
+    reason: &str,
+    outcome: &str,
+    age_hours: i32,
+    detail: &str,
+) {
+    sqlx::query(
+        "INSERT INTO drills (id, store_id, reason, phase, outcome, backup_id, detail, requested_by, \
+         created_at, started_at, checked_at, finished_at) \
+         VALUES ($1, $2, $3, 'done', $4, $5, $6, 'e2e', \
+         now() - make_interval(hours => $7) - interval '100 seconds', \
+         now() - make_interval(hours => $7) - interval '96 seconds', \
+         now() - make_interval(hours => $7), now() - make_interval(hours => $7) + interval '30 seconds')",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(store)
+    .bind(reason)
+    .bind(outcome)
+    .bind(backup)
+    .bind(detail)
+    .bind(age_hours)
+    .execute(pool)
+    .await
+    .expect("insert a drill row");
+}
+
 /// Backups in the dashboard (issue 30), in a real Chromium against the real
 /// server with backups configured and no workers of its own: stores are
 /// taken to Ready (and one to Deleted) by workers in this process, which
 /// then stop, so what the dashboard's buttons queue stays queued and is
 /// checked here in the ledger: the restore of the named backup (the store
 /// Restoring), a backup, and the undelete's provision; and the schedule set
-/// to every 6 h in the form, stored and audited.
+/// to every 6 h in the form, stored and audited. Restore drills: seeded
+/// rows (a passed one 49 h ago, a failed one since) show as "2 days ago",
+/// flagged with the reason; Run a drill queues a real drill (kept queued:
+/// no workers), a second is refused (409), a store without a complete
+/// backup is refused (422). Clone: a taken name is refused next to the
+/// field, then a clone is made (Provisioning, queued).
 #[tokio::test(flavor = "multi_thread")]
 async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
     use store_weaver::db::operations::{self, Kind};
@@ -419,10 +465,7 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
         .args(["--backup-endpoint", &require_env("SANDBOX_S3_ENDPOINT")])
         .args(["--backup-keep-deleted-days", "7"])
         // A secret: never an argument.
-        .env(
-            "STORE_WEAVER_BACKUP_KEY",
-            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-        )
+        .env("STORE_WEAVER_BACKUP_KEY", BACKUP_KEY)
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().expect("log file"))
         .stderr(log_file)
@@ -495,6 +538,27 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
     let kept_backup = insert_backup(&db.pool, kept, "manual", "complete", 2, None).await;
     insert_backup(&db.pool, kept, "manual", "failed", 1, None).await;
     insert_backup(&db.pool, gone, "final", "complete", 0, Some(7)).await;
+    insert_drill(
+        &db.pool,
+        kept,
+        kept_backup,
+        "scheduled",
+        "passed",
+        49,
+        "restored in 96s; the store became ready, and holds what the backup holds (2 orders)",
+    )
+    .await;
+    insert_drill(
+        &db.pool,
+        kept,
+        kept_backup,
+        "manual",
+        "failed",
+        1,
+        DRILL_FAILED,
+    )
+    .await;
+    let clone_name = format!("Clone {suffix}");
 
     let shots = repo("screenshots");
     let run_started = SystemTime::now();
@@ -509,7 +573,9 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
         .env("E2E_KEPT", &kept_name)
         .env("E2E_STALE", &stale_name)
         .env("E2E_GONE", &gone_name)
-        .env("E2E_KEPT_BACKUP", kept_backup.to_string());
+        .env("E2E_KEPT_BACKUP", kept_backup.to_string())
+        .env("E2E_DRILL_FAILED", DRILL_FAILED)
+        .env("E2E_CLONE", &clone_name);
     let (ok, out) = run_with_timeout(node, NODE_TIMEOUT);
     eprintln!("{out}");
     let tail = server.log_tail(60);
@@ -544,6 +610,26 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
     .await
     .expect("read the audit log");
 
+    // The drill Run a drill queued (the second was refused), and none of
+    // the store without a complete backup.
+    let open_drills: Vec<(uuid::Uuid, String, String)> = sqlx::query_as(
+        "SELECT store_id, reason, requested_by FROM drills WHERE phase <> 'done' ORDER BY created_at",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .expect("read the drills");
+    // The clone the form made: the user's, from the store's backup.
+    let clone: Option<(uuid::Uuid, String, String)> =
+        sqlx::query_as("SELECT id, owner, status FROM stores WHERE name = $1")
+            .bind(&clone_name)
+            .fetch_optional(&db.pool)
+            .await
+            .expect("read the clone");
+    let clone_op = match &clone {
+        Some((id, ..)) => queued(*id).await,
+        None => None,
+    };
+
     // Leave nothing in the cluster: the two stores' namespaces (the
     // undeleted one never got one: no worker ran its provision).
     let client = store_weaver::cluster::client(&s)
@@ -572,6 +658,18 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
     assert_eq!(undelete.kind, Kind::Provision, "{undelete:?}");
     assert_eq!(every_hours, Some(6), "the store's own backup interval");
     assert_eq!(
+        open_drills,
+        [(kept, "manual".to_string(), email.clone())],
+        "the drills under way"
+    );
+    let (_, owner, status) = clone.expect("the clone's store row");
+    assert_eq!(
+        (owner.as_str(), status.as_str()),
+        (email.as_str(), "Provisioning")
+    );
+    let clone_op = clone_op.expect("the clone queued its provision");
+    assert_eq!(clone_op.kind, Kind::Provision, "{clone_op:?}");
+    assert_eq!(
         schedule_audit,
         [(
             email.clone(),
@@ -587,6 +685,8 @@ async fn dashboard_backups_restore_delete_confirmation_and_undelete() {
         "dashboard-backup-schedule.png",
         "dashboard-delete-backup.png",
         "dashboard-recently-deleted.png",
+        "dashboard-drills.png",
+        "dashboard-clone.png",
     ] {
         let path = shots.join(name);
         assert!(is_png(&path), "{} is missing or not a PNG", path.display());

@@ -6,6 +6,7 @@
 //   node e2e/backups.mjs <base-url> <email> <password> <screenshots-dir>
 //   E2E_KEPT=<store with backups> E2E_STALE=<store without> E2E_GONE=<deleted store with a final backup>
 //   E2E_KEPT_BACKUP=<id of KEPT's complete backup>
+//   E2E_DRILL_FAILED=<the reason of KEPT's newest drill, which failed> E2E_CLONE=<a free name for a clone>
 //
 // The list marks the store without a good backup; the store's detail lists
 // its backups (a complete one and a failed one with its error); the delete
@@ -15,9 +16,14 @@
 // "Restore…" on the complete backup names it and says the shop is paused,
 // and the store turns Restoring; "Back up now" queues a backup; Recently
 // deleted lists the deleted store and "Undelete" brings it back
-// (Provisioning). Screenshots: dashboard-backups.png,
+// (Provisioning). Restore drills: KEPT's last good restore is "2 days ago",
+// flagged with its newest drill's failure; Run a drill (after its
+// confirmation) queues one, shown waiting; a second is refused in words
+// (409), and so is a drill of STALE, which has no complete backup (422).
+// Clone: a taken name is refused next to the name field, then CLONE is
+// made and linked. Screenshots: dashboard-backups.png,
 // dashboard-backup-schedule.png, dashboard-delete-backup.png,
-// dashboard-recently-deleted.png.
+// dashboard-recently-deleted.png, dashboard-drills.png, dashboard-clone.png.
 
 import { chromium } from 'playwright-core';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
@@ -29,8 +35,10 @@ const kept = process.env.E2E_KEPT;
 const stale = process.env.E2E_STALE;
 const gone = process.env.E2E_GONE;
 const keptBackup = process.env.E2E_KEPT_BACKUP;
-if (!base || !email || !password || !shotsArg || !kept || !stale || !gone || !keptBackup) {
-  console.error('usage: E2E_KEPT=… E2E_STALE=… E2E_GONE=… E2E_KEPT_BACKUP=… node e2e/backups.mjs <base-url> <email> <password> <screenshots-dir>');
+const drillFailed = process.env.E2E_DRILL_FAILED;
+const cloneName = process.env.E2E_CLONE;
+if (!base || !email || !password || !shotsArg || !kept || !stale || !gone || !keptBackup || !drillFailed || !cloneName) {
+  console.error('usage: E2E_KEPT=… E2E_STALE=… E2E_GONE=… E2E_KEPT_BACKUP=… E2E_DRILL_FAILED=… E2E_CLONE=… node e2e/backups.mjs <base-url> <email> <password> <screenshots-dir>');
   process.exit(2);
 }
 const shots = resolve(shotsArg);
@@ -123,6 +131,65 @@ try {
     await fitsPhone('the store detail with its backups');
   });
 
+  await step('restore drills: the last good restore 2 days ago, flagged with the failed newest drill; Run a drill queues one, a second is refused', async () => {
+    const region = page.getByRole('region', { name: 'Restore drills' });
+    const last = region.getByTestId('last-good-restore');
+    await last.waitFor();
+    const said = (await last.innerText()).replace(/\s+/g, ' ').trim();
+    check(said === '2 days ago · the newest drill failed', `the last good restore says: ${said}`);
+    check((await last.getAttribute('data-flagged')) === 'true', 'the failed newest drill is not flagged');
+    const why = (await region.getByTestId('drill-failed').innerText()).replace(/\s+/g, ' ');
+    check(why.includes(drillFailed), `the failed drill's reason: ${why}`);
+    const facts = (await region.getByTestId('drill-facts').innerText()).replace(/\s+/g, ' ');
+    check(/Next scheduled drill \d{4}-\d\d-\d\d \d\d:\d\d \(every 7 days\)/.test(facts), `the drill facts say: ${facts}`);
+    check((await region.locator('tr[data-outcome="passed"]').count()) === 1 && (await region.locator('tr[data-outcome="failed"]').count()) === 1, 'the two drills are not listed');
+    await region.scrollIntoViewIfNeeded();
+    await shot('drills');
+    // Run one: the confirmation says what it does; the drill is queued (no workers: it waits).
+    await region.getByRole('button', { name: 'Run a drill…' }).click();
+    let dialog = page.getByRole('alertdialog');
+    check(/throwaway store.*This store is not touched/s.test(await dialog.innerText()), 'the drill dialog does not say what a drill does');
+    await dialog.getByRole('button', { name: 'Run drill' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await region.getByRole('status').filter({ hasText: `Restore drill of “${kept}” queued` }).waitFor();
+    await region.locator('tr[data-outcome="open"]').getByText('waiting for a drill slot').waitFor();
+    // A second while it is under way: the server's refusal, in words.
+    await region.getByRole('button', { name: 'Run a drill…' }).click();
+    dialog = page.getByRole('alertdialog');
+    await dialog.getByRole('button', { name: 'Run drill' }).click();
+    const refusal = (await dialog.getByRole('alert').innerText()).replace(/\s+/g, ' ');
+    check(/^Cannot run a restore drill of “.*”: .*already under way/.test(refusal), `the second drill's refusal: ${refusal}`);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const posts = apiCalls.filter((c) => c.method === 'POST' && c.path.endsWith('/drills'));
+    check(posts.length === 2, `drill requests sent: ${posts.length}`);
+    await fitsPhone('the store detail with its drills');
+  });
+
+  await step('clone: a taken name is refused next to the name, then the clone is made', async () => {
+    const region = page.getByRole('region', { name: 'Backups' });
+    await region.getByRole('button', { name: 'Clone…' }).click();
+    const form = region.getByRole('form', { name: `Clone “${kept}”` });
+    const name = form.getByLabel('Name of the clone');
+    await name.fill(stale);
+    await form.getByRole('button', { name: 'Create clone' }).click();
+    const err = form.locator('.field-error');
+    await err.waitFor();
+    const says = await err.innerText();
+    check(says.includes(stale), `the taken name's refusal says: ${says}`);
+    check((await name.getAttribute('aria-invalid')) === 'true', 'the taken name is not marked invalid');
+    check((await name.getAttribute('aria-describedby'))?.includes(await err.getAttribute('id')), 'the refusal is not tied to the name field');
+    await form.scrollIntoViewIfNeeded();
+    await shot('clone');
+    await name.fill(cloneName);
+    await form.getByRole('button', { name: 'Create clone' }).click();
+    const made = region.getByRole('status').filter({ hasText: `Clone ${cloneName} created from “${kept}”` });
+    await made.waitFor();
+    check((await made.getByRole('link', { name: cloneName }).count()) === 1, 'the clone is not linked');
+    const posts = apiCalls.filter((c) => c.method === 'POST' && c.path.endsWith('/clone')).map((c) => JSON.parse(c.body));
+    check(JSON.stringify(posts) === JSON.stringify([{ name: stale }, { name: cloneName }]), `the clone requests sent ${JSON.stringify(posts)}`);
+  });
+
   await step('the store’s schedule: 9000 h is refused next to the field, then every 6 h is saved', async () => {
     const region = page.getByRole('region', { name: 'Backups' });
     const facts = region.getByTestId('backup-schedule');
@@ -192,6 +259,16 @@ try {
     await page.getByRole('heading', { name: stale, level: 1 }).waitFor();
     const region = page.getByRole('region', { name: 'Backups' });
     await region.getByText('No backups yet.').waitFor();
+    // No complete backup: a drill is refused, in words.
+    const drills = page.getByRole('region', { name: 'Restore drills' });
+    check((await drills.getByTestId('last-good-restore').innerText()).trim() === 'never', 'a store never drilled does not say never');
+    await drills.getByRole('button', { name: 'Run a drill…' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.getByRole('button', { name: 'Run drill' }).click();
+    const refusal = (await dialog.getByRole('alert').innerText()).replace(/\s+/g, ' ');
+    check(refusal.includes(`Cannot run a restore drill of “${stale}”: store "${stale}" has no complete backup to drill`), `the drill's refusal: ${refusal}`);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
     await region.getByRole('button', { name: 'Back up now' }).click();
     await region.getByRole('status').filter({ hasText: `Backup of “${stale}” queued` }).waitFor();
   });
