@@ -7,7 +7,8 @@
 //! `doctor` read. A second drill while one is under way is refused. Then
 //! the backup is damaged in the bucket: the next drill fails with the
 //! reason, its throwaway store is removed too, and the store is reported
-//! failing. The store itself is never touched.
+//! failing; and a backup from a newer chart than the store runs is refused
+//! by a restore in place. The store itself is never touched.
 
 mod common;
 
@@ -231,6 +232,44 @@ async fn a_backup_is_proven_by_restoring_it_into_a_throwaway_store_and_a_damaged
         !view["last_good_at"].is_null(),
         "the passed one is still the last good restore: {view}"
     );
+    assert_eq!(
+        medusa_orders(&store.namespace),
+        1,
+        "the store was not touched"
+    );
+
+    // A backup taken with a newer chart than the store runs is refused
+    // before anything is touched, with what to do.
+    sqlx::query(
+        "UPDATE backups SET manifest = jsonb_set(manifest, '{chart_version}', '\"9.9.9\"') WHERE id = $1",
+    )
+    .bind(backup.id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    engine::restore(&db.pool, &tester(), store.id, None, None)
+        .await
+        .unwrap();
+    let op = eventually(Duration::from_secs(300), "the restore ends", || async {
+        let op = operations::for_store(&db.pool, store.id)
+            .await
+            .ok()?
+            .into_iter()
+            .last()?;
+        (!matches!(op.state, State::Queued | State::Running)).then_some(op)
+    })
+    .await;
+    assert_eq!(op.state, State::Failed);
+    let why = op.error.unwrap_or_default();
+    assert!(
+        why.contains("taken with chart 9.9.9") && why.contains("store upgrade"),
+        "{why}"
+    );
+    let after = store_weaver::db::stores::get(&db.pool, store.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.status, Status::Ready, "{:?}", after.error_message);
     assert_eq!(
         medusa_orders(&store.namespace),
         1,

@@ -525,6 +525,40 @@ impl Context {
                 m.engine, store.engine
             )));
         }
+        // The chart the data goes into: the one a store being provisioned
+        // (an undelete, a clone) is installed with, else the one it runs.
+        let in_place = store.status != crate::store::Status::Provisioning;
+        let into = if in_place {
+            store.chart_version.clone()
+        } else {
+            crate::helm::chart_version(&self.cfg.chart(store.engine).dir).ok()
+        };
+        match manifest::chart_fits(m.chart_version.as_deref(), into.as_deref()) {
+            Ok(true) => tracing::info!(
+                store = %store.id,
+                backup = %id,
+                taken = m.chart_version.as_deref().unwrap_or(""),
+                into = into.as_deref().unwrap_or(""),
+                "a backup of an older chart restored into a newer one: the shop migrates its data at start"
+            ),
+            Ok(false) => {}
+            Err((taken, into)) => {
+                let fix = if in_place {
+                    format!(
+                        "upgrade the store to chart {taken} first (`store upgrade \"{}\" --to {taken}`)",
+                        store.name
+                    )
+                } else {
+                    format!(
+                        "restore it with a Store Weaver whose {} chart is {taken} or newer",
+                        store.engine
+                    )
+                };
+                return Err(Restore::Refused(format!(
+                    "backup {id} was taken with chart {taken} and the store's chart is {into}, an older one: a backup is never restored into an older chart (its data may not fit); {fix}"
+                )));
+            }
+        }
         if m.format > manifest::FORMAT {
             return Err(Restore::Refused(format!(
                 "backup {id} was written by a newer Store Weaver (manifest format {}); upgrade Store Weaver to restore it",
