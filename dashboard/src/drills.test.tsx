@@ -8,10 +8,12 @@ import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-li
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Api } from './api';
 import { CloneStore } from './components/CloneStore';
+import { ConfirmDialog } from './components/ConfirmDialog';
+import { StoreDetail } from './components/StoreDetail';
 import { StoreDrills } from './components/StoreDrills';
 import { drillResult, drillTook, lastGoodWords, newestFinished } from './drills';
 import { scriptedFetch, store } from './test-utils';
-import type { Backup, Drill, DrillsView } from './types';
+import type { Backup, Drill, DrillsView, Me } from './types';
 
 afterEach(() => {
   cleanup();
@@ -292,5 +294,66 @@ describe('cloning a store', () => {
     expect((await screen.findByText(/Cannot clone “Acme Shoes”: Slow down: rate limit/)).getAttribute('role')).toBe('alert');
     expect(screen.queryByRole('status')).toBeNull();
     expect(calls).toHaveLength(4);
+  });
+});
+
+describe('the store’s detail', () => {
+  const ann: Me = { user: 'ann@example.com', role: 'user', auth_mode: 'password', method: 'cookie' };
+  const routes = () =>
+    scriptedFetch({
+      [`GET /api/stores/${s.id}/detail`]: { body: { store: s, health: null, resources: [], events: [] } },
+      [`GET /api/stores/${s.id}/timeline`]: { body: { entries: [] } },
+      [`GET /api/stores/${s.id}/backups`]: { body: { backups: [] } },
+      [`GET /api/stores/${s.id}/drills`]: { body: view([drill()]) },
+    });
+  const detail = (fetch: typeof globalThis.fetch, configured: boolean) =>
+    render(
+      <StoreDetail
+        api={new Api({ fetch, storage: null })}
+        me={ann}
+        id={s.id}
+        actions={{ retry: vi.fn(), askDelete: vi.fn(), pending: new Set() }}
+        backupsConfigured={configured}
+      />,
+    );
+
+  it('shows the restore drills beside the backups when backups are configured, and not otherwise', async () => {
+    const { fetch } = routes();
+    detail(fetch, true);
+    const region = await screen.findByRole('region', { name: 'Restore drills' });
+    expect((await within(region).findByTestId('last-good-restore')).textContent).toBe('2 days ago');
+    expect(screen.getByRole('button', { name: 'Clone…' })).toBeTruthy();
+    cleanup();
+    const { fetch: f2, calls } = routes();
+    detail(f2, false);
+    await screen.findByRole('heading', { name: 'Acme Shoes', level: 1 });
+    await waitFor(() => expect(calls.some((c) => c.path.endsWith('/timeline'))).toBe(true));
+    expect(screen.queryByRole('region', { name: 'Restore drills' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Clone…' })).toBeNull();
+    expect(calls.some((c) => c.path.endsWith('/drills'))).toBe(false);
+  });
+});
+
+describe('a confirmation after a refusal', () => {
+  it('takes the focus back to Cancel when the answer is in, so Escape still closes it', () => {
+    const onCancel = vi.fn();
+    const dialog = (busy: boolean, error: string | null) => (
+      <>
+        <button type="button">outside</button>
+        <ConfirmDialog title="Run?" confirmLabel="Run" busy={busy} error={error} onCancel={onCancel} onConfirm={vi.fn()}>
+          <p>what it does</p>
+        </ConfirmDialog>
+      </>
+    );
+    const { rerender } = render(dialog(false, null));
+    rerender(dialog(true, null));
+    // A browser moves the focus out of the dialog when the focused button turns disabled.
+    const outside = screen.getByRole('button', { name: 'outside', hidden: true });
+    outside.focus();
+    expect(document.activeElement).toBe(outside);
+    rerender(dialog(false, 'refused'));
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Cancel' }));
+    fireEvent.keyDown(document.activeElement!, { key: 'Escape' });
+    expect(onCancel).toHaveBeenCalledTimes(1);
   });
 });

@@ -25,6 +25,13 @@ export function ConfirmDialog({ title, children, confirmLabel, busy, error, onCo
     cancel.current?.focus();
     return () => before?.focus?.();
   }, []);
+  // A browser drops the focus of a button that turns disabled (the confirm
+  // button while busy): once the answer is in (a refusal shown here), focus
+  // goes back to Cancel so that Escape and Tab work in the dialog again.
+  useEffect(() => {
+    if (busy || !box.current || box.current.contains(document.activeElement)) return;
+    cancel.current?.focus();
+  }, [busy]);
 
   const onKeyDown = (e: React.KeyboardEvent) => {
     if (e.key === 'Escape') {
