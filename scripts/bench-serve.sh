@@ -12,6 +12,10 @@
 #      baseline (password, access log off) measured first in the same
 #      invocation, and that baseline measured again at the end (how much the
 #      machine drifted meanwhile);
+#   2b. (ONLY=creates, not in the default run) the create path over 40
+#      users: POST /api/stores with a token per user over 40 connections,
+#      this build against a baseline build (BASE_BIN) in turns, each on a
+#      database of its own with 10,000 stores, medians and ratios;
 #   3. SSE fan-out: 1,000 open /api/stream clients, one store changed:
 #      delivery p50/p99 and memory per stream (examples/sse_fanout.rs);
 #   4. sign-in under a flood of wrong passwords from 100 addresses: the
@@ -29,6 +33,10 @@
 #   ONLY=modes scripts/bench-serve.sh ...                 # the auth modes / access log / create table only
 #   SERVER_ARGS="--api-cache false" scripts/bench-serve.sh ...   # flags for the server of the wrk table
 #   LOGS_BY_LEVEL=1 BIN=old/store-weaver ONLY=modes scripts/bench-serve.sh ...
+#   BASE_BIN=old/store-weaver ONLY=creates scripts/bench-serve.sh 8 40
+#       # creates over 40 users, this build against BASE_BIN (default: itself);
+#       # SAMPLE_WAITS=1 also samples pg_stat_activity during every run and
+#       # prints what the benchmark's backends waited on (costs CPU itself)
 #       # a build without access_log: "on" is log level info, "off" warn
 set -euo pipefail
 
@@ -84,8 +92,9 @@ echo "$PASSWORD" | "$BIN" --database-url "$BENCH_URL" user add admin@bench.test 
 echo "$PASSWORD" | "$BIN" --database-url "$BENCH_URL" user add user7@bench.test --role user >/dev/null
 
 # 10,000 stores: 2,000 owners with 5 each (user7@bench.test among them);
-# every tenth Failed, the rest Ready.
-psql "$BENCH_URL" -q <<'SQL'
+# every tenth Failed, the rest Ready. $1: the database URL.
+seed_stores() {
+psql "$1" -q <<'SQL'
 INSERT INTO stores (id, name, namespace, owner, engine, status, phase, url, attempts,
                     provision_started_at, ready_at, created_at, updated_at, error_message)
 SELECT gen_random_uuid(), 'Bench Store ' || i, 'store-bench-store-' || i,
@@ -98,6 +107,8 @@ SELECT gen_random_uuid(), 'Bench Store ' || i, 'store-bench-store-' || i,
 FROM generate_series(1, 10000) AS i;
 ANALYZE stores;
 SQL
+}
+seed_stores "$BENCH_URL"
 
 # A fresh server with "$@" as extra flags; AUTH (default password) and
 # LOG_LEVEL (default warn) pick those two.
@@ -115,6 +126,8 @@ start_server() {
   curl -fsS "$URL/readyz" >/dev/null || { echo "the server did not get ready:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 }
 want() { [[ -z "${ONLY:-}" || "$ONLY" == "$1" ]]; }
+# Modes only run when asked for.
+asked() { [[ "${ONLY:-}" == "$1" ]]; }
 # shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
 start_server ${SERVER_ARGS:-}
 
@@ -264,6 +277,7 @@ DELETE FROM audit_log WHERE store_name LIKE 'Load %';
 DELETE FROM operations WHERE store_id IN (SELECT id FROM stores WHERE name LIKE 'Load %');
 DELETE FROM stores WHERE name LIKE 'Load %';
 TRUNCATE rate_limit_events;
+DO $$ BEGIN IF to_regclass('rate_counters') IS NOT NULL THEN TRUNCATE rate_counters; END IF; END $$;
 VACUUM ANALYZE stores, operations, audit_log, rate_limit_events;
 SQL
 }
@@ -333,6 +347,135 @@ for ci in "${!CONFIGS[@]}"; do
   done
 done
 reset_creates
+fi
+
+if asked creates; then
+# The create path over 40 users: this build and a baseline build take
+# turns ($RUNS each), each on a database of its own (migrated by its own
+# binary) seeded with the 10,000 stores, and a fresh server per run. Each
+# request is a new store of one of the 40 users (a token each, the thread's
+# tokens in turn), all from 127.0.0.1. Before each run that build's creates
+# and rate-limit rows are removed.
+stop_server
+BASE_BIN="${BASE_BIN:-$BIN}"
+USERS=40
+BUILDS=("baseline|$BASE_BIN" "this build|$BIN")
+create_db() {
+  local db="$1" bin="$2" url="$BASE_URL/$1$QUERY"
+  psql "$DATABASE_URL" -qc "CREATE DATABASE $db"
+  "$bin" --database-url "$url" migrate >/dev/null
+  seed_stores "$url"
+  echo "$PASSWORD" | "$bin" --database-url "$url" user add c0@bench.test --role user >/dev/null
+  # The others share c0's password hash (one Argon2 hash is enough).
+  psql "$url" -qc "INSERT INTO users (id, email, password_hash, role)
+    SELECT gen_random_uuid(), 'c' || i || '@bench.test', u.password_hash, 'user'
+    FROM generate_series(1, $((USERS - 1))) AS i, users u WHERE u.email = 'c0@bench.test'"
+}
+reset_db() {
+  psql "$1" -q <<'SQL'
+DELETE FROM audit_log WHERE store_name LIKE 'Load %';
+DELETE FROM operations WHERE store_id IN (SELECT id FROM stores WHERE name LIKE 'Load %');
+DELETE FROM stores WHERE name LIKE 'Load %';
+TRUNCATE rate_limit_events;
+DO $$ BEGIN IF to_regclass('rate_counters') IS NOT NULL THEN TRUNCATE rate_counters; END IF; END $$;
+VACUUM ANALYZE stores, operations, audit_log, rate_limit_events;
+SQL
+}
+# A wrk script: each request a new store, as the thread's users in turn
+# (thread 1 the first half of the tokens, thread 2 the second).
+multi_create_lua() {
+  echo "local tokens = {"
+  for t in "$@"; do echo "  \"$t\","; done
+  cat <<'LUA'
+}
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  local per = math.floor(#tokens / 2)
+  first = (tid - 1) * per
+end
+function request()
+  counter = counter + 1
+  local token = tokens[first + (counter % math.floor(#tokens / 2)) + 1]
+  local body = string.format('{"name":"Load %d %d %d"}', tid, counter, math.random(1, 1000000000))
+  return wrk.format("POST", "/api/stores", {
+    ["content-type"] = "application/json",
+    ["authorization"] = "Bearer " .. token,
+  }, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format("non-2xx/3xx responses: %d\n", summary.errors.status))
+end
+LUA
+}
+# Samples the active backends of database $1 every 20 ms into $2 while
+# the file $WORK/sampling exists: "wait_event_type:wait_event|statement".
+sample_waits() {
+  while [[ -e "$WORK/sampling" ]]; do
+    echo "SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, 'running') || '|' || left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_activity WHERE datname = '$1' AND state = 'active' AND pid <> pg_backend_pid();"
+    sleep 0.02
+  done | psql "$DATABASE_URL" -At >>"$2" 2>/dev/null
+}
+CDBS=()
+for bi in "${!BUILDS[@]}"; do
+  IFS='|' read -r _ bin <<<"${BUILDS[$bi]}"
+  CDBS[bi]="${DB}_c$bi"
+  create_db "${CDBS[$bi]}" "$bin"
+done
+drop_cdbs() { for d in "${CDBS[@]}"; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done; }
+trap 'drop_cdbs; cleanup' EXIT
+for _ in $(seq 1 "$RUNS"); do
+  for bi in "${!BUILDS[@]}"; do
+    IFS='|' read -r _ bin <<<"${BUILDS[$bi]}"
+    url="$BASE_URL/${CDBS[$bi]}$QUERY"
+    reset_db "$url"
+    saved_bin="$BIN"; saved_db="$DB"; saved_url="$BENCH_URL"
+    BIN="$bin"; DB="${CDBS[$bi]}"; BENCH_URL="$url"
+    start_server
+    toks=()
+    for i in $(seq 0 $((USERS - 1))); do toks+=("$(token "c$i@bench.test")"); done
+    multi_create_lua "${toks[@]}" >"$WORK/creates.lua"
+    [[ -n "${SAMPLE_WAITS:-}" ]] && { touch "$WORK/sampling"; sample_waits "$DB" "$WORK/waits-$bi.txt" & SAMPLER=$!; }
+    s0="$(server_ticks)"; p0="$(pg_ticks)"
+    result="$(once -s "$WORK/creates.lua" "$URL")"
+    n="$(requests_done)"; n="${n:-0}"
+    cpu=$(( ($(server_ticks) - s0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+    cpu_pg=$(( ($(pg_ticks) - p0) * 1000000 / HZ / (n > 0 ? n : 1) ))
+    [[ -n "${SAMPLE_WAITS:-}" ]] && { rm -f "$WORK/sampling"; wait "$SAMPLER" || true; }
+    made="$(psql "$url" -Atc "SELECT count(*) FROM stores WHERE name LIKE 'Load %'")"
+    echo "$result $cpu $cpu_pg $n $made" >>"$WORK/creates-$bi.txt"
+    stop_server
+    BIN="$saved_bin"; DB="$saved_db"; BENCH_URL="$saved_url"
+  done
+done
+echo
+echo "== creates over $USERS users ($(nproc) CPUs, $(date -u +%FT%TZ)); wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $RUNS runs per build taken in turns, a fresh server per run, workers = 0, limits and the create rate raised, 10,000 stores in each database${SAMPLE_WAITS:+, pg_stat_activity sampled every 20 ms}"
+echo "baseline: $BASE_BIN; this build: $BIN"
+echo
+echo "| build | creates/s (runs) | median | ratio | p50 | p99 (median run) | non-2xx | server CPU per create | PostgreSQL CPU per create | stores made = 2xx |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+read -r base _ < <(sort -n "$WORK/creates-0.txt" | sed -n "$(( (RUNS + 1) / 2 ))p")
+for bi in "${!BUILDS[@]}"; do
+  IFS='|' read -r title _ <<<"${BUILDS[$bi]}"
+  runs="$(awk '{print $1}' "$WORK/creates-$bi.txt" | paste -sd/ -)"
+  read -r rps p50 p99 bad cpu cpu_pg n made < <(sort -n "$WORK/creates-$bi.txt" | sed -n "$(( (RUNS + 1) / 2 ))p")
+  ratio="$(awk -v a="$rps" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+  # wrk's count includes requests answered after its clock stopped: "made"
+  # is compared with the 2xx it counted, give or take the connections.
+  printf '| %s | %s | %s | %s | %s ms | %s ms | %s | %s µs | %s µs | %s of %s |\n' "$title" "$runs" "$rps" "$ratio" "$p50" "$p99" "$bad" "$cpu" "$cpu_pg" "$made" "$((n - bad))"
+done
+if [[ -n "${SAMPLE_WAITS:-}" ]]; then
+  for bi in "${!BUILDS[@]}"; do
+    IFS='|' read -r title _ <<<"${BUILDS[$bi]}"
+    echo
+    echo "$title: active backends sampled $(wc -l <"$WORK/waits-$bi.txt") times; the most frequent (wait | statement):"
+    sort "$WORK/waits-$bi.txt" | uniq -c | sort -rn | head -8
+  done
+fi
 fi
 
 if want fanout; then

@@ -104,67 +104,58 @@ pub struct Exceeded {
 }
 
 /// Counts one event in each bucket if every bucket has fewer than its limit
-/// in the last `window`; otherwise counts nothing and says which bucket is
-/// full. Exact across processes: each bucket is locked for the transaction.
+/// in the last `window` (whole seconds, at least one); otherwise counts
+/// nothing and says which bucket is full. One statement, `rate_take` (see
+/// its migration): exact across processes, because each bucket is a row
+/// locked for that statement, and short, because nothing is counted row by
+/// row and the lock is not held through a WAL flush. Creates of different
+/// owners from one address (a proxy, a benchmark) meet only on that
+/// address's row, for that one statement.
 pub async fn take(
     pool: &PgPool,
     buckets: &[(&str, u32)],
     window: Duration,
 ) -> Result<Result<(), Exceeded>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    // Lock in a fixed order so two requests never wait on each other in a cycle.
-    let mut order: Vec<usize> = (0..buckets.len()).collect();
-    order.sort_by_key(|&i| buckets[i].0);
-    for &i in &order {
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
-            .bind(buckets[i].0)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let secs = window.as_secs_f64();
-    for (index, (bucket, limit)) in buckets.iter().enumerate() {
-        let (count, oldest): (i64, Option<f64>) = sqlx::query_as(
-            "SELECT count(*), extract(epoch FROM min(at) + make_interval(secs => $2) - now())::float8 \
-             FROM rate_limit_events WHERE bucket = $1 AND at > now() - make_interval(secs => $2)",
-        )
-        .bind(*bucket)
-        .bind(secs)
-        .fetch_one(&mut *tx)
-        .await?;
-        if count >= i64::from(*limit) {
-            let wait = oldest.unwrap_or(secs).clamp(1.0, secs.max(1.0));
-            return Ok(Err(Exceeded {
-                index,
-                retry_after: Duration::from_secs_f64(wait.ceil()),
-            }));
-        }
-    }
-    for (bucket, _) in buckets {
-        sqlx::query("INSERT INTO rate_limit_events (bucket) VALUES ($1)")
-            .bind(*bucket)
-            .execute(&mut *tx)
-            .await?;
-        // Keep each bucket short: older rows can no longer count.
-        sqlx::query("DELETE FROM rate_limit_events WHERE bucket = $1 AND at < now() - make_interval(secs => $2)")
-            .bind(*bucket)
+    let names: Vec<&str> = buckets.iter().map(|(b, _)| *b).collect();
+    let limits: Vec<i32> = buckets
+        .iter()
+        .map(|(_, l)| i32::try_from(*l).unwrap_or(i32::MAX))
+        .collect();
+    let secs = i32::try_from(window.as_secs().max(1)).unwrap_or(i32::MAX);
+    let full: Option<(i32, f64)> =
+        sqlx::query_as("SELECT full_index, retry_secs FROM rate_take($1, $2, $3)")
+            .bind(&names)
+            .bind(&limits)
             .bind(secs)
-            .execute(&mut *tx)
+            .fetch_optional(pool)
             .await?;
-    }
-    tx.commit().await?;
-    Ok(Ok(()))
+    Ok(match full {
+        None => Ok(()),
+        Some((index, wait)) => Err(Exceeded {
+            index: usize::try_from(index).unwrap_or(0),
+            retry_after: Duration::from_secs_f64(wait.clamp(1.0, f64::from(secs))),
+        }),
+    })
 }
 
-/// Removes rate-limit rows older than `older_than` in every bucket.
-pub async fn prune_rate_events<'e>(
-    exec: impl PgExecutor<'e>,
-    older_than: Duration,
-) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM rate_limit_events WHERE at < now() - make_interval(secs => $1)")
-        .bind(older_than.as_secs_f64())
-        .execute(exec)
-        .await
-        .map(|r| r.rows_affected())
+/// Removes rate-limit rows older than `older_than` in every bucket, and
+/// the counters of buckets that counted nothing since (a take that comes
+/// after makes the row again, `rate_take` locks or inserts it in a loop).
+pub async fn prune_rate_events(pool: &PgPool, older_than: Duration) -> Result<u64, sqlx::Error> {
+    let events =
+        sqlx::query("DELETE FROM rate_limit_events WHERE at < now() - make_interval(secs => $1)")
+            .bind(older_than.as_secs_f64())
+            .execute(pool)
+            .await?
+            .rows_affected();
+    let counters = sqlx::query(
+        "DELETE FROM rate_counters WHERE newest < extract(epoch FROM now() - make_interval(secs => $1))",
+    )
+    .bind(older_than.as_secs_f64())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(events + counters)
 }
 
 /// Failures in one bucket within a window: how many, and how long ago the last.
