@@ -230,7 +230,8 @@ pub async fn count_by_status<'e>(
 // Creates take transaction-scoped advisory locks (the two-key form, apart
 // from the one-key locks elsewhere), always in this order: the owner's, the
 // namespace's, then one create slot or every slot in ascending order. No
-// create waits for a lock that comes earlier than one it holds: no deadlock.
+// create waits for a lock that comes earlier than one it holds: no deadlock
+// (a create taking a free slot without waiting waits for no slot after).
 const LOCK_OWNER: i32 = 0x5357_0101;
 const LOCK_NAMESPACE: i32 = 0x5357_0102;
 const LOCK_SLOT: i32 = 0x5357_0103;
@@ -270,6 +271,29 @@ pub async fn lock_slot(tx: &mut sqlx::PgConnection, slot: i32) -> Result<(), sql
         .execute(&mut *tx)
         .await
         .map(|_| ())
+}
+
+/// The first create slot free at this moment, from `first` on, taken
+/// without waiting; None when every slot is held. Any free slot will do:
+/// exactness needs only that each create holds one (so that at most
+/// `CREATE_SLOTS` are in flight), and a free one means that owners whose
+/// creates hash to the same slot do not wait for each other's commit.
+pub async fn try_lock_free_slot(
+    tx: &mut sqlx::PgConnection,
+    first: i32,
+) -> Result<Option<i32>, sqlx::Error> {
+    for i in 0..CREATE_SLOTS {
+        let slot = (first + i).rem_euclid(CREATE_SLOTS);
+        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+            .bind(LOCK_SLOT)
+            .bind(slot)
+            .fetch_one(&mut *tx)
+            .await?;
+        if taken {
+            return Ok(Some(slot));
+        }
+    }
+    Ok(None)
 }
 
 /// Every create slot, in ascending order: no other create is in flight

@@ -162,7 +162,12 @@ async fn create_tx(
     stores::lock_namespace(&mut tx, &base).await?;
     if every_slot {
         stores::lock_every_slot(&mut tx).await?;
-    } else {
+    } else if stores::try_lock_free_slot(&mut tx, slot_of(owner))
+        .await?
+        .is_none()
+    {
+        // Every slot busy (more creates in flight than slots, across
+        // replicas): wait for the owner's.
         stores::lock_slot(&mut tx, slot_of(owner)).await?;
     }
 
@@ -228,9 +233,9 @@ async fn create_tx(
     Ok(Some((store, true)))
 }
 
-/// The create slot of an owner's creates (theirs queue on the owner's lock
-/// anyway); a stable hash, so every process picks the same.
-fn slot_of(owner: &str) -> i32 {
+/// The create slot an owner's creates try first (and wait for when every
+/// slot is busy); a stable hash, so every process picks the same.
+pub fn slot_of(owner: &str) -> i32 {
     let h = owner.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
