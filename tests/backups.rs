@@ -12,7 +12,7 @@ mod common;
 use common::real::{
     create_store, medusa_orders, medusa_script, medusa_served, medusa_settings, record,
 };
-use common::s3::{backup_cli, backup_keys_unscheduled, new_key, raw_bucket};
+use common::s3::{backup_cli, backup_keys_unscheduled, damage_database_part, new_key, raw_bucket};
 use common::tools::{exec_script, kubectl, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
@@ -22,10 +22,9 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use store_weaver::config::Settings;
 use store_weaver::db::backups::{self, State as BackupState};
-use store_weaver::db::operations::{self, State};
+use store_weaver::db::operations::State;
 use store_weaver::engine;
 use store_weaver::store::{Actor, Status, Via};
-use uuid::Uuid;
 
 const READY_SECS: u64 = 900;
 
@@ -87,16 +86,6 @@ async fn admin_sees(host: &str, ns: &str, order: &str) -> Value {
     ];
     let out = medusa_script("confirm-order-via-admin-api.mjs", host, &[order], &env);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-/// The store's newest operation once it has ended.
-async fn operation_end(db: &TestDb, id: Uuid, secs: u64) -> operations::Operation {
-    eventually(Duration::from_secs(secs), "the operation ends", || async {
-        let ops = operations::for_store(&db.pool, id).await.ok()?;
-        let op = ops.into_iter().last()?;
-        (!matches!(op.state, State::Queued | State::Running)).then_some(op)
-    })
-    .await
 }
 
 // Several threads: the test's own workers go on while it waits for the
@@ -214,19 +203,7 @@ async fn a_medusa_store_is_backed_up_restored_undeleted_and_a_bad_backup_refused
 
     // A corrupted backup: one byte of its database part changed in the
     // bucket. The restore checks it first, refuses, and touches nothing.
-    let db_obj =
-        object_store::path::Path::from(format!("{prefix}{}/{}/database", store.id, first.id));
-    let mut bytes = raw
-        .get(&db_obj)
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x40;
-    raw.put(&db_obj, bytes.into()).await.unwrap();
+    damage_database_part(&prefix, store.id, first.id).await;
     engine::restore(
         &db.pool,
         &tester(),

@@ -15,16 +15,16 @@ mod common;
 mod serve_common;
 
 use common::real::{create_store, medusa_orders, medusa_script, medusa_served, record};
-use common::s3::{backup_keys_unscheduled, new_key};
+use common::s3::{backed_up, backup_keys_unscheduled, new_key};
 use common::tools::{exec_script, text};
 use common::*;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use store_weaver::config::Settings;
-use store_weaver::db::backups::{self, State as BackupState};
-use store_weaver::db::operations::{self, State};
+use store_weaver::db::backups;
+use store_weaver::db::operations;
 use store_weaver::engine::{self, CloneRequest, EngineConfig, EngineError};
 use store_weaver::store::{Actor, Status, Store, Via};
 use uuid::Uuid;
@@ -108,28 +108,6 @@ async fn admin_sees(host: &str, ns: &str, order: &str) -> Value {
     ];
     let out = medusa_script("confirm-order-via-admin-api.mjs", host, &[order], &env);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-async fn backed_up(db: &TestDb, store: &Store) -> backups::Backup {
-    engine::backup(&db.pool, &tester(), store.id, None)
-        .await
-        .unwrap();
-    let op = eventually(Duration::from_secs(600), "the backup ends", || async {
-        let op = operations::for_store(&db.pool, store.id)
-            .await
-            .ok()?
-            .into_iter()
-            .last()?;
-        (!matches!(op.state, State::Queued | State::Running)).then_some(op)
-    })
-    .await;
-    assert_eq!(op.state, State::Succeeded, "{:?}", op.error);
-    let b = backups::for_store(&db.pool, store.id, 1)
-        .await
-        .unwrap()
-        .remove(0);
-    assert_eq!(b.state, BackupState::Complete);
-    b
 }
 
 async fn stores_named(db: &TestDb, name: &str) -> i64 {

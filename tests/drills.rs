@@ -13,17 +13,16 @@
 mod common;
 
 use common::real::{create_store, medusa_orders, medusa_script, medusa_served, medusa_settings};
-use common::s3::{backup_cli, backup_keys_unscheduled, new_key, raw_bucket};
+use common::s3::{backed_up, backup_cli, backup_keys_unscheduled, damage_database_part, new_key};
 use common::tools::text;
 use common::*;
-use object_store::ObjectStore;
 use serde_json::Value;
 use std::time::Duration;
 use store_weaver::config::Settings;
 use store_weaver::db::audit;
-use store_weaver::db::backups::{self, State as BackupState};
+use store_weaver::db::backups;
 use store_weaver::db::drills::{self, Drill, Outcome, Phase, Reason};
-use store_weaver::db::operations::{self, State};
+use store_weaver::db::operations::State;
 use store_weaver::engine::{self, EngineConfig, EngineError, drill};
 use store_weaver::store::{Actor, Status, Via};
 use uuid::Uuid;
@@ -126,24 +125,7 @@ async fn a_backup_is_proven_by_restoring_it_into_a_throwaway_store_and_a_damaged
     let order = medusa_script("order-via-store-api.mjs", &host, &[], &[]);
     assert!(order.starts_with("order_"), "{order}");
     assert_eq!(medusa_orders(&store.namespace), 1);
-    engine::backup(&db.pool, &tester(), store.id, None)
-        .await
-        .unwrap();
-    let op = eventually(Duration::from_secs(600), "the backup ends", || async {
-        let op = operations::for_store(&db.pool, store.id)
-            .await
-            .ok()?
-            .into_iter()
-            .last()?;
-        (!matches!(op.state, State::Queued | State::Running)).then_some(op)
-    })
-    .await;
-    assert_eq!(op.state, State::Succeeded, "{:?}", op.error);
-    let backup = backups::for_store(&db.pool, store.id, 1)
-        .await
-        .unwrap()
-        .remove(0);
-    assert_eq!(backup.state, BackupState::Complete);
+    let backup = backed_up(&db, &store).await;
 
     // Asked for on the command line; a second one while it runs is refused.
     let out = cli(&db, &prefix, &key, &["store", "drill", &name, "--json"]);
@@ -198,20 +180,7 @@ async fn a_backup_is_proven_by_restoring_it_into_a_throwaway_store_and_a_damaged
 
     // The backup damaged in the bucket: the next drill fails with the
     // reason, and its throwaway store is removed all the same.
-    let raw = raw_bucket();
-    let db_obj =
-        object_store::path::Path::from(format!("{prefix}{}/{}/database", store.id, backup.id));
-    let mut bytes = raw
-        .get(&db_obj)
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x40;
-    raw.put(&db_obj, bytes.into()).await.unwrap();
+    damage_database_part(&prefix, store.id, backup.id).await;
     let d = drill::request(&db.pool, &cfg, &tester(), store.id, None, Reason::Manual)
         .await
         .unwrap();
@@ -250,15 +219,7 @@ async fn a_backup_is_proven_by_restoring_it_into_a_throwaway_store_and_a_damaged
     engine::restore(&db.pool, &tester(), store.id, None, None)
         .await
         .unwrap();
-    let op = eventually(Duration::from_secs(300), "the restore ends", || async {
-        let op = operations::for_store(&db.pool, store.id)
-            .await
-            .ok()?
-            .into_iter()
-            .last()?;
-        (!matches!(op.state, State::Queued | State::Running)).then_some(op)
-    })
-    .await;
+    let op = operation_end(&db, store.id, 300).await;
     assert_eq!(op.state, State::Failed);
     let why = op.error.unwrap_or_default();
     assert!(

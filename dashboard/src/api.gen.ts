@@ -864,15 +864,24 @@ export interface components {
             finished_at: string | null;
             /** Format: uuid */
             id: string;
-            outcome: components["schemas"]["Outcome"] | null;
-            phase: components["schemas"]["Phase"];
-            reason: components["schemas"]["Reason"];
+            outcome: components["schemas"]["DrillOutcome"] | null;
+            phase: components["schemas"]["DrillPhase"];
+            reason: components["schemas"]["DrillReason"];
             requested_by: string;
             /** Format: date-time */
             started_at: string | null;
             /** Format: uuid */
             store_id: string;
         };
+        /** @enum {string} */
+        DrillOutcome: "passed" | "failed";
+        /** @enum {string} */
+        DrillPhase: "queued" | "restoring" | "removing" | "done";
+        /**
+         * @description Why a drill ran.
+         * @enum {string}
+         */
+        DrillReason: "manual" | "scheduled";
         /** @description A store's drills as the faces show them. */
         DrillsView: {
             /** @description Newest first (at most 50). */
@@ -1115,8 +1124,6 @@ export interface components {
             /** Format: uuid */
             store_id: string;
         };
-        /** @enum {string} */
-        Outcome: "passed" | "failed";
         /**
          * @description The finer step shown next to the status.
          * @enum {string}
@@ -1134,11 +1141,6 @@ export interface components {
             ready: boolean;
             watch: components["schemas"]["WatchCheck"];
         };
-        /**
-         * @description Why a drill ran.
-         * @enum {string}
-         */
-        Reason: "manual" | "scheduled";
         /** @description One object in a store's namespace, with its readiness. */
         Resource: {
             /** Format: date-time */

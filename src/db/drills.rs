@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = DrillPhase)]
 pub enum Phase {
     /// Waiting for a drill slot (`drill_concurrency`).
     Queued,
@@ -49,6 +50,7 @@ impl Phase {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = DrillOutcome)]
 pub enum Outcome {
     /// The backup was restored, the store became ready, and it holds what
     /// the backup's manifest counts.
@@ -74,6 +76,7 @@ impl Outcome {
 /// Why a drill ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = DrillReason)]
 pub enum Reason {
     Manual,
     Scheduled,

@@ -239,6 +239,22 @@ where
     }
 }
 
+/// The store's newest operation once it has ended (or a panic after
+/// `secs`).
+pub async fn operation_end(
+    db: &TestDb,
+    id: uuid::Uuid,
+    secs: u64,
+) -> store_weaver::db::operations::Operation {
+    use store_weaver::db::operations::{self, State};
+    eventually(Duration::from_secs(secs), "the operation ends", || async {
+        let ops = operations::for_store(&db.pool, id).await.ok()?;
+        let op = ops.into_iter().last()?;
+        (!matches!(op.state, State::Queued | State::Running)).then_some(op)
+    })
+    .await
+}
+
 pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix} {}",

@@ -108,3 +108,45 @@ pub fn backup_cli(
         .output()
         .expect("run store-weaver")
 }
+
+/// A store backed up through the engine (as the faces ask) and waited
+/// for: its newest backup, complete.
+pub async fn backed_up(
+    db: &super::TestDb,
+    store: &store_weaver::store::Store,
+) -> store_weaver::db::backups::Backup {
+    use store_weaver::db::backups::{self, State as BackupState};
+    use store_weaver::db::operations::State;
+    let tester = store_weaver::store::Actor::new("tester", store_weaver::store::Via::Cli);
+    store_weaver::engine::backup(&db.pool, &tester, store.id, None)
+        .await
+        .unwrap();
+    let op = super::operation_end(db, store.id, 600).await;
+    assert_eq!(op.state, State::Succeeded, "{:?}", op.error);
+    let b = backups::for_store(&db.pool, store.id, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(b.state, BackupState::Complete);
+    b
+}
+
+/// Changes one byte in the middle of a backup's database part in the
+/// bucket (`prefix` is the test's backup_prefix): what a checksum or the
+/// seal must catch.
+pub async fn damage_database_part(prefix: &str, store: uuid::Uuid, backup: uuid::Uuid) {
+    use object_store::ObjectStore;
+    let raw = raw_bucket();
+    let path = object_store::path::Path::from(format!("{prefix}{store}/{backup}/database"));
+    let mut bytes = raw
+        .get(&path)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    raw.put(&path, bytes.into()).await.unwrap();
+}
