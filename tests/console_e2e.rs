@@ -1007,3 +1007,204 @@ async fn backups_in_the_detail_restore_and_undelete() {
     );
     db.drop_db().await;
 }
+
+/// A drill row as the engine leaves a finished one (a real drill needs
+/// the real node: tests/drills.rs).
+async fn insert_drill(
+    pool: &sqlx::PgPool,
+    store: uuid::Uuid,
+    backup: uuid::Uuid,
+    outcome: &str,
+    hours_ago: i64,
+    detail: &str,
+) {
+    sqlx::query(
+        "INSERT INTO drills (id, store_id, reason, phase, outcome, backup_id, detail, requested_by, \
+         created_at, started_at, checked_at, finished_at) \
+         SELECT $1, $2, 'scheduled', 'done', $3, $4, $5, 'e2e', t - interval '97 seconds', \
+         t - interval '96 seconds', t, t + interval '5 seconds' \
+         FROM (SELECT now() - make_interval(hours => $6::int) AS t) x",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(store)
+    .bind(outcome)
+    .bind(backup)
+    .bind(detail)
+    .bind(hours_ago as i32)
+    .execute(pool)
+    .await
+    .expect("insert a drill row");
+}
+
+/// The detail shows the last good restore and the drills; `T` `y` queues
+/// a drill through the engine (a second one is refused with the engine's
+/// reason), `S` changes the backup schedule (an invalid interval is said
+/// in place), `C` asks the engine for a clone (refused in the form: the
+/// backup row has no manifest). With no workers the requests stay queued,
+/// so the test sees exactly what the console asked.
+#[tokio::test(flavor = "multi_thread")]
+async fn drills_schedule_and_clone_from_the_detail() {
+    let db = TestDb::new().await;
+    let logs = tempfile::tempdir().unwrap();
+    let tag = short_id();
+    let (name, copy) = (format!("Drilled {tag}"), format!("Copy {tag}"));
+    // Recorded, not provisioned: the drill, the schedule and the clone are
+    // requests to the engine, which needs no cluster to take them.
+    let out = cli(
+        &db.url,
+        &["store", "create", &name, "--owner", "drill@example.com"],
+    );
+    assert!(
+        out.status.success(),
+        "create {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM stores WHERE name = $1")
+        .bind(&name)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let good = insert_backup(&db.pool, id, "manual", "complete", 3, None, None).await;
+    insert_drill(
+        &db.pool,
+        id,
+        good,
+        "passed",
+        49,
+        "backup restored in 96s; the store became ready, and holds what the backup holds (1 orders)",
+    )
+    .await;
+    insert_drill(
+        &db.pool,
+        id,
+        good,
+        "failed",
+        1,
+        "the restore could not start: part database: checksum mismatch",
+    )
+    .await;
+
+    let t = Tmux::start(120, 40, &console_command_backups(&db.url, logs.path()));
+    t.wait_for("the store listed", Duration::from_secs(30), |s| {
+        row(s, &name).is_some()
+    });
+    t.keys(&["/"]);
+    t.text(&name);
+    t.keys(&["Enter", "Enter"]);
+    let s = t.wait_for("the last good restore", Duration::from_secs(15), |s| {
+        s.contains("last good restore: 2 days ago, newest drill FAILED 1h ago; next drill ")
+            && s.contains("Restore drills")
+            && s.contains("✓ passed")
+    });
+    assert!(s.contains("Restore drills"), "the drills are listed:\n{s}");
+    assert!(
+        s.contains("the restore could not start: part database: checksum mismatch"),
+        "the failure's reason:\n{s}"
+    );
+    assert!(
+        s.contains("✓ passed") && s.contains("✗ failed") && s.contains("1m36s"),
+        "each drill's result and how long it took:\n{s}"
+    );
+
+    // T: asks, says what a drill does; y queues it.
+    t.keys(&["T"]);
+    t.wait_for("the drill confirmation", Duration::from_secs(5), |s| {
+        s.contains(" Restore drill ") && s.contains("the store is not touched")
+    });
+    t.keys(&["y"]);
+    t.wait_for("the drill queued", Duration::from_secs(15), |s| {
+        s.contains(&format!("restore drill of \"{name}\" queued"))
+    });
+    t.wait_for("the drill listed", Duration::from_secs(15), |s| {
+        s.contains("◐ queued")
+    });
+    let (phase, by): (String, String) = sqlx::query_as(
+        "SELECT phase, requested_by FROM drills WHERE store_id = $1 AND phase <> 'done'",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(phase, "queued");
+    assert!(!by.is_empty());
+    // A second one: the engine's refusal is the message.
+    t.keys(&["T"]);
+    t.wait_for("the drill confirmation", Duration::from_secs(5), |s| {
+        s.contains(" Restore drill ")
+    });
+    t.keys(&["y"]);
+    t.wait_for("the engine's refusal", Duration::from_secs(15), |s| {
+        s.contains("refused") && s.contains("already under way")
+    });
+
+    // S: the schedule input; an invalid interval is said in place.
+    t.keys(&["S"]);
+    t.wait_for("the schedule input", Duration::from_secs(5), |s| {
+        s.contains(" Backup schedule ") && s.contains("> default")
+    });
+    t.keys(&["C-u"]);
+    t.text("2x");
+    t.wait_for("the interval refused", Duration::from_secs(5), |s| {
+        s.contains("\"2x\" is not an interval")
+    });
+    t.keys(&["Enter"]);
+    t.keys(&["BSpace"]);
+    t.text("d");
+    t.keys(&["Enter"]);
+    t.wait_for("the schedule saved", Duration::from_secs(15), |s| {
+        s.contains(&format!("backup schedule of \"{name}\" saved: every 48 h"))
+    });
+    t.wait_for("the schedule line", Duration::from_secs(15), |s| {
+        s.contains("backups every 48 h (set for this store)")
+    });
+    let every: Option<i32> =
+        sqlx::query_scalar("SELECT backup_every_hours FROM stores WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(every, Some(48));
+
+    // C: a clone named here, owned by the source's owner.
+    t.keys(&["C"]);
+    t.wait_for("the clone form", Duration::from_secs(5), |s| {
+        s.contains(" Clone ") && s.contains("owned by drill@example.com")
+    });
+    t.keys(&["C-u"]);
+    t.text(&copy);
+    t.keys(&["Enter"]);
+    // The engine checks the backup before it creates anything: this row
+    // has no manifest (a real one needs the real node: tests/backups.rs),
+    // and its refusal is said in the form, which stays open.
+    t.wait_for(
+        "the engine's refusal in the form",
+        Duration::from_secs(15),
+        |s| s.contains(" Clone ") && s.contains("has no manifest; choose"),
+    );
+    let made: i64 = sqlx::query_scalar("SELECT count(*) FROM stores WHERE name = $1")
+        .bind(&copy)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(made, 0, "nothing created");
+    t.keys(&["Escape"]);
+    let audited: Vec<(String, String)> = sqlx::query_as(
+        "SELECT action, via FROM audit_log WHERE action IN ('store.drill', 'store.backup-schedule') \
+         AND outcome IN ('accepted', 'ok') ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    for action in ["store.drill", "store.backup-schedule"] {
+        assert!(
+            audited.iter().any(|(a, v)| a == action && v == "console"),
+            "{action} audited as the console's: {audited:?}"
+        );
+    }
+
+    // Nothing started here is running: q quits at once.
+    t.keys(&["Escape", "q"]);
+    t.assert_restored();
+    drop(t);
+    db.drop_db().await;
+}

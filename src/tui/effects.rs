@@ -139,8 +139,22 @@ impl Effects {
             Command::Undelete { id, name } => self.act(Action::Undelete, id, name, None),
             Command::LoadBackups(id) => {
                 self.load_schedule(id);
+                self.load_drills(id);
                 self.load_backups(id)
             }
+            Command::LoadDrills(id) => self.load_drills(id),
+            Command::Drill { id, name } => self.drill(id, name),
+            Command::SetSchedule {
+                id,
+                name,
+                every_hours,
+            } => self.set_schedule(id, name, every_hours),
+            Command::Clone {
+                source,
+                source_name,
+                name,
+                owner,
+            } => self.clone_store(source, source_name, name, owner),
             Command::LoadNewestGood => self.spawn(async move {
                 let result = timed(DB_TIMEOUT, "database", backups::newest_good(&pool))
                     .await
@@ -242,6 +256,103 @@ impl Effects {
             })
             .await;
             Msg::Schedule { id, result }
+        })
+    }
+
+    /// The store's drills and last good restore (the engine's view, as
+    /// `store drills` and the API answer it).
+    fn load_drills(&self, id: Uuid) {
+        let (pool, cfg) = (self.pool.clone(), self.engine.clone());
+        self.spawn(async move {
+            let result = timed(DB_TIMEOUT, "database", async {
+                let store =
+                    stores::get(&pool, id)
+                        .await?
+                        .ok_or_else(|| engine::EngineError::NotFound {
+                            key: id.to_string(),
+                        })?;
+                engine::drill::view(&pool, &cfg, &store, Utc::now()).await
+            })
+            .await;
+            Msg::Drills { id, result }
+        })
+    }
+
+    /// Queues a restore drill; the engine's refusal (no backup yet, one
+    /// already under way, backups off) comes back as the message.
+    fn drill(&self, id: Uuid, name: String) {
+        let (pool, cfg, actor) = (self.pool.clone(), self.engine.clone(), self.actor.clone());
+        let read_only = self.read_only;
+        self.spawn(async move {
+            let result = if read_only {
+                Err("read-only mode: restore drills are disabled".into())
+            } else {
+                timed(
+                    DB_TIMEOUT,
+                    "database",
+                    engine::drill::request(
+                        &pool,
+                        &cfg,
+                        &actor,
+                        id,
+                        None,
+                        crate::db::drills::Reason::Manual,
+                    ),
+                )
+                .await
+                .map(|_| ())
+            };
+            Msg::DrillQueued { id, name, result }
+        })
+    }
+
+    fn set_schedule(&self, id: Uuid, name: String, every_hours: Option<i32>) {
+        let (pool, actor) = (self.pool.clone(), self.actor.clone());
+        let read_only = self.read_only;
+        self.spawn(async move {
+            let result = if read_only {
+                Err("read-only mode: changing the schedule is disabled".into())
+            } else {
+                timed(
+                    DB_TIMEOUT,
+                    "database",
+                    engine::schedule::set(&pool, &actor, id, None, every_hours),
+                )
+                .await
+                .map(|_| every_hours)
+            };
+            Msg::ScheduleSet { id, name, result }
+        })
+    }
+
+    /// A clone from the source's newest complete backup (the engine checks
+    /// the backup whole before it creates anything).
+    fn clone_store(&self, source: Uuid, source_name: String, name: String, owner: String) {
+        let (pool, cfg, actor) = (self.pool.clone(), self.engine.clone(), self.actor.clone());
+        let (limits, read_only) = (self.limits, self.read_only);
+        self.spawn(async move {
+            let result = if read_only {
+                Err("read-only mode: clones are disabled".into())
+            } else {
+                let req = engine::clone::CloneRequest {
+                    source,
+                    name,
+                    backup: None,
+                    owner,
+                    scope: None,
+                    idempotency_key: None,
+                };
+                timed(
+                    DB_TIMEOUT,
+                    "database",
+                    engine::clone::clone(&pool, &cfg, limits, &actor, &req),
+                )
+                .await
+            };
+            Msg::Cloned {
+                source: source_name,
+                result,
+            }
         })
     }
 

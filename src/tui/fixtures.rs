@@ -255,3 +255,41 @@ pub(crate) fn sample_backups() -> Vec<crate::db::backups::Backup> {
         kept,
     ]
 }
+
+/// A drill of Cora Cafe: with an outcome, checked `secs_ago` after a 96 s
+/// restore (done); without, asked `secs_ago` and restoring.
+pub(crate) fn drill(
+    n: u128,
+    outcome: Option<crate::db::drills::Outcome>,
+    secs_ago: i64,
+) -> crate::db::drills::Drill {
+    use crate::db::drills::{Drill, Phase, Reason};
+    let done = outcome.is_some();
+    let created = if done {
+        t0() - Duration::seconds(secs_ago + 97)
+    } else {
+        t0() - Duration::seconds(secs_ago)
+    };
+    let checked = done.then(|| created + Duration::seconds(97));
+    Drill {
+        id: Uuid::from_u128((n << 96) | 0xd411),
+        store_id: Uuid::from_u128(3),
+        reason: if n.is_multiple_of(2) {
+            Reason::Scheduled
+        } else {
+            Reason::Manual
+        },
+        phase: if done { Phase::Done } else { Phase::Restoring },
+        outcome,
+        backup_id: Some(Uuid::from_u128((n << 96) | 0x1a24c52)),
+        clone_id: None,
+        detail: done.then(|| {
+            "backup 1a24c52 restored in 96s; the store became ready, and holds what the backup holds (3 orders)".to_string()
+        }),
+        requested_by: "ann".into(),
+        created_at: created,
+        started_at: Some(created + Duration::seconds(1)),
+        checked_at: checked,
+        finished_at: checked.map(|c| c + Duration::seconds(5)),
+    }
+}

@@ -36,10 +36,16 @@ pub enum Context {
     /// The deleted stores that can come back.
     Deleted,
     ConfirmUndelete,
+    /// Run a restore drill of the store shown?
+    ConfirmDrill,
+    /// The backup schedule input.
+    Schedule,
+    /// The clone form (the new store's name).
+    CloneForm,
 }
 
 impl Context {
-    pub const ALL: [Context; 20] = [
+    pub const ALL: [Context; 23] = [
         Context::Global,
         Context::Stores,
         Context::Filter,
@@ -60,6 +66,9 @@ impl Context {
         Context::ConfirmRestore,
         Context::Deleted,
         Context::ConfirmUndelete,
+        Context::ConfirmDrill,
+        Context::Schedule,
+        Context::CloneForm,
     ];
 
     /// What typing does in this context, when keys outside the table go to
@@ -73,6 +82,8 @@ impl Context {
             Context::LogSearch => Some("search the log (case-insensitive)"),
             Context::Wp => Some("a wp command, e.g. plugin list"),
             Context::ConfirmBulkDelete => Some("the number of stores"),
+            Context::Schedule => Some("an interval: 6h, 24h, 2d, off or default"),
+            Context::CloneForm => Some("the new store's name"),
             _ => None,
         }
     }
@@ -99,6 +110,12 @@ pub enum Act {
     Backup,
     Restore,
     Undelete,
+    /// A restore drill of the store, now.
+    Drill,
+    /// Change the store's backup schedule.
+    Schedule,
+    /// A new store from this one's newest complete backup.
+    CloneStore,
     /// The deleted stores that can come back.
     Deleted,
     /// The backups pane of the detail.
@@ -372,6 +389,21 @@ const DETAIL: &[Binding] = &[
         Act::Restore,
         "restore from a backup (the backups pane's top one, else the newest complete)",
     )),
+    w(b(
+        &[ch('T')],
+        Act::Drill,
+        "restore drill now (into a throwaway store)",
+    )),
+    w(b(
+        &[ch('S')],
+        Act::Schedule,
+        "change the backup schedule (6h, 2d, off, default)",
+    )),
+    w(b(
+        &[ch('C')],
+        Act::CloneStore,
+        "clone into a new store (newest complete backup)",
+    )),
     b(&[ctrl('r')], Act::Reload, "refresh"),
     b(&[ch(':')], Act::Command, "command"),
     bf(&[ch('?')], Act::Help, "help", "help"),
@@ -549,6 +581,26 @@ const CONFIRM_UNDELETE: &[Binding] = &[
     bf(&[ch('n'), code(Esc)], Act::Cancel, "cancel", "cancel"),
 ];
 
+const CONFIRM_DRILL: &[Binding] = &[
+    bf(
+        &[ch('y'), code(Enter)],
+        Act::Confirm,
+        "run the drill",
+        "drill",
+    ),
+    bf(&[ch('n'), code(Esc)], Act::Cancel, "cancel", "cancel"),
+];
+
+const SCHEDULE: &[Binding] = &[
+    bf(&[code(Enter)], Act::Confirm, "save", "save"),
+    bf(&[code(Esc)], Act::Cancel, "cancel", "cancel"),
+];
+
+const CLONE_FORM: &[Binding] = &[
+    bf(&[code(Enter)], Act::Confirm, "clone", "clone"),
+    bf(&[code(Esc)], Act::Cancel, "cancel", "cancel"),
+];
+
 pub fn all(ctx: Context) -> &'static [Binding] {
     match ctx {
         Context::Global => GLOBAL,
@@ -571,6 +623,9 @@ pub fn all(ctx: Context) -> &'static [Binding] {
         Context::ConfirmRestore => CONFIRM_RESTORE,
         Context::Deleted => DELETED,
         Context::ConfirmUndelete => CONFIRM_UNDELETE,
+        Context::ConfirmDrill => CONFIRM_DRILL,
+        Context::Schedule => SCHEDULE,
+        Context::CloneForm => CLONE_FORM,
     }
 }
 

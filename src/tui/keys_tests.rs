@@ -358,7 +358,15 @@ fn text_views_honour_every_listed_key() {
         &mut bulk_delete,
         Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
     );
+    // Cora Cafe with backups configured: its schedule input and clone form.
+    let mut schedule = detail_state('1');
+    schedule.info.keep_deleted_days = Some(7);
+    let mut clone = schedule.clone();
+    update(&mut schedule, Msg::Key(KeyEvent::from(KeyCode::Char('S'))));
+    update(&mut clone, Msg::Key(KeyEvent::from(KeyCode::Char('C'))));
     for (ctx, s) in [
+        (Context::Schedule, schedule),
+        (Context::CloneForm, clone),
         (Context::Filter, filter),
         (Context::Create, form),
         (Context::Command, command),
@@ -383,6 +391,9 @@ fn read_only_hides_write_keys_from_help_and_footer() {
         assert!(all.contains(&act) && !ro.contains(&act), "{act:?}");
     }
     for (ctx, act) in [
+        (Context::Detail, keys::Act::Drill),
+        (Context::Detail, keys::Act::Schedule),
+        (Context::Detail, keys::Act::CloneStore),
         (Context::Detail, keys::Act::Restore),
         (Context::Detail, keys::Act::Backup),
         (Context::Deleted, keys::Act::Undelete),
@@ -526,5 +537,18 @@ fn the_backups_pop_ups_list_exactly_the_keys_that_work() {
         Context::ConfirmUndelete,
         &[undelete],
         &hint_keys(Context::ConfirmUndelete),
+    );
+}
+
+/// The drill's confirmation: y/enter run it, n/esc cancel, nothing else.
+#[test]
+fn the_drill_confirmation_lists_exactly_the_keys_that_work() {
+    let mut drill = detail_state('1');
+    drill.info.keep_deleted_days = Some(7);
+    update(&mut drill, Msg::Key(KeyEvent::from(KeyCode::Char('T'))));
+    check(
+        Context::ConfirmDrill,
+        &[drill],
+        &hint_keys(Context::ConfirmDrill),
     );
 }

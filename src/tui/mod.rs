@@ -14,6 +14,7 @@
 pub mod backups;
 pub mod changes;
 pub mod commands;
+pub mod drills;
 pub mod effects;
 pub mod fmt;
 pub mod form;

@@ -78,6 +78,29 @@ pub enum Msg {
         id: Uuid,
         result: Result<crate::engine::schedule::ScheduleView, String>,
     },
+    /// A store's restore drills and last good restore.
+    Drills {
+        id: Uuid,
+        result: Result<crate::engine::drill::DrillsView, String>,
+    },
+    /// A restore drill was queued (Ok), or refused by the engine (Err: why).
+    DrillQueued {
+        id: Uuid,
+        name: String,
+        result: Result<(), String>,
+    },
+    /// A store's backup interval was saved (Ok: the interval saved, as
+    /// `parse_every` gives it), or refused.
+    ScheduleSet {
+        id: Uuid,
+        name: String,
+        result: Result<Option<i32>, String>,
+    },
+    /// A clone was created (its store, provisioning), or refused.
+    Cloned {
+        source: String,
+        result: Result<Store, String>,
+    },
     /// When each store's newest complete backup finished.
     NewestGood {
         at: DateTime<Utc>,
@@ -262,7 +285,28 @@ pub enum Command {
         id: Uuid,
         name: String,
     },
+    /// Its backups, its schedule and its drills.
     LoadBackups(Uuid),
+    /// Its drills alone (the detail reads them again each minute).
+    LoadDrills(Uuid),
+    /// A restore drill of the store, now.
+    Drill {
+        id: Uuid,
+        name: String,
+    },
+    /// The store's own backup interval (None: the fleet's; Some(0): none).
+    SetSchedule {
+        id: Uuid,
+        name: String,
+        every_hours: Option<i32>,
+    },
+    /// A new store `name` from the source's newest complete backup.
+    Clone {
+        source: Uuid,
+        source_name: String,
+        name: String,
+        owner: String,
+    },
     LoadNewestGood,
     LoadDeleted,
     LoadContainers {

@@ -352,7 +352,7 @@ fn help_overlay() {
     snap("help_scrolled_to_the_end", |size| {
         let mut s = stores_at(size);
         typed(&mut s, "?");
-        typed(&mut s, &"j".repeat(60));
+        typed(&mut s, &"j".repeat(90));
         s
     });
     snap("help_detail", |size| {
@@ -873,6 +873,143 @@ fn stores_without_a_good_backup_are_marked() {
                 result: Ok(newest),
             },
         );
+        s
+    });
+}
+
+/// Cora Cafe's detail with backups configured, its backups and schedule,
+/// and its drills: `failed` puts a failed drill on top.
+fn drills_at(size: (u16, u16), failed: bool) -> State {
+    use crate::db::drills::Outcome;
+    let mut s = backups_at(size);
+    s.info.keep_deleted_days = Some(7);
+    let id = Uuid::from_u128(3);
+    update(
+        &mut s,
+        Msg::Schedule {
+            id,
+            result: Ok(crate::engine::schedule::ScheduleView {
+                own_hours: Some(6),
+                every_hours: Some(6),
+                described: "every 6 h (set for this store)".into(),
+                next_at: Some(t0() + Duration::hours(3)),
+                newest_good_at: Some(t0() - Duration::hours(2)),
+            }),
+        },
+    );
+    let mut drills = vec![super::fixtures::drill(1, Some(Outcome::Passed), 2 * 86_400)];
+    if failed {
+        let mut f = super::fixtures::drill(2, Some(Outcome::Failed), 3_600);
+        f.detail = Some(
+            "the restore could not start: part database of backup 1a24c52: checksum mismatch"
+                .into(),
+        );
+        drills.insert(0, f);
+    }
+    update(
+        &mut s,
+        Msg::Drills {
+            id,
+            result: Ok(crate::engine::drill::DrillsView {
+                drills,
+                last_good_at: Some(t0() - Duration::days(2)),
+                every_days: Some(7),
+                next_at: Some(t0() + Duration::hours(30)),
+            }),
+        },
+    );
+    s
+}
+
+fn screen_text(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_detail_says_the_last_good_restore_and_marks_a_failed_drill() {
+    for (w, h) in SIZES {
+        let t = render(&drills_at((w, h), false), w, h);
+        let text = screen_text(&t);
+        assert!(
+            text.contains("last good restore: 2 days ago; next drill 2026-03-15 18:00"),
+            "{w}x{h}:\n{text}"
+        );
+        let t = render(&drills_at((w, h), true), w, h);
+        let text = screen_text(&t);
+        let row = text
+            .lines()
+            .position(|l| {
+                l.contains("last good restore: 2 days ago, newest drill FAILED 1h ago; next drill")
+            })
+            .unwrap_or_else(|| panic!("{w}x{h}:\n{text}"));
+        // The words after the key are drawn as an error.
+        let col = text
+            .lines()
+            .nth(row)
+            .unwrap()
+            .chars()
+            .position(|c| c == ':')
+            .unwrap()
+            + 3;
+        let cell = &t.backend().buffer()[(col as u16, row as u16)];
+        assert_eq!(cell.fg, Color::Red, "{w}x{h}: {:?}", cell);
+    }
+    // Backups off: no line.
+    let mut s = drills_at((120, 40), false);
+    s.info.keep_deleted_days = None;
+    assert!(!screen_text(&render(&s, 120, 40)).contains("last good restore"));
+}
+
+#[test]
+fn drills_in_the_detail() {
+    // 80x24: the backups tab with the drills under the backups; 120x40:
+    // the backups pane holds both.
+    snap("detail_drills", |size| {
+        let mut s = drills_at(size, true);
+        typed(&mut s, "b");
+        s
+    });
+    snap("detail_drills_none", |size| {
+        let mut s = backups_at(size);
+        s.info.keep_deleted_days = Some(7);
+        update(
+            &mut s,
+            Msg::Drills {
+                id: Uuid::from_u128(3),
+                result: Ok(crate::engine::drill::DrillsView {
+                    drills: Vec::new(),
+                    last_good_at: None,
+                    every_days: None,
+                    next_at: None,
+                }),
+            },
+        );
+        typed(&mut s, "b");
+        s
+    });
+    snap("confirm_drill", |size| {
+        let mut s = drills_at(size, false);
+        typed(&mut s, "T");
+        s
+    });
+    snap("schedule_invalid", |size| {
+        let mut s = drills_at(size, false);
+        typed(&mut s, "S");
+        key(&mut s, KeyCode::Backspace);
+        typed(&mut s, "x");
+        s
+    });
+    snap("clone_form", |size| {
+        let mut s = drills_at(size, false);
+        typed(&mut s, "C");
         s
     });
 }

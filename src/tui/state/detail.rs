@@ -60,6 +60,11 @@ pub struct DetailView {
     /// Its backup schedule, read with the backups (None until then, or
     /// when it could not be read: the backups pane says why).
     pub schedule: Option<crate::engine::schedule::ScheduleView>,
+    /// Its restore drills and last good restore (with backups configured).
+    pub drills: Feed<crate::engine::drill::DrillsView>,
+    /// When the drills last arrived (or failed to): read again a minute
+    /// later, sooner while a drill runs (`tui::drills::refresh_every`).
+    pub drills_at: Option<chrono::DateTime<chrono::Utc>>,
     pub focus: Pane,
     pub scroll: [usize; 4],
     /// The panes, or the logs or the wp prompt over them.
@@ -280,6 +285,8 @@ impl DetailView {
             operation: None,
             backups: Feed::loading(),
             schedule: None,
+            drills: Feed::loading(),
+            drills_at: None,
             focus: Pane::Resources,
             scroll: [0; 4],
             mode: DetailMode::Panes,

@@ -12,7 +12,7 @@ pub use detail::{
 };
 pub use list::{ListView, SortKey};
 pub use overlay::{
-    BulkRun, CreateForm, FIELD_ENGINE, FIELD_LABELS, FIELD_NAME, FIELD_OWNER, Overlay,
+    BulkRun, CloneForm, CreateForm, FIELD_ENGINE, FIELD_LABELS, FIELD_NAME, FIELD_OWNER, Overlay,
 };
 
 use super::msg::Action;
@@ -339,6 +339,9 @@ impl State {
             Some(Overlay::ConfirmRestore { .. }) => keys::Context::ConfirmRestore,
             Some(Overlay::Deleted { .. }) => keys::Context::Deleted,
             Some(Overlay::ConfirmUndelete(_)) => keys::Context::ConfirmUndelete,
+            Some(Overlay::ConfirmDrill { .. }) => keys::Context::ConfirmDrill,
+            Some(Overlay::Schedule { .. }) => keys::Context::Schedule,
+            Some(Overlay::CloneForm(_)) => keys::Context::CloneForm,
             Some(Overlay::BulkSummary { .. })
             | Some(Overlay::Doctor { .. })
             | Some(Overlay::Changes { .. }) => keys::Context::Report,

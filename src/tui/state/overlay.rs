@@ -61,6 +61,17 @@ impl CreateForm {
 }
 
 #[derive(Debug, Clone)]
+pub struct CloneForm {
+    pub source: Uuid,
+    pub source_name: String,
+    pub owner: String,
+    pub input: Input,
+    /// What is wrong with the name (as you type), or the engine's refusal.
+    pub error: Option<String>,
+    pub submitting: bool,
+}
+
+#[derive(Debug, Clone)]
 pub enum Overlay {
     Help {
         scroll: usize,
@@ -120,6 +131,26 @@ pub enum Overlay {
         cursor: usize,
     },
     ConfirmUndelete(Box<Undeletable>),
+    /// Run a restore drill of the store now (it is not touched).
+    ConfirmDrill {
+        id: Uuid,
+        name: String,
+    },
+    /// The store's backup interval, typed: checked as you type with the
+    /// engine's parser; `error` is the parser's or the engine's answer.
+    Schedule {
+        id: Uuid,
+        name: String,
+        /// What applies now, in words.
+        current: String,
+        input: Input,
+        error: Option<String>,
+        /// Sent; waiting for the engine's answer.
+        saving: bool,
+    },
+    /// A new store from the source's newest complete backup, owned by the
+    /// source's owner: its name typed.
+    CloneForm(Box<CloneForm>),
     /// A store's release history, or the fleet runs.
     Changes {
         which: Report,

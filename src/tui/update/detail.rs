@@ -1,7 +1,7 @@
 //! The detail view of one store: its panes and what it loads, and the
 //! changes asked from it (upgrade, rollback, history, fleet).
 
-use super::{backups, command, flash, logs, stores};
+use super::{backups, command, drills, flash, logs, stores};
 use crate::store::Request;
 use crate::tui::keys::Act;
 use crate::tui::msg::{Command, Msg, Report, StoreChange};
@@ -28,6 +28,9 @@ pub(super) fn key(state: &mut State, act: Act) -> Vec<Command> {
         Act::Retry => stores::ask_retry(state),
         Act::Backup => return stores::ask_backup(state),
         Act::Restore => return backups::ask_restore(state),
+        Act::Drill => return drills::ask_drill(state),
+        Act::Schedule => return drills::open_schedule(state),
+        Act::CloneStore => return drills::open_clone(state),
         Act::History => return open_history(state),
         Act::Upgrade => command::open(state, "upgrade "),
         _ => {}

@@ -1,7 +1,7 @@
 //! Messages that are not keys: the database and the cluster watch coming
 //! and going, data a command loaded, and the answers to requests.
 
-use super::{backups, bulk, detail, flash, logs, select};
+use super::{backups, bulk, detail, drills, flash, logs, select};
 use crate::cluster::health::Health;
 use crate::cluster::view::Connection;
 use crate::store::{Phase, Status, Store, lifecycle};
@@ -53,6 +53,13 @@ pub(super) fn on_msg(state: &mut State, msg: Msg) -> Vec<Command> {
         | Msg::Audit { .. }
         | Msg::Backups { .. }
         | Msg::Schedule { .. } => detail::on_loaded(state, msg),
+        Msg::Drills { id, result } => {
+            drills::on_drills(state, id, result);
+            Vec::new()
+        }
+        Msg::DrillQueued { id, name, result } => drills::on_drill_queued(state, id, name, result),
+        Msg::ScheduleSet { id, name, result } => drills::on_schedule_set(state, id, name, result),
+        Msg::Cloned { source, result } => drills::on_cloned(state, source, result),
         Msg::NewestGood { result, .. } => {
             backups::on_good(state, result);
             Vec::new()

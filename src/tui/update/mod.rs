@@ -12,6 +12,7 @@ mod bulk;
 mod command;
 mod create;
 mod detail;
+mod drills;
 mod logs;
 mod messages;
 mod overlays;
@@ -43,7 +44,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             if clock_signature(state) != before {
                 state.dirty = true;
             }
-            backups::maybe_load_good(state)
+            let mut cmds = backups::maybe_load_good(state);
+            cmds.extend(drills::maybe_reload(state));
+            cmds
         }
         Msg::StoreNotified { id, origin } => {
             // Coalesced: one read in flight per store; changes that arrive
@@ -110,6 +113,9 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         Some(Overlay::ConfirmRestore { .. }) => backups::confirm_restore_key(state, act),
         Some(Overlay::Deleted { .. }) => backups::deleted_key(state, act),
         Some(Overlay::ConfirmUndelete(_)) => backups::confirm_undelete_key(state, act),
+        Some(Overlay::ConfirmDrill { .. }) => drills::confirm_drill_key(state, act),
+        Some(Overlay::Schedule { .. }) => drills::schedule_key(state, act, key),
+        Some(Overlay::CloneForm(_)) => drills::clone_key(state, act, key),
         Some(Overlay::Create(_)) => create::key(state, act, key),
         Some(Overlay::Command { .. }) => command::key(state, act, key),
         None => view_key(state, ctx, act, key),
@@ -227,6 +233,9 @@ pub fn clock_signature(state: &State) -> u64 {
             }
             if let Some(v) = &d.schedule {
                 super::backups::schedule_line(v, now, state.tz).hash(&mut h);
+            }
+            if let Some(v) = &d.drills.data {
+                super::drills::restore_line(v, now, state.tz).hash(&mut h);
             }
             for b in d.backups.data.iter().flatten().take(50) {
                 super::backups::tail(b, now, state.tz).hash(&mut h);

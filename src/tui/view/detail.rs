@@ -105,6 +105,17 @@ fn info_lines(
             fmt::truncate(&text, inner_w.saturating_sub(8)),
         )));
     }
+    // "last good restore: 2 days ago", red when the newest drill failed.
+    if let Some(v) = d.drills.data.as_ref().filter(|_| state.backups_on()) {
+        let (text, bad) = super::super::drills::restore_line(v, state.now, state.tz);
+        let key = "last good restore:";
+        let room = inner_w.saturating_sub(key.len() + 1);
+        let style = if bad { theme.error() } else { Style::new() };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{key} "), theme.header_key()),
+            Span::styled(fmt::truncate(&text, room), style),
+        ]));
+    }
     if let Some(op) = &d.operation {
         let mut s = format!("{} {}", op.kind, op.state);
         if let Some(step) = &op.step {
@@ -186,7 +197,7 @@ fn draw_panes(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, lower:
         let res_len = d.resources.data.as_ref().map_or(1, Vec::len) as u16;
         let res_h = (res_len + 3).clamp(5, lower.height / 2);
         let bk_len = d.backups.data.as_ref().map_or(1, Vec::len).max(1) as u16;
-        let bk_h = (bk_len + 3).clamp(4, lower.height / 3);
+        let bk_h = (bk_len + 3 + drills_rows(state, d) as u16).clamp(4, lower.height * 2 / 5);
         let [res, bk, rest] = Layout::vertical([
             Constraint::Length(res_h),
             Constraint::Length(bk_h),
@@ -292,6 +303,22 @@ fn draw_pane(state: &State, d: &DetailView, pane: Pane, theme: Theme, f: &mut Fr
     let inner = block.inner(area);
     f.render_widget(block, area);
     let skip = d.scroll[pane.index()];
+    // The drills share the backups pane, below the backups.
+    let inner = match pane {
+        Pane::Backups => {
+            let want = drills_rows(state, d) as u16;
+            // The backups keep their header and one row at least.
+            if want > 0 && inner.height >= want + 2 {
+                let [top, bottom] =
+                    Layout::vertical([Constraint::Min(2), Constraint::Length(want)]).areas(inner);
+                draw_drills(state, d, theme, f, bottom);
+                top
+            } else {
+                inner
+            }
+        }
+        _ => inner,
+    };
     let body = match pane {
         Pane::Resources => resources(state, d, skip, theme),
         Pane::Events => events(state, d, skip, theme, inner.width),
@@ -531,4 +558,83 @@ fn backups_table<'a>(
     header.extend(["REASON", "STATE", "SIZE", "TOOK", "KEPT UNTIL / ERROR"]);
     let t = Table::new(rows, widths).header(Row::new(header).style(theme.table_header()));
     PaneBody::Table(Box::new(t))
+}
+
+/// Drills shown under the backups, at most this many.
+const DRILLS_SHOWN: usize = 3;
+
+/// Rows the drills take in the backups pane: a title, a header and one row
+/// per drill (a title and a note when there is none); 0 when backups are
+/// off or the drills are not read yet.
+fn drills_rows(state: &State, d: &DetailView) -> usize {
+    match d.drills.data.as_ref().filter(|_| state.backups_on()) {
+        None => 0,
+        Some(v) if v.drills.is_empty() => 2,
+        Some(v) => 2 + v.drills.len().min(DRILLS_SHOWN),
+    }
+}
+
+/// The store's restore drills, newest first: when, why, the result, how
+/// long the restore took and what it found.
+fn draw_drills(state: &State, d: &DetailView, theme: Theme, f: &mut Frame, area: Rect) {
+    let Some(v) = &d.drills.data else {
+        return;
+    };
+    let [title, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let mut t = vec![Span::styled(" Restore drills", theme.title())];
+    if let Some(e) = &d.drills.error {
+        t.push(Span::styled(
+            format!("  ✗ {}", fmt::truncate(e, 60)),
+            theme.error(),
+        ));
+    } else {
+        t.push(Span::styled("  newest first; T runs one now", theme.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(t)), title);
+    if v.drills.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                " No restore drills yet: T restores the newest backup into a throwaway store and checks it.",
+                theme.dim(),
+            )),
+            body,
+        );
+        return;
+    }
+    let rows = v.drills.iter().take(DRILLS_SHOWN).map(|dr| {
+        let (word, good) = super::super::drills::result_label(dr);
+        let style = match good {
+            Some(ok) => theme.ok(ok),
+            None => theme.dim(),
+        };
+        let detail_style = if good == Some(false) {
+            theme.error()
+        } else {
+            Style::new()
+        };
+        Row::new(vec![
+            Cell::from(backups::when(dr.created_at, state.now, state.tz)),
+            Cell::from(dr.reason.as_str()),
+            Cell::from(Span::styled(word, style)),
+            Cell::from(super::super::drills::took(dr)),
+            Cell::from(Span::styled(
+                dr.detail.clone().unwrap_or_default(),
+                detail_style,
+            )),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(11),
+            Constraint::Length(9),
+            Constraint::Length(11),
+            Constraint::Length(6),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(
+        Row::new(["WHEN", "REASON", "RESULT", "TOOK", "WHAT IT FOUND"]).style(theme.table_header()),
+    );
+    f.render_widget(table, body);
 }

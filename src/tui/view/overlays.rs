@@ -55,6 +55,25 @@ pub fn draw(state: &State, o: &Overlay, theme: Theme, f: &mut Frame, area: Rect)
         Overlay::ConfirmRestore { name, label, .. } => confirm_restore(name, label, theme, f, area),
         Overlay::Deleted { list, cursor } => deleted(state, list, *cursor, theme, f, area),
         Overlay::ConfirmUndelete(u) => confirm_undelete(state, u, theme, f, area),
+        Overlay::ConfirmDrill { name, .. } => confirm_drill(name, theme, f, area),
+        Overlay::Schedule {
+            name,
+            current,
+            input,
+            error,
+            saving,
+            ..
+        } => {
+            let ask = ScheduleAsk {
+                name,
+                current,
+                input,
+                error: error.as_deref(),
+                saving: *saving,
+            };
+            schedule(&ask, theme, f, area)
+        }
+        Overlay::CloneForm(form) => clone_form(form, theme, f, area),
         // Drawn in the footer.
         Overlay::Command { .. } => {}
     }
@@ -286,6 +305,93 @@ fn confirm_undelete(state: &State, u: &Undeletable, theme: Theme, f: &mut Frame,
     );
 }
 
+fn confirm_drill(name: &str, theme: Theme, f: &mut Frame, area: Rect) {
+    let text = vec![
+        format!("Run a restore drill of store \"{name}\" now?"),
+        String::new(),
+        format!(
+            "It {}. The throwaway store takes real resources until it is deleted.",
+            crate::tui::drills::WHAT_A_DRILL_DOES
+        ),
+        String::new(),
+        "The drills list in the backups pane shows it running, then passed or failed with what it found.".into(),
+    ];
+    confirm(
+        " Restore drill ",
+        text,
+        None,
+        &keys::hint_line(Context::ConfirmDrill, false),
+        theme,
+        f,
+        area,
+    );
+}
+
+struct ScheduleAsk<'a> {
+    name: &'a str,
+    current: &'a str,
+    input: &'a Input,
+    error: Option<&'a str>,
+    saving: bool,
+}
+
+fn schedule(ask: &ScheduleAsk<'_>, theme: Theme, f: &mut Frame, area: Rect) {
+    let mut text = vec![
+        format!("Backup schedule of store \"{}\"", ask.name),
+        format!("Now: {}", ask.current),
+        String::new(),
+    ];
+    // The parser's error says what it takes; without one, the same words.
+    match ask.error {
+        Some(e) => text.push(format!("✗ {e}")),
+        None => text.push("Type an interval: hours like 6h or 24h, days like 2d (at most 365d), off for no scheduled backups, or default for the fleet's.".into()),
+    }
+    let bottom = if ask.saving {
+        "saving…".to_string()
+    } else {
+        keys::hint_line(Context::Schedule, false)
+    };
+    confirm(
+        " Backup schedule ",
+        text,
+        Some((ask.input, ask.error.is_some())),
+        &bottom,
+        theme,
+        f,
+        area,
+    );
+}
+
+fn clone_form(form: &crate::tui::state::CloneForm, theme: Theme, f: &mut Frame, area: Rect) {
+    let mut text = vec![
+        format!("Clone store \"{}\" into a new store", form.source_name),
+        String::new(),
+        format!(
+            "The new store is made from its newest complete backup (checked whole first), owned by {}, with its own namespace and address (URLs rewritten). The source is not touched.",
+            form.owner
+        ),
+        String::new(),
+        "The new store's name:".into(),
+    ];
+    if let Some(e) = &form.error {
+        text.push(format!("✗ {e}"));
+    }
+    let bottom = if form.submitting {
+        "creating…".to_string()
+    } else {
+        keys::hint_line(Context::CloneForm, false)
+    };
+    confirm(
+        " Clone ",
+        text,
+        Some((&form.input, form.error.is_some())),
+        &bottom,
+        theme,
+        f,
+        area,
+    );
+}
+
 fn confirm_quit(running: usize, theme: Theme, f: &mut Frame, area: Rect) {
     let text = vec![
         format!(
@@ -446,8 +552,14 @@ fn confirm(
     let inner_w = w.saturating_sub(4) as usize;
     let mut lines: Vec<Line> = Vec::new();
     for t in &text {
+        // A problem with what was typed, shown in place.
+        let style = if t.starts_with('✗') {
+            theme.error()
+        } else {
+            ratatui::style::Style::new()
+        };
         for l in wrap(t, inner_w) {
-            lines.push(Line::from(l));
+            lines.push(Line::styled(l, style));
         }
     }
     let input_row = input.map(|_| lines.len());

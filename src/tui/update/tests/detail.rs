@@ -311,7 +311,7 @@ fn help_overlay_keys() {
     let Some(Overlay::Help { scroll: end }) = s.overlay else {
         panic!()
     };
-    assert!(end > 0 && end < 60, "{end}");
+    assert!(end > 0 && end < 70, "{end}");
     update(&mut s, c('k'));
     assert!(matches!(s.overlay, Some(Overlay::Help { scroll }) if scroll == end - 1));
     for close in [k(KeyCode::Esc), c('?'), c('q')] {

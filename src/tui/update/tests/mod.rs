@@ -4,6 +4,7 @@
 mod backups;
 mod command;
 mod detail;
+mod drills;
 mod form;
 mod messages;
 mod stores;
