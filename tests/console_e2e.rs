@@ -743,6 +743,10 @@ async fn wordpress_pod(db_url: &str, name: &str) {
 /// key; no schedule) and no workers: what it asks of the engine stays
 /// queued, so the test sees exactly what the console did.
 fn console_command_backups(db_url: &str, log_dir: &std::path::Path) -> String {
+    console_command_backups_with(db_url, log_dir, "")
+}
+
+fn console_command_backups_with(db_url: &str, log_dir: &std::path::Path, extra: &str) -> String {
     use base64::Engine as _;
     let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
     let env = [
@@ -785,7 +789,7 @@ fn console_command_backups(db_url: &str, log_dir: &std::path::Path) -> String {
         .collect();
     let charts = charts_dir();
     format!(
-        "env {} {} --charts-dir {} --values-file {} --workers 0",
+        "env {} {} --charts-dir {} --values-file {} --workers 0 {extra}",
         env.join(" "),
         sh_quote(BIN),
         sh_quote(&charts.display().to_string()),
@@ -1203,6 +1207,45 @@ async fn drills_schedule_and_clone_from_the_detail() {
     }
 
     // Nothing started here is running: q quits at once.
+    t.keys(&["Escape", "q"]);
+    t.assert_restored();
+    drop(t);
+
+    // --read-only: T, S and C are refused with the one message, and
+    // nothing reaches the engine.
+    let t = Tmux::start(
+        120,
+        40,
+        &console_command_backups_with(&db.url, logs.path(), "--read-only"),
+    );
+    t.wait_for("the store listed", Duration::from_secs(30), |s| {
+        row(s, &name).is_some()
+    });
+    t.keys(&["/"]);
+    t.text(&name);
+    t.keys(&["Enter", "Enter"]);
+    t.wait_for("the detail", Duration::from_secs(15), |s| {
+        s.contains("last good restore: 2 days ago")
+    });
+    for (key, what) in [
+        ("T", "restore drill now"),
+        ("S", "change the backup schedule"),
+        ("C", "clone into a new store"),
+    ] {
+        t.keys(&[key]);
+        t.wait_for(what, Duration::from_secs(5), |s| {
+            s.contains(&format!("read-only mode: {what} is disabled"))
+        });
+    }
+    let drills: i64 = sqlx::query_scalar("SELECT count(*) FROM drills WHERE store_id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        drills, 3,
+        "the two rows written here and the one drill queued"
+    );
     t.keys(&["Escape", "q"]);
     t.assert_restored();
     drop(t);

@@ -124,6 +124,24 @@ pub(super) fn maybe_reload(state: &mut State) -> Vec<Command> {
     vec![Command::LoadDrills(d.id)]
 }
 
+/// A store changed: when it is the throwaway store of a drill of the
+/// open store, the drill is read again (its phase follows that store's).
+pub(super) fn on_store_changed(state: &mut State, changed: Uuid) -> Vec<Command> {
+    let Screen::Detail(d) = &mut state.screen else {
+        return Vec::new();
+    };
+    let ours = d
+        .drills
+        .data
+        .as_ref()
+        .is_some_and(|v| v.drills.iter().any(|x| x.clone_id == Some(changed)));
+    if !ours || d.drills.loading {
+        return Vec::new();
+    }
+    d.drills.loading = true;
+    vec![Command::LoadDrills(d.id)]
+}
+
 /// `S`: the backup interval input, starting with the store's own.
 pub(super) fn open_schedule(state: &mut State) -> Vec<Command> {
     let Some(s) = live_store(state, "a backup schedule") else {

@@ -179,6 +179,8 @@ fn store_loaded(
         cmds.push(Command::LoadAudit(id));
         cmds.push(Command::LoadBackups(id));
     }
+    // The throwaway store of the open store's drill moved: so did the drill.
+    cmds.extend(drills::on_store_changed(state, id));
     // A backup or a restore ended: the fleet's newest good backups again.
     let ended = |s: &Store| s.phase == Phase::BackingUp || s.status == Status::Restoring;
     if state.store(id).is_some_and(ended) && !found.as_ref().is_some_and(ended) {

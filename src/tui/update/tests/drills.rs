@@ -352,3 +352,54 @@ fn the_clone_form_checks_the_name_and_sends_it_for_the_sources_owner() {
             .contains("clone \"Cora Staging\" of \"Cora Cafe\" created")
     );
 }
+
+#[test]
+fn a_change_of_a_drills_throwaway_store_reads_the_drills_again() {
+    let mut s = backups_detail();
+    let id = Uuid::from_u128(3);
+    let throwaway = Uuid::from_u128(77);
+    let mut running = drill(2, None, 30);
+    running.clone_id = Some(throwaway);
+    update(
+        &mut s,
+        Msg::Drills {
+            id,
+            result: Ok(drills_view(vec![running])),
+        },
+    );
+    let loaded = |s: &mut State, of: Uuid| {
+        update(
+            s,
+            Msg::StoreLoaded {
+                id: of,
+                result: Ok(Some(store(
+                    of.as_u128(),
+                    "drill 0123456789ab",
+                    "restore-drills",
+                    Status::Provisioning,
+                    5,
+                ))),
+                origin: None,
+            },
+        )
+    };
+    let cmds = loaded(&mut s, throwaway);
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::LoadDrills(x) if *x == id)),
+        "{cmds:?}"
+    );
+    // Another store's change does not.
+    update(
+        &mut s,
+        Msg::Drills {
+            id,
+            result: Ok(drills_view(Vec::new())),
+        },
+    );
+    let cmds = loaded(&mut s, Uuid::from_u128(78));
+    assert!(
+        !cmds.iter().any(|c| matches!(c, Command::LoadDrills(_))),
+        "{cmds:?}"
+    );
+}
