@@ -743,12 +743,22 @@ async fn wordpress_pod(db_url: &str, name: &str) {
 /// key; no schedule) and no workers: what it asks of the engine stays
 /// queued, so the test sees exactly what the console did.
 fn console_command_backups(db_url: &str, log_dir: &std::path::Path) -> String {
-    console_command_backups_with(db_url, log_dir, "")
+    console_command_backups_with(db_url, log_dir, &fresh_backup_key(), "")
 }
 
-fn console_command_backups_with(db_url: &str, log_dir: &std::path::Path, extra: &str) -> String {
+/// A backup key, base64, as `backup_key` takes it.
+fn fresh_backup_key() -> String {
     use base64::Engine as _;
-    let key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+}
+
+fn console_command_backups_with(
+    db_url: &str,
+    log_dir: &std::path::Path,
+    key: &str,
+    extra: &str,
+) -> String {
+    let key = key.to_string();
     let env = [
         ("DATABASE_URL", db_url.to_string()),
         ("KUBECONFIG", require_env("KUBECONFIG")),
@@ -1040,12 +1050,51 @@ async fn insert_drill(
     .expect("insert a drill row");
 }
 
+/// Gives a backup row the manifest a backup of `store` sealed with `key`
+/// has (no parts: nothing here reads them).
+async fn set_manifest(
+    pool: &sqlx::PgPool,
+    backup: uuid::Uuid,
+    store: uuid::Uuid,
+    name: &str,
+    key: &str,
+) {
+    use store_weaver::backup::{manifest, seal::BackupKey};
+    let now = chrono::Utc::now();
+    let m = manifest::Manifest {
+        format: manifest::FORMAT,
+        backup_id: backup,
+        store_id: store,
+        store_name: name.into(),
+        namespace: store_weaver::store::namespace_for(name),
+        host: "e2e.localhost".into(),
+        engine: "woocommerce".into(),
+        chart_version: None,
+        helm_revision: None,
+        settings: Default::default(),
+        key_id: BackupKey::from_base64(key).expect("the test's key").id(),
+        reason: "manual".into(),
+        requested_by: "e2e".into(),
+        started_at: now,
+        finished_at: now,
+        parts: Vec::new(),
+        counts: Default::default(),
+    };
+    sqlx::query("UPDATE backups SET manifest = $2 WHERE id = $1")
+        .bind(backup)
+        .bind(sqlx::types::Json(&m))
+        .execute(pool)
+        .await
+        .expect("set the manifest");
+}
+
 /// The detail shows the last good restore and the drills; `T` `y` queues
 /// a drill through the engine (a second one is refused with the engine's
 /// reason), `S` changes the backup schedule (an invalid interval is said
-/// in place), `C` asks the engine for a clone (refused in the form: the
-/// backup row has no manifest). With no workers the requests stay queued,
-/// so the test sees exactly what the console asked.
+/// in place), `C` asks the engine for a clone (refused in the form while
+/// the backup row has no manifest, made once it has one). With no workers
+/// the requests stay queued, so the test sees exactly what the console
+/// asked.
 #[tokio::test(flavor = "multi_thread")]
 async fn drills_schedule_and_clone_from_the_detail() {
     let db = TestDb::new().await;
@@ -1088,7 +1137,12 @@ async fn drills_schedule_and_clone_from_the_detail() {
     )
     .await;
 
-    let t = Tmux::start(120, 40, &console_command_backups(&db.url, logs.path()));
+    let key = fresh_backup_key();
+    let t = Tmux::start(
+        120,
+        40,
+        &console_command_backups_with(&db.url, logs.path(), &key, ""),
+    );
     t.wait_for("the store listed", Duration::from_secs(30), |s| {
         row(s, &name).is_some()
     });
@@ -1191,7 +1245,24 @@ async fn drills_schedule_and_clone_from_the_detail() {
         .await
         .unwrap();
     assert_eq!(made, 0, "nothing created");
-    t.keys(&["Escape"]);
+    // With the manifest a backup sealed with this key has, the same form
+    // sent again makes the clone.
+    set_manifest(&db.pool, good, id, &name, &key).await;
+    t.keys(&["Enter"]);
+    t.wait_for("the clone created", Duration::from_secs(15), |s| {
+        s.contains(&format!("clone \"{copy}\" of \"{name}\" created"))
+    });
+    let (owner, status): (String, String) =
+        sqlx::query_as("SELECT owner, status FROM stores WHERE name = $1")
+            .bind(&copy)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (owner.as_str(), status.as_str()),
+        ("drill@example.com", "Provisioning"),
+        "the clone is the source owner's, queued"
+    );
     let audited: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, via FROM audit_log WHERE action IN ('store.drill', 'store.backup-schedule') \
          AND outcome IN ('accepted', 'ok') ORDER BY id",
@@ -1206,8 +1277,12 @@ async fn drills_schedule_and_clone_from_the_detail() {
         );
     }
 
-    // Nothing started here is running: q quits at once.
+    // The clone started here is queued: quitting asks.
     t.keys(&["Escape", "q"]);
+    t.wait_for("the quit question", Duration::from_secs(5), |s| {
+        s.contains("Quit anyway?")
+    });
+    t.keys(&["y"]);
     t.assert_restored();
     drop(t);
 
@@ -1216,7 +1291,7 @@ async fn drills_schedule_and_clone_from_the_detail() {
     let t = Tmux::start(
         120,
         40,
-        &console_command_backups_with(&db.url, logs.path(), "--read-only"),
+        &console_command_backups_with(&db.url, logs.path(), &key, "--read-only"),
     );
     t.wait_for("the store listed", Duration::from_secs(30), |s| {
         row(s, &name).is_some()
