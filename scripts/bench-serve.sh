@@ -36,7 +36,9 @@
 #   BASE_BIN=old/store-weaver ONLY=creates scripts/bench-serve.sh 8 40
 #       # creates over 40 users, this build against BASE_BIN (default: itself);
 #       # SAMPLE_WAITS=1 also samples pg_stat_activity during every run and
-#       # prints what the benchmark's backends waited on (costs CPU itself)
+#       # prints what the benchmark's backends waited on (costs CPU itself);
+#       # SYNC_OFF=1 adds this build with synchronous_commit off for its
+#       # database (an experiment: what each commit's WAL flush costs)
 #       # a build without access_log: "on" is log level info, "off" warn
 set -euo pipefail
 
@@ -360,6 +362,10 @@ stop_server
 BASE_BIN="${BASE_BIN:-$BIN}"
 USERS=40
 BUILDS=("baseline|$BASE_BIN" "this build|$BIN")
+# An experiment, not a setting of ours: what the WAL flush of each commit
+# costs, with synchronous_commit off for that database (a crash loses the
+# last commits).
+[[ -n "${SYNC_OFF:-}" ]] && BUILDS+=("this build, synchronous_commit = off|$BIN|off")
 create_db() {
   local db="$1" bin="$2" url="$BASE_URL/$1$QUERY"
   psql "$DATABASE_URL" -qc "CREATE DATABASE $db"
@@ -422,15 +428,16 @@ sample_waits() {
 }
 CDBS=()
 for bi in "${!BUILDS[@]}"; do
-  IFS='|' read -r _ bin <<<"${BUILDS[$bi]}"
+  IFS='|' read -r _ bin sync <<<"${BUILDS[$bi]}"
   CDBS[bi]="${DB}_c$bi"
   create_db "${CDBS[$bi]}" "$bin"
+  [[ -n "$sync" ]] && psql "$DATABASE_URL" -qc "ALTER DATABASE ${CDBS[$bi]} SET synchronous_commit = $sync"
 done
 drop_cdbs() { for d in "${CDBS[@]}"; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done; }
 trap 'drop_cdbs; cleanup' EXIT
 for _ in $(seq 1 "$RUNS"); do
   for bi in "${!BUILDS[@]}"; do
-    IFS='|' read -r _ bin <<<"${BUILDS[$bi]}"
+    IFS='|' read -r _ bin _ <<<"${BUILDS[$bi]}"
     url="$BASE_URL/${CDBS[$bi]}$QUERY"
     reset_db "$url"
     saved_bin="$BIN"; saved_db="$DB"; saved_url="$BENCH_URL"

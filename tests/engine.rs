@@ -1187,5 +1187,15 @@ async fn the_total_is_exact_when_creates_start_far_from_the_cap() {
     assert_eq!(per_owner.values().sum::<usize>(), 40, "{per_owner:?}");
     assert!(per_owner.values().all(|n| *n <= 3), "{per_owner:?}");
     assert_eq!(stores::list(&db.pool, None).await.unwrap().len(), 40);
+    // Every create counted itself in its slot's row of the live count (the
+    // rows no other kind of change writes).
+    let (in_slots, elsewhere): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(live) FILTER (WHERE shard < 8), 0)::bigint, \
+                coalesce(sum(live) FILTER (WHERE shard >= 8), 0)::bigint FROM live_store_counts",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((in_slots, elsewhere), (40, 0));
     db.drop_db().await;
 }

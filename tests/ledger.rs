@@ -1023,3 +1023,55 @@ async fn settings_from_before_the_engine_seam_read_the_same_after_the_migration(
         "the rest of the params is kept"
     );
 }
+
+/// The live total the stores' trigger keeps, and count(*) of the live stores.
+async fn live_counts(db: &TestDb) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT sum(live) FROM live_store_counts)::bigint, \
+                (SELECT count(*) FROM stores WHERE status <> 'Deleted')",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_live_store_count_follows_every_change() {
+    let db = TestDb::new().await;
+    let a = new_store(&db).await;
+    new_store(&db).await;
+    assert_eq!(live_counts(&db).await, (2, 2));
+    // Deleted, back again, by hand.
+    for (status, live) in [("Deleted", 1), ("Ready", 2)] {
+        sqlx::query("UPDATE stores SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(a.id)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(live_counts(&db).await, (live, live));
+    }
+    // A row written and removed by hand.
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO stores (id, name, namespace, owner, engine, status, phase, url, attempts) \
+         VALUES ($1, 'By Hand', 'store-by-hand', 'hand@example.com', 'woocommerce', 'Ready', 'done', 'http://h.localhost', 0)",
+    )
+    .bind(id)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(live_counts(&db).await, (3, 3));
+    sqlx::query("DELETE FROM stores WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(live_counts(&db).await, (2, 2));
+    sqlx::query("TRUNCATE stores CASCADE")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(live_counts(&db).await, (0, 0));
+    db.drop_db().await;
+}
