@@ -110,7 +110,9 @@ pub struct Exceeded {
 /// locked for that statement, and short, because nothing is counted row by
 /// row and the lock is not held through a WAL flush. Creates of different
 /// owners from one address (a proxy, a benchmark) meet only on that
-/// address's row, for that one statement.
+/// address's row, for that one statement. It takes a pool, not an open
+/// transaction, on purpose: `rate_take` makes its transaction's commit
+/// asynchronous, which must never reach a transaction that writes more.
 pub async fn take(
     pool: &PgPool,
     buckets: &[(&str, u32)],
