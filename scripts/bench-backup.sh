@@ -28,16 +28,8 @@ if [ -z "${BIN:-}" ]; then
   BIN="${CARGO_TARGET_DIR:-target}/release/store-weaver"
 fi
 
-run_id="bench$(date +%s)"
-dbname="sw_${run_id}"
-psql "$DATABASE_URL" -qc "CREATE DATABASE $dbname" >/dev/null
-base_url="${DATABASE_URL%/*}"
-export DATABASE_URL="$base_url/$dbname"
-export STORE_WEAVER_BACKUP_KEY
-STORE_WEAVER_BACKUP_KEY="$(head -c 32 /dev/urandom | base64)"
-export AWS_ACCESS_KEY_ID="$SANDBOX_S3_ACCESS_KEY_ID"
-export AWS_SECRET_ACCESS_KEY="$SANDBOX_S3_SECRET_ACCESS_KEY"
-export XDG_CONFIG_HOME="/tmp/sw-bench-no-config"
+# shellcheck source=scripts/bench-backup-env.sh
+source scripts/bench-backup-env.sh bench
 
 SW=("$BIN" --kubeconfig "$KUBECONFIG" --charts-dir charts
   --values-file "medusa=charts/medusa/values-local.yaml"

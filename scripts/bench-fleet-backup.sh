@@ -23,16 +23,8 @@ if [ -z "${BIN:-}" ]; then
   BIN="${CARGO_TARGET_DIR:-target}/release/store-weaver"
 fi
 
-run_id="fleet$(date +%s)"
-dbname="sw_${run_id}"
-psql "$DATABASE_URL" -qc "CREATE DATABASE $dbname" >/dev/null
-base_url="${DATABASE_URL%/*}"
-export DATABASE_URL="$base_url/$dbname"
-export STORE_WEAVER_BACKUP_KEY
-STORE_WEAVER_BACKUP_KEY="$(head -c 32 /dev/urandom | base64)"
-export AWS_ACCESS_KEY_ID="$SANDBOX_S3_ACCESS_KEY_ID"
-export AWS_SECRET_ACCESS_KEY="$SANDBOX_S3_SECRET_ACCESS_KEY"
-export XDG_CONFIG_HOME="/tmp/sw-bench-no-config"
+# shellcheck source=scripts/bench-backup-env.sh
+source scripts/bench-backup-env.sh fleet
 
 # No schedule (a slot may pass meanwhile and add a backup); the default
 # backup_concurrency.
@@ -69,7 +61,7 @@ pod_of() { # namespace component
 
 echo "[fleet] creating $n stores" >&2
 for i in $(seq 1 "$n"); do
-  "${setup[@]}" store create "fleet-$i-$run_id" --owner bench@example.com --engine woocommerce --json >/dev/null
+  "${setup[@]}" store create "fleet-$i-$run_id" --owner "bench$i@example.com" --engine woocommerce --json >/dev/null
 done
 "${setup[@]}" --workers 5 worker >"$work/setup.log" 2>&1 &
 worker_pid=$!
@@ -129,8 +121,8 @@ rss_kb=$(cat "$work/worker.rss" 2>/dev/null || echo 0)
 awk -v n="$n" -v mb="$mb" -v t0="$t0" -v t1="$t1" -v q="$queued" -v c="$complete" -v f="$failed" \
     -v avg="$avg" -v max="$max" -v st="$stored" -v rss="$rss_kb" 'BEGIN {
   wall = t1 - t0
-  printf "%-7s %-8s %-7s %-9s %-7s %-9s %-9s %-12s %-10s %-8s\n", "STORES", "MB_EACH", "QUEUED", "COMPLETE", "FAILED", "WALL_S", "STORES/MIN", "AVG_BACKUP_S", "MAX_S", "RSS_MB"
-  printf "%-7d %-8d %-7d %-9d %-7d %-9.1f %-9.2f  %-12s %-10s %-8.1f\n", n, mb, q, c, f, wall, c / wall * 60, avg, max, rss / 1024
+  printf "%-7s %-8s %-10s %-7s %-9s %-7s %-9s %-11s %-13s %-7s %-8s\n", "STORES", "MB_EACH", "STORED_MB", "QUEUED", "COMPLETE", "FAILED", "WALL_S", "STORES/MIN", "AVG_BACKUP_S", "MAX_S", "RSS_MB"
+  printf "%-7d %-8d %-10s %-7d %-9d %-7d %-9.1f %-11.1f %-13s %-7s %-8.1f\n", n, mb, st, q, c, f, wall, c / wall * 60, avg, max, rss / 1024
 }'
 awk -v n="$n" -v t0="$t0" -v t1="$t1" 'BEGIN {
   per_min = n / (t1 - t0) * 60

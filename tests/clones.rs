@@ -154,13 +154,20 @@ async fn a_store_is_cloned_into_a_new_store_with_its_own_host_and_the_same_order
     assert!(order.starts_with("order_"), "{order}");
     assert_eq!(medusa_orders(&medusa.namespace), 1);
     // The sandbox runs WordPress without its setup step (no registry has
-    // WooCommerce here): WordPress's options table as setup would leave it.
+    // WooCommerce here): WordPress's options and users tables as setup
+    // would leave them (its admin with the source's e-mail and password).
+    let woo_host = woo.url.trim_start_matches("http://");
     mariadb(
         &woo.namespace,
         &format!(
             "CREATE TABLE wp_options (option_name varchar(191) PRIMARY KEY, option_value longtext); \
-             INSERT INTO wp_options VALUES ('siteurl', '{0}'), ('home', '{0}'), ('blogname', 'x')",
-            woo.url
+             INSERT INTO wp_options VALUES ('siteurl', '{0}'), ('home', '{0}'), ('blogname', 'x'); \
+             CREATE TABLE wp_users (ID bigint PRIMARY KEY, user_login varchar(60), \
+             user_pass varchar(255), user_email varchar(100)); \
+             INSERT INTO wp_users VALUES (1, 'admin', 'source-hash', '{1}'), \
+             (2, 'shopper', 'shopper-hash', 'shopper@example.com')",
+            woo.url,
+            store_weaver::store::admin_email(&woo.owner, woo_host)
         ),
     );
     let backup = backed_up(&db, &medusa).await;
@@ -334,6 +341,27 @@ async fn a_store_is_cloned_into_a_new_store_with_its_own_host_and_the_same_order
             "SELECT option_value FROM wp_options WHERE option_name = 'blogname'"
         ),
         "x"
+    );
+    // Its admin has the clone's e-mail and no password (the setup step
+    // gives it the clone's own at the next start); other users are as they
+    // were; the source's admin is untouched.
+    let clone_host = woo_clone.url.trim_start_matches("http://");
+    assert_eq!(
+        mariadb(
+            &woo_clone.namespace,
+            "SELECT concat(user_login, '|', user_pass, '|', user_email) FROM wp_users ORDER BY ID"
+        ),
+        format!(
+            "admin||{}\nshopper|shopper-hash|shopper@example.com",
+            store_weaver::store::admin_email(&woo_clone.owner, clone_host)
+        )
+    );
+    assert_eq!(
+        mariadb(
+            &woo.namespace,
+            "SELECT user_pass FROM wp_users WHERE ID = 1"
+        ),
+        "source-hash"
     );
 
     for id in [clone.id, woo_clone.id, medusa.id, woo.id] {

@@ -143,6 +143,16 @@ else
   ok "WordPress installed (admin user $ADMIN_USER)"
 fi
 
+# A clone's database comes with its source's admin, whose password Store
+# Weaver blanked (no one signs in with the source's): the admin takes this
+# store's own, from its Secret, on stdin. stdout dropped as above.
+if admin_pass=$(wp user get "$ADMIN_USER" --field=user_pass 2>/dev/null) && [ -z "$admin_pass" ]; then
+  doing "wp user update $ADMIN_USER (this store's own admin password)"
+  printf '%s\n' "$ADMIN_PASSWORD" | wp user update "$ADMIN_USER" --prompt=user_pass >/dev/null
+else
+  ok "admin password set"
+fi
+
 # Core comes from the image tag: after a tag bump the schema may lag behind.
 have_db=$(opt db_version)
 # shellcheck disable=SC2016 # PHP code, not shell

@@ -61,6 +61,7 @@ case "$1 ${2:-}" in
     arg title "$@" >"$(optfile blogname)"
     cat "$S/wp_db_version" >"$(optfile db_version)"
     printf 'twentytwentyfive' >"$(optfile stylesheet)"
+    mkdir -p "$S/users"; printf '$wp$2y$10$hash' >"$S/users/$(arg admin_user "$@").pass"
     printf '' >"$(optfile permalink_structure)"
     echo "Success: WordPress installed successfully." ;;
   "core update-db") need_installed; cat "$S/wp_db_version" >"$(optfile db_version)"; echo "Success: updated." ;;
@@ -96,6 +97,20 @@ case "$1 ${2:-}" in
     rm -f "$S/posts/$3" "$S/posts/$3".*
     grep -lx "$3" "$S"/comments/* 2>/dev/null | xargs -r rm -f
     echo "Success: Deleted post $3." ;;
+  "user get")
+    need_installed
+    [ "$(arg field "$@")" = user_pass ] || exit 2
+    [ -e "$S/users/$3.pass" ] || { echo "Error: Invalid user ID, email or login: '$3'" >&2; exit 1; }
+    cat "$S/users/$3.pass"; echo ;;
+  "user update")
+    need_installed
+    [[ " $* " == *" --prompt=user_pass "* ]] || { echo "fake: expected --prompt=user_pass" >&2; exit 2; }
+    [ -e "$S/users/$3.pass" ] || exit 1
+    IFS= read -r pw || true
+    printf '%s' "$pw" >"$S/users/$3.pass-from-stdin"
+    printf "wp user update %s --user_pass='%s'\n" "$3" "$pw"
+    printf '$wp$2y$10$new' >"$S/users/$3.pass"
+    echo "Success: Updated user $3." ;;
   "rewrite structure") need_installed; printf '%s' "$3" >"$(optfile permalink_structure)" ;;
   "wc tool")
     need_installed; [ -e "$S/plugins/woocommerce.active" ] || exit 1
@@ -152,7 +167,7 @@ EOF
 printf '%s' "$(cat "$WORK/products.txt")" >"$WORK/products.txt" # drop the final newline
 
 SECRET_PW='s3cret-Pa55 word'
-MUTATING='^(core install|core update-db|option update|plugin install|plugin activate|theme install|theme activate|wc tool run|wc payment_gateway update|wc shipping_zone_method create|wc product create|rewrite structure|post delete)'
+MUTATING='^(core install|core update-db|user update|option update|plugin install|plugin activate|theme install|theme activate|wc tool run|wc payment_gateway update|wc shipping_zone_method create|wc product create|rewrite structure|post delete)'
 
 new_state() { # -> fresh fake WordPress (nothing installed) in $STATE
   STATE=$(mktemp -d "$WORK/state.XXXXXX")
@@ -223,6 +238,17 @@ for shell in "${shells[@]}"; do
   check "[$shell] fresh store: wp-cli exported for the app container" test -s "$STATE/wp-cli/wp"
   check "[$shell] fresh store: coming soon off" opt_is woocommerce_coming_soon no
   check "[$shell] fresh store: cash on delivery on" opt_is woocommerce_cod_settings.enabled yes
+
+  # 1b. A clone: its database came with the source's admin, password
+  #     blanked by Store Weaver; the admin takes this store's own, on stdin.
+  printf '' >"$STATE/users/admin.pass"
+  run_setup "$shell"
+  check "[$shell] clone: exits 0" test "$RC" = 0
+  check "[$shell] clone: the admin's password set" has_call '^user update admin --prompt=user_pass'
+  check "[$shell] clone: from the Secret, on stdin" test "$(cat "$STATE/users/admin.pass-from-stdin")" = "$SECRET_PW"
+  check "[$shell] clone: on no command line" bash -c "! grep -qF -- '$SECRET_PW' '$STATE/calls.log'"
+  check "[$shell] clone: not in the output" not_in_output "$SECRET_PW"
+  check "[$shell] clone: nothing else changed" test "$(mutations | tr '\n' ';')" = "user update admin --prompt=user_pass;"
 
   # 2. A second run with everything in place only reads.
   run_setup "$shell"
@@ -374,9 +400,9 @@ check "copy again: keeps wp-config.php" grep -q edited "$DST/wp-config.php"
 # ------------------------------------------------------ secrets, statically
 echo "== secrets on command lines (static)"
 # The only uses of a secret variable in the scripts: its declaration and the
-# printf that feeds wp-cli's stdin.
+# printfs that feed wp-cli's stdin (the install, a clone's admin).
 uses=$(grep -nE '\$\{?(ADMIN_PASSWORD|WORDPRESS_DB_PASSWORD|STORE_WEAVER_SMTP_PASSWORD)' "$SETUP" "$COPY" |
-  grep -vE ':[0-9]+:: "\$\{ADMIN_PASSWORD:\?' | grep -vE "printf '%s\\\\n' \"\\\$ADMIN_PASSWORD\" \| wp core install" || true)
+  grep -vE ':[0-9]+:: "\$\{ADMIN_PASSWORD:\?' | grep -vE "printf '%s\\\\n' \"\\\$ADMIN_PASSWORD\" \| wp (core install|user update \"\\\$ADMIN_USER\" --prompt=user_pass)" || true)
 OUT=$uses
 check "scripts: a secret only on stdin, never on a command line" test -z "$uses"
 flags=$(grep -nE -- '--(admin_)?pass(word)?=' "$SETUP" "$COPY" | grep -vE '^[^:]+:[0-9]+:[[:space:]]*#' || true)

@@ -179,7 +179,11 @@ const BACKUP: Backup = Backup {
 
 /// A clone's WordPress answers on its own address: `siteurl` and `home`
 /// set in the database before the shop resumes (so its first request does
-/// not redirect to the source), then, once it runs, wp-cli's
+/// not redirect to the source). Its admin (the source's, by e-mail) gets
+/// the clone's admin e-mail and no password: no one signs in with the
+/// source's, and the chart's setup step gives the admin the clone's own
+/// password from its Secret at the start that follows. Then, once it runs,
+/// wp-cli's
 /// search-replace of the source's URL by the clone's in every table
 /// (serialized values too; GUIDs are left, as WordPress asks) where the
 /// chart's setup step left wp-cli. Without wp-cli (the sandbox's setup
@@ -191,6 +195,11 @@ const CLONE: CloneRewrite = CloneRewrite {
                if [ \"$(q \"SELECT COUNT(*) FROM information_schema.tables \
                WHERE table_schema = DATABASE() AND table_name = 'wp_options'\")\" = 1 ]; then \
                q \"UPDATE wp_options SET option_value = '$NEW_URL' WHERE option_name IN ('siteurl', 'home')\"; \
+               fi; \
+               if [ \"$(q \"SELECT COUNT(*) FROM information_schema.tables \
+               WHERE table_schema = DATABASE() AND table_name = 'wp_users'\")\" = 1 ]; then \
+               q \"UPDATE wp_users SET user_pass = '', user_email = '$NEW_ADMIN_EMAIL' \
+               WHERE user_email = '$OLD_ADMIN_EMAIL'\"; \
                fi",
     running: Some(RunningStep {
         component: "wordpress",
