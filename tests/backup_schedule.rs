@@ -254,8 +254,10 @@ async fn retention_keeps_recent_days_and_weeks_and_purges_the_rest_audited() {
             .filter(|id| !purge.contains(id))
             .collect()
     };
-    // 2 days + up to 2 more weeks' newest: 3 or 4 kept of 10.
-    assert!((3..=4).contains(&keep.len()), "{keep:?}");
+    // 2 days + up to 2 more weeks' newest: 2 to 4 kept of 10 (2 when the
+    // two days fall in two ISO weeks, those weeks' newest: a Monday's first
+    // hours — this failed in CI then).
+    assert!((2..=4).contains(&keep.len()), "{keep:?}");
     assert_eq!(
         purged,
         10 - keep.len() + 1,
