@@ -427,3 +427,67 @@ async fn the_metrics_figures_say_which_stores_lack_a_recent_good_backup() {
     assert_eq!(f.duration_buckets[0], 2);
     db.drop_db().await;
 }
+
+/// `drill_concurrency` holds across processes: while another process is
+/// starting a drill (the start lock held, its drill restoring but not yet
+/// committed), a second drill is not started beside it.
+#[tokio::test]
+async fn a_drill_is_not_started_while_another_process_is_starting_one() {
+    use store_weaver::db::drills::{self, Phase, Reason as DrillReason};
+    let db = TestDb::new().await;
+    let s = backup_settings(
+        &db,
+        &format!("drill-cap-{}/", Uuid::new_v4()),
+        &[("drill_concurrency", "1")],
+    );
+    let cfg = EngineConfig::from_settings(&s);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let req = engine::CreateRequest {
+            name: unique("Drill Cap"),
+            owner: "ann@example.com".into(),
+            engine: "woocommerce".into(),
+            idempotency_key: None,
+        };
+        let (store, _) = engine::create(
+            &db.pool,
+            runtime::limits(&s),
+            &runtime::naming(&s),
+            &tester(),
+            &req,
+        )
+        .await
+        .unwrap();
+        let mut conn = db.pool.acquire().await.unwrap();
+        ids.push(
+            drills::insert(&mut conn, &tester(), &store, DrillReason::Manual)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    // Another process in the middle of starting the first drill.
+    let mut starting = db.pool.begin().await.unwrap();
+    drills::lock_starts(&mut starting).await.unwrap();
+    sqlx::query("UPDATE drills SET phase = 'restoring' WHERE id = $1")
+        .bind(ids[0])
+        .execute(&mut *starting)
+        .await
+        .unwrap();
+    let pool = db.pool.clone();
+    let mut advancing =
+        tokio::spawn(async move { engine::drill::advance_all(&pool, &cfg).await.unwrap() });
+    // It waits for the start in progress (or, without the lock, goes on).
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), &mut advancing).await;
+    starting.commit().await.unwrap();
+    if !advancing.is_finished() {
+        advancing.await.unwrap();
+    }
+    let second = drills::get(&db.pool, ids[1]).await.unwrap().unwrap();
+    assert_eq!(
+        second.phase,
+        Phase::Queued,
+        "the second drill waits for the slot: {second:?}"
+    );
+    db.drop_db().await;
+}

@@ -129,6 +129,23 @@ pub async fn for_store<'e>(
     )
 }
 
+/// A store's newest complete backup (by start, as `for_store` lists them):
+/// what a restore, a clone or a drill takes when none is named.
+pub async fn newest_complete<'e>(
+    exec: impl PgExecutor<'e>,
+    store_id: Uuid,
+) -> Result<Option<Backup>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM backups WHERE store_id = $1 AND state = 'complete' \
+         ORDER BY started_at DESC LIMIT 1"
+    );
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(store_id)
+        .fetch_optional(exec)
+        .await?;
+    row.map(Backup::try_from).transpose()
+}
+
 /// When each store's newest complete backup finished (stores without one
 /// are absent): what the faces highlight ("no good backup in 24 h") and
 /// the metrics report, one indexed query for the whole fleet.

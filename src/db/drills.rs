@@ -273,6 +273,20 @@ pub async fn try_scheduler_lock(tx: &mut PgConnection) -> Result<bool, sqlx::Err
         .await
 }
 
+/// Held while a drill is started, to its commit: the count of drills
+/// restoring and the start are one step across processes, so two cannot
+/// both see a free slot (`drill_concurrency` stays exact).
+const START_LOCK: i64 = 0x5357_4452_5354_5254; // "SWDRSTRT"
+
+/// Takes the drill start lock for the transaction, waiting for it.
+pub async fn lock_starts(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(START_LOCK)
+        .execute(tx)
+        .await
+        .map(drop)
+}
+
 /// The drills not done, oldest first.
 pub async fn open<'e>(exec: impl PgExecutor<'e>) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM drills WHERE phase <> 'done' ORDER BY created_at")

@@ -24,7 +24,7 @@ use super::requests::{delete_with, refused};
 use super::{EngineConfig, EngineError};
 use crate::backup::schedule;
 use crate::db::audit::Action;
-use crate::db::backups::{self, State as BackupState};
+use crate::db::backups;
 use crate::db::drills::{self, Drill, Outcome, Phase, Reason};
 use crate::db::stores;
 use crate::store::{self, Actor, Status, Store, Via};
@@ -92,7 +92,7 @@ pub async fn request(
         })
         .await);
     }
-    if newest_complete(pool, store.id).await?.is_none() {
+    if backups::newest_complete(pool, store.id).await?.is_none() {
         return Err(refuse(EngineError::Invalid {
             field: "backup",
             message: format!(
@@ -115,17 +115,6 @@ pub async fn request(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// The store's newest complete backup.
-async fn newest_complete(
-    pool: &PgPool,
-    store: Uuid,
-) -> Result<Option<backups::Backup>, sqlx::Error> {
-    Ok(backups::for_store(pool, store, 200)
-        .await?
-        .into_iter()
-        .find(|b| b.state == BackupState::Complete))
 }
 
 /// Moves every open drill one step where it can; the number moved.
@@ -155,18 +144,25 @@ async fn advance(pool: &PgPool, cfg: &EngineConfig, cap: u32, id: Uuid) -> Resul
     let Some(d) = drills::lock(&mut tx, id).await.map_err(db)? else {
         return Ok(false);
     };
+    if d.phase == Phase::Removing {
+        let moved = remove(pool, &mut tx, &d).await?;
+        tx.commit().await.map_err(db)?;
+        return Ok(moved);
+    }
+    // The store drilled: what a start clones, and its name for the audit.
     let source = stores::get(pool, d.store_id).await.map_err(db)?;
     let source_name = source.as_ref().map_or("?", |s| s.name.as_str()).to_string();
     let moved = match d.phase {
         Phase::Queued => {
+            // The count and the start as one step for every process.
+            drills::lock_starts(&mut tx).await.map_err(db)?;
             if drills::restoring(&mut *tx).await.map_err(db)? >= i64::from(cap) {
                 return Ok(false);
             }
             start(pool, cfg, &mut tx, &d, source.as_ref(), &source_name).await?
         }
         Phase::Restoring => check(pool, &mut tx, &d, &source_name).await?,
-        Phase::Removing => remove(pool, &mut tx, &d).await?,
-        Phase::Done => false,
+        Phase::Removing | Phase::Done => false,
     };
     tx.commit().await.map_err(db)?;
     Ok(moved)
@@ -204,7 +200,10 @@ async fn make_throwaway(
     let Some(source) = source.filter(|s| s.status != Status::Deleted) else {
         return Ok(Err("the store was deleted before its drill started".into()));
     };
-    let Some(backup) = newest_complete(pool, source.id).await.map_err(db)? else {
+    let Some(backup) = backups::newest_complete(pool, source.id)
+        .await
+        .map_err(db)?
+    else {
         return Ok(Err(
             "the store has no complete backup left to restore".into()
         ));

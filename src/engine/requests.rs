@@ -490,13 +490,11 @@ pub(super) async fn pick_backup(
     key: Option<&str>,
 ) -> Result<crate::db::backups::Backup, EngineError> {
     use crate::db::backups::State;
-    let all = crate::db::backups::for_store(&mut *tx, store.id, 1000).await?;
     let key = key.map(str::trim).filter(|k| !k.is_empty());
     let matching: Vec<_> = match key {
-        None => all
+        None => crate::db::backups::newest_complete(&mut *tx, store.id)
+            .await?
             .into_iter()
-            .filter(|b| b.state == State::Complete)
-            .take(1)
             .collect(),
         Some(k) if k.len() < 4 => {
             return Err(EngineError::Invalid {
@@ -505,7 +503,8 @@ pub(super) async fn pick_backup(
                     .into(),
             });
         }
-        Some(k) => all
+        Some(k) => crate::db::backups::for_store(&mut *tx, store.id, 1000)
+            .await?
             .into_iter()
             .filter(|b| b.id.to_string().starts_with(&k.to_ascii_lowercase()))
             .collect(),

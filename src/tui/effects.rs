@@ -246,12 +246,7 @@ impl Effects {
         let (pool, cfg) = (self.pool.clone(), self.engine.clone());
         self.spawn(async move {
             let result = timed(DB_TIMEOUT, "database", async {
-                let store =
-                    stores::get(&pool, id)
-                        .await?
-                        .ok_or_else(|| engine::EngineError::NotFound {
-                            key: id.to_string(),
-                        })?;
+                let store = existing(&pool, id).await?;
                 engine::schedule::view(&pool, &cfg, &store, Utc::now()).await
             })
             .await;
@@ -265,12 +260,7 @@ impl Effects {
         let (pool, cfg) = (self.pool.clone(), self.engine.clone());
         self.spawn(async move {
             let result = timed(DB_TIMEOUT, "database", async {
-                let store =
-                    stores::get(&pool, id)
-                        .await?
-                        .ok_or_else(|| engine::EngineError::NotFound {
-                            key: id.to_string(),
-                        })?;
+                let store = existing(&pool, id).await?;
                 engine::drill::view(&pool, &cfg, &store, Utc::now()).await
             })
             .await;
@@ -711,4 +701,16 @@ async fn watch_events(
             return;
         }
     }
+}
+
+/// The store's record, or NotFound (it was deleted meanwhile).
+async fn existing(
+    pool: &sqlx::PgPool,
+    id: Uuid,
+) -> Result<crate::store::Store, engine::EngineError> {
+    stores::get(pool, id)
+        .await?
+        .ok_or_else(|| engine::EngineError::NotFound {
+            key: id.to_string(),
+        })
 }
